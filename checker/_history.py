@@ -1,0 +1,69 @@
+"""Operations and histories: what a concurrent run of a system looked like from its clients.
+
+An *operation* is one thing the system under test executes atomically: one Redis command, one
+whole MULTI...EXEC block, one EVAL; or, for the generic models, one register read/write/cas or one
+kv get/put/append.  It spans from its invocation (the client sent it) to its completion (the client
+got the reply).  Real-time order is the only order a checker may trust: A precedes B iff A completed
+before B was invoked (times are the *client's* monotonic clock, never the server's).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(enum.Enum):
+    """How an operation ended, as its client saw it."""
+
+    OK = "ok"
+    """A reply arrived: the operation took effect exactly once, between invocation and completion."""
+    FAIL = "fail"
+    """It definitely had no effect (e.g. the connection was refused before anything was sent)."""
+    INFO = "info"
+    """Indeterminate: sent, but no reply (timeout, lost connection).  It may have taken effect at any
+    time after its invocation, or never; its client's session ends with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation of a history.
+
+    ``call`` and ``result`` are model-specific hashable values: ``("write", 3)`` / ``None`` for a
+    register, ``(("INCR", "x"),)`` / ``(5,)`` for Redis.  ``complete`` is ``None`` for an INFO
+    operation (its completion is taken as +infinity).  ``result`` is meaningless unless the outcome
+    is OK.
+    """
+
+    id: int
+    client: Hashable
+    call: Any
+    result: Any
+    invoke: int
+    complete: int | None
+    outcome: Outcome = Outcome.OK
+    line: int | None = None
+    """Where the operation was read from (1-based line of its invocation), for error messages."""
+
+    @property
+    def definite(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """An ordered collection of operations (ids are their indexes) plus free-form metadata."""
+
+    operations: tuple[Operation, ...]
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations)
+
+    def __getitem__(self, index: int) -> Operation:
+        return self.operations[index]

@@ -1,0 +1,166 @@
+"""The model interface: a sequential specification the checker searches against.
+
+A *model* says what one copy of the object, executing operations one at a time, would answer.  It is a
+plain record of pure functions (the shape Porcupine uses), so adding a model never touches the
+checker:
+
+- ``init()`` gives the initial state.  States must be hashable and compare by value: the search
+  memoises ``(set of linearized operations, state)`` pairs, so two equal states reached by different
+  orders must hash alike.  Immutable values (tuples, strings, frozensets, ``immutables.Map``) do.
+- ``step(state, op)`` gives the state after ``op``, or ``None`` if ``op.result`` cannot be what the
+  object answers in ``state``.  For an indeterminate (INFO) operation the result is unknown, so
+  ``step`` must accept it and return the state after it took effect.  ``step`` never mutates
+  ``state``.
+- ``partition(ops)`` optionally splits a history into independent parts (P-compositionality, Horn &
+  Kroening 2015): a history is linearizable iff each part is, so each part is searched on its own,
+  which turns one search over a product of states into several small ones.  ``partition_by_keys``
+  builds such a function from "which keys does this operation touch".
+- ``groups(ops)`` optionally says which operations the minimiser must keep or weaken together.
+- ``find_impossible(ops)`` is an optional cheap pre-check (see below).
+- ``describe_operation`` and ``describe_state`` give short human text for reports.
+
+Examples
+--------
+A counter whose ``("incr",)`` operations return the new value:
+
+>>> from checker import History, Operation, check
+>>> counter = Model(
+...     name="counter",
+...     init=lambda: 0,
+...     step=lambda n, op: n + 1 if op.outcome.value == "info" or op.result == n + 1 else None,
+... )
+>>> ops = (Operation(0, "a", ("incr",), 1, invoke=0, complete=10),
+...        Operation(1, "b", ("incr",), 2, invoke=1, complete=2))
+>>> type(check(History(ops), counter)).__name__
+'Linearizable'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import networkx as nx
+
+from ._history import Operation
+
+S = TypeVar("S", bound=Hashable)
+
+
+def describe_call(op: Operation) -> str:
+    """Default operation text: the call, and the result when one was observed."""
+    if op.definite:
+        return f"{op.call!r} -> {op.result!r}"
+    return f"{op.call!r} -> ? ({op.outcome.value})"
+
+
+def describe_value(state: Hashable) -> str:
+    """Default state text: its ``repr``."""
+    return repr(state)
+
+
+@dataclass(frozen=True, slots=True)
+class Model(Generic[S]):
+    """A sequential specification: the functions the checker needs, and nothing else.
+
+    Parameters
+    ----------
+    name:
+        Short name for reports (``"cas-register"``).
+    init:
+        Returns the initial state (hashable, compared by value).
+    step:
+        ``step(state, op)`` returns the state after ``op`` or ``None`` when ``op.result`` is
+        impossible from ``state``.  For an INFO operation, return the state after it took effect.
+    partition:
+        Splits operations into independent parts; ``None`` means the history is one part.  Every
+        part must be checkable against a fresh ``init()``: whatever one part does must not change
+        what another part observes.
+    groups:
+        Lists of operation ids the minimiser must keep or weaken to INFO together (a Redis client's
+        WATCH and its EXEC); ``None`` means every operation stands alone.
+    find_impossible:
+        A sound pre-check: returns a definite operation whose result *no* ordering of the given
+        operations can explain (a read of a value nobody wrote), or ``None``.  It must never accuse
+        an operation that some order could explain, because its answer is reported as a violation
+        without a search.
+    describe_operation, describe_state:
+        Short human text for reports (``"write 3"``, ``"cas 1->2 ok"``, ``"3"``).
+    """
+
+    name: str
+    init: Callable[[], S]
+    step: Callable[[S, Operation], S | None]
+    partition: Callable[[Sequence[Operation]], list[list[Operation]]] | None = None
+    describe_operation: Callable[[Operation], str] = describe_call
+    describe_state: Callable[[S], str] = describe_value
+    groups: Callable[[Sequence[Operation]], list[list[int]]] | None = None
+    find_impossible: Callable[[Sequence[Operation]], Operation | None] | None = None
+
+
+def partition_by_keys(
+    ops: Sequence[Operation],
+    keys_of: Callable[[Operation], Iterable[Hashable] | None],
+    links: Iterable[tuple[int, int]] | None = None,
+) -> list[list[Operation]]:
+    """Split operations into independent parts: the connected components of "touches a common key".
+
+    Two operations land in the same part when they share a key, directly or through a chain of
+    other operations.  An operation for which ``keys_of`` returns ``None`` touches everything (a
+    FLUSHALL, a script with undeclared keys), so it joins every operation into one part.  An
+    operation with no keys at all (``()``) shares nothing and is a part of its own.  ``links`` are
+    pairs of operation ids that must share a part even without a common key (a WATCH and the EXEC
+    it guards); pairs naming an id not in ``ops`` are ignored, since the operation may have been
+    dropped (a definite failure).
+
+    Parameters
+    ----------
+    ops:
+        The operations to split.
+    keys_of:
+        The keys an operation touches, or ``None`` for "all of them".
+    links:
+        Extra (op id, op id) pairs that must be in the same part.
+
+    Returns
+    -------
+    list of list of Operation
+        The parts, each in the order of ``ops``, ordered by their first operation.
+
+    Examples
+    --------
+    >>> from checker import Operation
+    >>> ops = [Operation(i, i, ("put", k), None, i, i + 1) for i, k in enumerate("abab")]
+    >>> [[op.id for op in part] for part in partition_by_keys(ops, lambda op: (op.call[1],))]
+    [[0, 2], [1, 3]]
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(op.id for op in ops)
+    last_with_key: dict[Hashable, int] = {}
+    touches_everything = False
+    for op in ops:
+        keys = keys_of(op)
+        if keys is None:
+            # One star around the first such operation connects everything; later ones are already
+            # nodes of that star.
+            if not touches_everything:
+                graph.add_edges_from((op.id, other.id) for other in ops if other.id != op.id)
+                touches_everything = True
+            continue
+        # A path through the operations that share a key connects them as well as a clique would,
+        # with one edge per (operation, key) instead of one per pair.
+        for key in keys:
+            before = last_with_key.get(key)
+            if before is not None:
+                graph.add_edge(before, op.id)
+            last_with_key[key] = op.id
+    if links is not None:
+        for a, b in links:
+            if a in graph and b in graph:
+                graph.add_edge(a, b)
+    position = {op.id: index for index, op in enumerate(ops)}
+    parts = [sorted(component, key=position.__getitem__) for component in nx.connected_components(graph)]
+    parts.sort(key=lambda part: position[part[0]])
+    by_id = {op.id: op for op in ops}
+    return [[by_id[op_id] for op_id in part] for part in parts]

@@ -1,0 +1,21 @@
+"""redlin's specification: a sequential, deterministic, executable model of Redis 7.0.
+
+``step(state, client, argv, now) -> (state, reply)`` is a pure function; states are immutable and
+hashable.  :class:`Redis` wraps it for sequential use.  Replies are the values of
+:mod:`model._reply`, exact to the byte on the wire (:mod:`model._resp`).
+"""
+
+from . import _keys, _server, _strings, _transactions  # noqa: F401  (registers the commands)
+from ._client import Client, Redis, to_argv
+from ._commands import COMMANDS, CommandSpec, keys_of, lookup
+from ._engine import CommandError, Context, disconnect, step
+from ._reply import NULL_ARRAY, OK, QUEUED, Error, Reply, Status, sort_unordered
+from ._resp import Parser, ProtocolError, encode_command, encode_reply
+from ._state import DEFAULT_SESSION, INITIAL_STATE, Keyspace, Session, State, ZSet
+
+__all__ = [
+    "COMMANDS", "Client", "CommandError", "CommandSpec", "Context", "DEFAULT_SESSION", "Error",
+    "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "Parser", "ProtocolError", "QUEUED", "Redis",
+    "Reply", "Session", "State", "Status", "ZSet", "disconnect", "encode_command", "encode_reply",
+    "keys_of", "lookup", "sort_unordered", "step", "to_argv",
+]

@@ -1,0 +1,71 @@
+"""A convenient mutable wrapper around the pure step function, for sequential use.
+
+>>> m = Redis()
+>>> c = m.client()
+>>> c.execute("SET", "k", "v")
+Status('OK')
+>>> c.execute("GET", "k")
+b'v'
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable
+
+from ._engine import disconnect, step
+from ._reply import Reply
+from ._state import INITIAL_STATE, State
+
+Arg = bytes | str | int | float
+
+
+def to_argv(args: tuple[Arg, ...]) -> tuple[bytes, ...]:
+    """Arguments as Redis receives them: bytes; str as UTF-8; numbers in decimal."""
+    out = []
+    for arg in args:
+        if isinstance(arg, bytes):
+            out.append(arg)
+        elif isinstance(arg, str):
+            out.append(arg.encode("utf-8", "surrogateescape"))
+        elif isinstance(arg, bool):
+            raise TypeError("booleans are not Redis arguments")
+        elif isinstance(arg, int):
+            out.append(b"%d" % arg)
+        else:
+            out.append(repr(arg).encode())
+    return tuple(out)
+
+
+class Redis:
+    """A model server: holds the current :class:`State` and a clock (milliseconds, starts at 0)."""
+
+    def __init__(self, state: State = INITIAL_STATE, now: int = 0) -> None:
+        self.state = state
+        self.now = now
+        self._ids = itertools.count(1)
+
+    def client(self, client_id: Hashable | None = None) -> Client:
+        """A new connection (ids are 1, 2, ... unless given)."""
+        return Client(self, next(self._ids) if client_id is None else client_id)
+
+    def advance(self, milliseconds: int) -> None:
+        """Move the server's clock forward."""
+        self.now += milliseconds
+
+
+class Client:
+    """One connection to a :class:`Redis` model."""
+
+    def __init__(self, server: Redis, client_id: Hashable) -> None:
+        self.server = server
+        self.id = client_id
+
+    def execute(self, *args: Arg) -> Reply:
+        """Send one command and return its reply."""
+        self.server.state, reply = step(self.server.state, self.id, to_argv(args), self.server.now)
+        return reply
+
+    def close(self) -> None:
+        """Close the connection: its session ends."""
+        self.server.state = disconnect(self.server.state, self.id)

@@ -1,0 +1,367 @@
+"""The step function: ``step(state, client, argv, now) -> (state, reply)``, pure and deterministic.
+
+A step reproduces what Redis 7.0's ``processCommand`` does with one command from one connection:
+look the command up, check arity, queue it if the connection is inside MULTI, otherwise run it.
+Handlers work on a short-lived mutable :class:`Context` layered over the immutable :class:`State`;
+``commit`` turns the context back into a new State that shares everything unchanged.
+
+Time is an input: ``now`` is the server's clock in milliseconds, supplied by the caller.  The model
+never reads the machine's clock, so a step is a pure function of (state, client, argv, now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from immutables import Map
+
+from ._commands import COMMANDS, CommandSpec
+from ._reply import (
+    NULL_ARRAY,
+    QUEUED,
+    WRONGTYPE,
+    Error,
+    Reply,
+    arity_error,
+)
+from ._state import (
+    DEFAULT_SESSION,
+    EMPTY_KEYSPACE,
+    INITIAL_STATE,
+    ClientId,
+    Keyspace,
+    Session,
+    State,
+    Value,
+)
+
+EXECABORT = Error("EXECABORT Transaction discarded because of previous errors.")
+NOT_IN_MULTI = Error("ERR Command not allowed inside a transaction")
+# Commands that run even inside MULTI instead of being queued (multi.c / processCommand).
+NEVER_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"})
+SUBSCRIBED_ALLOWED = frozenset({
+    b"subscribe", b"unsubscribe", b"psubscribe", b"punsubscribe", b"ssubscribe", b"sunsubscribe",
+    b"ping", b"quit", b"reset",
+})
+
+
+class CommandError(Exception):
+    """Raised by a handler (or a parsing helper) to reply with an error."""
+
+    def __init__(self, reply: Error) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+def unknown_command(argv: Sequence[bytes]) -> Error:
+    """Redis's text for an unknown command: the name and the first arguments, 128 bytes at most."""
+    args = ""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += "'" + arg.decode("utf-8", "surrogateescape")[: 128 - len(args)] + "' "
+    name = argv[0].decode("utf-8", "surrogateescape")[:128]
+    return Error(_oneline(f"ERR unknown command '{name}', with args beginning with: {args}"))
+
+
+def _oneline(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+class Context:
+    """A step in progress: the state being changed, the calling client and its session.
+
+    Handlers read and write keys of the selected database through ``read``/``write``/``delete``;
+    every successful modification *touches* the key (marks watchers dirty, sheet W1-W16).
+    """
+
+    __slots__ = ("base", "client", "session", "now", "dbs", "db", "data", "expires",
+                 "sessions", "scripts", "changed", "watched", "in_script", "script_flags",
+                 "in_exec")
+
+    def __init__(self, state: State, client: ClientId, now: int) -> None:
+        self.base = state
+        self.client = client
+        self.session: Session = state.sessions.get(client, DEFAULT_SESSION)
+        self.now = now
+        self.dbs: list[Keyspace] | None = None  # copied on first write
+        self.db = self.session.db
+        keyspace = state.dbs[self.db]
+        self.data: Map = keyspace.data  # type: ignore[type-arg]
+        self.expires: Map = keyspace.expires  # type: ignore[type-arg]
+        self.sessions: Map = state.sessions  # type: ignore[type-arg]
+        self.scripts: Map = state.scripts  # type: ignore[type-arg]
+        self.changed = False
+        self.watched = state.watched
+        self.in_script = False
+        self.script_flags = 0
+        self.in_exec = False
+
+    # ----------------------------------------------------------------- keyspace access
+
+    def read(self, key: bytes) -> Value | None:
+        """The value under ``key`` in the selected db, or None (expired keys are deleted first)."""
+        value = self.data.get(key)
+        if value is not None and self.expires and key in self.expires and self.expires[key] <= self.now:
+            self._expire(key)
+            return None
+        return value  # type: ignore[no-any-return]
+
+    def read_as(self, key: bytes, kind: type) -> Value | None:
+        """Like :meth:`read`, raising WRONGTYPE if the key holds another type."""
+        value = self.read(key)
+        if value is not None and type(value) is not kind:
+            raise CommandError(WRONGTYPE)
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.read(key) is not None
+
+    def write(self, key: bytes, value: Value) -> None:
+        """Store ``value`` under ``key`` keeping any TTL; an empty aggregate deletes the key."""
+        if not value and type(value) is not bytes:
+            self.delete(key)
+            return
+        self.data = self.data.set(key, value)
+        self.changed = True
+        self.touch(key)
+
+    def replace(self, key: bytes, value: Value) -> None:
+        """Store ``value`` and drop any TTL (what SET without KEEPTTL does)."""
+        if self.expires and key in self.expires:
+            self.expires = self.expires.delete(key)
+        self.write(key, value)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key``; True if it existed (only then is it touched, sheet W5)."""
+        if self.read(key) is None:
+            return False
+        self._remove(key)
+        self.touch(key)
+        return True
+
+    def deadline(self, key: bytes) -> int | None:
+        """The key's expiry time in ms, or None if it has no TTL."""
+        return self.expires.get(key) if self.expires else None
+
+    def set_deadline(self, key: bytes, when: int | None) -> None:
+        """Set or (``None``) remove the key's TTL; the key must exist.  Touches the key."""
+        if when is None:
+            self.expires = self.expires.delete(key)
+        else:
+            self.expires = self.expires.set(key, when)
+        self.changed = True
+        self.touch(key)
+
+    def _remove(self, key: bytes) -> None:
+        self.data = self.data.delete(key)
+        if self.expires and key in self.expires:
+            self.expires = self.expires.delete(key)
+        self.changed = True
+
+    def _expire(self, key: bytes) -> None:
+        # Lazy expiry deletes the key and signals it modified, as Redis's expireIfNeeded does.
+        self._remove(key)
+        self.touch(key)
+
+    def keyspace(self, index: int) -> Keyspace:
+        """Database ``index`` as it is now in this step."""
+        if index == self.db:
+            return Keyspace(self.data, self.expires)
+        return self._dbs()[index]
+
+    def _dbs(self) -> Sequence[Keyspace]:
+        return self.dbs if self.dbs is not None else self.base.dbs
+
+    def select(self, index: int) -> None:
+        """Make ``index`` the selected database of this step (the session is updated by the caller)."""
+        if index == self.db:
+            return
+        self._flush_db()
+        self.db = index
+        keyspace = self._dbs()[index]
+        self.data, self.expires = keyspace.data, keyspace.expires
+
+    def set_keyspace(self, index: int, keyspace: Keyspace) -> None:
+        """Replace a whole database (FLUSHDB, SWAPDB)."""
+        self._flush_db()
+        assert self.dbs is not None
+        self.dbs[index] = keyspace
+        if index == self.db:
+            self.data, self.expires = keyspace.data, keyspace.expires
+        self.changed = True
+
+    def _flush_db(self) -> None:
+        if self.dbs is None:
+            self.dbs = list(self.base.dbs)
+        current = self.dbs[self.db]
+        if current.data is not self.data or current.expires is not self.expires:
+            empty = not self.data and not self.expires
+            self.dbs[self.db] = EMPTY_KEYSPACE if empty else Keyspace(self.data, self.expires)
+
+    # ----------------------------------------------------------------- WATCH bookkeeping
+
+    def touch(self, key: bytes, db: int | None = None) -> None:
+        """Redis's ``touchWatchedKey``: mark every session watching (db, key) dirty."""
+        if not self.watched:
+            return
+        where = (self.db if db is None else db, key)
+        if where not in self.watched:
+            return
+        data = self.data if where[0] == self.db else self._dbs()[where[0]].data
+        present = data.get(key) is not None
+        for client, session in list(self._all_sessions()):
+            if where in session.watched:
+                if where in session.stale and not present:
+                    # Watched while already expired, now deleted: logically no change (W11).
+                    self.set_session(session.replace(stale=session.stale - {where}), client)
+                else:
+                    self.set_session(_dirty(session), client)
+
+    def _all_sessions(self) -> list[tuple[ClientId, Session]]:
+        items = [(c, s) for c, s in self.sessions.items() if c != self.client]
+        items.append((self.client, self.session))
+        return items
+
+    def set_session(self, session: Session, client: ClientId | None = None) -> None:
+        """Replace a session (the caller's by default)."""
+        if client is None or client == self.client:
+            old = self.session
+            self.session = session
+        else:
+            old = self.sessions.get(client, DEFAULT_SESSION)
+            if session == DEFAULT_SESSION:
+                self.sessions = self.sessions.delete(client) if client in self.sessions else self.sessions
+            else:
+                self.sessions = self.sessions.set(client, session)
+        if old.watched is not session.watched:
+            self.watched = None  # type: ignore[assignment]
+            self.watched = frozenset().union(*(s.watched for _, s in self._all_sessions()))
+
+    def touch_db(self, index: int, replaced_with: Keyspace | None = None) -> None:
+        """``touchAllWatchedKeysInDb``: FLUSHDB/FLUSHALL/SWAPDB touch watched keys that exist (W12, W13)."""
+        if not self.watched:
+            return
+        emptied = self.keyspace(index)
+        for client, session in self._all_sessions():
+            for db, key in sorted(session.watched):
+                if db != index:
+                    continue
+                in_emptied = key in emptied.data
+                in_new = replaced_with is not None and key in replaced_with.data
+                if in_emptied or in_new:
+                    if (db, key) in session.stale and not in_new:
+                        # An already-expired watched key now deleted: no logical change (W11).
+                        session = session.replace(stale=session.stale - {(db, key)})
+                        self.set_session(session, client)
+                        continue
+                    self.set_session(_dirty(session), client)
+                    break
+
+    # ----------------------------------------------------------------- running commands
+
+    def process(self, argv: Sequence[bytes]) -> Reply:
+        """What ``processCommand`` does with one command from this client (queue or run)."""
+        spec = COMMANDS.get(argv[0].lower())
+        session = self.session
+        if spec is None:
+            return self._reject(unknown_command(argv))
+        if spec.subcommands and len(argv) > 1:
+            spec = spec.subcommands.get(argv[1].lower(), spec)
+        arity = spec.arity
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            return self._reject(arity_error(spec.name))
+        if spec.subcommands:
+            return self._reject(unknown_subcommand(argv))
+        if session.multi is not None:
+            if "no_multi" in spec.flags:
+                return self._reject(NOT_IN_MULTI)
+        if (session.channels or session.patterns) and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED:
+            return self._reject(Error(
+                f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                "QUIT / RESET are allowed in this context"))
+        if session.multi is not None and argv[0].lower() not in NEVER_QUEUED:
+            self.set_session(session.replace(multi=session.multi + (tuple(argv),)))
+            return QUEUED
+        return self.call(spec, argv)
+
+    def _reject(self, error: Error) -> Error:
+        # rejectCommand: inside MULTI the transaction is flagged and EXEC will abort (M7, M8, M13).
+        if self.session.multi is not None:
+            self.set_session(self.session.replace(dirty_exec=True))
+        return error
+
+    def call(self, spec: CommandSpec, argv: Sequence[bytes]) -> Reply:
+        """Run one (already validated) command now."""
+        try:
+            return spec.handler(self, argv)  # type: ignore[no-any-return]
+        except CommandError as error:
+            return error.reply
+
+    def run(self, argv: Sequence[bytes]) -> Reply:
+        """Look up, check arity and run ``argv`` without MULTI queuing (EXEC, scripts)."""
+        spec = COMMANDS.get(argv[0].lower())
+        if spec is None:
+            return unknown_command(argv)
+        if spec.subcommands and len(argv) > 1:
+            spec = spec.subcommands.get(argv[1].lower(), spec)
+        if (spec.arity > 0 and len(argv) != spec.arity) or len(argv) < -spec.arity:
+            return arity_error(spec.name)
+        return self.call(spec, argv)
+
+    def commit(self) -> State:
+        """The new state (the old one itself if nothing changed)."""
+        base = self.base
+        session = self.session
+        sessions = self.sessions
+        own = sessions.get(self.client, DEFAULT_SESSION)
+        if own is not session and own != session:
+            sessions = sessions.delete(self.client) if session == DEFAULT_SESSION else sessions.set(self.client, session)
+        if not self.changed and sessions is base.sessions and self.scripts is base.scripts and self.dbs is None:
+            return base
+        if self.dbs is not None or self.changed:
+            self._flush_db()
+            assert self.dbs is not None
+            dbs = tuple(self.dbs)
+        else:
+            dbs = base.dbs
+        watched = self.watched if self.watched is not None else None
+        return State(dbs, sessions, self.scripts, watched)
+
+
+def _dirty(session: Session) -> Session:
+    # Once dirty, a session's watches no longer matter (Redis unwatches it at once): dropping
+    # them keeps equal situations equal for the checker's cache.
+    if session.dirty_cas and not session.watched:
+        return session
+    return session.replace(dirty_cas=True, watched=frozenset(), stale=frozenset())
+
+
+def unknown_subcommand(argv: Sequence[bytes]) -> Error:
+    sub = argv[1].decode("utf-8", "surrogateescape") if len(argv) > 1 else ""
+    return Error(_oneline(f"ERR unknown subcommand '{sub[:128]}'. Try {argv[0].decode().upper()} HELP."))
+
+
+def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0) -> tuple[State, Reply]:
+    """Run one command sent by ``client``; returns the new state and the reply.
+
+    ``argv`` is the command as the client sent it (bytes, name first); ``now`` is the server clock
+    in milliseconds.  Pure: the given state is never modified.
+
+    >>> state, reply = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
+    >>> step(state, 2, [b"GET", b"k"])[1]
+    b'v'
+    """
+    ctx = Context(state, client, now)
+    reply = ctx.process(argv)
+    return ctx.commit(), reply
+
+
+def disconnect(state: State, client: ClientId) -> State:
+    """The connection closed: its session (MULTI, WATCH, SELECT, subscriptions) is gone."""
+    if client not in state.sessions:
+        return state
+    return State(state.dbs, state.sessions.delete(client), state.scripts)
+
+
+__all__ = ["Context", "CommandError", "step", "disconnect", "INITIAL_STATE", "NULL_ARRAY", "EXECABORT"]

@@ -1,0 +1,178 @@
+"""RESP2, the Redis wire protocol: exact conversion between bytes and :mod:`model._reply` values.
+
+One codec serves both directions: the embedded server parses commands and encodes replies; the
+differential tester and the recorder encode commands and parse replies.  The parser is incremental
+(feed bytes, take complete values) so it works over sockets and asyncio streams alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ._reply import NULL_ARRAY, Error, Reply, Status
+
+
+class ProtocolError(ValueError):
+    """The peer sent bytes that are not RESP2."""
+
+
+def encode_command(argv: Sequence[bytes | str | int | float]) -> bytes:
+    """A command as a RESP2 array of bulk strings."""
+    out = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        data = _as_bytes(arg)
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def _as_bytes(arg: bytes | str | int | float) -> bytes:
+    if isinstance(arg, bytes):
+        return arg
+    if isinstance(arg, str):
+        return arg.encode("utf-8", "surrogateescape")
+    if isinstance(arg, bool):
+        raise TypeError("booleans are not Redis arguments")
+    if isinstance(arg, int):
+        return b"%d" % arg
+    return repr(arg).encode()
+
+
+def encode_reply(reply: Reply) -> bytes:
+    """The exact RESP2 bytes of a reply."""
+    out: list[bytes] = []
+    _encode(reply, out)
+    return b"".join(out)
+
+
+def _encode(reply: Reply, out: list[bytes]) -> None:
+    kind = type(reply)
+    if kind is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))  # type: ignore[arg-type]
+    elif kind is int:
+        out.append(b":%d\r\n" % reply)  # type: ignore[str-format]
+    elif reply is None:
+        out.append(b"$-1\r\n")
+    elif kind is tuple or kind is list:
+        out.append(b"*%d\r\n" % len(reply))  # type: ignore[arg-type]
+        for item in reply:  # type: ignore[union-attr]
+            _encode(item, out)
+    elif kind is Status:
+        out.append(b"+%s\r\n" % _line(reply.text))  # type: ignore[union-attr]
+    elif kind is Error:
+        out.append(b"-%s\r\n" % _line(reply.text))  # type: ignore[union-attr]
+    elif reply is NULL_ARRAY:
+        out.append(b"*-1\r\n")
+    else:
+        raise TypeError(f"not a reply: {reply!r}")
+
+
+def _line(text: str) -> bytes:
+    # Redis never emits CR/LF inside a status or error line (it maps them to spaces).
+    return text.encode("utf-8", "surrogateescape").replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+class Parser:
+    """Incremental RESP2 parser.
+
+    ``feed`` appends bytes; ``take`` returns the next complete value or raises :class:`Incomplete`.
+    With ``commands=True`` it parses what a client sends (arrays of bulks, or inline commands) and
+    yields ``list[bytes]``; otherwise it parses replies and yields :data:`Reply` values.
+    """
+
+    def __init__(self, *, commands: bool = False) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self._commands = commands
+
+    def feed(self, data: bytes) -> None:
+        if self._pos > 65536 and self._pos * 2 > len(self._buf):
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    def values(self) -> Iterable[Reply | list[bytes]]:
+        """Every complete value currently buffered."""
+        while True:
+            try:
+                yield self.take()
+            except Incomplete:
+                return
+
+    def take(self) -> Reply | list[bytes]:
+        start = self._pos
+        try:
+            if self._commands:
+                if self._pos < len(self._buf) and self._buf[self._pos] != 0x2A:  # not '*': inline
+                    return self._inline()
+                value: Reply | list[bytes] = self._command()
+            else:
+                value = self._reply()
+        except Incomplete:
+            self._pos = start
+            raise
+        return value
+
+    def _readline(self) -> bytes:
+        end = self._buf.find(b"\r\n", self._pos)
+        if end < 0:
+            if len(self._buf) - self._pos > 64 * 1024:
+                raise ProtocolError("line too long")
+            raise Incomplete
+        line = bytes(self._buf[self._pos : end])
+        self._pos = end + 2
+        return line
+
+    def _bulk(self, length: int) -> bytes:
+        end = self._pos + length
+        if len(self._buf) < end + 2:
+            raise Incomplete
+        if self._buf[end : end + 2] != b"\r\n":
+            raise ProtocolError("bulk string not terminated by CRLF")
+        data = bytes(self._buf[self._pos : end])
+        self._pos = end + 2
+        return data
+
+    def _reply(self) -> Reply:
+        line = self._readline()
+        if not line:
+            raise ProtocolError("empty line")
+        tag, rest = line[:1], line[1:]
+        if tag == b"+":
+            return Status(rest.decode("utf-8", "surrogateescape"))
+        if tag == b"-":
+            return Error(rest.decode("utf-8", "surrogateescape"))
+        if tag == b":":
+            return _int(rest)
+        if tag == b"$":
+            length = _int(rest)
+            return None if length < 0 else self._bulk(length)
+        if tag == b"*":
+            count = _int(rest)
+            if count < 0:
+                return NULL_ARRAY
+            return tuple(self._reply() for _ in range(count))
+        raise ProtocolError(f"unexpected reply type byte {tag!r}")
+
+    def _command(self) -> list[bytes]:
+        count = _int(self._readline()[1:])
+        argv = []
+        for _ in range(count):
+            line = self._readline()
+            if line[:1] != b"$":
+                raise ProtocolError(f"expected '$', got {line[:1]!r}")
+            argv.append(self._bulk(_int(line[1:])))
+        return argv
+
+    def _inline(self) -> list[bytes]:
+        return self._readline().split()
+
+
+class Incomplete(Exception):
+    """More bytes are needed before the next value is complete."""
+
+
+def _int(text: bytes) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ProtocolError(f"bad integer {text!r}") from None

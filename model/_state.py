@@ -1,0 +1,206 @@
+"""The model's state: immutable, hashable values the checker can memoise by the million.
+
+A :class:`State` is the whole server: 16 databases (:class:`Keyspace`), the per-connection
+:class:`Session` records, and the script cache.  Every part is immutable; a step builds a new
+State that shares everything it did not change (``immutables.Map`` is a persistent hash map).
+Equal states compare and hash equal whatever path produced them, so the checker's cache hits.
+
+Values stored under keys, by Redis type:
+
+==========  =========================================================
+``string``  ``bytes``
+``list``    ``tuple[bytes, ...]`` (head first)
+``hash``    ``immutables.Map[bytes, bytes]``
+``set``     ``frozenset[bytes]``
+``zset``    :class:`ZSet` (member -> score)
+==========  =========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, TypeAlias, Union
+
+from immutables import Map
+
+DATABASES = 16
+ClientId: TypeAlias = Hashable
+
+
+class ZSet:
+    """A sorted set: a persistent map member -> score; ordering is computed when asked for."""
+
+    __slots__ = ("scores", "_hash")
+
+    def __init__(self, scores: Map) -> None:  # type: ignore[type-arg]
+        self.scores = scores
+        self._hash = -1
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def ordered(self) -> list[tuple[float, bytes]]:
+        """(score, member) pairs in Redis order: by score, then member bytes."""
+        return sorted((score, member) for member, score in self.scores.items())
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ZSet and other.scores == self.scores
+
+    def __hash__(self) -> int:
+        if self._hash == -1:
+            self._hash = hash(("zset", self.scores))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"ZSet({dict(self.ordered_items())!r})"
+
+    def ordered_items(self) -> list[tuple[bytes, float]]:
+        return [(member, score) for score, member in self.ordered()]
+
+
+Value: TypeAlias = Union[bytes, tuple, frozenset, Map, ZSet]  # type: ignore[type-arg]
+
+TYPE_NAMES: dict[type, str] = {bytes: "string", tuple: "list", Map: "hash", frozenset: "set", ZSet: "zset"}
+
+EMPTY_MAP: Map = Map()  # type: ignore[type-arg]
+
+
+class Keyspace:
+    """One database: key -> value, and key -> absolute expiry deadline in milliseconds."""
+
+    __slots__ = ("data", "expires", "_hash")
+
+    def __init__(self, data: Map = EMPTY_MAP, expires: Map = EMPTY_MAP) -> None:  # type: ignore[type-arg]
+        self.data = data
+        self.expires = expires
+        self._hash = -1
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            type(other) is Keyspace and other.data == self.data and other.expires == self.expires
+        )
+
+    def __hash__(self) -> int:
+        if self._hash == -1:
+            self._hash = hash((self.data, self.expires))
+        return self._hash
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"Keyspace({dict(self.data)!r}, expires={dict(self.expires)!r})"
+
+
+EMPTY_KEYSPACE = Keyspace()
+
+
+class Session:
+    """What the server remembers about one connection.
+
+    ``multi`` is ``None`` outside MULTI, else the tuple of queued argv.  ``dirty_exec`` is Redis's
+    CLIENT_DIRTY_EXEC (a queue-time error: EXEC will abort), ``dirty_cas`` is CLIENT_DIRTY_CAS (a
+    watched key was touched: EXEC will return a null array).  ``watched`` holds (db, key) pairs;
+    ``stale`` the subset that was already logically expired when watched (sheet W11).
+    """
+
+    __slots__ = ("db", "multi", "dirty_exec", "dirty_cas", "watched", "stale", "channels", "patterns", "_hash")
+
+    def __init__(
+        self,
+        db: int = 0,
+        multi: tuple[tuple[bytes, ...], ...] | None = None,
+        dirty_exec: bool = False,
+        dirty_cas: bool = False,
+        watched: frozenset[tuple[int, bytes]] = frozenset(),
+        stale: frozenset[tuple[int, bytes]] = frozenset(),
+        channels: frozenset[bytes] = frozenset(),
+        patterns: frozenset[bytes] = frozenset(),
+    ) -> None:
+        self.db = db
+        self.multi = multi
+        self.dirty_exec = dirty_exec
+        self.dirty_cas = dirty_cas
+        self.watched = watched
+        self.stale = stale
+        self.channels = channels
+        self.patterns = patterns
+        self._hash = -1
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.db, self.multi, self.dirty_exec, self.dirty_cas, self.watched, self.stale,
+                self.channels, self.patterns)
+
+    def replace(self, **changes: Any) -> Session:
+        fields = {name: getattr(self, name) for name in Session.__slots__[:-1]}
+        fields.update(changes)
+        return Session(**fields)
+
+    @property
+    def subscriptions(self) -> int:
+        return len(self.channels) + len(self.patterns)
+
+    def is_default(self) -> bool:
+        return self == DEFAULT_SESSION
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is Session and other._key() == self._key())
+
+    def __hash__(self) -> int:
+        if self._hash == -1:
+            self._hash = hash(self._key())
+        return self._hash
+
+    def __repr__(self) -> str:
+        parts = [f"{name}={getattr(self, name)!r}" for name in Session.__slots__[:-1]
+                 if getattr(self, name) != getattr(DEFAULT_SESSION, name)]
+        return f"Session({', '.join(parts)})"
+
+
+DEFAULT_SESSION = Session()
+
+
+class State:
+    """The whole server.  Sessions equal to the default one are not stored (canonical form)."""
+
+    __slots__ = ("dbs", "sessions", "scripts", "watched", "_hash")
+
+    def __init__(
+        self,
+        dbs: tuple[Keyspace, ...] = (EMPTY_KEYSPACE,) * DATABASES,
+        sessions: Map = EMPTY_MAP,  # type: ignore[type-arg]
+        scripts: Map = EMPTY_MAP,  # type: ignore[type-arg]
+        watched: frozenset[tuple[int, bytes]] | None = None,
+    ) -> None:
+        self.dbs = dbs
+        self.sessions = sessions
+        self.scripts = scripts
+        # Derived: every (db, key) some session watches, so that most writes can skip the
+        # watcher scan.  Not part of equality.
+        if watched is None:
+            watched = frozenset().union(*(s.watched for s in sessions.values())) if sessions else frozenset()
+        self.watched = watched
+        self._hash = -1
+
+    def session(self, client: ClientId) -> Session:
+        return self.sessions.get(client, DEFAULT_SESSION)  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            type(other) is State
+            and other.dbs == self.dbs
+            and other.sessions == self.sessions
+            and other.scripts == self.scripts
+        )
+
+    def __hash__(self) -> int:
+        if self._hash == -1:
+            self._hash = hash((self.dbs, self.sessions, self.scripts))
+        return self._hash
+
+    def __repr__(self) -> str:
+        dbs = {i: db for i, db in enumerate(self.dbs) if db.data}
+        return f"State(dbs={dbs!r}, sessions={dict(self.sessions)!r}, scripts={len(self.scripts)})"
+
+
+INITIAL_STATE = State()

@@ -1,0 +1,127 @@
+"""Shared fixtures: a private redis-server per test session, and Hypothesis profiles.
+
+Tests that need Redis start their own server on a free loopback port; none relies on a server it
+did not start.  Without a ``redis-server`` binary those tests are skipped locally, but fail under
+CI (``CI`` set), where ``.ci/run`` installs it: a green CI must never mean "not run".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+# CI: derandomized (a fixed seed), no deadline (shared machines stall), and the blob that
+# reproduces a failure printed.  dev: random exploration.  Pick with HYPOTHESIS_PROFILE.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True, max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", deadline=None, print_blob=True, max_examples=60)
+settings.register_profile(
+    "thorough", deadline=None, print_blob=True, max_examples=1000,
+    phases=list(Phase), suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """A running redis-server this test session started."""
+
+    host: str
+    port: int
+    version: str
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+
+def start_redis_server(directory: str, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed (.ci/run installs it with apt-get)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    version = version.split("v=")[1].split()[0] if "v=" in version else "unknown"
+    for _ in range(5):  # a free port can be taken between probe and bind: retry
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", directory, "--protected-mode", "yes", "--loglevel", "warning", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return process, RedisServer("127.0.0.1", port, version)
+            except OSError:
+                time.sleep(0.05)
+        process.kill()
+        process.wait()
+    pytest.fail("could not start redis-server on a free port")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of our own on a free loopback port, for the whole test session.
+
+    Tests must leave it usable for the next one: use a fresh key prefix, or FLUSHALL it (it is ours).
+    """
+    with tempfile.TemporaryDirectory(prefix="redlin-redis-") as directory:
+        process, server = start_redis_server(directory)
+        try:
+            yield server
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"the shared reference material is not at {SHARED}")
+    return SHARED
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run the suites marked slow (CI does)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Slow suites run under CI (CI set, as .ci/run is) or with --run-slow; locally they are skipped
+    # so the default run stays quick.  Same command either way.
+    if config.getoption("--run-slow") or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason="slow suite: runs under CI or with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
