@@ -22,7 +22,7 @@ string, which hashes once and shares structure between states.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import immutables
 
@@ -30,7 +30,7 @@ from ._history import Operation, Outcome
 from ._model import Model, partition_by_keys
 
 RegisterState = tuple[Hashable]
-KvState = "immutables.Map[Hashable, str]"
+KvState = immutables.Map[Hashable, str]
 
 _INFO = Outcome.INFO
 
@@ -46,7 +46,6 @@ def _register_step(state: RegisterState, op: Operation) -> RegisterState | None:
     call = op.call
     kind = call[0]
     if kind == "read":
-        # Identity first: the common case is a read of the very object written.
         if op.outcome is _INFO or state[0] == op.result:
             return state
         return None
@@ -83,24 +82,40 @@ def _describe_register_state(state: RegisterState) -> str:
     return _value_text(state[0])
 
 
-def _register_impossible(ops: Sequence[Operation]) -> Operation | None:
-    """A definite read (or successful cas) of a value that is neither initial nor ever written."""
-    written: set[Hashable] = {None}
-    for op in ops:
-        call = op.call
-        if call[0] == "write":
-            written.add(call[1])
-        elif call[0] == "cas" and (op.result or not op.definite):
-            written.add(call[2])
-    for op in ops:
-        if not op.definite:
-            continue
-        call = op.call
-        if (call[0] == "read" and op.result not in written) or (
-            call[0] == "cas" and op.result and call[1] not in written
-        ):
-            return op
-    return None
+def _register_impossible(initial: Hashable) -> Callable[[Sequence[Operation]], Operation | None]:
+    """Pre-check: a definite read (or successful cas) of a value neither initial nor ever written."""
+
+    def find(ops: Sequence[Operation]) -> Operation | None:
+        written: set[Hashable] = {initial}
+        for op in ops:
+            call = op.call
+            if call[0] == "write":
+                written.add(call[1])
+            elif call[0] == "cas" and (op.result or not op.definite):
+                written.add(call[2])
+        for op in ops:
+            if not op.definite:
+                continue
+            call = op.call
+            if (call[0] == "read" and op.result not in written) or (
+                call[0] == "cas" and op.result and call[1] not in written
+            ):
+                return op
+        return None
+
+    return find
+
+
+def _register_model(name: str, initial: Hashable) -> Model[RegisterState]:
+    initial_state: RegisterState = (initial,)
+    return Model(
+        name=name,
+        init=lambda: initial_state,
+        step=_register_step,
+        describe_operation=_describe_register_op,
+        describe_state=_describe_register_state,
+        find_impossible=_register_impossible(initial),
+    )
 
 
 def register(initial: Hashable = None) -> Model[RegisterState]:
@@ -108,15 +123,7 @@ def register(initial: Hashable = None) -> Model[RegisterState]:
 
     Calls ``("read",)`` (result: the value) and ``("write", v)`` (result ``None``).
     """
-    initial_state: RegisterState = (initial,)
-    return Model(
-        name="register",
-        init=lambda: initial_state,
-        step=_register_step,
-        describe_operation=_describe_register_op,
-        describe_state=_describe_register_state,
-        find_impossible=_register_impossible if initial is None else None,
-    )
+    return _register_model("register", initial)
 
 
 def cas_register(initial: Hashable = None) -> Model[RegisterState]:
@@ -127,25 +134,17 @@ def cas_register(initial: Hashable = None) -> Model[RegisterState]:
     ``new``, with result ``False`` that the value was not ``expected`` (nothing changed).  An INFO cas
     may have swapped (if the value was ``expected`` when it took effect) or never happened.
     """
-    initial_state: RegisterState = (initial,)
-    return Model(
-        name="cas-register",
-        init=lambda: initial_state,
-        step=_register_step,
-        describe_operation=_describe_register_op,
-        describe_state=_describe_register_state,
-        find_impossible=_register_impossible if initial is None else None,
-    )
+    return _register_model("cas-register", initial)
 
 
 # --- key/value store -------------------------------------------------------------------------------
 
 
-def _kv_init() -> immutables.Map[Hashable, str]:
+def _kv_init() -> KvState:
     return immutables.Map()
 
 
-def _kv_step(state: immutables.Map[Hashable, str], op: Operation) -> immutables.Map[Hashable, str] | None:
+def _kv_step(state: KvState, op: Operation) -> KvState | None:
     call = op.call
     kind = call[0]
     if kind == "get":
@@ -173,7 +172,7 @@ def _describe_kv_op(op: Operation) -> str:
     return text
 
 
-def _describe_kv_state(state: immutables.Map[Hashable, str]) -> str:
+def _describe_kv_state(state: KvState) -> str:
     items = sorted(state.items(), key=lambda item: repr(item[0]))
     return "{" + ", ".join(f"{key!r}: {value!r}" for key, value in items) + "}"
 
@@ -211,7 +210,7 @@ def _kv_partition(ops: Sequence[Operation]) -> list[list[Operation]]:
     return partition_by_keys(ops, _kv_keys)
 
 
-def kv() -> Model[immutables.Map[Hashable, str]]:
+def kv() -> Model[KvState]:
     """A key/value store of strings (every key starts as ``""``), checked key by key.
 
     Calls ``("get", key)`` (result: the string), ``("put", key, value)`` and
@@ -229,7 +228,7 @@ def kv() -> Model[immutables.Map[Hashable, str]]:
     )
 
 
-def kv_single() -> Model[immutables.Map[Hashable, str]]:
+def kv_single() -> Model[KvState]:
     """The same store as :func:`kv`, checked as one object (no partitioning).
 
     Slower by far on many keys, since the search interleaves independent keys; it exists to test

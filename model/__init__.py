@@ -5,7 +5,18 @@ hashable.  :class:`Redis` wraps it for sequential use.  Replies are the values o
 :mod:`model._reply`, exact to the byte on the wire (:mod:`model._resp`).
 """
 
-from . import _keys, _server, _strings, _transactions  # noqa: F401  (registers the commands)
+from . import (  # noqa: F401  (importing a family registers its commands)
+    _hashes,
+    _keys,
+    _lists,
+    _pubsub,
+    _scripting,
+    _server,
+    _sets,
+    _strings,
+    _transactions,
+    _zsets,
+)
 from ._client import Client, Redis, to_argv
 from ._commands import COMMANDS, CommandSpec, keys_of, lookup
 from ._engine import CommandError, Context, disconnect, step
