@@ -60,6 +60,11 @@ def to_float(text: bytes) -> float | None:
         return None
     if math.isinf(value) and b"inf" not in lowered:
         return None  # overflow (ERANGE)
+    if value == 0:  # underflow to zero (ERANGE) is refused: "1e-400", but "0e-400" is 0
+        digits = lowered.lstrip(b"+-")
+        digits = digits[2:].split(b"p")[0] if digits.startswith(b"0x") else digits.split(b"e")[0]
+        if re.search(rb"[1-9a-f]", digits):
+            return None
     return value
 
 

@@ -19,7 +19,7 @@ replies and the checker compares them; ``bool`` is never a reply.  Status and er
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias, Union
+from typing import Final, TypeAlias
 
 
 class Status:
@@ -83,7 +83,7 @@ class _NullArray:
 
 NULL_ARRAY: Final = _NullArray()
 
-Reply: TypeAlias = Union[Status, Error, int, bytes, None, tuple["Reply", ...], _NullArray]
+Reply: TypeAlias = Status | Error | int | bytes | None | tuple["Reply", ...] | _NullArray
 
 OK: Final = Status("OK")
 QUEUED: Final = Status("QUEUED")

@@ -52,7 +52,7 @@ def _encode(reply: Reply, out: list[bytes]) -> None:
         out.append(b":%d\r\n" % reply)  # type: ignore[str-format]
     elif reply is None:
         out.append(b"$-1\r\n")
-    elif kind is tuple or kind is list:
+    elif kind is tuple or isinstance(reply, list):
         out.append(b"*%d\r\n" % len(reply))  # type: ignore[arg-type]
         for item in reply:  # type: ignore[union-attr]
             _encode(item, out)

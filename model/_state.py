@@ -19,7 +19,7 @@ Values stored under keys, by Redis type:
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, TypeAlias, Union
+from typing import Any, TypeAlias
 
 from immutables import Map
 
@@ -58,7 +58,7 @@ class ZSet:
         return [(member, score) for score, member in self.ordered()]
 
 
-Value: TypeAlias = Union[bytes, tuple, frozenset, Map, ZSet]  # type: ignore[type-arg]
+Value: TypeAlias = bytes | tuple | frozenset | Map | ZSet  # type: ignore[type-arg]
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", tuple: "list", Map: "hash", frozenset: "set", ZSet: "zset"}
 
@@ -183,7 +183,7 @@ class State:
         self._hash = -1
 
     def session(self, client: ClientId) -> Session:
-        return self.sessions.get(client, DEFAULT_SESSION)  # type: ignore[no-any-return]
+        return self.sessions.get(client, DEFAULT_SESSION)
 
     def __eq__(self, other: object) -> bool:
         return self is other or (

@@ -1,1 +1,492 @@
-"""zsets commands (to be written)."""
+"""Sorted-set commands (t_zset.c): ZADD ZINCRBY ZSCORE ZMSCORE ZRANGE ZRANGESTORE ZREVRANGE
+ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZRANK ZREVRANK ZREM ZCARD ZCOUNT
+ZLEXCOUNT ZPOPMIN ZPOPMAX.  Sheet items D15, D16, W7.
+
+A sorted set is a :class:`ZSet` (member -> score), ordered by score then member bytes.
+
+Encoding details the model follows: Redis keeps a small sorted set (up to 128 members of up to
+64 bytes) as a listpack, which stores a whole-number score as an integer, so a score of ``-0``
+reads back as ``0``; a larger (skiplist) set keeps ``-0``.  The model decides by the set's current
+size, whereas Redis never converts a skiplist back to a listpack when it shrinks.  Lexicographic
+ranges over members of *different* scores are unspecified in Redis; the model walks the ordered
+members as the listpack code does (a skiplist's walk depends on its random levels).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from immutables import Map
+
+from ._commands import command
+from ._engine import Context
+from ._numbers import _FLOAT as STRTOD_SYNTAX
+from ._numbers import format_double, parse_float, parse_int
+from ._reply import SYNTAX, Error, Reply
+from ._state import ZSet
+
+Scores = Map[bytes, float]
+
+EMPTY_SCORES: Scores = Map()
+NAN_SCORE = Error("ERR resulting score is not a number (NaN)")
+NOT_FLOAT_RANGE = Error("ERR min or max is not a float")
+NOT_LEX_RANGE = Error("ERR min or max not valid string range item")
+NOT_POSITIVE = Error("ERR value is out of range, must be positive")
+
+
+def _get_zset(ctx: Context, key: bytes) -> ZSet | None:
+    return ctx.read_as(key, ZSet)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------- ZADD and ZINCRBY
+
+
+def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
+    nx = xx = gt = lt = ch = False
+    i, n = 2, len(argv)
+    while i < n:  # options end at the first word that is not one (ZINCRBY parses them too)
+        option = argv[i].lower()
+        if option == b"nx":
+            nx = True
+        elif option == b"xx":
+            xx = True
+        elif option == b"ch":
+            ch = True
+        elif option == b"incr":
+            incr = True
+        elif option == b"gt":
+            gt = True
+        elif option == b"lt":
+            lt = True
+        else:
+            break
+        i += 1
+    elements = n - i
+    if elements % 2 or not elements:
+        return SYNTAX
+    if nx and xx:
+        return Error("ERR XX and NX options at the same time are not compatible")
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        return Error("ERR GT, LT, and/or NX options at the same time are not compatible")
+    if incr and elements > 2:
+        return Error("ERR INCR option supports a single increment-element pair")
+    given = [parse_float(argv[j]) for j in range(i, n, 2)]  # all scores before the type check
+    key = argv[1]
+    zset = _get_zset(ctx, key)
+    if zset is None and xx:
+        return None if incr else 0
+    scores = EMPTY_SCORES if zset is None else zset.scores
+    added = updated = processed = 0
+    score = 0.0
+    for j, member in enumerate(argv[i + 1 : n : 2]):
+        score = given[j]
+        current = scores.get(member)
+        if current is not None:
+            if nx:
+                continue
+            if incr:
+                score += current
+                if math.isnan(score):
+                    return NAN_SCORE  # INCR has one pair: nothing was changed before
+            if (lt and score >= current) or (gt and score <= current):
+                continue
+            processed += 1
+            if score != current:
+                scores = scores.set(member, _stored(score, scores, member))
+                updated += 1
+        elif not xx:
+            scores = scores.set(member, _stored(score, scores, member))
+            added += 1
+            processed += 1
+    if added or updated:  # an unchanged score (ZINCRBY by 0 included) touches nothing
+        ctx.write(key, ZSet(scores))
+    if incr:
+        return format_double(score) if processed else None
+    return added + updated if ch else added
+
+
+def _stored(score: float, scores: Scores, member: bytes) -> float:
+    """The score as the set will read it back.  A listpack (a small set) stores a whole score as an
+    integer, so -0 comes back as 0; a skiplist keeps the double."""
+    if score == 0 and _small(scores, member):
+        return 0.0
+    return score
+
+
+def _small(scores: Scores, member: bytes) -> bool:
+    # zset-max-listpack-entries 128 / -value 64.  Approximate: Redis never converts a skiplist
+    # back, so a set that once grew past the limits and shrank stays a skiplist there.
+    size = len(scores) + (member not in scores)
+    return size <= 128 and len(member) <= 64 and all(len(other) <= 64 for other in scores)
+
+
+@command("zadd", -4, "write denyoom fast", keys=(1, 1, 1))
+def zadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zadd(ctx, argv, incr=False)
+
+
+@command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1))
+def zincrby(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zadd(ctx, argv, incr=True)
+
+
+# --------------------------------------------------------------------- single lookups
+
+
+@command("zscore", 3, "readonly fast", keys=(1, 1, 1))
+def zscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    zset = _get_zset(ctx, argv[1])
+    score = None if zset is None else zset.scores.get(argv[2])
+    return None if score is None else format_double(score)
+
+
+@command("zmscore", -3, "readonly fast", keys=(1, 1, 1))
+def zmscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    zset = _get_zset(ctx, argv[1])
+    scores = EMPTY_SCORES if zset is None else zset.scores
+    replies: list[Reply] = []
+    for member in argv[2:]:
+        score = scores.get(member)
+        replies.append(None if score is None else format_double(score))
+    return tuple(replies)
+
+
+@command("zcard", 2, "readonly fast", keys=(1, 1, 1))
+def zcard(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    zset = _get_zset(ctx, argv[1])
+    return 0 if zset is None else len(zset)
+
+
+def _rank(ctx: Context, argv: Sequence[bytes], reverse: bool) -> Reply:
+    zset = _get_zset(ctx, argv[1])
+    if zset is None:
+        return None
+    score = zset.scores.get(argv[2])
+    if score is None:
+        return None
+    below = sum(1 for other, s in zset.scores.items() if (s, other) < (score, argv[2]))
+    return len(zset) - 1 - below if reverse else below
+
+
+@command("zrank", 3, "readonly fast", keys=(1, 1, 1))
+def zrank(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _rank(ctx, argv, reverse=False)
+
+
+@command("zrevrank", 3, "readonly fast", keys=(1, 1, 1))
+def zrevrank(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _rank(ctx, argv, reverse=True)
+
+
+@command("zrem", -3, "write fast", keys=(1, 1, 1))
+def zrem(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    key = argv[1]
+    zset = _get_zset(ctx, key)
+    if zset is None:
+        return 0
+    scores = zset.scores
+    removed = 0
+    for member in argv[2:]:
+        if member in scores:
+            scores = scores.delete(member)
+            removed += 1
+    if removed:  # the last member deletes the key; none removed, nothing touched (W7)
+        ctx.write(key, ZSet(scores))
+    return removed
+
+
+def _pop(ctx: Context, argv: Sequence[bytes], highest: bool) -> Reply:
+    if len(argv) > 3:
+        return SYNTAX  # not an arity error, in 7.0
+    count = 1
+    if len(argv) == 3:
+        count = parse_int(argv[2], NOT_POSITIVE)  # before the lookup
+        if count < 0:
+            return NOT_POSITIVE
+    key = argv[1]
+    zset = _get_zset(ctx, key)
+    if zset is None or count == 0:
+        return ()  # nothing popped, nothing touched
+    ordered = zset.ordered()
+    popped = ordered[::-1][:count] if highest else ordered[:count]
+    scores = zset.scores
+    flat: list[bytes] = []
+    for score, member in popped:
+        scores = scores.delete(member)
+        flat += (member, format_double(score))
+    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    return tuple(flat)
+
+
+@command("zpopmin", -2, "write fast", keys=(1, 1, 1))
+def zpopmin(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _pop(ctx, argv, highest=False)
+
+
+@command("zpopmax", -2, "write fast", keys=(1, 1, 1))
+def zpopmax(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _pop(ctx, argv, highest=True)
+
+
+# --------------------------------------------------------------------- score and lex ranges
+
+_SPACE = b" \t\n\v\f\r"
+
+
+def _strtod(text: bytes) -> float | None:
+    """``strtod`` as zslParseRange uses it: leading space allowed, out-of-range values saturate,
+    the empty string is 0, NaN is refused."""
+    if not text:
+        return 0.0  # strtod converts nothing and stops at the terminating NUL
+    body = text.lstrip(_SPACE)
+    if not STRTOD_SYNTAX.fullmatch(body):  # zslParseRange only checks that nothing follows
+        return None
+    lowered = body.lower()
+    if b"x" in lowered:
+        negative = lowered.startswith(b"-")
+        try:
+            value = float.fromhex(lowered.lstrip(b"+-").decode())
+        except OverflowError:
+            value = math.inf
+        value = -value if negative else value
+    else:
+        value = float(body)  # overflow -> inf, underflow -> 0, as strtod returns them
+    return None if math.isnan(value) else value
+
+
+class _RangeError(Exception):
+    """A malformed range bound (each command has its own error text)."""
+
+
+def _score_bound(text: bytes) -> tuple[float, bool]:
+    """One end of a score range: (value, exclusive)."""
+    exclusive = text[:1] == b"("
+    value = _strtod(text[1:] if exclusive else text)
+    if value is None:
+        raise _RangeError
+    return value, exclusive
+
+
+def _parse_score_range(low: bytes, high: bytes) -> tuple[float, bool, float, bool]:
+    return (*_score_bound(low), *_score_bound(high))
+
+
+def _in_score_range(score: float, spec: tuple[float, bool, float, bool]) -> bool:
+    low, low_ex, high, high_ex = spec
+    return (score > low if low_ex else score >= low) and (score < high if high_ex else score <= high)
+
+
+# Lex bounds: bytes with an "exclusive" flag, or the infinities "-" and "+".
+_MINUS = object()
+_PLUS = object()
+LexBound = tuple[object, bool]
+
+
+def _lex_bound(text: bytes) -> LexBound:
+    first = text[:1]
+    if first == b"+" and len(text) == 1:
+        return _PLUS, True
+    if first == b"-" and len(text) == 1:
+        return _MINUS, True
+    if first == b"(":
+        return text[1:], True
+    if first == b"[":
+        return text[1:], False
+    raise _RangeError
+
+
+def _lex_compare(a: object, b: object) -> int:
+    """sdscmplex: "-" below and "+" above every string."""
+    if a is b:
+        return 0
+    if a is _MINUS or b is _PLUS:
+        return -1
+    if a is _PLUS or b is _MINUS:
+        return 1
+    assert isinstance(a, bytes) and isinstance(b, bytes)
+    return (a > b) - (a < b)
+
+
+def _gte_min(member: bytes, low: LexBound) -> bool:
+    cmp = _lex_compare(member, low[0])
+    return cmp > 0 if low[1] else cmp >= 0
+
+
+def _lte_max(member: bytes, high: LexBound) -> bool:
+    cmp = _lex_compare(member, high[0])
+    return cmp < 0 if high[1] else cmp <= 0
+
+
+def _lex_slice(members: list[bytes], low: LexBound, high: LexBound, reverse: bool) -> list[bytes]:
+    """The members a lex range selects, walking the ordered members as the listpack code does."""
+    cmp = _lex_compare(low[0], high[0])
+    if cmp > 0 or (cmp == 0 and (low[1] or high[1])) or not members:
+        return []
+    if not _gte_min(members[-1], low) or not _lte_max(members[0], high):
+        return []
+    out: list[bytes] = []
+    if not reverse:  # zzlFirstInLexRange, then forward while <= max
+        for position, member in enumerate(members):
+            if _gte_min(member, low):
+                for candidate in members[position:]:
+                    if not _lte_max(candidate, high):
+                        break
+                    out.append(candidate)
+                return out
+        return out
+    for position in range(len(members) - 1, -1, -1):  # zzlLastInLexRange, then backward
+        if _lte_max(members[position], high):
+            for candidate in members[position::-1]:
+                if not _gte_min(candidate, low):
+                    break
+                out.append(candidate)
+            return out
+    return out
+
+
+@command("zcount", 4, "readonly fast", keys=(1, 1, 1))
+def zcount(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    try:
+        spec = _parse_score_range(argv[2], argv[3])
+    except _RangeError:
+        return NOT_FLOAT_RANGE
+    zset = _get_zset(ctx, argv[1])
+    if zset is None:
+        return 0
+    return sum(1 for score in zset.scores.values() if _in_score_range(score, spec))
+
+
+@command("zlexcount", 4, "readonly fast", keys=(1, 1, 1))
+def zlexcount(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    try:
+        low, high = _lex_bound(argv[2]), _lex_bound(argv[3])
+    except _RangeError:
+        return NOT_LEX_RANGE
+    zset = _get_zset(ctx, argv[1])
+    if zset is None:
+        return 0
+    return len(_lex_slice([member for _, member in zset.ordered()], low, high, reverse=False))
+
+
+# --------------------------------------------------------------------- ZRANGE and its family
+
+RANK, SCORE, LEX = "rank", "score", "lex"
+
+
+def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
+            by: str | None, reverse: bool | None) -> Reply:
+    """zrangeGenericCommand: ``first`` is the source key's position; ``by``/``reverse`` are fixed
+    by the older commands (ZREVRANGE, ZRANGEBYSCORE...) and left to the options by ZRANGE."""
+    withscores = False
+    offset, limit = 0, -1
+    j = first + 3
+    while j < len(argv):
+        option = argv[j].lower()
+        if not store and option == b"withscores":
+            withscores = True
+        elif option == b"limit" and len(argv) - j - 1 >= 2:
+            offset, limit = parse_int(argv[j + 1]), parse_int(argv[j + 2])
+            j += 2
+        elif reverse is None and option == b"rev":
+            reverse = True
+        elif by is None and option == b"bylex":
+            by = LEX
+        elif by is None and option == b"byscore":
+            by = SCORE
+        else:
+            return SYNTAX
+        j += 1
+    reverse = bool(reverse)
+    by = by or RANK
+    if limit != -1 and by == RANK:
+        return Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+    if withscores and by == LEX:
+        return Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+    low_arg, high_arg = argv[first + 1], argv[first + 2]
+    if reverse and by != RANK:
+        low_arg, high_arg = high_arg, low_arg  # given as max min
+    try:
+        if by == RANK:
+            start, end = parse_int(low_arg), parse_int(high_arg)
+        elif by == SCORE:
+            score_spec = _parse_score_range(low_arg, high_arg)
+        else:
+            low, high = _lex_bound(low_arg), _lex_bound(high_arg)
+    except _RangeError:
+        return NOT_FLOAT_RANGE if by == SCORE else NOT_LEX_RANGE
+    zset = _get_zset(ctx, argv[first])
+    ordered = [] if zset is None else zset.ordered()
+    if by == LEX:
+        picked = _lex_slice([member for _, member in ordered], low, high, reverse)
+        scores = EMPTY_SCORES if zset is None else zset.scores
+        ordered = [(scores[member], member) for member in picked]
+    elif reverse:
+        ordered.reverse()
+    if by == RANK:
+        length = len(ordered)
+        if start < 0:
+            start += length
+        if end < 0:
+            end += length
+        if start < 0:
+            start = 0
+        chosen = [] if start > end or start >= length else ordered[start : min(end, length - 1) + 1]
+    else:
+        chosen = ordered if by == LEX else [pair for pair in ordered if _in_score_range(pair[0], score_spec)]
+        if offset < 0:  # C's "while (offset--)" skips past the end
+            offset = len(chosen)
+        chosen = chosen[offset:] if limit < 0 else chosen[offset : offset + limit]
+    if store:
+        destination = argv[1]
+        if chosen:
+            small = len(chosen) <= 128 and all(len(member) <= 64 for _, member in chosen)
+            stored = Map((member, score + 0.0 if small else score) for score, member in chosen)  # -0 -> 0
+            ctx.replace(destination, ZSet(stored))
+        else:
+            ctx.delete(destination)  # touches only if the destination existed
+        return len(chosen)
+    if not withscores:
+        return tuple(member for _, member in chosen)
+    flat: list[bytes] = []
+    for score, member in chosen:
+        flat += (member, format_double(score))
+    return tuple(flat)
+
+
+@command("zrange", -4, "readonly", keys=(1, 1, 1))
+def zrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 1, False, None, None)
+
+
+@command("zrangestore", -5, "write denyoom", keys=(1, 2, 1))
+def zrangestore(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 2, True, None, None)
+
+
+@command("zrevrange", -4, "readonly", keys=(1, 1, 1))
+def zrevrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 1, False, RANK, True)
+
+
+@command("zrangebyscore", -4, "readonly", keys=(1, 1, 1))
+def zrangebyscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 1, False, SCORE, False)
+
+
+@command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1))
+def zrevrangebyscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 1, False, SCORE, True)
+
+
+@command("zrangebylex", -4, "readonly", keys=(1, 1, 1))
+def zrangebylex(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 1, False, LEX, False)
+
+
+@command("zrevrangebylex", -4, "readonly", keys=(1, 1, 1))
+def zrevrangebylex(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _zrange(ctx, argv, 1, False, LEX, True)
+
+
+__all__ = ["NAN_SCORE"]
