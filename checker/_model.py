@@ -17,6 +17,11 @@ checker:
   builds such a function from "which keys does this operation touch".
 - ``groups(ops)`` optionally says which operations the minimiser must keep or weaken together.
 - ``find_impossible(ops)`` is an optional cheap pre-check (see below).
+- ``read_only(op)`` optionally tells which operations never change the state (reads).  The search
+  places such an operation as soon as its result fits, without trying alternatives: moving a read
+  earlier, to a point where its result holds, keeps any linearization valid.
+- ``effect(op)`` optionally tells which indeterminate operations are interchangeable (two writes of
+  the same value), so the search tries only one of them at a time.
 - ``describe_operation`` and ``describe_state`` give short human text for reports.
 
 Examples
@@ -85,6 +90,15 @@ class Model(Generic[S]):
         operations can explain (a read of a value nobody wrote), or ``None``.  It must never accuse
         an operation that some order could explain, because its answer is reported as a violation
         without a search.
+    read_only:
+        ``read_only(op)`` is true only if ``step(state, op)`` is ``state`` or ``None`` for *every*
+        state (a read, a failed compare-and-set).  Saying true for an operation that can change
+        the state makes the checker unsound; saying false is always safe, only slower.
+    effect:
+        ``effect(op)`` is a hashable key such that two INFO operations with equal keys change every
+        state in the same way (``op.call`` for a register, whatever the client).  Equal keys for
+        operations that differ in any state (say, through a client's session) make the checker
+        unsound; ``None`` (the default) treats every operation as unique.
     describe_operation, describe_state:
         Short human text for reports (``"write 3"``, ``"cas 1->2 ok"``, ``"3"``).
     """
@@ -97,6 +111,8 @@ class Model(Generic[S]):
     describe_state: Callable[[S], str] = describe_value
     groups: Callable[[Sequence[Operation]], list[list[int]]] | None = None
     find_impossible: Callable[[Sequence[Operation]], Operation | None] | None = None
+    read_only: Callable[[Operation], bool] | None = None
+    effect: Callable[[Operation], Hashable] | None = None
 
 
 def partition_by_keys(

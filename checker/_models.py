@@ -39,6 +39,12 @@ def _value_text(value: object) -> str:
     return "nil" if value is None else repr(value) if isinstance(value, str) else str(value)
 
 
+def _call_of(op: Operation) -> Hashable:
+    # An INFO operation's effect depends on its call alone (its client has no session here).
+    call: Hashable = op.call
+    return call
+
+
 # --- registers -------------------------------------------------------------------------------------
 
 
@@ -106,6 +112,12 @@ def _register_impossible(initial: Hashable) -> Callable[[Sequence[Operation]], O
     return find
 
 
+def _register_read_only(op: Operation) -> bool:
+    # A definite failed cas changes nothing either; an INFO one might have swapped.
+    kind = op.call[0]
+    return kind == "read" or (kind == "cas" and op.outcome is Outcome.OK and not op.result)
+
+
 def _register_model(name: str, initial: Hashable) -> Model[RegisterState]:
     initial_state: RegisterState = (initial,)
     return Model(
@@ -115,6 +127,8 @@ def _register_model(name: str, initial: Hashable) -> Model[RegisterState]:
         describe_operation=_describe_register_op,
         describe_state=_describe_register_state,
         find_impossible=_register_impossible(initial),
+        read_only=_register_read_only,
+        effect=_call_of,
     )
 
 
@@ -202,6 +216,10 @@ def _kv_impossible(ops: Sequence[Operation]) -> Operation | None:
     return None
 
 
+def _kv_read_only(op: Operation) -> bool:
+    return bool(op.call[0] == "get")
+
+
 def _kv_keys(op: Operation) -> tuple[Hashable]:
     return (op.call[1],)
 
@@ -225,6 +243,8 @@ def kv() -> Model[KvState]:
         describe_operation=_describe_kv_op,
         describe_state=_describe_kv_state,
         find_impossible=_kv_impossible,
+        read_only=_kv_read_only,
+        effect=_call_of,
     )
 
 
@@ -241,4 +261,6 @@ def kv_single() -> Model[KvState]:
         describe_operation=_describe_kv_op,
         describe_state=_describe_kv_state,
         find_impossible=_kv_impossible,
+        read_only=_kv_read_only,
+        effect=_call_of,
     )

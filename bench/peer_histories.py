@@ -1,0 +1,122 @@
+"""Check every Porcupine test history with its model and compare with the verdicts Porcupine asserts.
+
+Usage::
+
+    python bench/peer_histories.py [--shared PATH] [--repeat N] [--set etcd|kv|kv-nopartition]
+
+Prints one line per file (check time, verdict, configurations explored), then per set the total check
+time, whether every verdict matched ``expected.tsv``, and the process's peak resident memory.  Times
+are the best of ``--repeat`` runs per file, as CPU time of this process (the checker is single
+threaded, and CPU time is what stays comparable on a machine shared with other work) with the wall
+time beside it.  Loading (parsing) time is reported apart: the peer's figures below are for checking
+only.
+
+The peer, Porcupine (Go), checks the whole etcd set in about 0.47 s and the partitioned kv set in
+about 0.24 s on the reference machine (2 cores); see shared/data/porcupine/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from checker import (  # noqa: E402  (the path is set just above, so the script runs from anywhere)
+    History,
+    Model,
+    cas_register,
+    check,
+    kv,
+    kv_single,
+    load_porcupine_etcd,
+    load_porcupine_kv,
+)
+
+SETS: dict[str, tuple[Callable[[Path], History], Callable[[], Model[Any]]]] = {
+    "etcd": (load_porcupine_etcd, cas_register),
+    "kv": (load_porcupine_kv, kv),
+    "kv-nopartition": (load_porcupine_kv, kv_single),
+}
+PEER_SECONDS = {"etcd": 0.47, "kv": 0.24}
+EXPECTED_VERDICT = {"ok": "linearizable", "illegal": "violation", "untested": "linearizable"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared/ folder")
+    parser.add_argument("--repeat", type=int, default=1, help="check each file N times, keep the best time")
+    parser.add_argument("--set", choices=sorted(SETS), action="append", help="only these sets (repeatable)")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per check")
+    parser.add_argument("--quiet", action="store_true", help="totals only")
+    args = parser.parse_args(argv)
+
+    data = args.shared / "data" / "porcupine"
+    expected_path = data / "expected.tsv"
+    if not expected_path.is_file():
+        print(f"{expected_path}: not found (pass --shared PATH)", file=sys.stderr)
+        return 2
+    with expected_path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    listed = {row["file"] for row in rows}
+    for path in sorted(data.glob("*/*")):
+        if path.relative_to(data).as_posix() not in listed:
+            print(f"note: {path.relative_to(data)} is not in expected.tsv; skipped")
+
+    chosen = args.set or list(SETS)
+    totals: dict[str, float] = {}
+    wall_totals: dict[str, float] = {}
+    load_totals: dict[str, float] = {}
+    mismatches: list[str] = []
+    for row in rows:
+        name = row["model"]
+        if name not in chosen:
+            continue
+        load, make_model = SETS[name]
+        started = time.perf_counter()
+        history = load(data / row["file"])
+        load_totals[name] = load_totals.get(name, 0.0) + time.perf_counter() - started
+        model = make_model()
+        best = best_wall = float("inf")
+        for _ in range(max(1, args.repeat)):
+            started, started_wall = time.process_time(), time.perf_counter()
+            result = check(history, model, time_limit=args.time_limit)
+            best = min(best, time.process_time() - started)
+            best_wall = min(best_wall, time.perf_counter() - started_wall)
+        totals[name] = totals.get(name, 0.0) + best
+        wall_totals[name] = wall_totals.get(name, 0.0) + best_wall
+        expected = EXPECTED_VERDICT[row["expected_verdict"]]
+        mark = "" if result.verdict == expected else f"  MISMATCH (expected {expected})"
+        if mark:
+            mismatches.append(f"{row['file']} ({name})")
+        if not args.quiet:
+            print(
+                f"{row['file']:24} {name:15} {len(history):5} ops  {best:8.4f} s cpu {best_wall:8.4f} s wall  "
+                f"{result.verdict:12} {result.states_explored:9} configurations{mark}"
+            )
+
+    print()
+    for name in chosen:
+        if name not in totals:
+            continue
+        peer = PEER_SECONDS.get(name)
+        against = f"  (peer {peer:.2f} s: {totals[name] / peer:.2f}x)" if peer else ""
+        print(
+            f"{name:15} check {totals[name]:7.3f} s cpu ({wall_totals[name]:7.3f} s wall)   "
+            f"load {load_totals[name]:6.3f} s{against}"
+        )
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"verdicts: {'all match expected.tsv' if not mismatches else 'MISMATCH: ' + ', '.join(mismatches)}")
+    print(f"peak memory (max RSS): {peak_mib:.0f} MiB")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

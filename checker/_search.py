@@ -1,0 +1,456 @@
+"""The linearizability search for one part of a history: WGL with Lowe's memo.
+
+Algorithm
+---------
+Wing & Gong (1993), "Testing and verifying concurrent objects", J. Parallel Distrib. Comput. 17:
+lay the history out as a list of *call* and *return* entries in real-time order and search for a
+sequential order depth first.  At any point, the operations that may come next are exactly those
+whose call entries precede the first remaining return entry: an operation whose return has been
+passed must already be linearized, since it completed before everything after it began.  Linearizing
+an operation *lifts* its call and return out of the doubly linked list (O(1)); backtracking *unlifts*
+them in reverse order, so no list is ever copied.
+
+Lowe (2017), "Testing for linearizability", Concurrency Computat.: Pract. Exper. 29(4): memoise
+configurations.  Two search nodes with the same set of linearized operations and the same model state
+have the same future, so each ``(linearized set, state)`` pair is explored once.  The set is a Python
+``int`` used as a bitset (one bit per operation of the part), which hashes fast and is immutable.
+
+In the spirit of Lowe's just-in-time linearization, an operation is placed only when the search needs
+it, and the cheapest choices come first.  Every choice below is sound and complete (it never loses a
+linearization), so the verdict does not depend on it:
+
+- Reads first, and committed.  A definite read-only operation (``model.read_only``) whose result fits
+  the current state is placed at once, and its siblings are never tried: any linearization that
+  places the read later stays valid with the read moved to the front, since it changes nothing and
+  every operation that had to precede it already has.  If that configuration was explored before,
+  the current one has failed too.
+- Then other definite operations, in call order.
+- Indeterminate (INFO) operations last, and only where they change the state: placing one that
+  changes nothing only removes options, as it could always be left out.  Among INFO operations with
+  the same effect (``model.effect``: two timed-out writes of 3), only the earliest pending one is a
+  candidate; either can stand in for the other.
+- Dominance: a configuration that assumed a superset of the INFO operations of a failed one, with
+  the same definite operations placed and the same state, fails too (it has fewer candidates and
+  the same deadlines), so it is skipped.
+
+Candidates are kept on separate doubly linked lists (reads, other definite calls, INFO calls, and the
+returns), all in real-time order; an operation is a candidate while its call precedes the first
+remaining return.  Without the separate INFO list, INFO calls (which never return) would sit at the
+head of a single list forever and be tried first at every step: the usual cause of blow-ups on
+histories with many timeouts.
+
+Horn & Kroening (2015), "Faster linearizability checking via P-compositionality", FORTE: a history is
+linearizable iff each independent part is; the caller (``checker._check``) splits the history with
+the model's ``partition`` and calls :func:`search_part` once per part.
+
+Indeterminate operations
+------------------------
+An INFO operation may take effect at any time after its call, or never.  It has a call entry but no
+return entry (its return is at +infinity, so it never blocks the search), and the search succeeds as
+soon as every definite operation is linearized; INFO operations still pending then are the ones that
+never happened.  FAIL operations must be removed by the caller.
+
+Budgets
+-------
+The memo is the memory: every explored configuration is kept, so a budget of configurations bounds
+memory, and ``deadline`` bounds wall-clock time.  Running out of either yields :class:`OutOfBudget`,
+never a guess.  A :class:`PartSearch` is resumable: when it reaches its budget it is suspended, memo
+and all, so the caller can give parts budgets in rounds without redoing work.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Generator, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ._history import Operation, Outcome
+from ._model import Model
+from ._result import Prefix
+
+PREFIXES_KEPT = 8
+"""How many longest linearizable prefixes a violation keeps: enough to show the alternatives that
+were tried, few enough to keep reports (and the search) small."""
+
+_FAILURES_KEPT = 16
+"""Failed INFO sets kept per (definite operations, state) for the dominance test: it is a pruning,
+so keeping fewer is always sound; a bound keeps each test cheap."""
+
+_CHECK_EVERY = 1024
+"""New configurations between two looks at the clock (and collections of young cyclic garbage)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Linearized:
+    """The part has a linearization: ``order`` lists its operation ids."""
+
+    order: tuple[int, ...]
+    states_explored: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stuck:
+    """The part has no linearization; ``operation`` cannot be placed after any of ``prefixes``."""
+
+    operation: int
+    prefixes: tuple[Prefix, ...]
+    states_explored: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfBudget:
+    """The search stopped before a verdict; ``reason`` says which budget ran out."""
+
+    reason: str
+    states_explored: int
+
+
+PartOutcome = Linearized | Stuck | OutOfBudget
+
+
+def _entries(ops: Sequence[Operation]) -> list[tuple[int, bool]]:
+    """The call and return entries of ``ops`` in real-time order, as (op index, is_call) pairs.
+
+    At equal times calls come before returns: A precedes B only if A completed strictly before B
+    was invoked, so touching intervals overlap.  INFO operations have a call entry only.
+    """
+    events: list[tuple[int, int, int]] = []
+    for index, op in enumerate(ops):
+        if op.outcome is Outcome.OK:
+            if op.complete is None:
+                raise ValueError(f"operation {op.id}: a definite operation needs a completion time")
+            if op.complete < op.invoke:
+                raise ValueError(f"operation {op.id}: completed ({op.complete}) before invoked ({op.invoke})")
+            events.append((op.complete, 1, index))
+        elif op.outcome is not Outcome.INFO:
+            raise ValueError(f"operation {op.id}: {op.outcome.value} operations must be removed before searching")
+        events.append((op.invoke, 0, index))
+    events.sort()
+    return [(index, kind == 0) for _, kind, index in events]
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[bool]:
+    """Pause the cyclic garbage collector; yields whether it was running (and will run again).
+
+    The search allocates hundreds of thousands of small objects that it keeps (the memo) and
+    creates no reference cycles, so the collector's repeated passes over the growing memo are pure
+    cost: 30-45% of the search time on the kv histories.  Reference counting still frees all
+    acyclic garbage at once; the search collects the youngest generation itself at its
+    checkpoints, for the sake of models whose steps make cycles.  Nested and concurrent pauses
+    share one.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+        running = _gc_was_enabled
+    try:
+        yield running
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+class PartSearch:
+    """A resumable search of one part: :meth:`run` it with a budget, and again with a larger one.
+
+    A search that reaches its budget is suspended, memo and all, rather than abandoned, so giving it
+    more later costs only the new configurations.  :meth:`close` frees a suspended search's memory.
+    Run it inside :func:`cyclic_gc_paused` (``collect_young`` is what that yields).
+    """
+
+    def __init__(
+        self, ops: Sequence[Operation], model: Model[Any], *, deadline: float | None, collect_young: bool
+    ) -> None:
+        self._search: Generator[int, int, PartOutcome] | None = _search(ops, model, deadline, collect_young)
+        self._started = False
+        self.explored = 0
+        """Configurations memoised so far (the memory this search holds while suspended)."""
+
+    def run(self, budget: int) -> PartOutcome | None:
+        """Go on until a verdict (returned) or until ``budget`` configurations in all (``None``)."""
+        if self._search is None:
+            raise RuntimeError("this search has finished or was closed")
+        try:
+            if not self._started:
+                self._started = True
+                next(self._search)
+            self.explored = self._search.send(budget)
+        except StopIteration as stop:
+            self._search = None
+            outcome: PartOutcome = stop.value
+            self.explored = outcome.states_explored
+            return outcome
+        return None
+
+    def close(self) -> None:
+        """Drop the memo of a suspended search."""
+        if self._search is not None:
+            self._search.close()
+            self._search = None
+
+
+def search_part(
+    ops: Sequence[Operation],
+    model: Model[Any],
+    *,
+    deadline: float | None,
+    max_states: int,
+) -> PartOutcome:
+    """Decide whether ``ops`` (OK and INFO operations of one part) are linearizable under ``model``.
+
+    ``deadline`` is a ``time.monotonic()`` instant or ``None``; ``max_states`` bounds the number of
+    memoised configurations.  The result never depends on the budget except by becoming
+    :class:`OutOfBudget`.
+    """
+    with cyclic_gc_paused() as collect_young:
+        search = PartSearch(ops, model, deadline=deadline, collect_young=collect_young)
+        outcome = search.run(max_states)
+        search.close()
+    if outcome is None:
+        return OutOfBudget(f"state budget of {max_states} configurations exhausted", search.explored)
+    return outcome
+
+
+def _search(
+    ops: Sequence[Operation],
+    model: Model[Any],
+    deadline: float | None,
+    collect_young: bool,
+) -> Generator[int, int, PartOutcome]:
+    """The search itself, as a generator: it first receives a budget (a number of configurations);
+    whenever it has explored that many it yields the count and receives a larger budget; it
+    returns the outcome (an OutOfBudget only for the deadline)."""
+    budget = yield 0
+    if not ops:
+        return Linearized(order=(), states_explored=0)
+    # Entries 1..m are the calls and returns in real-time order, so "call c precedes return r" is
+    # just c < r.  They are threaded on four doubly linked lists that share the nxt/prv arrays, each
+    # with a head and a tail sentinel numbered above m (so a scan stops at a tail as it stops at a
+    # return): the returns, the definite read-only calls, the other definite calls, the INFO calls.
+    # No tail is reached while a definite operation is pending: its return lies before them all.
+    layout = _entries(ops)
+    m = len(layout)
+    returns_head, reads_head, writes_head, maybe_head = m + 1, m + 2, m + 3, m + 4
+    heads = (reads_head, writes_head, maybe_head)  # scanned in this order: phase 0, 1, 2
+    size = m + 9
+    nxt = [0] * size
+    prv = [0] * size
+    last = {head: head for head in (returns_head, *heads)}
+    call_op: list[Operation] = [ops[0]] * size  # call entry -> its operation (others: filler)
+    returns_to: list[int] = [0] * size  # call entry -> its return entry (0: none, an INFO op)
+    bit: list[int] = [0] * size  # call entry -> its bit in the linearized set
+    phase_of: list[int] = [0] * size  # call entry -> the phase of its list
+    returning: list[int] = [0] * size  # return entry -> index of its operation in ops
+    read_only = model.read_only
+    call_entry_of: dict[int, int] = {}
+    for entry, (index, is_call) in enumerate(layout, start=1):
+        op = ops[index]
+        if not is_call:
+            returning[entry] = index
+            returns_to[call_entry_of[index]] = entry
+            head = returns_head
+        else:
+            call_op[entry] = op
+            bit[entry] = 1 << index
+            call_entry_of[index] = entry
+            if op.outcome is not Outcome.OK:
+                phase_of[entry] = 2
+            elif read_only is None or not read_only(op):
+                phase_of[entry] = 1
+            head = heads[phase_of[entry]]
+        nxt[last[head]] = entry
+        prv[entry] = last[head]
+        last[head] = entry
+    call_entries = set(call_entry_of.values())
+    for tail, head in enumerate((returns_head, *heads), start=m + 5):
+        nxt[last[head]] = tail
+        prv[tail] = last[head]
+    # twin[e]: for an INFO call, the bit of the previous INFO call with the same effect
+    # (model.effect); it may be placed only once that twin is.  Interchangeable INFO operations
+    # are thus placed in call order, which loses nothing: the earlier one can stand in for the later
+    # wherever the later is placed, and it is a candidate whenever the later one is.
+    twin = [0] * size
+    if model.effect is not None:
+        effect = model.effect
+        last_with_effect: dict[Hashable, int] = {}
+        entry = nxt[maybe_head]
+        while entry < m + 1:
+            key = effect(call_op[entry])
+            if key in last_with_effect:
+                twin[entry] = bit[last_with_effect[key]]
+            last_with_effect[key] = entry
+            entry = nxt[entry]
+    # committed[e]: a definite read-only operation; once it fits, its siblings need no trying.
+    committed = [phase_of[entry] == 0 and entry in call_entries for entry in range(size)]
+
+    step = model.step
+    state: Hashable = model.init()
+    bits = 0  # the operations linearized so far
+    assumed = 0  # the INFO operations among them
+    seen: set[tuple[int, Hashable]] = set()
+    remember = seen.add
+    # Failed configurations that assumed INFO operations, by (definite operations, state): a
+    # configuration that assumed a superset of a failed one's INFO operations fails too.
+    failed: dict[tuple[int, Hashable], list[int]] = {}
+    failed_get = failed.get
+    stack_entries: list[int] = []
+    stack_states: list[Hashable] = []
+    push_entry = stack_entries.append
+    push_state = stack_states.append
+    pop_entry = stack_entries.pop
+    pop_state = stack_states.pop
+    definite = sum(1 for op in ops if op.outcome is Outcome.OK)
+    pending = definite  # definite operations not yet placed
+    explored = 0
+    checkpoint = min(budget, _CHECK_EVERY)
+    deepest = -1
+    dead_ends: list[tuple[tuple[int, ...], tuple[Hashable, ...], Hashable, int]] = []
+
+    due = nxt[returns_head]  # the first remaining return: candidates are the calls before it
+    phase = 0
+    entry = nxt[reads_head]
+    while pending:
+        if entry < due:
+            op = call_op[entry]
+            if phase == 2:
+                if bits & twin[entry] != twin[entry]:
+                    # An earlier INFO operation with the same effect is still pending: use it.
+                    entry = nxt[entry]
+                    continue
+                new_state = step(state, op)
+                if new_state is None or new_state == state:
+                    # Impossible here, or changes nothing: better left out (placing it only
+                    # removes options).
+                    entry = nxt[entry]
+                    continue
+            else:
+                new_state = step(state, op)
+                if new_state is None:
+                    entry = nxt[entry]
+                    continue
+            new_bits = bits | bit[entry]
+            remember((new_bits, new_state))
+            fresh = len(seen) != explored  # (one hash instead of a lookup and an insertion)
+            if fresh:
+                explored += 1
+                if explored >= checkpoint:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return OutOfBudget(f"time limit reached after {explored} configurations", explored)
+                    if collect_young:
+                        gc.collect(0)
+                    while explored >= budget:
+                        budget = yield explored
+                    checkpoint = min(budget, explored + _CHECK_EVERY)
+                new_assumed = assumed | bit[entry] if phase == 2 else assumed
+                if new_assumed:
+                    for failure in failed_get((new_bits ^ new_assumed, new_state), ()):
+                        if failure & new_assumed == failure:
+                            fresh = False  # dominated by a failed configuration
+                            break
+            if fresh:
+                push_entry(entry)
+                push_state(state)
+                state = new_state
+                bits = new_bits
+                assumed = new_assumed
+                # Lift the call (and its return, if any) out of their lists.
+                before = prv[entry]
+                after = nxt[entry]
+                nxt[before] = after
+                prv[after] = before
+                ret = returns_to[entry]
+                if ret:
+                    before = prv[ret]
+                    after = nxt[ret]
+                    nxt[before] = after
+                    prv[after] = before
+                    pending -= 1
+                    due = nxt[returns_head]
+                phase = 0
+                entry = nxt[reads_head]
+                continue
+            if not committed[entry]:
+                entry = nxt[entry]
+                continue
+            # A read that fits leads to a configuration explored before (hence failed): this one
+            # has failed too.  Fall through to back up.
+        elif phase < 2:
+            phase += 1
+            entry = nxt[heads[phase]]
+            continue
+        else:
+            # Every candidate has been tried: the return `due` has come and this configuration
+            # cannot reach a linearization.  Depth counts definite operations: at the deepest such
+            # dead end every definite candidate, `due`'s among them, is impossible in the model
+            # (one that fitted would lead deeper, or to a configuration that failed deeper).
+            depth = definite - pending
+            if depth >= deepest:
+                if depth > deepest:
+                    deepest = depth
+                    dead_ends.clear()
+                if len(dead_ends) < PREFIXES_KEPT:
+                    dead_ends.append((tuple(stack_entries), tuple(stack_states), state, due))
+        # Back up; past a committed read its configuration has failed as well, so keep going.
+        while True:
+            if not stack_entries:
+                return Stuck(
+                    operation=ops[returning[dead_ends[0][3]]].id,
+                    prefixes=tuple(_prefix(call_op, *dead_end[:3]) for dead_end in dead_ends),
+                    states_explored=explored,
+                )
+            if assumed:
+                key = (bits ^ assumed, state)
+                failures = failed_get(key)
+                if failures is None:
+                    failed[key] = [assumed]
+                elif len(failures) < _FAILURES_KEPT:
+                    failures.append(assumed)
+            entry = pop_entry()
+            state = pop_state()
+            bits ^= bit[entry]
+            if phase_of[entry] == 2:
+                assumed ^= bit[entry]
+            # Unlift in the reverse order of the lift.
+            ret = returns_to[entry]
+            if ret:
+                nxt[prv[ret]] = ret
+                prv[nxt[ret]] = ret
+                pending += 1
+            nxt[prv[entry]] = entry
+            prv[nxt[entry]] = entry
+            if not committed[entry]:
+                break
+        # Go on after it in its own list: every earlier phase has been tried in this configuration.
+        due = nxt[returns_head]
+        phase = phase_of[entry]
+        entry = nxt[entry]
+    return Linearized(order=tuple(call_op[e].id for e in stack_entries), states_explored=explored)
+
+
+def _prefix(
+    call_op: list[Operation],
+    entries: tuple[int, ...],
+    states_before: tuple[Hashable, ...],
+    last_state: Hashable,
+) -> Prefix:
+    """Turn a saved search path into (operation id, state after it) pairs."""
+    states_after = states_before[1:] + (last_state,)
+    prefix: list[tuple[int, Hashable]] = []
+    for entry, after in zip(entries, states_after):
+        prefix.append((call_op[entry].id, after))
+    return tuple(prefix)
