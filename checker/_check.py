@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._history import History, Operation, Outcome
-from ._model import Model
+from ._model import CannotPartition, Model
 from ._result import Linearizable, Result, Unknown, Violation
 from ._search import Linearized, PartSearch, Stuck, cyclic_gc_paused
 
@@ -90,6 +90,22 @@ def check_operations(
     The memos held at any moment (the running search's and the suspended ones') never exceed
     ``max_states`` configurations in all.  The witness lists parts in the order they were decided.
     """
+    try:
+        return _check_parts(ops, model, started=started, deadline=deadline, max_states=max_states)
+    except CannotPartition as unsplittable:
+        # An operation reached keys outside its part (a script with undeclared keys): the split
+        # was unsound, so check the history again as one part.
+        return _check_parts(ops, unsplittable.whole, started=started, deadline=deadline, max_states=max_states)
+
+
+def _check_parts(
+    ops: Sequence[Operation],
+    model: Model[Any],
+    *,
+    started: float,
+    deadline: float | None,
+    max_states: int,
+) -> Result:
     parts = model.partition(ops) if model.partition is not None else [list(ops)]
     parts = sorted(parts, key=len)  # small parts first: cheap verdicts, and an early stop is likelier
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import networkx as nx
 
@@ -63,6 +63,20 @@ def describe_call(op: Operation) -> str:
 def describe_value(state: Hashable) -> str:
     """Default state text: its ``repr``."""
     return repr(state)
+
+
+class CannotPartition(Exception):
+    """Raised by a model's ``step`` when an operation reaches beyond the keys it was partitioned by.
+
+    A Redis script may touch keys it did not declare in KEYS; only running it shows that.  The
+    checker then drops the partition and checks the whole history as one part with ``whole``, a
+    model that does not partition (and so never raises this).
+    """
+
+    def __init__(self, whole: Model[Any], reason: str) -> None:
+        super().__init__(reason)
+        self.whole = whole
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from . import (  # noqa: F401  (importing a family registers its commands)
 )
 from ._client import Client, Redis, to_argv
 from ._commands import COMMANDS, CommandSpec, keys_of, lookup
-from ._engine import CommandError, Context, disconnect, step
+from ._engine import CommandError, Context, disconnect, step, step_reporting_undeclared
 from ._reply import NULL_ARRAY, OK, QUEUED, Error, Reply, Status, sort_unordered
 from ._resp import Parser, ProtocolError, encode_command, encode_reply
 from ._state import DEFAULT_SESSION, INITIAL_STATE, Keyspace, Session, State, ZSet
@@ -28,5 +28,5 @@ __all__ = [
     "COMMANDS", "Client", "CommandError", "CommandSpec", "Context", "DEFAULT_SESSION", "Error",
     "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "Parser", "ProtocolError", "QUEUED", "Redis",
     "Reply", "Session", "State", "Status", "ZSet", "disconnect", "encode_command", "encode_reply",
-    "keys_of", "lookup", "sort_unordered", "step", "to_argv",
+    "keys_of", "lookup", "sort_unordered", "step", "step_reporting_undeclared", "to_argv",
 ]

@@ -77,7 +77,7 @@ class Context:
 
     __slots__ = ("base", "client", "session", "now", "dbs", "db", "data", "expires",
                  "sessions", "scripts", "changed", "watched", "in_script", "script_flags",
-                 "in_exec")
+                 "in_exec", "undeclared")
 
     def __init__(self, state: State, client: ClientId, now: int) -> None:
         self.base = state
@@ -96,6 +96,7 @@ class Context:
         self.in_script = False
         self.script_flags = 0
         self.in_exec = False
+        self.undeclared = False  # a script called a command on a key it did not declare in KEYS
 
     # ----------------------------------------------------------------- keyspace access
 
@@ -105,7 +106,7 @@ class Context:
         if value is not None and self.expires and key in self.expires and self.expires[key] <= self.now:
             self._expire(key)
             return None
-        return value  # type: ignore[no-any-return]
+        return value
 
     def read_as(self, key: bytes, kind: type) -> Value | None:
         """Like :meth:`read`, raising WRONGTYPE if the key holds another type."""
@@ -270,12 +271,17 @@ class Context:
             spec = spec.subcommands.get(argv[1].lower(), spec)
         arity = spec.arity
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+            if spec.name == "exec":
+                # rejectCommand on EXEC calls execCommandAbort: the transaction is discarded and every
+                # key unwatched, even outside MULTI.
+                self.set_session(self.session.replace(
+                    multi=None, dirty_exec=False, dirty_cas=False, watched=frozenset(), stale=frozenset()))
+                return Error("EXECABORT Transaction discarded because of: " + arity_error("exec").text[4:])
             return self._reject(arity_error(spec.name))
         if spec.subcommands:
             return self._reject(unknown_subcommand(argv))
-        if session.multi is not None:
-            if "no_multi" in spec.flags:
-                return self._reject(NOT_IN_MULTI)
+        if session.multi is not None and "no_multi" in spec.flags:
+            return self._reject(NOT_IN_MULTI)
         if (session.channels or session.patterns) and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED:
             return self._reject(Error(
                 f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
@@ -357,6 +363,18 @@ def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0) ->
     return ctx.commit(), reply
 
 
+def step_reporting_undeclared(
+    state: State, client: ClientId, argv: Sequence[bytes], now: int = 0
+) -> tuple[State, Reply, bool]:
+    """:func:`step`, also saying whether a script touched a key it did not declare in KEYS.
+
+    Redis allows such scripts, but they make a history impossible to split by key soundly.
+    """
+    ctx = Context(state, client, now)
+    reply = ctx.process(argv)
+    return ctx.commit(), reply, ctx.undeclared
+
+
 def disconnect(state: State, client: ClientId) -> State:
     """The connection closed: its session (MULTI, WATCH, SELECT, subscriptions) is gone."""
     if client not in state.sessions:
@@ -364,4 +382,4 @@ def disconnect(state: State, client: ClientId) -> State:
     return State(state.dbs, state.sessions.delete(client), state.scripts)
 
 
-__all__ = ["Context", "CommandError", "step", "disconnect", "INITIAL_STATE", "NULL_ARRAY", "EXECABORT"]
+__all__ = ["Context", "CommandError", "step", "step_reporting_undeclared", "disconnect", "INITIAL_STATE", "NULL_ARRAY", "EXECABORT"]

@@ -127,11 +127,12 @@ def _cache(ctx: Context, sha: bytes, body: bytes) -> None:
 class Run:
     """What the Lua side needs to know about the script being run."""
 
-    __slots__ = ("ctx", "read_only", "_random", "bug")
+    __slots__ = ("ctx", "read_only", "_random", "bug", "declared")
 
-    def __init__(self, ctx: Context, read_only: bool) -> None:
+    def __init__(self, ctx: Context, read_only: bool, declared: frozenset[bytes] = frozenset()) -> None:
         self.ctx = ctx
         self.read_only = read_only
+        self.declared = declared
         self._random: Lrand48 | None = None
         self.bug: BaseException | None = None
 
@@ -177,7 +178,7 @@ def run_script(ctx: Context, sha: bytes, script: Script, args: Sequence[bytes], 
                read_only: bool) -> Reply:
     """Run ``script`` as client ``ctx.client``; the caller's selected DB is kept (E31)."""
     lua = sandbox()
-    run = Run(ctx, read_only)
+    run = Run(ctx, read_only, frozenset(args[:numkeys]))
     db = ctx.db
     with _ONE_AT_A_TIME:
         lua.current = run
@@ -261,6 +262,23 @@ def _argv(args: tuple[Any, ...]) -> tuple[bytes, ...] | None:
     return tuple(out)
 
 
+# Commands that reach keys no argument names (or another database): never "declared".
+_BEYOND_KEYS = frozenset({"select", "swapdb", "move", "flushall", "flushdb", "dbsize", "keys", "scan", "randomkey"})
+
+
+def _declares(run: Run, spec: CommandSpec, argv: Sequence[bytes]) -> bool:
+    """Whether a command called from the script touches only keys the script declared in KEYS.
+
+    Redis runs scripts that touch other keys too, but a checker that splits a history by key needs
+    to know: it reads ``Context.undeclared`` (see ``model.step_reporting_undeclared``)."""
+    if spec.name in _BEYOND_KEYS:
+        return False
+    try:
+        return all(key in run.declared for key in spec.keys(argv))
+    except (IndexError, ValueError):
+        return False
+
+
 def _lookup(argv: Sequence[bytes]) -> CommandSpec | None:
     """lookupCommand: a container with an unknown subcommand is no command at all."""
     spec = COMMANDS.get(argv[0].lower())
@@ -318,6 +336,8 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
             return fail(b"This Redis command is not allowed from script", True, raise_error)
         if run.read_only and ("write" in spec.flags or spec.name in MAY_REPLICATE):
             return fail(b"Write commands are not allowed from read-only scripts.", True, raise_error)
+        if not run.ctx.undeclared and not _declares(run, spec, argv):
+            run.ctx.undeclared = True
         try:
             reply = run.ctx.call(spec, argv)
         except Exception as bug:  # a bug in a handler: end the script, re-raise after it

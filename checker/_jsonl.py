@@ -1,0 +1,328 @@
+"""redlin's history format: JSON Lines, one event per line, written as it happens.
+
+A recorder appends a line when an operation is invoked and another when it completes, flushing
+each, so a crash or Ctrl-C loses nothing recorded so far; an invocation with no completion reads
+back as indeterminate (INFO).  The format::
+
+    {"event": "meta", "format": "redlin-history", "version": 1, "model": "redis", ...}
+    {"event": "invoke", "op": 0, "client": 1, "time": 1200, "call": [["SET", "k", "v"]]}
+    {"event": "ok", "op": 0, "time": 1450, "result": [{"status": "OK"}]}
+    {"event": "info", "op": 1, "time": 9000, "error": "timeout"}
+    {"event": "fail", "op": 2, "time": 9100, "error": "connection refused"}
+
+``time`` is the client's monotonic clock in nanoseconds.  ``op`` ids are unique in the file;
+``client`` is an integer or a string, and a client has at most one operation in flight.  Redis
+calls are lists of commands (each a list of arguments); results have one reply per command.
+Arguments and bulk replies are JSON strings when they are valid UTF-8, else ``{"b64": ...}``.
+Other replies: integer -> number, null bulk -> ``null``, status -> ``{"status": "OK"}``, error ->
+``{"error": "ERR ..."}``, array -> list, null array -> ``{"nil_array": true}``.  For the generic
+models (``register``, ``cas-register``, ``kv``) calls and results are plain JSON (lists become
+tuples).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import Hashable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from model import COMMANDS, NULL_ARRAY, Error, Status
+from model._reply import Reply
+
+from ._errors import HistoryError
+from ._history import History, Operation, Outcome
+
+FORMAT = "redlin-history"
+VERSION = 1
+REDIS_MODELS = ("redis", "redis-single")
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def encode_bytes(data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"b64": base64.b64encode(data).decode()}
+    return text
+
+
+def decode_bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, dict) and isinstance(value.get("b64"), str) and len(value) == 1:
+        return base64.b64decode(value["b64"], validate=True)
+    raise ValueError(f"expected a string or {{\"b64\": ...}}, got {json.dumps(value)[:60]}")
+
+
+def encode_reply(reply: Reply) -> Any:
+    kind = type(reply)
+    if kind is bytes:
+        return encode_bytes(reply)  # type: ignore[arg-type]
+    if kind is int or reply is None:
+        return reply
+    if kind is tuple:
+        return [encode_reply(item) for item in reply]  # type: ignore[union-attr]
+    if kind is Status:
+        return {"status": reply.text}  # type: ignore[union-attr]
+    if kind is Error:
+        return {"error": reply.text}  # type: ignore[union-attr]
+    if reply is NULL_ARRAY:
+        return {"nil_array": True}
+    raise TypeError(f"not a reply: {reply!r}")
+
+
+def decode_reply(value: Any) -> Reply:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, list):
+        return tuple(decode_reply(item) for item in value)
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, inner), = value.items()
+        if tag == "status" and isinstance(inner, str):
+            return Status(inner)
+        if tag == "error" and isinstance(inner, str):
+            return Error(inner)
+        if tag == "nil_array" and inner is True:
+            return NULL_ARRAY
+        if tag == "b64":
+            return decode_bytes(value)
+    raise ValueError(f"not a reply: {json.dumps(value)[:60]}")
+
+
+def encode_call(call: Sequence[Sequence[bytes]]) -> list[list[Any]]:
+    return [[encode_bytes(arg) for arg in argv] for argv in call]
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    return value
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+class HistoryWriter:
+    """Appends events to a history file as they happen (thread-safe, flushed line by line).
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "h.jsonl")
+    >>> with HistoryWriter(path, model="redis") as w:
+    ...     op = w.invoke(client=1, call=[(b"SET", b"k", b"v")], time=10)
+    ...     w.complete(op, Outcome.OK, time=20, result=[Status("OK")])
+    >>> len(load_history(path))
+    1
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, model: str = "redis", **meta: Any) -> None:
+        self.path = Path(path)
+        self.model = model
+        self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        self._lock = threading.Lock()
+        self._next = 0
+        self._write({"event": "meta", "format": FORMAT, "version": VERSION, "model": model, **meta})
+
+    def _write(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+
+    def invoke(self, *, client: Hashable, call: Any, time: int) -> int:
+        """Record an invocation; returns the new operation id."""
+        with self._lock:
+            op = self._next
+            self._next += 1
+        encoded = encode_call(call) if self.model in REDIS_MODELS else call
+        self._write({"event": "invoke", "op": op, "client": client, "time": time, "call": encoded})
+        return op
+
+    def complete(self, op: int, outcome: Outcome, *, time: int, result: Any = None, error: str | None = None) -> None:
+        """Record how operation ``op`` ended."""
+        event: dict[str, Any] = {"event": outcome.value, "op": op, "time": time}
+        if outcome is Outcome.OK:
+            event["result"] = [encode_reply(r) for r in result] if self.model in REDIS_MODELS else result
+        if error is not None:
+            event["error"] = error
+        self._write(event)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def save_history(history: History, path: str | os.PathLike[str], *, model: str = "redis") -> None:
+    """Write a whole history (completions follow their invocations, in time order)."""
+    events: list[tuple[int, int, Operation]] = []
+    for op in history:
+        events.append((op.invoke, 0, op))
+        if op.complete is not None:
+            events.append((op.complete, 1, op))
+    events.sort(key=lambda e: (e[0], e[1], e[2].id))
+    ids: dict[int, int] = {}
+    meta = {key: value for key, value in history.meta.items() if key != "model"}
+    with HistoryWriter(path, model=model, **meta) as writer:
+        for time, kind, op in events:
+            if kind == 0:
+                ids[op.id] = writer.invoke(client=op.client, call=op.call, time=time)
+            else:
+                writer.complete(ids[op.id], op.outcome, time=time, result=op.result if op.definite else None)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def load_history(path: str | os.PathLike[str]) -> History:
+    """Read and validate a history file.  Errors are :class:`HistoryError` naming ``file:line``."""
+    return _Loader(Path(path)).load()
+
+
+class _Loader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.model = "redis"
+        self.meta: dict[str, Any] = {}
+
+    def fail(self, line: int, message: str) -> HistoryError:
+        return HistoryError(self.path, line, message)
+
+    def load(self) -> History:
+        pending: dict[Any, dict[str, Any]] = {}  # op id -> invocation
+        busy: dict[Hashable, Any] = {}  # client -> op id in flight
+        done: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        try:
+            lines = self._lines()
+            for number, event in lines:
+                kind = event.get("event")
+                if kind == "meta":
+                    if number != 1 and self.meta:
+                        raise self.fail(number, "a second meta line")
+                    self._meta(number, event)
+                    continue
+                op = event.get("op")
+                if not isinstance(op, (int, str)) or isinstance(op, bool):
+                    raise self.fail(number, "'op' must be an integer or a string")
+                time = event.get("time")
+                if not isinstance(time, int) or isinstance(time, bool):
+                    raise self.fail(number, "'time' must be an integer (nanoseconds)")
+                if kind == "invoke":
+                    if op in seen:
+                        raise self.fail(number, f"operation {op!r} invoked twice")
+                    client = event.get("client")
+                    if not isinstance(client, (int, str)) or isinstance(client, bool):
+                        raise self.fail(number, "'client' must be an integer or a string")
+                    if client in busy:
+                        raise self.fail(number, f"client {client!r} invoked operation {op!r} while "
+                                                f"operation {busy[client]!r} was still in flight")
+                    seen.add(op)
+                    busy[client] = op
+                    pending[op] = {"line": number, "client": client, "time": time,
+                                   "call": self._call(number, event.get("call"))}
+                elif kind in ("ok", "fail", "info"):
+                    invocation = pending.pop(op, None)
+                    if invocation is None:
+                        what = "completed twice" if op in seen else "completed but never invoked"
+                        raise self.fail(number, f"operation {op!r} {what}")
+                    if time < invocation["time"]:
+                        raise self.fail(number, f"operation {op!r} completes at {time}, before its "
+                                                f"invocation at {invocation['time']} (line {invocation['line']})")
+                    del busy[invocation["client"]]
+                    invocation["outcome"] = Outcome(kind)
+                    invocation["complete"] = time
+                    invocation["result"] = (self._result(number, invocation["call"], event.get("result"))
+                                            if kind == "ok" else None)
+                    done.append(invocation)
+                else:
+                    raise self.fail(number, f"unknown event {kind!r} (expected meta, invoke, ok, fail or info)")
+        except OSError as error:
+            raise HistoryError(self.path, None, error.strerror or str(error)) from None
+        for invocation in pending.values():  # never completed: the recorder stopped (crash, Ctrl-C)
+            invocation.update(outcome=Outcome.INFO, complete=None, result=None)
+            done.append(invocation)
+        done.sort(key=lambda inv: inv["line"])
+        ops = tuple(
+            Operation(index, inv["client"], inv["call"], inv["result"], inv["time"],
+                      None if inv["outcome"] is Outcome.INFO else inv["complete"], inv["outcome"], inv["line"])
+            for index, inv in enumerate(done)
+        )
+        return History(ops, {"model": self.model, **self.meta})
+
+    def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        with open(self.path, encoding="utf-8") as file:
+            for number, line in enumerate(file, 1):
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise self.fail(number, f"not JSON: {error.msg} at column {error.colno}") from None
+                except UnicodeDecodeError:
+                    raise self.fail(number, "not UTF-8 text") from None
+                if not isinstance(event, dict):
+                    raise self.fail(number, "each line must be a JSON object")
+                yield number, event
+
+    def _meta(self, number: int, event: dict[str, Any]) -> None:
+        if event.get("format") != FORMAT:
+            raise self.fail(number, f"not a redlin history (format {event.get('format')!r})")
+        if event.get("version") != VERSION:
+            raise self.fail(number, f"unsupported version {event.get('version')!r} (this redlin reads {VERSION})")
+        model = event.get("model", "redis")
+        if not isinstance(model, str):
+            raise self.fail(number, "'model' must be a string")
+        self.model = model
+        self.meta = {k: v for k, v in event.items() if k not in ("event", "format", "version")}
+
+    def _call(self, number: int, call: Any) -> Any:
+        if self.model not in REDIS_MODELS:
+            return _frozen(call)
+        if not isinstance(call, list) or not call:
+            raise self.fail(number, "'call' must be a non-empty list of commands")
+        commands = []
+        for argv in call:
+            if not isinstance(argv, list) or not argv:
+                raise self.fail(number, "each command must be a non-empty list of arguments")
+            try:
+                commands.append(tuple(decode_bytes(arg) for arg in argv))
+            except ValueError as error:
+                raise self.fail(number, f"bad argument: {error}") from None
+        return tuple(commands)
+
+    def _result(self, number: int, call: Any, result: Any) -> Any:
+        if self.model not in REDIS_MODELS:
+            return _frozen(result)
+        if not isinstance(result, list) or len(result) != len(call):
+            raise self.fail(number, f"'result' must be a list of {len(call)} replies, one per command")
+        try:
+            replies = tuple(decode_reply(item) for item in result)
+        except ValueError as error:
+            raise self.fail(number, str(error)) from None
+        for argv, reply in zip(call, replies):
+            if argv[0].lower() not in COMMANDS and not (
+                type(reply) is Error and reply.text.startswith("ERR unknown command")
+            ):
+                name = argv[0].decode("utf-8", "replace")
+                raise self.fail(number, f"unknown command '{name}': redlin's model does not know it")
+        from ._redis_model import canonical_result
+
+        return canonical_result(call, replies)

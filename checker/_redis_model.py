@@ -1,0 +1,293 @@
+"""The Redis model as a checker model: operations are what Redis executes atomically.
+
+An operation's ``call`` is the tuple of commands its client sent (each an argv tuple of bytes),
+and its ``result`` the tuple of replies, one per command:
+
+- a single command: ``((b"INCR", b"x"),)`` -> ``(5,)``;
+- a transaction: ``((b"MULTI",), (b"INCR", b"x"), (b"EXEC",))`` -> ``(OK, QUEUED, (5,))`` — one
+  operation, because nothing queued takes effect before EXEC and EXEC runs atomically (sheet M17);
+- a script: ``((b"EVALSHA", sha, b"1", b"x"),)`` -> its reply (E25).
+
+WATCH/UNWATCH are operations of their own; their effect lives in the client's session, which is
+part of the model state being searched, so a nil EXEC is accepted exactly when some write to a
+watched key can be ordered between the WATCH and the EXEC.  An indeterminate (INFO) operation may
+take effect or not; either way its connection is gone, so its session ends with it.
+
+Partitioning (P-compositionality) splits by the keys of the command table, and never separates the
+operations of one client's *session window* (from a WATCH or MULTI to the EXEC, DISCARD, UNWATCH,
+RESET or QUIT that closes it), because the session state they share is not a key.  Commands that
+read or change every key, or that move a session to another database (SELECT, MOVE, SWAPDB,
+FLUSHALL...), put the whole history in one part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from functools import lru_cache
+
+from model import (
+    INITIAL_STATE,
+    NULL_ARRAY,
+    Session,
+    State,
+    Status,
+    disconnect,
+    keys_of,
+    lookup,
+    step,
+    step_reporting_undeclared,
+)
+from model._reply import Reply, sort_unordered
+
+from ._history import Operation, Outcome
+from ._model import CannotPartition, Model, partition_by_keys
+
+Call = tuple[tuple[bytes, ...], ...]
+
+# Commands after which key names alone no longer say which data an operation touches.
+_WHOLE_HISTORY = frozenset({b"select", b"move", b"swapdb", b"flushall", b"flushdb", b"dbsize",
+                            b"keys", b"scan", b"randomkey", b"script"})
+_OPENS_WINDOW = frozenset({b"watch", b"multi"})
+_CLOSES_WINDOW = frozenset({b"exec", b"discard", b"unwatch", b"reset", b"quit"})
+
+
+@lru_cache(maxsize=65536)
+def _canon_plan(call: Call) -> tuple[tuple[int, bool, tuple[tuple[int, bool], ...]], ...]:
+    """Which replies of ``call`` have an unspecified element order, and how to sort them.
+
+    Entries are (command index, pairs, ()) for a direct reply, or (EXEC index, False, ((queued
+    position, pairs), ...)) for the replies inside an EXEC array.
+    """
+    plan = []
+    queue: list[tuple[bytes, ...]] | None = None
+    for index, argv in enumerate(call):
+        name = argv[0].lower() if argv else b""
+        if name == b"multi" and queue is None:
+            queue = []
+            continue
+        if queue is not None:
+            if name == b"exec":
+                inner = tuple(
+                    (position, "pairs" in spec.flags)
+                    for position, queued in enumerate(queue)
+                    if (spec := lookup(queued)) is not None and "unordered" in spec.flags
+                )
+                if inner:
+                    plan.append((index, False, inner))
+                queue = None
+            elif name == b"discard":
+                queue = None
+            else:
+                queue.append(argv)
+            continue
+        spec = lookup(argv) if argv else None
+        if spec is not None and "unordered" in spec.flags:
+            plan.append((index, "pairs" in spec.flags, ()))
+    return tuple(plan)
+
+
+def canonical_result(call: Call, result: Sequence[Reply]) -> tuple[Reply, ...]:
+    """``result`` with every reply whose element order Redis leaves unspecified put in sorted order.
+
+    Both the recorded replies and the model's are compared in this form.
+    """
+    plan = _canon_plan(call)
+    if not plan:
+        return tuple(result)
+    out = list(result)
+    for index, pairs, inner in plan:
+        if index >= len(out):
+            continue
+        if not inner:
+            out[index] = sort_unordered(out[index], pairs)
+        elif type(out[index]) is tuple:
+            replies = list(out[index])  # type: ignore[arg-type]
+            for position, inner_pairs in inner:
+                if position < len(replies):
+                    replies[position] = sort_unordered(replies[position], inner_pairs)
+            out[index] = tuple(replies)
+    return tuple(out)
+
+
+_SCRIPTS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
+
+
+@lru_cache(maxsize=65536)
+def _runs_script(call: Call) -> bool:
+    return any(argv and argv[0].lower() in _SCRIPTS for argv in call)
+
+
+def _step_keyed(state: State, op: Operation) -> State | None:
+    """:func:`_step` for a partitioned history: a script touching an undeclared key stops the split."""
+    if _runs_script(op.call):
+        probe = state
+        for argv in op.call:
+            probe, _, undeclared = step_reporting_undeclared(probe, op.client, argv)
+            if undeclared:
+                raise CannotPartition(redis_model(partitioned=False),
+                                      f"operation {op.id} runs a script that touches keys it does not declare")
+    return _step(state, op)
+
+
+def _step(state: State, op: Operation) -> State | None:
+    client = op.client
+    if op.outcome is not Outcome.OK:
+        for argv in op.call:
+            state, _ = step(state, client, argv)
+        return disconnect(state, client)
+    expected = op.result
+    if _canon_plan(op.call):
+        replies = []
+        for argv in op.call:
+            state, reply = step(state, client, argv)
+            replies.append(reply)
+        return state if canonical_result(op.call, replies) == expected else None
+    for argv, want in zip(op.call, expected):
+        state, reply = step(state, client, argv)
+        if reply != want:
+            return None
+    return state
+
+
+def _keys(op: Operation) -> frozenset[bytes] | None:
+    keys: set[bytes] = set()
+    for argv in op.call:
+        if not argv or argv[0].lower() in _WHOLE_HISTORY:
+            return None
+        found = keys_of(argv)
+        if found is None:
+            return None
+        keys.update(found)
+    return frozenset(keys)
+
+
+def session_windows(ops: Sequence[Operation]) -> list[list[int]]:
+    """Per client, the runs of operations that share session state (WATCH/MULTI ... EXEC/UNWATCH).
+
+    Operations outside any window are not listed.  A window also closes at an INFO operation (the
+    connection is gone).
+    """
+    open_windows: dict[Hashable, list[int]] = {}
+    windows: list[list[int]] = []
+    for op in sorted(ops, key=lambda o: (o.invoke, o.id)):
+        window = open_windows.get(op.client)
+        for argv in op.call:
+            name = argv[0].lower() if argv else b""
+            if window is None and name in _OPENS_WINDOW:
+                window = open_windows[op.client] = []
+                windows.append(window)
+            if window is not None and (not window or window[-1] != op.id):
+                window.append(op.id)
+            if window is not None and name in _CLOSES_WINDOW:
+                # MULTI ... EXEC inside one operation, after a WATCH, closes the WATCH window too.
+                del open_windows[op.client]
+                window = None
+        if window is not None and op.outcome is not Outcome.OK:
+            del open_windows[op.client]
+    return [w for w in windows if len(w) > 1]
+
+
+def _links(ops: Sequence[Operation]) -> Iterable[tuple[int, int]]:
+    for window in session_windows(ops):
+        yield from zip(window, window[1:])
+
+
+def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
+    return partition_by_keys(ops, _keys, _links(ops))
+
+
+def _groups(ops: Sequence[Operation]) -> list[list[int]]:
+    grouped = session_windows(ops)
+    seen = {op_id for window in grouped for op_id in window}
+    return grouped + [[op.id] for op in ops if op.id not in seen]
+
+
+def describe_reply(reply: Reply) -> str:
+    """A reply as redis-cli would show it, on one line."""
+    if reply is None:
+        return "(nil)"
+    if reply is NULL_ARRAY:
+        return "(nil array)"
+    if type(reply) is Status:
+        return reply.text
+    if type(reply) is int:
+        return f"(integer) {reply}"
+    if type(reply) is bytes:
+        return '"' + reply.decode("utf-8", "backslashreplace") + '"'
+    if type(reply) is tuple:
+        return "[" + ", ".join(describe_reply(item) for item in reply) + "]"
+    return "(error) " + reply.text  # type: ignore[union-attr]
+
+
+def describe_command(argv: Sequence[bytes]) -> str:
+    return " ".join(_word(arg) for arg in argv)
+
+
+def _word(arg: bytes) -> str:
+    text = arg.decode("utf-8", "backslashreplace")
+    return text if text and all(c.isprintable() and not c.isspace() for c in text) else repr(text)
+
+
+def describe_operation(op: Operation) -> str:
+    if len(op.call) == 1:
+        text = describe_command(op.call[0])
+        if op.outcome is Outcome.OK:
+            return f"{text} -> {describe_reply(op.result[0])}"
+        return f"{text} -> ? ({op.outcome.value})"
+    commands = "; ".join(describe_command(argv) for argv in op.call)
+    if op.outcome is Outcome.OK:
+        return f"{commands} -> {describe_reply(op.result[-1])}"
+    return f"{commands} -> ? ({op.outcome.value})"
+
+
+def describe_state(state: State) -> str:
+    parts = []
+    for index, keyspace in enumerate(state.dbs):
+        for key, value in sorted(keyspace.data.items()):
+            name = _word(key) if index == 0 else f"{index}:{_word(key)}"
+            parts.append(f"{name}={_value(value)}")
+    for client, session in sorted(state.sessions.items(), key=lambda item: repr(item[0])):
+        parts.append(f"client {client}: {describe_session(session)}")
+    return "{" + ", ".join(parts) + "}" if parts else "{}"
+
+
+def describe_session(session: Session) -> str:
+    """A session in words: ``watching k, j (dirty)``, ``in MULTI (2 queued)``, ``db 3``."""
+    words = []
+    if session.db:
+        words.append(f"db {session.db}")
+    if session.watched:
+        keys = ", ".join(_word(key) if db == 0 else f"{db}:{_word(key)}" for db, key in sorted(session.watched))
+        words.append(f"watching {keys}")
+    if session.dirty_cas:
+        words.append("watch touched: EXEC will return nil")
+    if session.multi is not None:
+        words.append(f"in MULTI ({len(session.multi)} queued)")
+    if session.dirty_exec:
+        words.append("queue-time error: EXEC will abort")
+    if session.channels or session.patterns:
+        words.append(f"subscribed to {session.subscriptions}")
+    return "; ".join(words) or "default"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bytes):
+        return _word(value)
+    if isinstance(value, tuple):
+        return "[" + ",".join(_word(v) for v in value) + "]"
+    if isinstance(value, frozenset):
+        return "{" + ",".join(sorted(_word(v) for v in value)) + "}"
+    return repr(value)
+
+
+def redis_model(*, partitioned: bool = True) -> Model[State]:
+    """The Redis 7.0 model as a :class:`Model` for :func:`checker.check`."""
+    return Model(
+        name="redis" if partitioned else "redis-single",
+        init=lambda: INITIAL_STATE,
+        step=_step_keyed if partitioned else _step,
+        partition=_partition if partitioned else None,
+        describe_operation=describe_operation,
+        describe_state=describe_state,
+        groups=_groups,
+    )
