@@ -1,0 +1,551 @@
+"""Reports: what a check found, as files a person, a CI system and a later re-render can read.
+
+:func:`write_report` turns a checked history into a report directory::
+
+    report.html    one self-contained page (inline CSS and JS, no network): a lane per client, each
+                   operation a box with its command and reply, the longest linearizable prefix as
+                   numbered linearization points, the operation that cannot be placed in red, the
+                   model state before and after each step on hover or click, parts selectable
+    summary.md     a few lines for a CI log or a pull-request comment
+    result.json    the verdict as data, enough to re-render everything (schema below)
+    junit.xml      one test case per history, for CI test-report views
+    history.jsonl  the history (kept if the recorder already wrote it there)
+
+:func:`explain` gives the plain-English account of a violation shown at the top of all three
+human-readable files.  ``redlin report PATH`` (:func:`report_command`) writes a report for a history
+file (checking it first) or re-renders one from a ``result.json`` or a report directory, without
+checking again.
+
+Large histories stay small on the page: the HTML draws a window of operations around the violation
+(the violating part's operations nearest to it first, then others in the same time range) and
+summarises the rest by client and outcome; ``result.json`` keeps the full parts and witness.
+
+The ``result.json`` schema (version 1)
+---------------------------------------
+The JSON Schema is ``checker/report_schema.json``; in words, an object with:
+
+``format``, ``version``
+    ``"redlin-result"`` and ``1``.
+``verdict``
+    ``"linearizable"``, ``"violation"`` or ``"unknown"``.
+``kind``, ``title``
+    For a violation, what kind it is: ``stale-read``, ``lost-update``, ``torn-transaction``,
+    ``unjustified-nil-exec``, ``impossible-reply`` or ``no-valid-order`` (none of the others
+    recognised), and a human title; ``null`` and the verdict otherwise.
+``explanation``
+    The plain-English paragraphs of :func:`explain`.
+``model``
+    The model's name (``redis``, ``redis-single``, ``register``, ``cas-register``, ``kv``,
+    ``kv-single``): re-rendering loads the model by this name.
+``history``
+    The history file, relative to the directory of ``result.json`` (``history.jsonl``).  Operation
+    ids everywhere below are that file's: the n-th invocation in it is operation n.
+``operations``, ``clients``, ``outcomes``
+    How many operations and clients; ``outcomes`` counts ``ok``, ``info`` (indeterminate) and
+    ``fail`` operations.
+``time``
+    ``unit`` (``"ns"``: the recorder's monotonic clock; ``"tick"``: event positions of an
+    imported log) and ``origin``, the first invocation's time; reports show times relative to it.
+``states_explored``, ``elapsed``
+    The search's effort (states memoised, seconds).
+``parts``
+    The independent parts (P-compositionality), each ``{"label": keys, "operations": [ids]}``.
+    For a linearizable verdict they are the checker's parts, aligned with ``witness``; otherwise
+    the model's partition of the operations that were checked (all but ``fail`` ones).
+``witness``
+    For a linearizable verdict, ``witness[i]`` is part ``i``'s operations in linearization order;
+    indeterminate operations not listed are taken never to have happened.  Empty otherwise.
+``core``, ``counterexample``
+    The minimal counterexample's operation ids (empty if not minimised) and the same operations
+    described (``id``, ``client``, ``invoke``, ``complete``, ``outcome``, ``text``, ``line``).
+``violation``
+    ``null`` unless a violation: ``operation`` (the id that cannot be placed), ``part`` (index
+    into ``parts``), ``part_operations`` (that part's ids), ``initial_state`` (the model's initial
+    state, described) and ``prefixes``: the longest linearizable prefixes, each a list of
+    ``{"op": id, "state": text}`` with the model state after that step, described (``null`` for
+    steps longer than 200 before the end, whose states are not kept).
+``unknown``
+    ``null`` unless unknown: ``reason``, ``parts_checked``, ``parts_total``.
+``meta``
+    The history's metadata and whatever the caller added (target, seed, command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ElementTree
+from collections import Counter
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ._explain import KINDS, TITLES, Clock, classify, explain, vocabulary
+from ._history import History, Operation, Outcome
+from ._jsonl import save_history
+from ._model import Model
+from ._result import Linearizable, Result, Unknown, Violation
+
+__all__ = [
+    "KINDS",
+    "ReportFiles",
+    "add_report_arguments",
+    "default_report_dir",
+    "explain",
+    "render_report",
+    "report_command",
+    "result_document",
+    "write_report",
+]
+
+FORMAT = "redlin-result"
+VERSION = 1
+SCHEMA = Path(__file__).with_name("report_schema.json")
+"""The JSON Schema of ``result.json``."""
+HISTORY_FILE = "history.jsonl"
+CHECKED_HISTORY_FILE = "history.checked.jsonl"
+STATE_TAIL = 200
+"""How many steps at the end of a prefix keep their described states in ``result.json``."""
+STATE_TEXT_LIMIT = 4000
+SUMMARY_ROWS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFiles:
+    """The files of one report directory."""
+
+    directory: Path
+    html: Path
+    summary: Path
+    result: Path
+    junit: Path
+    history: Path
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter((self.html, self.summary, self.result, self.junit, self.history))
+
+
+def default_report_dir(name: str) -> Path:
+    """Where a report goes unless told: ``reports/<name>`` under the working directory."""
+    return Path("reports") / name
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_report(
+    out_dir: Path,
+    *,
+    history: History,
+    model: Model[Any],
+    result: Result,
+    core: tuple[int, ...] = (),
+    meta: dict[str, Any] | None = None,
+) -> ReportFiles:
+    """Write a report directory for a checked history.
+
+    Parameters
+    ----------
+    out_dir:
+        The directory (created if missing; files of an earlier report are replaced).
+    history:
+        The history that was checked.  If ``out_dir`` already has a ``history.jsonl`` (the recorder
+        writes it live), that file is kept as the report's history when it holds as many operations
+        (its ids are this history's); otherwise this history is saved, to ``history.jsonl`` or,
+        beside a different recorded file, to ``history.checked.jsonl``.
+    model:
+        The model it was checked against.
+    result:
+        What :func:`~checker.check` returned.
+    core:
+        The minimal counterexample from :func:`~checker.minimise`, if any.
+    meta:
+        Extra facts for the report (target, seed, command line); merged over ``history.meta``.
+
+    Returns
+    -------
+    ReportFiles
+        The paths written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from checker import History, Operation, check, register
+    >>> history = History((Operation(0, "a", ("write", 1), None, 0, 5),
+    ...                    Operation(1, "b", ("read",), 1, 6, 9)))
+    >>> files = write_report(Path(tempfile.mkdtemp()), history=history, model=register(),
+    ...                      result=check(history, register()))
+    >>> sorted(path.name for path in files.directory.iterdir())
+    ['history.jsonl', 'junit.xml', 'report.html', 'result.json', 'summary.md']
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    history_path = out_dir / HISTORY_FILE
+    if history_path.exists() and _invocations(history_path) != len(history):
+        history_path = out_dir / CHECKED_HISTORY_FILE
+    if history_path.name == CHECKED_HISTORY_FILE or not history_path.exists():
+        history, result, core = _in_file_order(history, result, core)
+        save_history(history, history_path, model=model.name)
+    document = result_document(history, model, result, core, meta, history_file=history_path.name)
+    return render_report(out_dir, document, history, model)
+
+
+def _invocations(path: Path) -> int:
+    """How many operations a history file holds (its invocation lines), without parsing it."""
+    with open(path, encoding="utf-8", errors="replace") as file:
+        return sum(1 for line in file if '"event":"invoke"' in line or '"event": "invoke"' in line)
+
+
+def render_report(out_dir: Path, document: dict[str, Any], history: History, model: Model[Any]) -> ReportFiles:
+    """Write ``result.json``, ``summary.md``, ``junit.xml`` and ``report.html`` from a result document.
+
+    ``document`` is what :func:`result_document` built, or a ``result.json`` read back: rendering
+    never needs the search's own values, so a saved report re-renders without checking again.
+    ``history`` must be the document's history file (ids are its line order).
+    """
+    from ._html import render_html
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(out_dir, out_dir / "report.html", out_dir / "summary.md", out_dir / "result.json",
+                        out_dir / "junit.xml", out_dir / document.get("history", HISTORY_FILE))
+    _write_text(files.result, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    _write_text(files.summary, render_summary(document))
+    _write_text(files.junit, render_junit(document))
+    _write_text(files.html, render_html(document, history, model))
+    return files
+
+
+def _write_text(path: Path, text: str) -> None:
+    # Written beside and renamed: a reader never sees half a report.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _in_file_order(history: History, result: Result, core: tuple[int, ...]) -> tuple[History, Result, tuple[int, ...]]:
+    """The history, result and core renumbered as the saved history file will number them.
+
+    A history file numbers operations by invocation order; an in-memory history may not (a test's
+    hand-made one).  Renumbering before writing keeps every id in the report equal to the file's.
+    """
+    order = sorted(history, key=lambda op: (op.invoke, op.id))
+    new = {op.id: index for index, op in enumerate(order)}
+    if all(old == index for old, index in new.items()):
+        return history, result, core
+    ops = tuple(Operation(new[op.id], op.client, op.call, op.result, op.invoke, op.complete, op.outcome, op.line)
+                for op in order)
+    renumbered = History(ops, history.meta)
+
+    def ids(values: Sequence[int]) -> tuple[int, ...]:
+        return tuple(new[value] for value in values)
+
+    if isinstance(result, Linearizable):
+        result = replace(result, witness=tuple(ids(w) for w in result.witness),
+                         parts=tuple(ids(p) for p in result.parts))
+    elif isinstance(result, Violation):
+        result = replace(result, part=ids(result.part), operation=new[result.operation],
+                         prefixes=tuple(tuple((new[i], s) for i, s in prefix) for prefix in result.prefixes))
+    return renumbered, result, tuple(sorted(ids(core)))
+
+
+# ----------------------------------------------------------------------------- result.json
+
+
+def result_document(
+    history: History,
+    model: Model[Any],
+    result: Result,
+    core: Sequence[int] = (),
+    meta: dict[str, Any] | None = None,
+    *,
+    history_file: str = HISTORY_FILE,
+) -> dict[str, Any]:
+    """The ``result.json`` document (see the module docstring for its schema)."""
+    clock = Clock.of(history)
+    explanation = classify(history, model, result, core)
+    outcomes = Counter(op.outcome.value for op in history)
+    parts, witness = _parts(history, model, result)
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "verdict": result.verdict,
+        "kind": explanation.kind,
+        "title": TITLES[explanation.kind] if explanation.kind else result.verdict,
+        "explanation": list(explanation.lines),
+        "model": model.name,
+        "history": history_file,
+        "operations": len(history),
+        "clients": len({op.client for op in history}),
+        "outcomes": {outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome},
+        "time": {"unit": clock.unit, "origin": clock.origin},
+        "states_explored": result.states_explored,
+        "elapsed": round(result.elapsed, 6),
+        "parts": parts,
+        "witness": witness,
+        "core": sorted(core, key=lambda i: (history[i].invoke, i)),
+        "counterexample": [_operation_json(history[i], model) for i in sorted(core, key=lambda i: (history[i].invoke, i))],
+        "violation": None,
+        "unknown": None,
+        "meta": _json_safe({**history.meta, **(meta or {})}),
+    }
+    if isinstance(result, Violation):
+        index = next((i for i, part in enumerate(parts) if set(part["operations"]) == set(result.part)), None)
+        if index is None:  # the model's partition differs from the checker's: list the checker's part too
+            index = len(parts)
+            parts.append({"label": _label(history, model, result.part), "operations": list(result.part)})
+        document["violation"] = {
+            "operation": result.operation,
+            "part": index,
+            "part_operations": list(result.part),
+            "initial_state": _state_text(model, model.init()),
+            "prefixes": [
+                [{"op": op_id, "state": _state_text(model, state) if step >= len(prefix) - STATE_TAIL else None}
+                 for step, (op_id, state) in enumerate(prefix)]
+                for prefix in result.prefixes
+            ],
+        }
+    elif isinstance(result, Unknown):
+        document["unknown"] = {"reason": result.reason, "parts_checked": result.parts_checked,
+                               "parts_total": result.parts_total}
+    return document
+
+
+def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[dict[str, Any]], list[list[int]]]:
+    if isinstance(result, Linearizable):
+        parts = [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts]
+        return parts, [list(order) for order in result.witness]
+    checked = [op for op in history if op.outcome is not Outcome.FAIL]
+    split = model.partition(checked) if model.partition is not None else [checked]
+    return [{"label": _label(history, model, [op.id for op in part]), "operations": [op.id for op in part]}
+            for part in split], []
+
+
+def _label(history: History, model: Model[Any], part: Sequence[int], limit: int = 4) -> str:
+    words = vocabulary(model)
+    if words is None or model.partition is None:
+        return "all operations" if model.partition is None else f"{len(part)} operations"
+    keys: set[Hashable] = set()
+    for op_id in part:
+        keys.update(words.keys(history[op_id]))
+    if not keys:
+        return "no keys"
+    names = sorted(keys, key=repr)
+    text = ", ".join(words.key(key) for key in names[:limit])
+    return text + (f" +{len(names) - limit} more" if len(names) > limit else "")
+
+
+def _state_text(model: Model[Any], state: Hashable) -> str:
+    text = model.describe_state(state)
+    return text if len(text) <= STATE_TEXT_LIMIT else text[: STATE_TEXT_LIMIT - 1] + "…"
+
+
+def _operation_json(op: Operation, model: Model[Any]) -> dict[str, Any]:
+    return {"id": op.id, "client": _client_json(op.client), "invoke": op.invoke, "complete": op.complete,
+            "outcome": op.outcome.value, "text": model.describe_operation(op), "line": op.line}
+
+
+def _client_json(client: Hashable) -> int | str:
+    return client if isinstance(client, (int, str)) and not isinstance(client, bool) else str(client)
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    return str(value)
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """Read a ``result.json`` (or the one in a report directory); :class:`ValueError` if it isn't one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "result.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"{path}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{path}: not JSON") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a redlin result (no \"format\": \"{FORMAT}\")")
+    if document.get("version") != VERSION:
+        raise ValueError(f"{path}: unsupported result version {document.get('version')!r} (this redlin reads {VERSION})")
+    return document
+
+
+# ----------------------------------------------------------------------------- summary.md and junit.xml
+
+
+def _document_clock(document: dict[str, Any]) -> Clock:
+    time = document.get("time") or {}
+    return Clock(int(time.get("origin", 0)), str(time.get("unit", "ns")))
+
+
+def _headline(document: dict[str, Any]) -> str:
+    verdict = document["verdict"]
+    if verdict == "violation":
+        return f"VIOLATION ({document['title']})"
+    return str(verdict).upper()
+
+
+def _markdown_code(text: str) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def render_summary(document: dict[str, Any]) -> str:
+    """``summary.md``: the verdict, the explanation and the counterexample, in a few lines of Markdown."""
+    clock = _document_clock(document)
+    outcomes = document["outcomes"]
+    lines = [
+        f"## redlin: {_headline(document)}",
+        "",
+        f"**{document['operations']:,}** operations from **{document['clients']:,}** clients "
+        f"({outcomes['ok']:,} ok, {outcomes['info']:,} indeterminate, {outcomes['fail']:,} failed), "
+        f"model `{document['model']}`, {len(document['parts']):,} independent part"
+        f"{'s' if len(document['parts']) != 1 else ''}; {document['states_explored']:,} states explored in "
+        f"{document['elapsed']:.2f} s.",
+        "",
+    ]
+    for paragraph in document["explanation"]:
+        lines += [paragraph, ""]
+    counterexample = document["counterexample"]
+    if counterexample:
+        lines += [f"**Minimal counterexample** ({len(counterexample)} operation{'s' if len(counterexample) != 1 else ''}):",
+                  "", "| op | client | invoked | returned | operation |", "|---:|---|---:|---:|---|"]
+        stuck = (document.get("violation") or {}).get("operation")
+        for op in counterexample[:SUMMARY_ROWS]:
+            returned = clock.at(op["complete"]) if op["complete"] is not None else "no reply"
+            mark = " **(cannot be placed)**" if op["id"] == stuck else ""
+            lines.append(f"| {op['id']} | {op['client']} | {clock.at(op['invoke'])} | {returned} | "
+                         f"{_markdown_code(op['text'])}{mark} |")
+        if len(counterexample) > SUMMARY_ROWS:
+            lines.append(f"| … | | | | {len(counterexample) - SUMMARY_ROWS} more in result.json |")
+        lines.append("")
+    lines.append("Files: `report.html` (open in a browser) · `result.json` · `junit.xml` · "
+                 f"`{document['history']}`")
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(document: dict[str, Any]) -> str:
+    """``junit.xml``: one test case, linearizability of the history, failed by a violation.
+
+    An unknown verdict is an *error* (the check did not finish), never a pass.
+    """
+    verdict = document["verdict"]
+    name = str(document.get("meta", {}).get("name") or Path(document["history"]).stem)
+    failures = 1 if verdict == "violation" else 0
+    errors = 1 if verdict == "unknown" else 0
+    elapsed = f"{document['elapsed']:.3f}"
+    suites = ElementTree.Element("testsuites", name="redlin", tests="1", failures=str(failures),
+                                 errors=str(errors), time=elapsed)
+    suite = ElementTree.SubElement(suites, "testsuite", name=f"redlin.{document['model']}", tests="1",
+                                   failures=str(failures), errors=str(errors), skipped="0", time=elapsed)
+    properties = ElementTree.SubElement(suite, "properties")
+    for key in ("verdict", "kind", "model", "operations", "clients", "states_explored"):
+        ElementTree.SubElement(properties, "property", name=key, value=str(document.get(key)))
+    case = ElementTree.SubElement(suite, "testcase", classname=f"redlin.{document['model']}",
+                                  name=f"linearizability of {name}", time=elapsed)
+    body = "\n\n".join(document["explanation"])
+    if verdict == "violation":
+        counterexample = "\n".join(f"  op {op['id']} client {op['client']}: {op['text']}" for op in document["counterexample"])
+        failure = ElementTree.SubElement(case, "failure", type=document["kind"] or "violation",
+                                         message=document["explanation"][0])
+        failure.text = body + (f"\n\nMinimal counterexample:\n{counterexample}" if counterexample else "")
+    elif verdict == "unknown":
+        error = ElementTree.SubElement(case, "error", type="unknown", message=document["explanation"][0])
+        error.text = body
+    else:
+        ElementTree.SubElement(case, "system-out").text = body
+    ElementTree.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
+
+
+# ----------------------------------------------------------------------------- redlin report
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``redlin report``."""
+    from .cli import FORMATS, MODELS, _positive_float, _positive_int
+
+    parser.add_argument("path", type=Path, help="a history file (checked first), or a result.json or report "
+                                                "directory (re-rendered without checking)")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="report directory (default: reports/<history name>, or the result's own directory)")
+    parser.add_argument("--format", choices=FORMATS, help="history format (default: guessed from the file)")
+    parser.add_argument("--model", choices=MODELS, help="model to check against (default: from the format)")
+    parser.add_argument("--time-limit", type=_positive_float, default=60.0, metavar="S",
+                        help="give up with 'unknown' after S seconds (default 60)")
+    parser.add_argument("--max-states", type=_positive_int, default=2_000_000, metavar="N",
+                        help="most search states memoised per part (default 2,000,000)")
+    parser.add_argument("--no-minimise", action="store_true", help="do not shrink the counterexample")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``redlin report PATH``: write a report for a history, or re-render a saved one.
+
+    Exit codes as ``redlin check``: 0 linearizable, 1 violation, 2 unknown, 3 bad input.
+    """
+    from .cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError, guess_format, load
+
+    path: Path = args.path
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if path.is_dir() or _looks_like_result(path):
+        try:
+            document = load_document(path)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        source = path if path.is_dir() else path.parent
+        history_path = source / document["history"]
+        if not history_path.exists():
+            raise UsageError(f"{history_path}: the result's history file is missing")
+        history, model = load(history_path, "jsonl", document["model"])
+        out = args.out or source
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / document["history"]
+        if not target.exists():
+            shutil.copyfile(history_path, target)
+        files = render_report(out, document, history, model)
+    else:
+        from ._check import check
+        from ._minimise import minimise
+
+        history, model = load(path, args.format, args.model)
+        result = check(history, model, time_limit=args.time_limit, max_states=args.max_states)
+        core: tuple[int, ...] = ()
+        if isinstance(result, Violation) and not args.no_minimise:
+            core = minimise(history, model, result, time_limit=max(1.0, args.time_limit / 4))
+        out = args.out or default_report_dir(path.stem)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / HISTORY_FILE
+        if target.exists() and not target.samefile(path):
+            target.unlink()  # a report directory of an earlier history: replace it whole
+        if (args.format or guess_format(path)) == "jsonl" and not target.exists():
+            shutil.copyfile(path, target)  # the recorded file itself: its ids are the loaded ones
+        files = write_report(out, history=history, model=model, result=result, core=core,
+                             meta={"source_file": os.fspath(path)})
+        document = json.loads(files.result.read_text(encoding="utf-8"))
+    print(document["explanation"][0])
+    print(f"report: {files.html}")
+    verdict = document["verdict"]
+    return EXIT_OK if verdict == "linearizable" else EXIT_VIOLATION if verdict == "violation" else EXIT_UNKNOWN
+
+
+def _looks_like_result(path: Path) -> bool:
+    if path.suffix != ".json":
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return FORMAT in file.read(4096)
+    except OSError:
+        return False

@@ -1,0 +1,640 @@
+"""Reports: explanations of every kind of violation, the files of a report directory, large runs,
+``redlin report``, and the page itself in a real headless Chromium.
+
+The explanation tests use small hand-made Redis histories (times in nanoseconds, so the sentences
+read in milliseconds) checked and minimised for real.  The browser tests need Debian's
+``chromium`` and ``chromium-driver`` and the ``selenium`` package (``.ci/run`` installs them):
+locally they are skipped without them, under CI (``CI`` set) they fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from redis_histories import NULL_ARRAY, OK, HistoryBuilder
+
+from checker import (
+    History,
+    Operation,
+    Outcome,
+    Unknown,
+    Violation,
+    cas_register,
+    check,
+    kv,
+    minimise,
+    register,
+)
+from checker._explain import classify
+from checker._html import WINDOW, page_data, render_html, select_window
+from checker._jsonl import load_history, save_history
+from checker._redis_model import redis_model
+from checker.cli import main
+from checker.report import SCHEMA, explain, result_document, write_report
+
+jsonschema: Any = importlib.import_module("jsonschema")  # a test dependency without type stubs
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = redis_model()
+MS = 1_000_000
+
+
+def checked(history: History, model: Any = MODEL) -> tuple[Any, tuple[int, ...]]:
+    result = check(history, model, time_limit=30)
+    core = minimise(history, model, result, time_limit=10) if isinstance(result, Violation) else ()
+    return result, core
+
+
+def explained(h: HistoryBuilder | History, model: Any = MODEL) -> tuple[str | None, str]:
+    history = h.history() if isinstance(h, HistoryBuilder) else h
+    result, core = checked(history, model)
+    explanation = classify(history, model, result, core)
+    assert list(explanation.lines) == explain(history, model, result, core)
+    return explanation.kind, explanation.lines[0]
+
+
+# ----------------------------------------------------------------------------- explanations (Redis)
+
+
+def test_stale_read_names_the_overwrite_and_its_times() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(1, 2 * MS, 3 * MS, ("SET", "k", "2"), OK)
+    h.op(2, 4 * MS, 5 * MS, ("GET", "k"), b"1")
+    kind, text = explained(h)
+    assert kind == "stale-read"
+    assert text.startswith('Stale read: client 2 read "1" from k (4–5 ms), but client 1\'s SET k 2 had overwritten it')
+    assert text.endswith('that write began at 2 ms, after the only write of "1" (client 1\'s SET k 1) had returned '
+                         "at 1 ms, and completed at 3 ms, before the read began.")
+
+
+def test_stale_read_of_the_initial_nil() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(2, 2 * MS, 3 * MS, ("GET", "k"), None)
+    kind, text = explained(h)
+    assert kind == "stale-read"
+    assert text == ("Stale read: client 2 read nil from k (2–3 ms), but client 1's SET k 1 had overwritten it: that "
+                    "write completed at 1 ms, before the read began, and nothing deleted k afterwards.")
+
+
+def test_stale_read_after_a_newer_read() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(1, 2 * MS, 10 * MS, ("SET", "k", "2"), OK)
+    h.op(3, 3 * MS, 4 * MS, ("GET", "k"), b"2")
+    h.op(2, 5 * MS, 6 * MS, ("GET", "k"), b"1")
+    kind, text = explained(h)
+    assert kind == "stale-read"
+    assert 'client 2 read "1" from k (5–6 ms), after client 3 had already read the newer "2" (3–4 ms)' in text
+
+
+def test_stale_read_is_not_claimed_when_a_concurrent_increment_could_explain_it() -> None:
+    """An indeterminate INCR concurrent with the read: its effect is unknown, so the claim falls back."""
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(1, 2 * MS, 3 * MS, ("SET", "k", "2"), OK)
+    h.op(4, int(2.2 * MS), int(3.5 * MS), ("GET", "k"), b"2")
+    h.op(3, int(4.5 * MS), None, ("INCR", "k"), outcome=Outcome.INFO)
+    h.op(2, 4 * MS, 5 * MS, ("GET", "k"), b"1")
+    kind, text = explained(h)
+    assert kind == "no-valid-order"
+    assert text.startswith("No order of these operations explains all their replies: client 1: SET k 1 -> OK (0–1 ms)")
+
+
+def test_lost_increment() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 10 * MS, ("INCR", "n"), 1)
+    h.op(2, 0, 10 * MS, ("INCR", "n"), 1)
+    kind, text = explained(h)
+    assert kind == "lost-update"
+    assert "client 1's INCR n (0–10 ms) and client 2's INCR n (0–10 ms) both returned 1" in text
+    assert "one of the two updates was lost" in text
+
+
+def test_lost_update_through_watch() -> None:
+    h = HistoryBuilder()
+    h.op(0, 0, 1 * MS, ("SET", "bal", "0"), OK)
+    for client in (1, 2):
+        h.op(client, 2 * MS, 3 * MS, ("WATCH", "bal"), OK)
+        h.op(client, 4 * MS, 5 * MS, ("GET", "bal"), b"0")
+    h.transaction(1, 6 * MS, 9 * MS, [("SET", "bal", "1")], (OK,))
+    h.transaction(2, 6 * MS, 9 * MS, [("SET", "bal", "2")], (OK,))
+    kind, text = explained(h)
+    assert kind == "lost-update"
+    assert 'client 1 and client 2 both WATCHed bal and read "0" from it' in text
+    assert "Whichever EXEC ran second should have returned nil" in text
+
+
+def test_torn_transaction_seen_by_one_read() -> None:
+    h = HistoryBuilder()
+    h.transaction(1, 0, 10 * MS, [("SET", "a", "1"), ("SET", "b", "1")], (OK, OK))
+    h.op(2, 2 * MS, 8 * MS, ("MGET", "a", "b"), (b"1", None))
+    kind, text = explained(h)
+    assert kind == "torn-transaction"
+    assert 'client 2\'s MGET a b (2–8 ms) saw a = "1" with b = nil: only part of the transaction' in text
+
+
+def test_torn_transaction_seen_by_two_reads() -> None:
+    h = HistoryBuilder()
+    h.transaction(1, 0, 10 * MS, [("SET", "a", "1"), ("SET", "b", "1")], (OK, OK))
+    h.op(2, 2 * MS, 8 * MS, ("GET", "a"), b"1")
+    h.op(2, 9 * MS, 12 * MS, ("GET", "b"), None)
+    kind, text = explained(h)
+    assert kind == "torn-transaction"
+    assert 'client 2 read a = "1" (2–8 ms) and then client 2 read b = nil (9–12 ms)' in text
+
+
+def test_read_between_two_commands_of_a_transaction() -> None:
+    h = HistoryBuilder()
+    h.transaction(1, 0, 10 * MS, [("INCR", "c"), ("INCR", "c")], (1, 2))
+    h.op(2, 2 * MS, 8 * MS, ("GET", "c"), b"1")
+    kind, text = explained(h)
+    assert kind == "torn-transaction"
+    assert ('client 2 read "1" from c (2–8 ms), a value c held only inside client 1\'s MULTI; INCR c; INCR c; EXEC '
+            "(0–10 ms): between its INCR c (-> 1) and its INCR c (-> 2)") in text
+
+
+def test_long_arguments_are_cut_short_in_sentences() -> None:
+    script = "-- a long script\n" + "return redis.call('SET', KEYS[1], ARGV[1])\n" * 20
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("EVAL", script, "1", "k", "v"), 1)  # the model says: a string reply, not 1
+    kind, text = explained(h)
+    assert kind == "impossible-reply"
+    assert "EVAL '-- a long script…' 1 k v -> (integer) 1" in text and len(text) < 400
+
+
+def test_transaction_interleaved_with_another_command() -> None:
+    h = HistoryBuilder()
+    h.transaction(1, 0, 10 * MS, [("INCR", "x"), ("INCR", "x")], (1, 3))
+    h.transaction(2, 0, 10 * MS, [("INCR", "x"), ("INCR", "x")], (2, 4))
+    kind, text = explained(h)
+    assert kind == "torn-transaction"
+    assert "got 1 from INCR x and then 3 from INCR x: another command changed x in between" in text
+
+
+def test_unjustified_nil_exec_with_only_reads_in_between() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("WATCH", "k"), OK)
+    h.op(2, 0, 5 * MS, ("GET", "k"), None)
+    h.transaction(1, 2 * MS, 6 * MS, [("SET", "k", "mine")], NULL_ARRAY)
+    kind, text = explained(h)
+    assert kind == "unjustified-nil-exec"
+    assert "client 1 WATCHed k at 0 ms and its EXEC returned nil (MULTI; SET k mine; EXEC, 2–6 ms)" in text
+    assert "the other operations in between only read: client 2's GET k (0–5 ms)" in text
+
+
+def test_unjustified_nil_exec_with_the_write_before_the_watch() -> None:
+    h = HistoryBuilder()
+    h.op(2, 0, 1 * MS, ("SET", "k", "x"), OK)
+    h.op(1, 2 * MS, 3 * MS, ("WATCH", "k"), OK)
+    h.transaction(1, 4 * MS, 6 * MS, [("SET", "k", "mine")], NULL_ARRAY)
+    kind, text = explained(h)
+    assert kind == "unjustified-nil-exec"
+    assert "client 2's SET k x completed at 1 ms, before the WATCH was sent" in text
+
+
+def test_impossible_reply_value_never_written() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(3, 12_400_000, 12_600_000, ("GET", "k"), b"5")
+    kind, text = explained(h)
+    assert kind == "impossible-reply"
+    assert text == 'Impossible reply: client 3 read "5" from k (12.4–12.6 ms), but no operation ever wrote "5" to k.'
+
+
+def test_impossible_reply_read_from_the_future() -> None:
+    """The issue's example sentence."""
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(3, 12_400_000, 12_600_000, ("GET", "k"), b"5")
+    h.op(1, 13_000_000, 13_500_000, ("SET", "k", "5"), OK)
+    kind, text = explained(h)
+    assert kind == "impossible-reply"
+    assert ('client 3 read "5" from k at 12.4 ms, but the only write of "5" (client 1\'s SET k 5) was invoked '
+            "at 13 ms, after that read had returned at 12.6 ms") in text
+
+
+def test_every_violation_ends_with_where_the_search_got_stuck() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(1, 2 * MS, 3 * MS, ("SET", "k", "2"), OK)
+    h.op(2, 4 * MS, 5 * MS, ("GET", "k"), b"1")
+    history = h.history()
+    result, core = checked(history)
+    lines = explain(history, MODEL, result, core)
+    assert lines[1].startswith("Minimal counterexample: 3 operations")
+    assert lines[-1].endswith('cannot be placed next: there GET k would reply "2", not "1".')
+
+
+def test_unminimised_violation_is_still_explained() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(1, 2 * MS, 3 * MS, ("SET", "k", "2"), OK)
+    h.op(2, 4 * MS, 5 * MS, ("GET", "k"), b"1")
+    history = h.history()
+    result = check(history, MODEL)
+    assert classify(history, MODEL, result, ()).kind == "stale-read"
+
+
+# ----------------------------------------------------------------------------- explanations (generic models)
+
+
+def test_register_stale_read_in_event_positions() -> None:
+    ops = (Operation(0, "a", ("write", 1), None, 0, 1), Operation(1, "a", ("write", 2), None, 2, 3),
+           Operation(2, "b", ("read",), 1, 4, 5))
+    kind, text = explained(History(ops, {"source": "etcd.log"}), cas_register())
+    assert kind == "stale-read"
+    assert text.startswith("Stale read: client b read 1 from the register (t=4–5)")
+
+
+def test_compare_and_set_lost_update() -> None:
+    ops = (Operation(0, "a", ("write", 0), None, 0, 1), Operation(1, "b", ("cas", 0, 1), True, 2, 5),
+           Operation(2, "c", ("cas", 0, 2), True, 2, 5))
+    kind, text = explained(History(ops, {"time_unit": "tick"}), cas_register())
+    assert kind == "lost-update"
+    assert "both succeeded, but after either one the register no longer held 0" in text
+
+
+def test_kv_value_never_written_is_found_by_the_pre_check() -> None:
+    ops = (Operation(0, "a", ("put", "x", "1"), None, 0, 1), Operation(1, "b", ("get", "x"), "zz", 4, 5))
+    history = History(ops, {"time_unit": "tick"})
+    result, core = checked(history, kv())
+    lines = explain(history, kv(), result, core)
+    assert lines[0] == "Impossible reply: client b read 'zz' from 'x' (t=4–5), but no operation ever wrote 'zz' to 'x'."
+    assert "pre-check" in lines[-1]
+
+
+def test_linearizable_and_unknown_explanations() -> None:
+    ops = (Operation(0, "a", ("write", 1), None, 0, 5), Operation(1, "b", ("read",), 1, 6, 9))
+    history = History(ops)
+    assert explain(history, register(), check(history, register()))[0].startswith("Linearizable: each of the 1 independent part")
+    unknown = Unknown(reason="time limit reached", parts_checked=1, parts_total=3, states_explored=5, elapsed=1.0)
+    assert explain(history, register(), unknown) == [
+        "Unknown: time limit reached before a verdict was proved; 1 of 3 parts were proved linearizable "
+        "and no violation was found so far."]
+
+
+# ----------------------------------------------------------------------------- the report directory
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(loaded)
+    return loaded
+
+
+def stale_read_history() -> History:
+    """A stale read among other clients and keys, an indeterminate and a failed operation."""
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(2, int(0.5 * MS), int(1.6 * MS), ("GET", "j"), None)
+    h.op(1, 2 * MS, 3 * MS, ("SET", "k", "2"), OK)
+    h.op(3, int(1.5 * MS), int(4.2 * MS), ("SET", "j", "x"), OK)
+    h.op(4, int(2.2 * MS), int(3.5 * MS), ("GET", "k"), b"2")
+    h.op(2, 4 * MS, 5 * MS, ("GET", "k"), b"1")
+    h.op(4, 4 * MS, int(4.4 * MS), ("SET", "k", "zz"), outcome=Outcome.FAIL)
+    h.op(3, int(5.5 * MS), None, ("INCR", "k"), outcome=Outcome.INFO)
+    return h.history()
+
+
+def report_of(history: History, out: Path, model: Any = MODEL, **meta: Any) -> dict[str, Any]:
+    result, core = checked(history, model)
+    write_report(out, history=history, model=model, result=result, core=core, meta=meta or None)
+    document: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    return document
+
+
+def test_violation_report_files_and_schema(tmp_path: Path, schema: dict[str, Any]) -> None:
+    history = stale_read_history()
+    document = report_of(history, tmp_path, target="model", seed=7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "history.jsonl", "junit.xml", "report.html", "result.json", "summary.md"]
+    jsonschema.validate(document, schema)
+    assert document["verdict"] == "violation" and document["kind"] == "stale-read"
+    assert document["meta"]["target"] == "model" and document["meta"]["seed"] == 7
+    violation = document["violation"]
+    assert violation["operation"] == 5 and document["core"] == [0, 4, 5]
+    assert document["parts"][violation["part"]]["operations"] == violation["part_operations"]
+    assert document["parts"][violation["part"]]["label"] == "k"
+    assert violation["prefixes"][0][-1]["state"] == "{k=2}"
+    assert [op["text"] for op in document["counterexample"]] == ['SET k 1 -> OK', 'GET k -> "2"', 'GET k -> "1"']
+    # Every id refers to the saved history file.
+    saved = load_history(tmp_path / "history.jsonl")
+    assert [MODEL.describe_operation(saved[op["id"]]) for op in document["counterexample"]] == [
+        op["text"] for op in document["counterexample"]]
+
+
+def test_linearizable_and_unknown_reports_match_the_schema(tmp_path: Path, schema: dict[str, Any]) -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(2, 2 * MS, 3 * MS, ("GET", "k"), b"1")
+    h.op(3, 0, 3 * MS, ("SET", "j", "2"), OK)
+    document = report_of(h.history(), tmp_path / "ok")
+    jsonschema.validate(document, schema)
+    assert document["verdict"] == "linearizable" and document["kind"] is None
+    assert [sorted(order) for order in document["witness"]] == [sorted(p["operations"]) for p in document["parts"]]
+    history = h.history()
+    unknown = Unknown(reason="state budget exhausted", parts_checked=0, parts_total=2, states_explored=1, elapsed=0.0)
+    write_report(tmp_path / "unknown", history=history, model=MODEL, result=unknown)
+    document = json.loads((tmp_path / "unknown" / "result.json").read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema)
+    assert document["unknown"]["parts_total"] == unknown.parts_total
+
+
+def test_generic_model_report(tmp_path: Path, schema: dict[str, Any]) -> None:
+    ops = (Operation(0, 0, ("put", "x", "1"), None, 0, 1), Operation(1, 1, ("put", "x", "2"), None, 2, 3),
+           Operation(2, 2, ("get", "x"), "1", 4, 5), Operation(3, 0, ("get", "y"), "", 4, 6))
+    document = report_of(History(ops, {"source": "c01-ok.txt"}), tmp_path, kv())
+    jsonschema.validate(document, schema)
+    assert document["kind"] == "stale-read" and document["time"]["unit"] == "tick"
+    assert sorted(part["label"] for part in document["parts"]) == ["'x'", "'y'"]
+    assert "t=4–5" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
+def test_ids_follow_the_saved_file_when_the_history_is_not_in_invocation_order(tmp_path: Path) -> None:
+    h = HistoryBuilder()
+    h.op(2, 4 * MS, 5 * MS, ("GET", "k"), b"1")  # id 0, but invoked last
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(1, 2 * MS, 3 * MS, ("SET", "k", "2"), OK)
+    document = report_of(h.history(), tmp_path)
+    saved = load_history(tmp_path / "history.jsonl")
+    assert document["violation"]["operation"] == 2
+    assert MODEL.describe_operation(saved[2]) == 'GET k -> "1"'
+    assert document["core"] == [0, 1, 2]
+
+
+def test_a_recorded_history_file_is_kept(tmp_path: Path) -> None:
+    recorded = tmp_path / "history.jsonl"
+    save_history(History(stale_read_history().operations, {"note": "recorded live"}), recorded)
+    before = recorded.read_bytes()
+    history = load_history(recorded)
+    write_report(tmp_path, history=history, model=MODEL, result=check(history, MODEL))
+    assert recorded.read_bytes() == before
+    assert json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))["history"] == "history.jsonl"
+    # A file that is not this history is kept too, and the report's own goes beside it.
+    other = History(history.operations[:3])
+    write_report(tmp_path, history=other, model=MODEL, result=check(other, MODEL))
+    assert recorded.read_bytes() == before
+    assert json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))["history"] == "history.checked.jsonl"
+    assert len(load_history(tmp_path / "history.checked.jsonl")) == 3
+
+
+def test_junit_file(tmp_path: Path) -> None:
+    report_of(stale_read_history(), tmp_path / "bad")
+    root = ElementTree.parse(tmp_path / "bad" / "junit.xml").getroot()
+    assert root.tag == "testsuites" and root.get("failures") == "1" and root.get("tests") == "1"
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("name") == "redlin.redis"
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["kind"] == "stale-read" and properties["operations"] == "8"
+    failure = suite.find("testcase/failure")
+    assert failure is not None and failure.get("type") == "stale-read"
+    assert (failure.get("message") or "").startswith("Stale read: client 2 read")
+    assert "Minimal counterexample:" in (failure.text or "")
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    report_of(h.history(), tmp_path / "good")
+    root = ElementTree.parse(tmp_path / "good" / "junit.xml").getroot()
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+    assert root.find("testsuite/testcase/failure") is None
+
+
+def test_summary_fits_a_ci_log(tmp_path: Path) -> None:
+    report_of(stale_read_history(), tmp_path)
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("## redlin: VIOLATION (stale read)\n")
+    assert "| 5 | 2 | 4 ms | 5 ms | `GET k -> \"1\"` **(cannot be placed)** |" in summary
+    assert len(summary.splitlines()) < 30
+
+
+def test_html_is_self_contained(tmp_path: Path) -> None:
+    report_of(stale_read_history(), tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    for reference in ("http://", "https://", "src=", "@import", "url("):
+        assert reference not in page.replace('xmlns="http://www.w3.org/2000/svg"', ""), reference
+    assert page.count("<script") == 2 and "</script>" in page
+
+
+def test_data_blob_cannot_close_its_script_element() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "</script><b>"), OK)
+    h.op(2, 2 * MS, 3 * MS, ("GET", "k"), b"</script><b>")
+    history = h.history()
+    result, core = checked(history)
+    page = render_html(result_document(history, MODEL, result, core), history, MODEL)
+    assert page.count("</script>") == 2
+
+
+# ----------------------------------------------------------------------------- redlin report
+
+
+def write_history_file(path: Path, history: History) -> None:
+    save_history(history, path)
+
+
+def test_report_command_checks_then_re_renders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "run.jsonl"
+    write_history_file(source, stale_read_history())
+    out = tmp_path / "report"
+    assert main(["report", str(source), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert printed.startswith("Stale read: client 2 read") and str(out / "report.html") in printed
+    assert (out / "history.jsonl").read_bytes() == source.read_bytes()
+    first = (out / "result.json").read_text(encoding="utf-8")
+    # Re-render from result.json, elsewhere: no check, same result, history copied along.
+    again = tmp_path / "again"
+    assert main(["report", str(out / "result.json"), "--out", str(again)]) == 1
+    assert (again / "result.json").read_text(encoding="utf-8") == first
+    assert (again / "summary.md").read_text(encoding="utf-8") == (out / "summary.md").read_text(encoding="utf-8")
+    assert (again / "history.jsonl").exists()
+    # ... and from the report directory, in place.
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 1
+    assert (out / "report.html").exists()
+
+
+def test_report_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "missing.jsonl")]) == 3
+    not_a_result = tmp_path / "other.json"
+    not_a_result.write_text('{"format": "redlin-result", "version": 99}', encoding="utf-8")
+    assert main(["report", str(not_a_result)]) == 3
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and "no such file" in errors[0] and "unsupported result version" in errors[1]
+
+
+def test_report_command_on_a_linearizable_history(tmp_path: Path) -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("SET", "k", "1"), OK)
+    h.op(2, 2 * MS, 3 * MS, ("GET", "k"), b"1")
+    source = tmp_path / "ok.jsonl"
+    write_history_file(source, h.history())
+    assert main(["report", str(source), "--out", str(tmp_path / "r")]) == 0
+
+
+# ----------------------------------------------------------------------------- large runs
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location("report_size", ROOT / "bench" / "report_size.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("report_size", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def large() -> tuple[History, dict[str, Any], str]:
+    """The 100,000-operation synthetic history with one stale read, checked, and its page."""
+    history = _bench().synthetic_history(100_000)
+    result, core = checked(history)
+    assert isinstance(result, Violation)
+    document = result_document(history, MODEL, result, core)
+    return history, document, render_html(document, history, MODEL)
+
+
+def test_large_history_page_stays_small(large: tuple[History, dict[str, Any], str]) -> None:
+    history, document, page = large
+    assert document["kind"] == "stale-read"
+    assert len(page.encode("utf-8")) < 5_000_000
+    data = page_data(document, history, MODEL)
+    drawn = {op["id"] for op in data["ops"]}
+    assert len(drawn) == WINDOW
+    assert set(document["core"]) <= drawn and document["violation"]["operation"] in drawn
+    window = data["window"]
+    assert window["drawn"] + window["before"] + window["after"] + window["beside"] == len(history) == window["total"]
+    hidden = sum(row[1] + row[2] + row[3] for row in window["hidden"])
+    assert hidden == len(history) - WINDOW
+
+
+def test_window_prefers_the_violating_part() -> None:
+    ops = tuple(Operation(i, i % 4, ("read",), 0, 10 * i, 10 * i + 15) for i in range(10_000))
+    part = list(range(0, 10_000, 50))
+    window = select_window(History(ops), focus=5000, part=part, core=(0, 9950), limit=300, around=20)
+    assert len(window.ids) == 300
+    assert {0, 9950, 5000} <= set(window.ids)
+    assert set(part[100 - 20: 100 + 21]) <= set(window.ids)
+    assert window.hidden_total == 10_000 - 300
+    assert sum(sum(counts.values()) for counts in window.hidden.values()) == window.hidden_total
+
+
+# ----------------------------------------------------------------------------- in a real browser
+
+
+def _require(message: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(message + " (.ci/run installs it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Selenium through Debian's chromedriver."""
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        _require("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _require("selenium is not installed (pip install selenium)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium  # never let a tool download a browser of its own
+    profile = tempfile.mkdtemp(prefix="redlin-chromium-")
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+                     "--window-size=1400,1000"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(driver: Any, page: Path) -> float:
+    """Load ``page`` and wait for the ready marker; seconds from navigation start to it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get("about:blank")
+    driver.get(page.resolve().as_uri())
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.documentElement.dataset.redlinReady") == "1")
+    return float(driver.execute_script("return window.redlinReadyAt")) / 1000
+
+
+def test_browser_shows_the_violation_and_its_explanation(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from selenium.webdriver.common.by import By
+
+    out = tmp_path_factory.mktemp("report")
+    report_of(stale_read_history(), out)
+    open_page(browser, out / "report.html")
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.is_displayed()
+    assert "Violation: stale read" in verdict.text
+    assert 'Stale read: client 2 read "1" from k (4–5 ms), but client 1\'s SET k 2 had overwritten it' in verdict.text
+    stuck = browser.find_element(By.ID, "violating-op")
+    assert stuck.is_displayed() and stuck.get_attribute("data-op") == "5"
+    assert 'GET k\n→ "1"' in stuck.text and "bad" in (stuck.get_attribute("class") or "")
+    points = [m.text for m in browser.find_elements(By.CSS_SELECTOR, ".marker")]
+    assert sorted(points) == ["1", "2", "3", "✕"]  # in lane order in the DOM
+    legend = browser.find_element(By.ID, "legend").text
+    assert "cannot be linearized" in legend and "linearization point" in legend
+    browser.find_element(By.ID, "jump").click()
+    in_view = browser.execute_script(
+        "var r = document.getElementById('violating-op').getBoundingClientRect();"
+        "return r.top >= 0 && r.bottom <= window.innerHeight && r.left >= 0 && r.right <= window.innerWidth;")
+    assert in_view
+    details = browser.find_element(By.ID, "details").text
+    assert "cannot be linearized after step 3" in details and "{k=2}" in details
+    # Hovering a linearization point shows the state before and after that step.
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).move_to_element(browser.find_element(By.CSS_SELECTOR, ".marker")).perform()
+    assert "{k=1}" in browser.find_element(By.ID, "details").text or "cannot be linearized" in browser.find_element(
+        By.ID, "details").text
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    jumped = artifacts / "report-after-jump.png"
+    browser.save_screenshot(str(jumped))
+    # The whole page: explanation, counterexample, timeline and legend in one picture.
+    browser.execute_script("window.scrollTo(0, 0)")
+    height = int(browser.execute_script("return document.documentElement.scrollHeight"))
+    browser.set_window_size(1400, min(height + 140, 4000))
+    try:
+        shot = artifacts / "report-violation.png"
+        browser.save_screenshot(str(shot))
+    finally:
+        browser.set_window_size(1400, 1000)
+    assert shot.stat().st_size > 10_000 and jumped.stat().st_size > 10_000
+    print(f"screenshots: {shot} {jumped}")
+    severe = [entry for entry in browser.get_log("browser") if entry.get("level") == "SEVERE"]
+    assert severe == []
+
+
+def test_browser_opens_the_large_report_quickly(browser: Any, large: tuple[History, dict[str, Any], str],
+                                                tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, document, page = large
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    started = time.monotonic()
+    ready = open_page(browser, path)
+    assert ready < 2.0 and time.monotonic() - started < 10
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".op")) >= 1
+    assert browser.find_element(By.ID, "violating-op").is_displayed()
+    assert "The timeline draws 1,000 of 100,000 operations" in browser.find_element(By.ID, "rest-note").text
