@@ -44,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-states", type=_positive_int, default=2_000_000, metavar="N",
                        help="memory budget: most search states memoised per part (default 2,000,000)")
     check.add_argument("--no-minimise", action="store_true", help="do not shrink the counterexample")
-    check.add_argument("--json", action="store_true", help="print the result as JSON")
-    check.set_defaults(handler=_check)
+    check.add_argument("--json", action="store_true", help="print the result document (result.json) instead of text")
+    check.add_argument("--out", type=Path, metavar="DIR", help="report directory (default: reports/<history name>)")
+    check.add_argument("--no-report", action="store_true", help="do not write a report directory")
+    check.set_defaults(handler=check_command)
 
     try:
         from .serve import add_serve_arguments, serve_command
@@ -145,74 +147,49 @@ def load(path: Path, fmt: str | None, model_name: str | None) -> tuple[Any, Any]
     return history, factories[name]()
 
 
-def _check(args: argparse.Namespace) -> int:
+def check_command(args: argparse.Namespace) -> int:
+    """``redlin check``: check a history, write its report directory, print the verdict."""
     from ._check import check
     from ._minimise import minimise
     from ._result import Linearizable, Violation
+    from .report import default_report_dir, result_document, write_check_report
 
     history, model = load(args.history, args.format, args.model)
     result = check(history, model, time_limit=args.time_limit, max_states=args.max_states)
     core: tuple[int, ...] = ()
     if isinstance(result, Violation) and not args.no_minimise:
         core = minimise(history, model, result, time_limit=max(1.0, args.time_limit / 4))
+    files = None
+    if not getattr(args, "no_report", False):
+        out = args.out or default_report_dir(args.history.stem)
+        fmt = args.format or guess_format(args.history)
+        files = write_check_report(args.history, fmt, out, history=history, model=model, result=result, core=core)
     if args.json:
-        print(json.dumps(result_json(history, model, result, core), indent=2))
+        print(json.dumps(result_document(history, model, result, core, None, history_file="history.jsonl"), indent=2))
     else:
         print(render_text(history, model, result, core))
+        if files is not None:
+            print(f"report: {files.html}")
     if isinstance(result, Linearizable):
         return EXIT_OK
     return EXIT_VIOLATION if isinstance(result, Violation) else EXIT_UNKNOWN
 
 
 def render_text(history: Any, model: Any, result: Any, core: Sequence[int]) -> str:
-    """A short plain-text account of a result."""
-    from ._result import Linearizable, Violation
+    """A short plain-text account of a result: the verdict, the explanation, the counterexample."""
+    from ._explain import explain
+    from ._result import Violation
 
     lines = [f"{result.verdict.upper()}: {len(history)} operations, model {model.name}, "
              f"{result.states_explored} states explored in {result.elapsed:.2f} s"]
-    if isinstance(result, Linearizable):
-        lines.append(f"  {len(result.parts)} independent part(s), each with a valid linearization")
-    elif isinstance(result, Violation):
-        op = history[result.operation]
-        lines.append(f"  cannot linearize operation {op.id} (client {op.client}): {model.describe_operation(op)}")
-        if result.prefixes:
-            prefix = result.prefixes[0]
-            lines.append(f"  longest linearizable prefix of its part: {len(prefix)} operation(s)")
-            if prefix:
-                lines.append(f"  state there: {model.describe_state(prefix[-1][1])}")
-        if core:
-            lines.append(f"  minimal counterexample ({len(core)} operations; all others weakened to 'may or may not have happened'):")
-            for op_id in sorted(core, key=lambda i: history[i].invoke):
-                core_op = history[op_id]
-                end = "…" if core_op.complete is None else str(core_op.complete)
-                lines.append(f"    [{core_op.invoke} .. {end}] client {core_op.client}: {model.describe_operation(core_op)}")
-    else:
-        lines.append(f"  {result.reason}; {result.parts_checked} of {result.parts_total} part(s) proved linearizable")
+    lines += [f"  {paragraph}" for paragraph in explain(history, model, result, core)]
+    if isinstance(result, Violation) and core:
+        lines.append(f"  minimal counterexample ({len(core)} operations; every other one may or may not have happened):")
+        for op_id in sorted(core, key=lambda i: history[i].invoke):
+            op = history[op_id]
+            end = "…" if op.complete is None else str(op.complete)
+            lines.append(f"    [{op.invoke} .. {end}] client {op.client}: {model.describe_operation(op)}")
     return "\n".join(lines)
-
-
-def result_json(history: Any, model: Any, result: Any, core: Sequence[int]) -> dict[str, Any]:
-    """The result as plain JSON data."""
-    from ._result import Linearizable, Violation
-
-    data: dict[str, Any] = {"verdict": result.verdict, "model": model.name, "operations": len(history),
-                            "states_explored": result.states_explored, "elapsed": result.elapsed}
-    if isinstance(result, Linearizable):
-        data["parts"] = len(result.parts)
-        data["witness"] = [list(order) for order in result.witness]
-    elif isinstance(result, Violation):
-        data["operation"] = _op_json(history[result.operation], model)
-        data["part"] = list(result.part)
-        data["longest_prefix"] = [op_id for op_id, _ in result.prefixes[0]] if result.prefixes else []
-        data["counterexample"] = [_op_json(history[i], model) for i in sorted(core, key=lambda i: history[i].invoke)]
-    else:
-        data.update(reason=result.reason, parts_checked=result.parts_checked, parts_total=result.parts_total)
-    return data
-
-
-def _op_json(op: Any, model: Any) -> dict[str, Any]:
-    return {"id": op.id, "client": op.client, "invoke": op.invoke, "complete": op.complete,
-            "outcome": op.outcome.value, "text": model.describe_operation(op), "line": op.line}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("redlin: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`redlin check ... | head`): not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -193,6 +193,24 @@ def write_report(
     return render_report(out_dir, document, history, model)
 
 
+def write_check_report(
+    path: Path, fmt: str, out: Path, *, history: History, model: Model[Any], result: Result, core: tuple[int, ...]
+) -> ReportFiles:
+    """The report of a history file that was just checked (``redlin check`` / ``redlin report``).
+
+    A redlin JSON Lines history is copied as it is (its ids are the loaded ones); other formats
+    are saved in redlin's format.  An earlier report in ``out`` is replaced.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / HISTORY_FILE
+    if target.exists() and not target.samefile(path):
+        target.unlink()  # a report directory of an earlier history: replace it whole
+    if fmt == "jsonl" and not target.exists():
+        shutil.copyfile(path, target)
+    return write_report(out, history=history, model=model, result=result, core=core,
+                        meta={"source_file": os.fspath(path)})
+
+
 def _invocations(path: Path) -> int:
     """How many operations a history file holds (its invocation lines), without parsing it."""
     with open(path, encoding="utf-8", errors="replace") as file:
@@ -495,7 +513,7 @@ def report_command(args: argparse.Namespace) -> int:
 
     Exit codes as ``redlin check``: 0 linearizable, 1 violation, 2 unknown, 3 bad input.
     """
-    from .cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError, guess_format, load
+    from .cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError, load
 
     path: Path = args.path
     if not path.exists():
@@ -517,24 +535,12 @@ def report_command(args: argparse.Namespace) -> int:
             shutil.copyfile(history_path, target)
         files = render_report(out, document, history, model)
     else:
-        from ._check import check
-        from ._minimise import minimise
+        # A history: check it and write its report, exactly as `redlin check` does.
+        from .cli import check_command
 
-        history, model = load(path, args.format, args.model)
-        result = check(history, model, time_limit=args.time_limit, max_states=args.max_states)
-        core: tuple[int, ...] = ()
-        if isinstance(result, Violation) and not args.no_minimise:
-            core = minimise(history, model, result, time_limit=max(1.0, args.time_limit / 4))
-        out = args.out or default_report_dir(path.stem)
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / HISTORY_FILE
-        if target.exists() and not target.samefile(path):
-            target.unlink()  # a report directory of an earlier history: replace it whole
-        if (args.format or guess_format(path)) == "jsonl" and not target.exists():
-            shutil.copyfile(path, target)  # the recorded file itself: its ids are the loaded ones
-        files = write_report(out, history=history, model=model, result=result, core=core,
-                             meta={"source_file": os.fspath(path)})
-        document = json.loads(files.result.read_text(encoding="utf-8"))
+        args.history = path
+        args.json = False
+        return check_command(args)
     print(document["explanation"][0])
     print(f"report: {files.html}")
     verdict = document["verdict"]

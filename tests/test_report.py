@@ -451,7 +451,8 @@ def test_report_command_checks_then_re_renders(tmp_path: Path, capsys: pytest.Ca
     out = tmp_path / "report"
     assert main(["report", str(source), "--out", str(out)]) == 1
     printed = capsys.readouterr().out
-    assert printed.startswith("Stale read: client 2 read") and str(out / "report.html") in printed
+    assert printed.startswith("VIOLATION") and "  Stale read: client 2 read" in printed
+    assert str(out / "report.html") in printed
     assert (out / "history.jsonl").read_bytes() == source.read_bytes()
     first = (out / "result.json").read_text(encoding="utf-8")
     # Re-render from result.json, elsewhere: no check, same result, history copied along.
