@@ -1,0 +1,296 @@
+"""How fast ``redlin run`` finds each planted fault, and what recording costs on a real Redis.
+
+    python bench/detect.py [--seeds 5] [--workload exposing|mixed] [--shrink-time 5]
+                           [--clients 8] [--steps 500] [--trials 3] [--skip-faults] [--skip-overhead]
+
+Faults: for each planted fault of the embedded server (``checker.serve.FAULTS``), ``redlin run``
+(the Python API, no example database so that no run replays another's failure) with seeds
+0..N-1, on the workload that exposes it (``checker.run.FAULT_WORKLOADS``) or on ``mixed``, the
+default.  Reported: the time and the number of recorded operations until the first violation
+(medians; the clock starts when testing starts, after the server is up), the size of the
+minimised counterexample (median and worst), and the whole run's time with shrinking.
+Goal: every fault found in under 10 s, with a counterexample of at most 6 operations.
+
+Overhead: a private ``redis-server`` (started here on a free loopback port) runs one program of
+``--clients`` clients x ``--steps`` steps of the ``mixed`` family twice: recorded by
+:class:`checker.recorder.Recorder` (one connection per client, every operation written to a JSON
+Lines history as it happens), and as a plain redis-py loop of the same commands (the same
+atomic units: a MULTI block is one pipelined write, a cas loop is redis-py's
+WATCH/GET/MULTI/SET/EXEC idiom).  Reported: operations per second each way (median of
+``--trials``, interleaved) and the recording overhead, ``plain rate / recorded rate - 1``; and,
+for the record, the recorder with the history file switched off (what writing it costs).
+Goal: under 25 %.  On a shared, loaded machine the trials vary a lot: compare the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis  # noqa: E402
+
+from checker._jsonl import HistoryWriter  # noqa: E402
+from checker.recorder import Guard, Recorder, Target, next_value  # noqa: E402
+from checker.run import FAULT_WORKLOADS, run  # noqa: E402
+from checker.serve import FAULTS  # noqa: E402
+from checker.workloads import (  # noqa: E402
+    FAMILIES,
+    Action,
+    CasLoop,
+    Command,
+    Program,
+    ScriptCall,
+    Transaction,
+    render,
+    sample_program,
+)
+
+# ----------------------------------------------------------------------------- faults
+
+
+def detect(fault: str, workload: str, seed: int, shrink_time: float, out: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    outcome = run(fault=fault, workload=workload, seed=seed, ops=1_000_000, shrink_time=shrink_time,
+                  out=out / f"{fault}-{workload}-{seed}", database=None)
+    total = time.monotonic() - started
+    stats = outcome.stats
+    return {
+        "found": outcome.verdict == "violation",
+        "seconds": stats.found_after_seconds,
+        "operations": stats.found_after_operations,
+        "core": len(outcome.core) if outcome.verdict == "violation" else None,
+        "program": outcome.program.size if outcome.program is not None else None,
+        "total": total,
+    }
+
+
+def bench_faults(seeds: int, workload: str, shrink_time: float) -> bool:
+    print(f"Planted faults: {seeds} seeds each, workload {workload!r}, shrink time {shrink_time:g} s")
+    print(f"{'fault':<22} {'workload':<12} {'found':>6} {'time (median)':>14} {'ops (median)':>13} "
+          f"{'core (median/max)':>18} {'program':>8} {'run total':>10}")
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="redlin-detect-") as directory:
+        for fault in FAULTS:
+            chosen = FAULT_WORKLOADS[fault] if workload == "exposing" else workload
+            rows = [detect(fault, chosen, seed, shrink_time, Path(directory)) for seed in range(seeds)]
+            found = [r for r in rows if r["found"]]
+            if not found:
+                print(f"{fault:<22} {chosen:<12} {0:>3}/{seeds:<2} {'-':>14}")
+                ok = False
+                continue
+            seconds = statistics.median(r["seconds"] for r in found)
+            operations = statistics.median(r["operations"] for r in found)
+            cores = [r["core"] for r in found]
+            programs = statistics.median(r["program"] for r in found)
+            total = statistics.median(r["total"] for r in found)
+            print(f"{fault:<22} {chosen:<12} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {operations:>13.0f} "
+                  f"{statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} {total:>8.1f} s")
+            ok = ok and len(found) == seeds and max(r["seconds"] for r in found) < 10 and max(cores) <= 6
+    print(f"goal (every fault, every seed, under 10 s, counterexample <= 6 operations): {'met' if ok else 'NOT met'}")
+    return ok
+
+
+# ----------------------------------------------------------------------------- overhead
+
+
+def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], int]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                "no", "--dir", directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(port=port).ping():
+                return process, port
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("redis-server did not start")
+
+
+class _NullWriter:
+    """A history writer that writes nothing: the recorder's own cost without the history file."""
+
+    def invoke(self, *, client: object, call: object, time: int) -> int:
+        return 0
+
+    def complete(self, op: int, outcome: object, *, time: int, result: object = None, error: object = None) -> None:
+        pass
+
+
+def recorded(port: int, program: Program, prefix: bytes, directory: str, *, write: bool = True) -> tuple[int, float]:
+    """Operations recorded and seconds, for one run of ``program`` through the recorder."""
+    path = Path(directory) / f"{prefix.decode().replace(':', '_')}.jsonl"
+    with HistoryWriter(path) as history_writer:
+        writer: Any = history_writer if write else _NullWriter()
+        recorder = Recorder(Target.parse(f"redis://127.0.0.1:{port}/0"), writer, Guard(prefix))
+        execution = recorder.execute(program, prefix)
+        seconds = execution.elapsed
+        recorder.delete_keys(recorder.touched)
+    return len(execution.history), seconds
+
+
+class _Plain:
+    """The same actions through redis-py, counting operations as the recorder does."""
+
+    def __init__(self, port: int, prefix: bytes) -> None:
+        self.client = redis.Redis(port=port)
+        self.prefix = prefix
+        self.operations = 0
+        self.loaded: set[bytes] = set()
+
+    def perform(self, action: Action) -> None:
+        r, prefix = self.client, self.prefix
+        if isinstance(action, Command):
+            self.execute(*render(action.argv, prefix))
+        elif isinstance(action, Transaction):
+            with r.pipeline(transaction=True) as pipe:
+                if action.watch:
+                    pipe.watch(*render(action.watch, prefix))
+                    self.operations += 1
+                    pipe.multi()
+                for argv in action.commands:
+                    pipe.execute_command(*render(argv, prefix))
+                with contextlib.suppress(redis.WatchError):
+                    pipe.execute(raise_on_error=False)
+            self.operations += 1
+        elif isinstance(action, ScriptCall):
+            tail = (len(action.keys), *render(action.keys, prefix), *action.args)
+            if action.sha in self.loaded:
+                try:
+                    self.execute(b"EVALSHA", action.sha, *tail)
+                    return
+                except redis.exceptions.NoScriptError:
+                    pass
+            self.execute(b"EVAL", action.body, *tail)
+            self.loaded.add(action.sha)
+        else:
+            self.cas(action)
+
+    def execute(self, *argv: Any) -> Any:
+        self.operations += 1
+        try:
+            return self.client.execute_command(*argv)
+        except redis.ResponseError as error:
+            if isinstance(error, redis.exceptions.NoScriptError):
+                raise
+            return error
+
+    def cas(self, loop: CasLoop) -> None:
+        (key,) = render((loop.key,), self.prefix)
+        with self.client.pipeline(transaction=True) as pipe:
+            for _ in range(loop.retries + 1):
+                try:
+                    pipe.watch(key)
+                    old = pipe.get(key)
+                    pipe.multi()
+                    pipe.set(key, next_value(old if isinstance(old, bytes) else None, loop.token))
+                    self.operations += 3
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+                except redis.ResponseError:
+                    return
+
+
+def plain(port: int, program: Program, prefix: bytes) -> tuple[int, float]:
+    """Operations and seconds for the same program as a plain redis-py loop, one thread per client."""
+    setup = _Plain(port, prefix)
+    for action in program.setup:
+        setup.perform(action)
+    workers = [_Plain(port, prefix) for _ in program.clients]
+    for worker in workers:
+        worker.loaded = set(setup.loaded)
+        worker.client.ping()  # connect before the clock starts, as the recorder does
+    barrier = threading.Barrier(len(workers) + 1)
+
+    def loop(worker: _Plain, actions: Sequence[Action]) -> None:
+        barrier.wait()
+        for action in actions:
+            worker.perform(action)
+
+    threads = [threading.Thread(target=loop, args=(w, a)) for w, a in zip(workers, program.clients, strict=True)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    for thread in threads:
+        thread.join()
+    seconds = time.monotonic() - started
+    keys = [k for k in setup.client.scan_iter(match=prefix + b"*", count=1000)]
+    if keys:
+        setup.client.delete(*keys)
+    return setup.operations + sum(w.operations for w in workers), seconds
+
+
+def bench_overhead(clients: int, steps: int, trials: int) -> bool:
+    program = sample_program(FAMILIES["mixed"], clients=clients, steps=steps, seed=1)
+    print(f"\nRecording overhead on redis-server: {clients} clients x {steps} steps of 'mixed', {trials} trials")
+    with tempfile.TemporaryDirectory(prefix="redlin-overhead-") as directory:
+        process, port = start_redis(directory)
+        try:
+            version = redis.Redis(port=port).info("server")["redis_version"]
+            rec_rates, plain_rates, unwritten_rates = [], [], []
+            for trial in range(trials):
+                ops, seconds = recorded(port, program, b"redlin:bench-rec-%d:" % trial, directory)
+                rec_rates.append(ops / seconds)
+                ops, seconds = plain(port, program, b"redlin:bench-plain-%d:" % trial)
+                plain_rates.append(ops / seconds)
+                ops, seconds = recorded(port, program, b"redlin:bench-nowrite-%d:" % trial, directory, write=False)
+                unwritten_rates.append(ops / seconds)
+        finally:
+            process.terminate()
+            process.wait()
+    rec, base = statistics.median(rec_rates), statistics.median(plain_rates)
+    overhead = base / rec - 1
+    print(f"redis-server {version}")
+    print(f"  recorded by redlin : {rec:9.0f} operations/s   (trials: {', '.join(f'{r:.0f}' for r in rec_rates)})")
+    print(f"  plain redis-py loop: {base:9.0f} operations/s   (trials: {', '.join(f'{r:.0f}' for r in plain_rates)})")
+    unwritten = statistics.median(unwritten_rates)
+    print(f"  redlin's client, no history written: {unwritten:9.0f} operations/s   "
+          f"(trials: {', '.join(f'{r:.0f}' for r in unwritten_rates)}; the history file costs "
+          f"{unwritten / rec - 1:+.1%})")
+    print(f"  recording overhead : {overhead:+.1%}  (goal: under 25 %: {'met' if overhead < 0.25 else 'NOT met'})")
+    return overhead < 0.25
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--workload", default="exposing", help="'exposing' (per fault), 'mixed', or a family")
+    parser.add_argument("--shrink-time", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    args = parser.parse_args(argv)
+    ok = True
+    if not args.skip_faults:
+        ok = bench_faults(args.seeds, args.workload, args.shrink_time) and ok
+    if not args.skip_overhead:
+        ok = bench_overhead(args.clients, args.steps, args.trials) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""A minimal RESP2 client that keeps every reply exactly as the server sent it.
+
+redis-py cannot be used to compare a server with the model: its parser strips the code word from
+error replies (``-WRONGTYPE ...`` becomes a ``ResponseError("Operation against ...")``) and turns
+status replies into the same ``bytes``/``str`` as bulk strings (``+OK`` and ``$2 OK`` look alike),
+so two different replies can come back equal.  This client encodes commands with
+:func:`model.encode_command` and parses replies with :class:`model.Parser`, so a reply is the same
+:data:`model.Reply` value the model produces: ``Status``, ``Error`` (code word included), ``int``,
+``bytes``, ``None``, ``tuple`` or ``NULL_ARRAY``.
+
+It is deliberately small: one blocking socket, commands written as they are given (pipelining is
+just writing several before reading), and two failure modes a caller must tell apart:
+
+* :class:`WireTimeout` -- no complete reply within the timeout.  The command may or may not have
+  run; the connection is closed, because a late reply would be taken for the next command's.
+* :class:`WireClosed` -- the connection could not be opened, or the server closed it (or it was
+  reset) before the reply was complete.
+
+Bytes that are not RESP2 raise :class:`model.ProtocolError` and close the connection too.
+
+>>> conn = Connection("127.0.0.1", 6379)            # doctest: +SKIP
+>>> conn.execute("SET", "k", "v")                   # doctest: +SKIP
+Status('OK')
+>>> conn.pipeline([("INCR", "k"), ("GET", "k")])    # doctest: +SKIP
+[Error('ERR value is not an integer or out of range'), b'v']
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+
+from model import Parser, ProtocolError, Reply, encode_command
+from model._resp import Incomplete
+
+Arg = bytes | str | int | float
+
+
+class WireError(Exception):
+    """The exchange with the server failed; the connection is closed."""
+
+
+class WireTimeout(WireError, TimeoutError):
+    """No complete reply arrived in time: the command's effect is unknown."""
+
+
+class WireClosed(WireError, ConnectionError):
+    """The connection is closed (refused, reset, or closed by the server or by :meth:`Connection.close`)."""
+
+
+class Connection:
+    """One connection to a Redis server speaking RESP2.
+
+    Parameters
+    ----------
+    host, port
+        Where the server listens.
+    timeout
+        Seconds to wait for connecting and for each reply.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 6379, timeout: float = 5.0) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self._parser = Parser()
+        self._pending = 0  # commands written whose replies were not read yet
+        try:
+            self._sock: socket.socket | None = socket.create_connection((host, port), timeout=timeout)
+        except TimeoutError as error:
+            raise WireTimeout(f"connecting to {host}:{port}: no answer in {timeout} s") from error
+        except OSError as error:
+            raise WireClosed(f"connecting to {host}:{port}: {error}") from error
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def closed(self) -> bool:
+        return self._sock is None
+
+    def execute(self, *argv: Arg) -> Reply:
+        """Send one command and return its reply."""
+        self.send_many([argv])
+        return self.receive()
+
+    def pipeline(self, commands: Iterable[Sequence[Arg]]) -> list[Reply]:
+        """Send several commands in one write, then read their replies, in order."""
+        count = self.send_many(commands)
+        return [self.receive() for _ in range(count)]
+
+    def send_many(self, commands: Iterable[Sequence[Arg]]) -> int:
+        """Write commands without reading replies (read them with :meth:`receive`); returns how many."""
+        payload = [encode_command(argv) for argv in commands]
+        self._write(b"".join(payload))
+        self._pending += len(payload)
+        return len(payload)
+
+    def receive(self) -> Reply:
+        """The next reply to a command already sent."""
+        sock = self._socket()
+        while True:
+            try:
+                reply = self._parser.take()
+            except Incomplete:
+                pass
+            except ProtocolError:
+                self.close()  # the stream cannot be resynchronised
+                raise
+            else:
+                self._pending -= 1
+                return reply  # type: ignore[return-value]  # a reply parser never yields argv
+            try:
+                data = sock.recv(65536)
+            except TimeoutError as error:
+                self.close()
+                raise WireTimeout(f"{self._where()}: no reply in {self.timeout} s") from error
+            except OSError as error:
+                self.close()
+                raise WireClosed(f"{self._where()}: {error}") from error
+            if not data:
+                self.close()
+                raise WireClosed(f"{self._where()}: the server closed the connection")
+            self._parser.feed(data)
+
+    @property
+    def pending(self) -> int:
+        """How many replies are still to be read."""
+        return self._pending
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._sock is None else "open"
+        return f"Connection({self.host!r}, {self.port}, {state})"
+
+    def _socket(self) -> socket.socket:
+        if self._sock is None:
+            raise WireClosed(f"{self._where()}: the connection is closed")
+        return self._sock
+
+    def _write(self, data: bytes) -> None:
+        sock = self._socket()
+        try:
+            sock.sendall(data)
+        except TimeoutError as error:
+            self.close()
+            raise WireTimeout(f"{self._where()}: could not send in {self.timeout} s") from error
+        except OSError as error:
+            self.close()
+            raise WireClosed(f"{self._where()}: {error}") from error
+
+    def _where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+__all__ = ["Connection", "WireClosed", "WireError", "WireTimeout"]

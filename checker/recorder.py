@@ -1,0 +1,601 @@
+"""Run a parallel program against a Redis server and record every operation as it happens.
+
+One connection per client; the clients run in threads released together by a barrier.  Each
+operation is exactly what the server executes atomically (DESIGN-NOTES, "What is one operation"):
+one command, a whole ``MULTI ... EXEC`` block (its commands are written in one batch, and the
+operation spans from that write to EXEC's reply), one ``EVAL``/``EVALSHA``; ``WATCH`` is an
+operation of its own.  Invocation and completion times are the client's ``time.monotonic_ns()``.
+
+Every invocation is written to the history file *before* the command is sent and every completion
+right after the reply arrives, each line flushed (:class:`~checker._jsonl.HistoryWriter`), so a crash
+or Ctrl-C keeps everything that may have reached the server.  A timeout or a dropped connection
+makes the operation indeterminate (INFO: it may or may not have taken effect); the client then
+continues on a fresh connection under a new client id, because its session (WATCH, MULTI) ended
+with the old one.
+
+Safety: every command is checked before it is sent (:class:`Guard`).  Keys must lie under the run's
+prefix, found with the model's own command table (:func:`model.keys_of`); commands that touch the
+whole keyspace or the server (FLUSHALL, FLUSHDB, CONFIG, DEBUG, SCRIPT, ...) are refused unless
+``allow_destructive``.  A refusal is a bug in redlin or in a user's workload family, never a
+reaction to the server: it raises :class:`UnsafeCommand`.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from model import NULL_ARRAY, Error, ProtocolError, Reply, Status, keys_of, lookup
+
+from ._history import History, Operation, Outcome
+from ._jsonl import HistoryWriter
+from ._redis_model import canonical_result
+from ._wire import Connection, WireClosed, WireError, WireTimeout
+from .workloads import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
+
+__all__ = [
+    "DESTRUCTIVE", "Execution", "Guard", "Recorder", "Target", "TargetError", "UnsafeCommand",
+    "next_value", "open_connection", "possible_commands",
+]
+
+Argv = tuple[bytes, ...]
+
+DESTRUCTIVE: Final = frozenset({
+    b"flushall", b"flushdb", b"config", b"debug", b"shutdown", b"swapdb", b"move", b"script",
+    b"function", b"save", b"bgsave", b"bgrewriteaof", b"replicaof", b"slaveof", b"acl", b"client",
+    b"cluster", b"failover", b"module", b"migrate", b"restore", b"sync", b"psync", b"monitor",
+    b"keys", b"scan", b"randomkey", b"dbsize", b"select",
+})
+"""Commands a run never sends without ``allow_destructive``: they change or read the whole server,
+another database, or other users' state (``SELECT`` is sent only once, on connecting, by redlin)."""
+
+CONNECTION_COMMANDS: Final = frozenset({b"auth", b"hello", b"ping", b"info", b"echo"})
+"""Keyless commands a run may send although the model need not know them."""
+
+RECONNECT_TRIES: Final = 3
+
+
+class UnsafeCommand(AssertionError):
+    """A command outside the run's prefix, or destructive without permission: a bug, never sent."""
+
+
+class TargetError(Exception):
+    """The target cannot be used (bad URL, unreachable, authentication failed): one line for the user."""
+
+
+# ----------------------------------------------------------------------------- the target
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the server under test listens, parsed from a ``redis://`` or ``rediss://`` URL.
+
+    ``redis://[[user]:password@]host[:port][/db][?ssl_ca_certs=PATH&ssl_cert_reqs=none]``.  Without a
+    password in the URL, the one in the environment variable ``password_env`` (if set) is used.
+    The password never appears in :attr:`url` (what is printed and stored).
+    """
+
+    host: str
+    port: int
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_certs: str | None = None
+    verify: bool = True
+
+    @classmethod
+    def parse(cls, url: str, *, password_env: str | None = "REDLIN_PASSWORD") -> Target:
+        """``TargetError`` for a URL redlin cannot use."""
+        try:
+            parts = urllib.parse.urlsplit(url)
+            port = parts.port or 6379
+        except ValueError as error:
+            raise TargetError(f"bad target URL: {error}") from None
+        if parts.scheme not in ("redis", "rediss"):
+            raise TargetError(f"bad target URL: the scheme must be redis:// or rediss://, not {parts.scheme or 'none'}")
+        if not parts.hostname:
+            raise TargetError("bad target URL: no host (expected redis://host:port/db)")
+        path = parts.path.strip("/")
+        if path and not path.isdigit():
+            raise TargetError(f"bad target URL: the database must be a number, not {path!r}")
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        unknown = set(query) - {"ssl_ca_certs", "ssl_cert_reqs"}
+        if unknown:
+            raise TargetError(f"bad target URL: unknown option(s) {', '.join(sorted(unknown))}")
+        password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+        if password is None and password_env:
+            password = os.environ.get(password_env) or None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            db=int(path) if path else 0,
+            username=urllib.parse.unquote(parts.username) if parts.username else None,
+            password=password,
+            tls=parts.scheme == "rediss",
+            ca_certs=query.get("ssl_ca_certs"),
+            verify=query.get("ssl_cert_reqs", "required").lower() != "none",
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL without the password (safe to print and store)."""
+        auth = ""
+        if self.username or self.password:
+            auth = (self.username or "") + (":***" if self.password else "") + "@"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'rediss' if self.tls else 'redis'}://{auth}{host}:{self.port}/{self.db}"
+
+
+class _TLSConnection(Connection):
+    """:class:`~checker._wire.Connection` over TLS: the connected socket is wrapped before use."""
+
+    def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout)
+        assert self._sock is not None
+        try:
+            self._sock = context.wrap_socket(self._sock, server_hostname=host)
+        except TimeoutError as error:
+            self.close()
+            raise WireTimeout(f"{host}:{port}: TLS handshake: no answer in {timeout} s") from error
+        except (ssl.SSLError, OSError) as error:
+            self.close()
+            raise WireClosed(f"{host}:{port}: TLS handshake failed: {error}") from error
+
+
+def open_connection(target: Target, timeout: float) -> Connection:
+    """A connection to ``target``, authenticated and on its database.
+
+    ``WireError`` if the server cannot be reached; ``TargetError`` if it refuses the password or the
+    database (a reply, not a network problem).
+    """
+    conn: Connection
+    if target.tls:
+        context = ssl.create_default_context(cafile=target.ca_certs)
+        if not target.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        conn = _TLSConnection(target.host, target.port, timeout, context)
+    else:
+        conn = Connection(target.host, target.port, timeout)
+    try:
+        if target.password is not None:
+            argv = (b"AUTH", *((target.username.encode(),) if target.username else ()), target.password.encode())
+            reply = conn.execute(*argv)
+            if type(reply) is not Status:
+                raise TargetError(f"{target.url}: authentication failed: {_reply_text(reply)}")
+        if target.db:
+            reply = conn.execute(b"SELECT", str(target.db).encode())
+            if type(reply) is not Status:
+                raise TargetError(f"{target.url}: cannot select database {target.db}: {_reply_text(reply)}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _reply_text(reply: Reply) -> str:
+    return reply.text if isinstance(reply, Error | Status) else repr(reply)
+
+
+# ----------------------------------------------------------------------------- safety
+
+
+class Guard:
+    """Checks every outgoing command against the run's prefix and the destructive list."""
+
+    def __init__(self, prefix: bytes, *, allow_destructive: bool = False) -> None:
+        if not prefix:
+            raise ValueError("a run needs a non-empty key prefix")
+        self.prefix = prefix
+        self.allow_destructive = allow_destructive
+
+    def check(self, argv: Sequence[bytes]) -> tuple[bytes, ...]:
+        """The keys ``argv`` touches; :class:`UnsafeCommand` if it must not be sent."""
+        if not argv:
+            raise UnsafeCommand("an empty command")
+        name = bytes(argv[0]).lower()
+        if name in DESTRUCTIVE:
+            if not self.allow_destructive:
+                raise UnsafeCommand(f"refusing to send {name.decode(errors='replace').upper()}: it reaches "
+                                    "beyond the run's own keys (only with --allow-destructive)")
+            return ()
+        if name in CONNECTION_COMMANDS and lookup(argv) is None:
+            return ()
+        if lookup(argv) is None:
+            raise UnsafeCommand(f"refusing to send {name.decode(errors='replace').upper()}: redlin's model "
+                                "does not know it, so it cannot tell which keys it touches")
+        keys = keys_of(argv)
+        if keys is None:
+            if not self.allow_destructive:
+                raise UnsafeCommand(f"refusing to send {name.decode(errors='replace').upper()}: it touches "
+                                    "every key (only with --allow-destructive)")
+            return ()
+        for key in keys:
+            if not key.startswith(self.prefix):
+                raise UnsafeCommand(f"refusing to send {name.decode(errors='replace').upper()} on key "
+                                    f"{key!r}: outside the run's prefix {self.prefix!r}")
+        return tuple(keys)
+
+
+# ----------------------------------------------------------------------------- executions
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One run of a program: its operations as a :class:`~checker.History` (ids 0..n-1, in
+    invocation order; client ids are unique in the whole run), the keys it touched, and whether a
+    Ctrl-C cut it short."""
+
+    index: int
+    prefix: bytes
+    history: History
+    keys: frozenset[bytes]
+    interrupted: bool
+    elapsed: float
+    problems: tuple[str, ...] = ()
+    """Clients that stopped early because they could not reconnect."""
+    steps: tuple[tuple[int, int], ...] = ()
+    """For each operation (by id), the program step that sent it: ``(client, index)`` into
+    ``program.clients``, or ``(-1, index)`` into ``program.setup``."""
+
+
+@dataclass(slots=True)
+class _Record:
+    client: int
+    call: tuple[Argv, ...]
+    invoke: int
+    step: tuple[int, int]
+    complete: int | None = None
+    outcome: Outcome = Outcome.INFO
+    replies: tuple[Reply, ...] | None = None
+
+
+@dataclass(slots=True)
+class _Client:
+    id: int
+    conn: Connection | None
+    step: tuple[int, int] = (-1, 0)
+    """The program step being performed."""
+
+
+class _Throttle:
+    """At most ``rate`` operations per second over all clients (None: no limit)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, stop: threading.Event) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            stop.wait(slot - now)
+
+
+def possible_commands(action: Action, prefix: bytes) -> list[Argv]:
+    """Every command ``action`` may send with its keys under ``prefix`` (both EVAL and EVALSHA for
+    a script; a cas loop's SET shows its token as the value)."""
+    if isinstance(action, Command):
+        return [render(action.argv, prefix)]
+    if isinstance(action, Transaction):
+        watch = [(b"WATCH", *render(action.watch, prefix))] if action.watch else []
+        return [*watch, (b"MULTI",), *(render(c, prefix) for c in action.commands), (b"EXEC",)]
+    if isinstance(action, ScriptCall):
+        tail = (str(len(action.keys)).encode(), *render(action.keys, prefix), *action.args)
+        return [(b"EVAL", action.body, *tail), (b"EVALSHA", action.sha, *tail)]
+    (key,) = render((action.key,), prefix)
+    return [(b"WATCH", key), (b"GET", key), (b"UNWATCH",), (b"MULTI",), (b"SET", key, action.token), (b"EXEC",)]
+
+
+def next_value(old: bytes | None, token: bytes) -> bytes:
+    """What a cas loop writes after reading ``old``: ``old`` with ``token`` appended (``token`` if
+    the key was missing), so the value tells every update it went through."""
+    return token if old is None else old + b"," + token
+
+
+class Recorder:
+    """Runs programs against one target, appending every operation to one history file.
+
+    Parameters
+    ----------
+    target:
+        The server under test.
+    writer:
+        Where events go, as they happen.
+    guard:
+        Checks every command before it is sent.
+    timeout:
+        Seconds to wait for each reply; past it the operation is indeterminate.
+    rate:
+        At most this many operations per second over all clients (``None``: as fast as possible).
+    on_operation:
+        Called after each completed operation (progress display); must be cheap and thread-safe.
+    """
+
+    def __init__(self, target: Target, writer: HistoryWriter, guard: Guard, *, timeout: float = 5.0,
+                 rate: float | None = None, on_operation: Callable[[], None] | None = None) -> None:
+        self.target = target
+        self.writer = writer
+        self.guard = guard
+        self.timeout = timeout
+        self.stop = threading.Event()
+        """Set it to make every client stop after its current operation."""
+        self.last: Execution | None = None
+        """The latest execution, also when Ctrl-C interrupted it (``execute`` then re-raises)."""
+        self.touched: set[bytes] = set()
+        """Every key any execution sent a command on (what :meth:`delete_keys` should remove)."""
+        self._throttle = _Throttle(rate)
+        self._on_operation = on_operation
+        self._ids = 0
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ public
+
+    def execute(self, program: Program, prefix: bytes, index: int = 0) -> Execution:
+        """Run ``program`` once with every key under ``prefix`` (which must lie under the guard's).
+
+        The setup runs first on a client of its own; then one thread per non-empty client list,
+        all released together.  Raises ``KeyboardInterrupt`` after stopping the clients (the
+        partial execution is in :attr:`last`), :class:`TargetError`/``WireError`` if not even the
+        first connection can be opened, and :class:`UnsafeCommand` for a bug.
+        """
+        if not prefix.startswith(self.guard.prefix):
+            raise UnsafeCommand(f"execution prefix {prefix!r} is outside the run's {self.guard.prefix!r}")
+        run = _ExecutionRun(self, prefix)
+        started = time.monotonic()
+        interrupted = False
+        try:
+            run.go(program)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.stop.set()
+            if run.barrier is not None:
+                run.barrier.abort()  # clients already waiting for others that never started
+            run.join()
+        self.last = run.result(index, interrupted, time.monotonic() - started)
+        self.touched |= self.last.keys
+        if interrupted:
+            raise KeyboardInterrupt
+        if run.failure is not None:
+            raise run.failure
+        return self.last
+
+    def delete_keys(self, keys: Iterable[bytes], *, batch: int = 256) -> int:
+        """``DEL`` the given keys (all must lie under the prefix); returns how many existed.  Not
+        recorded: it runs after the clients are done."""
+        todo = sorted(set(keys))
+        removed = 0
+        if not todo:
+            return 0
+        with open_connection(self.target, self.timeout) as conn:
+            for start in range(0, len(todo), batch):
+                argv = (b"DEL", *todo[start:start + batch])
+                self.guard.check(argv)
+                reply = conn.execute(*argv)
+                if type(reply) is int:
+                    removed += reply
+        return removed
+
+    # ------------------------------------------------------------------ used by executions
+
+    def new_client_id(self) -> int:
+        with self._lock:
+            self._ids += 1
+            return self._ids
+
+
+class _ExecutionRun:
+    """The mutable state of one execution while its threads run."""
+
+    def __init__(self, recorder: Recorder, prefix: bytes) -> None:
+        self.recorder = recorder
+        self.prefix = prefix
+        self.records: list[_Record] = []
+        self.keys: set[bytes] = set()
+        self.loaded: set[bytes] = set()  # script shas EVAL'd in this execution
+        self.problems: list[str] = []
+        self.failure: BaseException | None = None
+        self.threads: list[threading.Thread] = []
+        self.barrier: threading.Barrier | None = None
+        self.lock = threading.Lock()
+
+    def go(self, program: Program) -> None:
+        recorder = self.recorder
+        if program.setup:
+            setup = self.connect()
+            try:
+                for index, action in enumerate(program.setup):
+                    if recorder.stop.is_set() or setup.conn is None:
+                        break
+                    setup.step = (-1, index)
+                    self.perform(setup, action)
+            finally:
+                if setup.conn is not None:
+                    setup.conn.close()
+            if self.failure is not None:
+                return
+        slots = [slot for slot, actions in enumerate(program.clients) if actions]
+        clients = [self.connect() for _ in slots]
+        self.barrier = barrier = threading.Barrier(len(clients)) if clients else None
+        for client, slot in zip(clients, slots, strict=True):
+            thread = threading.Thread(target=self.client_loop, args=(client, slot, program.clients[slot], barrier),
+                                      name=f"redlin-client-{client.id}", daemon=True)
+            self.threads.append(thread)
+            thread.start()
+        self.join()
+
+    def join(self) -> None:
+        for thread in self.threads:
+            while thread.is_alive():
+                thread.join(0.05)  # short waits, so that Ctrl-C reaches the main thread promptly
+
+    def connect(self) -> _Client:
+        """A new client on a new connection; the first failure to connect is the caller's to report."""
+        recorder = self.recorder
+        conn = open_connection(recorder.target, recorder.timeout)
+        return _Client(recorder.new_client_id(), conn)
+
+    def reconnect(self, client: _Client) -> None:
+        """Replace a broken connection with a fresh one under a new client id (or give up)."""
+        recorder = self.recorder
+        if client.conn is not None:
+            client.conn.close()
+        client.conn = None
+        last = ""
+        for attempt in range(RECONNECT_TRIES):
+            if recorder.stop.is_set():
+                return
+            try:
+                conn = open_connection(recorder.target, recorder.timeout)
+            except (WireError, TargetError) as error:
+                last = str(error)
+                recorder.stop.wait(0.1 * (attempt + 1))
+                continue
+            client.id = recorder.new_client_id()
+            client.conn = conn
+            return
+        with self.lock:
+            self.problems.append(f"client {client.id} stopped: cannot reconnect ({last})")
+
+    def client_loop(self, client: _Client, slot: int, actions: Sequence[Action],
+                    barrier: threading.Barrier | None) -> None:
+        try:
+            if barrier is not None:
+                try:
+                    barrier.wait()
+                except threading.BrokenBarrierError:
+                    return  # Ctrl-C before every client started
+            for index, action in enumerate(actions):
+                if self.recorder.stop.is_set() or client.conn is None:
+                    break
+                client.step = (slot, index)
+                self.perform(client, action)
+        except BaseException as error:  # noqa: BLE001 - re-raised by the main thread
+            with self.lock:
+                if self.failure is None:
+                    self.failure = error
+            self.recorder.stop.set()
+        finally:
+            if client.conn is not None:
+                client.conn.close()
+
+    # ------------------------------------------------------------------ actions
+
+    def perform(self, client: _Client, action: Action) -> None:
+        prefix = self.prefix
+        if isinstance(action, Command):
+            self.operation(client, [render(action.argv, prefix)])
+        elif isinstance(action, Transaction):
+            if action.watch and self.operation(client, [(b"WATCH", *render(action.watch, prefix))]) is None:
+                return
+            self.operation(client, [(b"MULTI",), *(render(c, prefix) for c in action.commands), (b"EXEC",)])
+        elif isinstance(action, ScriptCall):
+            self.script(client, action)
+        else:
+            self.cas(client, action)
+
+    def script(self, client: _Client, call: ScriptCall) -> None:
+        sha = call.sha
+        tail = (str(len(call.keys)).encode(), *render(call.keys, self.prefix), *call.args)
+        if sha in self.loaded:
+            replies = self.operation(client, [(b"EVALSHA", sha, *tail)])
+            if replies is None:
+                return
+            if not (type(replies[0]) is Error and replies[0].text.startswith("NOSCRIPT")):
+                return
+        replies = self.operation(client, [(b"EVAL", call.body, *tail)])
+        if replies is not None and not (type(replies[0]) is Error and "Error compiling" in replies[0].text):
+            with self.lock:
+                self.loaded.add(sha)
+
+    def cas(self, client: _Client, loop: CasLoop) -> None:
+        (key,) = render((loop.key,), self.prefix)
+        for _ in range(loop.retries + 1):
+            if self.operation(client, [(b"WATCH", key)]) is None:
+                return
+            read = self.operation(client, [(b"GET", key)])
+            if read is None:
+                return
+            old = read[0]
+            if old is not None and not isinstance(old, bytes):  # an error (wrong type): give up cleanly
+                self.operation(client, [(b"UNWATCH",)])
+                return
+            new = next_value(old, loop.token)
+            done = self.operation(client, [(b"MULTI",), (b"SET", key, new), (b"EXEC",)])
+            if done is None or done[-1] is not NULL_ARRAY:
+                return
+            if self.recorder.stop.is_set():
+                return
+
+    # ------------------------------------------------------------------ one operation
+
+    def operation(self, client: _Client, commands: list[Argv]) -> tuple[Reply, ...] | None:
+        """Send ``commands`` as one operation and record it; the replies, or ``None`` if the
+        operation became indeterminate (the client is then on a new connection, or stopped)."""
+        recorder = self.recorder
+        conn = client.conn
+        if conn is None:
+            return None
+        touched: list[bytes] = []
+        for argv in commands:
+            touched.extend(recorder.guard.check(argv))
+        with self.lock:
+            self.keys.update(touched)
+        recorder._throttle.wait(recorder.stop)
+        call = tuple(commands)
+        start = time.monotonic_ns()
+        op = recorder.writer.invoke(client=client.id, call=call, time=start)
+        record = _Record(client.id, call, start, client.step)
+        with self.lock:
+            self.records.append(record)
+        try:
+            conn.send_many(call)
+            replies = tuple(conn.receive() for _ in call)
+        except (WireError, ProtocolError) as error:
+            end = time.monotonic_ns()
+            recorder.writer.complete(op, Outcome.INFO, time=end, error=_error_text(error))
+            self.reconnect(client)
+            return None
+        end = time.monotonic_ns()
+        recorder.writer.complete(op, Outcome.OK, time=end, result=replies)
+        record.complete, record.outcome, record.replies = end, Outcome.OK, replies
+        if recorder._on_operation is not None:
+            recorder._on_operation()
+        return replies
+
+    # ------------------------------------------------------------------ the result
+
+    def result(self, index: int, interrupted: bool, elapsed: float) -> Execution:
+        with self.lock:
+            records = sorted(self.records, key=lambda r: (r.invoke, r.client))
+            keys = frozenset(self.keys)
+            problems = tuple(self.problems)
+        ops = []
+        for number, record in enumerate(records):
+            definite = record.outcome is Outcome.OK and record.replies is not None
+            result = canonical_result(record.call, record.replies) if record.replies is not None else None
+            ops.append(Operation(number, record.client, record.call, result, record.invoke,
+                                 record.complete if definite else None, record.outcome))
+        history = History(tuple(ops), {"model": "redis", "prefix": self.prefix.decode("utf-8", "replace")})
+        steps = tuple(record.step for record in records)
+        return Execution(index, self.prefix, history, keys, interrupted, elapsed, problems, steps)
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, WireTimeout):
+        return f"timeout: {error}"
+    if isinstance(error, WireClosed):
+        return f"connection lost: {error}"
+    return f"protocol error: {error}"

@@ -1,0 +1,674 @@
+"""Workload families, and the Hypothesis strategy that draws parallel programs from them.
+
+A *parallel program* is what one example of ``redlin run`` executes: an optional sequential setup,
+then one list of actions per client, all drawn before any client starts.  Clients run their lists
+concurrently against the server under test, and the recorded history is checked against the model
+(see :mod:`checker.recorder` and :mod:`checker.run`).
+
+A *workload family* says which actions a program is made of.  It is data, not code: a small pool of
+key names that every client shares (so that clients conflict), and a list of weighted step
+templates written as Redis commands with placeholders::
+
+    Family(
+        name="register",
+        doc="GET/SET of unique values on a few keys",
+        keys=("r0", "r1", "r2"),
+        steps=(Op("GET {key}"), Op("SET {key} {value}")),
+    )
+
+Four kinds of step exist, one per kind of atomic unit Redis offers:
+
+================  =================================================================================
+:class:`Op`       one command
+:class:`Tx`       MULTI, the commands, EXEC (optionally after WATCH of some keys)
+:class:`Eval`     a Lua script with its KEYS and ARGV (EVALSHA, falling back to EVAL on NOSCRIPT)
+:class:`Cas`      a check-and-set loop: WATCH k, GET k, MULTI, SET k f(v), EXEC, retried on a nil EXEC
+================  =================================================================================
+
+Placeholders (each a whole word):
+
+- ``{key}``, ``{key2}``, ``{key3}``: distinct keys of the step's pool;
+- ``{all}``: every key of the pool (only in :attr:`Eval.keys`);
+- ``{value}``: a value no other step of the program writes, ``<client>-<n>`` (``s-<n>`` in the
+  setup) -- unique values make a violation easy to see and the checker's search fast;
+- ``{member}``: one of the family's :attr:`~Family.members`;
+- ``{amount}``: an integer from 1 to :attr:`~Family.max_amount`.
+
+A user adds a family by building one (or loading it from JSON with :func:`load_family`) and
+passing it to :func:`checker.run.run`, or by :func:`register_family`.  Keys are logical names here;
+the recorder puts every key under the run's own prefix (``redlin:<run-id>:<n>:``) when it sends it.
+
+TTLs are kept out on purpose: expiry depends on the server's clock, which the checker cannot see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, TypeAlias
+
+from hypothesis import strategies as st
+
+__all__ = [
+    "BASE_FAMILIES", "FAMILIES", "Action", "Arg", "Cas", "CasLoop", "Command", "Eval", "Family", "Key", "Op", "Program",
+    "ScriptCall", "Template", "Transaction", "Tx", "family", "load_family", "mixed", "programs",
+    "example_actions", "register_family", "render", "sample_program",
+]
+
+_PLACEHOLDER: Final = re.compile(r"\{([a-z0-9]+)\}")
+_KEY_PLACEHOLDERS: Final = ("key", "key2", "key3")
+_VALUE_PLACEHOLDERS: Final = frozenset({"value", "member", "amount"})
+
+
+# ----------------------------------------------------------------------------- step templates
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One command, e.g. ``Op("SET {key} {value}")``."""
+
+    command: str
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+    """The keys ``{key}`` is drawn from; ``None``: the family's :attr:`Family.keys`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tx:
+    """A transaction: ``WATCH`` of :attr:`watch` (if any) as an operation of its own, then
+    ``MULTI``, :attr:`commands`, ``EXEC`` as one operation."""
+
+    commands: tuple[str, ...]
+    watch: tuple[str, ...] = ()
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Eval:
+    """A Lua script called with :attr:`keys` as KEYS and :attr:`args` as ARGV.
+
+    The script must touch only the keys it is given: the checker splits histories by declared keys,
+    and the recorder refuses keys outside the run's prefix by looking at KEYS only.  Each run sends
+    EVAL the first time a body is used and EVALSHA afterwards.  The script cache is not a key, so
+    give a family with scripts a setup step that EVALs every body on *all* the keys its scripts use
+    (as ``transfer`` does): then every EVALSHA lands in the same part of the history as the EVAL
+    that loaded it, and the model's cache agrees with the server's.
+    """
+
+    script: str
+    keys: tuple[str, ...]
+    args: tuple[str, ...] = ()
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cas:
+    """A check-and-set loop on one key: ``WATCH k``; ``GET k``; ``MULTI; SET k f(v); EXEC``, retried
+    up to :attr:`retries` more times while EXEC answers nil.  ``f(v)`` appends the step's unique
+    token to the value read (see :func:`checker.recorder.next_value`)."""
+
+    key: str = "{key}"
+    retries: int = 3
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+
+Template: TypeAlias = Op | Tx | Eval | Cas
+
+
+def _words(template: Template) -> list[str]:
+    if isinstance(template, Op):
+        return template.command.split()
+    if isinstance(template, Tx):
+        return [word for command in template.commands for word in command.split()] + list(template.watch)
+    if isinstance(template, Eval):
+        return [*template.keys, *template.args]
+    return [template.key]
+
+
+def _placeholders(template: Template) -> set[str]:
+    return {match for word in _words(template) for match in _PLACEHOLDER.findall(word)}
+
+
+def template_commands(template: Template) -> frozenset[str]:
+    """The command names (upper case) a step of this template sends."""
+    if isinstance(template, Op):
+        return frozenset({template.command.split()[0].upper()})
+    if isinstance(template, Tx):
+        names = {command.split()[0].upper() for command in template.commands} | {"MULTI", "EXEC"}
+        return frozenset(names | ({"WATCH"} if template.watch else set()))
+    if isinstance(template, Eval):
+        return frozenset({"EVAL", "EVALSHA"})
+    return frozenset({"WATCH", "GET", "UNWATCH", "MULTI", "SET", "EXEC"})  # UNWATCH: when GET fails
+
+
+# ----------------------------------------------------------------------------- families
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A workload family: what the steps of a program are drawn from.
+
+    Parameters
+    ----------
+    name:
+        What ``--workload`` calls it.
+    doc:
+        One line for ``--help`` and reports.
+    keys:
+        The shared key pool (logical names; a few, so that clients conflict).
+    steps:
+        Weighted step templates.  Put the simplest first: Hypothesis shrinks towards it.
+    setup:
+        Steps that every program runs first, sequentially, before the clients start (opening the
+        accounts of a bank, loading a script).
+    members:
+        What ``{member}`` is drawn from.
+    max_amount:
+        ``{amount}`` is drawn from 1 to this.
+    """
+
+    name: str
+    doc: str
+    keys: tuple[str, ...]
+    steps: tuple[Template, ...]
+    setup: tuple[Template, ...] = ()
+    members: tuple[str, ...] = ("m0", "m1", "m2", "m3")
+    max_amount: int = 5
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise ValueError(f"family {self.name!r}: needs at least one key")
+        if not self.steps:
+            raise ValueError(f"family {self.name!r}: needs at least one step")
+        for key in self.keys:
+            if not key or any(c.isspace() or c in "{}" for c in key):
+                raise ValueError(f"family {self.name!r}: bad key name {key!r}")
+        for template in (*self.setup, *self.steps):
+            _validate(self, template)
+
+    def commands(self) -> frozenset[str]:
+        """Every command name (upper case) a program of this family can send."""
+        names: set[str] = set()
+        for template in (*self.setup, *self.steps):
+            names |= template_commands(template)
+        return frozenset(names)
+
+    def restricted(self, supported: Iterable[str]) -> Family | None:
+        """This family without the steps that send a command outside ``supported`` (upper-case
+        names); ``None`` if no step or a setup step would be left out."""
+        allowed = frozenset(supported)
+        if any(not template_commands(t) <= allowed for t in self.setup):
+            return None
+        steps = tuple(t for t in self.steps if template_commands(t) <= allowed)
+        if not steps:
+            return None
+        return replace(self, steps=steps)
+
+    def digest(self) -> str:
+        """A short stable hash of the definition (Hypothesis's database key depends on it)."""
+        return hashlib.sha1(repr(self).encode()).hexdigest()[:16]
+
+
+def _validate(family: Family, template: Template) -> None:
+    where = f"family {family.name!r}, step {template!r}"
+    if template.weight < 1:
+        raise ValueError(f"{where}: weight must be at least 1")
+    pool = template.pool if template.pool is not None else family.keys
+    for name in _placeholders(template):
+        if name not in _KEY_PLACEHOLDERS and name not in _VALUE_PLACEHOLDERS and name != "all":
+            raise ValueError(f"{where}: unknown placeholder {{{name}}}")
+        if name in _KEY_PLACEHOLDERS and _KEY_PLACEHOLDERS.index(name) >= len(pool):
+            raise ValueError(f"{where}: {{{name}}} needs {_KEY_PLACEHOLDERS.index(name) + 1} keys in the pool")
+    for word in _words(template):
+        if _PLACEHOLDER.search(word) and not _PLACEHOLDER.fullmatch(word):
+            raise ValueError(f"{where}: a placeholder must be a whole word, not {word!r}")
+    if isinstance(template, Op | Tx):
+        commands = [template.command] if isinstance(template, Op) else list(template.commands)
+        if not commands or any(not command.split() for command in commands):
+            raise ValueError(f"{where}: empty command")
+        for command in commands:
+            if _PLACEHOLDER.fullmatch(command.split()[0]):
+                raise ValueError(f"{where}: the command name cannot be a placeholder")
+        if isinstance(template, Tx) and any(_key_word(word) is None for word in template.watch):
+            raise ValueError(f"{where}: WATCH takes key placeholders only")
+    elif isinstance(template, Eval):
+        if any(_key_word(word) is None and word != "{all}" for word in template.keys):
+            raise ValueError(f"{where}: KEYS must be key placeholders or {{all}}")
+        if "{all}" in template.args:
+            raise ValueError(f"{where}: {{all}} is only allowed in keys")
+    elif _key_word(template.key) is None or template.retries < 0:
+        raise ValueError(f"{where}: a cas loop needs a key placeholder and retries >= 0")
+
+
+def _key_word(word: str) -> str | None:
+    match = _PLACEHOLDER.fullmatch(word)
+    return match.group(1) if match and match.group(1) in _KEY_PLACEHOLDERS else None
+
+
+TRANSFER_SCRIPT: Final = """\
+-- redlin's bank: ARGV[1] says what to do with the accounts in KEYS.
+local mode = ARGV[1]
+if mode == 'open' then
+  for _, account in ipairs(KEYS) do redis.call('SET', account, ARGV[2]) end
+  return #KEYS
+elseif mode == 'move' then
+  local balance = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local amount = tonumber(ARGV[2])
+  if balance < amount then return {balance, -1} end
+  return {redis.call('DECRBY', KEYS[1], amount), redis.call('INCRBY', KEYS[2], amount)}
+else
+  local balances = {}
+  for i, account in ipairs(KEYS) do balances[i] = tonumber(redis.call('GET', account) or '0') end
+  return balances
+end
+"""
+"""One script for every bank operation, so that the setup's EVAL loads the only body the clients
+EVALSHA: the model's script cache then holds it in every part of the history, as the server's does."""
+
+
+def _builtin_families() -> dict[str, Family]:
+    register = Family(
+        name="register",
+        doc="GET/SET of unique values on a few keys",
+        keys=("r0", "r1", "r2"),
+        steps=(Op("GET {key}", weight=2), Op("SET {key} {value}", weight=2)),
+    )
+    counter = Family(
+        name="counter",
+        doc="INCR, DECRBY and GET on a few counters; two INCRs in one MULTI/EXEC must count consecutively",
+        keys=("c0", "c1"),
+        steps=(Op("GET {key}"), Op("INCR {key}", weight=2), Op("DECRBY {key} {amount}"),
+               Tx(("INCR {key}", "INCR {key}"))),
+    )
+    cas = Family(
+        name="cas",
+        doc="WATCH/GET/MULTI/SET/EXEC check-and-set loops, retried on a nil EXEC, and plain reads",
+        keys=("w0", "w1"),
+        steps=(Op("GET {key}"), Cas(weight=3), Op("SET {key} {value}")),
+    )
+    list_append = Family(
+        name="list-append",
+        doc="RPUSH of unique elements and LRANGE reads inside MULTI/EXEC, over one or two lists",
+        keys=("l0", "l1", "l2"),
+        steps=(
+            Tx(("LRANGE {key} 0 -1",)),
+            Tx(("RPUSH {key} {value}",), weight=2),
+            Tx(("RPUSH {key} {value}", "LRANGE {key} 0 -1"), weight=2),
+            Tx(("RPUSH {key} {value}", "RPUSH {key2} {value}")),
+            Tx(("LRANGE {key} 0 -1", "LRANGE {key2} 0 -1")),
+        ),
+    )
+    transfer = Family(
+        name="transfer",
+        doc="EVALSHA scripts moving amounts between bank accounts, and reads of every balance",
+        keys=("a0", "a1", "a2"),
+        setup=(Eval(TRANSFER_SCRIPT, keys=("{all}",), args=("open", "10")),),
+        steps=(
+            Eval(TRANSFER_SCRIPT, keys=("{all}",), args=("read",)),
+            Eval(TRANSFER_SCRIPT, keys=("{key}", "{key2}"), args=("move", "{amount}"), weight=3),
+            Op("GET {key}"),
+        ),
+    )
+    sets = Family(
+        name="set",
+        doc="SADD, SREM and SMEMBERS over a few sets of a few members",
+        keys=("s0", "s1"),
+        steps=(Op("SMEMBERS {key}"), Op("SADD {key} {member}", weight=2), Op("SREM {key} {member}")),
+    )
+    registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets)}
+    registry["mixed"] = mixed(list(registry.values()))
+    return registry
+
+
+def mixed(families: Sequence[Family], *, name: str = "mixed", supported: Iterable[str] | None = None) -> Family:
+    """All the steps of ``families`` on their own keys, plus steps that hit any key with a command
+    of another type (``INCR``, ``LRANGE``, ``SADD`` on whatever is there: wrong-type errors).
+
+    With ``supported`` (upper-case command names), only the steps that send nothing else are kept,
+    and a family whose setup needs something else is left out whole.
+    """
+    allowed = None if supported is None else frozenset(supported)
+    steps: list[Template] = []
+    setup: list[Template] = []
+    keys: list[str] = []
+    for member in families:
+        kept = member if allowed is None else member.restricted(allowed)
+        if kept is None:
+            continue
+        keys.extend(k for k in kept.keys if k not in keys)
+        steps.extend(_bind(t, kept.keys) for t in kept.steps)
+        setup.extend(_bind(t, kept.keys) for t in kept.setup)
+    extra: list[Template] = [Op("GET {key}"), Op("INCR {key}"), Op("LRANGE {key} 0 -1"), Op("SADD {key} {member}")]
+    steps += [t for t in extra if allowed is None or template_commands(t) <= allowed]
+    if not keys:
+        raise ValueError(f"family {name!r}: no family is left")
+    return Family(name=name, doc="every family at once, plus wrong-type errors across their keys",
+                  keys=tuple(keys), steps=tuple(steps), setup=tuple(setup))
+
+
+def _bind(template: Template, pool: tuple[str, ...]) -> Template:
+    return template if template.pool is not None else replace(template, pool=pool)
+
+
+FAMILIES: Final[dict[str, Family]] = _builtin_families()
+"""The built-in families by name (``register``, ``counter``, ``cas``, ``list-append``,
+``transfer``, ``set``, ``mixed``); :func:`register_family` adds to it."""
+
+BASE_FAMILIES: Final = ("register", "counter", "cas", "list-append", "transfer", "set")
+"""The built-in families ``mixed`` is made of."""
+
+
+def register_family(new: Family) -> None:
+    """Make ``new`` available by name (``--workload NAME``)."""
+    FAMILIES[new.name] = new
+
+
+def family(name: str) -> Family:
+    """A family by name, or from a JSON file when ``name`` ends in ``.json`` (``KeyError``/``ValueError``)."""
+    if name.endswith(".json"):
+        return load_family(name)
+    return FAMILIES[name]
+
+
+def load_family(path: str | os.PathLike[str]) -> Family:
+    """Read a family from a JSON file.  ``ValueError`` names what is wrong.
+
+    The format mirrors :class:`Family`; each step is an object with one of ``op`` (a command),
+    ``tx`` (a list of commands, optional ``watch``), ``eval`` (a script, with ``keys`` and optional
+    ``args``) or ``cas`` (a key placeholder, optional ``retries``), and an optional ``weight``::
+
+        {"name": "hits", "doc": "page hits", "keys": ["p0", "p1"],
+         "steps": [{"op": "GET {key}"}, {"op": "INCR {key}", "weight": 3},
+                   {"tx": ["INCR {key}", "INCR {key2}"]}]}
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+    except OSError as error:
+        raise ValueError(f"{path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    try:
+        return family_from_json(data)
+    except (TypeError, KeyError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def family_from_json(data: Mapping[str, Any]) -> Family:
+    """A :class:`Family` from plain JSON data (see :func:`load_family`)."""
+    if not isinstance(data, Mapping):
+        raise TypeError("a family must be a JSON object")
+    return Family(
+        name=str(data["name"]),
+        doc=str(data.get("doc", "")),
+        keys=tuple(str(k) for k in data["keys"]),
+        steps=tuple(_template_from_json(step) for step in data["steps"]),
+        setup=tuple(_template_from_json(step) for step in data.get("setup", ())),
+        members=tuple(str(m) for m in data.get("members", ("m0", "m1", "m2", "m3"))),
+        max_amount=int(data.get("max_amount", 5)),
+    )
+
+
+def _template_from_json(step: Any) -> Template:
+    if not isinstance(step, Mapping):
+        raise TypeError(f"a step must be a JSON object, not {step!r}")
+    weight = int(step.get("weight", 1))
+    if "op" in step:
+        return Op(str(step["op"]), weight=weight)
+    if "tx" in step:
+        return Tx(tuple(str(c) for c in step["tx"]), watch=tuple(str(k) for k in step.get("watch", ())), weight=weight)
+    if "eval" in step:
+        return Eval(str(step["eval"]), keys=tuple(str(k) for k in step["keys"]),
+                    args=tuple(str(a) for a in step.get("args", ())), weight=weight)
+    if "cas" in step:
+        return Cas(str(step["cas"]), retries=int(step.get("retries", 3)), weight=weight)
+    raise ValueError(f"a step needs one of 'op', 'tx', 'eval', 'cas': {dict(step)!r}")
+
+
+# ----------------------------------------------------------------------------- programs
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A logical key name in an action; the recorder sends it under the run's prefix."""
+
+    name: str
+
+
+Arg: TypeAlias = bytes | Key
+Argv: TypeAlias = tuple[Arg, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Send one command."""
+
+    argv: Argv
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """``WATCH`` the :attr:`watch` keys (one operation, if any), then ``MULTI``, the commands,
+    ``EXEC`` (one operation)."""
+
+    commands: tuple[Argv, ...]
+    watch: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCall:
+    """``EVALSHA`` (or ``EVAL`` until this body was loaded in the run) of :attr:`body`."""
+
+    body: bytes
+    keys: tuple[Key, ...]
+    args: tuple[bytes, ...]
+
+    @property
+    def sha(self) -> bytes:
+        return hashlib.sha1(self.body).hexdigest().encode()
+
+
+@dataclass(frozen=True, slots=True)
+class CasLoop:
+    """``WATCH k; GET k; MULTI; SET k f(v); EXEC``, retried up to :attr:`retries` times on nil."""
+
+    key: Key
+    token: bytes
+    retries: int
+
+
+Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A parallel program: :attr:`setup` runs first on one client, then each list of
+    :attr:`clients` runs on its own client, all clients at once."""
+
+    family: str
+    setup: tuple[Action, ...]
+    clients: tuple[tuple[Action, ...], ...]
+    keys: tuple[str, ...] = field(default=())
+    """Every logical key the program may touch (the family's pool)."""
+
+    @property
+    def size(self) -> int:
+        """How many actions (setup included)."""
+        return len(self.setup) + sum(len(actions) for actions in self.clients)
+
+    def describe(self) -> str:
+        """The program as text, one line per client."""
+        lines = []
+        if self.setup:
+            lines.append("setup:    " + "; ".join(describe_action(a) for a in self.setup))
+        for index, actions in enumerate(self.clients):
+            if actions:
+                lines.append(f"client {index}: " + "; ".join(describe_action(a) for a in actions))
+        return "\n".join(lines) if lines else "(empty program)"
+
+
+def render(argv: Argv, prefix: bytes) -> tuple[bytes, ...]:
+    """``argv`` with every :class:`Key` put under ``prefix``."""
+    return tuple(prefix + arg.name.encode() if isinstance(arg, Key) else arg for arg in argv)
+
+
+def _text(argv: Argv) -> str:
+    return " ".join(arg.name if isinstance(arg, Key) else arg.decode("utf-8", "backslashreplace") for arg in argv)
+
+
+def describe_action(action: Action) -> str:
+    """One action as short text (``SET r0 0-1``, ``MULTI; RPUSH l0 1-2; EXEC``, ``cas w0 += 1-2``;
+    a script shows its sha's first 8 digits: EVAL sends the body the first time, EVALSHA later)."""
+    if isinstance(action, Command):
+        return _text(action.argv)
+    if isinstance(action, Transaction):
+        watch = f"WATCH {_text(action.watch)}; " if action.watch else ""
+        return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + "; EXEC"
+    if isinstance(action, ScriptCall):
+        return f"EVAL/EVALSHA <{action.sha[:8].decode()}> {len(action.keys)} {_text((*action.keys, *action.args))}"
+    return f"cas {action.key.name} += {action.token.decode('utf-8', 'backslashreplace')}"
+
+
+# ----------------------------------------------------------------------------- the strategy
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A drawn step before its unique value is known (it depends on the step's final position)."""
+
+    template: Template
+    keys: tuple[str, ...]  # {key}, {key2}, {key3} in order
+    member: str
+    amount: int
+
+
+Choose = Callable[[Sequence[Any]], Any]
+"""Picks one element of a non-empty sequence (Hypothesis's ``sampled_from``, or ``Random.choice``)."""
+
+
+def _draft(source: Family) -> st.SearchStrategy[_Draft]:
+    expanded = [t for t in source.steps for _ in range(t.weight)]
+
+    @st.composite
+    def draw_step(draw: st.DrawFn) -> _Draft:
+        return _draft_with(lambda options: draw(st.sampled_from(options)), source, expanded)
+
+    return draw_step()
+
+
+def _draft_with(choose: Choose, source: Family, expanded: Sequence[Template]) -> _Draft:
+    template: Template = choose(expanded)
+    pool = template.pool if template.pool is not None else source.keys
+    wanted = sum(1 for name in _KEY_PLACEHOLDERS if name in _placeholders(template))
+    keys: list[str] = []
+    for _ in range(wanted):
+        keys.append(choose([k for k in pool if k not in keys] or list(pool)))
+    member = choose(source.members) if "member" in _placeholders(template) else ""
+    amount = choose(range(1, source.max_amount + 1)) if "amount" in _placeholders(template) else 0
+    return _Draft(template, tuple(keys), member, amount)
+
+
+def _fixed_draft(source: Family, template: Template) -> _Draft:
+    pool = template.pool if template.pool is not None else source.keys
+    return _Draft(template, tuple(pool[:3]), source.members[0], 1)
+
+
+def programs(source: Family, *, clients: int = 4, steps: int = 25, setup_steps: int = 3) -> st.SearchStrategy[Program]:
+    """Parallel programs of ``source``: its fixed setup plus up to ``setup_steps`` drawn steps run
+    sequentially, then up to ``steps`` steps for each of ``clients`` clients.
+
+    Every value a ``{value}`` places is unique in the program.  Hypothesis shrinks a program by
+    dropping steps (down to empty clients) and moving each step towards the family's first template.
+
+    >>> from hypothesis import find
+    >>> find(programs(FAMILIES["register"], clients=2), lambda p: p.size >= 2).describe()
+    'client 1: GET r0; GET r0'
+    """
+    if clients < 1 or steps < 1 or setup_steps < 0:
+        raise ValueError("clients and steps must be positive, setup_steps not negative")
+    step = _draft(source)
+
+    @st.composite
+    def draw_program(draw: st.DrawFn) -> Program:
+        fixed = [_fixed_draft(source, t) for t in source.setup]
+        extra = draw(st.lists(step, max_size=setup_steps))
+        lists = [draw(st.lists(step, max_size=steps)) for _ in range(clients)]
+        return Program(
+            family=source.name,
+            setup=tuple(_build(source, d, "s", n) for n, d in enumerate([*fixed, *extra])),
+            clients=tuple(tuple(_build(source, d, str(c), n) for n, d in enumerate(drafts))
+                          for c, drafts in enumerate(lists)),
+            keys=source.keys,
+        )
+
+    return draw_program()
+
+
+def example_actions(source: Family) -> list[Action]:
+    """One action for each setup and step template of ``source`` (first keys, first member), to
+    see what a family would send before running it."""
+    return [_build(source, _fixed_draft(source, t), "0", n) for n, t in enumerate((*source.setup, *source.steps))]
+
+
+def sample_program(source: Family, *, clients: int, steps: int, seed: int = 0) -> Program:
+    """A program with exactly ``steps`` steps per client, drawn with ``random.Random(seed)``
+    instead of Hypothesis (for benchmarks: big programs of a known size, no shrinking)."""
+    rng = random.Random(seed)
+    expanded = [t for t in source.steps for _ in range(t.weight)]
+    fixed = [_fixed_draft(source, t) for t in source.setup]
+    return Program(
+        family=source.name,
+        setup=tuple(_build(source, d, "s", n) for n, d in enumerate(fixed)),
+        clients=tuple(tuple(_build(source, _draft_with(rng.choice, source, expanded), str(c), n)
+                            for n in range(steps)) for c in range(clients)),
+        keys=source.keys,
+    )
+
+
+def _build(source: Family, draft: _Draft, client: str, index: int) -> Action:
+    template = draft.template
+    pool = template.pool if template.pool is not None else source.keys
+    token = f"{client}-{index}".encode()
+
+    def word(text: str) -> Arg:
+        match = _PLACEHOLDER.fullmatch(text)
+        if match is None:
+            return text.encode()
+        name = match.group(1)
+        if name in _KEY_PLACEHOLDERS:
+            position = _KEY_PLACEHOLDERS.index(name)
+            return Key(draft.keys[position] if position < len(draft.keys) else pool[position])
+        if name == "value":
+            return token
+        if name == "member":
+            return draft.member.encode()
+        return str(draft.amount).encode()  # amount
+
+    def key(text: str) -> Key:
+        found = word(text)
+        assert isinstance(found, Key)
+        return found
+
+    if isinstance(template, Op):
+        return Command(tuple(word(w) for w in template.command.split()))
+    if isinstance(template, Tx):
+        return Transaction(tuple(tuple(word(w) for w in c.split()) for c in template.commands),
+                           tuple(key(w) for w in template.watch))
+    if isinstance(template, Eval):
+        keys: list[Key] = []
+        for text in template.keys:
+            if text == "{all}":
+                keys.extend(Key(k) for k in pool)
+            else:
+                keys.append(key(text))
+        args = tuple(word(a) for a in template.args)
+        return ScriptCall(template.script.encode(), tuple(keys), tuple(a for a in args if isinstance(a, bytes)))
+    return CasLoop(key(template.key), token, template.retries)
