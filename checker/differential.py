@@ -1,0 +1,629 @@
+"""Differential testing: run the model and a real server in lockstep and compare every reply.
+
+The checker can only prove a server wrong if the model is right.  This module tests the model (or,
+seen from the other side, a server or clone) by *differential testing* (McKeeman 1998): the same
+random sequence of commands from several clients goes to both, one command at a time, and every
+reply must be identical -- exactly, byte for byte, error code words included, because the
+:mod:`checker._wire` client keeps replies as the server sent them.
+
+The sequences come from a Hypothesis rule-based state machine (MacIver et al., "Hypothesis: a new
+approach to property-based testing", 2019), so a mismatch is shrunk to a short reproduction.  Each
+step picks a client and a command, so clients interleave: one client's write lands between
+another's WATCH and EXEC, a transaction queues while others write, a client SELECTs away.  Commands
+are drawn from a small shared key space so that types collide (LPUSH on a string key), and include
+wrong arities, unknown commands and transaction misuse.
+
+Uniform draws almost never line up WATCH, a write to the watched key, MULTI and EXEC on the right
+clients, so the draw is steered by the model's view of each session: a client in MULTI is likely
+to get EXEC, a watching one MULTI, and data commands favour watched keys.  Each test case also
+draws from a random subset of the command families (swarm testing: Groce et al., "Swarm
+Testing", ISSTA 2012), so that a few families interact deeply.  A test in the suite plants bugs
+in the model and insists that they are found.
+
+Time never matters: TTLs are at least 1000 s, relative deadlines are never compared with each
+other (no GT/LT on EXPIRE), no key is created already expired, and TTL replies are compared by
+class only (-2, -1 or positive).  What the model declines to model (it answers ``ERR redlin's
+model ...``, e.g. a blocking wait outside MULTI) is not sent to the server.
+
+Use it against your own server or clone (it runs FLUSHALL at the start of every test case: never
+point it at data you want to keep)::
+
+    from hypothesis import settings
+    from checker._wire import Connection
+    from checker.differential import make_lockstep_machine, run_lockstep
+
+    run_lockstep(lambda: Connection("127.0.0.1", 6379), settings=settings(max_examples=200))
+
+or, as a pytest test class::
+
+    Lockstep = make_lockstep_machine(lambda: Connection("127.0.0.1", 6379))
+    TestLockstep = Lockstep.TestCase
+
+Commands the model's table does not know (``model.lookup(argv) is None``) are left out, so the
+tester follows the model as families are added.  ``step`` plugs in another step function, for
+instance a deliberately broken one to show that the tester would catch the bug.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from typing import Any, Final, TypeAlias
+
+from hypothesis import settings as Settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+
+import model
+from model import INITIAL_STATE, NULL_ARRAY, Error, Reply, State, Status, disconnect, lookup, sort_unordered
+
+from ._wire import Connection, WireError
+
+Argv: TypeAlias = tuple[bytes, ...]
+StepFunction: TypeAlias = Callable[[State, Hashable, Sequence[bytes], int], tuple[State, Reply]]
+
+DEFAULT_KEYS: Final = (b"a", b"b", b"c")
+FAMILIES: Final = frozenset({
+    "strings", "counters", "keys", "expire", "lists", "hashes", "sets", "zsets", "scripts",
+    "transactions", "connection", "errors",
+})
+"""Every command family the machine can draw from (all are on by default)."""
+
+# Values chosen to hit edge cases: empty, integers (and their limits), not-quite-integers.
+VALUES: Final = (b"v", b"", b"0", b"1", b"-1", b"1.5", b" 1", b"x",
+                 b"9223372036854775807", b"-9223372036854775808")
+INCREMENTS: Final = (b"1", b"0", b"-1", b"100", b"9223372036854775807", b"-9223372036854775808",
+                     b"9223372036854775808", b"x", b"1.5")
+FIELDS: Final = (b"f1", b"f2", b"f3")
+MEMBERS: Final = (b"m1", b"m2", b"m3", b"1")
+SCORES: Final = (b"1", b"0", b"-1", b"1.5", b"0.1", b"inf", b"-inf", b"+inf", b"x", b"nan")
+INDEXES: Final = (b"0", b"1", b"-1", b"2", b"-3", b"10", b"x")
+DBS: Final = (b"0", b"1")
+# Small scripts: atomic writes (W16), replies of every kind, errors inside and outside pcall.
+SCRIPTS: Final = (
+    b"return redis.call('INCR', KEYS[1])",
+    b"redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])",
+    b"return redis.pcall('LPUSH', KEYS[1], ARGV[1])",
+    b"return redis.call('EXISTS', KEYS[1])",
+    b"return {1, 2.7, ARGV[1], false, {ok='fine'}}",
+    b"error('boom')",
+)
+# Far from "now" and from each other, so comparisons between deadlines never depend on timing.
+# A deadline in the past (EXPIRE k -1, EXPIREAT k 1) deletes at once on both sides; but the machine
+# never *creates* a key that is already expired (SET ... PXAT 1): Redis's active expiry removes it
+# at a moment of its own choosing, which DBSIZE would see.
+RELATIVE_SECONDS: Final = (b"1000", b"100000", b"0", b"-1", b"x", b"9223372036854775807")
+RELATIVE_MILLISECONDS: Final = (b"1000000", b"0", b"x")
+ABSOLUTE_SECONDS: Final = (b"4000000000", b"99999999999", b"1")
+ABSOLUTE_MILLISECONDS: Final = (b"4000000000000", b"99999999999000", b"1")
+
+# Replies that depend on the server's clock: compared by class only.
+_TIME_DEPENDENT: Final = frozenset({b"ttl", b"pttl", b"expiretime", b"pexpiretime"})
+_POSITIVE: Final = Status("<a positive time>")
+# The model answers this way what it deliberately does not model (a blocking wait, SAVE...).
+_DECLINED: Final = "ERR redlin's model "
+
+Part: TypeAlias = "st.SearchStrategy[bytes] | st.SearchStrategy[Argv] | bytes"
+
+
+def _argv(name: bytes, *parts: Part) -> tuple[bytes, st.SearchStrategy[Argv]]:
+    """A command and the strategy for its argv; tuple-valued parts are spliced in."""
+    strategies = [st.just(part) if isinstance(part, bytes) else part for part in parts]
+
+    def flatten(drawn: tuple[bytes | Argv, ...]) -> Argv:
+        out = [name]
+        for item in drawn:
+            if isinstance(item, bytes):
+                out.append(item)
+            else:
+                out.extend(item)
+        return tuple(out)
+
+    return name, st.tuples(*strategies).map(flatten)
+
+
+def _sha1(script: bytes) -> bytes:
+    return hashlib.sha1(script).hexdigest().encode()
+
+
+def _several(strategy: st.SearchStrategy[bytes], most: int = 3) -> st.SearchStrategy[Argv]:
+    return st.lists(strategy, min_size=1, max_size=most).map(tuple)
+
+
+def _options(*choices: Argv, most: int = 2) -> st.SearchStrategy[Argv]:
+    return st.lists(st.sampled_from(choices), max_size=most).map(lambda picked: sum(picked, ()))
+
+
+def _optional(*choices: Argv) -> st.SearchStrategy[Argv]:
+    return st.sampled_from(((),) + choices)
+
+
+def command_families(
+    keys: Sequence[bytes], key: st.SearchStrategy[bytes] | None = None,
+) -> dict[str, list[tuple[bytes, st.SearchStrategy[Argv]]]]:
+    """The data commands of each family, as (name, argv strategy) pairs over ``keys``.
+
+    ``key`` draws one key (by default uniformly from ``keys``).
+    """
+    if key is None:
+        key = st.sampled_from(tuple(keys))
+    keys_ = _several(key)
+    value = st.sampled_from(VALUES)
+    increment = st.sampled_from(INCREMENTS)
+    field = st.sampled_from(FIELDS)
+    member = st.sampled_from(MEMBERS)
+    score = st.sampled_from(SCORES)
+    index = st.sampled_from(INDEXES)
+    db = st.sampled_from(DBS)
+    side = st.sampled_from((b"LEFT", b"RIGHT"))
+    numkeys = st.sampled_from((b"1", b"2", b"0", b"x"))
+    set_options = _options(
+        (b"NX",), (b"XX",), (b"GET",), (b"KEEPTTL",), (b"EX", b"1000"), (b"PX", b"1000000"),
+        (b"EXAT", b"99999999999"), (b"PXAT", b"4000000000000"), (b"EX", b"0"), (b"EX", b"x"), (b"BAD",),
+    )
+    field_values = st.lists(st.tuples(field, value), min_size=1, max_size=2).map(lambda pairs: sum(pairs, ()))
+    key_values = st.lists(st.tuples(key, value), min_size=1, max_size=2).map(lambda pairs: sum(pairs, ()))
+    score_members = st.lists(st.tuples(score, member), min_size=1, max_size=2).map(lambda pairs: sum(pairs, ()))
+    score_range = st.sampled_from((b"-inf", b"+inf", b"0", b"1", b"(1", b"x"))
+    lex_range = st.sampled_from((b"-", b"+", b"[m1", b"(m2", b"x"))
+    when = _optional((b"NX",), (b"XX",))
+    script = st.sampled_from(SCRIPTS)
+    compare = _optional((b"NX",), (b"XX",), (b"GT",), (b"LT",), (b"BAD",))
+    return {
+        "strings": [
+            _argv(b"GET", key),
+            _argv(b"SET", key, value, set_options),
+            _argv(b"SETNX", key, value),
+            _argv(b"GETSET", key, value),
+            _argv(b"GETDEL", key),
+            _argv(b"APPEND", key, value),
+            _argv(b"STRLEN", key),
+            _argv(b"MGET", keys_),
+            _argv(b"MSET", key_values),
+            _argv(b"MSETNX", key_values),
+            _argv(b"GETRANGE", key, index, index),
+            _argv(b"SETRANGE", key, st.sampled_from((b"0", b"2", b"-1")), value),
+        ],
+        "counters": [
+            _argv(b"INCR", key),
+            _argv(b"DECR", key),
+            _argv(b"INCRBY", key, increment),
+            _argv(b"DECRBY", key, increment),
+        ],
+        "keys": [
+            _argv(b"DEL", keys_),
+            _argv(b"UNLINK", keys_),
+            _argv(b"EXISTS", keys_),
+            _argv(b"TYPE", key),
+            _argv(b"RENAME", key, key),
+            _argv(b"RENAMENX", key, key),
+            _argv(b"MOVE", key, st.sampled_from(DBS + (b"16", b"x"))),
+            _argv(b"DBSIZE"),
+            _argv(b"SWAPDB", db, db),
+        ],
+        "expire": [
+            _argv(b"EXPIRE", key, st.sampled_from(RELATIVE_SECONDS), when),
+            _argv(b"PEXPIRE", key, st.sampled_from(RELATIVE_MILLISECONDS), when),
+            _argv(b"EXPIREAT", key, st.sampled_from(ABSOLUTE_SECONDS), compare),
+            _argv(b"PEXPIREAT", key, st.sampled_from(ABSOLUTE_MILLISECONDS), compare),
+            _argv(b"PERSIST", key),
+            _argv(b"TTL", key),
+            _argv(b"PTTL", key),
+        ],
+        "lists": [
+            _argv(b"LPUSH", key, _several(value)),
+            _argv(b"RPUSH", key, _several(value)),
+            _argv(b"LPUSHX", key, _several(value)),
+            _argv(b"RPUSHX", key, _several(value)),
+            _argv(b"LPOP", key, _optional((b"1",), (b"2",), (b"0",), (b"-1",))),
+            _argv(b"RPOP", key, _optional((b"1",), (b"2",), (b"0",), (b"x",))),
+            _argv(b"LLEN", key),
+            _argv(b"LRANGE", key, index, index),
+            _argv(b"LINDEX", key, index),
+            _argv(b"LSET", key, index, value),
+            _argv(b"LREM", key, st.sampled_from((b"0", b"1", b"-1")), value),
+            _argv(b"LINSERT", key, st.sampled_from((b"BEFORE", b"AFTER")), value, value),
+            _argv(b"LTRIM", key, index, index),
+            _argv(b"LPOS", key, value),
+            _argv(b"LMOVE", key, key, side, side),
+            _argv(b"RPOPLPUSH", key, key),
+            # Outside MULTI the model declines to block (so these are not sent when it would), inside
+            # MULTI nothing blocks (M15); the 10 ms timeout bounds the wait if the model is wrong.
+            _argv(b"BLPOP", keys_, b"0.01"),
+            _argv(b"BRPOP", keys_, b"0.01"),
+            _argv(b"BLMOVE", key, key, side, side, b"0.01"),
+            _argv(b"BRPOPLPUSH", key, key, b"0.01"),
+        ],
+        "hashes": [
+            _argv(b"HSET", key, field_values),
+            _argv(b"HSETNX", key, field, value),
+            _argv(b"HGET", key, field),
+            _argv(b"HMGET", key, _several(field)),
+            _argv(b"HDEL", key, _several(field)),
+            _argv(b"HLEN", key),
+            _argv(b"HEXISTS", key, field),
+            _argv(b"HSTRLEN", key, field),
+            _argv(b"HGETALL", key),
+            _argv(b"HKEYS", key),
+            _argv(b"HVALS", key),
+            _argv(b"HINCRBY", key, field, increment),
+            _argv(b"HINCRBYFLOAT", key, field, st.sampled_from((b"1", b"0.1", b"-1.5", b"x", b"inf"))),
+            _argv(b"HMSET", key, field_values),
+        ],
+        "sets": [
+            _argv(b"SADD", key, _several(member)),
+            _argv(b"SREM", key, _several(member)),
+            _argv(b"SCARD", key),
+            _argv(b"SMEMBERS", key),
+            _argv(b"SISMEMBER", key, member),
+            _argv(b"SMISMEMBER", key, _several(member)),
+            _argv(b"SMOVE", key, key, member),
+            _argv(b"SINTER", keys_),
+            _argv(b"SUNION", keys_),
+            _argv(b"SDIFF", keys_),
+            _argv(b"SINTERSTORE", key, keys_),
+            _argv(b"SUNIONSTORE", key, keys_),
+            _argv(b"SDIFFSTORE", key, keys_),
+            _argv(b"SINTERCARD", numkeys, keys_),
+        ],
+        "zsets": [
+            _argv(b"ZADD", key, _options((b"NX",), (b"XX",), (b"GT",), (b"LT",), (b"CH",), (b"INCR",)),
+                  score_members),
+            _argv(b"ZINCRBY", key, score, member),
+            _argv(b"ZSCORE", key, member),
+            _argv(b"ZMSCORE", key, _several(member)),
+            _argv(b"ZCARD", key),
+            _argv(b"ZREM", key, _several(member)),
+            _argv(b"ZRANK", key, member),
+            _argv(b"ZREVRANK", key, member),
+            _argv(b"ZRANGE", key, index, index, _optional((b"WITHSCORES",), (b"REV",))),
+            _argv(b"ZRANGEBYSCORE", key, score_range, score_range, _optional((b"WITHSCORES",),)),
+            _argv(b"ZREVRANGEBYSCORE", key, score_range, score_range, _optional((b"WITHSCORES",),)),
+            _argv(b"ZREVRANGE", key, index, index, _optional((b"WITHSCORES",),)),
+            _argv(b"ZRANGEBYLEX", key, lex_range, lex_range),
+            _argv(b"ZREVRANGEBYLEX", key, lex_range, lex_range),
+            _argv(b"ZLEXCOUNT", key, lex_range, lex_range),
+            _argv(b"ZRANGESTORE", key, key, index, index),
+            _argv(b"ZCOUNT", key, score_range, score_range),
+            _argv(b"ZPOPMIN", key, _optional((b"1",), (b"2",), (b"0",), (b"-1",))),
+            _argv(b"ZPOPMAX", key, _optional((b"2",),)),
+        ],
+        "scripts": [
+            _argv(b"EVAL", script, st.sampled_from((b"1", b"0", b"2", b"-1", b"x")), key, value),
+            _argv(b"EVALSHA", script.map(_sha1), b"1", key, value),
+            _argv(b"EVAL_RO", script, b"1", key, value),
+        ],
+        "connection": [
+            _argv(b"PING", _optional((b"hello",),)),
+            _argv(b"ECHO", value),
+        ],
+    }
+
+
+def misuse_commands(keys: Sequence[bytes]) -> st.SearchStrategy[Argv]:
+    """Wrong arities, unknown commands and SAVE (no-multi: sheet M7, M8, M13, D17).
+
+    Wrong arities are only drawn for commands the model has; the machine sends SAVE only inside MULTI.
+    """
+    k = keys[0]
+    wrong_arity: tuple[Argv, ...] = (
+        (b"GET",), (b"GET", k, k), (b"SET", k), (b"MSET", k), (b"MSET", k, b"1", k), (b"INCR",),
+        (b"INCRBY", k), (b"WATCH",), (b"MULTI", b"x"), (b"EXEC", b"x"), (b"DISCARD", b"x"),
+        (b"UNWATCH", b"x"), (b"SELECT",), (b"EXPIRE", k), (b"PERSIST",), (b"DEL",), (b"TTL", k, k),
+        (b"LPUSH", k), (b"HSET", k, b"f"), (b"HSET", k, b"f", b"v", b"g"), (b"SADD", k),
+        (b"ZADD", k, b"1"), (b"PING", b"a", b"b"), (b"ECHO",),
+    )
+    unknown: tuple[Argv, ...] = ((b"NOSUCH",), (b"nosuch", k, b"v"), (b"FOO", b"bar"))
+    refused: tuple[Argv, ...] = ((b"SAVE",),) if lookup((b"SAVE",)) is not None else ()
+    known = tuple(argv for argv in wrong_arity if lookup(argv) is not None)
+    return st.sampled_from(known + unknown + refused)
+
+
+def _with_case(strategy: st.SearchStrategy[Argv]) -> st.SearchStrategy[Argv]:
+    # Command names are case-insensitive; shrinks towards the upper-case spelling.  Both spellings
+    # are new tuples, so that a reproduction prints them as literals (not as ``flatten(...)``).
+    return strategy.flatmap(
+        lambda argv: st.sampled_from(((argv[0].upper(),) + argv[1:], (argv[0].lower(),) + argv[1:])))
+
+
+def data_commands(
+    keys: Sequence[bytes], families: Collection[str], key: st.SearchStrategy[bytes] | None = None,
+) -> dict[str, st.SearchStrategy[Argv]]:
+    """Per family, one strategy over its commands that the model's table knows (empty families left out)."""
+    out = {}
+    for family, commands in command_families(keys, key).items():
+        known = [strategy for name, strategy in commands if lookup((name,)) is not None]
+        if family in families and known:
+            out[family] = _with_case(st.one_of(known))
+    return out
+
+
+# ---------------------------------------------------------------------------- comparing replies
+
+
+def canonical(argv: Sequence[bytes], reply: Reply, queued: Sequence[Sequence[bytes]] = ()) -> Any:
+    """The form in which a reply is compared.
+
+    Unordered replies (table flags ``unordered`` / ``pairs``) are sorted, TTL-like replies are
+    reduced to -2, -1 or "positive", and an EXEC reply is canonicalised element by element against
+    the commands it ran (``queued``).
+    """
+    name = argv[0].lower()
+    if name == b"exec" and type(reply) is tuple:
+        return tuple(
+            canonical(queued[i], item) if i < len(queued) else item for i, item in enumerate(reply)
+        )
+    if name in _TIME_DEPENDENT and type(reply) is int and reply >= 0:
+        return _POSITIVE
+    spec = lookup(argv)
+    if spec is not None and ("unordered" in spec.flags or "pairs" in spec.flags):
+        return sort_unordered(reply, pairs="pairs" in spec.flags)
+    return reply
+
+
+def show_command(argv: Sequence[bytes]) -> str:
+    """A command as one would type it in redis-cli."""
+    return " ".join(_show_arg(arg) for arg in argv)
+
+
+def _show_arg(arg: bytes) -> str:
+    text = arg.decode("utf-8", "backslashreplace")
+    if not text or any(ch.isspace() or ch in "\"'\\" for ch in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def show_reply(reply: Reply) -> str:
+    """A reply in RESP2 terms: ``+OK``, ``-ERR ...``, ``:5``, ``"bytes"``, ``$-1``, ``[...]``, ``*-1``."""
+    if type(reply) is Status:
+        return "+" + reply.text
+    if type(reply) is Error:
+        return "-" + reply.text
+    if type(reply) is int:
+        return f":{reply}"
+    if type(reply) is bytes:
+        return _show_arg(reply) if reply else '""'
+    if reply is None:
+        return "$-1"
+    if reply is NULL_ARRAY:
+        return "*-1"
+    if type(reply) is tuple:
+        return "[" + ", ".join(show_reply(item) for item in reply) + "]"
+    return repr(reply)
+
+
+# ---------------------------------------------------------------------------- the machine
+
+
+class LockstepMismatch(AssertionError):
+    """The model and the server answered one command differently."""
+
+
+# How often each kind of command is drawn, by what the client is doing (the model's view of its
+# session).  Transactions only get interesting when EXEC goes to a client in MULTI, MULTI to one
+# that is watching, and writes land between: uniform draws almost never line those up.
+_IDLE: Final = {"data": 12, "watch": 4, "multi": 3, "misuse": 1, "session": 1, "exec": 1, "abandon": 1}
+_WATCHING: Final = {"data": 12, "multi": 6, "watch": 1, "abandon": 1, "misuse": 1, "session": 1, "exec": 1}
+_IN_MULTI: Final = {"data": 10, "exec": 5, "abandon": 1, "misuse": 1, "refused": 1, "session": 1,
+                    "watch": 1, "multi": 1}
+# Which family each kind of command belongs to (data commands have their own families).
+_KIND_FAMILY: Final = {"watch": "transactions", "multi": "transactions", "exec": "transactions",
+                       "abandon": "transactions", "refused": "transactions", "misuse": "errors",
+                       "session": "connection"}
+
+
+def make_lockstep_machine(
+    connect: Callable[[], Connection],
+    *,
+    clients: int = 3,
+    keys: Sequence[bytes] = DEFAULT_KEYS,
+    families: Collection[str] = FAMILIES,
+    step: StepFunction = model.step,
+    transcript: int = 40,
+) -> type[RuleBasedStateMachine]:
+    """A Hypothesis state machine that runs ``step`` and a server side by side.
+
+    Parameters
+    ----------
+    connect
+        Opens one new connection to the server under test.  Called ``clients`` times per test case
+        (and again after a client sends QUIT).  The server is emptied with FLUSHALL (and SCRIPT
+        FLUSH) at the start of each test case.
+    clients
+        How many concurrent connections interleave (at least 2; 3 or more let a third client
+        write while two others hold watches).
+    keys
+        The shared key space; keep it small so that clients and types collide.
+    families
+        Which command families to draw from (see :data:`FAMILIES`).
+    step
+        The model's step function; ``model.step`` by default.  Plug in a variant to test the
+        tester (a planted bug must be found).
+    transcript
+        How many of the last steps a failure message lists.
+
+    Returns
+    -------
+    A :class:`~hypothesis.stateful.RuleBasedStateMachine` subclass with one rule,
+    ``send(command=(client, argv))``; run it with :func:`run_lockstep`,
+    :func:`~hypothesis.stateful.run_state_machine_as_test`, or expose its ``TestCase`` to pytest.
+    A failure is shrunk and printed as the list of ``state.send(...)`` calls that reproduce it.
+    """
+    if clients < 2:
+        raise ValueError("the lockstep machine needs at least 2 clients to interleave")
+    if not keys:
+        raise ValueError("the lockstep machine needs at least one key")
+    unknown = set(families) - FAMILIES
+    if unknown:
+        raise ValueError(f"unknown command families {sorted(unknown)}; choose from {sorted(FAMILIES)}")
+    keys = tuple(keys)
+    key = st.sampled_from(keys)
+    data = data_commands(keys, families, st.one_of(key, _watched_key(keys)))
+    kinds: dict[str, st.SearchStrategy[Argv]] = {
+        "watch": _several(st.one_of(key, _watched_key(keys)), 2).map(lambda watched: (b"WATCH",) + watched),
+        "multi": st.just((b"MULTI",)),
+        "exec": st.just((b"EXEC",)),
+        "abandon": st.sampled_from(((b"DISCARD",), (b"UNWATCH",))),
+        "refused": st.just((b"SAVE",)),  # no-multi: aborts the transaction (M13); only inside MULTI
+        "misuse": misuse_commands(keys),
+        "session": st.sampled_from(
+            tuple((b"SELECT", db) for db in DBS + (b"16", b"x")) + ((b"RESET",), (b"QUIT",))),
+    }
+    if data:
+        # Swarm testing: each test case draws from a random subset of the families (chosen by the
+        # ``swarm`` initialize rule), so that a few families interact deeply instead of all thinly.
+        kinds["data"] = st.runner().flatmap(lambda machine: st.sampled_from(machine.swarm_families)).flatmap(
+            data.__getitem__)
+    kinds = {kind: strategy for kind, strategy in kinds.items()
+             if kind == "data" or _KIND_FAMILY[kind] in families}
+    if not kinds:
+        raise ValueError(f"no commands to draw from families {sorted(families)}")
+
+    def weighted(table: dict[str, int]) -> st.SearchStrategy[Argv]:
+        # Data commands first: Hypothesis shrinks towards the first choice.
+        choices = [kind for kind, weight in table.items() if kind in kinds for _ in range(weight)]
+        return st.sampled_from(choices).flatmap(kinds.__getitem__)
+
+    by_situation = {"idle": weighted(_IDLE), "watching": weighted(_WATCHING), "in_multi": weighted(_IN_MULTI)}
+
+    def command_for(machine: Any, client: int) -> st.SearchStrategy[tuple[int, Argv]]:
+        return by_situation[machine.situation(client)].flatmap(lambda argv: st.just((client, argv)))
+
+    command = st.runner().flatmap(
+        lambda machine: st.integers(0, clients - 1).flatmap(lambda client: command_for(machine, client)))
+
+    class LockstepMachine(RuleBasedStateMachine):
+        """Model and server, one command at a time, from interleaved clients."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.state: State = INITIAL_STATE
+            self.swarm_families = sorted(data)
+            self.steps = 0
+            self.log: list[str] = []
+            self.start_ms = int(time.time() * 1000)
+            self.start = time.monotonic()
+            self.connections: list[Connection] = []
+            try:
+                for _ in range(clients):
+                    self.connections.append(connect())
+                reply = self.connections[0].execute(b"FLUSHALL")
+                self.connections[0].execute(b"SCRIPT", b"FLUSH")  # the model starts with no scripts
+            except WireError as error:
+                self.teardown()
+                raise LockstepMismatch(f"could not set up the server under test: {error}") from error
+            if reply != model.OK:
+                self.teardown()
+                raise LockstepMismatch(f"FLUSHALL at setup answered {show_reply(reply)}, expected +OK")
+
+        def teardown(self) -> None:
+            for connection in self.connections:
+                connection.close()
+
+        @initialize(families=st.lists(st.sampled_from(sorted(data) or [""]), min_size=1, unique=True))
+        def swarm(self, families: list[str]) -> None:
+            """The data families this test case draws from (swarm testing, Groce et al. 2012)."""
+            self.swarm_families = sorted(families)
+
+        @rule(command=command)
+        def send(self, command: tuple[int, Argv]) -> None:
+            """One command from one client, to both sides.  SAVE only goes out inside MULTI."""
+            client, argv = command
+            if argv == (b"SAVE",) and self.situation(client) != "in_multi":
+                return
+            self.lockstep(client, argv)
+
+        def lockstep(self, client: int, argv: Argv) -> Reply:
+            """Run one command on both sides and insist on the same reply."""
+            self.steps += 1
+            queued = self.state.session(client).multi or ()
+            try:
+                state, expected = step(self.state, client, argv, self.now())
+            except Exception as error:
+                raise LockstepMismatch(self.report(client, argv, f"the model raised {error!r}")) from error
+            if type(expected) is Error and expected.text.startswith(_DECLINED):
+                # The model does not model this (a blocking wait, persistence...): not sent.
+                self.log.append(f"  step {self.steps:<4} client {client}  {show_command(argv)}  ->  "
+                                f"(not sent: {expected.text})")
+                return expected
+            self.state = state
+            connection = self.connections[client]
+            try:
+                actual = connection.execute(*argv)
+            except WireError as error:
+                raise LockstepMismatch(self.report(
+                    client, argv, f"the server failed: {error}\n  model : {show_reply(expected)}")) from error
+            self.log.append(f"  step {self.steps:<4} client {client}  {show_command(argv)}  ->  "
+                            f"{show_reply(actual)}")
+            if canonical(argv, expected, queued) != canonical(argv, actual, queued):
+                raise LockstepMismatch(self.report(
+                    client, argv,
+                    f"different replies\n  model : {show_reply(expected)}\n  server: {show_reply(actual)}"))
+            if argv[0].lower() == b"quit" and actual == model.OK:
+                # The server closes the connection after QUIT; the client comes back as a new one.
+                connection.close()
+                self.state = disconnect(self.state, client)
+                self.connections[client] = connect()
+            return actual
+
+        def now(self) -> int:
+            """The model's clock, close to the server's (only TTL classes depend on it)."""
+            return self.start_ms + int((time.monotonic() - self.start) * 1000)
+
+        def situation(self, client: int) -> str:
+            """What the client is doing, as the model sees it: in_multi, watching or idle."""
+            session = self.state.session(client)
+            if session.multi is not None:
+                return "in_multi"
+            return "watching" if session.watched or session.dirty_cas else "idle"
+
+        def report(self, client: int, argv: Argv, what: str) -> str:
+            recent = "\n".join(self.log[-transcript:])
+            return (f"step {self.steps}: client {client} sent {show_command(argv)}: {what}\n"
+                    f"steps so far (with the server's replies):\n{recent or '  (none)'}")
+
+    LockstepMachine.__name__ = LockstepMachine.__qualname__ = "LockstepMachine"
+    return LockstepMachine
+
+
+def _watched_key(keys: Sequence[bytes]) -> st.SearchStrategy[bytes]:
+    """A key some client watches, if any: writes (and no-op writes) to watched keys are what the
+    WATCH items are about (W1-W9), and with uniform keys they are rare."""
+    def among(machine: Any) -> st.SearchStrategy[bytes]:
+        watched = sorted({key for session in machine.state.sessions.values() for _, key in session.watched})
+        return st.sampled_from(watched or keys)
+
+    return st.runner().flatmap(among)
+
+
+def run_lockstep(
+    connect: Callable[[], Connection], *, settings: Settings | None = None, **options: Any
+) -> None:
+    """Run the lockstep machine once (Hypothesis explores, shrinks and reports a failure).
+
+    ``options`` are passed to :func:`make_lockstep_machine`.  Raises :class:`LockstepMismatch`
+    (an ``AssertionError``) with a readable report if the model and the server ever disagree.
+    """
+    machine = make_lockstep_machine(connect, **options)
+    run_state_machine_as_test(machine, settings=settings)  # type: ignore[no-untyped-call]
+
+
+def lockstep_once(
+    connect: Callable[[], Connection], script: Iterable[tuple[int, Sequence[bytes]]], *,
+    clients: int = 3, step: StepFunction = model.step,
+) -> None:
+    """Run a fixed script of (client, argv) steps in lockstep: a reproduction without Hypothesis."""
+    machine: Any = make_lockstep_machine(connect, clients=clients, step=step)()
+    try:
+        for client, argv in script:
+            machine.lockstep(client, tuple(argv))
+    finally:
+        machine.teardown()
+
+
+__all__ = [
+    "DEFAULT_KEYS", "FAMILIES", "LockstepMismatch", "StepFunction", "canonical", "command_families",
+    "data_commands", "lockstep_once", "make_lockstep_machine", "misuse_commands", "run_lockstep",
+    "show_command", "show_reply",
+]
