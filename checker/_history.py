@@ -46,6 +46,10 @@ class Operation:
     outcome: Outcome = Outcome.OK
     line: int | None = None
     """Where the operation was read from (1-based line of its invocation), for error messages."""
+    ends_session: bool = True
+    """For an INFO operation: whether its client's connection ended with it.  True for a timeout or
+    a lost connection as recorded (the client went on under a new id); False for an operation the
+    minimiser weakened, whose client carried on in the same session (WATCH, MULTI, SELECT...)."""
 
     @property
     def definite(self) -> bool:

@@ -38,7 +38,8 @@ def weaken(op: Operation) -> Operation:
     """``op`` as an indeterminate operation: same call and invocation, unknown result and completion."""
     if op.outcome is Outcome.INFO:
         return op
-    return replace(op, result=None, complete=None, outcome=Outcome.INFO)
+    # The client did carry on after it: its session must not end here (see Operation.ends_session).
+    return replace(op, result=None, complete=None, outcome=Outcome.INFO, ends_session=False)
 
 
 def minimise(

@@ -18,27 +18,46 @@ operations of one client's *session window* (from a WATCH or MULTI to the EXEC, 
 RESET or QUIT that closes it), because the session state they share is not a key.  Commands that
 read or change every key, or that move a session to another database (SELECT, MOVE, SWAPDB,
 FLUSHALL...), put the whole history in one part.
+
+Pub/Sub (sheet P): channels are not keys, so every Pub/Sub command, and every operation of a client
+that ever subscribes, touches one shared pseudo-key and lands in one part.  A message an idle
+subscriber read is an operation of its own, the pseudo-command ``RECV`` whose result is the frame:
+it takes the next frame from the client's mailbox in the model state (``model.receive``), so a
+lost, duplicated, reordered or invented message leaves no valid order.  Messages read while a
+command was in flight are part of that command's result (a ``Frames`` value: the messages, then the
+reply); they must be exactly the client's mailbox when the command ran, since Redis writes a reply
+after everything already queued for the connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
-from functools import lru_cache
+import hashlib
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import lru_cache, partial
 
 from model import (
     INITIAL_STATE,
     NULL_ARRAY,
+    Frames,
     Session,
     State,
     Status,
+    canonical_pubsub_reply,
     disconnect,
+    frames_of,
     keys_of,
     lookup,
+    mailbox,
+    receive,
+    receive_all,
+    split_messages,
     step,
     step_reporting_undeclared,
 )
+from model._pubsub import needs_canonical_form
 from model._reply import Reply, sort_unordered
 
+from ._deliveries import impossible_message, is_receive_argv
 from ._history import Operation, Outcome
 from ._model import CannotPartition, Model, partition_by_keys
 
@@ -48,6 +67,9 @@ Call = tuple[tuple[bytes, ...], ...]
 _WHOLE_HISTORY = frozenset({b"select", b"move", b"swapdb", b"flushall", b"flushdb", b"dbsize",
                             b"keys", b"scan", b"randomkey", b"script"})
 _OPENS_WINDOW = frozenset({b"watch", b"multi"})
+_PUBSUB_STATE = ("pubsub",)  # the pseudo-key of Pub/Sub state (not bytes: no key can equal it)
+_SUBSCRIBING = frozenset({b"subscribe", b"unsubscribe", b"psubscribe", b"punsubscribe", b"ssubscribe",
+                          b"sunsubscribe"})
 _CLOSES_WINDOW = frozenset({b"exec", b"discard", b"unwatch", b"reset", b"quit"})
 
 
@@ -86,27 +108,68 @@ def _canon_plan(call: Call) -> tuple[tuple[int, bool, tuple[tuple[int, bool], ..
     return tuple(plan)
 
 
+@lru_cache(maxsize=65536)
+def _pubsub_plan(call: Call) -> tuple[tuple[int, tuple[tuple[bytes, ...], ...]], ...]:
+    """Which replies of ``call`` Redis orders by a hash table in Pub/Sub (UNSUBSCRIBE without
+    arguments, PUBSUB CHANNELS): (command index, queued commands if it is an EXEC)."""
+    plan = []
+    queue: list[tuple[bytes, ...]] | None = None
+    for index, argv in enumerate(call):
+        name = argv[0].lower() if argv else b""
+        if queue is None and name == b"multi":
+            queue = []
+        elif queue is not None and name in (b"exec", b"discard"):
+            if name == b"exec" and any(needs_canonical_form(q) for q in queue):
+                plan.append((index, tuple(queue)))
+            queue = None
+        elif queue is not None:
+            queue.append(argv)
+        elif needs_canonical_form(argv):
+            plan.append((index, ()))
+    return tuple(plan)
+
+
+def _past_messages(reply: Reply, canonical: Callable[[Reply], Reply]) -> Reply:
+    """``canonical`` applied to a reply, leaving the messages read in front of it as they are."""
+    if type(reply) is not Frames:
+        return canonical(reply)
+    pending, rest = split_messages(reply)
+    if type(rest) is Frames and type(rest.frames[0]) is tuple:  # an EXEC that wrote extra values
+        return Frames(pending + (canonical(rest.frames[0]),) + rest.frames[1:])
+    return Frames(pending + frames_of(canonical(rest))) if pending else reply
+
+
 def canonical_result(call: Call, result: Sequence[Reply]) -> tuple[Reply, ...]:
     """``result`` with every reply whose element order Redis leaves unspecified put in sorted order.
 
     Both the recorded replies and the model's are compared in this form.
     """
     plan = _canon_plan(call)
-    if not plan:
+    pubsub = _pubsub_plan(call)
+    if not plan and not pubsub:
         return tuple(result)
     out = list(result)
     for index, pairs, inner in plan:
         if index >= len(out):
             continue
         if not inner:
-            out[index] = sort_unordered(out[index], pairs)
-        elif type(out[index]) is tuple:
-            replies = list(out[index])  # type: ignore[arg-type]
-            for position, inner_pairs in inner:
-                if position < len(replies):
-                    replies[position] = sort_unordered(replies[position], inner_pairs)
-            out[index] = tuple(replies)
+            out[index] = _past_messages(out[index], partial(sort_unordered, pairs=pairs))
+        else:
+            out[index] = _past_messages(out[index], partial(_sort_inside, inner=inner))
+    for index, queued in pubsub:
+        if index < len(out):
+            out[index] = canonical_pubsub_reply(call[index], out[index], queued)
     return tuple(out)
+
+
+def _sort_inside(reply: Reply, inner: tuple[tuple[int, bool], ...]) -> Reply:
+    if type(reply) is not tuple:
+        return reply
+    replies = list(reply)
+    for position, inner_pairs in inner:
+        if position < len(replies):
+            replies[position] = sort_unordered(replies[position], inner_pairs)
+    return tuple(replies)
 
 
 _SCRIPTS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
@@ -131,34 +194,96 @@ def _step_keyed(state: State, op: Operation) -> State | None:
 
 def _step(state: State, op: Operation) -> State | None:
     client = op.client
+    if is_receive_argv(op.call[0]):
+        return _receive(state, op)
     if op.outcome is not Outcome.OK:
+        if not op.ends_session and state.session(client).mailbox:
+            # Weakened by the minimiser: whenever it ran, its client read every queued message
+            # before its reply, whatever they were.
+            state = receive_all(state, client, mailbox(state, client))  # type: ignore[assignment]
         for argv in op.call:
             state, _ = step(state, client, argv)
-        return disconnect(state, client)
+        return disconnect(state, client) if op.ends_session else state
     expected = op.result
-    if _canon_plan(op.call):
-        replies = []
-        for argv in op.call:
-            state, reply = step(state, client, argv)
+    if _canon_plan(op.call) or _pubsub_plan(op.call):
+        replies, wanted = [], []
+        for argv, want in zip(op.call, expected):
+            after, want = _read_messages(state, client, want)
+            if after is None:
+                return None
+            state, reply = step(after, client, argv)
             replies.append(reply)
-        return state if canonical_result(op.call, replies) == expected else None
+            wanted.append(want)
+        return state if canonical_result(op.call, replies) == canonical_result(op.call, wanted) else None
     for argv, want in zip(op.call, expected):
-        state, reply = step(state, client, argv)
+        after, want = _read_messages(state, client, want)
+        if after is None:
+            return None
+        state, reply = step(after, client, argv)
         if reply != want:
             return None
     return state
 
 
-def _keys(op: Operation) -> frozenset[bytes] | None:
-    keys: set[bytes] = set()
+def _read_messages(state: State, client: Hashable, want: Reply) -> tuple[State | None, Reply]:
+    """Before a reply the client read every message queued for it: take them off ``want``."""
+    session = state.session(client)
+    if not session.mailbox:
+        return state, want
+    count = session.unread
+    frames = frames_of(want)
+    if len(frames) <= count:
+        return None, want
+    return receive_all(state, client, frames[:count]), Frames.of(frames[count:])
+
+
+def _receive(state: State, op: Operation) -> State | None:
+    if op.outcome is Outcome.OK:
+        return receive(state, op.client, op.result[0])
+    # Weakened by the minimiser: it read the message its call names (or, if it names none, the
+    # next one), at any time after its invocation, or never.
+    frame = op.call[0][1:]
+    if frame:
+        return receive(state, op.client, frame)
+    frames = mailbox(state, op.client)
+    return receive(state, op.client, frames[0]) if frames else None
+
+
+def _keys(op: Operation) -> frozenset[Hashable] | None:
+    keys: set[Hashable] = set()
     for argv in op.call:
-        if not argv or argv[0].lower() in _WHOLE_HISTORY:
+        if is_receive_argv(argv):
+            continue
+        if not argv:
+            return None
+        name = argv[0].lower()
+        script = _script_cache_key(name, argv)
+        if script is not None:
+            keys.add(script)
+        elif name in _WHOLE_HISTORY:
             return None
         found = keys_of(argv)
         if found is None:
             return None
         keys.update(found)
     return frozenset(keys)
+
+
+def _script_cache_key(name: bytes, argv: Sequence[bytes]) -> bytes | None:
+    """The pseudo-key of the script-cache entry a command reads or fills, if any.
+
+    The script cache is server state that no key names: an EVALSHA succeeds only after an EVAL or
+    SCRIPT LOAD of the same body.  Giving each SHA1 a key no client can use (it starts with a NUL
+    byte) keeps an EVALSHA in the part of every operation that may have loaded its script.
+    SCRIPT FLUSH, EXISTS and KILL still keep the history whole.
+    """
+    if name in (b"evalsha", b"evalsha_ro") and len(argv) > 1:
+        return b"\0script:" + argv[1].lower()
+    if name in (b"eval", b"eval_ro") and len(argv) > 1:
+        return b"\0script:" + hashlib.sha1(argv[1]).hexdigest().encode()
+    if name == b"script" and len(argv) > 2 and argv[1].lower() == b"load":
+        return b"\0script:" + hashlib.sha1(argv[2]).hexdigest().encode()
+    return None
 
 
 def session_windows(ops: Sequence[Operation]) -> list[list[int]]:
@@ -192,14 +317,33 @@ def _links(ops: Sequence[Operation]) -> Iterable[tuple[int, int]]:
         yield from zip(window, window[1:])
 
 
+def _touches_pubsub(op: Operation) -> bool:
+    for argv in op.call:
+        if is_receive_argv(argv):
+            return True
+        spec = lookup(argv) if argv else None
+        if spec is not None and "pubsub" in spec.flags:
+            return True
+    return False
+
+
+def _subscribers(ops: Sequence[Operation]) -> frozenset[Hashable]:
+    """Clients that subscribe or read messages: their whole session is Pub/Sub state (RESP2
+    subscribed mode changes what PING answers, and a reply must follow the queued messages)."""
+    return frozenset(op.client for op in ops
+                     if any(is_receive_argv(argv) or (argv and argv[0].lower() in _SUBSCRIBING) for argv in op.call))
+
+
 def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
-    return partition_by_keys(ops, _keys, _links(ops))
+    subscribers = _subscribers(ops)
 
+    def keys(op: Operation) -> frozenset[Hashable] | None:
+        found = _keys(op)
+        if found is not None and (op.client in subscribers or _touches_pubsub(op)):
+            return found | {_PUBSUB_STATE}
+        return found
 
-def _groups(ops: Sequence[Operation]) -> list[list[int]]:
-    grouped = session_windows(ops)
-    seen = {op_id for window in grouped for op_id in window}
-    return grouped + [[op.id] for op in ops if op.id not in seen]
+    return partition_by_keys(ops, keys, _links(ops))
 
 
 def describe_reply(reply: Reply) -> str:
@@ -216,6 +360,8 @@ def describe_reply(reply: Reply) -> str:
         return '"' + reply.decode("utf-8", "backslashreplace") + '"'
     if type(reply) is tuple:
         return "[" + ", ".join(describe_reply(item) for item in reply) + "]"
+    if type(reply) is Frames:
+        return " then ".join(describe_reply(item) for item in reply)
     return "(error) " + reply.text  # type: ignore[union-attr]
 
 
@@ -265,8 +411,10 @@ def describe_session(session: Session) -> str:
         words.append(f"in MULTI ({len(session.multi)} queued)")
     if session.dirty_exec:
         words.append("queue-time error: EXEC will abort")
-    if session.channels or session.patterns:
+    if session.subscriptions:
         words.append(f"subscribed to {session.subscriptions}")
+    if session.mailbox:
+        words.append(f"{session.unread} message{'s' if session.unread != 1 else ''} not read yet")
     return "; ".join(words) or "default"
 
 
@@ -289,5 +437,7 @@ def redis_model(*, partitioned: bool = True) -> Model[State]:
         partition=_partition if partitioned else None,
         describe_operation=describe_operation,
         describe_state=describe_state,
-        groups=_groups,
+        find_impossible=impossible_message,  # a Pub/Sub message read that no PUBLISH sent (that often)
+        # No minimiser groups: a weakened operation keeps its client's session (ends_session), so
+        # a WATCH can be weakened apart from its EXEC without changing what the session means.
     )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from redis_histories import NULL_ARRAY, OK, HistoryBuilder
 
 from checker import History, Linearizable, Operation, Outcome, Violation, check, minimise
+from checker._minimise import weaken
 from checker._redis_model import canonical_result, redis_model, session_windows
 from model import INITIAL_STATE, step
 
@@ -302,3 +303,41 @@ def test_script_with_declared_keys_keeps_the_split() -> None:
     h.op(2, 2, 3, ("GET", "b"), None)
     result = check(h.history(), MODEL)
     assert isinstance(result, Linearizable) and len(result.parts) == 2
+
+
+def test_weakened_operation_keeps_its_clients_session() -> None:
+    """A core must not rely on a weakened operation ending its client's session.
+
+    Client 1 WATCHes k, reads it, and its EXEC returns nil because client 2 wrote k.  Weakening the
+    GET (or client 2's earlier unrelated write) must leave the WATCH in force: were the session
+    dropped, the nil EXEC would look unjustified and a spurious core would come out.
+    """
+    h = HistoryBuilder()
+    h.op(1, 0, 1, ("WATCH", "k"), OK)
+    h.op(1, 2, 3, ("GET", "k"), None)
+    h.op(2, 2, 7, ("SET", "k", "x"), OK)
+    h.transaction(1, 4, 8, [("SET", "k", "mine")], NULL_ARRAY)
+    h.op(3, 9, 10, ("GET", "k"), b"mine")  # the violation: the aborted transaction's write seen
+    history = h.history()
+    result = check(history, MODEL)
+    assert isinstance(result, Violation)
+    core = minimise(history, MODEL, result, time_limit=10)
+    weakened = History(tuple(op if op.id in core else weaken(op) for op in history))
+    assert isinstance(check(weakened, SINGLE), Violation)
+    assert sorted(core) == [3, 4]  # the nil EXEC, and the read of the write it cannot have made
+
+
+def test_evalsha_shares_a_part_with_the_load_of_its_script() -> None:
+    """E21: EVAL caches its body, so a later EVALSHA on another key succeeds; split by key alone,
+    the EVALSHA's part would start with an empty script cache and reply NOSCRIPT."""
+    body = "return redis.call('INCR', KEYS[1])"
+    sha = __import__("hashlib").sha1(body.encode()).hexdigest()
+    h = HistoryBuilder()
+    h.op(1, 0, 1, ("EVAL", body, "1", "a"), 1)
+    h.op(2, 2, 3, ("EVALSHA", sha.upper(), "1", "b"), 1)  # the SHA is case-insensitive (E20)
+    h.op(3, 4, 5, ("GET", "c"), None)
+    parts = [[op.id for op in part] for part in MODEL.partition(h.history().operations)]
+    assert sorted(parts) == [[0, 1], [2]]
+    assert verdict(h.history()) == "linearizable"
+    h.op(2, 6, 7, ("EVALSHA", "0" * 40, "1", "b"), 1)  # never loaded: must reply NOSCRIPT
+    assert verdict(h.history()) == "violation"
