@@ -16,7 +16,12 @@ each as a claim about the history that can be checked by hand against the timeli
 - **torn transaction** -- a reader saw some writes of a MULTI/EXEC block but not the others, or
   the block's own replies show another command ran in the middle of it;
 - **unjustified nil EXEC** -- EXEC returned nil although nothing could have touched a watched key
-  between the WATCH and the EXEC.
+  between the WATCH and the EXEC;
+- Pub/Sub (sheet P): a **lost message** (a subscriber got a later reply but never the message
+  published while it was subscribed), a **duplicate message**, **reordered messages** (read in
+  another order than the server's, or in different orders by two subscribers), a **phantom
+  message** (no PUBLISH sent it) and a **wrong receiver count** (PUBLISH's count cannot be the
+  number of subscriptions at any moment while it ran).
 
 Each recogniser only speaks when its claim is implied by the history itself (it checks every other
 operation of the part, indeterminate ones included, that could falsify the sentence); otherwise the
@@ -30,12 +35,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from model import NULL_ARRAY, Error, keys_of, lookup
+from model import NULL_ARRAY, Error, keys_of, lookup, stringmatch
 from model import step as model_step
 from model._reply import Reply
 
+from ._deliveries import (
+    Publish,
+    Receipt,
+    Sources,
+    Subscriptions,
+    is_receive,
+    publishes,
+    receipts,
+    runs_scripts,
+)
 from ._history import History, Operation, Outcome
 from ._model import Model
 from ._redis_model import canonical_result, describe_command, describe_reply
@@ -47,7 +63,13 @@ TORN_TRANSACTION = "torn-transaction"
 UNJUSTIFIED_NIL_EXEC = "unjustified-nil-exec"
 IMPOSSIBLE_REPLY = "impossible-reply"
 NO_VALID_ORDER = "no-valid-order"
-KINDS = (STALE_READ, LOST_UPDATE, TORN_TRANSACTION, UNJUSTIFIED_NIL_EXEC, IMPOSSIBLE_REPLY, NO_VALID_ORDER)
+LOST_MESSAGE = "lost-message"
+DUPLICATE_MESSAGE = "duplicate-message"
+REORDERED_MESSAGES = "reordered-messages"
+PHANTOM_MESSAGE = "phantom-message"
+WRONG_RECEIVER_COUNT = "wrong-receiver-count"
+KINDS = (STALE_READ, LOST_UPDATE, TORN_TRANSACTION, UNJUSTIFIED_NIL_EXEC, IMPOSSIBLE_REPLY, LOST_MESSAGE,
+         DUPLICATE_MESSAGE, REORDERED_MESSAGES, PHANTOM_MESSAGE, WRONG_RECEIVER_COUNT, NO_VALID_ORDER)
 """The kinds of violation :func:`classify` names (``result.json``'s ``kind``)."""
 
 TITLES = {
@@ -57,6 +79,11 @@ TITLES = {
     UNJUSTIFIED_NIL_EXEC: "unjustified nil EXEC",
     IMPOSSIBLE_REPLY: "impossible reply",
     NO_VALID_ORDER: "no valid order",
+    LOST_MESSAGE: "lost message",
+    DUPLICATE_MESSAGE: "duplicate message",
+    REORDERED_MESSAGES: "reordered messages",
+    PHANTOM_MESSAGE: "phantom message",
+    WRONG_RECEIVER_COUNT: "wrong receiver count",
 }
 
 _LISTED = 12  # operations listed by name in the generic explanation
@@ -339,6 +366,23 @@ class _Analysis:
         self.core = core
         self.accesses: dict[int, tuple[Access, ...] | None] = {}
 
+    @cached_property
+    def subscriptions(self) -> Subscriptions:
+        """Who subscribed to what in the part (for the Pub/Sub recognisers)."""
+        return Subscriptions(self.part)
+
+    @cached_property
+    def deliveries(self) -> tuple[list[Publish], dict[Hashable, list[Receipt]]] | None:
+        """The part's PUBLISHes and the messages each client read (None if it runs scripts)."""
+        if runs_scripts(self.part):
+            return None
+        return publishes(self.part), receipts(self.part)
+
+    @cached_property
+    def sources(self) -> Sources:
+        """Which PUBLISHes of the part could have sent a frame."""
+        return Sources(self.deliveries[0] if self.deliveries is not None else ())
+
     def of(self, op: Operation) -> tuple[Access, ...] | None:
         if op.id not in self.accesses:
             self.accesses[op.id] = self.words.accesses(op) if self.words is not None else None
@@ -355,6 +399,11 @@ class _Analysis:
         ]
         if redis:
             order += [
+                (PHANTOM_MESSAGE, lambda: _phantom_message(self)),
+                (DUPLICATE_MESSAGE, lambda: _duplicate_message(self)),
+                (WRONG_RECEIVER_COUNT, lambda: _wrong_receiver_count(self)),
+                (REORDERED_MESSAGES, lambda: _reordered_messages(self)),
+                (LOST_MESSAGE, lambda: _lost_message(self)),
                 (UNJUSTIFIED_NIL_EXEC, lambda: _nil_exec(self)),
                 (TORN_TRANSACTION, lambda: _interleaved_transaction(self)),
                 (TORN_TRANSACTION, lambda: _torn_read(self)),
@@ -1079,4 +1128,305 @@ def _intermediate_read(analysis: _Analysis) -> str | None:
                     f"inside {analysis.name(tx)} ({clock.span(tx)}): between its {values[at][1]} and its "
                     f"{values[at + 1][1]}. EXEC runs its queued commands at once, so no reader may see the "
                     "state between two of them.")
+    return None
+
+
+# ----------------------------------------------------------------------------- Pub/Sub
+
+
+def _frame_text(frame: tuple[bytes, ...]) -> str:
+    """``message "x" on ch`` (``... via pattern p*``)."""
+    kind = frame[0]
+    channel, payload = (frame[2], frame[3]) if kind == b"pmessage" else (frame[1], frame[2])
+    text = f"message {describe_reply(payload)} on {describe_command((channel,))}"
+    if kind == b"pmessage":
+        text += f" via pattern {describe_command((frame[1],))}"
+    elif kind == b"smessage":
+        text += " (sharded)"
+    return text
+
+
+def _publish_text(analysis: _Analysis, publish: Publish) -> str:
+    op = publish.op
+    return f"{_client(op)}'s {_brief_command((b'SPUBLISH' if publish.sharded else b'PUBLISH', publish.channel, publish.payload))} ({analysis.clock.span(op)})"
+
+
+def _pubsub_facts(analysis: _Analysis) -> tuple[list[Publish], dict[Hashable, list[Receipt]]] | None:
+    """The part's PUBLISHes and reads; None if it runs scripts (they publish what no argument names)."""
+    return analysis.deliveries
+
+
+
+
+def _subject_ids(analysis: _Analysis) -> set[int]:
+    return {op.id for op in analysis.subjects}
+
+
+def _phantom_message(analysis: _Analysis) -> str | None:
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    sent, read = facts
+    subjects = _subject_ids(analysis)
+    for mine in read.values():
+        for receipt in mine:
+            if receipt.op.id not in subjects:
+                continue
+            sources = analysis.sources.of(receipt.frame)
+            op, what = receipt.op, _frame_text(receipt.frame)
+            if not sources:
+                near = [publish for publish in sent if publish.payload == receipt.frame[-1]]
+                why = ""
+                if near and receipt.frame[0] == b"pmessage":
+                    why = (f" (the pattern {describe_command((receipt.frame[1],))} does not match the channel "
+                           "it was published to)")
+                return (f"{_client(op)} read a {what} ({analysis.clock.span(op)}), but no PUBLISH of the history "
+                        f"could have sent it{why}: a subscriber receives only what was published.")
+            if op.complete is not None and all(publish.op.invoke > op.complete for publish in sources):
+                first = min(sources, key=lambda publish: publish.op.invoke)
+                return (f"{_client(op)} read a {what} by {analysis.clock.at(op.complete)}, but "
+                        f"{_publish_text(analysis, first)}, the only one that could send it, began later.")
+            kind, name = _subscription_of(receipt.frame)
+            subscribed = analysis.subscriptions
+            if not any(subscribed.state(op.client, kind, name, publish.op.invoke, _end(publish.op))[1]
+                       for publish in sources):
+                return (f"{_client(op)} read a {what} ({analysis.clock.span(op)}), but it was not subscribed to "
+                        f"{_subscription_text(kind, name)} at any moment while "
+                        f"{'the PUBLISH that could send it' if len(sources) == 1 else 'any PUBLISH that could send it'}"
+                        f" ran ({_publish_text(analysis, sources[0])}).")
+    return None
+
+
+def _duplicate_message(analysis: _Analysis) -> str | None:
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    sent, read = facts
+    subjects = _subject_ids(analysis)
+    for mine in read.values():
+        seen: dict[tuple[bytes, ...], list[Receipt]] = {}
+        for receipt in mine:
+            copies = seen.setdefault(receipt.frame, [])
+            copies.append(receipt)
+            sources = analysis.sources.of(receipt.frame)
+            if len(copies) <= len(sources) or not any(r.op.id in subjects for r in copies):
+                continue
+            op = receipt.op
+            times = ", ".join(analysis.clock.span(r.op) for r in copies)
+            source = (f"only {_publish_text(analysis, sources[0])} sent it" if len(sources) == 1
+                      else f"only {len(sources)} PUBLISHes could send it")
+            return (f"{_client(op)} read the {_frame_text(receipt.frame)} {len(copies)} times ({times}), but "
+                    f"{source}: each PUBLISH reaches a subscription once.")
+    return None
+
+
+def _reordered_messages(analysis: _Analysis) -> str | None:
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    sent, read = facts
+    subjects = _subject_ids(analysis)
+    clock = analysis.clock
+    orders: dict[Hashable, dict[tuple[bytes, ...], int]] = {}
+    for client, mine in read.items():
+        orders[client] = {}
+        for receipt in mine:
+            orders[client].setdefault(receipt.frame, receipt.position)
+        for later in mine:
+            for earlier in mine[later.position + 1:]:
+                if (later.frame[0] == b"pmessage" and earlier.frame == (b"message", *later.frame[2:])
+                        and (later.op.id in subjects or earlier.op.id in subjects)
+                        and analysis.sources.only(earlier.frame) is not None):
+                    return (f"{_client(later.op)} read the {_frame_text(later.frame)} ({clock.span(later.op)}) "
+                            f"before the {_frame_text(earlier.frame)} ({clock.span(earlier.op)}), which the same "
+                            "PUBLISH sent: Redis writes a channel's message before its pattern messages.")
+                # ``later`` was read first, but its message was published after ``earlier``'s.
+                if later.op.id not in subjects and earlier.op.id not in subjects:
+                    continue
+                first, second = analysis.sources.only(earlier.frame), analysis.sources.only(later.frame)
+                if first is None or second is None or first.op.complete is None:
+                    continue
+                if first.op.complete < second.op.invoke:
+                    return (f"{_client(later.op)} read the {_frame_text(later.frame)} ({clock.span(later.op)}) "
+                            f"before the {_frame_text(earlier.frame)} ({clock.span(earlier.op)}), but "
+                            f"{_publish_text(analysis, first)} completed before {_publish_text(analysis, second)} "
+                            "began: Redis writes to a connection in the order it runs the PUBLISHes.")
+    # Two subscribers that read the same two messages in opposite orders.
+    payload_order = {client: {(f[0], f[-2], f[-1]): i for f, i in order.items()} for client, order in orders.items()}
+    clients = sorted(payload_order, key=repr)
+    for i, one in enumerate(clients):
+        for two in clients[i + 1:]:
+            common = [m for m in payload_order[one] if m in payload_order[two] and m[0] == b"message"]
+            for x in common:
+                for y in common:
+                    if payload_order[one][x] < payload_order[one][y] and payload_order[two][y] < payload_order[two][x]:
+                        a = next(r for r in read[one] if r.frame[0] == x[0] and r.frame[-2:] == x[1:])
+                        b = next(r for r in read[two] if r.frame[0] == y[0] and r.frame[-2:] == y[1:])
+                        if a.op.id not in subjects and b.op.id not in subjects:
+                            continue
+                        return (f"client {one} read the {_frame_text(a.frame)} before the "
+                                f"{_frame_text((y[0], *y[1:]))}, and client {two} read them the other way round "
+                                f"(from {clock.at(b.op.invoke)}): subscribers of one server see one order of "
+                                "PUBLISHes.")
+    return None
+
+
+def _wrong_receiver_count(analysis: _Analysis) -> str | None:
+    if runs_scripts(analysis.part):
+        return None
+    subjects = _subject_ids(analysis)
+    part = analysis.part
+    for publish in publishes(part):
+        if publish.op.id not in subjects or publish.receivers is None or publish.op.complete is None:
+            continue
+        certain, possible = [], []
+        subscribed = analysis.subscriptions
+        for client, kind, name in subscribed.matching(publish.channel, publish.sharded):
+            sure, maybe = subscribed.state(client, kind, name, publish.op.invoke, publish.op.complete)
+            if sure:
+                certain.append((client, kind, name))
+            if maybe:
+                possible.append((client, kind, name))
+        count = publish.receivers
+        if count > len(possible):
+            listed = _subscriptions_text(possible) or "none"
+            return (f"{_publish_text(analysis, publish)} returned {count}, but at most {len(possible)} "
+                    f"subscription{'s' if len(possible) != 1 else ''} could have received it while it ran "
+                    f"({listed}): PUBLISH counts the subscriptions it reached.")
+        if count < len(certain):
+            return (f"{_publish_text(analysis, publish)} returned {count}, but {len(certain)} subscriptions "
+                    f"were in place for its whole duration ({_subscriptions_text(certain)}): PUBLISH counts "
+                    "the subscriptions it reached.")
+    return None
+
+
+def _subscription_text(kind: bytes, name: bytes) -> str:
+    words = {b"channel": "channel", b"pattern": "pattern", b"shard": "shard channel"}
+    return f"{words[kind]} {describe_command((name,))}"
+
+
+def _subscriptions_text(found: list[tuple[Hashable, bytes, bytes]]) -> str:
+    return "; ".join(f"client {client} to {_subscription_text(kind, name)}" for client, kind, name in found)
+
+
+def _subscription_of(frame: tuple[bytes, ...]) -> tuple[bytes, bytes]:
+    """The subscription a message frame was sent for: (kind, channel or pattern)."""
+    if frame[0] == b"pmessage":
+        return b"pattern", frame[1]
+    return (b"shard" if frame[0] == b"smessage" else b"channel"), frame[1]
+
+
+def _lost_message(analysis: _Analysis) -> str | None:
+    return _lost_before_a_reply(analysis) or _lost_between_reads(analysis)
+
+
+def _lost_between_reads(analysis: _Analysis) -> str | None:
+    """A subscriber read messages with no reply of its own in between, so its subscriptions did not
+    change while their PUBLISHes ran; a PUBLISH that certainly ran after one of them and before a
+    later one, on one of those subscriptions, had to reach it in between."""
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    sent, read = facts
+    part, clock = analysis.part, analysis.clock
+    subjects = _subject_ids(analysis)
+    source = analysis.sources.only
+    ran_by: dict[int, float] = {id(publish): _end(publish.op) for publish in sent}  # certainly ran by then
+    for mine in read.values():
+        for receipt in mine:
+            origin = source(receipt.frame)
+            if origin is not None and receipt.op.complete is not None:
+                ran_by[id(origin)] = min(ran_by[id(origin)], receipt.op.complete)
+    for client, mine in read.items():
+        replies = [op for op in part if op.client == client and not is_receive(op)]
+        for segment in _without_replies_between(mine, replies):
+            origins = [source(r.frame) for r in segment]
+            frames = {r.frame for r in mine}
+            subscribed = {_subscription_of(r.frame) for r in segment}
+            for publish in sent:
+                if publish.receivers is None and ran_by[id(publish)] == _INFINITY:
+                    continue  # may never have run
+                after = [i for i, o in enumerate(origins) if o is not None and ran_by[id(o)] < publish.op.invoke]
+                before = [j for j, o in enumerate(origins) if o is not None and ran_by[id(publish)] < o.op.invoke]
+                if not after or not before or after[0] >= before[-1]:
+                    continue
+                first, last = segment[after[0]], segment[before[-1]]
+                for kind, name in sorted(subscribed):
+                    due = _due(kind, name, publish)
+                    if due is None or due in frames:
+                        continue
+                    if not {first.op.id, last.op.id, publish.op.id} & subjects:
+                        continue
+                    return (f"client {client} read the {_frame_text(first.frame)} ({clock.span(first.op)}) and "
+                            f"later the {_frame_text(last.frame)} ({clock.span(last.op)}) with no reply of its own "
+                            f"in between, so it stayed subscribed to {_subscription_text(kind, name)}; but "
+                            f"{_publish_text(analysis, publish)} ran after the first was published and before the "
+                            f"second, and client {client} never read its {_frame_text(due)}.")
+    return None
+
+
+def _without_replies_between(mine: list[Receipt], replies: list[Operation]) -> list[list[Receipt]]:
+    """A client's reads split where a reply of its own may lie between two of them."""
+    segments: list[list[Receipt]] = []
+    current: list[Receipt] = []
+    for receipt in mine:
+        if current:
+            previous = current[-1]
+            same = previous.op.id == receipt.op.id
+            if not same and (not is_receive(previous.op) or any(
+                    previous.op.invoke < op.invoke < receipt.op.invoke for op in replies)):
+                segments.append(current)
+                current = []
+        current.append(receipt)
+    if current:
+        segments.append(current)
+    return segments
+
+
+def _due(kind: bytes, name: bytes, publish: Publish) -> tuple[bytes, ...] | None:
+    """The frame ``publish`` writes for a subscription, or None if it does not reach it."""
+    if publish.sharded != (kind == b"shard"):
+        return None
+    if kind == b"pattern":
+        return (b"pmessage", name, publish.channel, publish.payload) if stringmatch(name, publish.channel) else None
+    if name != publish.channel:
+        return None
+    return (b"smessage" if kind == b"shard" else b"message", publish.channel, publish.payload)
+
+
+def _lost_before_a_reply(analysis: _Analysis) -> str | None:
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    sent, read = facts
+    clock = analysis.clock
+    subjects = _subject_ids(analysis)
+    for publish in sent:
+        op = publish.op
+        if op.outcome is not Outcome.OK or op.complete is None or publish.receivers == 0:
+            continue
+        subscribed = analysis.subscriptions
+        for client, kind, name in subscribed.matching(publish.channel, publish.sharded):
+            frame: tuple[bytes, ...]
+            if kind == b"pattern":
+                frame = (b"pmessage", name, publish.channel, publish.payload)
+            else:
+                frame = (b"smessage" if kind == b"shard" else b"message", publish.channel, publish.payload)
+            if any(r.frame == frame for r in read.get(client, ())):
+                continue
+            sure, _ = subscribed.state(client, kind, name, op.invoke, op.complete)
+            if not sure:
+                continue
+            later = [x for x in subscribed.by_client[client] if x.outcome is Outcome.OK and x.invoke > op.complete
+                     and not is_receive(x)]
+            if not later:
+                continue
+            reply = min(later, key=lambda x: x.invoke)
+            if op.id not in subjects and reply.id not in subjects:
+                continue
+            return (f"{_publish_text(analysis, publish)} ran while client {client} was subscribed to "
+                    f"{_subscription_text(kind, name)}, but client {client} never "
+                    f"read the {_frame_text(frame)}, not even before the reply to its later "
+                    f"{_brief_command(reply.call[0])} ({clock.span(reply)}): Redis writes a reply after the "
+                    "messages already queued for the connection.")
     return None

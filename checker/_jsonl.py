@@ -15,7 +15,9 @@ back as indeterminate (INFO).  The format::
 calls are lists of commands (each a list of arguments); results have one reply per command.
 Arguments and bulk replies are JSON strings when they are valid UTF-8, else ``{"b64": ...}``.
 Other replies: integer -> number, null bulk -> ``null``, status -> ``{"status": "OK"}``, error ->
-``{"error": "ERR ..."}``, array -> list, null array -> ``{"nil_array": true}``.  For the generic
+``{"error": "ERR ..."}``, array -> list, null array -> ``{"nil_array": true}``, several values read
+as one command's answer (``SUBSCRIBE a b``; messages read before a reply) -> ``{"frames": [...]}``.
+The pseudo-command ``["RECV", ...]`` is one Pub/Sub message an idle subscriber read.  For the generic
 models (``register``, ``cas-register``, ``kv``) calls and results are plain JSON (lists become
 tuples).
 """
@@ -30,7 +32,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from model import COMMANDS, NULL_ARRAY, Error, Status
+from model import COMMANDS, NULL_ARRAY, Error, Frames, Status
 from model._reply import Reply
 
 from ._errors import HistoryError
@@ -74,6 +76,8 @@ def encode_reply(reply: Reply) -> Any:
         return {"error": reply.text}  # type: ignore[union-attr]
     if reply is NULL_ARRAY:
         return {"nil_array": True}
+    if kind is Frames:
+        return {"frames": [encode_reply(item) for item in reply]}  # type: ignore[union-attr]
     raise TypeError(f"not a reply: {reply!r}")
 
 
@@ -92,6 +96,8 @@ def decode_reply(value: Any) -> Reply:
             return Error(inner)
         if tag == "nil_array" and inner is True:
             return NULL_ARRAY
+        if tag == "frames" and isinstance(inner, list) and len(inner) > 1:
+            return Frames(tuple(decode_reply(item) for item in inner))
         if tag == "b64":
             return decode_bytes(value)
     raise ValueError(f"not a reply: {json.dumps(value)[:60]}")
@@ -317,12 +323,13 @@ class _Loader:
             replies = tuple(decode_reply(item) for item in result)
         except ValueError as error:
             raise self.fail(number, str(error)) from None
+        from ._deliveries import is_receive_argv
+        from ._redis_model import canonical_result
+
         for argv, reply in zip(call, replies):
-            if argv[0].lower() not in COMMANDS and not (
+            if argv[0].lower() not in COMMANDS and not is_receive_argv(argv) and not (
                 type(reply) is Error and reply.text.startswith("ERR unknown command")
             ):
                 name = argv[0].decode("utf-8", "replace")
                 raise self.fail(number, f"unknown command '{name}': redlin's model does not know it")
-        from ._redis_model import canonical_result
-
         return canonical_result(call, replies)

@@ -30,8 +30,10 @@ The JSON Schema is ``checker/report_schema.json``; in words, an object with:
     ``"linearizable"``, ``"violation"`` or ``"unknown"``.
 ``kind``, ``title``
     For a violation, what kind it is: ``stale-read``, ``lost-update``, ``torn-transaction``,
-    ``unjustified-nil-exec``, ``impossible-reply`` or ``no-valid-order`` (none of the others
-    recognised), and a human title; ``null`` and the verdict otherwise.
+    ``unjustified-nil-exec``, ``impossible-reply``, the Pub/Sub kinds ``lost-message``,
+    ``duplicate-message``, ``reordered-messages``, ``phantom-message``, ``wrong-receiver-count``, or
+    ``no-valid-order`` (none of the others recognised), and a human title; ``null`` and the verdict
+    otherwise.
 ``explanation``
     The plain-English paragraphs of :func:`explain`.
 ``model``

@@ -17,6 +17,12 @@ bug in it, see :data:`checker.serve.FAULTS`), or any server by URL.  Every key l
 ``redlin:<run-id>:``; nothing else is touched (:class:`checker.recorder.Guard`), and the run deletes
 its keys at the end.
 
+``--workload pubsub`` is different: rounds of ``--clients`` publishers and subscribers
+(:func:`checker.pubsub.record_pubsub`: every message a subscriber reads is an operation; at most
+``--steps`` and 10 PUBLISHes a round) until ``--ops`` or ``--duration``; each round is checked, and the
+first violating one is minimised (:func:`checker.pubsub.minimise_pubsub`) and reported.  There is
+no program to shrink: a round's choices come from the seed.
+
 Verdicts and exit codes: 0 linearizable (every run was proved linearizable), 1 violation, 2 unknown
 (some run could not be decided within the check budget, none was proved wrong), 3 usage or
 connection error, 130 if Ctrl-C came before anything could be checked.  An unknown run is never
@@ -99,6 +105,10 @@ FAULT_WORKLOADS: Final = {
     "script-not-atomic": "transfer",
     "stale-read": "register",
     "lost-write": "register",
+    "drop-message": "pubsub",
+    "duplicate-message": "pubsub",
+    "reorder-delivery": "pubsub",
+    "wrong-receiver-count": "pubsub",
 }
 """For each planted fault of the embedded server, the workload family that exposes it best
 (``mixed``, the default, exposes every one, a little more slowly)."""
@@ -557,6 +567,10 @@ def run(
     UsageError
         Bad arguments, a workload the model cannot check, or an unreachable target.
     """
+    if workload == "pubsub":
+        return _run_pubsub(target, fault=fault, clients=clients, steps=steps, ops=ops, duration=duration, seed=seed,
+                           out=out, timeout=timeout, check_time=check_time, shrink_time=shrink_time,
+                           password_env=password_env, progress=progress)
     source = _resolve_workload(workload)
     notes: list[str] = []
     if isinstance(workload, str) and workload == "mixed" and source.commands() != FAMILIES["mixed"].commands():
@@ -638,6 +652,133 @@ def run(
         writer.close()
         outcome = _conclude(state, found, stats, meta, out_dir, paths, run_id, prefix, described, notes)
     return outcome
+
+
+def _run_pubsub(target: str | None, *, fault: str | None, clients: int, steps: int, ops: int | None,
+                duration: float | None, seed: int, out: str | os.PathLike[str] | None, timeout: float,
+                check_time: float, shrink_time: float, password_env: str | None,
+                progress: Progress | None) -> RunOutcome:
+    """``--workload pubsub``: rounds of publishers and subscribers, each round recorded and checked
+    (see the module doc); the first violating round is minimised and reported."""
+    from .pubsub import ROUND_MESSAGES, PubSubWorkload, minimise_pubsub, record_pubsub
+
+    _validate(fault=fault, target=target, clients=clients, steps=steps, ops=ops, duration=duration, rate=None,
+              repeat=1, timeout=timeout)
+    if clients < 2:
+        raise UsageError("--workload pubsub needs at least 2 clients (a publisher and a subscriber)")
+    publishers = max(1, clients // 2)
+    workload = PubSubWorkload(publishers=publishers, subscribers=clients - publishers,
+                              messages=max(1, min(steps, ROUND_MESSAGES) // publishers))
+    run_id = _new_run_id()
+    prefix = f"redlin:{run_id}:".encode()
+    out_dir = Path(out) if out is not None else Path("reports") / run_id
+    progress = progress or _Quiet()
+    budget = None if duration else (ops or DEFAULT_OPS)
+    deadline = None if duration is None else time.monotonic() + duration
+    notes: list[str] = []
+    checked: list[tuple[History, Result]] = []
+    found: tuple[History, Violation, tuple[int, ...]] | None = None
+    found_at: tuple[int, float] | None = None
+    operations = indeterminate = 0
+    next_client = 1  # client ids stay unique over the rounds of the history file
+    interrupted = False
+    with ExitStack() as stack:
+        if target is None:
+            from .serve import start_in_thread
+
+            server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
+            url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
+        else:
+            url, described = target, ""
+        parsed = _parse_target(url, password_env)
+        described = described or parsed.url
+        server_version = _preflight(parsed, timeout)
+        paths: dict[str, Path] = {"history": out_dir / "history.jsonl"}
+        if paths["history"].exists():
+            raise UsageError(f"{out_dir} already holds a run's history: choose another --out")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"cannot create the output directory {out_dir}: {error.strerror}") from None
+        meta: dict[str, Any] = {
+            "run_id": run_id, "target": parsed.url, "embedded": target is None, "fault": fault, "workload": "pubsub",
+            "seed": seed, "clients": clients, "steps": steps, "publishers": workload.publishers,
+            "subscribers": workload.subscribers, "prefix": prefix.decode(), "server_version": server_version,
+            "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        writer = stack.enter_context(HistoryWriter(paths["history"], model="redis", **meta))
+        progress.total_ops, progress.duration = budget, duration
+        started = time.monotonic()
+        with progress:
+            try:
+                while found is None and (operations < budget if budget is not None
+                                         else time.monotonic() < (deadline or 0)):
+                    index = len(checked)
+                    try:
+                        recording = record_pubsub(parsed, writer, workload, seed=seed * 1_000_003 + index,
+                                                  prefix=prefix + b"%d:" % index, timeout=timeout,
+                                                  on_operation=progress.tick, first_client=next_client)
+                    except (TargetError, WireError) as error:
+                        raise UsageError(f"lost the target {parsed.url}: {error}") from None
+                    progress.programs += 1
+                    history = recording.history
+                    next_client = max((op.client for op in history if isinstance(op.client, int)),
+                                      default=next_client) + 1
+                    operations += len(history)
+                    indeterminate += sum(1 for op in history if not op.definite)
+                    notes += [problem for problem in recording.problems if problem not in notes]
+                    result = check(history, redis_model(), time_limit=check_time)
+                    checked.append((history, result))
+                    if isinstance(result, Violation):
+                        found_at = (operations, time.monotonic() - started)
+                        progress.phase = "minimising"
+                        found = (history, result, minimise_pubsub(history, result, time_limit=shrink_time))
+                    if recording.interrupted:
+                        interrupted = True
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+        writer.close()
+    unknown = sum(1 for _, result in checked if isinstance(result, Unknown))
+    stats = RunStats(programs=len(checked), executions=len(checked), operations=operations,
+                     elapsed=time.monotonic() - started, unknown_executions=unknown, indeterminate=indeterminate,
+                     found_after_operations=found_at[0] if found_at else None,
+                     found_after_seconds=found_at[1] if found_at else None, interrupted=interrupted)
+    meta.update(programs=len(checked), executions=len(checked), operations=operations,
+                unknown_executions=unknown, elapsed=round(stats.elapsed, 3), interrupted=interrupted)
+    base = RunOutcome(verdict="unknown", exit_code=EXIT_UNKNOWN, run_id=run_id, prefix=prefix.decode(),
+                      target=described, out=out_dir, paths=paths, stats=stats, notes=tuple(notes))
+    if found is not None:
+        history, violation, core = found
+        paths["counterexample"] = out_dir / "counterexample.jsonl"
+        save_history(history, paths["counterexample"])
+        meta.update(verdict="violation", counterexample_operations=len(core))
+        paths.update(_write_report(out_dir, history, redis_model(), violation, core, meta, notes))
+        return replace(base, verdict="violation", exit_code=EXIT_VIOLATION, result=violation, history=history,
+                       core=core, notes=tuple(notes))
+    if not checked:
+        return replace(base, verdict="interrupted", exit_code=EXIT_INTERRUPTED) if interrupted else base
+    # The rounds follow one another in the history file: each one's ids are offset by those before.
+    whole = load_history(paths["history"])
+    witness: list[tuple[int, ...]] = []
+    parts: list[tuple[int, ...]] = []
+    offset = 0
+    for history, result in checked:
+        if isinstance(result, Linearizable):
+            witness += [tuple(offset + i for i in order) for order in result.witness]
+            parts += [tuple(offset + i for i in part) for part in result.parts]
+        offset += len(history)
+    explored = sum(result.states_explored for _, result in checked)
+    elapsed = sum(result.elapsed for _, result in checked)
+    combined: Result = Linearizable(witness=tuple(witness), parts=tuple(parts), states_explored=explored,
+                                    elapsed=elapsed)
+    if unknown:
+        combined = Unknown(reason=f"{unknown} of {len(checked)} rounds undecided", parts_checked=len(parts),
+                           parts_total=len(parts) + unknown, states_explored=explored, elapsed=elapsed)
+    meta["verdict"] = combined.verdict
+    paths.update(_write_report(out_dir, whole, redis_model(), combined, (), meta, notes))
+    code = EXIT_OK if isinstance(combined, Linearizable) else EXIT_UNKNOWN
+    return replace(base, verdict=combined.verdict, exit_code=code, result=combined, history=whole)
 
 
 def _resolve_workload(workload: str | Family) -> Family:
@@ -960,7 +1101,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
                         help="plant a bug in the embedded server: " + ", ".join(FAULTS))
     parser.add_argument("--workload", default="mixed", metavar="NAME",
-                        help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default mixed)")
+                        help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default mixed); or "
+                             "pubsub: publishers and subscribers, every delivery checked")
     parser.add_argument("--clients", type=_positive_int, default=DEFAULT_CLIENTS, metavar="N",
                         help=f"concurrent clients per program (default {DEFAULT_CLIENTS})")
     parser.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS, metavar="N",

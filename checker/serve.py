@@ -44,9 +44,18 @@ When each fault fires (anything else is served exactly as by the clean server):
   :data:`STALE_READ_CHANCE`, reads the keyspace of 1 to :data:`STALE_READ_DEPTH` versions ago.
 - ``lost-write``: a standalone command flagged ``write`` that changed the keyspace, with chance
   :data:`LOST_WRITE_CHANCE`, keeps its reply and loses its effect.
+- ``drop-message`` / ``duplicate-message``: each Pub/Sub message, with chance
+  :data:`DROP_MESSAGE_CHANCE` / :data:`DUPLICATE_MESSAGE_CHANCE`, is not written / written twice.
+- ``reorder-delivery``: each message, with chance :data:`REORDER_CHANCE`, is held back and written
+  right after the next message for the same connection (or before its next reply, if that comes
+  first: late, but in order with the replies).
+- ``wrong-receiver-count``: a standalone PUBLISH, with chance :data:`WRONG_COUNT_CHANCE`, answers
+  one receiver more than it delivered to (one fewer, half the time, when it delivered to some).
 
 Out-of-band messages: :meth:`Connection.push` writes a reply to a connection from anywhere on the
-event loop (Pub/Sub deliveries), in order with the replies of its own command loop.
+event loop, in order with the replies of its own command loop.  Pub/Sub deliveries are the model's:
+a step queues messages in the receivers' mailboxes (model state), and the server writes them out
+(:func:`model.flush_mailboxes`) right after the step, before the step's reply.
 """
 
 from __future__ import annotations
@@ -80,6 +89,7 @@ from model import (
     Status,
     disconnect,
     encode_reply,
+    flush_mailboxes,
     keys_of,
     lookup,
     step,
@@ -105,6 +115,14 @@ FAULTS: Final[Mapping[str, str]] = {
         "read-only single-key commands (GET, STRLEN, ...) sometimes see the keyspace of a few writes ago",
     "lost-write":
         "about 1 in 10 writes outside MULTI is acknowledged with its normal reply but not applied",
+    "drop-message":
+        "about 1 in 20 Pub/Sub messages is never written to its subscriber",
+    "duplicate-message":
+        "about 1 in 20 Pub/Sub messages is written to its subscriber twice",
+    "reorder-delivery":
+        "about 1 in 10 Pub/Sub messages is held back and written after the subscriber's next message",
+    "wrong-receiver-count":
+        "about 1 in 10 PUBLISH outside MULTI answers a receiver count that is off by one",
 }
 """Planted fault name -> what it breaks (one guarantee each)."""
 
@@ -114,6 +132,10 @@ PAUSE_SECONDS: Final = 0.001
 STALE_READ_CHANCE: Final = 0.25
 STALE_READ_DEPTH: Final = 8  # keyspace versions kept for stale-read
 LOST_WRITE_CHANCE: Final = 0.1
+DROP_MESSAGE_CHANCE: Final = 0.05
+DUPLICATE_MESSAGE_CHANCE: Final = 0.05
+REORDER_CHANCE: Final = 0.1
+WRONG_COUNT_CHANCE: Final = 0.1
 
 _READ_SIZE: Final = 65536
 _INCR_FAMILY: Final = frozenset({b"incr", b"decr", b"incrby", b"decrby"})
@@ -169,6 +191,8 @@ class Server:
         self._listener: asyncio.AbstractServer | None = None
         self._random = random.Random(seed)
         self._hook: FaultHook | None = _FAULT_HOOKS[fault] if fault is not None else None
+        self._mail_fault: MailFault | None = _MAIL_FAULTS.get(fault) if fault is not None else None
+        self._held: dict[int, Reply] = {}  # reorder-delivery: a message held back per connection
         # stale-read only: the keyspaces (all 16 dbs) of the last few versions, oldest first.
         self._history: deque[tuple[Keyspace, ...]] | None = (
             deque(maxlen=STALE_READ_DEPTH) if fault == "stale-read" else None
@@ -245,6 +269,7 @@ class Server:
         finally:
             connection.closing = True
             self.state = disconnect(self.state, connection.id)
+            self._held.pop(connection.id, None)
             del self.connections[connection.id]
             writer.close()
             try:
@@ -268,11 +293,28 @@ class Server:
         except Exception as error:  # a bug in the model: say so, keep serving
             log.exception("model failed on %r", argv[:2])
             reply = Error(f"ERR redlin's model failed on '{name.decode(errors='replace')}': {error!r}")
+        self.state = self._deliver(self.state)
+        if self._mail_fault is not None:
+            self._mail_fault(self, connection, None)  # a reply is next on this connection
         connection.push(reply)
         if name == b"quit":
             connection.closing = True  # after the reply, like CLIENT_CLOSE_AFTER_REPLY
         elif name == b"reset":
             connection.name = None
+
+    def _deliver(self, state: State) -> State:
+        """Write the Pub/Sub messages queued in ``state``'s mailboxes; ``state`` with them emptied."""
+        state, mail = flush_mailboxes(state)
+        for client, frames in mail.items():
+            connection = self.connections.get(client)  # type: ignore[call-overload]
+            if connection is None:
+                continue
+            for frame in frames:
+                if self._mail_fault is None:
+                    connection.push(frame)
+                else:
+                    self._mail_fault(self, connection, frame)
+        return state
 
     def _step(self, client: int, argv: Sequence[bytes]) -> Reply:
         """One atomic model step on the current state (no await: nothing can interleave)."""
@@ -442,6 +484,7 @@ async def _read_yield_write(server: Server, client: int, argv: Argv) -> Reply:
     """Run ``argv`` on a snapshot, let other clients run, then write what it changed blindly."""
     snapshot = server.state
     after, reply = step(snapshot, client, argv, server.now())
+    after = server._deliver(after)  # messages a script published go out now: only keys are written back
     if after.dbs is snapshot.dbs:  # wrote nothing (an error, a read-only script): nothing to lose
         server.state = after
         return reply
@@ -502,6 +545,47 @@ async def _lost_write(server: Server, connection: Connection, argv: Argv) -> Rep
     return reply
 
 
+async def _plain_step(server: Server, connection: Connection, argv: Argv) -> Reply:
+    return server._step(connection.id, argv)
+
+
+async def _wrong_receiver_count(server: Server, connection: Connection, argv: Argv) -> Reply:
+    standalone = _standalone(server, connection.id) is not None
+    reply = server._step(connection.id, argv)
+    if (standalone and argv[0].lower() == b"publish" and type(reply) is int
+            and server._random.random() < WRONG_COUNT_CHANCE):
+        return reply - 1 if reply > 0 and server._random.random() < 0.5 else reply + 1
+    return reply
+
+
+# Delivery faults: called with each message about to be written to ``connection`` (and with
+# ``None`` just before a reply is written to it); they write what the faulty server writes.
+MailFault = Callable[["Server", Connection, "Reply | None"], None]
+
+
+def _drop_message(server: Server, connection: Connection, frame: Reply | None) -> None:
+    if frame is not None and server._random.random() >= DROP_MESSAGE_CHANCE:
+        connection.push(frame)
+
+
+def _duplicate_message(server: Server, connection: Connection, frame: Reply | None) -> None:
+    if frame is not None:
+        connection.push(frame)
+        if server._random.random() < DUPLICATE_MESSAGE_CHANCE:
+            connection.push(frame)
+
+
+def _reorder_delivery(server: Server, connection: Connection, frame: Reply | None) -> None:
+    held = server._held.pop(connection.id, None)
+    if frame is not None and held is None and server._random.random() < REORDER_CHANCE:
+        server._held[connection.id] = frame
+        return
+    if frame is not None:
+        connection.push(frame)
+    if held is not None:
+        connection.push(held)  # after the message that overtook it, or before the next reply
+
+
 _FAULT_HOOKS: Final[dict[str, FaultHook]] = {
     "watch-ignored": _watch_ignored,
     "exec-not-atomic": _exec_not_atomic,
@@ -509,8 +593,17 @@ _FAULT_HOOKS: Final[dict[str, FaultHook]] = {
     "script-not-atomic": _script_not_atomic,
     "stale-read": _stale_read,
     "lost-write": _lost_write,
+    "drop-message": _plain_step,
+    "duplicate-message": _plain_step,
+    "reorder-delivery": _plain_step,
+    "wrong-receiver-count": _wrong_receiver_count,
 }
 assert _FAULT_HOOKS.keys() == FAULTS.keys()
+_MAIL_FAULTS: Final[dict[str, MailFault]] = {
+    "drop-message": _drop_message,
+    "duplicate-message": _duplicate_message,
+    "reorder-delivery": _reorder_delivery,
+}
 
 
 # --------------------------------------------------------------------- starting a server

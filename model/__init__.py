@@ -20,13 +20,25 @@ from . import (  # noqa: F401  (importing a family registers its commands)
 from ._client import Client, Redis, to_argv
 from ._commands import COMMANDS, CommandSpec, keys_of, lookup
 from ._engine import CommandError, Context, disconnect, step, step_reporting_undeclared
-from ._reply import NULL_ARRAY, OK, QUEUED, Error, Reply, Status, sort_unordered
+from ._pubsub import (
+    canonical_pubsub_reply,
+    flush_mailboxes,
+    is_message,
+    mailbox,
+    receive,
+    receive_all,
+    split_messages,
+    stringmatch,
+)
+from ._reply import NULL_ARRAY, OK, QUEUED, Error, Frames, Reply, Status, frames_of, sort_unordered
 from ._resp import Parser, ProtocolError, encode_command, encode_reply
 from ._state import DEFAULT_SESSION, INITIAL_STATE, Keyspace, Session, State, ZSet
 
 __all__ = [
     "COMMANDS", "Client", "CommandError", "CommandSpec", "Context", "DEFAULT_SESSION", "Error",
-    "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "Parser", "ProtocolError", "QUEUED", "Redis",
-    "Reply", "Session", "State", "Status", "ZSet", "disconnect", "encode_command", "encode_reply",
-    "keys_of", "lookup", "sort_unordered", "step", "step_reporting_undeclared", "to_argv",
+    "Frames", "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "Parser", "ProtocolError", "QUEUED",
+    "Redis", "Reply", "Session", "State", "Status", "ZSet", "canonical_pubsub_reply", "disconnect",
+    "encode_command", "encode_reply", "flush_mailboxes", "frames_of", "is_message", "keys_of",
+    "lookup", "mailbox", "receive", "receive_all", "sort_unordered", "split_messages", "step",
+    "step_reporting_undeclared", "stringmatch", "to_argv",
 ]

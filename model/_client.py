@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Hashable
 
 from ._engine import disconnect, step
+from ._pubsub import mailbox, receive_all
 from ._reply import Reply
 from ._state import INITIAL_STATE, State
 
@@ -65,6 +66,22 @@ class Client:
         """Send one command and return its reply."""
         self.server.state, reply = step(self.server.state, self.id, to_argv(args), self.server.now)
         return reply
+
+    def messages(self) -> list[Reply]:
+        """Read the Pub/Sub messages written to this connection since the last call, oldest first.
+
+        >>> m = Redis(); sub, pub = m.client(), m.client()
+        >>> sub.execute("SUBSCRIBE", "news")
+        (b'subscribe', b'news', 1)
+        >>> pub.execute("PUBLISH", "news", "hello")
+        1
+        >>> sub.messages()
+        [(b'message', b'news', b'hello')]
+        """
+        frames = mailbox(self.server.state, self.id)
+        if frames:
+            self.server.state = receive_all(self.server.state, self.id, frames)  # type: ignore[assignment]
+        return list(frames)
 
     def close(self) -> None:
         """Close the connection: its session ends."""

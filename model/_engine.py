@@ -282,7 +282,7 @@ class Context:
             return self._reject(unknown_subcommand(argv))
         if session.multi is not None and "no_multi" in spec.flags:
             return self._reject(NOT_IN_MULTI)
-        if (session.channels or session.patterns) and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED:
+        if session.subscriptions and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED:  # RESP2 (P6)
             return self._reject(Error(
                 f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                 "QUIT / RESET are allowed in this context"))

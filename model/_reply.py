@@ -10,6 +10,7 @@ RESP2              Python value                example
 ``$-1``            ``None``                    ``None``
 ``*2 ...``         ``tuple`` of replies        ``(b"a", 1)``
 ``*-1``            :data:`NULL_ARRAY`          ``NULL_ARRAY``
+several values     :class:`Frames`             ``Frames(((b"subscribe", b"a", 1), (b"subscribe", b"b", 2)))``
 =================  ==========================  ==================
 
 Plain Python values are used where they are unambiguous, because the model creates millions of
@@ -19,6 +20,7 @@ replies and the checker compares them; ``bool`` is never a reply.  Status and er
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final, TypeAlias
 
 
@@ -63,6 +65,46 @@ class Error:
         return f"Error({self.text!r})"
 
 
+class Frames:
+    """Several top-level RESP values written in a row as the answer to one command.
+
+    ``SUBSCRIBE a b`` answers one confirmation per channel (sheet P2); an EXEC whose queue produced
+    such replies, or delivered messages to its own client, writes ``*n`` and then more than n values,
+    so a client reads the array of the first n and the rest as values of their own (M19).  A
+    command that writes exactly one value never answers ``Frames``: ``Frames.of`` unwraps it.
+    """
+
+    __slots__ = ("frames",)
+
+    def __init__(self, frames: tuple[Reply, ...]) -> None:
+        self.frames = frames
+
+    @staticmethod
+    def of(frames: tuple[Reply, ...]) -> Reply:
+        """The reply that writes ``frames``: the value itself when there is one."""
+        return frames[0] if len(frames) == 1 else Frames(frames)
+
+    def __iter__(self) -> Iterator[Reply]:
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Frames and other.frames == self.frames
+
+    def __hash__(self) -> int:
+        return hash(("frames", self.frames))
+
+    def __repr__(self) -> str:
+        return f"Frames({self.frames!r})"
+
+
+def frames_of(reply: Reply) -> tuple[Reply, ...]:
+    """The top-level values ``reply`` writes, in order."""
+    return reply.frames if isinstance(reply, Frames) else (reply,)
+
+
 class _NullArray:
     """The null multi-bulk reply ``*-1`` (a WATCH-aborted EXEC, ``LPOP missing 2``)."""
 
@@ -83,7 +125,7 @@ class _NullArray:
 
 NULL_ARRAY: Final = _NullArray()
 
-Reply: TypeAlias = Status | Error | int | bytes | None | tuple["Reply", ...] | _NullArray
+Reply: TypeAlias = Status | Error | int | bytes | None | tuple["Reply", ...] | _NullArray | Frames
 
 OK: Final = Status("OK")
 QUEUED: Final = Status("QUEUED")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ._reply import NULL_ARRAY, Error, Reply, Status
+from ._reply import NULL_ARRAY, Error, Frames, Reply, Status
 
 
 class ProtocolError(ValueError):
@@ -38,7 +38,7 @@ def _as_bytes(arg: bytes | str | int | float) -> bytes:
 
 
 def encode_reply(reply: Reply) -> bytes:
-    """The exact RESP2 bytes of a reply."""
+    """The exact RESP2 bytes of a reply (a :class:`Frames` reply: its values one after another)."""
     out: list[bytes] = []
     _encode(reply, out)
     return b"".join(out)
@@ -62,6 +62,9 @@ def _encode(reply: Reply, out: list[bytes]) -> None:
         out.append(b"-%s\r\n" % _line(reply.text))  # type: ignore[union-attr]
     elif reply is NULL_ARRAY:
         out.append(b"*-1\r\n")
+    elif kind is Frames:  # several values in a row (SUBSCRIBE a b)
+        for frame in reply.frames:  # type: ignore[union-attr]
+            _encode(frame, out)
     else:
         raise TypeError(f"not a reply: {reply!r}")
 

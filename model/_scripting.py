@@ -271,7 +271,7 @@ def _declares(run: Run, spec: CommandSpec, argv: Sequence[bytes]) -> bool:
 
     Redis runs scripts that touch other keys too, but a checker that splits a history by key needs
     to know: it reads ``Context.undeclared`` (see ``model.step_reporting_undeclared``)."""
-    if spec.name in _BEYOND_KEYS:
+    if spec.name in _BEYOND_KEYS or "pubsub" in spec.flags:  # PUBLISH reaches subscribers, not keys
         return False
     try:
         return all(key in run.declared for key in spec.keys(argv))

@@ -15,12 +15,12 @@ from ._state import DATABASES, DEFAULT_SESSION, EMPTY_KEYSPACE
 def ping(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if len(argv) > 2:
         return Error("ERR wrong number of arguments for 'ping' command")
-    if ctx.session.channels or ctx.session.patterns:  # RESP2 subscribed mode (P7)
+    if ctx.session.subscriptions:  # RESP2 subscribed mode (P7)
         return (b"pong", argv[1] if len(argv) == 2 else b"")
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", 2, "fast")
+@command("echo", 2, "loading stale fast")
 def echo(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return argv[1]
 
@@ -87,14 +87,16 @@ def swapdb(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("quit", -1, "noscript loading stale fast allow_busy")
 def quit_(ctx: Context, argv: Sequence[bytes]) -> Reply:
     # The connection closes after the reply: its session, queued MULTI included, is gone (M22).
-    ctx.set_session(DEFAULT_SESSION)
+    # Messages already written to it still arrive before the reply.
+    ctx.set_session(DEFAULT_SESSION.replace(mailbox=ctx.session.mailbox))
     return OK
 
 
 @command("reset", 1, "noscript loading stale fast allow_busy")
 def reset(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    # Out of MULTI, unwatched, DB 0, unsubscribed: a brand-new connection (M21, P10).
-    ctx.set_session(DEFAULT_SESSION)
+    # Out of MULTI, unwatched, DB 0, unsubscribed: a brand-new connection (M21, P10).  Messages
+    # already written to it are not taken back.
+    ctx.set_session(DEFAULT_SESSION.replace(mailbox=ctx.session.mailbox))
     return Status("RESET")
 
 
@@ -104,5 +106,10 @@ def _not_modelled(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 # Registered so that their flags behave (no_multi aborts a transaction, M13); the model has no
 # persistence or replication to run them against.
-for _name, _arity in (("save", 1), ("shutdown", -1), ("sync", 1), ("psync", -3)):
-    command(_name, _arity, "admin noscript no_multi")(_not_modelled)
+for _name, _arity, _flags in (
+    ("save", 1, "admin noscript no_multi"),
+    ("shutdown", -1, "admin noscript loading stale no_multi allow_busy"),
+    ("sync", 1, "admin noscript no_multi"),
+    ("psync", -3, "admin noscript no_multi"),
+):
+    command(_name, _arity, _flags)(_not_modelled)

@@ -59,6 +59,12 @@ class ZSet:
 
 
 Value: TypeAlias = bytes | tuple | frozenset | Map | ZSet  # type: ignore[type-arg]
+Mail: TypeAlias = tuple | frozenset  # type: ignore[type-arg]  # a message frame, or a group of them
+
+
+def mail_frames(mail: Mail) -> tuple[Any, ...]:
+    """The frames of one mailbox entry in the order the model writes them (a group sorted)."""
+    return tuple(sorted(mail, key=repr)) if type(mail) is frozenset else (mail,)
 
 TYPE_NAMES: dict[type, str] = {bytes: "string", tuple: "list", Map: "hash", frozenset: "set", ZSet: "zset"}
 
@@ -102,9 +108,17 @@ class Session:
     CLIENT_DIRTY_EXEC (a queue-time error: EXEC will abort), ``dirty_cas`` is CLIENT_DIRTY_CAS (a
     watched key was touched: EXEC will return a null array).  ``watched`` holds (db, key) pairs;
     ``stale`` the subset that was already logically expired when watched (sheet W11).
+
+    ``channels``, ``patterns`` and ``shard_channels`` are the connection's Pub/Sub subscriptions
+    (SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE).  ``mailbox`` holds the messages the server has written to
+    the connection that its client has not read yet, oldest first: each entry is a message frame
+    (``(b"message", channel, payload)``), or a frozenset of the ``pmessage`` frames one PUBLISH wrote
+    for several matching patterns, whose order Redis leaves to its hash table.  The mailbox is what
+    makes delivery checkable: a PUBLISH appends, a client's read takes from the front (sheet P5).
     """
 
-    __slots__ = ("db", "multi", "dirty_exec", "dirty_cas", "watched", "stale", "channels", "patterns", "_hash")
+    __slots__ = ("db", "multi", "dirty_exec", "dirty_cas", "watched", "stale", "channels", "patterns",
+                 "shard_channels", "mailbox", "_hash")
 
     def __init__(
         self,
@@ -116,6 +130,8 @@ class Session:
         stale: frozenset[tuple[int, bytes]] = frozenset(),
         channels: frozenset[bytes] = frozenset(),
         patterns: frozenset[bytes] = frozenset(),
+        shard_channels: frozenset[bytes] = frozenset(),
+        mailbox: tuple[Mail, ...] = (),
     ) -> None:
         self.db = db
         self.multi = multi
@@ -125,11 +141,13 @@ class Session:
         self.stale = stale
         self.channels = channels
         self.patterns = patterns
+        self.shard_channels = shard_channels
+        self.mailbox = mailbox
         self._hash = -1
 
     def _key(self) -> tuple[Any, ...]:
         return (self.db, self.multi, self.dirty_exec, self.dirty_cas, self.watched, self.stale,
-                self.channels, self.patterns)
+                self.channels, self.patterns, self.shard_channels, self.mailbox)
 
     def replace(self, **changes: Any) -> Session:
         fields = {name: getattr(self, name) for name in Session.__slots__[:-1]}
@@ -138,7 +156,14 @@ class Session:
 
     @property
     def subscriptions(self) -> int:
-        return len(self.channels) + len(self.patterns)
+        """How many channels, patterns and shard channels the connection is subscribed to (RESP2:
+        while this is not 0, only Pub/Sub commands, PING, QUIT and RESET are allowed, sheet P6)."""
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
+
+    @property
+    def unread(self) -> int:
+        """How many message frames are in the mailbox."""
+        return sum(len(mail) if type(mail) is frozenset else 1 for mail in self.mailbox)
 
     def is_default(self) -> bool:
         return self == DEFAULT_SESSION

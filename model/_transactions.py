@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from ._commands import command
 from ._engine import EXECABORT, Context
-from ._reply import NULL_ARRAY, OK, Error, Reply
-from ._state import Session
+from ._reply import NULL_ARRAY, OK, Error, Frames, Reply, frames_of
+from ._state import Session, mail_frames
 
 
 @command("multi", 1, "noscript loading stale fast allow_busy")
@@ -47,9 +47,23 @@ def exec_(ctx: Context, argv: Sequence[bytes]) -> Reply:
     ctx.set_session(_ended(session))
     ctx.in_exec = True
     try:
-        return tuple(ctx.run(queued) for queued in queue)
+        stream: list[Reply] = []
+        for queued in queue:
+            before = len(ctx.session.mailbox)
+            reply = ctx.run(queued)
+            box = ctx.session.mailbox
+            if len(box) > before:
+                # A message to the EXEC's own client (it subscribed earlier in the queue) is written
+                # in the middle of the EXEC reply, before the reply of the command that sent it.
+                ctx.set_session(ctx.session.replace(mailbox=box[:before]))
+                stream += [frame for mail in box[before:] for frame in mail_frames(mail)]
+            stream += frames_of(reply)
     finally:
         ctx.in_exec = False
+    # ``*n`` then the values: a command that wrote several (SUBSCRIBE a b) makes the array end early
+    # and the rest follow it as values of their own (M19).
+    n = len(queue)
+    return tuple(stream) if len(stream) == n else Frames((tuple(stream[:n]), *stream[n:]))
 
 
 def _watched_key_expired(ctx: Context, session: Session) -> bool:

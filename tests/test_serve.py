@@ -261,7 +261,8 @@ def test_refuses_unknown_faults_and_remote_hosts() -> None:
     with pytest.raises(ValueError, match="non-loopback"):
         start_in_thread(host="0.0.0.0")
     assert set(FAULTS) == {"watch-ignored", "exec-not-atomic", "incr-read-then-write", "script-not-atomic",
-                           "stale-read", "lost-write"}
+                           "stale-read", "lost-write", "drop-message", "duplicate-message",
+                           "reorder-delivery", "wrong-receiver-count"}
 
 
 def test_serve_is_an_asyncio_api() -> None:

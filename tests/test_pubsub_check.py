@@ -1,0 +1,375 @@
+"""Checking Pub/Sub deliveries: hand-made histories for each kind of violation, and recorded runs
+against the clean embedded server, a real redis-server and each planted Pub/Sub fault.
+
+A message an idle subscriber read is the pseudo-operation ``RECV`` (its result is the frame);
+messages read while a command was in flight are the front of that command's result (``Frames``).
+Sheet items: P4 (receiver counts), P5 (order), P8 (unsubscribing), P11 (PUBLISH in MULTI).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from redis_histories import OK, HistoryBuilder
+
+from checker import History, Linearizable, Outcome, Violation, check, minimise
+from checker._deliveries import impossible_message, receipts, receive_call
+from checker._explain import (
+    DUPLICATE_MESSAGE,
+    LOST_MESSAGE,
+    NO_VALID_ORDER,
+    PHANTOM_MESSAGE,
+    REORDERED_MESSAGES,
+    WRONG_RECEIVER_COUNT,
+    classify,
+)
+from checker._jsonl import load_history, save_history
+from checker._minimise import weaken
+from checker._redis_model import redis_model
+from checker.pubsub import PubSubWorkload, check_pubsub, escape_glob, record_pubsub
+from checker.run import FAULT_WORKLOADS, render_outcome, run
+from checker.serve import start_in_thread
+from model import Frames, Status, stringmatch
+
+MODEL = redis_model()
+SINGLE = redis_model(partitioned=False)
+
+
+def message(channel: str, payload: str) -> tuple[bytes, ...]:
+    return (b"message", channel.encode(), payload.encode())
+
+
+def pmessage(pattern: str, channel: str, payload: str) -> tuple[bytes, ...]:
+    return (b"pmessage", pattern.encode(), channel.encode(), payload.encode())
+
+
+def confirm(kind: str, name: str, count: int) -> tuple[object, ...]:
+    return (kind.encode(), name.encode(), count)
+
+
+def subscribed(h: HistoryBuilder, client: int = 1, at: int = 0, channel: str = "ch") -> None:
+    h.op(client, at, at + 1, ("SUBSCRIBE", channel), confirm("subscribe", channel, 1))
+
+
+def recv(h: HistoryBuilder, client: int, start: int, end: int, frame: object) -> int:
+    return h.op(client, start, end, receive_call(frame), frame)
+
+
+def kind_of(history: History, minimised: bool = True) -> str | None:
+    """The kind of violation the explanation names (from the minimal core, or the whole part)."""
+    result = check(history, MODEL, time_limit=30)
+    assert isinstance(result, Violation)
+    core = minimise(history, MODEL, result, time_limit=30) if minimised else ()
+    return classify(history, MODEL, result, core).kind
+
+
+def verdict(history: History) -> str:
+    result = check(history, MODEL, time_limit=30)
+    return result.verdict
+
+
+def core_of(history: History) -> tuple[int, ...]:
+    result = check(history, MODEL, time_limit=30)
+    assert isinstance(result, Violation)
+    core = minimise(history, MODEL, result, time_limit=30)
+    weakened = History(tuple(op if op.id in core else weaken(op) for op in history))
+    assert isinstance(check(weakened, SINGLE), Violation)  # the core alone is contradictory
+    return tuple(sorted(core))
+
+
+def two_messages(*, reads: list[tuple[int, int, tuple[bytes, ...]]], end: tuple[int, int] | None = (60, 70),
+                 pending: tuple[tuple[bytes, ...], ...] = ()) -> History:
+    """Client 1 subscribes to ch; client 2 publishes a (20-30) then b (40-50); client 1 reads
+    ``reads`` as RECVs, then unsubscribes, reading ``pending`` before the confirmation."""
+    h = HistoryBuilder()
+    subscribed(h)
+    h.op(2, 20, 30, ("PUBLISH", "ch", "a"), 1)
+    h.op(2, 40, 50, ("PUBLISH", "ch", "b"), 1)
+    for start, stop, frame in reads:
+        recv(h, 1, start, stop, frame)
+    if end is not None:
+        reply = confirm("unsubscribe", "ch", 0)
+        h.op(1, end[0], end[1], ("UNSUBSCRIBE", "ch"), Frames((*pending, reply)) if pending else reply)
+    return h.history()
+
+
+# ----------------------------------------------------------------------------- clean histories
+
+
+def test_in_order_deliveries_are_linearizable_p5() -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a")), (51, 52, message("ch", "b"))])
+    result = check(history, MODEL)
+    assert isinstance(result, Linearizable)
+    assert len(result.parts) == 1  # every Pub/Sub operation in one part
+
+
+def test_messages_read_before_a_reply_are_part_of_it() -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a"))], pending=(message("ch", "b"),))
+    assert verdict(history) == "linearizable"
+    # The reply is written after every message already queued: one left out is lost (P8).
+    assert verdict(two_messages(reads=[(31, 32, message("ch", "a"))])) == "violation"
+
+
+def test_a_publish_concurrent_with_subscribe_may_or_may_not_reach_it() -> None:
+    for count, reads in ((0, []), (1, [(31, 32, message("ch", "x"))])):
+        h = HistoryBuilder()
+        h.op(1, 0, 10, ("SUBSCRIBE", "ch"), confirm("subscribe", "ch", 1))
+        h.op(2, 5, 30, ("PUBLISH", "ch", "x"), count)
+        for start, stop, frame in reads:
+            recv(h, 1, start, stop, frame)
+        h.op(1, 40, 50, ("UNSUBSCRIBE", "ch"), confirm("unsubscribe", "ch", 0))
+        assert verdict(h.history()) == "linearizable", count
+
+
+def test_publish_in_multi_delivers_at_exec_p11() -> None:
+    h = HistoryBuilder()
+    subscribed(h)
+    h.transaction(2, 10, 20, [("PUBLISH", "ch", "1"), ("PUBLISH", "ch", "2")], (1, 1))
+    recv(h, 1, 21, 22, message("ch", "1"))
+    recv(h, 1, 23, 24, message("ch", "2"))
+    assert verdict(h.history()) == "linearizable"
+
+
+def test_pattern_messages_of_one_publish_may_come_in_either_order() -> None:
+    for order in (("a*", "?b"), ("?b", "a*")):
+        h = HistoryBuilder()
+        h.op(1, 0, 1, ("PSUBSCRIBE", "a*", "?b"),
+             Frames((confirm("psubscribe", "a*", 1), confirm("psubscribe", "?b", 2))))
+        h.op(2, 2, 3, ("PUBLISH", "ab", "x"), 2)
+        for i, pattern in enumerate(order):
+            recv(h, 1, 4 + 2 * i, 5 + 2 * i, pmessage(pattern, "ab", "x"))
+        assert verdict(h.history()) == "linearizable"
+
+
+def test_a_lost_connection_ends_the_subscription() -> None:
+    h = HistoryBuilder()
+    subscribed(h)
+    h.op(1, 10, None, ("PING",), outcome=Outcome.INFO)
+    h.op(2, 20, 30, ("PUBLISH", "ch", "x"), 0)  # may come after the connection was gone
+    assert verdict(h.history()) == "linearizable"
+
+
+def test_pubsub_operations_share_a_part_and_keys_do_not() -> None:
+    h = HistoryBuilder()
+    subscribed(h)
+    h.op(1, 2, 3, ("PING",), (b"pong", b""))  # a subscriber's every operation is Pub/Sub state
+    h.op(2, 4, 5, ("PUBLISH", "ch", "x"), 1)
+    recv(h, 1, 6, 7, message("ch", "x"))
+    h.op(3, 0, 1, ("SET", "k", "v"), OK)
+    h.op(3, 2, 3, ("GET", "k"), b"v")
+    parts = sorted([op.id for op in part] for part in MODEL.partition(h.history().operations))
+    assert parts == [[0, 1, 2, 3], [4, 5]]
+
+
+def test_history_files_keep_frames_and_receives(tmp_path: Path) -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a"))], pending=(message("ch", "b"),))
+    path = tmp_path / "h.jsonl"
+    save_history(history, path)
+    assert '"frames"' in path.read_text() and '["RECV","message","ch","a"]' in path.read_text()
+    loaded = load_history(path)
+    def calls(h: History) -> list[object]:
+        return sorted(((op.invoke, op.call, op.result) for op in h), key=repr)
+
+    assert calls(loaded) == calls(history)
+    assert verdict(loaded) == "linearizable"
+
+
+# ----------------------------------------------------------------------------- each violation
+
+
+def test_lost_message_is_a_violation() -> None:
+    history = two_messages(reads=[(51, 52, message("ch", "b"))])  # a never arrived
+    assert verdict(history) == "violation"
+    core = core_of(history)
+    assert core == (1, 4)  # PUBLISH a reached the subscriber, whose UNSUBSCRIBE reply came without it
+    assert kind_of(history) == LOST_MESSAGE
+    assert kind_of(two_messages(reads=[(31, 32, message("ch", "a"))])) == LOST_MESSAGE  # b missing at the end
+
+
+def test_duplicate_message_is_found_before_any_search() -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a")), (33, 34, message("ch", "a")),
+                                  (51, 52, message("ch", "b"))])
+    result = check(history, MODEL)
+    assert isinstance(result, Violation) and result.prefixes == () and result.operation == 4
+    assert core_of(history) == (3, 4)
+    assert kind_of(history) == DUPLICATE_MESSAGE
+
+
+def test_reordered_messages_are_a_violation() -> None:
+    history = two_messages(reads=[(51, 52, message("ch", "b")), (53, 54, message("ch", "a"))])
+    assert verdict(history) == "violation"
+    assert len(core_of(history)) <= 4
+    assert kind_of(history) == REORDERED_MESSAGES
+
+
+def test_subscribers_must_agree_on_one_publish_order() -> None:
+    h = HistoryBuilder()
+    subscribed(h, 1)
+    subscribed(h, 2)
+    h.op(3, 10, 40, ("PUBLISH", "ch", "a"), 2)  # concurrent publishes: either order is fine ...
+    h.op(4, 10, 40, ("PUBLISH", "ch", "b"), 2)
+    recv(h, 1, 41, 42, message("ch", "a"))
+    recv(h, 1, 43, 44, message("ch", "b"))
+    recv(h, 2, 41, 42, message("ch", "b"))  # ... but not a different one per subscriber
+    recv(h, 2, 43, 44, message("ch", "a"))
+    assert verdict(h.history()) == "violation"
+    assert kind_of(h.history()) == REORDERED_MESSAGES
+
+
+def test_phantom_message_is_found_before_any_search() -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a")), (33, 34, message("ch", "zzz"))], end=None)
+    result = check(history, MODEL)
+    assert isinstance(result, Violation) and result.prefixes == ()
+    assert core_of(history) == (4,)
+    assert kind_of(history) == PHANTOM_MESSAGE
+
+
+def test_message_after_unsubscribing_is_a_violation() -> None:
+    h = HistoryBuilder()
+    subscribed(h)
+    h.op(1, 2, 3, ("UNSUBSCRIBE", "ch"), confirm("unsubscribe", "ch", 0))
+    h.op(2, 4, 5, ("PUBLISH", "ch", "late"), 1)
+    recv(h, 1, 6, 7, message("ch", "late"))
+    assert verdict(h.history()) == "violation"
+    assert kind_of(h.history()) == PHANTOM_MESSAGE  # it was not subscribed while that PUBLISH ran
+
+
+def test_wrong_receiver_count_is_a_violation_p4() -> None:
+    h = HistoryBuilder()
+    subscribed(h)
+    h.op(2, 10, 20, ("PUBLISH", "ch", "x"), 2)
+    recv(h, 1, 21, 22, message("ch", "x"))
+    assert verdict(h.history()) == "violation"
+    assert core_of(h.history()) == (1,)  # whatever else happened, one subscription cannot count 2
+    assert kind_of(h.history()) == WRONG_RECEIVER_COUNT
+    h = HistoryBuilder()
+    subscribed(h)
+    h.op(2, 10, 20, ("PUBLISH", "ch", "x"), 0)  # the subscription was in place all along
+    assert kind_of(h.history()) == WRONG_RECEIVER_COUNT
+
+
+def test_channel_message_comes_before_pattern_messages_of_one_publish() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1, ("SUBSCRIBE", "ab"), confirm("subscribe", "ab", 1))
+    h.op(1, 2, 3, ("PSUBSCRIBE", "a*"), confirm("psubscribe", "a*", 2))
+    h.op(2, 4, 5, ("PUBLISH", "ab", "x"), 2)
+    recv(h, 1, 6, 7, pmessage("a*", "ab", "x"))
+    recv(h, 1, 8, 9, message("ab", "x"))
+    assert kind_of(h.history()) == REORDERED_MESSAGES
+
+
+def test_pattern_that_does_not_match_is_a_phantom() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1, ("PSUBSCRIBE", "a*"), confirm("psubscribe", "a*", 1))
+    h.op(2, 2, 3, ("PUBLISH", "ba", "x"), 1)
+    recv(h, 1, 4, 5, pmessage("a*", "ba", "x"))
+    assert impossible_message(h.history().operations) == h.history()[2]
+
+
+def test_receipts_read_messages_in_front_of_replies() -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a"))], pending=(message("ch", "b"),))
+    mine = receipts(history.operations)[1]
+    assert [r.frame for r in mine] == [message("ch", "a"), message("ch", "b")]
+    assert [r.op.id for r in mine] == [3, 4]
+
+
+def test_escape_glob() -> None:
+    prefix = b"run[1]*?\\:"
+    assert stringmatch(escape_glob(prefix) + b"*", prefix + b"ch0")
+    assert not stringmatch(escape_glob(prefix) + b"*", b"run1xx\\:ch0")
+
+
+# ----------------------------------------------------------------------------- recorded runs
+
+SMALL = PubSubWorkload(publishers=2, subscribers=3, messages=40)
+
+
+def recorded(tmp_path: Path, url: str, seed: int = 0, workload: PubSubWorkload = SMALL) -> History:
+    run = record_pubsub(url, tmp_path / f"h{seed}.jsonl", workload, seed=seed)
+    assert not run.problems, run.problems
+    assert run.published == workload.publishers * workload.messages
+    assert run.received > 0
+    return run.history
+
+
+def test_recording_against_the_clean_embedded_server_passes(tmp_path: Path) -> None:
+    with start_in_thread() as running:
+        history = recorded(tmp_path, running.url)
+    result = check_pubsub(history, time_limit=60)
+    assert isinstance(result, Linearizable), result
+    no_false_claims(history)
+    kinds = {op.call[0][0] for op in history}
+    assert {b"RECV", b"PUBLISH", b"SUBSCRIBE", b"UNSUBSCRIBE", b"PSUBSCRIBE", b"PING"} <= kinds
+
+
+@pytest.mark.redis
+def test_recording_against_redis_passes(tmp_path: Path, redis_server: object) -> None:
+    history = recorded(tmp_path, redis_server.url, workload=PubSubWorkload(messages=60))  # type: ignore[attr-defined]
+    result = check_pubsub(history, time_limit=60)
+    assert isinstance(result, Linearizable), result
+    no_false_claims(history)
+
+
+FAULT_KINDS = {"drop-message": LOST_MESSAGE, "duplicate-message": DUPLICATE_MESSAGE,
+               "reorder-delivery": REORDERED_MESSAGES, "wrong-receiver-count": WRONG_RECEIVER_COUNT}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("fault", sorted(FAULT_KINDS))
+def test_each_planted_pubsub_fault_is_detected_and_named(tmp_path: Path, fault: str, seed: int) -> None:
+    with start_in_thread(fault=fault, seed=seed) as running:
+        history = recorded(tmp_path, running.url, seed, workload=PubSubWorkload(messages=60))
+    result = check_pubsub(history, time_limit=60)
+    assert isinstance(result, Violation), result
+    assert classify(history, MODEL, result).kind == FAULT_KINDS[fault]
+
+
+def no_false_claims(history: History) -> None:
+    """Ask every recogniser about a whole linearizable history, as if it were a violation: none may
+    claim an anomaly (their claims must follow from the history alone)."""
+    pretend = Violation(part=tuple(op.id for op in history), operation=0, prefixes=(), states_explored=0,
+                        elapsed=0.0)
+    assert classify(history, MODEL, pretend).kind == NO_VALID_ORDER
+
+
+def test_recorded_replies_include_status_and_frames(tmp_path: Path) -> None:
+    with start_in_thread() as running:
+        history = recorded(tmp_path, running.url, workload=PubSubWorkload(publishers=1, subscribers=1, messages=5))
+    final = [op for op in history if op.client == history[-1].client][-1]
+    assert final.call == ((b"PING",),) and final.result[-1] == Status("PONG")  # unsubscribed by then
+
+
+# ----------------------------------------------------------------------------- redlin run --workload pubsub
+
+
+def test_redlin_run_pubsub_on_the_clean_server(tmp_path: Path) -> None:
+    outcome = run(workload="pubsub", ops=400, out=tmp_path / "out", database=None)
+    assert outcome.verdict == "linearizable" and outcome.exit_code == 0, render_outcome(outcome)
+    assert outcome.stats.operations >= 400 and outcome.stats.executions >= 2
+    history = load_history(outcome.paths["history"])  # the rounds, one after another, in one file
+    assert len(history) == outcome.stats.operations
+    assert check_pubsub(history, time_limit=60).verdict == "linearizable"
+    assert json.loads(outcome.paths["result"].read_text())["verdict"] == "linearizable"
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_KINDS))
+def test_redlin_run_pubsub_finds_each_fault_with_a_small_core(tmp_path: Path, fault: str) -> None:
+    assert FAULT_WORKLOADS[fault] == "pubsub"
+    outcome = run(workload="pubsub", fault=fault, ops=20_000, shrink_time=10, out=tmp_path / "out", database=None)
+    assert outcome.verdict == "violation" and outcome.exit_code == 1, render_outcome(outcome)
+    assert outcome.stats.found_after_seconds is not None and outcome.stats.found_after_seconds < 10
+    assert 1 <= len(outcome.core) <= 6, render_outcome(outcome)
+    again = load_history(outcome.paths["counterexample"])
+    assert isinstance(check(again, MODEL, time_limit=30), Violation)
+    result = json.loads(outcome.paths["result"].read_text())
+    assert result["verdict"] == "violation" and result["kind"] == FAULT_KINDS[fault]
+    text = render_outcome(outcome)
+    assert text.startswith("VIOLATION") and "minimal counterexample" in text
+
+
+@pytest.mark.redis
+def test_redlin_run_pubsub_on_redis(tmp_path: Path, redis_server: object) -> None:
+    outcome = run(redis_server.url, workload="pubsub", ops=600, out=tmp_path / "out", database=None)  # type: ignore[attr-defined]
+    assert outcome.verdict == "linearizable", render_outcome(outcome)
