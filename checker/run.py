@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
 import os
 import random
 import secrets
@@ -62,7 +61,16 @@ from ._minimise import minimise
 from ._redis_model import redis_model
 from ._result import Linearizable, Result, Unknown, Violation
 from ._wire import WireError
-from .cli import EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE, EXIT_VIOLATION, UsageError, render_text
+from .cli import (
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_USAGE,
+    EXIT_VIOLATION,
+    UsageError,
+    _positive_float,
+    _positive_int,
+    render_text,
+)
 from .recorder import (
     Execution,
     Guard,
@@ -1155,23 +1163,3 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(render_outcome(outcome))
     return outcome.exit_code
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
