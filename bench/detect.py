@@ -94,7 +94,9 @@ def bench_faults(seeds: int, workload: str, shrink_time: float) -> bool:
             seconds = statistics.median(r["seconds"] for r in found)
             operations = statistics.median(r["operations"] for r in found)
             cores = [r["core"] for r in found]
-            programs = statistics.median(r["program"] for r in found)
+            # The pubsub workload records rounds, not Hypothesis programs: no program size.
+            programs = (statistics.median(r["program"] for r in found)
+                        if all(r["program"] is not None for r in found) else float("nan"))
             total = statistics.median(r["total"] for r in found)
             print(f"{fault:<22} {chosen:<12} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {operations:>13.0f} "
                   f"{statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} {total:>8.1f} s")

@@ -61,6 +61,8 @@ class Publish:
     sharded: bool
     receivers: int | None
     """Its reply, when the operation is definite and the reply is a count."""
+    index: int = 0
+    """Where the command is in the operation's call (commands of one EXEC run in this order)."""
 
     def sends(self, frame: tuple[bytes, ...]) -> bool:
         """Could this PUBLISH have written ``frame`` to some subscriber?"""
@@ -101,15 +103,16 @@ def publishes(ops: Iterable[Operation]) -> list[Publish]:
     """Every PUBLISH and SPUBLISH command of ``ops`` (whatever the outcome), with its count if known."""
     out: list[Publish] = []
 
-    def add(op: Operation, argv: tuple[bytes, ...], reply: object) -> None:
+    def add(op: Operation, index: int, argv: tuple[bytes, ...], reply: object) -> None:
         name = argv[0].lower() if argv else b""
         if name in (b"publish", b"spublish") and len(argv) == 3:
-            out.append(Publish(op, argv[1], argv[2], name == b"spublish", reply if type(reply) is int else None))
+            out.append(Publish(op, argv[1], argv[2], name == b"spublish", reply if type(reply) is int else None,
+                               index))
 
     for op in ops:
         replies = op.result if op.outcome is Outcome.OK else (None,) * len(op.call)
-        queue: list[tuple[bytes, ...]] | None = None
-        for argv, reply in zip(op.call, replies):
+        queue: list[tuple[int, tuple[bytes, ...]]] | None = None
+        for index, (argv, reply) in enumerate(zip(op.call, replies)):
             name = argv[0].lower() if argv else b""
             if queue is None and name == b"multi":
                 queue = []
@@ -117,16 +120,16 @@ def publishes(ops: Iterable[Operation]) -> list[Publish]:
                 if type(reply) is Frames:
                     reply = split_messages(reply)[1]
                 elements = reply.frames[0] if type(reply) is Frames else reply
-                for position, queued in enumerate(queue):
+                for position, (where, queued) in enumerate(queue):
                     inner = elements[position] if type(elements) is tuple and position < len(elements) else None
-                    add(op, queued, inner)
+                    add(op, where, queued, inner)
                 queue = None
             elif queue is not None and name == b"discard":
                 queue = None
             elif queue is not None:
-                queue.append(argv)
+                queue.append((index, argv))
             else:
-                add(op, argv, reply)
+                add(op, index, argv, reply)
     return out
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from model import NULL_ARRAY, Error, keys_of, lookup, stringmatch
+from model import NULL_ARRAY, Error, State, is_message, keys_of, lookup, mailbox, stringmatch
 from model import step as model_step
 from model._reply import Reply
 
@@ -403,7 +403,9 @@ class _Analysis:
                 (DUPLICATE_MESSAGE, lambda: _duplicate_message(self)),
                 (WRONG_RECEIVER_COUNT, lambda: _wrong_receiver_count(self)),
                 (REORDERED_MESSAGES, lambda: _reordered_messages(self)),
+                (REORDERED_MESSAGES, lambda: _split_publish(self)),
                 (LOST_MESSAGE, lambda: _lost_message(self)),
+                (LOST_MESSAGE, lambda: _lost_sibling(self)),
                 (UNJUSTIFIED_NIL_EXEC, lambda: _nil_exec(self)),
                 (TORN_TRANSACTION, lambda: _interleaved_transaction(self)),
                 (TORN_TRANSACTION, lambda: _torn_read(self)),
@@ -798,6 +800,11 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
     """The first reply of ``op`` that the model, run from ``state``, answers differently."""
     if op.outcome is not Outcome.OK:
         return None
+    waiting = _unread(state, op.client)
+    if waiting is not None:  # Pub/Sub: what the client had to read first
+        return waiting
+    if is_receive(op):
+        return f"no message was waiting for client {op.client} to read"
     try:
         replies: list[Reply] = []
         for argv in op.call:
@@ -822,6 +829,16 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
                             f"not {_redis_value(inner_got)}")
         return f"{_brief_command(argv)} would reply {_redis_value(want)}, not {_redis_value(got)}"
     return None
+
+
+def _unread(state: Hashable, client: Hashable) -> str | None:
+    """What the client had to read next, when it has messages queued: ``None`` otherwise."""
+    if not isinstance(state, State) or not state.session(client).mailbox:
+        return None
+    frames = mailbox(state, client)
+    first = _frame_text(frames[0]) if is_message(frames[0]) else _redis_value(frames[0])  # type: ignore[arg-type]
+    more = f" (and {len(frames) - 1} more)" if len(frames) > 1 else ""
+    return f"client {client} had the {first}{more} to read before anything else"
 
 
 def _redis_keys(op: Operation) -> Iterable[Hashable]:
@@ -1392,6 +1409,76 @@ def _due(kind: bytes, name: bytes, publish: Publish) -> tuple[bytes, ...] | None
     if name != publish.channel:
         return None
     return (b"smessage" if kind == b"shard" else b"message", publish.channel, publish.payload)
+
+
+def _split_publish(analysis: _Analysis) -> str | None:
+    """Two messages one PUBLISH wrote to a client, read with another message in between: Redis
+    writes all of one PUBLISH's messages to a connection at once."""
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    _, read = facts
+    subjects, clock = _subject_ids(analysis), analysis.clock
+    for client, mine in read.items():
+        origins = [analysis.sources.only(r.frame) for r in mine]
+        for i, first in enumerate(mine):
+            if origins[i] is None:
+                continue
+            for j in range(i + 2, len(mine)):
+                if origins[j] is not origins[i]:
+                    continue
+                between = [k for k in range(i + 1, j) if origins[k] is not origins[i]]
+                if not between or not {first.op.id, mine[j].op.id, mine[between[0]].op.id} & subjects:
+                    continue
+                other = mine[between[0]]
+                return (f"client {client} read the {_frame_text(first.frame)} ({clock.span(first.op)}) and the "
+                        f"{_frame_text(mine[j].frame)} ({clock.span(mine[j].op)}), which one PUBLISH sent, with the "
+                        f"{_frame_text(other.frame)} ({clock.span(other.op)}) in between: Redis writes all the "
+                        "messages of one PUBLISH to a connection at once.")
+    return None
+
+
+def _lost_sibling(analysis: _Analysis) -> str | None:
+    """A subscriber read a message, and was subscribed, around it, to another channel or pattern
+    that the same PUBLISH (or an earlier PUBLISH of the same EXEC) also reached; that message
+    never came."""
+    facts = _pubsub_facts(analysis)
+    if facts is None:
+        return None
+    sent, read = facts
+    part, clock = analysis.part, analysis.clock
+    subjects = _subject_ids(analysis)
+    by_op: dict[int, list[Publish]] = {}
+    for publish in sent:
+        by_op.setdefault(publish.op.id, []).append(publish)
+    for client, mine in read.items():
+        frames = {r.frame for r in mine}
+        replies = [op for op in part if op.client == client and not is_receive(op)]
+        later_events = sorted(op.invoke for op in part if op.client == client and op.outcome is Outcome.OK)
+        for segment in _without_replies_between(mine, replies):
+            subscribed = sorted({_subscription_of(r.frame) for r in segment})
+            for receipt in segment:
+                origin = analysis.sources.only(receipt.frame)
+                if origin is None or receipt.op.id not in subjects and origin.op.id not in subjects:
+                    continue
+                for sibling in by_op.get(origin.op.id, ()):
+                    if sibling.index > origin.index:
+                        continue
+                    for kind, name in subscribed:
+                        due = _due(kind, name, sibling)
+                        if due is None or due in frames:
+                            continue
+                        if sibling is origin and not any(t > _end(receipt.op) for t in later_events):
+                            continue  # it may come right after, and the client read nothing more
+                        evidence = next(r for r in segment if _subscription_of(r.frame) == (kind, name))
+                        source = ("the same PUBLISH" if sibling is origin
+                                  else f"the same EXEC, before it ({_publish_text(analysis, sibling)})")
+                        return (f"client {client} read the {_frame_text(receipt.frame)} ({clock.span(receipt.op)}) "
+                                f"and, with no reply of its own in between, the {_frame_text(evidence.frame)} "
+                                f"({clock.span(evidence.op)}), so it was subscribed to "
+                                f"{_subscription_text(kind, name)} all along; but {source} also sent it the "
+                                f"{_frame_text(due)}, which never came.")
+    return None
 
 
 def _lost_before_a_reply(analysis: _Analysis) -> str | None:

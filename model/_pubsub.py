@@ -337,10 +337,6 @@ def publish(ctx: Context, argv: Sequence[bytes]) -> Reply:
 # --- sharded Pub/Sub: a namespace of its own; in a standalone server one shard holds every channel
 
 
-def _shard_keys(argv: Sequence[bytes]) -> tuple[bytes, ...]:
-    return tuple(argv[1:])
-
-
 @command("ssubscribe", -2, "pubsub noscript loading stale", keys=(1, -1, 1))
 def ssubscribe(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if ctx.in_exec:  # no MULTI exception, unlike SUBSCRIBE

@@ -72,14 +72,18 @@ def test_clean_embedded_server_is_linearizable(tmp_path: Path, workload: str) ->
     assert check(history, redis_model(), time_limit=60).verdict == "linearizable"
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+# Pub/Sub faults need the pubsub workload, which has no program to shrink: tests/test_pubsub_check.py.
+PROGRAM_FAULTS = sorted(fault for fault in FAULTS if FAULT_WORKLOADS[fault] != "pubsub")
+
+
+@pytest.mark.parametrize("fault", PROGRAM_FAULTS)
 def test_each_planted_fault_is_found(tmp_path: Path, fault: str) -> None:
     workload = FAULT_WORKLOADS[fault]
     needs_model(workload)
     outcome = quick(tmp_path, workload=workload, fault=fault, ops=20_000)
     assert outcome.verdict == "violation", render_outcome(outcome)
     assert outcome.exit_code == 1
-    assert outcome.stats.found_after_seconds is not None and outcome.stats.found_after_seconds < 10
+    assert outcome.stats.found_after_seconds is not None  # how fast: bench/detect.py, not a timed test
     assert 1 <= len(outcome.core) <= 6
     assert outcome.program is not None
     # The saved failing run is a violation when checked again from its file.
@@ -93,12 +97,12 @@ def test_each_planted_fault_is_found(tmp_path: Path, fault: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", PROGRAM_FAULTS)
 def test_each_fault_is_found_by_the_default_workload(tmp_path: Path, fault: str, seed: int) -> None:
     """What ``redlin run --fault NAME`` does: the mixed workload, several seeds."""
     outcome = quick(tmp_path, fault=fault, seed=seed, ops=50_000, shrink_time=10)
     assert outcome.verdict == "violation", render_outcome(outcome)
-    assert outcome.stats.found_after_seconds is not None and outcome.stats.found_after_seconds < 10
+    assert outcome.stats.found_after_seconds is not None  # how fast: bench/detect.py, not a timed test
 
 
 @pytest.mark.redis
