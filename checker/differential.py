@@ -20,6 +20,14 @@ draws from a random subset of the command families (swarm testing: Groce et al.,
 Testing", ISSTA 2012), so that a few families interact deeply.  A test in the suite plants bugs
 in the model and insists that they are found.
 
+Pub/Sub (family ``pubsub``, sheet P): replies of several values (``SUBSCRIBE a b``) are read in
+full, and after every step each client reads exactly the messages the model queued for it
+(``model.flush_mailboxes``), in an order the model allows (several pattern messages of one PUBLISH
+come in the order of Redis's pattern table).  A subscribed client (RESP2) mostly gets Pub/Sub
+commands; channel lists whose order is Redis's hash table's are compared sorted
+(``model.canonical_pubsub_reply``).  Teardown RESETs every connection, so that no subscription
+outlives its test case.
+
 Time never matters: TTLs are at least 1000 s, relative deadlines are never compared with each
 other (no GT/LT on EXPIRE), no key is created already expired, and TTL replies are compared by
 class only (-2, -1 or positive).  What the model declines to model (it answers ``ERR redlin's
@@ -46,6 +54,7 @@ instance a deliberately broken one to show that the tester would catch the bug.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
@@ -56,7 +65,22 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 import model
-from model import INITIAL_STATE, NULL_ARRAY, Error, Reply, State, Status, disconnect, lookup, sort_unordered
+from model import (
+    INITIAL_STATE,
+    NULL_ARRAY,
+    Error,
+    Frames,
+    Reply,
+    State,
+    Status,
+    canonical_pubsub_reply,
+    disconnect,
+    flush_mailboxes,
+    frames_of,
+    lookup,
+    receive_all,
+    sort_unordered,
+)
 
 from ._wire import Connection, WireError
 
@@ -66,7 +90,7 @@ StepFunction: TypeAlias = Callable[[State, Hashable, Sequence[bytes], int], tupl
 DEFAULT_KEYS: Final = (b"a", b"b", b"c")
 FAMILIES: Final = frozenset({
     "strings", "counters", "keys", "expire", "lists", "hashes", "sets", "zsets", "scripts",
-    "transactions", "connection", "errors",
+    "transactions", "connection", "errors", "pubsub",
 })
 """Every command family the machine can draw from (all are on by default)."""
 
@@ -97,6 +121,9 @@ RELATIVE_SECONDS: Final = (b"1000", b"100000", b"0", b"-1", b"x", b"922337203685
 RELATIVE_MILLISECONDS: Final = (b"1000000", b"0", b"x")
 ABSOLUTE_SECONDS: Final = (b"4000000000", b"99999999999", b"1")
 ABSOLUTE_MILLISECONDS: Final = (b"4000000000000", b"99999999999000", b"1")
+# Channels and glob patterns that overlap (a channel can match several patterns: P4, P9).
+CHANNELS: Final = (b"ch1", b"ch2", b"news.art")
+PATTERNS: Final = (b"ch*", b"?h1", b"news.[a-z]*", b"*", b"ch[^1]")
 
 # Replies that depend on the server's clock: compared by class only.
 _TIME_DEPENDENT: Final = frozenset({b"ttl", b"pttl", b"expiretime", b"pexpiretime"})
@@ -298,7 +325,28 @@ def command_families(
             _argv(b"PING", _optional((b"hello",),)),
             _argv(b"ECHO", value),
         ],
+        "pubsub": pubsub_commands(),
     }
+
+
+def pubsub_commands() -> list[tuple[bytes, st.SearchStrategy[Argv]]]:
+    """Pub/Sub commands over :data:`CHANNELS` and :data:`PATTERNS` (sheet P1-P12)."""
+    channel = st.sampled_from(CHANNELS)
+    pattern = st.sampled_from(PATTERNS)
+    payload = st.sampled_from((b"m1", b"m2", b""))
+    return [
+        _argv(b"PUBLISH", channel, payload),
+        _argv(b"SUBSCRIBE", _several(channel)),
+        _argv(b"UNSUBSCRIBE", st.one_of(st.just(()), _several(channel))),
+        _argv(b"PSUBSCRIBE", _several(pattern)),
+        _argv(b"PUNSUBSCRIBE", st.one_of(st.just(()), _several(pattern))),
+        _argv(b"SPUBLISH", channel, payload),
+        _argv(b"SSUBSCRIBE", _several(channel, 2)),
+        _argv(b"SUNSUBSCRIBE", st.one_of(st.just(()), _several(channel, 2))),
+        _argv(b"PUBSUB", st.sampled_from(((b"NUMSUB", b"ch1", b"ch2"), (b"NUMPAT",), (b"CHANNELS",),
+                                          (b"CHANNELS", b"ch*"), (b"SHARDNUMSUB", b"ch1")))),
+        _argv(b"PING", _optional((b"hi",),)),
+    ]
 
 
 def misuse_commands(keys: Sequence[bytes]) -> st.SearchStrategy[Argv]:
@@ -349,6 +397,7 @@ def canonical(argv: Sequence[bytes], reply: Reply, queued: Sequence[Sequence[byt
     reduced to -2, -1 or "positive", and an EXEC reply is canonicalised element by element against
     the commands it ran (``queued``).
     """
+    reply = canonical_pubsub_reply(argv, reply, queued)
     name = argv[0].lower()
     if name == b"exec" and type(reply) is tuple:
         return tuple(
@@ -390,6 +439,8 @@ def show_reply(reply: Reply) -> str:
         return "*-1"
     if type(reply) is tuple:
         return "[" + ", ".join(show_reply(item) for item in reply) + "]"
+    if type(reply) is Frames:
+        return " then ".join(show_reply(item) for item in reply)
     return repr(reply)
 
 
@@ -407,10 +458,12 @@ _IDLE: Final = {"data": 12, "watch": 4, "multi": 3, "misuse": 1, "session": 1, "
 _WATCHING: Final = {"data": 12, "multi": 6, "watch": 1, "abandon": 1, "misuse": 1, "session": 1, "exec": 1}
 _IN_MULTI: Final = {"data": 10, "exec": 5, "abandon": 1, "misuse": 1, "refused": 1, "session": 1,
                     "watch": 1, "multi": 1}
+# RESP2 subscribed mode allows only Pub/Sub commands, PING, QUIT and RESET (P6): mostly those.
+_SUBSCRIBED: Final = {"pubsub": 12, "data": 1, "session": 1, "misuse": 1}
 # Which family each kind of command belongs to (data commands have their own families).
 _KIND_FAMILY: Final = {"watch": "transactions", "multi": "transactions", "exec": "transactions",
                        "abandon": "transactions", "refused": "transactions", "misuse": "errors",
-                       "session": "connection"}
+                       "session": "connection", "pubsub": "pubsub"}
 
 
 def make_lockstep_machine(
@@ -469,6 +522,7 @@ def make_lockstep_machine(
         "misuse": misuse_commands(keys),
         "session": st.sampled_from(
             tuple((b"SELECT", db) for db in DBS + (b"16", b"x")) + ((b"RESET",), (b"QUIT",))),
+        "pubsub": _with_case(st.one_of([strategy for _, strategy in pubsub_commands()])),
     }
     if data:
         # Swarm testing: each test case draws from a random subset of the families (chosen by the
@@ -485,7 +539,8 @@ def make_lockstep_machine(
         choices = [kind for kind, weight in table.items() if kind in kinds for _ in range(weight)]
         return st.sampled_from(choices).flatmap(kinds.__getitem__)
 
-    by_situation = {"idle": weighted(_IDLE), "watching": weighted(_WATCHING), "in_multi": weighted(_IN_MULTI)}
+    by_situation = {"idle": weighted(_IDLE), "watching": weighted(_WATCHING), "in_multi": weighted(_IN_MULTI),
+                    "subscribed": weighted(_SUBSCRIBED) if "pubsub" in kinds else weighted(_IDLE)}
 
     def command_for(machine: Any, client: int) -> st.SearchStrategy[tuple[int, Argv]]:
         return by_situation[machine.situation(client)].flatmap(lambda argv: st.just((client, argv)))
@@ -518,7 +573,11 @@ def make_lockstep_machine(
                 raise LockstepMismatch(f"FLUSHALL at setup answered {show_reply(reply)}, expected +OK")
 
         def teardown(self) -> None:
-            for connection in self.connections:
+            for client, connection in enumerate(self.connections):
+                if not connection.closed and self.state.session(client).subscriptions:
+                    # No subscription may outlive its test case: channels are server-wide.
+                    with contextlib.suppress(WireError):
+                        connection.send_many([(b"RESET",)])
                 connection.close()
 
         @initialize(families=st.lists(st.sampled_from(sorted(data) or [""]), min_size=1, unique=True))
@@ -547,13 +606,15 @@ def make_lockstep_machine(
                 self.log.append(f"  step {self.steps:<4} client {client}  {show_command(argv)}  ->  "
                                 f"(not sent: {expected.text})")
                 return expected
-            self.state = state
             connection = self.connections[client]
             try:
-                actual = connection.execute(*argv)
+                connection.send_many([argv])
+                # One value per frame the model writes (SUBSCRIBE a b writes two, P2).
+                actual = Frames.of(tuple(connection.receive() for _ in frames_of(expected)))
             except WireError as error:
                 raise LockstepMismatch(self.report(
                     client, argv, f"the server failed: {error}\n  model : {show_reply(expected)}")) from error
+            self.state = self.deliver(client, argv, state)
             self.log.append(f"  step {self.steps:<4} client {client}  {show_command(argv)}  ->  "
                             f"{show_reply(actual)}")
             if canonical(argv, expected, queued) != canonical(argv, actual, queued):
@@ -567,15 +628,34 @@ def make_lockstep_machine(
                 self.connections[client] = connect()
             return actual
 
+        def deliver(self, client: int, argv: Argv, state: State) -> State:
+            """Every client reads the messages the model queued for it; they must be those (P3-P5)."""
+            emptied, mail = flush_mailboxes(state)
+            for receiver, frames in sorted(mail.items(), key=repr):
+                try:
+                    got = tuple(self.connections[int(receiver)].receive() for _ in frames)  # type: ignore[call-overload]
+                except WireError as error:
+                    raise LockstepMismatch(self.report(
+                        client, argv, f"client {receiver} did not get its messages: {error}\n"
+                                      f"  model : {show_reply(Frames.of(frames))}")) from error
+                if receive_all(state, receiver, got) is None:
+                    raise LockstepMismatch(self.report(
+                        client, argv, f"client {receiver} got other messages\n  model : "
+                                      f"{show_reply(Frames.of(frames))}\n  server: {show_reply(Frames.of(got))}"))
+                self.log.append(f"             client {receiver} got  {show_reply(Frames.of(got))}")
+            return emptied
+
         def now(self) -> int:
             """The model's clock, close to the server's (only TTL classes depend on it)."""
             return self.start_ms + int((time.monotonic() - self.start) * 1000)
 
         def situation(self, client: int) -> str:
-            """What the client is doing, as the model sees it: in_multi, watching or idle."""
+            """What the client is doing, as the model sees it: in_multi, subscribed, watching or idle."""
             session = self.state.session(client)
             if session.multi is not None:
                 return "in_multi"
+            if session.subscriptions:
+                return "subscribed"
             return "watching" if session.watched or session.dirty_cas else "idle"
 
         def report(self, client: int, argv: Argv, what: str) -> str:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import random
 import socket
 import time
+from collections.abc import Callable, Hashable, Sequence
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
+import model
 from checker._wire import Connection
+from checker.differential import LockstepMismatch, lockstep_once, run_lockstep
 from checker.serve import start_in_thread
 from model import (
     INITIAL_STATE,
@@ -22,6 +26,7 @@ from model import (
     Frames,
     Redis,
     Reply,
+    State,
     Status,
     canonical_pubsub_reply,
     encode_command,
@@ -385,3 +390,56 @@ def test_embedded_server_writes_the_same_bytes_as_redis(redis_server: object) ->
     with start_in_thread() as running:
         embedded = _bytes_seen(running.host, running.port)
     assert embedded == real
+
+
+# ----------------------------------------------------------------------------- lockstep against Redis
+
+
+def _lockstep_settings(examples: int, shrink: bool = True) -> settings:
+    return settings(max_examples=examples, stateful_step_count=60, derandomize=True, deadline=None,
+                    print_blob=True, database=None,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if shrink else [])],
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much])
+
+
+@pytest.fixture
+def connect(redis_server: object) -> Callable[[], Connection]:
+    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
+    return lambda: Connection(host, port, timeout=10)
+
+
+@pytest.mark.redis
+def test_pubsub_matches_redis_in_lockstep(connect: Callable[[], Connection]) -> None:
+    """P1-P12 and M19 under random interleavings: every reply and every delivered message."""
+    run_lockstep(connect, families={"pubsub", "transactions", "connection", "scripts", "errors"},
+                 settings=_lockstep_settings(examples=120))
+
+
+@pytest.mark.redis
+def test_lockstep_script_reads_replies_of_several_values_and_messages(connect: Callable[[], Connection]) -> None:
+    lockstep_once(connect, [
+        (0, (b"SUBSCRIBE", b"ch1", b"ch2")), (1, (b"PSUBSCRIBE", b"ch*", b"?h1")), (2, (b"PUBLISH", b"ch1", b"x")),
+        (2, (b"MULTI",)), (2, (b"SUBSCRIBE", b"news.art", b"ch1")), (2, (b"PUBLISH", b"ch1", b"y")), (2, (b"EXEC",)),
+        (0, (b"UNSUBSCRIBE",)), (1, (b"PUNSUBSCRIBE",)), (2, (b"PING",)), (2, (b"RESET",)),
+    ])
+
+
+def drops_deliveries_to_patterns(state: State, client: Hashable, argv: Sequence[bytes],
+                                 now: int = 0) -> tuple[State, Reply]:
+    """A planted bug: PUBLISH counts pattern subscribers but never delivers to them."""
+    after, reply = model.step(state, client, argv, now)
+    if argv and argv[0].lower() == b"publish":
+        for other, session in after.sessions.items():
+            kept = tuple(mail for mail in session.mailbox if type(mail) is tuple and mail[0] != b"pmessage")
+            if kept != session.mailbox:
+                after = State(after.dbs, after.sessions.set(other, session.replace(mailbox=kept)), after.scripts)
+    return after, reply
+
+
+@pytest.mark.redis
+def test_planted_delivery_bug_is_found_in_lockstep(connect: Callable[[], Connection]) -> None:
+    with pytest.raises(LockstepMismatch) as failure:
+        run_lockstep(connect, step=drops_deliveries_to_patterns, families={"pubsub"},
+                     settings=_lockstep_settings(examples=200, shrink=False))
+    assert "pmessage" in str(failure.value)  # the message Redis wrote, which the broken model did not
