@@ -60,13 +60,13 @@ def test_model_matches_redis_in_lockstep(connect: Connect) -> None:
 
 @pytest.mark.slow
 def test_model_matches_redis_in_lockstep_long(connect: Connect) -> None:
-    run_lockstep(connect, settings=lockstep_settings(examples=3000, steps=150))
+    run_lockstep(connect, settings=lockstep_settings(examples=1000, steps=150))
 
 
 @pytest.mark.slow
 def test_model_matches_redis_with_four_clients_one_key(connect: Connect) -> None:
     # One key and four clients: every write collides with every watch.
-    run_lockstep(connect, clients=4, keys=(b"k",), settings=lockstep_settings(examples=1000))
+    run_lockstep(connect, clients=4, keys=(b"k",), settings=lockstep_settings(examples=300))
 
 
 def test_fixed_script_replays_transactions(connect: Connect) -> None:

@@ -214,6 +214,22 @@ def test_M21_reset_inside_multi() -> None:
     assert transaction(a, ("PING",)) == (PONG,)  # neither watches nor the dirty flag survive
 
 
+def test_exec_with_wrong_arity_discards_and_unwatches() -> None:
+    # Not a sheet item (found by the differential tester, checked on 7.0.15): rejectCommand on EXEC
+    # calls execCommandAbort, which discards the transaction and unwatches, even outside MULTI.
+    _, (a, b) = clients()
+    abort = Error("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command")
+    assert a.execute("MULTI") == OK
+    assert a.execute("SET", "k", "v") == QUEUED
+    assert a.execute("EXEC", "x") == abort
+    assert a.execute("EXEC") == Error("ERR EXEC without MULTI")
+    assert b.execute("GET", "k") is None
+    assert a.execute("WATCH", "k") == OK
+    assert a.execute("EXEC", "x") == abort
+    assert b.execute("SET", "k", "1") == OK
+    assert transaction(a, ("PING",)) == (PONG,)
+
+
 def test_M22_quit_inside_multi_is_not_queued() -> None:
     _, (a, b) = clients()
     assert a.execute("MULTI") == OK
