@@ -595,23 +595,8 @@ def run(
     started = time.monotonic()
 
     with ExitStack() as stack:
-        if target is None:
-            from .serve import start_in_thread
-
-            server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
-            url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
-        else:
-            url, described = target, ""
-        parsed = _parse_target(url, password_env)
-        described = described or parsed.url
-        server_version = _preflight(parsed, timeout)
-        paths: dict[str, Path] = {"history": out_dir / "history.jsonl"}
-        if paths["history"].exists():
-            raise UsageError(f"{out_dir} already holds a run's history: choose another --out")
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"cannot create the output directory {out_dir}: {error.strerror}") from None
+        parsed, described, server_version, paths = _open_target(
+            stack, target, fault=fault, seed=seed, password_env=password_env, timeout=timeout, out_dir=out_dir)
         meta: dict[str, Any] = {
             "run_id": run_id, "target": parsed.url, "embedded": target is None, "fault": fault,
             "workload": source.name, "seed": seed, "clients": clients, "steps": steps, "repeat": repeat,
@@ -691,23 +676,8 @@ def _run_pubsub(target: str | None, *, fault: str | None, clients: int, steps: i
     next_client = 1  # client ids stay unique over the rounds of the history file
     interrupted = False
     with ExitStack() as stack:
-        if target is None:
-            from .serve import start_in_thread
-
-            server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
-            url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
-        else:
-            url, described = target, ""
-        parsed = _parse_target(url, password_env)
-        described = described or parsed.url
-        server_version = _preflight(parsed, timeout)
-        paths: dict[str, Path] = {"history": out_dir / "history.jsonl"}
-        if paths["history"].exists():
-            raise UsageError(f"{out_dir} already holds a run's history: choose another --out")
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"cannot create the output directory {out_dir}: {error.strerror}") from None
+        parsed, described, server_version, paths = _open_target(
+            stack, target, fault=fault, seed=seed, password_env=password_env, timeout=timeout, out_dir=out_dir)
         meta: dict[str, Any] = {
             "run_id": run_id, "target": parsed.url, "embedded": target is None, "fault": fault, "workload": "pubsub",
             "seed": seed, "clients": clients, "steps": steps, "publishers": workload.publishers,
@@ -898,6 +868,31 @@ def _cleanup(recorder: Recorder, notes: list[str]) -> None:
         recorder.delete_keys(recorder.touched)
     except (WireError, TargetError) as error:
         notes.append(f"could not delete the run's keys: {error}")
+
+
+def _open_target(
+    stack: ExitStack, target: str | None, *, fault: str | None, seed: int, password_env: str | None, timeout: float,
+    out_dir: Path,
+) -> tuple[Target, str, str | None, dict[str, Path]]:
+    """Start the embedded server if there is no target, reach the target, and make the output
+    directory: (parsed target, its description, server version, paths with the history file)."""
+    if target is None:
+        from .serve import start_in_thread
+
+        server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
+        url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
+    else:
+        url, described = target, ""
+    parsed = _parse_target(url, password_env)
+    server_version = _preflight(parsed, timeout)
+    paths: dict[str, Path] = {"history": out_dir / "history.jsonl"}
+    if paths["history"].exists():
+        raise UsageError(f"{out_dir} already holds a run's history: choose another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the output directory {out_dir}: {error.strerror}") from None
+    return parsed, described or parsed.url, server_version, paths
 
 
 def _conclude(state: _Search, found: _Counterexample | None, stats: RunStats, meta: dict[str, Any], out_dir: Path,
