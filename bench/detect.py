@@ -3,9 +3,9 @@
     python bench/detect.py [--seeds 5] [--workload exposing|mixed] [--shrink-time 5]
                            [--clients 8] [--steps 500] [--trials 3] [--skip-faults] [--skip-overhead]
 
-Faults: for each planted fault of the embedded server (``checker.serve.FAULTS``), ``redlin run``
+Faults: for each planted fault of the embedded server (``redlin.serve.server.FAULTS``), ``redlin run``
 (the Python API, no example database so that no run replays another's failure) with seeds
-0..N-1, on the workload that exposes it (``checker.run.FAULT_WORKLOADS``) or on ``mixed``, the
+0..N-1, on the workload that exposes it (``redlin.harness.runner.FAULT_WORKLOADS``) or on ``mixed``, the
 default.  Reported: the time and the number of recorded operations until the first violation
 (medians; the clock starts when testing starts, after the server is up), the size of the
 minimised counterexample (median and worst), and the whole run's time with shrinking.
@@ -13,7 +13,7 @@ Goal: every fault found in under 10 s, with a counterexample of at most 6 operat
 
 Overhead: a private ``redis-server`` (started here on a free loopback port) runs one program of
 ``--clients`` clients x ``--steps`` steps of the ``mixed`` family twice: recorded by
-:class:`checker.recorder.Recorder` (one connection per client, every operation written to a JSON
+:class:`redlin.harness.recorder.Recorder` (one connection per client, every operation written to a JSON
 Lines history as it happens), and as a plain redis-py loop of the same commands (the same
 atomic units: a MULTI block is one pipelined write, a cas loop is redis-py's
 WATCH/GET/MULTI/SET/EXEC idiom).  Reported: operations per second each way (median of
@@ -38,15 +38,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import redis  # noqa: E402
 
-from checker._jsonl import HistoryWriter  # noqa: E402
-from checker.recorder import Guard, Recorder, Target, next_value  # noqa: E402
-from checker.run import FAULT_WORKLOADS, run  # noqa: E402
-from checker.serve import FAULTS  # noqa: E402
-from checker.workloads import (  # noqa: E402
+from redlin.harness.recorder import Guard, Recorder, Target, next_value  # noqa: E402
+from redlin.harness.runner import FAULT_WORKLOADS, run  # noqa: E402
+from redlin.harness.workloads import (  # noqa: E402
     FAMILIES,
     Action,
     CasLoop,
@@ -57,6 +53,8 @@ from checker.workloads import (  # noqa: E402
     render,
     sample_program,
 )
+from redlin.history.jsonl import HistoryWriter  # noqa: E402
+from redlin.serve.server import FAULTS  # noqa: E402
 
 # ----------------------------------------------------------------------------- faults
 

@@ -19,12 +19,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import model  # noqa: E402
 

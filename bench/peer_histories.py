@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from checker import (  # noqa: E402  (the path is set just above, so the script runs from anywhere)
+from redlin import (  # noqa: E402  (the path is set just above, so the script runs from anywhere)
     History,
     Model,
     cas_register,

@@ -16,17 +16,14 @@ import argparse
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from checker import History, Operation, Violation, check, minimise  # noqa: E402
-from checker._redis_model import redis_model  # noqa: E402
-from checker.report import write_report  # noqa: E402
-from model import OK  # noqa: E402
+from redlin import History, Operation, Violation, check, minimise  # noqa: E402
+from redlin.adapter.redis_model import redis_model  # noqa: E402
+from redlin.model import OK  # noqa: E402
+from redlin.report.write import write_report  # noqa: E402
 
 STEP_NS = 10_000
 """Linearization points are 10 µs apart; each operation spans up to half a round of all clients

@@ -2,7 +2,7 @@
 
 ``step(state, client, argv, now) -> (state, reply)`` is a pure function; states are immutable and
 hashable.  :class:`Redis` wraps it for sequential use.  Replies are the values of
-:mod:`model._reply`, exact to the byte on the wire (:mod:`model._resp`).
+:mod:`redlin.model._reply`, exact to the byte on the wire (:mod:`redlin.model._resp`).
 """
 
 from . import (  # noqa: F401  (importing a family registers its commands)

@@ -165,7 +165,7 @@ def flush_mailboxes(state: State) -> tuple[State, dict[Hashable, tuple[Reply, ..
 
     The embedded server calls this after every step and writes the frames to the connections.
 
-    >>> from model import Redis
+    >>> from redlin.model import Redis
     >>> r = Redis(); sub, pub = r.client(), r.client()
     >>> _ = sub.execute("SUBSCRIBE", "ch"); pub.execute("PUBLISH", "ch", "hi")
     1

@@ -1,4 +1,4 @@
-"""RESP2, the Redis wire protocol: exact conversion between bytes and :mod:`model._reply` values.
+"""RESP2, the Redis wire protocol: exact conversion between bytes and :mod:`redlin.model._reply` values.
 
 One codec serves both directions: the embedded server parses commands and encodes replies; the
 differential tester and the recorder encode commands and parse replies.  The parser is incremental

@@ -5,7 +5,7 @@ the step's :class:`Context`, so the script is atomic (E25) and the step stays a 
 its inputs.  Two caches are kept apart: ``State.scripts`` (sha -> body) is the *server's* script
 cache, which SCRIPT LOAD and EVAL fill, SCRIPT FLUSH empties and EVALSHA / SCRIPT EXISTS consult;
 ``_COMPILED`` is this process's cache of compiled Lua chunks, keyed by sha, which no command can
-observe.  The Lua environment itself lives in :mod:`model._lua_runtime`.
+observe.  The Lua environment itself lives in :mod:`redlin.model._lua_runtime`.
 
 Left out on purpose: time (busy scripts, SCRIPT KILL, E25-E27, E32 are about a running server),
 RESP3 inside scripts (``redis.setresp(3)`` raises an error naming the model) and the debugger

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from checker import History, Operation, Outcome
-from model import NULL_ARRAY, OK, QUEUED, Error, Status, to_argv
+from redlin import History, Operation, Outcome
+from redlin.model import NULL_ARRAY, OK, QUEUED, Error, Status, to_argv
 
 __all__ = ["NULL_ARRAY", "OK", "QUEUED", "Error", "Status", "HistoryBuilder"]
 

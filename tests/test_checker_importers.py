@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import (
+from redlin import (
     HistoryError,
     Linearizable,
     Outcome,
@@ -19,7 +19,7 @@ from checker import (
     load_porcupine_etcd,
     load_porcupine_kv,
 )
-from checker._importers import EdnError, Keyword, Symbol, read_edn
+from redlin.history.importers import EdnError, Keyword, Symbol, read_edn
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PORCUPINE = SHARED / "data" / "porcupine"

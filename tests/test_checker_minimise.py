@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from test_checker_search import history, random_histories
 
-from checker import (
+from redlin import (
     History,
     Linearizable,
     Model,
@@ -24,7 +24,7 @@ from checker import (
     load_porcupine_etcd,
     minimise,
 )
-from checker._minimise import weaken
+from redlin.search.minimise import weaken
 
 OK, INFO = Outcome.OK, Outcome.INFO
 PORCUPINE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "porcupine"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from test_checker_search import assert_witness_valid
 
-from checker import (
+from redlin import (
     History,
     Linearizable,
     Model,

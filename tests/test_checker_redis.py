@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis_histories import NULL_ARRAY, OK, HistoryBuilder
 
-from checker import History, Linearizable, Operation, Outcome, Violation, check, minimise
-from checker._minimise import weaken
-from checker._redis_model import canonical_result, redis_model, session_windows
-from model import INITIAL_STATE, step
+from redlin import History, Linearizable, Operation, Outcome, Violation, check, minimise
+from redlin.adapter.redis_model import canonical_result, redis_model, session_windows
+from redlin.model import INITIAL_STATE, step
+from redlin.search.minimise import weaken
 
 MODEL = redis_model()
 SINGLE = redis_model(partitioned=False)

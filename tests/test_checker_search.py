@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checker import (
+from redlin import (
     History,
     Linearizable,
     Model,
@@ -30,7 +30,7 @@ from checker import (
     partition_by_keys,
     register,
 )
-from checker._search import PREFIXES_KEPT, PartSearch, cyclic_gc_paused, search_part
+from redlin.search.wgl import PREFIXES_KEPT, PartSearch, cyclic_gc_paused, search_part
 
 OK, INFO, FAIL = Outcome.OK, Outcome.INFO, Outcome.FAIL
 
@@ -524,7 +524,7 @@ def test_the_collector_is_paused_only_during_a_check() -> None:
         gc.enable()
 
 
-@pytest.mark.parametrize("module", ["_check", "_minimise", "_model", "_importers"])
+@pytest.mark.parametrize("module", ["search.check", "search.minimise", "search.model", "history.importers"])
 def test_docstring_examples(module: str) -> None:
-    failed, attempted = doctest.testmod(importlib.import_module(f"checker.{module}"))
+    failed, attempted = doctest.testmod(importlib.import_module(f"redlin.{module}"))
     assert attempted and not failed

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from checker import Outcome
-from checker._jsonl import HistoryWriter
-from checker.cli import main
-from model import OK
+from redlin import Outcome
+from redlin.cli import main
+from redlin.history.jsonl import HistoryWriter
+from redlin.model import OK
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "checker.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "redlin", *args], capture_output=True, text=True, timeout=120)
 
 
 def stale_read_history(path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The model against a real redis-server 7.0, in lockstep (checker.differential), and the tester
+"""The model against a real redis-server 7.0, in lockstep (redlin.harness.differential), and the tester
 against planted model bugs: a differential tester that cannot find a known bug proves nothing.
 
 Fast: the default lockstep run (well under a minute), the planted bugs, the wire client.
@@ -12,9 +12,8 @@ from collections.abc import Callable, Hashable, Sequence
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-import model
-from checker._wire import Connection, WireClosed, WireTimeout
-from checker.differential import (
+import redlin.model as model
+from redlin.harness.differential import (
     LockstepMismatch,
     StepFunction,
     canonical,
@@ -23,7 +22,8 @@ from checker.differential import (
     run_lockstep,
     show_reply,
 )
-from model import NULL_ARRAY, Error, Reply, State, Status
+from redlin.harness.wire import Connection, WireClosed, WireTimeout
+from redlin.model import NULL_ARRAY, Error, Reply, State, Status
 
 pytestmark = pytest.mark.redis
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checker import HistoryError, Outcome
-from checker._jsonl import HistoryWriter, load_history, save_history
-from model import NULL_ARRAY, OK, Error, Status
+from redlin import HistoryError, Outcome
+from redlin.history.jsonl import HistoryWriter, load_history, save_history
+from redlin.model import NULL_ARRAY, OK, Error, Status
 
 REPLIES = [OK, Error("ERR x"), 5, b"bulk", b"\xff\x00binary", None, (b"a", (1, None)), NULL_ARRAY, ()]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-import model
-from model import NULL_ARRAY, Client, Error, Redis, Reply, Status
+import redlin.model as model
+from redlin.model import NULL_ARRAY, Client, Error, Redis, Reply, Status
 
 OK = Status("OK")
 QUEUED = Status("QUEUED")

@@ -15,11 +15,10 @@ from collections.abc import Callable, Hashable, Sequence
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-import model
-from checker._wire import Connection
-from checker.differential import LockstepMismatch, lockstep_once, run_lockstep
-from checker.serve import start_in_thread
-from model import (
+import redlin.model as model
+from redlin.harness.differential import LockstepMismatch, lockstep_once, run_lockstep
+from redlin.harness.wire import Connection
+from redlin.model import (
     INITIAL_STATE,
     Client,
     Error,
@@ -39,6 +38,7 @@ from model import (
     step,
     stringmatch,
 )
+from redlin.serve.server import start_in_thread
 
 OK = Status("OK")
 QUEUED = Status("QUEUED")

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from model import COMMANDS, INITIAL_STATE, NULL_ARRAY, OK, Error, Redis, Status, keys_of, step
-from model import _lua_runtime as lua_runtime
-from model._client import Client
-from model._lua_runtime import ScriptTooLong
-from model._reply import Reply
-from model._resp import Incomplete, Parser, encode_command
-from model._scripting import sandbox
+from redlin.model import COMMANDS, INITIAL_STATE, NULL_ARRAY, OK, Error, Redis, Status, keys_of, step
+from redlin.model import _lua_runtime as lua_runtime
+from redlin.model._client import Client
+from redlin.model._lua_runtime import ScriptTooLong
+from redlin.model._reply import Reply
+from redlin.model._resp import Incomplete, Parser, encode_command
+from redlin.model._scripting import sandbox
 
 LLONG_MIN = -(2**63)
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import pytest
 
-import model
-from checker._wire import Connection
-from model import COMMANDS, CommandSpec, Status
-from model._commands import FLAG_WORDS
+import redlin.model as model
+from redlin.harness.wire import Connection
+from redlin.model import COMMANDS, CommandSpec, Status
+from redlin.model._commands import FLAG_WORDS
 
 pytestmark = pytest.mark.redis
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from redis_histories import OK, HistoryBuilder
 
-from checker import History, Linearizable, Outcome, Violation, check, minimise
-from checker._deliveries import impossible_message, receipts, receive_call
-from checker._explain import (
+from redlin import History, Linearizable, Outcome, Violation, check, minimise
+from redlin.adapter.deliveries import impossible_message, receipts, receive_call
+from redlin.adapter.redis_model import redis_model
+from redlin.explain.recognise import (
     DUPLICATE_MESSAGE,
     IMPOSSIBLE_REPLY,
     LOST_MESSAGE,
@@ -26,13 +27,12 @@ from checker._explain import (
     WRONG_RECEIVER_COUNT,
     classify,
 )
-from checker._jsonl import load_history, save_history
-from checker._minimise import weaken
-from checker._redis_model import redis_model
-from checker.pubsub import PubSubWorkload, check_pubsub, escape_glob, record_pubsub
-from checker.run import FAULT_WORKLOADS, render_outcome, run
-from checker.serve import start_in_thread
-from model import Frames, Status, stringmatch
+from redlin.harness.pubsub import PubSubWorkload, check_pubsub, escape_glob, record_pubsub
+from redlin.harness.runner import FAULT_WORKLOADS, render_outcome, run
+from redlin.history.jsonl import load_history, save_history
+from redlin.model import Frames, Status, stringmatch
+from redlin.search.minimise import weaken
+from redlin.serve.server import start_in_thread
 
 MODEL = redis_model()
 SINGLE = redis_model(partitioned=False)

@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import pytest
 from redis_histories import NULL_ARRAY, OK, HistoryBuilder
 
-from checker import (
+from redlin import (
     History,
     Operation,
     Outcome,
@@ -36,12 +36,12 @@ from checker import (
     minimise,
     register,
 )
-from checker._explain import classify
-from checker._html import WINDOW, page_data, render_html, select_window
-from checker._jsonl import load_history, save_history
-from checker._redis_model import redis_model
-from checker.cli import main
-from checker.report import SCHEMA, explain, result_document, write_report
+from redlin.adapter.redis_model import redis_model
+from redlin.cli import main
+from redlin.explain.recognise import classify
+from redlin.history.jsonl import load_history, save_history
+from redlin.report.html import WINDOW, page_data, render_html, select_window
+from redlin.report.write import SCHEMA, explain, result_document, write_report
 
 jsonschema: Any = importlib.import_module("jsonschema")  # a test dependency without type stubs
 

@@ -19,16 +19,27 @@ from typing import Any
 import pytest
 from conftest import RedisServer, start_redis_server
 
-from checker import Outcome, Violation, check
-from checker._jsonl import load_history
-from checker._redis_model import redis_model
-from checker._wire import Connection
-from checker.cli import UsageError, main
-from checker.recorder import Guard, Recorder, Target, TargetError, UnsafeCommand
-from checker.run import FAULT_WORKLOADS, Progress, RunOutcome, render_outcome, run
-from checker.serve import FAULTS, start_in_thread
-from checker.workloads import BASE_FAMILIES, FAMILIES, CasLoop, Command, Family, Key, Op, Program, Transaction
-from model import COMMANDS, Parser
+from redlin import Outcome, Violation, check
+from redlin.adapter.redis_model import redis_model
+from redlin.cli import main
+from redlin.errors import UsageError
+from redlin.harness.recorder import Guard, Recorder, Target, TargetError, UnsafeCommand
+from redlin.harness.runner import FAULT_WORKLOADS, Progress, RunOutcome, render_outcome, run
+from redlin.harness.wire import Connection
+from redlin.harness.workloads import (
+    BASE_FAMILIES,
+    FAMILIES,
+    CasLoop,
+    Command,
+    Family,
+    Key,
+    Op,
+    Program,
+    Transaction,
+)
+from redlin.history.jsonl import load_history
+from redlin.model import COMMANDS, Parser
+from redlin.serve.server import FAULTS, start_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_COMMANDS = frozenset(name.decode().upper() for name in COMMANDS)
@@ -51,7 +62,7 @@ def quick(tmp_path: Path, **options: Any) -> RunOutcome:
 
 
 def redlin(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "checker.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "redlin", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
@@ -265,7 +276,7 @@ def test_the_guard() -> None:
 def test_a_program_outside_the_prefix_is_never_sent(tmp_path: Path) -> None:
     with start_in_thread() as server:
         target = Target.parse(server.url)
-        from checker._jsonl import HistoryWriter
+        from redlin.history.jsonl import HistoryWriter
 
         with HistoryWriter(tmp_path / "h.jsonl") as writer:
             recorder = Recorder(target, writer, Guard(b"redlin:mine:"))
@@ -437,7 +448,7 @@ def test_timeouts_become_indeterminate_and_the_client_reconnects(tmp_path: Path)
 
 @pytest.mark.redis
 def test_each_atomic_unit_is_one_operation(tmp_path: Path, redis_server: RedisServer) -> None:
-    from checker._jsonl import HistoryWriter
+    from redlin.history.jsonl import HistoryWriter
 
     prefix = b"redlin:unit-test:"
     program = Program("x", setup=(Command((b"SET", Key("k"), b"s-0")),), clients=(
@@ -504,7 +515,7 @@ def test_unsafe_families_are_refused_before_connecting(tmp_path: Path) -> None:
 
 
 def test_a_long_run_reports_its_latest_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import checker.run as run_module
+    import redlin.harness.runner as run_module
 
     monkeypatch.setattr(run_module, "MAX_REPORTED_OPERATIONS", 100)
     outcome = quick(tmp_path, workload="register", ops=400)
@@ -515,7 +526,7 @@ def test_a_long_run_reports_its_latest_runs(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_without_the_report_writer_a_minimal_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "checker.report", None)  # importing it now fails
+    monkeypatch.setitem(sys.modules, "redlin.report.write", None)  # importing it now fails
     outcome = quick(tmp_path, workload="counter", fault="incr-read-then-write", ops=5000)
     assert outcome.verdict == "violation"
     assert {name: path.name for name, path in outcome.paths.items()} == {
@@ -541,8 +552,8 @@ def test_an_output_directory_is_never_reused(tmp_path: Path) -> None:
 def test_redlin_run_with_no_arguments(tmp_path: Path) -> None:
     """The main job: no Redis needed, LINEARIZABLE, the history and the report written."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "checker.cli", "run"], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run([sys.executable, "-m", "redlin", "run"], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env=dict(os.environ))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("LINEARIZABLE")
     assert time.monotonic() - started < 60
@@ -563,7 +574,7 @@ def test_fault_from_the_command_line(tmp_path: Path) -> None:
 
 def test_ctrl_c_keeps_the_history_and_checks_it(tmp_path: Path) -> None:
     out = tmp_path / "o"
-    process = subprocess.Popen([sys.executable, "-m", "checker.cli", "run", "--duration", "60", "--workload", "cas",
+    process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--duration", "60", "--workload", "cas",
                                 "--out", str(out), "--database", str(tmp_path / "db"), "--progress", "lines"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     history = out / "history.jsonl"
@@ -580,7 +591,7 @@ def test_ctrl_c_keeps_the_history_and_checks_it(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_before_anything_was_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import checker.run as run_module
+    import redlin.harness.runner as run_module
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt

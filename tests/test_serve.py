@@ -1,4 +1,4 @@
-"""The embedded model server (checker.serve): RESP2 behaviour, sessions, and each planted fault.
+"""The embedded model server (redlin.serve.server): RESP2 behaviour, sessions, and each planted fault.
 
 Every fault test runs the same small concurrent scenario twice: on the clean server, where the
 guarantee holds, and with the fault, where it visibly breaks.
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from checker.serve import FAULTS, RunningServer, Server, _write_back, serve, start_in_thread
-from model import INITIAL_STATE, encode_reply, lookup, step
+from redlin.model import INITIAL_STATE, encode_reply, lookup, step
+from redlin.serve.server import FAULTS, RunningServer, Server, _write_back, serve, start_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -281,11 +281,11 @@ def test_serve_is_an_asyncio_api() -> None:
 
 
 def test_command_line_serves_until_ctrl_c() -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ)
     # Ctrl-C as at a terminal, even when this test runs where SIGINT is ignored (a background job).
     ctrl_c_able = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-                   "from checker.serve import main; sys.exit(main(sys.argv[1:]))")
-    process = subprocess.Popen([sys.executable, "-c", ctrl_c_able, "--port", "0", "--fault", "lost-write"],
+                   "from redlin.cli import main; sys.exit(main(sys.argv[1:]))")
+    process = subprocess.Popen([sys.executable, "-c", ctrl_c_able, "serve", "--port", "0", "--fault", "lost-write"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert process.stdout is not None
@@ -300,14 +300,14 @@ def test_command_line_serves_until_ctrl_c() -> None:
         process.kill()
     assert process.returncode == 0
     assert b"Traceback" not in stderr
-    with subprocess.Popen([sys.executable, "-m", "checker.serve", "--port", "0"], cwd=ROOT, env=env,
+    with subprocess.Popen([sys.executable, "-m", "redlin", "serve", "--port", "0"], cwd=ROOT, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
         assert process.stdout is not None
         assert process.stdout.readline().endswith(b"(fault: none)\n")
         process.terminate()  # SIGTERM ends it cleanly too
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0 and b"Traceback" not in stderr
-    refused = subprocess.run([sys.executable, "-m", "checker.serve", "--host", "10.1.2.3"],
+    refused = subprocess.run([sys.executable, "-m", "redlin", "serve", "--host", "10.1.2.3"],
                              cwd=ROOT, env=env, capture_output=True, timeout=30)
     assert refused.returncode == 3 and b"--allow-remote" in refused.stderr and b"Traceback" not in refused.stderr
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from checker.recorder import Guard, next_value, possible_commands
-from checker.workloads import (
+from redlin.harness.recorder import Guard, next_value, possible_commands
+from redlin.harness.workloads import (
     BASE_FAMILIES,
     FAMILIES,
     TRANSFER_SCRIPT,
@@ -31,7 +31,7 @@ from checker.workloads import (
     programs,
     render,
 )
-from model import COMMANDS, Error, keys_of, lookup
+from redlin.model import COMMANDS, Error, keys_of, lookup
 
 PREFIX = b"redlin:test:0:"
 MODEL_COMMANDS = frozenset(name.decode().upper() for name in COMMANDS)
@@ -259,7 +259,7 @@ def test_programs_reject_bad_shapes() -> None:
 @pytest.mark.redis
 def test_the_transfer_script_on_real_redis(redis_server: object) -> None:
     """The bank script does what the family says (checked on a real server, whatever the model has)."""
-    from checker._wire import Connection
+    from redlin.harness.wire import Connection
 
     host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
     accounts = [b"redlin:test-bank:a0", b"redlin:test-bank:a1", b"redlin:test-bank:a2"]

@@ -1,26 +1,26 @@
 """``redlin run``: does a Redis server keep Redis's concurrency guarantees?  Find out by testing it.
 
-The test is a Hypothesis property over parallel programs (:func:`checker.workloads.programs`):
+The test is a Hypothesis property over parallel programs (:func:`redlin.harness.workloads.programs`):
 *every run of the program is linearizable against the model*.  Each drawn program runs
-:data:`DEFAULT_REPEAT` times against the target (:class:`checker.recorder.Recorder`, one connection
+:data:`DEFAULT_REPEAT` times against the target (:class:`redlin.harness.recorder.Recorder`, one connection
 per client, every operation recorded as it happens) and each recorded history is checked
-(:func:`checker.check`, with a time budget).  When a run is not linearizable, Hypothesis shrinks the
+(:func:`redlin.check`, with a time budget).  When a run is not linearizable, Hypothesis shrinks the
 program (a program that failed once is known to fail: it is not re-run, which keeps shrinking
 deterministic although the failures themselves are not), and the checker then minimises the failing
-history to a small core of operations (:func:`checker.minimise`).  Last, the program is cut down to
+history to a small core of operations (:func:`redlin.minimise`).  Last, the program is cut down to
 the steps that sent the core's operations, step by step, as long as it still fails (the checker
 knows which steps matter; Hypothesis does not).  Hypothesis's shrunk program is saved in its
 example database, so the next run replays it first.
 
 Targets: the embedded model server (the default: no Redis needed, and ``--fault NAME`` plants a
-bug in it, see :data:`checker.serve.FAULTS`), or any server by URL.  Every key lives under
-``redlin:<run-id>:``; nothing else is touched (:class:`checker.recorder.Guard`), and the run deletes
+bug in it, see :data:`redlin.serve.server.FAULTS`), or any server by URL.  Every key lives under
+``redlin:<run-id>:``; nothing else is touched (:class:`redlin.harness.recorder.Guard`), and the run deletes
 its keys at the end.
 
 ``--workload pubsub`` is different: rounds of ``--clients`` publishers and subscribers
-(:func:`checker.pubsub.record_pubsub`: every message a subscriber reads is an operation; at most
+(:func:`redlin.harness.pubsub.record_pubsub`: every message a subscriber reads is an operation; at most
 ``--steps`` and 10 PUBLISHes a round) until ``--ops`` or ``--duration``; each round is checked, and the
-first violating one is minimised (:func:`checker.pubsub.minimise_pubsub`) and reported.  There is
+first violating one is minimised (:func:`redlin.harness.pubsub.minimise_pubsub`) and reported.  There is
 no program to shrink: a round's choices come from the seed.
 
 Verdicts and exit codes: 0 linearizable (every run was proved linearizable), 1 violation, 2 unknown
@@ -31,7 +31,6 @@ counted as linearizable.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -52,26 +51,9 @@ from hypothesis import settings as Settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
-from model import COMMANDS
-
-from ._check import check
-from ._history import History, Operation
-from ._jsonl import HistoryWriter, load_history, save_history
-from ._minimise import minimise
-from ._redis_model import redis_model
-from ._result import Linearizable, Result, Unknown, Violation
-from ._wire import WireError
-from .cli import (
-    EXIT_OK,
-    EXIT_UNKNOWN,
-    EXIT_USAGE,
-    EXIT_VIOLATION,
-    UsageError,
-    _positive_float,
-    _positive_int,
-    render_text,
-)
-from .recorder import (
+from redlin.adapter.redis_model import redis_model
+from redlin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
+from redlin.harness.recorder import (
     Execution,
     Guard,
     Recorder,
@@ -81,11 +63,28 @@ from .recorder import (
     open_connection,
     possible_commands,
 )
-from .workloads import BASE_FAMILIES, FAMILIES, Family, Program, example_actions, family, mixed, programs
+from redlin.harness.wire import WireError
+from redlin.harness.workloads import (
+    BASE_FAMILIES,
+    FAMILIES,
+    Family,
+    Program,
+    example_actions,
+    family,
+    mixed,
+    programs,
+)
+from redlin.history.jsonl import HistoryWriter, load_history, save_history
+from redlin.history.records import History, Operation
+from redlin.model import COMMANDS
+from redlin.report.text import render_text
+from redlin.search.check import check
+from redlin.search.minimise import minimise
+from redlin.search.result import Linearizable, Result, Unknown, Violation
 
 __all__ = [
-    "DEFAULT_OPS", "FAULT_WORKLOADS", "Progress", "RunOutcome", "RunStats", "add_run_arguments",
-    "render_outcome", "run", "run_command",
+    "DEFAULT_OPS", "FAULT_WORKLOADS", "Progress", "RunOutcome", "RunStats",
+    "render_outcome", "run",
 ]
 
 DEFAULT_CLIENTS: Final = 4
@@ -104,7 +103,6 @@ BATCH_EXAMPLES: Final = 25
 MAX_REPORTED_OPERATIONS: Final = 200_000
 """Up to this many operations the report covers the whole history file; beyond (long soak runs) it
 covers the latest runs only and goes to ``<out>/report/``."""
-EXIT_INTERRUPTED: Final = 130
 
 FAULT_WORKLOADS: Final = {
     "watch-ignored": "cas",
@@ -537,10 +535,10 @@ def run(
         ``redis://[user:password@]host:port/db`` or ``rediss://...``; ``None`` starts the embedded
         model server in-process on a free port.
     fault:
-        With no ``target``: the planted fault of the embedded server (:data:`checker.serve.FAULTS`).
+        With no ``target``: the planted fault of the embedded server (:data:`redlin.serve.server.FAULTS`).
     workload:
-        A family name (:data:`checker.workloads.FAMILIES`), a ``.json`` file, or a
-        :class:`~checker.workloads.Family`.  ``mixed`` leaves out the steps whose commands redlin's
+        A family name (:data:`redlin.harness.workloads.FAMILIES`), a ``.json`` file, or a
+        :class:`~redlin.harness.workloads.Family`.  ``mixed`` leaves out the steps whose commands redlin's
         model does not implement yet; any other family must be fully implemented.
     clients, steps:
         Clients per program, and the most steps each client's list has.
@@ -653,7 +651,7 @@ def _run_pubsub(target: str | None, *, fault: str | None, clients: int, steps: i
                 progress: Progress | None) -> RunOutcome:
     """``--workload pubsub``: rounds of publishers and subscribers, each round recorded and checked
     (see the module doc); the first violating round is minimised and reported."""
-    from .pubsub import ROUND_MESSAGES, PubSubWorkload, minimise_pubsub, record_pubsub
+    from redlin.harness.pubsub import ROUND_MESSAGES, PubSubWorkload, minimise_pubsub, record_pubsub
 
     _validate(fault=fault, target=target, clients=clients, steps=steps, ops=ops, duration=duration, rate=None,
               repeat=1, timeout=timeout)
@@ -799,7 +797,7 @@ def _model_commands() -> frozenset[str]:
 
 def _validate(*, fault: str | None, target: str | None, clients: int, steps: int, ops: int | None,
               duration: float | None, rate: float | None, repeat: int, timeout: float) -> None:
-    from .serve import FAULTS
+    from redlin.serve.server import FAULTS
 
     if fault is not None:
         if target is not None:
@@ -877,7 +875,7 @@ def _open_target(
     """Start the embedded server if there is no target, reach the target, and make the output
     directory: (parsed target, its description, server version, paths with the history file)."""
     if target is None:
-        from .serve import start_in_thread
+        from redlin.serve.server import start_in_thread
 
         server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
         url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
@@ -1010,7 +1008,7 @@ def _write_report(out_dir: Path, history: History, model: Any, result: Result, c
                   meta: dict[str, Any], notes: list[str]) -> dict[str, Path]:
     """The report writer's files, or a minimal result.json and summary.md if it is not there."""
     try:
-        from .report import write_report
+        from redlin.report.write import write_report
 
         written = write_report(out_dir, history=history, model=model, result=result, core=core, meta=meta)
     except ImportError:
@@ -1089,72 +1087,3 @@ def _strip_prefixes(text: str, prefix: str) -> str:
     import re
 
     return re.sub(re.escape(prefix) + r"\d+:", "", text)
-
-
-# ----------------------------------------------------------------------------- command line
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``redlin run``'s options to ``parser``."""
-    from .serve import FAULTS
-
-    parser.add_argument("--target", metavar="URL",
-                        help="redis://[user:password@]host:port/db or rediss://... (default: start the "
-                             "embedded model server in-process)")
-    parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
-                        help="plant a bug in the embedded server: " + ", ".join(FAULTS))
-    parser.add_argument("--workload", default="mixed", metavar="NAME",
-                        help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default mixed); or "
-                             "pubsub: publishers and subscribers, every delivery checked")
-    parser.add_argument("--clients", type=_positive_int, default=DEFAULT_CLIENTS, metavar="N",
-                        help=f"concurrent clients per program (default {DEFAULT_CLIENTS})")
-    parser.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS, metavar="N",
-                        help=f"most steps per client in a program (default {DEFAULT_STEPS})")
-    budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--ops", type=_positive_int, default=DEFAULT_OPS, metavar="N",
-                        help=f"stop after about N recorded operations (default {DEFAULT_OPS})")
-    budget.add_argument("--duration", type=_positive_float, metavar="S",
-                        help="soak mode: keep generating programs for S seconds")
-    parser.add_argument("--rate", type=_positive_float, metavar="R", help="at most R operations per second")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the programs drawn (default 0)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default reports/<run-id>)")
-    parser.add_argument("--repeat", type=_positive_int, default=DEFAULT_REPEAT, metavar="N",
-                        help=f"runs of each program (default {DEFAULT_REPEAT})")
-    parser.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT, metavar="S",
-                        help=f"seconds to wait for a reply before the operation is indeterminate (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--check-time", type=_positive_float, default=DEFAULT_CHECK_TIME, metavar="S",
-                        help=f"seconds of checking per run before it is unknown (default {DEFAULT_CHECK_TIME:g})")
-    parser.add_argument("--shrink-time", type=_positive_float, default=DEFAULT_SHRINK_TIME, metavar="S",
-                        help=f"seconds for shrinking a failing program (default {DEFAULT_SHRINK_TIME:g})")
-    parser.add_argument("--password-env", default="REDLIN_PASSWORD", metavar="VAR",
-                        help="environment variable with the password, if the URL has none (default REDLIN_PASSWORD)")
-    parser.add_argument("--database", type=Path, default=DEFAULT_DATABASE, metavar="DIR",
-                        help=f"Hypothesis example database; failing programs replay from it (default {DEFAULT_DATABASE})")
-    parser.add_argument("--allow-destructive", action="store_true",
-                        help="let a workload send FLUSHALL/FLUSHDB/CONFIG/DEBUG and the like")
-    parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
-                        help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """``redlin run``: test, print the verdict and where the files are; the exit code."""
-    mode = args.progress
-    tty = None if mode == "auto" else mode == "bar"
-    progress: Progress | None = None
-    if mode != "none":
-        progress = Progress(sys.stderr, total_ops=None, duration=None, tty=tty)
-    try:
-        outcome = run(
-            args.target, fault=None if args.fault == "none" else args.fault, workload=args.workload,
-            clients=args.clients, steps=args.steps, ops=args.ops, duration=args.duration, rate=args.rate,
-            seed=args.seed, out=args.out, repeat=args.repeat, timeout=args.timeout, check_time=args.check_time,
-            shrink_time=args.shrink_time, allow_destructive=args.allow_destructive, password_env=args.password_env,
-            database=args.database, progress=progress,
-        )
-    except UsageError as error:
-        # Reported here rather than by cli.main: under ``python -m checker.cli`` that module's
-        # UsageError is another class than the one this module imported.
-        print(f"redlin: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(render_outcome(outcome))
-    return outcome.exit_code

@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ._check import check_operations
-from ._history import History, Operation, Outcome
-from ._model import Model
-from ._result import Violation
+from redlin.history.records import History, Operation, Outcome
+from redlin.search.check import check_operations
+from redlin.search.model import Model
+from redlin.search.result import Violation
 
 MAX_STATES_PER_TRY = 20_000
 """Memo bound for each sub-check.  Weakened histories can be far harder than the original (every INFO
@@ -60,7 +60,7 @@ def minimise(
         The model it was checked against; ``model.groups`` (if any) says which operations are kept
         or weakened together.
     violation:
-        The violation :func:`~checker.check` returned for ``history``.
+        The violation :func:`~redlin.check` returned for ``history``.
     time_limit:
         Seconds for the whole minimisation.  When it runs out, the smallest core proved so far is
         returned (at worst the whole part's definite operations).
@@ -79,7 +79,7 @@ def minimise(
     A stale read: the read of 1 needs the write of 1 *and* the write of 2 that completed between
     them; the later write of 3 is not needed.
 
-    >>> from checker import History, Operation, cas_register, check
+    >>> from redlin import History, Operation, cas_register, check
     >>> ops = (Operation(0, "a", ("write", 1), None, invoke=0, complete=1),
     ...        Operation(1, "a", ("write", 2), None, invoke=2, complete=3),
     ...        Operation(2, "b", ("read",), 1, invoke=4, complete=5),

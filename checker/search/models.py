@@ -26,8 +26,8 @@ from collections.abc import Callable, Hashable, Sequence
 
 import immutables
 
-from ._history import Operation, Outcome
-from ._model import Model, partition_by_keys
+from redlin.history.records import Operation, Outcome
+from redlin.search.model import Model, partition_by_keys
 
 RegisterState = tuple[Hashable]
 KvState = immutables.Map[Hashable, str]

@@ -3,7 +3,7 @@
 A *parallel program* is what one example of ``redlin run`` executes: an optional sequential setup,
 then one list of actions per client, all drawn before any client starts.  Clients run their lists
 concurrently against the server under test, and the recorded history is checked against the model
-(see :mod:`checker.recorder` and :mod:`checker.run`).
+(see :mod:`redlin.harness.recorder` and :mod:`redlin.harness.runner`).
 
 A *workload family* says which actions a program is made of.  It is data, not code: a small pool of
 key names that every client shares (so that clients conflict), and a list of weighted step
@@ -35,7 +35,7 @@ Placeholders (each a whole word):
 - ``{amount}``: an integer from 1 to :attr:`~Family.max_amount`.
 
 A user adds a family by building one (or loading it from JSON with :func:`load_family`) and
-passing it to :func:`checker.run.run`, or by :func:`register_family`.  Keys are logical names here;
+passing it to :func:`redlin.harness.runner.run`, or by :func:`register_family`.  Keys are logical names here;
 the recorder puts every key under the run's own prefix (``redlin:<run-id>:<n>:``) when it sends it.
 
 TTLs are kept out on purpose: expiry depends on the server's clock, which the checker cannot see.
@@ -112,7 +112,7 @@ class Eval:
 class Cas:
     """A check-and-set loop on one key: ``WATCH k``; ``GET k``; ``MULTI; SET k f(v); EXEC``, retried
     up to :attr:`retries` more times while EXEC answers nil.  ``f(v)`` appends the step's unique
-    token to the value read (see :func:`checker.recorder.next_value`)."""
+    token to the value read (see :func:`redlin.harness.recorder.next_value`)."""
 
     key: str = "{key}"
     retries: int = 3

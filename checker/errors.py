@@ -1,4 +1,6 @@
-"""Errors a user can act on.
+"""Errors a user can act on, and the exit codes that tell outcomes apart.
+
+The lowest module of the package: everything may import it, and it imports nothing of redlin.
 
 A malformed history file is the user's problem, not a bug: it is reported as a ``HistoryError`` that
 names the file and line (``path:line: message``), so a command-line front end can print it on one
@@ -35,3 +37,22 @@ class HistoryError(ValueError):
     def __reduce__(self) -> tuple[type[HistoryError], tuple[str, int | None, str]]:
         # Exceptions pickle their ``args``; ours has three constructor arguments, not one message.
         return (type(self), (self.path, self.line, self.message))
+
+
+class UsageError(Exception):
+    """A mistake the user can fix (an argument, a target, a file): printed as one line, exit 3."""
+
+
+# The exit codes of every ``redlin`` command, and of :func:`redlin.run`'s outcome.
+EXIT_OK = 0
+"""Linearizable (or success, for commands without a verdict)."""
+EXIT_VIOLATION = 1
+"""A violation was found and proved."""
+EXIT_UNKNOWN = 2
+"""A time or memory budget ran out before a verdict: redlin never guesses."""
+EXIT_USAGE = 3
+"""Bad input, a usage error, or a target that cannot be used."""
+EXIT_INTERNAL = 4
+"""A bug in redlin: one line on stderr, the traceback with ``--debug``."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (or SIGTERM) before anything could be checked."""

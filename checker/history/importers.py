@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import HistoryError
-from ._history import History, Operation, Outcome
+from redlin.errors import HistoryError
+from redlin.history.records import History, Operation, Outcome
 
 # --- a minimal EDN reader --------------------------------------------------------------------------
 

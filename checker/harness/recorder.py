@@ -7,7 +7,7 @@ operation spans from that write to EXEC's reply), one ``EVAL``/``EVALSHA``; ``WA
 operation of its own.  Invocation and completion times are the client's ``time.monotonic_ns()``.
 
 Every invocation is written to the history file *before* the command is sent and every completion
-right after the reply arrives, each line flushed (:class:`~checker._jsonl.HistoryWriter`), so a crash
+right after the reply arrives, each line flushed (:class:`~redlin.history.jsonl.HistoryWriter`), so a crash
 or Ctrl-C keeps everything that may have reached the server.  A timeout or a dropped connection
 makes the operation indeterminate (INFO: it may or may not have taken effect); the client then
 continues on a fresh connection under a new client id, because its session (WATCH, MULTI) ended
@@ -31,13 +31,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from model import NULL_ARRAY, Error, ProtocolError, Reply, Status, keys_of, lookup
-
-from ._history import History, Operation, Outcome
-from ._jsonl import HistoryWriter
-from ._redis_model import canonical_result
-from ._wire import Connection, WireClosed, WireError, WireTimeout
-from .workloads import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
+from redlin.adapter.redis_model import canonical_result
+from redlin.harness.wire import Connection, WireClosed, WireError, WireTimeout
+from redlin.harness.workloads import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
+from redlin.history.jsonl import HistoryWriter
+from redlin.history.records import History, Operation, Outcome
+from redlin.model import NULL_ARRAY, Error, ProtocolError, Reply, Status, keys_of, lookup
 
 __all__ = [
     "DESTRUCTIVE", "Execution", "Guard", "Recorder", "Target", "TargetError", "UnsafeCommand",
@@ -134,7 +133,7 @@ class Target:
 
 
 class _TLSConnection(Connection):
-    """:class:`~checker._wire.Connection` over TLS: the connected socket is wrapped before use."""
+    """:class:`~redlin.harness.wire.Connection` over TLS: the connected socket is wrapped before use."""
 
     def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
         super().__init__(host, port, timeout)
@@ -229,7 +228,7 @@ class Guard:
 
 @dataclass(frozen=True, slots=True)
 class Execution:
-    """One run of a program: its operations as a :class:`~checker.History` (ids 0..n-1, in
+    """One run of a program: its operations as a :class:`~redlin.History` (ids 0..n-1, in
     invocation order; client ids are unique in the whole run), the keys it touched, and whether a
     Ctrl-C cut it short."""
 

@@ -22,7 +22,7 @@ summarises the rest by client and outcome; ``result.json`` keeps the full parts 
 
 The ``result.json`` schema (version 1)
 ---------------------------------------
-The JSON Schema is ``checker/report_schema.json``; in words, an object with:
+The JSON Schema is ``redlin/report/schema.json``; in words, an object with:
 
 ``format``, ``version``
     ``"redlin-result"`` and ``1``.
@@ -74,7 +74,7 @@ The JSON Schema is ``checker/report_schema.json``; in words, an object with:
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -85,27 +85,25 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._explain import KINDS, TITLES, Clock, classify, explain, vocabulary
-from ._history import History, Operation, Outcome
-from ._jsonl import save_history
-from ._model import Model
-from ._result import Linearizable, Result, Unknown, Violation
+from redlin.explain.recognise import KINDS, TITLES, Clock, classify, explain, vocabulary
+from redlin.history.jsonl import save_history
+from redlin.history.records import History, Operation, Outcome
+from redlin.search.model import Model
+from redlin.search.result import Linearizable, Result, Unknown, Violation
 
 __all__ = [
     "KINDS",
     "ReportFiles",
-    "add_report_arguments",
     "default_report_dir",
     "explain",
     "render_report",
-    "report_command",
     "result_document",
     "write_report",
 ]
 
 FORMAT = "redlin-result"
 VERSION = 1
-SCHEMA = Path(__file__).with_name("report_schema.json")
+SCHEMA = Path(__file__).with_name("schema.json")
 """The JSON Schema of ``result.json``."""
 HISTORY_FILE = "history.jsonl"
 CHECKED_HISTORY_FILE = "history.checked.jsonl"
@@ -130,9 +128,21 @@ class ReportFiles:
         return iter((self.html, self.summary, self.result, self.junit, self.history))
 
 
-def default_report_dir(name: str) -> Path:
-    """Where a report goes unless told: ``reports/<name>`` under the working directory."""
-    return Path("reports") / name
+def default_report_dir(history: str | os.PathLike[str]) -> Path:
+    """Where the report of a history file goes unless told: ``reports/<name>-<digest>``.
+
+    ``<name>`` is the file's stem, or its folder's name for a run's ``history.jsonl``;
+    ``<digest>`` is taken from the file's absolute path, so two inputs never share a default
+    report (checking a second run's ``history.jsonl`` cannot overwrite the first one's report),
+    while checking the same file again rewrites its own.
+
+    >>> default_report_dir("/tmp/runs/a1b2/history.jsonl").name.startswith("a1b2-")
+    True
+    """
+    path = Path(history).resolve()
+    name = path.parent.name if path.stem == "history" and path.parent.name else path.stem
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:8]
+    return Path("reports") / f"{name}-{digest}"
 
 
 # ----------------------------------------------------------------------------- writing
@@ -161,9 +171,9 @@ def write_report(
     model:
         The model it was checked against.
     result:
-        What :func:`~checker.check` returned.
+        What :func:`~redlin.check` returned.
     core:
-        The minimal counterexample from :func:`~checker.minimise`, if any.
+        The minimal counterexample from :func:`~redlin.minimise`, if any.
     meta:
         Extra facts for the report (target, seed, command line); merged over ``history.meta``.
 
@@ -175,7 +185,7 @@ def write_report(
     Examples
     --------
     >>> import tempfile
-    >>> from checker import History, Operation, check, register
+    >>> from redlin import History, Operation, check, register
     >>> history = History((Operation(0, "a", ("write", 1), None, 0, 5),
     ...                    Operation(1, "b", ("read",), 1, 6, 9)))
     >>> files = write_report(Path(tempfile.mkdtemp()), history=history, model=register(),
@@ -226,7 +236,7 @@ def render_report(out_dir: Path, document: dict[str, Any], history: History, mod
     never needs the search's own values, so a saved report re-renders without checking again.
     ``history`` must be the document's history file (ids are its line order).
     """
-    from ._html import render_html
+    from redlin.report.html import render_html
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -488,72 +498,3 @@ def render_junit(document: dict[str, Any]) -> str:
         ElementTree.SubElement(case, "system-out").text = body
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
-
-
-# ----------------------------------------------------------------------------- redlin report
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``redlin report``."""
-    from .cli import FORMATS, MODELS, _positive_float, _positive_int
-
-    parser.add_argument("path", type=Path, help="a history file (checked first), or a result.json or report "
-                                                "directory (re-rendered without checking)")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="report directory (default: reports/<history name>, or the result's own directory)")
-    parser.add_argument("--format", choices=FORMATS, help="history format (default: guessed from the file)")
-    parser.add_argument("--model", choices=MODELS, help="model to check against (default: from the format)")
-    parser.add_argument("--time-limit", type=_positive_float, default=60.0, metavar="S",
-                        help="give up with 'unknown' after S seconds (default 60)")
-    parser.add_argument("--max-states", type=_positive_int, default=2_000_000, metavar="N",
-                        help="most search states memoised per part (default 2,000,000)")
-    parser.add_argument("--no-minimise", action="store_true", help="do not shrink the counterexample")
-
-
-def report_command(args: argparse.Namespace) -> int:
-    """``redlin report PATH``: write a report for a history, or re-render a saved one.
-
-    Exit codes as ``redlin check``: 0 linearizable, 1 violation, 2 unknown, 3 bad input.
-    """
-    from .cli import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError, load
-
-    path: Path = args.path
-    if not path.exists():
-        raise UsageError(f"{path}: no such file or directory")
-    if path.is_dir() or _looks_like_result(path):
-        try:
-            document = load_document(path)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-        source = path if path.is_dir() else path.parent
-        history_path = source / document["history"]
-        if not history_path.exists():
-            raise UsageError(f"{history_path}: the result's history file is missing")
-        history, model = load(history_path, "jsonl", document["model"])
-        out = args.out or source
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / document["history"]
-        if not target.exists():
-            shutil.copyfile(history_path, target)
-        files = render_report(out, document, history, model)
-    else:
-        # A history: check it and write its report, exactly as `redlin check` does.
-        from .cli import check_command
-
-        args.history = path
-        args.json = False
-        return check_command(args)
-    print(document["explanation"][0])
-    print(f"report: {files.html}")
-    verdict = document["verdict"]
-    return EXIT_OK if verdict == "linearizable" else EXIT_VIOLATION if verdict == "violation" else EXIT_UNKNOWN
-
-
-def _looks_like_result(path: Path) -> bool:
-    if path.suffix != ".json":
-        return False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            return FORMAT in file.read(4096)
-    except OSError:
-        return False

@@ -23,8 +23,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._history import History, Operation, Outcome
-from ._model import Model
+from redlin.history.records import History, Operation, Outcome
+from redlin.search.model import Model
 
 WINDOW = 1000
 """The most operations drawn on one page."""
@@ -88,7 +88,7 @@ def select_window(
 
     Examples
     --------
-    >>> from checker import History, Operation
+    >>> from redlin import History, Operation
     >>> ops = tuple(Operation(i, i % 3, ("read",), 0, 10 * i, 10 * i + 5) for i in range(100))
     >>> window = select_window(History(ops), focus=50, part=range(0, 100, 2), limit=20, around=5)
     >>> len(window.ids), window.ids[0], window.ids[-1], window.hidden_total
@@ -134,7 +134,7 @@ def select_window(
 
 
 def render_html(document: dict[str, Any], history: History, model: Model[Any]) -> str:
-    """The page for a result document (see :mod:`checker.report`) and its history."""
+    """The page for a result document (see :mod:`redlin.report.write`) and its history."""
     data = page_data(document, history, model)
     blob = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     # Inside <script>, "</" could end the element early; JSON allows "\/" and "\u003c" instead.

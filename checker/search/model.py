@@ -28,7 +28,7 @@ Examples
 --------
 A counter whose ``("incr",)`` operations return the new value:
 
->>> from checker import History, Operation, check
+>>> from redlin import History, Operation, check
 >>> counter = Model(
 ...     name="counter",
 ...     init=lambda: 0,
@@ -48,7 +48,7 @@ from typing import Any, Generic, TypeVar
 
 import networkx as nx
 
-from ._history import Operation
+from redlin.history.records import Operation
 
 S = TypeVar("S", bound=Hashable)
 
@@ -160,7 +160,7 @@ def partition_by_keys(
 
     Examples
     --------
-    >>> from checker import Operation
+    >>> from redlin import Operation
     >>> ops = [Operation(i, i, ("put", k), None, i, i + 1) for i, k in enumerate("abab")]
     >>> [[op.id for op in part] for part in partition_by_keys(ops, lambda op: (op.call[1],))]
     [[0, 2], [1, 3]]

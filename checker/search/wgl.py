@@ -40,7 +40,7 @@ head of a single list forever and be tried first at every step: the usual cause 
 histories with many timeouts.
 
 Horn & Kroening (2015), "Faster linearizability checking via P-compositionality", FORTE: a history is
-linearizable iff each independent part is; the caller (``checker._check``) splits the history with
+linearizable iff each independent part is; the caller (``redlin.search.check``) splits the history with
 the model's ``partition`` and calls :func:`search_part` once per part.
 
 Indeterminate operations
@@ -68,9 +68,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ._history import Operation, Outcome
-from ._model import Model
-from ._result import Prefix
+from redlin.history.records import Operation, Outcome
+from redlin.search.model import Model
+from redlin.search.result import Prefix
 
 PREFIXES_KEPT = 8
 """How many longest linearizable prefixes a violation keeps: enough to show the alternatives that

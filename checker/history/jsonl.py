@@ -32,11 +32,10 @@ from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from model import COMMANDS, NULL_ARRAY, Error, Frames, Status
-from model._reply import Reply
-
-from ._errors import HistoryError
-from ._history import History, Operation, Outcome
+from redlin.errors import HistoryError
+from redlin.history.records import History, Operation, Outcome
+from redlin.model import COMMANDS, NULL_ARRAY, Error, Frames, Status
+from redlin.model._reply import Reply
 
 FORMAT = "redlin-history"
 VERSION = 1
@@ -323,8 +322,8 @@ class _Loader:
             replies = tuple(decode_reply(item) for item in result)
         except ValueError as error:
             raise self.fail(number, str(error)) from None
-        from ._deliveries import is_receive_argv
-        from ._redis_model import canonical_result
+        from redlin.adapter.deliveries import is_receive_argv
+        from redlin.adapter.redis_model import canonical_result
 
         for argv, reply in zip(call, replies):
             if argv[0].lower() not in COMMANDS and not is_receive_argv(argv) and not (

@@ -37,19 +37,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from model import DEFAULT_SESSION, Frames, ProtocolError, Reply, State, is_message, split_messages
-from model import step as model_step
-
-from ._check import check
-from ._deliveries import impossible_message, is_receive, receive_call
-from ._history import History, Operation, Outcome
-from ._jsonl import HistoryWriter, load_history
-from ._minimise import minimise
-from ._model import Model
-from ._redis_model import canonical_result, redis_model
-from ._result import Result, Violation
-from ._wire import Connection, WireError
-from .recorder import Target, TargetError, open_connection
+from redlin.adapter.deliveries import impossible_message, is_receive, receive_call
+from redlin.adapter.redis_model import canonical_result, redis_model
+from redlin.harness.recorder import Target, TargetError, open_connection
+from redlin.harness.wire import Connection, WireError
+from redlin.history.jsonl import HistoryWriter, load_history
+from redlin.history.records import History, Operation, Outcome
+from redlin.model import DEFAULT_SESSION, Frames, ProtocolError, Reply, State, is_message, split_messages
+from redlin.model import step as model_step
+from redlin.search.check import check
+from redlin.search.minimise import minimise
+from redlin.search.model import Model
+from redlin.search.result import Result, Violation
 
 __all__ = ["PubSubRecording", "PubSubWorkload", "check_pubsub", "escape_glob", "minimise_pubsub", "record_pubsub"]
 
@@ -132,7 +131,7 @@ def record_pubsub(
     first_client: int = 1,
 ) -> PubSubRecording:
     """Run ``workload`` against the server at ``url`` and record it ``into`` a new history file
-    (a path), or append it to an open :class:`~checker._jsonl.HistoryWriter` (several runs in one
+    (a path), or append it to an open :class:`~redlin.history.jsonl.HistoryWriter` (several runs in one
     file: give each its own ``prefix`` and ``first_client``, the first client id it uses).
 
     Every invocation is written before its command is sent and every completion as soon as its
@@ -144,12 +143,12 @@ def record_pubsub(
     completes (a progress counter).  Ctrl-C stops the publishers, lets the subscribers finish
     cleanly, and returns what was recorded (``interrupted``).
 
-    Raises :class:`~checker.recorder.TargetError` if the server cannot be reached or refuses the
+    Raises :class:`~redlin.harness.recorder.TargetError` if the server cannot be reached or refuses the
     password.
 
     Examples
     --------
-    >>> from checker.serve import start_in_thread
+    >>> from redlin.serve.server import start_in_thread
     >>> import tempfile, os
     >>> with start_in_thread() as server:                          # doctest: +SKIP
     ...     run = record_pubsub(server.url, os.path.join(tempfile.mkdtemp(), "h.jsonl"))
@@ -196,7 +195,7 @@ PROJECTION_TIME: Final = 2.0
 
 
 def minimise_pubsub(history: History, violation: Violation, *, time_limit: float) -> tuple[int, ...]:
-    """:func:`checker.minimise` for a Pub/Sub violation, made fast by minimising in a projection.
+    """:func:`redlin.minimise` for a Pub/Sub violation, made fast by minimising in a projection.
 
     Weakening an operation to "may have happened at any time, or not at all" is cheap for keys but
     not for deliveries: every weakened PUBLISH may or may not have filled every subscriber's

@@ -60,14 +60,11 @@ a step queues messages in the receivers' mailboxes (model state), and the server
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import ipaddress
 import logging
 import random
-import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -75,7 +72,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar, cast
 
-from model import (
+from redlin.model import (
     INITIAL_STATE,
     NULL_ARRAY,
     Context,
@@ -97,7 +94,7 @@ from model import (
 
 __all__ = [
     "FAULTS", "PAUSE_SECONDS", "REDIS_VERSION", "Connection", "RunningServer", "Server",
-    "add_serve_arguments", "is_loopback", "main", "serve", "serve_command", "start_in_thread",
+    "is_loopback", "serve", "start_in_thread",
 ]
 
 REDIS_VERSION: Final = "7.0.15-redlin-model"
@@ -726,70 +723,3 @@ def start_in_thread(port: int = 0, fault: str | None = None, seed: int = 0, *,
     True
     """
     return RunningServer(host, port, fault, seed)
-
-
-# --------------------------------------------------------------------- command line
-
-_EXIT_USAGE: Final = 3  # checker.cli's code for usage and connection errors
-
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``redlin serve``'s options to ``parser``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=6379, help="port to listen on, 0 for any free one (default 6379)")
-    parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
-                        help="plant one bug: " + "; ".join(f"{name}: {text}" for name, text in FAULTS.items()))
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fault's random choices (default 0)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback --host (this server is a test double: no auth, no limits)")
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"not a port number (0-65535): {text!r}")
-    return port
-
-
-def serve_command(args: argparse.Namespace) -> int:
-    """``redlin serve``: print the URL, serve until Ctrl-C; 0 then, 3 if it cannot listen."""
-    if not args.allow_remote and not is_loopback(args.host):
-        print(f"redlin serve: refusing to listen on {args.host}, which is not a loopback address "
-              "(add --allow-remote if you mean it)", file=sys.stderr)
-        return _EXIT_USAGE
-    try:
-        asyncio.run(_serve_until_cancelled(args.host, args.port, args.fault, args.seed))
-    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
-        return 0
-    except OSError as error:
-        print(f"redlin serve: cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
-        return _EXIT_USAGE
-    return 0
-
-
-async def _serve_until_cancelled(host: str, port: int, fault: str, seed: int) -> None:
-    server = await serve(host, port, fault=fault, seed=seed, allow_remote=True)
-    task = asyncio.current_task()
-    assert task is not None
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    description = "none" if server.fault is None else f"{server.fault}, seed {seed}"
-    print(f"redlin model server listening on {server.url} (fault: {description})", flush=True)
-    try:
-        await server.serve_forever()
-    finally:
-        await server.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m checker.serve [options]``: the same as ``redlin serve``."""
-    parser = argparse.ArgumentParser(prog="redlin serve", description="Serve redlin's Redis model over RESP2.")
-    add_serve_arguments(parser)
-    return serve_command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

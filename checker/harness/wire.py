@@ -31,8 +31,8 @@ import socket
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 
-from model import Parser, ProtocolError, Reply, encode_command
-from model._resp import Incomplete
+from redlin.model import Parser, ProtocolError, Reply, encode_command
+from redlin.model._resp import Incomplete
 
 Arg = bytes | str | int | float
 

@@ -35,7 +35,9 @@ import hashlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache, partial
 
-from model import (
+from redlin.adapter.deliveries import impossible_message, is_receive_argv
+from redlin.history.records import Operation, Outcome
+from redlin.model import (
     INITIAL_STATE,
     NULL_ARRAY,
     Frames,
@@ -54,12 +56,9 @@ from model import (
     step,
     step_reporting_undeclared,
 )
-from model._pubsub import needs_canonical_form
-from model._reply import Reply, sort_unordered
-
-from ._deliveries import impossible_message, is_receive_argv
-from ._history import Operation, Outcome
-from ._model import CannotPartition, Model, partition_by_keys
+from redlin.model._pubsub import needs_canonical_form
+from redlin.model._reply import Reply, sort_unordered
+from redlin.search.model import CannotPartition, Model, partition_by_keys
 
 Call = tuple[tuple[bytes, ...], ...]
 
@@ -429,7 +428,7 @@ def _value(value: object) -> str:
 
 
 def redis_model(*, partitioned: bool = True) -> Model[State]:
-    """The Redis 7.0 model as a :class:`Model` for :func:`checker.check`."""
+    """The Redis 7.0 model as a :class:`Model` for :func:`redlin.check`."""
     return Model(
         name="redis" if partitioned else "redis-single",
         init=lambda: INITIAL_STATE,

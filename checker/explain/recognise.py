@@ -1,8 +1,8 @@
 """Plain-English explanations of a verdict, for people who study counterexamples.
 
-A :class:`~checker.Violation` says *that* a part of a history has no linearization; a user wants to
+A :class:`~redlin.Violation` says *that* a part of a history has no linearization; a user wants to
 know *why*, in the words of the guarantee that was broken.  :func:`explain` recognises the classic
-anomalies in the minimal counterexample (the *core* from :func:`~checker.minimise`), and states
+anomalies in the minimal counterexample (the *core* from :func:`~redlin.minimise`), and states
 each as a claim about the history that can be checked by hand against the timeline:
 
 - **impossible reply** -- a read returned a value that no operation ever wrote, or whose only
@@ -38,11 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from model import NULL_ARRAY, Error, State, is_message, keys_of, lookup, mailbox, stringmatch
-from model import step as model_step
-from model._reply import Reply
-
-from ._deliveries import (
+from redlin.adapter.deliveries import (
     Publish,
     Receipt,
     Sources,
@@ -52,10 +48,13 @@ from ._deliveries import (
     receipts,
     runs_scripts,
 )
-from ._history import History, Operation, Outcome
-from ._model import Model
-from ._redis_model import canonical_result, describe_command, describe_reply
-from ._result import Linearizable, Result, Violation
+from redlin.adapter.redis_model import canonical_result, describe_command, describe_reply
+from redlin.history.records import History, Operation, Outcome
+from redlin.model import NULL_ARRAY, Error, State, is_message, keys_of, lookup, mailbox, stringmatch
+from redlin.model import step as model_step
+from redlin.model._reply import Reply
+from redlin.search.model import Model
+from redlin.search.result import Linearizable, Result, Violation
 
 STALE_READ = "stale-read"
 LOST_UPDATE = "lost-update"
@@ -285,9 +284,9 @@ def explain(history: History, model: Model[Any], result: Result, core: Sequence[
         The model it was checked against (its family decides the words: Redis commands, register
         reads and writes, key/value gets and puts).
     result:
-        What :func:`~checker.check` returned.
+        What :func:`~redlin.check` returned.
     core:
-        The minimal counterexample from :func:`~checker.minimise` (operation ids); empty if the
+        The minimal counterexample from :func:`~redlin.minimise` (operation ids); empty if the
         violation was not minimised, then the whole violating part is searched for an anomaly.
 
     Returns
@@ -300,7 +299,7 @@ def explain(history: History, model: Model[Any], result: Result, core: Sequence[
 
     Examples
     --------
-    >>> from checker import History, Operation, cas_register, check
+    >>> from redlin import History, Operation, cas_register, check
     >>> ops = (Operation(0, "a", ("write", 1), None, invoke=0, complete=1),
     ...        Operation(1, "a", ("write", 2), None, invoke=2, complete=3),
     ...        Operation(2, "b", ("read",), 1, invoke=4, complete=5))

@@ -4,7 +4,7 @@ The checker can only prove a server wrong if the model is right.  This module te
 seen from the other side, a server or clone) by *differential testing* (McKeeman 1998): the same
 random sequence of commands from several clients goes to both, one command at a time, and every
 reply must be identical -- exactly, byte for byte, error code words included, because the
-:mod:`checker._wire` client keeps replies as the server sent them.
+:mod:`redlin.harness.wire` client keeps replies as the server sent them.
 
 The sequences come from a Hypothesis rule-based state machine (MacIver et al., "Hypothesis: a new
 approach to property-based testing", 2019), so a mismatch is shrunk to a short reproduction.  Each
@@ -37,8 +37,8 @@ Use it against your own server or clone (it runs FLUSHALL at the start of every 
 point it at data you want to keep)::
 
     from hypothesis import settings
-    from checker._wire import Connection
-    from checker.differential import make_lockstep_machine, run_lockstep
+    from redlin.harness.wire import Connection
+    from redlin.harness.differential import make_lockstep_machine, run_lockstep
 
     run_lockstep(lambda: Connection("127.0.0.1", 6379), settings=settings(max_examples=200))
 
@@ -64,8 +64,9 @@ from hypothesis import settings as Settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-import model
-from model import (
+import redlin.model as model
+from redlin.harness.wire import Connection, WireError
+from redlin.model import (
     INITIAL_STATE,
     NULL_ARRAY,
     Error,
@@ -81,8 +82,6 @@ from model import (
     receive_all,
     sort_unordered,
 )
-
-from ._wire import Connection, WireError
 
 Argv: TypeAlias = tuple[bytes, ...]
 StepFunction: TypeAlias = Callable[[State, Hashable, Sequence[bytes], int], tuple[State, Reply]]
@@ -717,7 +716,7 @@ def run_lockstep(
     (an ``AssertionError``) with a readable report if the model and the server ever disagree.
     """
     machine = make_lockstep_machine(connect, **options)
-    run_state_machine_as_test(machine, settings=settings)  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(machine, settings=settings)
 
 
 def lockstep_once(

@@ -4,7 +4,7 @@ Horn & Kroening's P-compositionality makes a history linearizable iff each of it
 is, so :func:`check` splits the history with the model's ``partition``, runs the cheap sound
 pre-checks of every part, then searches the parts smallest first and stops at the first violation.
 A part whose search runs out of budget does not end the check: a later part may still prove a
-violation, which settles the verdict; otherwise the whole is :class:`~checker.Unknown`.
+violation, which settles the verdict; otherwise the whole is :class:`~redlin.Unknown`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ._history import History, Operation, Outcome
-from ._model import CannotPartition, Model
-from ._result import Linearizable, Result, Unknown, Violation
-from ._search import Linearized, PartSearch, Stuck, cyclic_gc_paused
+from redlin.history.records import History, Operation, Outcome
+from redlin.search.model import CannotPartition, Model
+from redlin.search.result import Linearizable, Result, Unknown, Violation
+from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused
 
 DEFAULT_MAX_STATES = 1_000_000
 """Default bound on the configurations memoised at once.  One costs about 400 bytes with the kv
@@ -61,7 +61,7 @@ def check(
     --------
     A read that returns a value older than a write that completed before it began:
 
-    >>> from checker import History, Operation, cas_register
+    >>> from redlin import History, Operation, cas_register
     >>> ops = (Operation(0, "a", ("write", 1), None, invoke=0, complete=1),
     ...        Operation(1, "a", ("write", 2), None, invoke=2, complete=3),
     ...        Operation(2, "b", ("read",), 1, invoke=4, complete=5))

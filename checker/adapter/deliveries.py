@@ -2,10 +2,10 @@
 have sent it, and who was subscribed when.
 
 Facts, not a search: the checker's pre-check (:func:`impossible_message`) and the explanations of
-Pub/Sub violations (``checker._explain``) both read them.  Every function is conservative: it
+Pub/Sub violations (``redlin.explain.recognise``) both read them.  Every function is conservative: it
 speaks only about what the recorded calls and replies prove.
 
-Where messages are read (see ``checker._redis_model``): the pseudo-command ``RECV`` is one message
+Where messages are read (see ``redlin.adapter.redis_model``): the pseudo-command ``RECV`` is one message
 read by an idle subscriber (its result is the frame); a :class:`model.Frames` result of a
 subscriber's own Pub/Sub command or PING starts with the messages read before its reply.
 """
@@ -16,9 +16,8 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
-from model import Frames, is_message, split_messages, stringmatch
-
-from ._history import Operation, Outcome
+from redlin.history.records import Operation, Outcome
+from redlin.model import Frames, is_message, split_messages, stringmatch
 
 RECV = b"RECV"
 """The pseudo-command of one Pub/Sub message read by an idle subscriber: call

@@ -1,0 +1,12 @@
+"""The Redis adapter: Redis histories as a model of the generic checker.
+
+:mod:`redlin.adapter.redis_model` turns the executable specification (:mod:`redlin.model`) into a
+:class:`~redlin.search.model.Model`: an operation is what Redis executes atomically (one command,
+one MULTI…EXEC block, one script), sessions and the script cache are part of the searched state,
+and parts are cut by the keys the command table names.  :mod:`redlin.adapter.deliveries` reads
+what a history says about Pub/Sub deliveries.
+"""
+
+from redlin.adapter.redis_model import redis_model
+
+__all__ = ["redis_model"]

@@ -1,0 +1,59 @@
+"""``redlin check HISTORY``: check a recorded history, write its report, print the verdict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from redlin.cli.args import positive_float, positive_int
+from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
+from redlin.registry import FORMATS, MODELS, guess_format, load
+from redlin.report.text import render_text
+from redlin.report.write import default_report_dir, result_document, write_check_report
+from redlin.search.check import check
+from redlin.search.minimise import minimise
+from redlin.search.result import Linearizable, Violation
+
+
+def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``redlin check`` and ``redlin report`` share: format, model and budgets."""
+    parser.add_argument("--format", choices=FORMATS, help="history format (default: guessed from the file)")
+    parser.add_argument("--model", choices=MODELS, help="model to check against (default: from the format)")
+    parser.add_argument("--time-limit", type=positive_float, default=60.0, metavar="S",
+                        help="give up with 'unknown' after S seconds (default 60)")
+    parser.add_argument("--max-states", type=positive_int, default=2_000_000, metavar="N",
+                        help="memory budget: most search states memoised per part (default 2,000,000)")
+    parser.add_argument("--no-minimise", action="store_true", help="do not shrink the counterexample")
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``redlin check``."""
+    parser.add_argument("history", type=Path, help="the history file")
+    add_budget_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the result document (result.json) instead of text")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="report directory (default: reports/<history name>)")
+    parser.add_argument("--no-report", action="store_true", help="do not write a report directory")
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Check ``args.history``, write its report directory, print the verdict; the exit code."""
+    history, model = load(args.history, args.format, args.model)
+    result = check(history, model, time_limit=args.time_limit, max_states=args.max_states)
+    core: tuple[int, ...] = ()
+    if isinstance(result, Violation) and not args.no_minimise:
+        core = minimise(history, model, result, time_limit=max(1.0, args.time_limit / 4))
+    files = None
+    if not getattr(args, "no_report", False):
+        out = args.out or default_report_dir(args.history)
+        fmt = args.format or guess_format(args.history)
+        files = write_check_report(args.history, fmt, out, history=history, model=model, result=result, core=core)
+    if getattr(args, "json", False):
+        print(json.dumps(result_document(history, model, result, core, None, history_file="history.jsonl"), indent=2))
+    else:
+        print(render_text(history, model, result, core))
+        if files is not None:
+            print(f"report: {files.html}")
+    if isinstance(result, Linearizable):
+        return EXIT_OK
+    return EXIT_VIOLATION if isinstance(result, Violation) else EXIT_UNKNOWN

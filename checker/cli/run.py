@@ -1,0 +1,82 @@
+"""``redlin run``: test a target for linearizability with drawn concurrent programs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from redlin.cli.args import positive_float, positive_int
+from redlin.harness.runner import (
+    DEFAULT_CHECK_TIME,
+    DEFAULT_CLIENTS,
+    DEFAULT_DATABASE,
+    DEFAULT_OPS,
+    DEFAULT_REPEAT,
+    DEFAULT_SHRINK_TIME,
+    DEFAULT_STEPS,
+    DEFAULT_TIMEOUT,
+    Progress,
+    render_outcome,
+    run,
+)
+from redlin.harness.workloads import FAMILIES
+from redlin.serve.server import FAULTS
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``redlin run``."""
+    parser.add_argument("--target", metavar="URL",
+                        help="redis://[user:password@]host:port/db or rediss://... (default: start the "
+                             "embedded model server in-process)")
+    parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
+                        help="plant a bug in the embedded server: " + ", ".join(FAULTS))
+    parser.add_argument("--workload", default="mixed", metavar="NAME",
+                        help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default mixed); or "
+                             "pubsub: publishers and subscribers, every delivery checked")
+    parser.add_argument("--clients", type=positive_int, default=DEFAULT_CLIENTS, metavar="N",
+                        help=f"concurrent clients per program (default {DEFAULT_CLIENTS})")
+    parser.add_argument("--steps", type=positive_int, default=DEFAULT_STEPS, metavar="N",
+                        help=f"most steps per client in a program (default {DEFAULT_STEPS})")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--ops", type=positive_int, default=DEFAULT_OPS, metavar="N",
+                        help=f"stop after about N recorded operations (default {DEFAULT_OPS})")
+    budget.add_argument("--duration", type=positive_float, metavar="S",
+                        help="soak mode: keep generating programs for S seconds")
+    parser.add_argument("--rate", type=positive_float, metavar="R", help="at most R operations per second")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the programs drawn (default 0)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default reports/<run-id>)")
+    parser.add_argument("--repeat", type=positive_int, default=DEFAULT_REPEAT, metavar="N",
+                        help=f"runs of each program (default {DEFAULT_REPEAT})")
+    parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
+                        help=f"seconds to wait for a reply before the operation is indeterminate (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--check-time", type=positive_float, default=DEFAULT_CHECK_TIME, metavar="S",
+                        help=f"seconds of checking per run before it is unknown (default {DEFAULT_CHECK_TIME:g})")
+    parser.add_argument("--shrink-time", type=positive_float, default=DEFAULT_SHRINK_TIME, metavar="S",
+                        help=f"seconds for shrinking a failing program (default {DEFAULT_SHRINK_TIME:g})")
+    parser.add_argument("--password-env", default="REDLIN_PASSWORD", metavar="VAR",
+                        help="environment variable with the password, if the URL has none (default REDLIN_PASSWORD)")
+    parser.add_argument("--database", type=Path, default=DEFAULT_DATABASE, metavar="DIR",
+                        help=f"Hypothesis example database; failing programs replay from it (default {DEFAULT_DATABASE})")
+    parser.add_argument("--allow-destructive", action="store_true",
+                        help="let a workload send FLUSHALL/FLUSHDB/CONFIG/DEBUG and the like")
+    parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
+                        help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Test, print the verdict and where the files are; the exit code."""
+    mode = args.progress
+    tty = None if mode == "auto" else mode == "bar"
+    progress: Progress | None = None
+    if mode != "none":
+        progress = Progress(sys.stderr, total_ops=None, duration=None, tty=tty)
+    outcome = run(
+        args.target, fault=None if args.fault == "none" else args.fault, workload=args.workload,
+        clients=args.clients, steps=args.steps, ops=args.ops, duration=args.duration, rate=args.rate,
+        seed=args.seed, out=args.out, repeat=args.repeat, timeout=args.timeout, check_time=args.check_time,
+        shrink_time=args.shrink_time, allow_destructive=args.allow_destructive, password_env=args.password_env,
+        database=args.database, progress=progress,
+    )
+    print(render_outcome(outcome))
+    return outcome.exit_code

@@ -1,0 +1,1 @@
+"""Explanations: what a counterexample means, as data (anomalies) and as prose."""

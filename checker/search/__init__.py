@@ -1,0 +1,21 @@
+"""The generic linearizability checker: nothing in it knows about Redis.
+
+- :mod:`redlin.search.model`: the model record a user fills in (Porcupine's shape, plus
+  ``read_only`` and ``effect``);
+- :mod:`redlin.search.models`: register, cas-register and key/value models;
+- :mod:`redlin.search.check`: partition a history (Horn & Kroening) and search each part within a budget;
+- :mod:`redlin.search.wgl`: the search of one part (Wing & Gong, with Lowe's memoisation);
+- :mod:`redlin.search.minimise`: shrink a violation to a core of operations;
+- :mod:`redlin.search.result`: the three verdicts, as values.
+"""
+
+from redlin.search.check import check
+from redlin.search.minimise import minimise
+from redlin.search.model import Model, partition_by_keys
+from redlin.search.models import cas_register, kv, kv_single, register
+from redlin.search.result import Linearizable, Result, Unknown, Violation
+
+__all__ = [
+    "Linearizable", "Model", "Result", "Unknown", "Violation", "cas_register", "check", "kv",
+    "kv_single", "minimise", "partition_by_keys", "register",
+]
