@@ -38,11 +38,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import redis  # noqa: E402
+import redis
 
-from redlin.harness.recorder import Guard, Recorder, Target, next_value  # noqa: E402
-from redlin.harness.runner import FAULT_WORKLOADS, run  # noqa: E402
-from redlin.harness.workloads import (  # noqa: E402
+from redlin.harness.recorder import Guard, Recorder, Target, next_value
+from redlin.harness.runner import FAULT_WORKLOADS, run
+from redlin.harness.workloads import (
     FAMILIES,
     Action,
     CasLoop,
@@ -53,8 +53,8 @@ from redlin.harness.workloads import (  # noqa: E402
     render,
     sample_program,
 )
-from redlin.history.jsonl import HistoryWriter  # noqa: E402
-from redlin.serve.server import FAULTS  # noqa: E402
+from redlin.history.jsonl import HistoryWriter
+from redlin.serve.server import FAULTS
 
 # ----------------------------------------------------------------------------- faults
 

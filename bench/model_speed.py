@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable
 
-import model  # noqa: E402
+from redlin import model
 
 Command = tuple[int, tuple[bytes, ...]]
 

@@ -26,9 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-from redlin import (  # noqa: E402  (the path is set just above, so the script runs from anywhere)
+from redlin import (
     History,
     Model,
     cas_register,
@@ -38,6 +36,9 @@ from redlin import (  # noqa: E402  (the path is set just above, so the script r
     load_porcupine_etcd,
     load_porcupine_kv,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 SETS: dict[str, tuple[Callable[[Path], History], Callable[[], Model[Any]]]] = {
     "etcd": (load_porcupine_etcd, cas_register),

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from redlin import History, Operation, Violation, check, minimise  # noqa: E402
-from redlin.adapter.redis_model import redis_model  # noqa: E402
-from redlin.model import OK  # noqa: E402
-from redlin.report.write import write_report  # noqa: E402
+from redlin import History, Operation, Violation, check, minimise, redis_model
+from redlin.model import OK
+from redlin.report.write import write_report
 
 STEP_NS = 10_000
 """Linearization points are 10 µs apart; each operation spans up to half a round of all clients

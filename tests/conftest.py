@@ -2,7 +2,12 @@
 
 Tests that need Redis start their own server on a free loopback port; none relies on a server it
 did not start.  Without a ``redis-server`` binary those tests are skipped locally, but fail under
-CI (``CI`` set), where ``.ci/run`` installs it: a green CI must never mean "not run".
+CI (``CI`` set), where ``.ci/run`` installs it: a green CI must never mean "not run".  The same
+holds for the reference material in ``../shared``: a test that needs it and cannot find it is
+skipped locally and fails under CI.
+
+Tests never write into the repository: :func:`repository_untouched` compares ``git status`` before
+and after the session, and Hypothesis keeps its example database outside the tree.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,19 +25,24 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
 # CI: derandomized (a fixed seed), no deadline (shared machines stall), and the blob that
 # reproduces a failure printed.  dev: random exploration.  Pick with HYPOTHESIS_PROFILE.
+# The example database lives outside the repository (tests never write into it): none under CI,
+# where every run starts from the fixed seed, and one in the temporary folder for local runs, so a
+# failure found locally replays first next time.
+_DATABASE = DirectoryBasedExampleDatabase(os.path.join(tempfile.gettempdir(), "redlin-hypothesis"))
 settings.register_profile(
-    "ci", derandomize=True, deadline=None, print_blob=True, max_examples=60,
+    "ci", derandomize=True, deadline=None, print_blob=True, max_examples=60, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.register_profile("dev", deadline=None, print_blob=True, max_examples=60)
+settings.register_profile("dev", deadline=None, print_blob=True, max_examples=60, database=_DATABASE)
 settings.register_profile(
-    "thorough", deadline=None, print_blob=True, max_examples=1000,
+    "thorough", deadline=None, print_blob=True, max_examples=1000, database=_DATABASE,
     phases=list(Phase), suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
@@ -110,6 +121,45 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"the shared reference material is not at {SHARED}")
     return SHARED
+
+
+# Skips that mean "the reference material in ../shared is missing": a failure under CI, where it is
+# always laid beside the repository, so a green CI never hides tests that did not run.
+_SHARED_MISSING = ("shared", "reference histories not found")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if not (os.environ.get("CI") and report.skipped and isinstance(report.longrepr, tuple)):
+        return
+    reason = str(report.longrepr[2])
+    if any(word in reason for word in _SHARED_MISSING) and "slow suite" not in reason:
+        report.outcome = "failed"
+        report.longrepr = f"needs the shared reference material, which is missing under CI: {reason}"
+
+
+def _repository_status() -> set[str] | None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        return None
+    done = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    ignored = ("__pycache__/", ".pytest_cache/", ".egg-info/", ".mypy_cache/", ".ruff_cache/")
+    return {line for line in done.stdout.splitlines() if not any(part in line for part in ignored)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_untouched() -> Iterator[None]:
+    """Fail the session if a test left files in the repository (reports, databases, histories)."""
+    before = _repository_status()
+    yield
+    after = _repository_status()
+    if before is not None and after is not None and after - before:
+        print(f"\ntests wrote into the repository: {sorted(after - before)}", file=sys.stderr)
+        pytest.fail(f"tests wrote into the repository: {sorted(after - before)}", pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,8 +12,17 @@ from collections.abc import Sequence
 
 import pytest
 
-from redlin.model import NULL_ARRAY, Error, Parser, Redis, Status, encode_command, lookup, sort_unordered
-from redlin.model._client import Client
+from redlin.model import (
+    NULL_ARRAY,
+    Client,
+    Error,
+    Parser,
+    Redis,
+    Status,
+    encode_command,
+    lookup,
+    sort_unordered,
+)
 
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 NOT_INTEGER = Error("ERR value is not an integer or out of range")

@@ -32,6 +32,8 @@ from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from redlin.adapter.deliveries import is_receive_argv
+from redlin.adapter.redis_model import canonical_result
 from redlin.errors import HistoryError
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import COMMANDS, NULL_ARRAY, Error, Frames, Status
@@ -322,8 +324,6 @@ class _Loader:
             replies = tuple(decode_reply(item) for item in result)
         except ValueError as error:
             raise self.fail(number, str(error)) from None
-        from redlin.adapter.deliveries import is_receive_argv
-        from redlin.adapter.redis_model import canonical_result
 
         for argv, reply in zip(call, replies):
             if argv[0].lower() not in COMMANDS and not is_receive_argv(argv) and not (
