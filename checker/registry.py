@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from redlin.adapter.redis_model import redis_model
-from redlin.errors import UsageError
+from redlin.errors import HistoryError, UsageError
 from redlin.history import importers
-from redlin.history.jsonl import load_history
-from redlin.history.records import History
+from redlin.history.jsonl import MAX_LINE, REDIS_MODELS, load_history
+from redlin.history.records import History, Outcome
+from redlin.history.source import BOM, read_lines, regular_file
 from redlin.search import models
 from redlin.search.model import Model
 
@@ -48,11 +49,12 @@ def make_model(name: str) -> Model[Any]:
 
 
 def guess_format(path: Path) -> str:
-    """The history format, from the first non-empty line of the file."""
+    """The history format, from the first non-empty line of the file (a byte order mark aside)."""
+    regular_file(path)
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
             for line in file:
-                line = line.strip()
+                line = line.strip().lstrip(BOM).strip()
                 if not line:
                     continue
                 if line.startswith('{"'):
@@ -78,6 +80,7 @@ def load(path: str | Path, fmt: str | None = None, model_name: str | None = None
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{path}: no such file")
+    regular_file(path)
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise UsageError(f"{path}: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -90,7 +93,55 @@ def load(path: str | Path, fmt: str | None = None, model_name: str | None = None
         history = importers.load_porcupine_kv(path)
     else:
         history = importers.load_jepsen_edn(path)
+    if not history.operations and _blank(path):
+        raise HistoryError(path, None, "no events: the history is empty")
     name = model_name or (default if fmt == "jsonl" else _DEFAULT_MODEL[fmt])
     if name not in _MODELS:
         raise UsageError(f"{path}: unknown model {name!r} (choose from {', '.join(MODELS)})")
+    kind = fmt if fmt != "jsonl" else "jsonl-redis" if default in REDIS_MODELS else "jsonl-generic"
+    if name not in _FITS[kind]:
+        raise UsageError(f"{path}: model {name} does not fit a {_KIND_TEXT[kind]} history "
+                         f"(choose from {', '.join(_FITS[kind])})")
+    _check_calls(path, history, name)
     return history, make_model(name)
+
+
+# Which models can read which histories: a model given calls it does not know would fail inside
+# the search, so the mismatch is refused up front with the choices that fit.
+_FITS: Final = {
+    "porcupine-etcd": ("cas-register", "register"),
+    "jepsen-edn": ("cas-register", "register"),
+    "porcupine-kv": ("kv", "kv-single"),
+    "jsonl-redis": ("redis", "redis-single"),
+    "jsonl-generic": ("register", "cas-register", "kv", "kv-single"),
+}
+_KIND_TEXT: Final = {"porcupine-etcd": "Porcupine etcd", "jepsen-edn": "Jepsen EDN register",
+                     "porcupine-kv": "Porcupine key/value", "jsonl-redis": "Redis",
+                     "jsonl-generic": "generic (register or key/value)"}
+# The calls each generic model understands: name -> number of arguments.
+_CALLS: Final = {
+    "register": {"read": 0, "write": 1},
+    "cas-register": {"read": 0, "write": 1, "cas": 2},
+    "kv": {"get": 1, "put": 2, "append": 2},
+    "kv-single": {"get": 1, "put": 2, "append": 2},
+}
+
+
+def _check_calls(path: Path, history: History, name: str) -> None:
+    calls = _CALLS.get(name)
+    if calls is None:
+        return  # the Redis model validates its own calls when the history is read
+    for op in history:
+        call = op.call
+        ok = isinstance(call, tuple) and call and isinstance(call[0], str) and calls.get(call[0]) == len(call) - 1
+        if ok and name.startswith("kv"):
+            ok = all(isinstance(part, str) for part in call[1:])
+            ok = ok and (op.outcome is not Outcome.OK or call[0] != "get" or isinstance(op.result, str))
+        if not ok:
+            raise HistoryError(path, op.line, f"model {name} cannot read the call {call!r} (it knows "
+                                              f"{', '.join(f'{c}/{n}' for c, n in calls.items())})")
+
+
+def _blank(path: Path) -> bool:
+    """Whether the file holds nothing but white space (and a byte order mark)."""
+    return all(not line.strip() for _, line in read_lines(path, max_line=MAX_LINE))

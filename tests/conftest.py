@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, configuration, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,9 @@ SHARED = ROOT.parent / "shared"
 # The example database lives outside the repository (tests never write into it): none under CI,
 # where every run starts from the fixed seed, and one in the temporary folder for local runs, so a
 # failure found locally replays first next time.
+# Hypothesis also caches data (unicode tables) in its home folder, by default in the working
+# directory: keep that out of the repository too.
+configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "redlin-hypothesis-home"))
 _DATABASE = DirectoryBasedExampleDatabase(os.path.join(tempfile.gettempdir(), "redlin-hypothesis"))
 settings.register_profile(
     "ci", derandomize=True, deadline=None, print_blob=True, max_examples=60, database=None,

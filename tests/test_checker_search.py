@@ -30,6 +30,7 @@ from redlin import (
     partition_by_keys,
     register,
 )
+from redlin.search.model import ModelLimit
 from redlin.search.wgl import PREFIXES_KEPT, PartSearch, cyclic_gc_paused, search_part
 
 OK, INFO, FAIL = Outcome.OK, Outcome.INFO, Outcome.FAIL
@@ -528,3 +529,34 @@ def test_the_collector_is_paused_only_during_a_check() -> None:
 def test_docstring_examples(module: str) -> None:
     failed, attempted = doctest.testmod(importlib.import_module(f"redlin.{module}"))
     assert attempted and not failed
+
+
+def _limited_kv() -> Model[Any]:
+    """kv, but a put of the value "forever" cannot be evaluated (like a script that never ends)."""
+    base = kv()
+
+    def step(state: Any, op: Operation) -> Any:
+        if op.call[0] == "put" and op.call[2] == "forever":
+            raise ModelLimit("a script ran more than 100 million Lua instructions")
+        return base.step(state, op)
+
+    return dataclasses.replace(base, step=step)
+
+
+def test_a_model_limit_leaves_its_part_undecided_not_guessed() -> None:
+    ops = (Operation(0, 1, ("put", "a", "forever"), None, 0, 1),
+           Operation(1, 2, ("get", "a"), "", 2, 3),
+           Operation(2, 3, ("put", "b", "x"), None, 0, 1),
+           Operation(3, 4, ("get", "b"), "x", 2, 3))
+    result = check(History(ops), _limited_kv())
+    assert isinstance(result, Unknown)
+    assert "could not evaluate" in result.reason and "100 million" in result.reason
+    assert result.parts_checked == 1 and result.parts_total == 2
+
+
+def test_a_model_limit_does_not_hide_a_violation_elsewhere() -> None:
+    ops = (Operation(0, 1, ("put", "a", "forever"), None, 0, 1),
+           Operation(1, 2, ("put", "b", "x"), None, 0, 1),
+           Operation(2, 3, ("get", "b"), "y", 2, 3))
+    result = check(History(ops), _limited_kv())
+    assert isinstance(result, Violation) and result.operation == 2

@@ -15,6 +15,12 @@ from redlin.history.jsonl import HistoryWriter
 from redlin.model import OK
 
 
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default report folders (``reports/...``) land in the test's folder, never in the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "redlin", *args], capture_output=True, text=True, timeout=120)
 

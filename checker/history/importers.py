@@ -30,11 +30,11 @@ import os
 import re
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from redlin.errors import HistoryError
-from redlin.history.records import History, Operation, Outcome
+from redlin.history.records import History, Literal, Operation, Outcome
+from redlin.history.source import read_text
 
 # --- a minimal EDN reader --------------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ class EdnError(ValueError):
 _TOKEN = re.compile(
     r"""
       (?P<skip>(?:[\s,]+|;[^\n]*)+)
-    | (?P<string>"(?:[^"\\]|\\.)*")
+    | (?P<string>"[^"\\]*(?:\\.[^"\\]*)*")
     | (?P<open>\#\{|[\[({])
     | (?P<close>[\])}])
     | (?P<discard>\#_)
@@ -103,7 +103,11 @@ _TOKEN = re.compile(
 _INTEGER = re.compile(r"[+-]?\d+N?")
 _FLOAT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?M?")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/"}
-_STRING_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_STRING_ESCAPE = re.compile(r"\\(u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", re.DOTALL)
+MAX_DEPTH = 64
+"""Collections nest at most this deep in a history (Jepsen's are two or three deep)."""
+MAX_LINE = 4 << 20
+"""The longest line read, in bytes: Jepsen's and Porcupine's lines are a few hundred."""
 _CHARACTERS = {"newline": "\n", "space": " ", "tab": "\t", "return": "\r"}
 _CLOSING = {"[": "]", "(": ")", "{": "}", "#{": "}"}
 _CONSTANTS: dict[str, Any] = {"nil": None, "true": True, "false": False}
@@ -112,7 +116,12 @@ _DISCARD = object()  # marks "drop the next form" (#_) in a collection being rea
 
 def _unescape(match: re.Match[str]) -> str:
     code = match.group(1)
+    if code[0] == "u" and len(code) == 11:  # a surrogate pair: one character
+        high, low = int(code[1:5], 16), int(code[7:11], 16)
+        return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
     if code[0] == "u" and len(code) == 5:
+        if 0xD800 <= int(code[1:], 16) <= 0xDFFF:
+            raise EdnError(match.start(), f"a lone surrogate \\{code} is not a character")
         return chr(int(code[1:], 16))
     if code in _ESCAPES:
         return _ESCAPES[code]
@@ -129,7 +138,10 @@ def _atom(text: str, position: int) -> Any:
     if text[0] == "\\":
         return _CHARACTERS.get(text[1:], text[1:])
     if _INTEGER.fullmatch(text):
-        return int(text.rstrip("N"))
+        try:
+            return int(text.rstrip("N"))
+        except ValueError:  # beyond Python's limit on integer digits
+            raise EdnError(position, f"an integer of {len(text)} digits is too long") from None
     if _FLOAT.fullmatch(text):
         return float(text.rstrip("M"))
     if text[0].isdigit() or (text[0] in "+-" and text[1:2].isdigit()):
@@ -169,6 +181,8 @@ def _read_forms(text: str) -> list[tuple[int, Any, list[int] | None]]:
         start = match.start()
         token = match.group()
         if kind == "open":
+            if len(stack) >= MAX_DEPTH:
+                raise EdnError(start, f"collections nested more than {MAX_DEPTH} deep")
             stack.append((token, start, [], [] if not stack else None))
             continue
         if kind == "discard":
@@ -302,6 +316,9 @@ def _pair(path: str | os.PathLike[str], events: Iterator[_Event], convert: _Conv
             draft = drafts[index]
             if draft[0].f != event.f:
                 raise _Bad(event.line, f"completion :{event.f} does not match :{draft[0].f} invoked at line {draft[0].line}")
+            if event.key is not None and event.key != draft[0].key:
+                raise _Bad(event.line, f"completion for key {_show(event.key)} does not match key "
+                                       f"{_show(draft[0].key)} invoked at line {draft[0].line}")
             draft[1] = event
             draft[3] = time
         operations: list[Operation] = []
@@ -360,13 +377,30 @@ def _register_converter(fail_is_observed: bool) -> _Convert:
     return convert
 
 
+def _value(line: int, value: Any) -> Any:
+    """An event's value as the checker compares it: booleans and floats keep their type
+    (:class:`Literal`); anything but nil, numbers, booleans, strings and vectors of them is refused
+    (a set, map or symbol has no meaning as a register's value, and no faithful JSON form)."""
+    if value is None or (isinstance(value, (int, str)) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, (bool, float)):
+        return Literal.of(value)
+    if isinstance(value, tuple):
+        return tuple(_value(line, item) for item in value)
+    raise _Bad(line, f"unsupported value {_show(value)}: a history's values are nil, numbers, booleans, "
+                     "strings and vectors of them")
+
+
+def _process(line: int, process: Any) -> Hashable:
+    if isinstance(process, (int, str)) and not isinstance(process, bool):
+        return process
+    if isinstance(process, Keyword):
+        return str(process)
+    raise _Bad(line, f":process must be an integer, a string or a keyword, got {_show(process)}")
+
+
 def _read_text(path: str | os.PathLike[str]) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise HistoryError(path, None, f"not UTF-8 text ({error.reason})") from None
-    except OSError as error:
-        raise HistoryError(path, None, f"cannot read: {error.strerror or error}") from None
+    return read_text(path, max_line=MAX_LINE)
 
 
 def _line_of(text: str) -> Callable[[int], int]:
@@ -409,7 +443,7 @@ def load_porcupine_etcd(path: str | os.PathLike[str]) -> History:
                 raise _Bad(number, f"cannot read {process_text!r} / {value_text!r}: {error}") from None
             if isinstance(value, Keyword):  # :timed-out and the like: no value was observed
                 value = None
-            yield _Event(number, process, type_, f, value)
+            yield _Event(number, process, type_, f, _value(number, value))
 
     return _pair(path, events(), _register_converter(fail_is_observed=True), _REGISTER_FS)
 
@@ -434,7 +468,7 @@ def _edn_events(path: str | os.PathLike[str], *, with_key: bool) -> Iterator[_Ev
         if not isinstance(record, dict):
             raise _Bad(line, f"expected an operation map {{:process ... :type ... :f ...}}, got {_show(record)}")
         process = record.get(_PROCESS)
-        if process == _NEMESIS:
+        if process is _NEMESIS:
             continue  # fault injection, not an operation on the object
         missing = [str(k) for k in (_PROCESS, _TYPE, _F) if k not in record]
         if missing:
@@ -445,7 +479,8 @@ def _edn_events(path: str | os.PathLike[str], *, with_key: bool) -> Iterator[_Ev
         value = record.get(_VALUE)
         if isinstance(value, Keyword):  # :timed-out and the like
             value = None
-        yield _Event(line, process, type_.name, f.name, value, record.get(_KEY) if with_key else None)
+        key = _value(line, record.get(_KEY)) if with_key else None
+        yield _Event(line, _process(line, process), type_.name, f.name, _value(line, value), key)
 
 
 def load_jepsen_edn(path: str | os.PathLike[str]) -> History:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
@@ -35,7 +36,8 @@ from typing import IO, Any
 from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import canonical_result
 from redlin.errors import HistoryError
-from redlin.history.records import History, Operation, Outcome
+from redlin.history.records import History, Literal, Operation, Outcome
+from redlin.history.source import read_lines
 from redlin.model import COMMANDS, NULL_ARRAY, Error, Frames, Status
 from redlin.model._reply import Reply
 
@@ -112,8 +114,23 @@ def _frozen(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_frozen(item) for item in value)
     if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("literal"), str):
+            return Literal(value["literal"])
         return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
-    return value
+    return Literal.of(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Literal):  # a boolean or float that keeps its type (see Literal)
+        return {"literal": value.text}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+MAX_LINE = 64 << 20
+"""The longest line read, in bytes: a recorded Redis reply can be large, but not unbounded."""
+MAX_DEPTH = 64
+"""JSON values nest at most this deep (replies of nested arrays are a few levels deep)."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 # ----------------------------------------------------------------------------- writing
@@ -140,7 +157,7 @@ class HistoryWriter:
         self._write({"event": "meta", "format": FORMAT, "version": VERSION, "model": model, **meta})
 
     def _write(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, separators=(",", ":"), ensure_ascii=False) + "\n"
+        line = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=_json_default) + "\n"
         with self._lock:
             self._file.write(line)
             self._file.flush()
@@ -275,19 +292,27 @@ class _Loader:
         return History(ops, {"model": self.model, **self.meta})
 
     def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        with open(self.path, encoding="utf-8") as file:
-            for number, line in enumerate(file, 1):
-                if not line.strip():
-                    continue
+        for number, line in read_lines(self.path, max_line=MAX_LINE):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise self.fail(number, f"not JSON: {error.msg} at column {error.colno}") from None
+            except ValueError as error:  # an integer beyond Python's limit on digits
+                raise self.fail(number, f"not JSON redlin can read: {error}") from None
+            except RecursionError:
+                raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep") from None
+            if not isinstance(event, dict):
+                raise self.fail(number, "each line must be a JSON object")
+            if _depth(event) > MAX_DEPTH:
+                raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep")
+            if _SURROGATE_ESCAPE.search(line):
                 try:
-                    event = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise self.fail(number, f"not JSON: {error.msg} at column {error.colno}") from None
-                except UnicodeDecodeError:
-                    raise self.fail(number, "not UTF-8 text") from None
-                if not isinstance(event, dict):
-                    raise self.fail(number, "each line must be a JSON object")
-                yield number, event
+                    json.dumps(event, ensure_ascii=False).encode("utf-8")
+                except UnicodeEncodeError:
+                    raise self.fail(number, "a lone surrogate (\\ud800-\\udfff) is not a character") from None
+            yield number, event
 
     def _meta(self, number: int, event: dict[str, Any]) -> None:
         if event.get("format") != FORMAT:
@@ -302,7 +327,7 @@ class _Loader:
 
     def _call(self, number: int, call: Any) -> Any:
         if self.model not in REDIS_MODELS:
-            return _frozen(call)
+            return _frozen(call)  # booleans and floats become Literals: ``true`` is not ``1``
         if not isinstance(call, list) or not call:
             raise self.fail(number, "'call' must be a non-empty list of commands")
         commands = []
@@ -317,6 +342,8 @@ class _Loader:
 
     def _result(self, number: int, call: Any, result: Any) -> Any:
         if self.model not in REDIS_MODELS:
+            if isinstance(call, tuple) and call[:1] == ("cas",) and isinstance(result, bool):
+                return result  # whether the swap happened, not a value
             return _frozen(result)
         if not isinstance(result, list) or len(result) != len(call):
             raise self.fail(number, f"'result' must be a list of {len(call)} replies, one per command")
@@ -332,3 +359,18 @@ class _Loader:
                 name = argv[0].decode("utf-8", "replace")
                 raise self.fail(number, f"unknown command '{name}': redlin's model does not know it")
         return canonical_result(call, replies)
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in a decoded JSON value (iteratively: no recursion limit)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(item, list):
+            pending.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, dict):
+            pending.extend((inner, depth + 1) for inner in item.values())
+    return deepest

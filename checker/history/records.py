@@ -71,3 +71,35 @@ class History:
 
     def __getitem__(self, index: int) -> Operation:
         return self.operations[index]
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A value whose type Python's equality would forget: a boolean or a floating-point number.
+
+    In a history, ``true``, ``1`` and ``1.0`` are three different values, but as Python objects
+    ``True == 1 == 1.0``: a register written ``true`` would read back as ``1`` without complaint.
+    Importers wrap booleans and floats in a ``Literal`` (equal only to the same literal), so the
+    checker compares values as the recording tool wrote them.
+
+    >>> Literal.of(True) == Literal.of(True), Literal.of(True) == 1, Literal.of(1.0) == Literal.of(1)
+    (True, False, False)
+    >>> Literal.of(2.5)
+    2.5
+    """
+
+    text: str
+
+    @staticmethod
+    def of(value: Any) -> Any:
+        """``value`` with its booleans and floats (also inside tuples) wrapped; others unchanged."""
+        if isinstance(value, bool):
+            return Literal("true" if value else "false")
+        if isinstance(value, float):
+            return Literal(repr(value))
+        if isinstance(value, tuple):
+            return tuple(Literal.of(item) for item in value)
+        return value
+
+    def __repr__(self) -> str:
+        return self.text

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
-from redlin.search.model import CannotPartition, Model
+from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused
 
@@ -134,6 +134,7 @@ def _check_parts(
     suspended: dict[int, PartSearch] = {}
     budget = min(FIRST_ROUND_STATES, max_states)
     undecided = list(range(len(parts)))
+    beyond: dict[int, str] = {}  # parts the model could not evaluate, with why
     out_of_time = False
     with cyclic_gc_paused() as collect_young:
         try:
@@ -149,7 +150,13 @@ def _check_parts(
                     if search is None:
                         search = PartSearch(parts[index], model, deadline=deadline, collect_young=collect_young)
                     before = search.explored
-                    outcome = search.run(budget)
+                    try:
+                        outcome = search.run(budget)
+                    except ModelLimit as limit:  # this part cannot be decided; the others still can
+                        explored += search.explored - before
+                        search.close()
+                        beyond[index] = str(limit)
+                        continue
                     explored += search.explored - before
                     if outcome is None:
                         suspended[index] = search
@@ -177,13 +184,16 @@ def _check_parts(
             for search in suspended.values():
                 search.close()
     elapsed = time.monotonic() - started
-    if undecided:
-        if out_of_time:
+    if undecided or beyond:
+        if beyond:
+            reason = f"the model could not evaluate an operation: {next(iter(beyond.values()))}"
+        elif out_of_time:
             reason = f"time limit reached after {elapsed:.3g} s"
         else:
             reason = f"state budget of {max_states} configurations exhausted"
+        count = len(undecided) + len(beyond)
         return Unknown(
-            reason=f"{reason}; {len(undecided)} of {len(parts)} parts undecided",
+            reason=f"{reason}; {count} of {len(parts)} {'part' if len(parts) == 1 else 'parts'} undecided",
             parts_checked=len(linearized_parts),
             parts_total=len(parts),
             states_explored=explored,

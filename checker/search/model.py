@@ -79,6 +79,15 @@ class CannotPartition(Exception):
         self.reason = reason
 
 
+class ModelLimit(Exception):
+    """Raised by a model's ``step`` that cannot compute an operation within its own limits.
+
+    A Redis script that loops forever never ends in the model either: the model stops it after an
+    instruction budget, and no reply can be said to be right or wrong.  The checker then leaves
+    the operation's part undecided, and the verdict is Unknown with this reason, never a guess.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Model(Generic[S]):
     """A sequential specification: the functions the checker needs, and nothing else.
