@@ -256,3 +256,16 @@ def test_a_model_that_does_not_fit_the_format_is_refused(tmp_path: Path, model: 
     code, _, stderr = _check(["check", str(path), "--model", model, "--no-report"])
     assert code == EXIT_USAGE
     assert "does not fit" in stderr and str(path) in stderr
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--timeout", "1e10"), ("--timeout", "0"), ("--timeout", "nan"), ("--check-time", "inf"), ("--duration", "-1"),
+    ("--clients", "20000"), ("--clients", "٣"), ("--clients", "0"), ("--steps", "1e3"), ("--ops", "99999999999"),
+    ("--rate", "1e999"), ("--repeat", "x"), ("--shrink-time", ""),
+])
+def test_absurd_run_options_are_one_line_usage_errors(option: str, value: str) -> None:
+    code, stdout, stderr = _check(["run", option, value])
+    assert code == EXIT_USAGE
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], stderr
+    assert "Traceback" not in stderr + stdout

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 from pathlib import Path
 
-from redlin.cli.args import positive_float, positive_int
+from redlin.cli.args import bounded_int, positive_float, positive_int, seconds
+from redlin.errors import UsageError
 from redlin.harness.runner import (
     DEFAULT_CHECK_TIME,
     DEFAULT_CLIENTS,
@@ -23,6 +25,9 @@ from redlin.harness.runner import (
 from redlin.harness.workloads import FAMILIES
 from redlin.serve.server import FAULTS
 
+MAX_CLIENTS = 1_000
+"""The most clients of one run: each is a thread and a connection (two with the embedded server)."""
+
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``redlin run``."""
@@ -34,19 +39,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workload", default="mixed", metavar="NAME",
                         help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default mixed); or "
                              "pubsub: publishers and subscribers, every delivery checked")
-    parser.add_argument("--clients", type=positive_int, default=DEFAULT_CLIENTS, metavar="N",
-                        help=f"concurrent clients per program (default {DEFAULT_CLIENTS})")
-    parser.add_argument("--steps", type=positive_int, default=DEFAULT_STEPS, metavar="N",
+    parser.add_argument("--clients", type=bounded_int(MAX_CLIENTS), default=DEFAULT_CLIENTS, metavar="N",
+                        help=f"concurrent clients per program (default {DEFAULT_CLIENTS}, at most {MAX_CLIENTS})")
+    parser.add_argument("--steps", type=bounded_int(10_000), default=DEFAULT_STEPS, metavar="N",
                         help=f"most steps per client in a program (default {DEFAULT_STEPS})")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--ops", type=positive_int, default=DEFAULT_OPS, metavar="N",
                         help=f"stop after about N recorded operations (default {DEFAULT_OPS})")
     budget.add_argument("--duration", type=positive_float, metavar="S",
                         help="soak mode: keep generating programs for S seconds")
-    parser.add_argument("--rate", type=positive_float, metavar="R", help="at most R operations per second")
+    parser.add_argument("--rate", type=seconds(1e9), metavar="R", help="at most R operations per second")
     parser.add_argument("--seed", type=int, default=0, help="seed of the programs drawn (default 0)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default reports/<run-id>)")
-    parser.add_argument("--repeat", type=positive_int, default=DEFAULT_REPEAT, metavar="N",
+    parser.add_argument("--repeat", type=bounded_int(1_000), default=DEFAULT_REPEAT, metavar="N",
                         help=f"runs of each program (default {DEFAULT_REPEAT})")
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds to wait for a reply before the operation is indeterminate (default {DEFAULT_TIMEOUT:g})")
@@ -66,6 +71,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Test, print the verdict and where the files are; the exit code."""
+    _enough_file_descriptors(args.clients)
     mode = args.progress
     tty = None if mode == "auto" else mode == "bar"
     progress: Progress | None = None
@@ -80,3 +86,16 @@ def run_command(args: argparse.Namespace) -> int:
     )
     print(render_outcome(outcome))
     return outcome.exit_code
+
+
+def _enough_file_descriptors(clients: int) -> None:
+    """Raise the open-files limit to what ``clients`` connections need, or say why it cannot be."""
+    need = 2 * clients + 256  # both ends with the embedded server, plus files, the history, reports
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        return
+    raise UsageError(f"--clients {clients} needs about {need} open files, but this process may open at most "
+                     f"{hard} (raise it with `ulimit -n {need}`, or use fewer clients)")
