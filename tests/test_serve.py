@@ -1,4 +1,4 @@
-"""The embedded model server (redlin.serve.server): RESP2 behaviour, sessions, and each planted fault.
+"""The embedded model server (redlin.serve): RESP2 behaviour, sessions, and each planted fault.
 
 Every fault test runs the same small concurrent scenario twice: on the clean server, where the
 guarantee holds, and with the fault, where it visibly breaks.
@@ -6,6 +6,8 @@ guarantee holds, and with the fault, where it visibly breaks.
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import os
 import re
 import signal
@@ -20,8 +22,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from redlin.model import INITIAL_STATE, encode_reply, lookup, step
-from redlin.serve.server import FAULTS, RunningServer, Server, _write_back, serve, start_in_thread
+from redlin.model import INITIAL_STATE, Reply, encode_reply, lookup, step
+from redlin.serve.faults import make_fault, write_back
+from redlin.serve.hooks import Argv, Fault, Host
+from redlin.serve.server import FAULTS, RunningServer, Server, serve, start_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -265,9 +269,55 @@ def test_refuses_unknown_faults_and_remote_hosts() -> None:
                            "reorder-delivery", "wrong-receiver-count"}
 
 
-def test_serve_is_an_asyncio_api() -> None:
-    import asyncio
+def test_each_fault_is_an_object_made_by_name() -> None:
+    for name, description in FAULTS.items():
+        fault = make_fault(name, seed=5)
+        assert isinstance(fault, Fault) and str(fault) == fault.name == name
+        assert fault.description == description
+    with pytest.raises(ValueError, match="unknown fault 'nope'; known faults: watch-ignored, "):
+        make_fault("nope")
 
+
+class CountingFault(Fault):
+    """A fault of a user's own, through the same hooks: it counts commands and breaks nothing."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: list[bytes] = []
+        self.closed_clients: list[int] = []
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        self.commands.append(argv[0].lower())
+        return await super().execute(server, client, argv)
+
+    def closed(self, client: int) -> None:
+        self.closed_clients.append(client)
+
+
+def test_the_server_takes_a_fault_object() -> None:
+    fault = CountingFault()
+    with start_in_thread(fault=fault) as running:
+        assert running.server.fault is fault
+        raw = Raw(running)
+        raw.expect(b"CLIENT ID\r\nSET k 1\r\nGET k\r\n", b":1\r\n+OK\r\n$1\r\n1\r\n")
+        raw.close()
+        assert wait_until(lambda: fault.closed_clients == [1])
+    assert fault.commands == [b"set", b"get"]  # CLIENT ID is the server layer's: no model step
+
+
+def test_the_server_does_not_import_the_faults() -> None:
+    # Read from the source: importing redlin itself may load every module.
+    for module in ("model_server", "hooks"):
+        tree = ast.parse((ROOT / "checker" / "serve" / f"{module}.py").read_text(encoding="utf-8"))
+        imported = {("redlin.serve." if node.level else "") + (node.module or "")
+                    for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {"redlin.serve.faults", "redlin.serve.server"} & imported, module
+
+
+def test_serve_is_an_asyncio_api() -> None:
     async def run() -> bytes:
         async with await serve(port=0) as server:
             assert isinstance(server, Server) and server.url == f"redis://127.0.0.1:{server.port}/0"
@@ -473,10 +523,46 @@ def test_script_write_back_is_blind_but_touches_watchers() -> None:
     after, _ = step(after, 1, [b"SET", b"tmp", b"x", b"PX", b"5000"])
     current, _ = step(snapshot, 2, [b"INCRBY", b"counter", b"5"])  # a concurrent update
     current, _ = step(current, 3, [b"WATCH", b"counter"])
-    written = _write_back(snapshot, after, current, 1, now=0)
+    written = write_back(snapshot, after, current, 1, now=0)
     assert step(written, 2, [b"GET", b"counter"])[1] == b"11"  # the +5 is lost
     assert step(written, 2, [b"PTTL", b"tmp"])[1] == 5000
     assert written.session(3).dirty_cas  # a blind write is still a write
+
+
+def publish_and_receive(fault: str | None, count: int = 200) -> tuple[list[int], list[int]]:
+    """One subscriber, one publisher: the PUBLISH replies, and the payloads the subscriber got
+    before the reply to its PING (a held-back message goes out before a reply at the latest)."""
+    with start_in_thread(fault=fault, seed=1) as running:
+        subscriber = client(running).pubsub()
+        subscriber.subscribe("ch")
+        assert (subscriber.get_message(timeout=5) or {}).get("type") == "subscribe"
+        publisher = client(running)
+        counts = [int(publisher.publish("ch", str(i))) for i in range(count)]
+        subscriber.ping()
+        received: list[int] = []
+        while (message := subscriber.get_message(timeout=5)) is not None and message["type"] != "pong":
+            received.append(int(message["data"]))
+        assert message is not None, "no PONG"
+        subscriber.close()
+    return counts, received
+
+
+@pytest.mark.parametrize("fault", [None, "drop-message", "duplicate-message", "reorder-delivery",
+                                   "wrong-receiver-count"])
+def test_pubsub_faults_break_delivery_p4_p5(fault: str | None) -> None:
+    counts, received = publish_and_receive(fault)
+    everything = list(range(200))
+    if fault is None:
+        assert counts == [1] * 200 and received == everything
+    elif fault == "drop-message":
+        assert counts == [1] * 200 and received == sorted(set(received)) and len(received) < 200
+    elif fault == "duplicate-message":
+        assert counts == [1] * 200 and sorted(set(received)) == everything and len(received) > 200
+        assert all(a <= b for a, b in zip(received, received[1:]))  # a copy comes right after its original
+    elif fault == "reorder-delivery":
+        assert counts == [1] * 200 and sorted(received) == everything and received != everything
+    else:
+        assert received == everything and set(counts) > {1} and set(counts) <= {0, 1, 2}
 
 
 @pytest.mark.skipif(lookup([b"eval"]) is None, reason="the model has no EVAL yet")

@@ -1,0 +1,312 @@
+"""The planted faults of the embedded server: each breaks exactly one guarantee of Redis.
+
+Each fault is a :class:`~redlin.serve.hooks.Fault` that overrides the hooks it needs and serves
+everything else exactly as the clean server does.  A fault fires only when its effect can be
+observed, and its random choices come from ``random.Random(seed)``.  Where a fault yields to the
+event loop it sleeps :data:`PAUSE_SECONDS` rather than ``sleep(0)``: clients running in the same
+process (``redlin run`` starts the server in a thread) need the GIL released to get their commands
+in between.
+
+When each fault fires (anything else is served exactly as by the clean server):
+
+- ``watch-ignored``: an EXEC that the model aborts with a null array is run again with the
+  caller's dirty flag and watches cleared (breaks W1).  No randomness.
+- ``exec-not-atomic``: an EXEC that would run a queue of two or more commands runs them one by
+  one, pausing between them; the abort checks and the unwatching stay atomic (breaks M17).  No
+  randomness.
+- ``incr-read-then-write`` / ``script-not-atomic``: a standalone INCR-family command / script that
+  writes is stepped on a snapshot; after a pause the keys it changed are written blindly onto the
+  then-current state, still touching watchers (breaks the atomicity of ``incrDecrCommand`` in
+  ``t_string.c`` / of a script, E25).  No randomness.
+- ``stale-read``: a standalone read-only command with one key, with chance
+  :data:`STALE_READ_CHANCE`, reads the keyspace of 1 to :data:`STALE_READ_DEPTH` versions ago.
+- ``lost-write``: a standalone command flagged ``write`` that changed the keyspace, with chance
+  :data:`LOST_WRITE_CHANCE`, keeps its reply and loses its effect.
+- ``drop-message`` / ``duplicate-message``: each Pub/Sub message, with chance
+  :data:`DROP_MESSAGE_CHANCE` / :data:`DUPLICATE_MESSAGE_CHANCE`, is not written / written twice
+  (breaks "each receiver gets it once", P4).
+- ``reorder-delivery``: each message, with chance :data:`REORDER_CHANCE`, is held back and written
+  right after the next message for the same connection (or before its next reply, if that comes
+  first: late, but in order with the replies; breaks P5).
+- ``wrong-receiver-count``: a standalone PUBLISH, with chance :data:`WRONG_COUNT_CHANCE`, answers
+  one receiver more than it delivered to (one fewer, half the time, when it delivered to some;
+  breaks P4).
+
+:data:`FAULTS` lists them by name; :func:`make_fault` makes one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping
+from typing import Final
+
+from redlin.model import NULL_ARRAY, Context, Keyspace, Reply, Session, State, keys_of, lookup, step
+from redlin.serve.hooks import Argv, Fault, Host, Peer, is_standalone
+
+__all__ = [
+    "DROP_MESSAGE_CHANCE", "DUPLICATE_MESSAGE_CHANCE", "FAULTS", "LOST_WRITE_CHANCE", "PAUSE_SECONDS",
+    "REORDER_CHANCE", "STALE_READ_CHANCE", "STALE_READ_DEPTH", "WRONG_COUNT_CHANCE", "DropMessage",
+    "DuplicateMessage", "ExecNotAtomic", "IncrReadThenWrite", "LostWrite", "ReorderDelivery",
+    "ScriptNotAtomic", "StaleRead", "WatchIgnored", "WrongReceiverCount", "make_fault", "write_back",
+]
+
+PAUSE_SECONDS: Final = 0.001
+"""How long a fault yields to the event loop where it breaks atomicity."""
+
+STALE_READ_CHANCE: Final = 0.25
+STALE_READ_DEPTH: Final = 8  # keyspace versions kept for stale-read
+LOST_WRITE_CHANCE: Final = 0.1
+DROP_MESSAGE_CHANCE: Final = 0.05
+DUPLICATE_MESSAGE_CHANCE: Final = 0.05
+REORDER_CHANCE: Final = 0.1
+WRONG_COUNT_CHANCE: Final = 0.1
+
+_INCR_FAMILY: Final = frozenset({b"incr", b"decr", b"incrby", b"decrby"})
+_SCRIPT_FAMILY: Final = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", b"fcall", b"fcall_ro"})
+_EMPTY: Final[tuple[Reply, ...]] = ()
+
+
+def _with_session(state: State, client: int, session: Session) -> State:
+    return State(state.dbs, state.sessions.set(client, session), state.scripts)
+
+
+# --------------------------------------------------------------------- transactions
+
+
+class WatchIgnored(Fault):
+    name = "watch-ignored"
+    description = "EXEC runs its queue even when a watched key was modified (the WATCH dirty flag is ignored)"
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        before = server.state
+        reply = server.step(client, argv)
+        if argv[0].lower() != b"exec" or reply is not NULL_ARRAY:
+            return reply
+        # Aborted by a touched (or expired) watched key: run it as if nothing had been watched.
+        session = before.session(client)
+        unwatched = session.replace(dirty_cas=False, watched=frozenset(), stale=frozenset())
+        server.state = _with_session(before, client, unwatched)
+        return server.step(client, argv)
+
+
+class ExecNotAtomic(Fault):
+    name = "exec-not-atomic"
+    description = "EXEC runs its queued commands one per event-loop turn: other clients' commands interleave"
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        session = server.state.session(client)
+        queue = session.multi
+        if argv[0].lower() != b"exec" or queue is None or len(queue) < 2 or _special(queue):
+            return server.step(client, argv)
+        # EXEC with an empty queue does the whole prologue (abort checks, unwatch, leave MULTI).
+        trial, reply = step(_with_session(server.state, client, session.replace(multi=())), client,
+                            argv, server.now())
+        if reply != _EMPTY:
+            return server.step(client, argv)  # aborted (EXECABORT or null array): nothing to break
+        server.state = trial
+        replies: list[Reply] = []
+        for index, queued in enumerate(queue):
+            if index:
+                await asyncio.sleep(PAUSE_SECONDS)
+            replies.append(server.step(client, queued))
+        return tuple(replies)
+
+
+def _special(queue: tuple[tuple[bytes, ...], ...]) -> bool:
+    # Queued Pub/Sub and blocking commands behave differently outside EXEC: leave them atomic.
+    for queued in queue:
+        spec = lookup(queued)
+        if spec is None or "pubsub" in spec.flags or "blocking" in spec.flags:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------- read, yield, write back
+
+
+class IncrReadThenWrite(Fault):
+    name = "incr-read-then-write"
+    description = "INCR/DECR/INCRBY/DECRBY read, yield to other clients, then write: concurrent updates are lost"
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        if argv[0].lower() not in _INCR_FAMILY or not is_standalone(server.state, client):
+            return server.step(client, argv)
+        return await _read_yield_write(server, client, argv)
+
+
+class ScriptNotAtomic(Fault):
+    name = "script-not-atomic"
+    description = "EVAL/EVALSHA run on a snapshot; after yielding, the keys they changed are written blindly"
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        if argv[0].lower() not in _SCRIPT_FAMILY or not is_standalone(server.state, client):
+            return server.step(client, argv)
+        return await _read_yield_write(server, client, argv)
+
+
+async def _read_yield_write(server: Host, client: int, argv: Argv) -> Reply:
+    """Run ``argv`` on a snapshot, let other clients run, then write what it changed blindly."""
+    snapshot = server.state
+    after, reply = step(snapshot, client, argv, server.now())
+    after = server.deliver(after)  # messages a script published go out now: only keys are written back
+    if after.dbs is snapshot.dbs:  # wrote nothing (an error, a read-only script): nothing to lose
+        server.state = after
+        return reply
+    await asyncio.sleep(PAUSE_SECONDS)
+    server.state = write_back(snapshot, after, server.state, client, server.now())
+    return reply
+
+
+def write_back(snapshot: State, after: State, current: State, client: int, now: int) -> State:
+    """``current`` with every key that differs between ``snapshot`` and ``after`` set to its value
+    (and TTL) in ``after``, as writes by ``client`` (they touch watchers); new cached scripts too."""
+    ctx = Context(current, client, now)
+    for index, (old, new) in enumerate(zip(snapshot.dbs, after.dbs, strict=True)):
+        if old is new:
+            continue
+        ctx.select(index)
+        for key in set(old.data.keys()) | set(new.data.keys()) | set(old.expires.keys()) | set(new.expires.keys()):
+            value, deadline = new.data.get(key), new.expires.get(key)
+            if value == old.data.get(key) and deadline == old.expires.get(key):
+                continue
+            if value is None:
+                ctx.delete(key)
+                continue
+            ctx.write(key, value)
+            if ctx.deadline(key) != deadline:
+                ctx.set_deadline(key, deadline)
+    for sha, body in after.scripts.items():
+        if sha not in ctx.scripts:
+            ctx.scripts = ctx.scripts.set(sha, body)
+    return ctx.commit()
+
+
+# --------------------------------------------------------------------- the keyspace
+
+
+class StaleRead(Fault):
+    name = "stale-read"
+    description = "read-only single-key commands (GET, STRLEN, ...) sometimes see the keyspace of a few writes ago"
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__(seed)
+        # The keyspaces (all 16 dbs) of the last few versions, oldest first.
+        self.history: deque[tuple[Keyspace, ...]] = deque(maxlen=STALE_READ_DEPTH)
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        spec = lookup(argv)
+        if (spec is None or "readonly" not in spec.flags or spec.keys_fn is not None or not self.history
+                or not is_standalone(server.state, client) or len(keys_of(argv) or ()) != 1
+                or self.random.random() >= STALE_READ_CHANCE):
+            before = server.state
+            reply = server.step(client, argv)
+            if server.state.dbs is not before.dbs:
+                self.history.append(before.dbs)
+            return reply
+        versions_ago = self.random.randint(1, len(self.history))
+        current = server.state
+        old = State(self.history[-versions_ago], current.sessions, current.scripts, current.watched)
+        _, reply = step(old, client, argv, server.now())  # the current state stays as it is
+        return reply
+
+
+class LostWrite(Fault):
+    name = "lost-write"
+    description = "about 1 in 10 writes outside MULTI is acknowledged with its normal reply but not applied"
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        spec = lookup(argv)
+        before = server.state
+        standalone = is_standalone(before, client)
+        reply = server.step(client, argv)
+        if (standalone and spec is not None and spec.write and server.state.dbs is not before.dbs
+                and self.random.random() < LOST_WRITE_CHANCE):
+            server.state = before
+        return reply
+
+
+# --------------------------------------------------------------------- Pub/Sub
+
+
+class DropMessage(Fault):
+    name = "drop-message"
+    description = "about 1 in 20 Pub/Sub messages is never written to its subscriber"
+
+    def deliver(self, connection: Peer, frame: Reply) -> None:
+        if self.random.random() >= DROP_MESSAGE_CHANCE:
+            connection.push(frame)
+
+
+class DuplicateMessage(Fault):
+    name = "duplicate-message"
+    description = "about 1 in 20 Pub/Sub messages is written to its subscriber twice"
+
+    def deliver(self, connection: Peer, frame: Reply) -> None:
+        connection.push(frame)
+        if self.random.random() < DUPLICATE_MESSAGE_CHANCE:
+            connection.push(frame)
+
+
+class ReorderDelivery(Fault):
+    name = "reorder-delivery"
+    description = "about 1 in 10 Pub/Sub messages is held back and written after the subscriber's next message"
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.held: dict[int, Reply] = {}  # a message held back, per connection
+
+    def deliver(self, connection: Peer, frame: Reply) -> None:
+        held = self.held.pop(connection.id, None)
+        if held is None and self.random.random() < REORDER_CHANCE:
+            self.held[connection.id] = frame
+            return
+        connection.push(frame)
+        if held is not None:
+            connection.push(held)  # after the message that overtook it
+
+    def before_reply(self, connection: Peer) -> None:
+        held = self.held.pop(connection.id, None)
+        if held is not None:
+            connection.push(held)  # late, but before the reply: in order with the replies
+
+    def closed(self, client: int) -> None:
+        self.held.pop(client, None)
+
+
+class WrongReceiverCount(Fault):
+    name = "wrong-receiver-count"
+    description = "about 1 in 10 PUBLISH outside MULTI answers a receiver count that is off by one"
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        standalone = is_standalone(server.state, client)
+        reply = server.step(client, argv)
+        if (standalone and argv[0].lower() == b"publish" and type(reply) is int
+                and self.random.random() < WRONG_COUNT_CHANCE):
+            return reply - 1 if reply > 0 and self.random.random() < 0.5 else reply + 1
+        return reply
+
+
+# --------------------------------------------------------------------- the registry
+
+
+_KINDS: Final[Mapping[str, type[Fault]]] = {kind.name: kind for kind in (
+    WatchIgnored, ExecNotAtomic, IncrReadThenWrite, ScriptNotAtomic, StaleRead, LostWrite,
+    DropMessage, DuplicateMessage, ReorderDelivery, WrongReceiverCount,
+)}
+
+FAULTS: Final[Mapping[str, str]] = {name: kind.description for name, kind in _KINDS.items()}
+"""Planted fault name -> what it breaks (one guarantee each)."""
+
+
+def make_fault(name: str, seed: int = 0) -> Fault:
+    """The planted fault called ``name`` (a key of :data:`FAULTS`), its random choices seeded by ``seed``.
+
+    >>> str(make_fault("lost-write", seed=3))
+    'lost-write'
+    """
+    kind = _KINDS.get(name)
+    if kind is None:
+        raise ValueError(f"unknown fault {name!r}; known faults: {', '.join(FAULTS)}")
+    return kind(seed)

@@ -1,0 +1,318 @@
+"""The embedded Redis server over redlin's model: a test double that speaks RESP2 on loopback.
+
+Every command is one call of the model's pure ``step``, made synchronously on the asyncio event
+loop: nothing else runs while it runs, so a command, a whole EXEC and a whole EVAL are atomic
+exactly as in Redis's single-threaded ``processCommand`` (sheet M17, E25).  The server keeps one
+:class:`~model.State` value and replaces it after each step; ``now`` is the server's monotonic
+clock in milliseconds since it started.
+
+Each connection is a fresh model client (ids 1, 2, ...); when it closes, ``disconnect`` ends its
+session (MULTI queue, WATCH, SELECT, subscriptions).  Commands are parsed with the model's own
+:class:`~model.Parser` (RESP arrays and inline commands), pipelined commands are answered in order,
+``QUIT`` replies ``+OK`` and closes, and bytes that are not RESP get ``-ERR Protocol error: ...``
+and a close, as Redis does.
+
+A few commands that clients send on connect are answered here, not by the model, and only while
+the model has no command of that name and the connection is neither in MULTI nor subscribed
+(otherwise the model decides, as it does for any unknown command):
+
+- ``CLIENT ID`` → the connection's id; ``CLIENT SETNAME`` / ``CLIENT GETNAME`` → the connection's
+  name (``RESET`` clears it); ``CLIENT SETINFO`` → ``+OK`` (a 7.2 command; redis-py sends it on
+  connect and ignores errors).
+- ``HELLO [2] [AUTH user pass] [SETNAME name]`` → the RESP2 handshake map as a flat array;
+  ``HELLO 3`` → ``-NOPROTO unsupported protocol version`` (RESP3 is not served).
+- ``COMMAND``, ``COMMAND DOCS`` → ``*0``.
+- ``INFO [section...]`` → a small bulk with ``redis_version:7.0.15-redlin-model``.
+
+A planted fault is an object given to the server (:class:`~redlin.serve.hooks.Fault`): the server
+calls its hooks where a fault may act (running a model command, writing a Pub/Sub frame, before a
+reply, when a connection ends) and knows no fault by name; the faults themselves are in
+:mod:`redlin.serve.faults`, and :mod:`redlin.serve.server` starts a server with one.
+
+Out-of-band messages: :meth:`Connection.push` writes a reply to a connection from anywhere on the
+event loop, in order with the replies of its own command loop.  Pub/Sub deliveries are the model's:
+a step queues messages in the receivers' mailboxes (model state), and the server writes them out
+(:func:`model.flush_mailboxes`) right after the step, before the step's reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Final, cast
+
+from redlin.model import (
+    INITIAL_STATE,
+    Error,
+    Parser,
+    ProtocolError,
+    Reply,
+    State,
+    Status,
+    disconnect,
+    encode_reply,
+    flush_mailboxes,
+    lookup,
+)
+from redlin.model import step as model_step
+from redlin.serve.hooks import Argv, Fault, is_standalone
+
+__all__ = ["REDIS_VERSION", "Connection", "Server"]
+
+REDIS_VERSION: Final = "7.0.15-redlin-model"
+
+_READ_SIZE: Final = 65536
+_EMPTY: Final[tuple[Reply, ...]] = ()
+
+log = logging.getLogger("redlin.serve")
+
+
+class Connection:
+    """One client connection: its model client id, its name, and its outgoing stream."""
+
+    def __init__(self, client_id: int, writer: asyncio.StreamWriter) -> None:
+        self.id = client_id
+        self.name: bytes | None = None
+        self.closing = False
+        self._writer = writer
+
+    def push(self, reply: Reply) -> None:
+        """Send ``reply`` now, after everything already sent.  Safe to call from any task on the
+        server's event loop (a Pub/Sub delivery, for instance); dropped once the connection closes."""
+        if not self.closing and not self._writer.is_closing():
+            self._writer.write(encode_reply(reply))
+
+
+class Server:
+    """A model server, optionally with a planted ``fault``; made and started by
+    :func:`redlin.serve.server.serve`.
+
+    ``state`` is the model state after the last command; ``connections`` the open connections by
+    client id.  ``listen(port)`` starts listening; ``close()`` stops listening and closes every
+    connection.
+    """
+
+    def __init__(self, host: str, fault: Fault | None = None) -> None:
+        self.host = host
+        self.port = 0
+        self.fault = fault
+        self.state: State = INITIAL_STATE
+        self.connections: dict[int, Connection] = {}
+        self._start_ms = time.monotonic_ns() // 1_000_000
+        self._next_id = 1
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.AbstractServer | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"redis://{host}:{self.port}/0"
+
+    def now(self) -> int:
+        """The server clock: milliseconds since the server started (monotonic)."""
+        return time.monotonic_ns() // 1_000_000 - self._start_ms
+
+    async def listen(self, port: int) -> None:
+        """Start listening on ``port`` of the host (0: a free port, then read :attr:`port`)."""
+        self._listener = await asyncio.start_server(self._handle, self.host, port)
+        self.port = int(self._listener.sockets[0].getsockname()[1])
+
+    async def serve_forever(self) -> None:
+        """Run until cancelled (or until :meth:`close`)."""
+        assert self._listener is not None
+        await self._listener.serve_forever()
+
+    async def close(self) -> None:
+        """Stop listening, close every connection and end its session."""
+        if self._listener is not None:
+            self._listener.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.wait_closed()
+
+    async def __aenter__(self) -> Server:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        await self.close()
+
+    # ----------------------------------------------------------------- connections
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        connection = Connection(self._next_id, writer)
+        self._next_id += 1
+        self.connections[connection.id] = connection
+        parser = Parser(commands=True)
+        try:
+            while not connection.closing:
+                data = await reader.read(_READ_SIZE)
+                if not data:
+                    break
+                parser.feed(data)
+                try:
+                    for value in parser.values():
+                        argv = cast(Argv, value)
+                        if argv:  # an empty inline line or *0: ignored, as Redis does
+                            await self._serve_command(connection, argv)
+                        if connection.closing:
+                            break
+                except ProtocolError as error:
+                    # Redis answers what came before, then the error, then closes.
+                    connection.push(Error(f"ERR Protocol error: {error}"))
+                    connection.closing = True
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            # The peer vanished, or close() cancelled us: either way this connection is over.  A
+            # cancelled task is not re-raised: asyncio's stream callback would log it as an error.
+            pass
+        finally:
+            connection.closing = True
+            self.state = disconnect(self.state, connection.id)
+            if self.fault is not None:
+                self.fault.closed(connection.id)
+            del self.connections[connection.id]
+            writer.close()
+            try:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await writer.wait_closed()
+            finally:
+                self._tasks.discard(task)  # only now: close() must wait for this task to end
+
+    async def _serve_command(self, connection: Connection, argv: Argv) -> None:
+        name = argv[0].lower()
+        handler = _SERVER_COMMANDS.get(name)
+        if handler is not None and (lookup(argv) is not None or not is_standalone(self.state, connection.id)):
+            handler = None  # the model has the command, or the session queues/refuses it: model decides
+        try:
+            if handler is not None:
+                reply = handler(self, connection, argv)
+            elif self.fault is None:
+                reply = self.step(connection.id, argv)
+            else:
+                reply = await self.fault.execute(self, connection.id, argv)
+        except Exception as error:  # a bug in the model: say so, keep serving
+            log.exception("model failed on %r", argv[:2])
+            reply = Error(f"ERR redlin's model failed on '{name.decode(errors='replace')}': {error!r}")
+        self.state = self.deliver(self.state)
+        if self.fault is not None:
+            self.fault.before_reply(connection)
+        connection.push(reply)
+        if name == b"quit":
+            connection.closing = True  # after the reply, like CLIENT_CLOSE_AFTER_REPLY
+        elif name == b"reset":
+            connection.name = None
+
+    def deliver(self, state: State) -> State:
+        """Write the Pub/Sub messages queued in ``state``'s mailboxes; ``state`` with them emptied."""
+        state, mail = flush_mailboxes(state)
+        for client, frames in mail.items():
+            connection = self.connections.get(client)  # type: ignore[call-overload]
+            if connection is None:
+                continue
+            for frame in frames:
+                if self.fault is None:
+                    connection.push(frame)
+                else:
+                    self.fault.deliver(connection, frame)
+        return state
+
+    def step(self, client: int, argv: Sequence[bytes]) -> Reply:
+        """One atomic model step on the current state (no await: nothing can interleave)."""
+        self.state, reply = model_step(self.state, client, argv, self.now())
+        return reply
+
+
+# --------------------------------------------------------------------- commands of the server layer
+
+
+def _client_command(server: Server, connection: Connection, argv: Argv) -> Reply:
+    if len(argv) < 2:
+        return _arity_error("client")
+    sub = argv[1].lower()
+    arity = {b"id": 2, b"getname": 2, b"setname": 3, b"setinfo": 4}.get(sub)
+    if arity is None:
+        return _unknown_subcommand(argv)
+    if len(argv) != arity:
+        return _arity_error(f"client|{sub.decode()}")
+    if sub == b"id":
+        return connection.id
+    if sub == b"getname":
+        return connection.name
+    if sub == b"setname":
+        return _set_name(connection, argv[2])
+    if argv[2].lower() not in (b"lib-name", b"lib-ver"):
+        return Error(f"ERR Unrecognized option '{argv[2].decode('utf-8', 'surrogateescape')}'")
+    return Status("OK")
+
+
+def _set_name(connection: Connection, name: bytes) -> Reply:
+    if any(byte < 0x21 or byte > 0x7E for byte in name):
+        return Error("ERR Client names cannot contain spaces, newlines or special characters.")
+    connection.name = name or None
+    return Status("OK")
+
+
+def _hello(server: Server, connection: Connection, argv: Argv) -> Reply:
+    i = 1
+    if len(argv) > 1:
+        version = argv[1]
+        if not version.lstrip(b"-").isdigit() or len(version) > 20:
+            return Error("ERR Protocol version is not an integer or out of range")
+        if int(version) != 2:
+            return Error("NOPROTO unsupported protocol version")
+        i = 2
+    name: bytes | None = None
+    while i < len(argv):
+        option = argv[i].lower()
+        if option == b"auth" and i + 2 < len(argv):
+            i += 3  # no password is configured: the default user accepts any
+        elif option == b"setname" and i + 1 < len(argv):
+            name = argv[i + 1]
+            i += 2
+        else:
+            return Error(f"ERR Syntax error in HELLO option '{argv[i].decode('utf-8', 'surrogateescape')}'")
+    if name is not None:
+        error = _set_name(connection, name)
+        if type(error) is Error:
+            return error
+    return (b"server", b"redis", b"version", REDIS_VERSION.encode(), b"proto", 2, b"id", connection.id,
+            b"mode", b"standalone", b"role", b"master", b"modules", _EMPTY)
+
+
+def _command_command(server: Server, connection: Connection, argv: Argv) -> Reply:
+    if len(argv) == 1 or argv[1].lower() == b"docs":
+        return _EMPTY
+    return _unknown_subcommand(argv)
+
+
+def _info(server: Server, connection: Connection, argv: Argv) -> Reply:
+    return (f"# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n"
+            f"tcp_port:{server.port}\r\n").encode()
+
+
+def _arity_error(name: str) -> Error:
+    return Error(f"ERR wrong number of arguments for '{name}' command")
+
+
+def _unknown_subcommand(argv: Argv) -> Error:
+    sub = argv[1].decode("utf-8", "surrogateescape")[:128]
+    return Error(f"ERR unknown subcommand '{sub}'. Try {argv[0].decode('utf-8', 'replace').upper()} HELP.")
+
+
+_SERVER_COMMANDS: Final[dict[bytes, Callable[[Server, Connection, Argv], Reply]]] = {
+    b"client": _client_command,
+    b"hello": _hello,
+    b"command": _command_command,
+    b"info": _info,
+}
