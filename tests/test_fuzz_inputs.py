@@ -269,3 +269,18 @@ def test_absurd_run_options_are_one_line_usage_errors(option: str, value: str) -
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and option in lines[0], stderr
     assert "Traceback" not in stderr + stdout
+
+
+def test_a_script_that_never_ends_gives_unknown_not_a_crash(tmp_path: Path) -> None:
+    """The model stops a script at its instruction budget: no reply can be judged, so Unknown (exit 2)."""
+    events = [JSONL_REDIS[0],
+              {"event": "invoke", "op": 0, "client": 1, "time": 100, "call": [["EVAL", "while true do end", "0"]]},
+              {"event": "ok", "op": 0, "time": 200, "result": [None]},
+              {"event": "invoke", "op": 1, "client": 2, "time": 100, "call": [["SET", "k", "v"]]},
+              {"event": "ok", "op": 1, "time": 200, "result": [{"status": "OK"}]}]
+    path = tmp_path / "loop.jsonl"
+    path.write_text("\n".join(json.dumps(event) for event in events) + "\n")
+    for model in ("redis", "redis-single"):
+        code, stdout, stderr = _check(["check", str(path), "--model", model, "--no-report"])
+        assert code == EXIT_UNKNOWN, stdout + stderr
+        assert "could not evaluate" in stdout and "line 2" in stdout

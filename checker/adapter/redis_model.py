@@ -41,6 +41,7 @@ from redlin.model import (
     INITIAL_STATE,
     NULL_ARRAY,
     Frames,
+    ScriptTooLong,
     Session,
     State,
     Status,
@@ -58,7 +59,7 @@ from redlin.model import (
 )
 from redlin.model._pubsub import needs_canonical_form
 from redlin.model._reply import Reply, sort_unordered
-from redlin.search.model import CannotPartition, Model, partition_by_keys
+from redlin.search.model import CannotPartition, Model, ModelLimit, partition_by_keys
 
 Call = tuple[tuple[bytes, ...], ...]
 
@@ -183,12 +184,23 @@ def _step_keyed(state: State, op: Operation) -> State | None:
     """:func:`_step` for a partitioned history: a script touching an undeclared key stops the split."""
     if _runs_script(op.call):
         probe = state
-        for argv in op.call:
-            probe, _, undeclared = step_reporting_undeclared(probe, op.client, argv)
-            if undeclared:
-                raise CannotPartition(redis_model(partitioned=False),
-                                      f"operation {op.id} runs a script that touches keys it does not declare")
+        try:
+            for argv in op.call:
+                probe, _, undeclared = step_reporting_undeclared(probe, op.client, argv)
+                if undeclared:
+                    raise CannotPartition(redis_model(partitioned=False),
+                                          f"operation {op.id} runs a script that touches keys it does not declare")
+        except ScriptTooLong as error:
+            raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
     return _step(state, op)
+
+
+def _step_whole(state: State, op: Operation) -> State | None:
+    """:func:`_step` for an unpartitioned history: a script the model cannot finish gives Unknown."""
+    try:
+        return _step(state, op)
+    except ScriptTooLong as error:
+        raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
 
 
 def _step(state: State, op: Operation) -> State | None:
@@ -432,7 +444,7 @@ def redis_model(*, partitioned: bool = True) -> Model[State]:
     return Model(
         name="redis" if partitioned else "redis-single",
         init=lambda: INITIAL_STATE,
-        step=_step_keyed if partitioned else _step,
+        step=_step_keyed if partitioned else _step_whole,
         partition=_partition if partitioned else None,
         describe_operation=describe_operation,
         describe_state=describe_state,
