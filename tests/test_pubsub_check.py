@@ -17,6 +17,7 @@ from redis_histories import OK, HistoryBuilder
 from redlin import History, Linearizable, Outcome, Violation, check, minimise
 from redlin.adapter.deliveries import impossible_message, receipts, receive_call
 from redlin.adapter.redis_model import redis_model
+from redlin.explain.anomalies import TITLES, Message, Subscription, Time
 from redlin.explain.recognise import (
     DUPLICATE_MESSAGE,
     IMPOSSIBLE_REPLY,
@@ -27,6 +28,7 @@ from redlin.explain.recognise import (
     WRONG_RECEIVER_COUNT,
     classify,
 )
+from redlin.explain.render import HTML, MARKDOWN, TEXT
 from redlin.harness.pubsub import PubSubWorkload, check_pubsub, escape_glob, record_pubsub
 from redlin.harness.runner import FAULT_WORKLOADS, render_outcome, run
 from redlin.history.jsonl import load_history, save_history
@@ -63,7 +65,10 @@ def kind_of(history: History, minimised: bool = True) -> str | None:
     result = check(history, MODEL, time_limit=30)
     assert isinstance(result, Violation)
     core = minimise(history, MODEL, result, time_limit=30) if minimised else ()
-    return classify(history, MODEL, result, core).kind
+    explanation = classify(history, MODEL, result, core)
+    for fmt in (TEXT, MARKDOWN, HTML):  # every claim has its sentence, with every fact it cites
+        assert explanation.paragraphs(fmt)
+    return explanation.kind
 
 
 def verdict(history: History) -> str:
@@ -324,7 +329,9 @@ def test_each_planted_pubsub_fault_is_detected_and_named(tmp_path: Path, fault: 
         history = recorded(tmp_path, running.url, seed, workload=PubSubWorkload(messages=60))
     result = check_pubsub(history, time_limit=60)
     assert isinstance(result, Violation), result
-    assert classify(history, MODEL, result).kind == FAULT_KINDS[fault]
+    explanation = classify(history, MODEL, result)
+    assert explanation.kind == FAULT_KINDS[fault]
+    assert explanation.lines[0].startswith(TITLES[FAULT_KINDS[fault]].capitalize() + ": ")
 
 
 def no_false_claims(history: History) -> None:
@@ -386,3 +393,165 @@ def test_explanations_speak_of_messages_not_of_a_pseudo_command() -> None:
     text = " ".join(classify(history, MODEL, result, minimise(history, MODEL, result, time_limit=30)).lines)
     assert "unknown command" not in text
     assert 'there client 1 had the message "a" on ch (and 1 more) to read before anything else' in text
+
+
+# ----------------------------------------------------------------------------- explanations in words
+
+MS = 1_000_000
+
+
+def first_paragraph(history: History) -> tuple[str | None, str]:
+    result = check(history, MODEL, time_limit=30)
+    assert isinstance(result, Violation)
+    explanation = classify(history, MODEL, result, minimise(history, MODEL, result, time_limit=30))
+    return explanation.kind, explanation.lines[0]
+
+
+def test_a_lost_message_says_which_message_when_and_to_whom() -> None:
+    """The message, its channel and publisher, times from the run's start, the subscriber and how
+    long it was subscribed: what a reader needs to find the loss in the history."""
+    h = HistoryBuilder()
+    h.op(9, 0, 1 * MS, ("SUBSCRIBE", "ch0"), confirm("subscribe", "ch0", 1))
+    h.op(2, int(3.2 * MS), int(3.4 * MS), ("PUBLISH", "ch0", "0.1a"), 1)
+    h.op(9, 10 * MS, 11 * MS, ("PING",), (b"pong", b""))
+    kind, text = first_paragraph(h.history())
+    assert kind == LOST_MESSAGE
+    assert text == ('Lost message: message "0.1a" published on ch0 by client 2 at 3.2–3.4 ms was never delivered to '
+                    "client 9, which was subscribed to channel ch0 from 1 ms until the end: it did not come even "
+                    "before the reply to its later PING (10–11 ms), and Redis writes a reply after the messages "
+                    "already queued for the connection.")
+
+
+def test_a_lost_message_names_when_the_subscription_ended() -> None:
+    h = HistoryBuilder()
+    h.op(1, 0, 1 * MS, ("PSUBSCRIBE", "ch*"), confirm("psubscribe", "ch*", 1))
+    h.op(2, 2 * MS, 3 * MS, ("PUBLISH", "ch1", "x"), 1)
+    h.op(1, 6 * MS, 7 * MS, ("PUNSUBSCRIBE", "ch*"), confirm("punsubscribe", "ch*", 0))
+    kind, text = first_paragraph(h.history())
+    assert kind == LOST_MESSAGE
+    assert text.startswith('Lost message: message "x" published on ch1 (for pattern ch*) by client 2 at 2–3 ms was '
+                           "never delivered to client 1, which was subscribed to pattern ch* from 1 ms until 6 ms: ")
+
+
+def test_a_lost_message_is_data_the_report_can_highlight() -> None:
+    h = HistoryBuilder()
+    h.op(9, 0, 1 * MS, ("SUBSCRIBE", "ch0"), confirm("subscribe", "ch0", 1))
+    publish = h.op(2, int(3.2 * MS), int(3.4 * MS), ("PUBLISH", "ch0", "0.1a"), 1)
+    ping = h.op(9, 10 * MS, 11 * MS, ("PING",), (b"pong", b""))
+    history = h.history()
+    result = check(history, MODEL, time_limit=30)
+    (anomaly,) = classify(history, MODEL, result, minimise(history, MODEL, result, time_limit=30)).anomalies
+    assert anomaly.claim == "lost/before-a-reply/to-the-end"
+    assert anomaly.operations == (publish, ping)
+    assert anomaly.facts["lost"] == Message('"0.1a"', "ch0")
+    assert anomaly.facts["subscription"] == Subscription(9, "channel", "ch0")
+    assert anomaly.facts["since"] == Time(1 * MS)
+
+
+def test_explanations_leave_out_the_run_prefix() -> None:
+    """Keys and channels of a recorded run carry its prefix; explanations name them without it."""
+    h = HistoryBuilder()
+    h.op(9, 0, 1 * MS, ("SUBSCRIBE", "redlin:r1:0:ch0"), confirm("subscribe", "redlin:r1:0:ch0", 1))
+    h.op(2, 2 * MS, 3 * MS, ("PUBLISH", "redlin:r1:0:ch0", "m"), 1)
+    h.op(9, 10 * MS, 11 * MS, ("PING",), (b"pong", b""))
+    history = History(h.history().operations, {"prefix": "redlin:r1:"})
+    _, text = first_paragraph(history)
+    assert "redlin:r1:" not in text and 'message "m" published on ch0 by client 2' in text
+    result = check(history, MODEL, time_limit=30)
+    (anomaly,) = classify(history, MODEL, result).anomalies
+    assert anomaly.facts["lost"] == Message('"m"', "redlin:r1:0:ch0")  # the data keeps the real name
+
+
+def test_duplicate_message_lists_when_it_was_read() -> None:
+    history = two_messages(reads=[(31, 32, message("ch", "a")), (33, 34, message("ch", "a")),
+                                  (51, 52, message("ch", "b"))])
+    kind, text = first_paragraph(history)
+    assert kind == DUPLICATE_MESSAGE
+    assert text.startswith('Duplicate message: client 1 read the message "a" on ch 2 times (0.000031–0.000032 ms, '
+                           "0.000033–0.000034 ms), but only client 2's PUBLISH ch a (0.00002–0.00003 ms) sent it")
+
+
+def pubsub_claims() -> dict[str, History]:
+    """A history for each Pub/Sub claim (the sentence an explanation chooses)."""
+    def build(*steps: tuple[object, ...]) -> History:
+        h = HistoryBuilder()
+        for client, start, end, call, reply in steps:
+            if call == "RECV":
+                recv(h, client, start, end, reply)  # type: ignore[arg-type]
+            elif isinstance(call, list):
+                h.transaction(client, start, end, call, reply)  # type: ignore[arg-type]
+            else:
+                h.op(client, start, end, call, reply)  # type: ignore[arg-type]
+        return h.history()
+
+    sub = (1, 0, 1, ("SUBSCRIBE", "ch"), confirm("subscribe", "ch", 1))
+    both = (1, 2, 3, ("PSUBSCRIBE", "a*"), confirm("psubscribe", "a*", 2))
+    sub_ab = (1, 0, 1, ("SUBSCRIBE", "ab"), confirm("subscribe", "ab", 1))
+    return {
+        "phantom/never-published": two_messages(reads=[(31, 32, message("ch", "a")), (33, 34, message("ch", "zzz"))],
+                                                end=None),
+        "phantom/pattern-mismatch": build((1, 0, 1, ("PSUBSCRIBE", "a*"), confirm("psubscribe", "a*", 1)),
+                                          (2, 2, 3, ("PUBLISH", "ba", "x"), 0),
+                                          (1, 4, 5, "RECV", pmessage("a*", "ba", "x"))),
+        "phantom/published-later": build(sub, (1, 5, 6, "RECV", message("ch", "x")), (2, 10, 11, ("PUBLISH", "ch", "x"), 1)),
+        "phantom/not-subscribed": build(sub, (1, 2, 3, ("UNSUBSCRIBE", "ch"), confirm("unsubscribe", "ch", 0)),
+                                        (2, 4, 5, ("PUBLISH", "ch", "late"), 1), (1, 6, 7, "RECV", message("ch", "late"))),
+        "phantom/not-subscribed-any": build(sub, (1, 2, 3, ("UNSUBSCRIBE", "ch"), confirm("unsubscribe", "ch", 0)),
+                                            (2, 4, 5, ("PUBLISH", "ch", "x"), 0), (3, 4, 5, ("PUBLISH", "ch", "x"), 0),
+                                            (1, 6, 7, "RECV", message("ch", "x"))),
+        "duplicate/one-publish": two_messages(reads=[(31, 32, message("ch", "a")), (33, 34, message("ch", "a")),
+                                                     (51, 52, message("ch", "b"))]),
+        "duplicate/publishes": build(sub, (2, 2, 3, ("PUBLISH", "ch", "a"), 1), (2, 4, 5, ("PUBLISH", "ch", "a"), 1),
+                                     *[(1, 10 + 2 * i, 11 + 2 * i, "RECV", message("ch", "a")) for i in range(3)]),
+        "reordered/publish-order": two_messages(reads=[(51, 52, message("ch", "b")), (53, 54, message("ch", "a"))]),
+        "reordered/pattern-first": build(sub_ab, both, (2, 4, 5, ("PUBLISH", "ab", "x"), 2),
+                                         (1, 6, 7, "RECV", pmessage("a*", "ab", "x")),
+                                         (1, 8, 9, "RECV", message("ab", "x"))),
+        "reordered/two-subscribers": build(sub, (2, 0, 1, ("SUBSCRIBE", "ch"), confirm("subscribe", "ch", 1)),
+                                           (3, 10, 40, ("PUBLISH", "ch", "a"), 2), (4, 10, 40, ("PUBLISH", "ch", "b"), 2),
+                                           (1, 41, 42, "RECV", message("ch", "a")), (1, 43, 44, "RECV", message("ch", "b")),
+                                           (2, 41, 42, "RECV", message("ch", "b")), (2, 43, 44, "RECV", message("ch", "a"))),
+        "reordered/split-publish": build(sub_ab, both, (2, 4, 7, ("PUBLISH", "ab", "x"), 2),
+                                         (3, 4, 7, ("PUBLISH", "ab", "y"), 2),
+                                         (1, 10, 11, "RECV", message("ab", "x")), (1, 12, 13, "RECV", message("ab", "y")),
+                                         (1, 14, 15, "RECV", pmessage("a*", "ab", "x")),
+                                         (1, 16, 17, "RECV", pmessage("a*", "ab", "y"))),
+        "receivers/too-many": build(sub, (2, 10, 20, ("PUBLISH", "ch", "x"), 2), (1, 21, 22, "RECV", message("ch", "x"))),
+        "receivers/too-few": build(sub, (2, 10, 20, ("PUBLISH", "ch", "x"), 0)),
+        "lost/before-a-reply": two_messages(reads=[(51, 52, message("ch", "b"))]),
+        "lost/before-a-reply/to-the-end": build(sub, (2, 2, 3, ("PUBLISH", "ch", "x"), 1),
+                                                (1, 10, 11, ("PING",), (b"pong", b""))),
+        "lost/between-reads": build(sub, (2, 10, 11, ("PUBLISH", "ch", "a"), 1), (2, 20, 21, ("PUBLISH", "ch", "b"), 1),
+                                    (2, 30, 31, ("PUBLISH", "ch", "c"), 1), (1, 12, 13, "RECV", message("ch", "a")),
+                                    (1, 32, 33, "RECV", message("ch", "c"))),
+        "lost/sibling": build(sub, (1, 2, 3, ("PSUBSCRIBE", "c*"), confirm("psubscribe", "c*", 2)),
+                              (2, 10, 11, ("PUBLISH", "ch", "x"), 2), (2, 20, 21, ("PUBLISH", "cz", "y"), 1),
+                              (1, 12, 13, "RECV", message("ch", "x")), (1, 22, 23, "RECV", pmessage("c*", "cz", "y"))),
+        "lost/sibling-in-exec": build((1, 0, 1, ("SUBSCRIBE", "c1"), confirm("subscribe", "c1", 1)),
+                                      (1, 2, 3, ("SUBSCRIBE", "c2"), confirm("subscribe", "c2", 2)),
+                                      (2, 10, 11, [("PUBLISH", "c1", "a"), ("PUBLISH", "c2", "b")], (1, 1)),
+                                      (2, 20, 21, ("PUBLISH", "c1", "z"), 1), (1, 12, 13, "RECV", message("c2", "b")),
+                                      (1, 22, 23, "RECV", message("c1", "z"))),
+    }
+
+
+PUBSUB_CLAIMS = pubsub_claims()
+
+
+def test_every_pubsub_claim_has_an_example() -> None:
+    from redlin.explain.render import CLAIMS
+
+    pubsub = {claim for claim in CLAIMS if claim.split("/")[0] in ("phantom", "duplicate", "reordered", "receivers", "lost")}
+    assert pubsub == set(PUBSUB_CLAIMS)
+
+
+@pytest.mark.parametrize("claim", sorted(PUBSUB_CLAIMS))
+def test_each_pubsub_claim_is_recognised_and_worded(claim: str) -> None:
+    history = PUBSUB_CLAIMS[claim]
+    result = check(history, MODEL, time_limit=30)
+    assert isinstance(result, Violation)
+    explanation = classify(history, MODEL, result, minimise(history, MODEL, result, time_limit=30))
+    (anomaly,) = explanation.anomalies
+    assert anomaly.claim == claim
+    for fmt in (TEXT, MARKDOWN, HTML):
+        assert explanation.paragraphs(fmt)[0].count("client ") >= 1

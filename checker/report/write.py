@@ -35,7 +35,14 @@ The JSON Schema is ``redlin/report/schema.json``; in words, an object with:
     ``no-valid-order`` (none of the others recognised), and a human title; ``null`` and the verdict
     otherwise.
 ``explanation``
-    The plain-English paragraphs of :func:`explain`.
+    The plain-English paragraphs of :func:`explain` (keys without the run's prefix).
+``anomalies``
+    The explanation as data (:mod:`redlin.explain.anomalies`): for a violation, one object per
+    anomaly recognised (today one; ``no-valid-order`` when none of the others was) with its
+    ``kind``, ``title``, ``claim`` (which of the kind's sentences applies), ``operations`` (the ids
+    it is about, which the page highlights), ``facts`` (each ``{"type": ..., fields}``: ``op``,
+    ``time``, ``value``, ``key``, ``code``, ``text``, ``count``, ``message``, ``subscription``,
+    ``listing``; times in the history's unit) and ``text`` (its sentence, plain).  Empty otherwise.
 ``model``
     The model's name (``redis``, ``redis-single``, ``register``, ``cas-register``, ``kv``,
     ``kv-single``): re-rendering loads the model by this name.
@@ -85,9 +92,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from redlin.explain.recognise import KINDS, TITLES, Clock, classify, explain, vocabulary
+from redlin.explain.anomalies import KINDS, TITLES, anomaly_from_json, anomaly_json
+from redlin.explain.generic import json_client
+from redlin.explain.names import Names, plural
+from redlin.explain.recognise import classify, explain, vocabulary
+from redlin.explain.render import MARKDOWN, TEXT, Format, markdown_code, render, render_anomaly
 from redlin.history.jsonl import save_history
 from redlin.history.records import History, Operation, Outcome
+from redlin.report.text import LIMIT, describe_target
 from redlin.search.model import Model
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 
@@ -95,6 +107,7 @@ __all__ = [
     "KINDS",
     "ReportFiles",
     "default_report_dir",
+    "document_paragraphs",
     "explain",
     "render_report",
     "result_document",
@@ -295,7 +308,8 @@ def result_document(
     history_file: str = HISTORY_FILE,
 ) -> dict[str, Any]:
     """The ``result.json`` document (see the module docstring for its schema)."""
-    clock = Clock.of(history)
+    merged = {**history.meta, **(meta or {})}
+    names = Names.of(history, merged)
     explanation = classify(history, model, result, core)
     outcomes = Counter(op.outcome.value for op in history)
     parts, witness = _parts(history, model, result)
@@ -305,13 +319,14 @@ def result_document(
         "verdict": result.verdict,
         "kind": explanation.kind,
         "title": TITLES[explanation.kind] if explanation.kind else result.verdict,
-        "explanation": list(explanation.lines),
+        "explanation": explanation.paragraphs(TEXT, names),
+        "anomalies": [anomaly_json(anomaly, render(anomaly, names, TEXT)) for anomaly in explanation.anomalies],
         "model": model.name,
         "history": history_file,
         "operations": len(history),
         "clients": len({op.client for op in history}),
         "outcomes": {outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome},
-        "time": {"unit": clock.unit, "origin": clock.origin},
+        "time": {"unit": names.clock.unit, "origin": names.clock.origin},
         "states_explored": result.states_explored,
         "elapsed": round(result.elapsed, 6),
         "parts": parts,
@@ -320,7 +335,7 @@ def result_document(
         "counterexample": [_operation_json(history[i], model) for i in sorted(core, key=lambda i: (history[i].invoke, i))],
         "violation": None,
         "unknown": None,
-        "meta": _json_safe({**history.meta, **(meta or {})}),
+        "meta": _json_safe(merged),
     }
     if isinstance(result, Violation):
         index = next((i for i, part in enumerate(parts) if set(part["operations"]) == set(result.part)), None)
@@ -357,7 +372,7 @@ def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[di
 def _label(history: History, model: Model[Any], part: Sequence[int], limit: int = 4) -> str:
     words = vocabulary(model)
     if words is None or model.partition is None:
-        return "all operations" if model.partition is None else f"{len(part)} operations"
+        return "all operations" if model.partition is None else plural(len(part), "operation")
     keys: set[Hashable] = set()
     for op_id in part:
         keys.update(words.keys(history[op_id]))
@@ -374,12 +389,8 @@ def _state_text(model: Model[Any], state: Hashable) -> str:
 
 
 def _operation_json(op: Operation, model: Model[Any]) -> dict[str, Any]:
-    return {"id": op.id, "client": _client_json(op.client), "invoke": op.invoke, "complete": op.complete,
+    return {"id": op.id, "client": json_client(op.client), "invoke": op.invoke, "complete": op.complete,
             "outcome": op.outcome.value, "text": model.describe_operation(op), "line": op.line}
-
-
-def _client_json(client: Hashable) -> int | str:
-    return client if isinstance(client, (int, str)) and not isinstance(client, bool) else str(client)
 
 
 def _json_safe(value: Any) -> Any:
@@ -413,11 +424,6 @@ def load_document(path: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- summary.md and junit.xml
 
 
-def _document_clock(document: dict[str, Any]) -> Clock:
-    time = document.get("time") or {}
-    return Clock(int(time.get("origin", 0)), str(time.get("unit", "ns")))
-
-
 def _headline(document: dict[str, Any]) -> str:
     verdict = document["verdict"]
     if verdict == "violation":
@@ -425,42 +431,56 @@ def _headline(document: dict[str, Any]) -> str:
     return str(verdict).upper()
 
 
-def _markdown_code(text: str) -> str:
-    text = text.replace("|", "\\|").replace("\n", " ")
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+def document_paragraphs(document: dict[str, Any], fmt: Format) -> list[str]:
+    """The explanation of a result document in ``fmt``: its anomalies rendered from their data, the
+    other paragraphs as the document words them (plain text, escaped for ``fmt``).
+
+    A document whose anomalies cannot be read back (written by another redlin) keeps its words.
+    """
+    paragraphs = list(document["explanation"])
+    names = Names.of_document(document)
+    try:
+        anomalies = [anomaly_from_json(data) for data in document.get("anomalies") or ()]
+        rendered = [render_anomaly(anomaly, names, fmt) for anomaly in anomalies]
+    except (KeyError, ValueError, TypeError):
+        rendered = []
+    # A violation's explanation starts with its anomalies, one paragraph each.
+    return rendered + [fmt.words(paragraph) for paragraph in paragraphs[len(rendered):]]
 
 
 def render_summary(document: dict[str, Any]) -> str:
     """``summary.md``: the verdict, the explanation and the counterexample, in a few lines of Markdown."""
-    clock = _document_clock(document)
+    names = Names.of_document(document)
+    clock = names.clock
     outcomes = document["outcomes"]
-    lines = [
-        f"## redlin: {_headline(document)}",
-        "",
-        f"**{document['operations']:,}** operations from **{document['clients']:,}** clients "
+    lines = [f"## redlin: {_headline(document)}", ""]
+    target = describe_target(document.get("meta") or {})
+    if target is not None:
+        lines += [f"Target: {markdown_code(target)}", ""]
+    lines += [
+        f"{plural(document['operations'], 'operation')} from {plural(document['clients'], 'client')} "
         f"({outcomes['ok']:,} ok, {outcomes['info']:,} indeterminate, {outcomes['fail']:,} failed), "
-        f"model `{document['model']}`, {len(document['parts']):,} independent part"
-        f"{'s' if len(document['parts']) != 1 else ''}; {document['states_explored']:,} states explored in "
-        f"{document['elapsed']:.2f} s.",
+        f"model {markdown_code(document['model'])}, {plural(len(document['parts']), 'independent part')}; "
+        f"{plural(document['states_explored'], 'state')} explored in {document['elapsed']:.2f} s.",
         "",
     ]
-    for paragraph in document["explanation"]:
+    for paragraph in document_paragraphs(document, MARKDOWN):
         lines += [paragraph, ""]
     counterexample = document["counterexample"]
     if counterexample:
-        lines += [f"**Minimal counterexample** ({len(counterexample)} operation{'s' if len(counterexample) != 1 else ''}):",
+        lines += [f"**Minimal counterexample** ({plural(len(counterexample), 'operation')}, times from the start):",
                   "", "| op | client | invoked | returned | operation |", "|---:|---|---:|---:|---|"]
         stuck = (document.get("violation") or {}).get("operation")
         for op in counterexample[:SUMMARY_ROWS]:
             returned = clock.at(op["complete"]) if op["complete"] is not None else "no reply"
             mark = " **(cannot be placed)**" if op["id"] == stuck else ""
-            lines.append(f"| {op['id']} | {op['client']} | {clock.at(op['invoke'])} | {returned} | "
-                         f"{_markdown_code(op['text'])}{mark} |")
+            lines.append(f"| {op['id']} | {MARKDOWN.words(str(op['client']))} | {clock.at(op['invoke'])} | "
+                         f"{returned} | {markdown_code(names.shown(op['text'], LIMIT))}{mark} |")
         if len(counterexample) > SUMMARY_ROWS:
             lines.append(f"| … | | | | {len(counterexample) - SUMMARY_ROWS} more in result.json |")
         lines.append("")
+    if names.prefix and (counterexample or document.get("anomalies")):
+        lines += [f"Keys are shown without the run's prefix {markdown_code(names.prefix)}.", ""]
     lines.append("Files: `report.html` (open in a browser) · `result.json` · `junit.xml` · "
                  f"`{document['history']}`")
     return "\n".join(lines) + "\n"
