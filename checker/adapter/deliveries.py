@@ -249,7 +249,7 @@ class Subscriptions:
         for op in self.by_client.get(client, ()):
             if op.invoke > end:
                 break
-            effect = _effect(op, kind, name)
+            effect = subscription_effect(op, kind, name)
             if op.complete is not None and op.complete < start:
                 if effect is not None:
                     before = effect
@@ -257,14 +257,14 @@ class Subscriptions:
             if effect is not None or op.outcome is not Outcome.OK:
                 changing.append(op)
         certainly = before and not changing
-        possibly = before or any(_effect(op, kind, name) for op in changing)
+        possibly = before or any(subscription_effect(op, kind, name) for op in changing)
         return certainly, possibly
 
 
 _SUBSCRIBE_KINDS = {b"subscribe": b"channel", b"psubscribe": b"pattern", b"ssubscribe": b"shard"}
 
 
-def _effect(op: Operation, kind: bytes, name: bytes) -> bool | None:
+def subscription_effect(op: Operation, kind: bytes, name: bytes) -> bool | None:
     """What ``op`` leaves the subscription as (True/False), or None if it does not change it (or
     its EXEC was aborted, so nothing it queued ran)."""
     if op.outcome is Outcome.INFO:

@@ -29,11 +29,11 @@ from redlin.adapter.deliveries import (
     Receipt,
     Sources,
     Subscriptions,
-    _effect,
     is_receive,
     publishes,
     receipts,
     runs_scripts,
+    subscription_effect,
 )
 from redlin.adapter.redis_model import describe_command, describe_reply
 from redlin.explain.anomalies import (
@@ -303,7 +303,7 @@ def _subscribed(mine: list[Operation], kind: bytes, name: bytes, start: int) -> 
     subscription; ``None``: until the end of the history)."""
     since: int | None = None
     for op in mine:
-        effect = _effect(op, kind, name)
+        effect = subscription_effect(op, kind, name)
         if op.complete is not None and op.complete < start:
             if effect is not None:
                 since = op.complete if effect else None
