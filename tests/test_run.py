@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,12 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RedisServer, start_redis_server
+from conftest import RedisServer, free_port, start_redis_server
 
 from redlin import Outcome, Violation, check
+from redlin import RunOutcome as PublicRunOutcome
+from redlin import run as public_run
+from redlin.adapter import pubsub_check
 from redlin.adapter.redis_model import redis_model
 from redlin.cli import main
 from redlin.errors import UsageError
+from redlin.explain.names import Clock
+from redlin.harness import outcome as outcome_module
+from redlin.harness import program_search, pubsub, run_report, runner
+from redlin.harness import progress as progress_module
 from redlin.harness.recorder import Guard, Recorder, Target, TargetError, UnsafeCommand
 from redlin.harness.runner import FAULT_WORKLOADS, Progress, RunOutcome, render_outcome, run
 from redlin.harness.wire import Connection
@@ -37,11 +45,10 @@ from redlin.harness.workloads import (
     Program,
     Transaction,
 )
-from redlin.history.jsonl import load_history
+from redlin.history.jsonl import HistoryWriter, load_history
 from redlin.model import COMMANDS, Parser
 from redlin.serve.server import FAULTS, start_in_thread
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL_COMMANDS = frozenset(name.decode().upper() for name in COMMANDS)
 PASSWORD = "s3cret-Pa55word"
 
@@ -61,9 +68,11 @@ def quick(tmp_path: Path, **options: Any) -> RunOutcome:
     return run(**options)
 
 
-def redlin(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def redlin(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m redlin ARGS`` in ``cwd`` (a test's own folder: a run writes ``reports/`` and
+    Hypothesis's ``.hypothesis/`` where it starts, and tests never write into the repository)."""
     return subprocess.run([sys.executable, "-m", "redlin", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
+                          timeout=timeout, cwd=cwd)
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -276,8 +285,6 @@ def test_the_guard() -> None:
 def test_a_program_outside_the_prefix_is_never_sent(tmp_path: Path) -> None:
     with start_in_thread() as server:
         target = Target.parse(server.url)
-        from redlin.history.jsonl import HistoryWriter
-
         with HistoryWriter(tmp_path / "h.jsonl") as writer:
             recorder = Recorder(target, writer, Guard(b"redlin:mine:"))
             with pytest.raises(UnsafeCommand):
@@ -361,8 +368,6 @@ def test_tls_target(tmp_path: Path) -> None:
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    from conftest import free_port
-
     port = free_port()
     process, _ = start_redis_server(str(tmp_path), ("--tls-port", str(port), "--tls-cert-file", str(cert),
                                                     "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
@@ -448,8 +453,6 @@ def test_timeouts_become_indeterminate_and_the_client_reconnects(tmp_path: Path)
 
 @pytest.mark.redis
 def test_each_atomic_unit_is_one_operation(tmp_path: Path, redis_server: RedisServer) -> None:
-    from redlin.history.jsonl import HistoryWriter
-
     prefix = b"redlin:unit-test:"
     program = Program("x", setup=(Command((b"SET", Key("k"), b"s-0")),), clients=(
         (Transaction(((b"INCR", Key("n")), (b"GET", Key("k"))), watch=(Key("k"),)), CasLoop(Key("k"), b"0-1", 3)),))
@@ -492,7 +495,7 @@ def test_usage_errors_are_one_line_exit_3(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_unreachable_target_from_the_shell_is_one_line(tmp_path: Path) -> None:
-    done = redlin("run", "--target", "redis://127.0.0.1:1/0", "--out", str(tmp_path / "o"))
+    done = redlin("run", "--target", "redis://127.0.0.1:1/0", "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert done.returncode == 3 and done.stdout == ""
     assert done.stderr.startswith("redlin: cannot use redis://127.0.0.1:1/0:") and done.stderr.count("\n") == 1
 
@@ -515,9 +518,7 @@ def test_unsafe_families_are_refused_before_connecting(tmp_path: Path) -> None:
 
 
 def test_a_long_run_reports_its_latest_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import redlin.harness.runner as run_module
-
-    monkeypatch.setattr(run_module, "MAX_REPORTED_OPERATIONS", 100)
+    monkeypatch.setattr(program_search, "MAX_REPORTED_OPERATIONS", 100)
     outcome = quick(tmp_path, workload="register", ops=400)
     assert outcome.verdict == "linearizable"
     assert outcome.paths["result"].parent == tmp_path / "out" / "report"
@@ -525,10 +526,14 @@ def test_a_long_run_reports_its_latest_runs(tmp_path: Path, monkeypatch: pytest.
     assert 0 < document["operations"] <= 200 and "latest" in document["meta"]["report_covers"]
 
 
-def test_without_the_report_writer_a_minimal_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "redlin.report.write", None)  # importing it now fails
+def test_if_the_report_writer_fails_a_minimal_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run_report, "write_report", broken)
     outcome = quick(tmp_path, workload="counter", fault="incr-read-then-write", ops=5000)
-    assert outcome.verdict == "violation"
+    assert outcome.verdict == "violation" and outcome.exit_code == 1
+    assert any("the report writer failed (OSError: disk full)" in note for note in outcome.notes)
     assert {name: path.name for name, path in outcome.paths.items()} == {
         "history": "history.jsonl", "counterexample": "counterexample.jsonl", "result": "result.json",
         "summary": "summary.md"}
@@ -564,19 +569,19 @@ def test_redlin_run_with_no_arguments(tmp_path: Path) -> None:
 
 def test_fault_from_the_command_line(tmp_path: Path) -> None:
     done = redlin("run", "--fault", "incr-read-then-write", "--workload", "counter", "--shrink-time", "3",
-                  "--out", str(tmp_path / "o"), "--database", str(tmp_path / "db"), "--progress", "lines")
+                  "--out", str(tmp_path / "o"), "--database", str(tmp_path / "db"), "--progress", "lines", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.startswith("VIOLATION") and "minimal counterexample" in done.stdout
     assert "redlin: violation found after" in done.stderr
     assert f"counterexample: {tmp_path / 'o' / 'counterexample.jsonl'}" in done.stdout
-    assert redlin("check", "--no-report", str(tmp_path / "o" / "counterexample.jsonl")).returncode == 1
+    assert redlin("check", "--no-report", str(tmp_path / "o" / "counterexample.jsonl"), cwd=tmp_path).returncode == 1
 
 
 def test_ctrl_c_keeps_the_history_and_checks_it(tmp_path: Path) -> None:
     out = tmp_path / "o"
     process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--duration", "60", "--workload", "cas",
                                 "--out", str(out), "--database", str(tmp_path / "db"), "--progress", "lines"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     history = out / "history.jsonl"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not history.exists() or history.stat().st_size < 20_000):
@@ -591,12 +596,10 @@ def test_ctrl_c_keeps_the_history_and_checks_it(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_before_anything_was_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import redlin.harness.runner as run_module
-
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "_search", interrupted)
+    monkeypatch.setattr(runner, "search_programs", interrupted)
     outcome = quick(tmp_path, workload="register")
     assert outcome.verdict == "interrupted" and outcome.exit_code == 130
     assert "nothing was recorded" in render_outcome(outcome)
@@ -614,3 +617,73 @@ def test_progress_bar_and_lines() -> None:
     plain = Progress(lines, total_ops=None, duration=10.0, tty=False)
     plain._render()
     assert lines.getvalue().startswith("redlin: 0%: 0 ops, 0 programs") and "\r" not in lines.getvalue()
+
+
+def test_progress_lines_mark_each_tenth_and_the_end() -> None:
+    log = io.StringIO()
+    progress = Progress(log, total_ops=100, duration=None, tty=False, interval=3600)
+    with progress:
+        for _ in range(35):
+            progress.tick()
+        progress.phase = "shrinking"  # past the search: a line for each phase change, none for tenths
+        for _ in range(30):
+            progress.tick()
+    *tenths, last = log.getvalue().splitlines()
+    assert [line.split("%")[0][:len("redlin: 1")] for line in tenths] == ["redlin: 1", "redlin: 2", "redlin: 3"]
+    assert last.startswith("redlin: done: 65 ops, 0 programs")
+
+
+@pytest.mark.parametrize("mode", ["lines", "auto"])
+def test_progress_lines_on_an_ops_run_from_the_command_line(tmp_path: Path, mode: str) -> None:
+    """A CI log (stderr not a terminal) gets progress lines on an --ops run, however short."""
+    done = redlin("run", "--workload", "register", "--ops", "300", "--progress", mode, "--out", str(tmp_path / "o"),
+                  "--database", str(tmp_path / "db"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert "\r" not in done.stderr
+    assert all(line.startswith("redlin: ") for line in lines)
+    assert [line for line in lines if "%: " in line and " ops, " in line], done.stderr  # on the way
+    assert lines[-1].startswith("redlin: done: ") and " ops, " in lines[-1]
+    assert redlin("run", "--workload", "register", "--ops", "50", "--progress", "none", "--out", str(tmp_path / "n"),
+                  "--database", str(tmp_path / "db"), cwd=tmp_path).stderr == ""
+
+
+def test_the_console_names_times_clients_and_keys_as_the_history_does(tmp_path: Path) -> None:
+    """One time base (ms from the run's start), one client numbering (the shrunk program's clients
+    are named by their ids in the failing run), keys without the run's prefix."""
+    outcome = quick(tmp_path, workload="counter", fault="incr-read-then-write", ops=20_000)
+    assert outcome.verdict == "violation" and outcome.history is not None and outcome.program is not None
+    text = render_outcome(outcome)
+    body, files = text.split("\nhistory: ")
+    # Times: the failing run's history starts where the run's history file does, and so does the
+    # saved counterexample; no raw monotonic nanoseconds are printed.
+    recorded = load_history(outcome.paths["history"])
+    origin = min(op.invoke for op in recorded)
+    assert outcome.history.meta["time_origin"] == origin
+    assert load_history(outcome.paths["counterexample"]).meta["time_origin"] == origin
+    assert not re.search(r"\d{10}", body), body
+    clock = Clock.of(outcome.history)
+    listed = re.findall(r"^ {6}op \d+, client (\d+), (.+? ms): ", body, re.MULTILINE)
+    assert sorted(listed) == sorted((str(outcome.history[i].client), clock.span(outcome.history[i]))
+                                    for i in outcome.core)
+    assert any(f"({span})" in body for _, span in listed)  # the explanation cites the same times
+    # Clients: every client of the counterexample is one of the shrunk program's, by the same number.
+    program = body.split("shrunk program")[1].split("\n  VIOLATION")[0]
+    named = {int(number) for number in re.findall(r"(?:client|then) (\d+)", program)}
+    assert {int(client) for client, _ in listed} <= named
+    assert named == {client for ids in outcome.program_clients.values() for client in ids}
+    assert {op.client for op in outcome.history} <= named
+    # Keys: shown without the run's prefix, once said so.
+    assert body.count(outcome.prefix) == 1 and f"without the run's prefix {outcome.prefix}" in body
+
+
+def test_the_runner_keeps_its_public_names() -> None:
+    """What ``redlin``, the command line and the benchmarks import from the runner and the Pub/Sub
+    recorder, wherever the code now lives."""
+    assert public_run is runner.run and PublicRunOutcome is outcome_module.RunOutcome is runner.RunOutcome
+    assert runner.Progress is progress_module.Progress and runner.render_outcome is outcome_module.render_outcome
+    for name in ("DEFAULT_CHECK_TIME", "DEFAULT_CLIENTS", "DEFAULT_DATABASE", "DEFAULT_OPS", "DEFAULT_REPEAT",
+                 "DEFAULT_SHRINK_TIME", "DEFAULT_STEPS", "DEFAULT_TIMEOUT", "FAULT_WORKLOADS", "RunStats"):
+        assert name in runner.__all__ and hasattr(runner, name)
+    assert set(FAULT_WORKLOADS) == set(FAULTS)
+    assert pubsub.check_pubsub is pubsub_check.check_pubsub and pubsub.minimise_pubsub is pubsub_check.minimise_pubsub

@@ -243,6 +243,17 @@ def test_render_and_describe() -> None:
                                   "client 2: cas w0 += 2-0")
 
 
+def test_describe_names_clients_as_told() -> None:
+    """``redlin run`` labels a shrunk program's clients with their ids in the failing run."""
+    program = Program("demo", setup=(Command((b"SET", Key("c0"), b"0")),),
+                      clients=((), (Command((b"INCR", Key("c0"))),), (Command((b"GET", Key("c0"))),)))
+    assert program.describe({-1: "setup (client 4)", 1: "client 5", 2: "client 6, then 9"}) == (
+        "setup (client 4): SET c0 0\n"
+        "client 5: INCR c0\n"
+        "client 6, then 9: GET c0")
+    assert program.describe({2: "client 6"}) == "setup:    SET c0 0\nclient 1: INCR c0\nclient 6: GET c0"
+
+
 def test_next_value_appends_the_token() -> None:
     assert next_value(None, b"1-0") == b"1-0"
     assert next_value(b"1-0", b"2-3") == b"1-0,2-3"

@@ -18,25 +18,26 @@ prefix, found with the model's own command table (:func:`model.keys_of`); comman
 whole keyspace or the server (FLUSHALL, FLUSHDB, CONFIG, DEBUG, SCRIPT, ...) are refused unless
 ``allow_destructive``.  A refusal is a bug in redlin or in a user's workload family, never a
 reaction to the server: it raises :class:`UnsafeCommand`.
+
+Where the target is and how to connect to it is :mod:`redlin.harness.target` (:class:`Target`,
+:class:`TargetError` and :func:`open_connection` are re-exported here).
 """
 
 from __future__ import annotations
 
-import os
-import ssl
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from redlin.adapter.redis_model import canonical_result
+from redlin.harness.actions import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
+from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import Connection, WireClosed, WireError, WireTimeout
-from redlin.harness.workloads import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History, Operation, Outcome
-from redlin.model import NULL_ARRAY, Error, ProtocolError, Reply, Status, keys_of, lookup
+from redlin.model import NULL_ARRAY, Error, ProtocolError, Reply, keys_of, lookup
 
 __all__ = [
     "DESTRUCTIVE", "Execution", "Guard", "Recorder", "Target", "TargetError", "UnsafeCommand",
@@ -62,125 +63,6 @@ RECONNECT_TRIES: Final = 3
 
 class UnsafeCommand(AssertionError):
     """A command outside the run's prefix, or destructive without permission: a bug, never sent."""
-
-
-class TargetError(Exception):
-    """The target cannot be used (bad URL, unreachable, authentication failed): one line for the user."""
-
-
-# ----------------------------------------------------------------------------- the target
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where the server under test listens, parsed from a ``redis://`` or ``rediss://`` URL.
-
-    ``redis://[[user]:password@]host[:port][/db][?ssl_ca_certs=PATH&ssl_cert_reqs=none]``.  Without a
-    password in the URL, the one in the environment variable ``password_env`` (if set) is used.
-    The password never appears in :attr:`url` (what is printed and stored).
-    """
-
-    host: str
-    port: int
-    db: int = 0
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: bool = False
-    ca_certs: str | None = None
-    verify: bool = True
-
-    @classmethod
-    def parse(cls, url: str, *, password_env: str | None = "REDLIN_PASSWORD") -> Target:
-        """``TargetError`` for a URL redlin cannot use."""
-        try:
-            parts = urllib.parse.urlsplit(url)
-            port = parts.port or 6379
-        except ValueError as error:
-            raise TargetError(f"bad target URL: {error}") from None
-        if parts.scheme not in ("redis", "rediss"):
-            raise TargetError(f"bad target URL: the scheme must be redis:// or rediss://, not {parts.scheme or 'none'}")
-        if not parts.hostname:
-            raise TargetError("bad target URL: no host (expected redis://host:port/db)")
-        path = parts.path.strip("/")
-        if path and not path.isdigit():
-            raise TargetError(f"bad target URL: the database must be a number, not {path!r}")
-        query = dict(urllib.parse.parse_qsl(parts.query))
-        unknown = set(query) - {"ssl_ca_certs", "ssl_cert_reqs"}
-        if unknown:
-            raise TargetError(f"bad target URL: unknown option(s) {', '.join(sorted(unknown))}")
-        password = urllib.parse.unquote(parts.password) if parts.password is not None else None
-        if password is None and password_env:
-            password = os.environ.get(password_env) or None
-        return cls(
-            host=parts.hostname,
-            port=port,
-            db=int(path) if path else 0,
-            username=urllib.parse.unquote(parts.username) if parts.username else None,
-            password=password,
-            tls=parts.scheme == "rediss",
-            ca_certs=query.get("ssl_ca_certs"),
-            verify=query.get("ssl_cert_reqs", "required").lower() != "none",
-        )
-
-    @property
-    def url(self) -> str:
-        """The URL without the password (safe to print and store)."""
-        auth = ""
-        if self.username or self.password:
-            auth = (self.username or "") + (":***" if self.password else "") + "@"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{'rediss' if self.tls else 'redis'}://{auth}{host}:{self.port}/{self.db}"
-
-
-class _TLSConnection(Connection):
-    """:class:`~redlin.harness.wire.Connection` over TLS: the connected socket is wrapped before use."""
-
-    def __init__(self, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout)
-        assert self._sock is not None
-        try:
-            self._sock = context.wrap_socket(self._sock, server_hostname=host)
-        except TimeoutError as error:
-            self.close()
-            raise WireTimeout(f"{host}:{port}: TLS handshake: no answer in {timeout} s") from error
-        except (ssl.SSLError, OSError) as error:
-            self.close()
-            raise WireClosed(f"{host}:{port}: TLS handshake failed: {error}") from error
-
-
-def open_connection(target: Target, timeout: float) -> Connection:
-    """A connection to ``target``, authenticated and on its database.
-
-    ``WireError`` if the server cannot be reached; ``TargetError`` if it refuses the password or the
-    database (a reply, not a network problem).
-    """
-    conn: Connection
-    if target.tls:
-        context = ssl.create_default_context(cafile=target.ca_certs)
-        if not target.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        conn = _TLSConnection(target.host, target.port, timeout, context)
-    else:
-        conn = Connection(target.host, target.port, timeout)
-    try:
-        if target.password is not None:
-            argv = (b"AUTH", *((target.username.encode(),) if target.username else ()), target.password.encode())
-            reply = conn.execute(*argv)
-            if type(reply) is not Status:
-                raise TargetError(f"{target.url}: authentication failed: {_reply_text(reply)}")
-        if target.db:
-            reply = conn.execute(b"SELECT", str(target.db).encode())
-            if type(reply) is not Status:
-                raise TargetError(f"{target.url}: cannot select database {target.db}: {_reply_text(reply)}")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _reply_text(reply: Reply) -> str:
-    return reply.text if isinstance(reply, Error | Status) else repr(reply)
 
 
 # ----------------------------------------------------------------------------- safety
@@ -243,6 +125,24 @@ class Execution:
     steps: tuple[tuple[int, int], ...] = ()
     """For each operation (by id), the program step that sent it: ``(client, index)`` into
     ``program.clients``, or ``(-1, index)`` into ``program.setup``."""
+
+    def client_ids(self) -> dict[int, tuple[int, ...]]:
+        """For each client list of the program (``-1`` for the setup), the client ids its
+        operations have in :attr:`history`: one, or one more after each reconnection.
+
+        >>> from redlin.history.records import History, Operation
+        >>> ops = History((Operation(0, 7, ("GET",), None, 0, 1), Operation(1, 9, ("GET",), None, 2, 3),
+        ...                Operation(2, 8, ("GET",), None, 4, 5)))
+        >>> Execution(0, b"p:", ops, frozenset(), False, 0.0, steps=((-1, 0), (1, 0), (1, 1))).client_ids()
+        {-1: (7,), 1: (9, 8)}
+        """
+        found: dict[int, list[int]] = {}
+        for op in self.history:
+            if op.id < len(self.steps) and isinstance(op.client, int):
+                ids = found.setdefault(self.steps[op.id][0], [])
+                if op.client not in ids:
+                    ids.append(op.client)
+        return {slot: tuple(ids) for slot, ids in found.items()}
 
 
 @dataclass(slots=True)
@@ -335,6 +235,9 @@ class Recorder:
         """The latest execution, also when Ctrl-C interrupted it (``execute`` then re-raises)."""
         self.touched: set[bytes] = set()
         """Every key any execution sent a command on (what :meth:`delete_keys` should remove)."""
+        self.origin: int | None = None
+        """The earliest invocation time recorded: time 0 of the history file, and so of every
+        execution's history (its ``time_origin``), so that all of them read times alike."""
         self._throttle = _Throttle(rate)
         self._on_operation = on_operation
         self._ids = 0
@@ -555,6 +458,9 @@ class _ExecutionRun:
         recorder._throttle.wait(recorder.stop)
         call = tuple(commands)
         start = time.monotonic_ns()
+        with recorder._lock:
+            if recorder.origin is None or start < recorder.origin:
+                recorder.origin = start
         op = recorder.writer.invoke(client=client.id, call=call, time=start)
         record = _Record(client.id, call, start, client.step)
         with self.lock:
@@ -587,7 +493,10 @@ class _ExecutionRun:
             result = canonical_result(record.call, record.replies) if record.replies is not None else None
             ops.append(Operation(number, record.client, record.call, result, record.invoke,
                                  record.complete if definite else None, record.outcome))
-        history = History(tuple(ops), {"model": "redis", "prefix": self.prefix.decode("utf-8", "replace")})
+        meta: dict[str, object] = {"model": "redis", "prefix": self.recorder.guard.prefix.decode("utf-8", "replace")}
+        if self.recorder.origin is not None:
+            meta["time_origin"] = self.recorder.origin
+        history = History(tuple(ops), meta)
         steps = tuple(record.step for record in records)
         return Execution(index, self.prefix, history, keys, interrupted, elapsed, problems, steps)
 

@@ -1,7 +1,8 @@
 """Workload families, and the Hypothesis strategy that draws parallel programs from them.
 
 A *parallel program* is what one example of ``redlin run`` executes: an optional sequential setup,
-then one list of actions per client, all drawn before any client starts.  Clients run their lists
+then one list of actions per client, all drawn before any client starts (the records it is made of
+are :mod:`redlin.harness.actions`, re-exported here).  Clients run their lists
 concurrently against the server under test, and the recorded history is checked against the model
 (see :mod:`redlin.harness.recorder` and :mod:`redlin.harness.runner`).
 
@@ -49,10 +50,22 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeAlias
 
 from hypothesis import strategies as st
+
+from redlin.harness.actions import (
+    Action,
+    Arg,
+    CasLoop,
+    Command,
+    Key,
+    Program,
+    ScriptCall,
+    Transaction,
+    render,
+)
 
 __all__ = [
     "BASE_FAMILIES", "FAMILIES", "Action", "Arg", "Cas", "CasLoop", "Command", "Eval", "Family", "Key", "Op", "Program",
@@ -431,110 +444,6 @@ def _template_from_json(step: Any) -> Template:
     if "cas" in step:
         return Cas(str(step["cas"]), retries=int(step.get("retries", 3)), weight=weight)
     raise ValueError(f"a step needs one of 'op', 'tx', 'eval', 'cas': {dict(step)!r}")
-
-
-# ----------------------------------------------------------------------------- programs
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    """A logical key name in an action; the recorder sends it under the run's prefix."""
-
-    name: str
-
-
-Arg: TypeAlias = bytes | Key
-Argv: TypeAlias = tuple[Arg, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """Send one command."""
-
-    argv: Argv
-
-
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    """``WATCH`` the :attr:`watch` keys (one operation, if any), then ``MULTI``, the commands,
-    ``EXEC`` (one operation)."""
-
-    commands: tuple[Argv, ...]
-    watch: tuple[Key, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptCall:
-    """``EVALSHA`` (or ``EVAL`` until this body was loaded in the run) of :attr:`body`."""
-
-    body: bytes
-    keys: tuple[Key, ...]
-    args: tuple[bytes, ...]
-
-    @property
-    def sha(self) -> bytes:
-        return hashlib.sha1(self.body).hexdigest().encode()
-
-
-@dataclass(frozen=True, slots=True)
-class CasLoop:
-    """``WATCH k; GET k; MULTI; SET k f(v); EXEC``, retried up to :attr:`retries` times on nil."""
-
-    key: Key
-    token: bytes
-    retries: int
-
-
-Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop
-
-
-@dataclass(frozen=True, slots=True)
-class Program:
-    """A parallel program: :attr:`setup` runs first on one client, then each list of
-    :attr:`clients` runs on its own client, all clients at once."""
-
-    family: str
-    setup: tuple[Action, ...]
-    clients: tuple[tuple[Action, ...], ...]
-    keys: tuple[str, ...] = field(default=())
-    """Every logical key the program may touch (the family's pool)."""
-
-    @property
-    def size(self) -> int:
-        """How many actions (setup included)."""
-        return len(self.setup) + sum(len(actions) for actions in self.clients)
-
-    def describe(self) -> str:
-        """The program as text, one line per client."""
-        lines = []
-        if self.setup:
-            lines.append("setup:    " + "; ".join(describe_action(a) for a in self.setup))
-        for index, actions in enumerate(self.clients):
-            if actions:
-                lines.append(f"client {index}: " + "; ".join(describe_action(a) for a in actions))
-        return "\n".join(lines) if lines else "(empty program)"
-
-
-def render(argv: Argv, prefix: bytes) -> tuple[bytes, ...]:
-    """``argv`` with every :class:`Key` put under ``prefix``."""
-    return tuple(prefix + arg.name.encode() if isinstance(arg, Key) else arg for arg in argv)
-
-
-def _text(argv: Argv) -> str:
-    return " ".join(arg.name if isinstance(arg, Key) else arg.decode("utf-8", "backslashreplace") for arg in argv)
-
-
-def describe_action(action: Action) -> str:
-    """One action as short text (``SET r0 0-1``, ``MULTI; RPUSH l0 1-2; EXEC``, ``cas w0 += 1-2``;
-    a script shows its sha's first 8 digits: EVAL sends the body the first time, EVALSHA later)."""
-    if isinstance(action, Command):
-        return _text(action.argv)
-    if isinstance(action, Transaction):
-        watch = f"WATCH {_text(action.watch)}; " if action.watch else ""
-        return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + "; EXEC"
-    if isinstance(action, ScriptCall):
-        return f"EVAL/EVALSHA <{action.sha[:8].decode()}> {len(action.keys)} {_text((*action.keys, *action.args))}"
-    return f"cas {action.key.name} += {action.token.decode('utf-8', 'backslashreplace')}"
 
 
 # ----------------------------------------------------------------------------- the strategy

@@ -1,0 +1,139 @@
+"""What a parallel program is made of: actions, each one atomic unit of Redis, and the program itself.
+
+A :class:`Program` is what one example of ``redlin run`` executes: a sequential setup, then one
+list of actions per client.  Each action is what Redis runs atomically (:class:`Command`,
+:class:`Transaction`, :class:`ScriptCall`), or a check-and-set loop of such units
+(:class:`CasLoop`).  Keys are logical names (:class:`Key`) until the recorder sends them under
+the run's prefix (:func:`render`).  Programs are drawn from workload families by
+:func:`redlin.harness.workloads.programs`, which re-exports these names.
+
+>>> render((b"GET", Key("r0")), b"redlin:run:0:")
+(b'GET', b'redlin:run:0:r0')
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+__all__ = [
+    "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Program", "ScriptCall", "Transaction", "describe_action",
+    "render",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A logical key name in an action; the recorder sends it under the run's prefix."""
+
+    name: str
+
+
+Arg: TypeAlias = bytes | Key
+Argv: TypeAlias = tuple[Arg, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Send one command."""
+
+    argv: Argv
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """``WATCH`` the :attr:`watch` keys (one operation, if any), then ``MULTI``, the commands,
+    ``EXEC`` (one operation)."""
+
+    commands: tuple[Argv, ...]
+    watch: tuple[Key, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCall:
+    """``EVALSHA`` (or ``EVAL`` until this body was loaded in the run) of :attr:`body`."""
+
+    body: bytes
+    keys: tuple[Key, ...]
+    args: tuple[bytes, ...]
+
+    @property
+    def sha(self) -> bytes:
+        return hashlib.sha1(self.body).hexdigest().encode()
+
+
+@dataclass(frozen=True, slots=True)
+class CasLoop:
+    """``WATCH k; GET k; MULTI; SET k f(v); EXEC``, retried up to :attr:`retries` times on nil."""
+
+    key: Key
+    token: bytes
+    retries: int
+
+
+Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A parallel program: :attr:`setup` runs first on one client, then each list of
+    :attr:`clients` runs on its own client, all clients at once."""
+
+    family: str
+    setup: tuple[Action, ...]
+    clients: tuple[tuple[Action, ...], ...]
+    keys: tuple[str, ...] = field(default=())
+    """Every logical key the program may touch (the family's pool)."""
+
+    @property
+    def size(self) -> int:
+        """How many actions (setup included)."""
+        return len(self.setup) + sum(len(actions) for actions in self.clients)
+
+    def describe(self, labels: Mapping[int, str] | None = None) -> str:
+        """The program as text, one line per client.
+
+        Each line starts with the client's label: ``labels[i]`` for the list ``clients[i]`` and
+        ``labels[-1]`` for the setup when given (a run names them as its history does), else
+        ``client i`` and ``setup``.
+
+        >>> program = Program("demo", (), ((), (Command((b"INCR", Key("c0"))),)))
+        >>> program.describe()
+        'client 1: INCR c0'
+        >>> program.describe({1: "client 17"})
+        'client 17: INCR c0'
+        """
+        names = labels or {}
+        lines = []
+        if self.setup:
+            label = names.get(-1)
+            head = f"{label}: " if label is not None else "setup:    "
+            lines.append(head + "; ".join(describe_action(a) for a in self.setup))
+        for index, actions in enumerate(self.clients):
+            if actions:
+                lines.append(f"{names.get(index, f'client {index}')}: " + "; ".join(describe_action(a) for a in actions))
+        return "\n".join(lines) if lines else "(empty program)"
+
+
+def render(argv: Argv, prefix: bytes) -> tuple[bytes, ...]:
+    """``argv`` with every :class:`Key` put under ``prefix``."""
+    return tuple(prefix + arg.name.encode() if isinstance(arg, Key) else arg for arg in argv)
+
+
+def _text(argv: Argv) -> str:
+    return " ".join(arg.name if isinstance(arg, Key) else arg.decode("utf-8", "backslashreplace") for arg in argv)
+
+
+def describe_action(action: Action) -> str:
+    """One action as short text (``SET r0 0-1``, ``MULTI; RPUSH l0 1-2; EXEC``, ``cas w0 += 1-2``;
+    a script shows its sha's first 8 digits: EVAL sends the body the first time, EVALSHA later)."""
+    if isinstance(action, Command):
+        return _text(action.argv)
+    if isinstance(action, Transaction):
+        watch = f"WATCH {_text(action.watch)}; " if action.watch else ""
+        return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + "; EXEC"
+    if isinstance(action, ScriptCall):
+        return f"EVAL/EVALSHA <{action.sha[:8].decode()}> {len(action.keys)} {_text((*action.keys, *action.args))}"
+    return f"cas {action.key.name} += {action.token.decode('utf-8', 'backslashreplace')}"

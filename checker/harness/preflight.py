@@ -1,0 +1,152 @@
+"""Before ``redlin run`` sends anything: check the arguments, the workload, the target and the output folder.
+
+Every mistake a user can make is found here and raised as a one-line
+:class:`~redlin.errors.UsageError` before the first operation: a bad number, a fault planted in a
+server that is not the embedded one, a workload that the model cannot check or that would touch
+keys outside the run's prefix (or the whole server, unless ``--allow-destructive``), a target that
+does not answer like a Redis server, an output folder that already holds a run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from redlin.errors import UsageError
+from redlin.harness.recorder import Guard, UnsafeCommand, possible_commands
+from redlin.harness.target import Target, TargetError, open_connection
+from redlin.harness.wire import WireError
+from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed
+from redlin.model import COMMANDS
+from redlin.serve.server import FAULTS, start_in_thread
+
+__all__ = ["OpenTarget", "check_safety", "new_run_id", "open_target", "resolve_workload", "validate"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTarget:
+    """A target that answered: where it is, how to describe it, what it said it is, and the run's
+    history file (new, in an output folder that exists)."""
+
+    target: Target
+    described: str
+    server_version: str | None
+    history_path: Path
+
+
+def validate(*, fault: str | None, target: str | None, clients: int, steps: int, ops: int | None,
+             duration: float | None, rate: float | None, repeat: int, timeout: float) -> None:
+    """Raise :class:`~redlin.errors.UsageError` for arguments no run can use.
+
+    >>> validate(fault="lost-write", target="redis://h", clients=1, steps=1, ops=1, duration=None,
+    ...          rate=None, repeat=1, timeout=1.0)
+    Traceback (most recent call last):
+    ...
+    redlin.errors.UsageError: --fault plants a bug in the embedded server: it cannot be combined with --target
+    """
+    if fault is not None:
+        if target is not None:
+            raise UsageError("--fault plants a bug in the embedded server: it cannot be combined with --target")
+        if fault not in FAULTS:
+            raise UsageError(f"unknown fault {fault!r} (choose from {', '.join(FAULTS)})")
+    for name, value in (("clients", clients), ("steps", steps), ("repeat", repeat)):
+        if value < 1:
+            raise UsageError(f"--{name} must be at least 1")
+    if ops is not None and ops < 1:
+        raise UsageError("--ops must be at least 1")
+    if duration is not None and not duration > 0:
+        raise UsageError("--duration must be positive")
+    if rate is not None and not rate > 0:
+        raise UsageError("--rate must be positive")
+    if not timeout > 0:
+        raise UsageError("--timeout must be positive")
+
+
+def resolve_workload(workload: str | Family) -> Family:
+    """The family a ``--workload`` names (a built-in name or a ``.json`` file); ``mixed`` without
+    the steps the model does not implement yet.  Any other family must be checkable as it is."""
+    if isinstance(workload, Family):
+        source = workload
+    else:
+        try:
+            source = family(workload)
+        except KeyError:
+            raise UsageError(f"unknown workload {workload!r} (choose from {', '.join(FAMILIES)}, "
+                             "or give a .json file)") from None
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if workload == "mixed":
+            try:
+                source = mixed([FAMILIES[name] for name in BASE_FAMILIES], supported=model_commands())
+            except ValueError as error:
+                raise UsageError(f"workload mixed: {error}") from None
+    missing = sorted(name for name in source.commands() if name not in model_commands())
+    if missing:
+        raise UsageError(f"workload {source.name!r} sends {', '.join(missing)}, which redlin's model does "
+                         "not implement yet, so its histories cannot be checked")
+    return source
+
+
+def model_commands() -> frozenset[str]:
+    """The commands redlin's model implements, in capitals."""
+    return frozenset(name.decode().upper() for name in COMMANDS)
+
+
+def check_safety(source: Family, guard: Guard) -> None:
+    """Refuse, before connecting, a family that would name keys of its own or be destructive."""
+    for action in example_actions(source):
+        for argv in possible_commands(action, guard.prefix + b"0:"):
+            try:
+                guard.check(argv)
+            except UnsafeCommand as error:
+                raise UsageError(f"workload {source.name!r}: {error}") from None
+
+
+def new_run_id() -> str:
+    """``<date>-<time>-<4 hex digits>``: sorts by start time, and two runs never share one."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def open_target(stack: ExitStack, target: str | None, *, fault: str | None, seed: int, password_env: str | None,
+                timeout: float, out_dir: Path) -> OpenTarget:
+    """Start the embedded server if there is no target (it stops when ``stack`` closes), reach
+    the target, and make the output folder."""
+    if target is None:
+        server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
+        url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
+    else:
+        url, described = target, ""
+    try:
+        parsed = Target.parse(url, password_env=password_env)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
+    server_version = _preflight(parsed, timeout)
+    history_path = out_dir / "history.jsonl"
+    if history_path.exists():
+        raise UsageError(f"{out_dir} already holds a run's history: choose another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the output directory {out_dir}: {error.strerror}") from None
+    return OpenTarget(parsed, described or parsed.url, server_version, history_path)
+
+
+def _preflight(target: Target, timeout: float) -> str | None:
+    """Connect once (PING); the server's version from INFO if it tells."""
+    try:
+        with open_connection(target, timeout) as conn:
+            pong = conn.execute(b"PING")
+            if getattr(pong, "text", None) != "PONG":
+                raise UsageError(f"{target.url} does not answer PING like a Redis server (got {pong!r})")
+            info = conn.execute(b"INFO", b"server")
+    except (WireError, TargetError) as error:
+        raise UsageError(f"cannot use {target.url}: {error}") from None
+    if isinstance(info, bytes):
+        for line in info.decode("utf-8", "replace").splitlines():
+            if line.startswith("redis_version:"):
+                return line.split(":", 1)[1].strip()
+    return None
