@@ -37,7 +37,9 @@ SHARED = ROOT.parent / "shared"
 # failure found locally replays first next time.
 # Hypothesis also caches data (unicode tables) in its home folder, by default in the working
 # directory: keep that out of the repository too.
-configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "redlin-hypothesis-home"))
+_HYPOTHESIS_HOME = os.path.join(tempfile.gettempdir(), "redlin-hypothesis-home")
+configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", _HYPOTHESIS_HOME)  # and for the redlin processes tests start
 _DATABASE = DirectoryBasedExampleDatabase(os.path.join(tempfile.gettempdir(), "redlin-hypothesis"))
 settings.register_profile(
     "ci", derandomize=True, deadline=None, print_blob=True, max_examples=60, database=None,

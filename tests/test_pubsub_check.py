@@ -16,6 +16,7 @@ from redis_histories import OK, HistoryBuilder
 
 from redlin import History, Linearizable, Outcome, Violation, check, minimise
 from redlin.adapter.deliveries import impossible_message, receipts, receive_call
+from redlin.adapter.pubsub_check import check_pubsub
 from redlin.adapter.redis_model import redis_model
 from redlin.explain.anomalies import TITLES, Message, Subscription, Time
 from redlin.explain.recognise import (
@@ -29,7 +30,7 @@ from redlin.explain.recognise import (
     classify,
 )
 from redlin.explain.render import HTML, MARKDOWN, TEXT
-from redlin.harness.pubsub import PubSubWorkload, check_pubsub, escape_glob, record_pubsub
+from redlin.harness.pubsub import PubSubWorkload, escape_glob, record_pubsub
 from redlin.harness.runner import FAULT_WORKLOADS, render_outcome, run
 from redlin.history.jsonl import load_history, save_history
 from redlin.model import Frames, Status, stringmatch

@@ -1,10 +1,12 @@
 """The Redis adapter: Redis histories as a model of the generic checker.
 
-:mod:`redlin.adapter.redis_model` turns the executable specification (:mod:`redlin.model`) into a
-:class:`~redlin.search.model.Model`: an operation is what Redis executes atomically (one command,
-one MULTI…EXEC block, one script), sessions and the script cache are part of the searched state,
-and parts are cut by the keys the command table names.  :mod:`redlin.adapter.deliveries` reads
-what a history says about Pub/Sub deliveries.
+- :mod:`redlin.adapter.redis_model` turns the executable specification (:mod:`redlin.model`) into
+  a :class:`~redlin.search.model.Model`: an operation is what Redis executes atomically (one
+  command, one MULTI…EXEC block, one script), sessions and the script cache are part of the
+  searched state, and parts are cut by the keys the command table names;
+- :mod:`redlin.adapter.deliveries` reads what a history says about Pub/Sub deliveries (who read
+  which message, which PUBLISH could have sent it, who was subscribed when);
+- :mod:`redlin.adapter.pubsub_check` checks and minimises the rounds of a Pub/Sub run.
 """
 
 from redlin.adapter.redis_model import redis_model

@@ -36,8 +36,7 @@ from typing import Any
 from redlin.explain.names import Names, plural
 from redlin.explain.render import HTML
 from redlin.history.records import History, Operation, Outcome
-from redlin.report.text import describe_target
-from redlin.report.write import document_paragraphs
+from redlin.report.text import describe_target, document_paragraphs
 from redlin.search.model import Model
 
 WINDOW = 1000

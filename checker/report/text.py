@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from redlin.explain.anomalies import anomaly_from_json
 from redlin.explain.names import Names, client_name, plural
 from redlin.explain.recognise import classify
+from redlin.explain.render import Format, render_anomaly
 from redlin.history.records import History
 from redlin.search.model import Model
 from redlin.search.result import Result, Violation
@@ -82,3 +84,20 @@ def render_text(history: History, model: Model[Any], result: Result, core: Seque
     if names.prefix and any(names.prefix in text for text in unstripped):
         lines.append(f"  ({names.note()})")
     return "\n".join(lines)
+
+
+def document_paragraphs(document: dict[str, Any], fmt: Format) -> list[str]:
+    """The explanation of a result document in ``fmt``: its anomalies rendered from their data, the
+    other paragraphs as the document words them (plain text, escaped for ``fmt``).
+
+    A document whose anomalies cannot be read back (written by another redlin) keeps its words.
+    """
+    paragraphs = list(document["explanation"])
+    names = Names.of_document(document)
+    try:
+        anomalies = [anomaly_from_json(data) for data in document.get("anomalies") or ()]
+        rendered = [render_anomaly(anomaly, names, fmt) for anomaly in anomalies]
+    except (KeyError, ValueError, TypeError):
+        rendered = []
+    # A violation's explanation starts with its anomalies, one paragraph each.
+    return rendered + [fmt.words(paragraph) for paragraph in paragraphs[len(rendered):]]

@@ -92,14 +92,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from redlin.explain.anomalies import KINDS, TITLES, anomaly_from_json, anomaly_json
+from redlin.explain.anomalies import KINDS, TITLES, anomaly_json
 from redlin.explain.generic import json_client
 from redlin.explain.names import Names, plural
 from redlin.explain.recognise import classify, explain, vocabulary
-from redlin.explain.render import MARKDOWN, TEXT, Format, markdown_code, render, render_anomaly
+from redlin.explain.render import MARKDOWN, TEXT, markdown_code, render
 from redlin.history.jsonl import save_history
 from redlin.history.records import History, Operation, Outcome
-from redlin.report.text import LIMIT, describe_target
+from redlin.report.html import render_html
+from redlin.report.text import LIMIT, describe_target, document_paragraphs
 from redlin.search.model import Model
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 
@@ -107,7 +108,6 @@ __all__ = [
     "KINDS",
     "ReportFiles",
     "default_report_dir",
-    "document_paragraphs",
     "explain",
     "render_report",
     "result_document",
@@ -249,8 +249,6 @@ def render_report(out_dir: Path, document: dict[str, Any], history: History, mod
     never needs the search's own values, so a saved report re-renders without checking again.
     ``history`` must be the document's history file (ids are its line order).
     """
-    from redlin.report.html import render_html
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(out_dir, out_dir / "report.html", out_dir / "summary.md", out_dir / "result.json",
@@ -429,23 +427,6 @@ def _headline(document: dict[str, Any]) -> str:
     if verdict == "violation":
         return f"VIOLATION ({document['title']})"
     return str(verdict).upper()
-
-
-def document_paragraphs(document: dict[str, Any], fmt: Format) -> list[str]:
-    """The explanation of a result document in ``fmt``: its anomalies rendered from their data, the
-    other paragraphs as the document words them (plain text, escaped for ``fmt``).
-
-    A document whose anomalies cannot be read back (written by another redlin) keeps its words.
-    """
-    paragraphs = list(document["explanation"])
-    names = Names.of_document(document)
-    try:
-        anomalies = [anomaly_from_json(data) for data in document.get("anomalies") or ()]
-        rendered = [render_anomaly(anomaly, names, fmt) for anomaly in anomalies]
-    except (KeyError, ValueError, TypeError):
-        rendered = []
-    # A violation's explanation starts with its anomalies, one paragraph each.
-    return rendered + [fmt.words(paragraph) for paragraph in paragraphs[len(rendered):]]
 
 
 def render_summary(document: dict[str, Any]) -> str:
