@@ -40,7 +40,8 @@ from typing import Any
 
 import redis
 
-from redlin.harness.recorder import Guard, Recorder, Target, next_value
+from redlin.harness.guard import Guard
+from redlin.harness.recorder import Recorder, Target, next_value
 from redlin.harness.runner import FAULT_WORKLOADS, run
 from redlin.harness.workloads import (
     FAMILIES,

@@ -31,7 +31,8 @@ from redlin.explain.names import Clock
 from redlin.harness import outcome as outcome_module
 from redlin.harness import program_search, pubsub, run_report, runner
 from redlin.harness import progress as progress_module
-from redlin.harness.recorder import Guard, Recorder, Target, TargetError, UnsafeCommand
+from redlin.harness.guard import Guard, UnsafeCommand
+from redlin.harness.recorder import Recorder, Target, TargetError
 from redlin.harness.runner import FAULT_WORKLOADS, Progress, RunOutcome, render_outcome, run
 from redlin.harness.wire import Connection
 from redlin.harness.workloads import (

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from redlin.harness.recorder import Guard, next_value, possible_commands
+from redlin.harness.guard import Guard, possible_commands
+from redlin.harness.recorder import next_value
 from redlin.harness.workloads import (
     BASE_FAMILIES,
     FAMILIES,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redlin.errors import UsageError
-from redlin.harness.recorder import Guard, UnsafeCommand, possible_commands
+from redlin.harness.guard import Guard, UnsafeCommand, possible_commands
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed

@@ -41,6 +41,7 @@ from typing import Any, Final
 from redlin.adapter.pubsub_check import minimise_pubsub
 from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
+from redlin.harness.guard import Guard
 from redlin.harness.outcome import RunOutcome, RunStats, render_outcome
 from redlin.harness.preflight import (
     OpenTarget,
@@ -59,7 +60,7 @@ from redlin.harness.program_search import (
 )
 from redlin.harness.progress import Progress, Quiet
 from redlin.harness.pubsub import PubSubWorkload, record_pubsub
-from redlin.harness.recorder import Guard, Recorder, TargetError
+from redlin.harness.recorder import Recorder, TargetError
 from redlin.harness.run_report import RunRecord, conclude_programs, conclude_rounds
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import FAMILIES, Family
