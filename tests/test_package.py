@@ -195,7 +195,8 @@ def test_the_wheel_installs_exactly_one_top_level_package(tmp_path: Path) -> Non
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names}
     assert {entry for entry in top if not entry.endswith(".dist-info")} == {"redlin"}
-    for needed in ("redlin/py.typed", "redlin/report/schema.json", "redlin/model/__init__.py",
+    for needed in ("redlin/py.typed", "redlin/report/schema.json", "redlin/report/assets/report.js",
+                   "redlin/report/assets/report.css", "redlin/report/assets/report.html", "redlin/model/__init__.py",
                    "redlin/__main__.py"):
         assert needed in names
     assert not [name for name in names if name.startswith(("redlin/tests", "tests/", "bench/"))]
