@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from redlin.harness.guard import Guard, possible_commands
 from redlin.harness.recorder import next_value
+from redlin.harness.script_guard import script_source
 from redlin.harness.workloads import (
     BASE_FAMILIES,
     FAMILIES,
@@ -219,7 +220,8 @@ def test_the_transfer_setup_opens_every_account_with_one_eval() -> None:
     program = find(programs(FAMILIES["transfer"], clients=1), lambda p: True, settings=settings(database=None))
     (setup,) = program.setup
     assert isinstance(setup, ScriptCall)
-    assert setup.body == TRANSFER_SCRIPT.encode()
+    assert setup.body != TRANSFER_SCRIPT.encode()  # sent wrapped in the script guard's prelude
+    assert script_source(setup.body) == TRANSFER_SCRIPT.encode()
     assert [k.name for k in setup.keys] == ["a0", "a1", "a2"] and setup.args == (b"open", b"10")
 
 

@@ -56,6 +56,8 @@ class ScriptCall:
     """``EVALSHA`` (or ``EVAL`` until this body was loaded in the run) of :attr:`body`."""
 
     body: bytes
+    """The script as sent: the workload's text inside redlin's script guard
+    (:func:`redlin.harness.script_guard.guard_script`; the guard refuses any other body)."""
     keys: tuple[Key, ...]
     args: tuple[bytes, ...]
 
