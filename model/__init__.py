@@ -19,7 +19,7 @@ from . import (  # noqa: F401  (importing a family registers its commands)
 )
 from ._client import Client, Redis, to_argv
 from ._commands import COMMANDS, CommandSpec, keys_of, lookup
-from ._engine import CommandError, Context, disconnect, step, step_reporting_undeclared
+from ._engine import CommandError, Context, disconnect, restart, step, step_reporting_undeclared
 from ._lua_runtime import ScriptTooLong
 from ._pubsub import (
     canonical_pubsub_reply,
@@ -40,6 +40,6 @@ __all__ = [
     "Frames", "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "Parser", "ProtocolError", "QUEUED",
     "Redis", "Reply", "ScriptTooLong", "Session", "State", "Status", "ZSet", "canonical_pubsub_reply", "disconnect",
     "encode_command", "encode_reply", "flush_mailboxes", "frames_of", "is_message", "keys_of",
-    "lookup", "mailbox", "receive", "receive_all", "sort_unordered", "split_messages", "step",
+    "lookup", "mailbox", "receive", "receive_all", "restart", "sort_unordered", "split_messages", "step",
     "step_reporting_undeclared", "stringmatch", "to_argv",
 ]

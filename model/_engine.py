@@ -382,4 +382,25 @@ def disconnect(state: State, client: ClientId) -> State:
     return State(state.dbs, state.sessions.delete(client), state.scripts)
 
 
-__all__ = ["Context", "CommandError", "step", "step_reporting_undeclared", "disconnect", "INITIAL_STATE", "NULL_ARRAY", "EXECABORT"]
+def restart(state: State, *, keep_data: bool) -> State:
+    """The server process restarted: every connection and its session (MULTI, WATCH, SELECT,
+    subscriptions, unread messages) is gone, and the script cache is empty: Redis 7.0 keeps
+    scripts in memory only (``rdbLoad`` skips the ``lua`` field older versions wrote, and the AOF
+    holds a script's effects, not its EVAL), so EVALSHA answers NOSCRIPT again (sheet E20).  The
+    databases stay as they were when ``keep_data`` (the server reloaded everything it had
+    acknowledged), or are empty (it kept nothing on disk).
+
+    >>> state, _ = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
+    >>> state, _ = step(state, 1, [b"SCRIPT", b"LOAD", b"return 1"])
+    >>> state, _ = step(state, 2, [b"SELECT", b"3"])
+    >>> after = restart(state, keep_data=True)
+    >>> after.dbs == state.dbs, len(state.scripts), len(after.scripts), len(after.sessions)
+    (True, 1, 0, 0)
+    >>> restart(state, keep_data=False) == INITIAL_STATE
+    True
+    """
+    return State(state.dbs if keep_data else INITIAL_STATE.dbs)
+
+
+__all__ = ["Context", "CommandError", "step", "step_reporting_undeclared", "disconnect", "restart", "INITIAL_STATE",
+           "NULL_ARRAY", "EXECABORT"]

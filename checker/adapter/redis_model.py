@@ -27,6 +27,11 @@ lost, duplicated, reordered or invented message leaves no valid order.  Messages
 command was in flight are part of that command's result (a ``Frames`` value: the messages, then the
 reply); they must be exactly the client's mailbox when the command ran, since Redis writes a reply
 after everything already queued for the connection.
+
+Restarts (:mod:`redlin.adapter.restarts`): the pseudo-command ``RESTART`` is a restart of the
+server the recorder noticed (its ``run_id`` changed); it ends every session, empties the script
+cache and keeps or empties the keyspace, and it touches everything, so a history with a restart is
+one part.  That module argues why its interval and effect keep the search sound.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache, partial
 
 from redlin.adapter.deliveries import impossible_message, is_receive_argv
+from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
     INITIAL_STATE,
@@ -207,6 +213,8 @@ def _step(state: State, op: Operation) -> State | None:
     client = op.client
     if is_receive_argv(op.call[0]):
         return _receive(state, op)
+    if is_restart_argv(op.call[0]):
+        return restart_step(state, op)
     if op.outcome is not Outcome.OK:
         if not op.ends_session and state.session(client).mailbox:
             # Weakened by the minimiser: whenever it ran, its client read every queued message
@@ -265,7 +273,7 @@ def _keys(op: Operation) -> frozenset[Hashable] | None:
     for argv in op.call:
         if is_receive_argv(argv):
             continue
-        if not argv:
+        if not argv or is_restart_argv(argv):
             return None
         name = argv[0].lower()
         script = _script_cache_key(name, argv)
@@ -386,6 +394,8 @@ def _word(arg: bytes) -> str:
 
 
 def describe_operation(op: Operation) -> str:
+    if is_restart_argv(op.call[0]):
+        return describe_restart(op.call[0])
     if len(op.call) == 1:
         text = describe_command(op.call[0])
         if op.outcome is Outcome.OK:

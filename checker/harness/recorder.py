@@ -11,7 +11,23 @@ right after the reply arrives, each line flushed (:class:`~redlin.history.jsonl.
 or Ctrl-C keeps everything that may have reached the server.  A timeout or a dropped connection
 makes the operation indeterminate (INFO: it may or may not have taken effect); the client then
 continues on a fresh connection under a new client id, because its session (WATCH, MULTI) ended
-with the old one.
+with the old one.  Reconnecting is retried for :attr:`Recorder.reconnect_time` seconds, so a
+client outlives a server restart.
+
+The server's state is not the command's answer (:mod:`redlin.harness.server_state`): an operation
+refused before it ran (``OOM``, ``READONLY``, ``LOADING``, ``BUSY``, ``MASTERDOWN``, max number of
+clients...) is recorded as failed (FAIL, with the error in the history file), or as indeterminate
+where Redis does not guarantee it did not run, and counted in :attr:`Recorder.rejected`; refused
+connections are counted in :attr:`Recorder.refused`.
+
+Every connection the recorder opens reads the server's ``run_id`` (``INFO server``).  When it
+changes, the server restarted: the recorder reads what the new process kept (``INFO
+persistence``), keeps a :class:`~redlin.harness.server_state.Restart` in :attr:`Recorder.restarts`
+(:class:`~redlin.harness.server_state.ProcessWatch` does the watching),
+and, if the running execution recorded anything before, adds a ``RESTART`` operation to its
+history (:mod:`redlin.adapter.restarts`), from the last invocation the old process answered to
+the reply that revealed the new one.  A connection whose server does not say which process it is,
+when an earlier one did, is not used (it is retried): its operations could not be placed.
 
 Safety: every command is checked before it is sent (:class:`redlin.harness.guard.Guard`).
 
@@ -23,24 +39,30 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from redlin.adapter.redis_model import canonical_result
+from redlin.adapter.restarts import restart_call
 from redlin.harness.actions import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
 from redlin.harness.guard import Guard, UnsafeCommand
-from redlin.harness.target import Target, TargetError, open_connection
+from redlin.harness.server_state import ProcessWatch, Restart, refuses_connection, rejection
+from redlin.harness.target import ServerRefused, Target, TargetError, open_connection
 from redlin.harness.wire import Connection, WireClosed, WireError, WireTimeout
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History, Operation, Outcome
-from redlin.model import NULL_ARRAY, Error, ProtocolError, Reply
+from redlin.model import NULL_ARRAY, Error, ProtocolError, Reply, Status
 
-__all__ = ["Execution", "Recorder", "Target", "TargetError", "next_value", "open_connection"]
+__all__ = ["Execution", "RECONNECT_TIME", "Recorder", "Restart", "Target", "TargetError", "next_value", "open_connection"]
 
 Argv = tuple[bytes, ...]
 
-RECONNECT_TRIES: Final = 3
+RECONNECT_TIME: Final = 5.0
+"""Seconds a client keeps trying to reconnect before it stops (long enough for a restart)."""
+RESTART_STEP: Final = -2
+"""The ``client`` of :attr:`Execution.steps` for a ``RESTART`` operation (no program step sent it)."""
 
 
 # ----------------------------------------------------------------------------- executions
@@ -62,7 +84,15 @@ class Execution:
     """Clients that stopped early because they could not reconnect."""
     steps: tuple[tuple[int, int], ...] = ()
     """For each operation (by id), the program step that sent it: ``(client, index)`` into
-    ``program.clients``, or ``(-1, index)`` into ``program.setup``."""
+    ``program.clients``, ``(-1, index)`` into ``program.setup``, or ``(-2, n)`` for the ``n``-th
+    restart of :attr:`restarts` (a ``RESTART`` operation, sent by no step)."""
+    rejected: tuple[tuple[str, int], ...] = ()
+    """Operations the server's state rejected, by code (``("OOM", 12)``), most first."""
+    refused: tuple[tuple[str, int], ...] = ()
+    """Connection attempts the server refused, by code (``("max clients", 3)``)."""
+    restarts: tuple[Restart, ...] = ()
+    """Server restarts noticed during this execution (each one with operations recorded before it
+    is also a ``RESTART`` operation of :attr:`history`)."""
 
     def client_ids(self) -> dict[int, tuple[int, ...]]:
         """For each client list of the program (``-1`` for the setup), the client ids its
@@ -76,7 +106,7 @@ class Execution:
         """
         found: dict[int, list[int]] = {}
         for op in self.history:
-            if op.id < len(self.steps) and isinstance(op.client, int):
+            if op.id < len(self.steps) and isinstance(op.client, int) and self.steps[op.id][0] != RESTART_STEP:
                 ids = found.setdefault(self.steps[op.id][0], [])
                 if op.client not in ids:
                     ids.append(op.client)
@@ -100,6 +130,8 @@ class _Client:
     conn: Connection | None
     step: tuple[int, int] = (-1, 0)
     """The program step being performed."""
+    run_id: str | None = None
+    """The server process that answers on :attr:`conn` (``None``: it does not say)."""
 
 
 class _Throttle:
@@ -144,14 +176,29 @@ class Recorder:
         At most this many operations per second over all clients (``None``: as fast as possible).
     on_operation:
         Called after each completed operation (progress display); must be cheap and thread-safe.
+    reconnect_time:
+        Seconds a client keeps trying to reconnect after losing its connection (an execution's
+        first connection too), before it stops.
     """
 
     def __init__(self, target: Target, writer: HistoryWriter, guard: Guard, *, timeout: float = 5.0,
-                 rate: float | None = None, on_operation: Callable[[], None] | None = None) -> None:
+                 rate: float | None = None, on_operation: Callable[[], None] | None = None,
+                 reconnect_time: float = RECONNECT_TIME) -> None:
         self.target = target
         self.writer = writer
         self.guard = guard
         self.timeout = timeout
+        self.reconnect_time = reconnect_time
+        self.rejected: Counter[str] = Counter()
+        """Operations the server's state rejected, by code (:data:`~redlin.harness.server_state.CODES`),
+        over every execution: what ``rejection_note`` words for the report."""
+        self.refused: Counter[str] = Counter()
+        """Connection attempts the server refused (``max clients``, or a database it could not
+        select while busy), over every execution."""
+        self.watch = ProcessWatch()
+        """Which server process answers: ``watch.run_id`` (``None`` while no connection could tell,
+        and then restarts cannot be noticed) and ``watch.restarts``, every restart noticed, in order
+        (also between executions)."""
         self.stop = threading.Event()
         """Set it to make every client stop after its current operation."""
         self.last: Execution | None = None
@@ -174,11 +221,12 @@ class Recorder:
         The setup runs first on a client of its own; then one thread per non-empty client list,
         all released together.  Raises ``KeyboardInterrupt`` after stopping the clients (the
         partial execution is in :attr:`last`), :class:`TargetError`/``WireError`` if not even the
-        first connection can be opened, and :class:`UnsafeCommand` for a bug.
+        first connection can be opened (it is tried for :attr:`reconnect_time` seconds), and
+        :class:`UnsafeCommand` for a bug.
         """
         if not prefix.startswith(self.guard.prefix):
             raise UnsafeCommand(f"execution prefix {prefix!r} is outside the run's {self.guard.prefix!r}")
-        run = _ExecutionRun(self, prefix)
+        run = _ExecutionRun(self, prefix, index)
         started = time.monotonic()
         interrupted = False
         try:
@@ -189,7 +237,7 @@ class Recorder:
             if run.barrier is not None:
                 run.barrier.abort()  # clients already waiting for others that never started
             run.join()
-        self.last = run.result(index, interrupted, time.monotonic() - started)
+        self.last = run.result(interrupted, time.monotonic() - started)
         self.touched |= self.last.keys
         if interrupted:
             raise KeyboardInterrupt
@@ -215,6 +263,16 @@ class Recorder:
 
     # ------------------------------------------------------------------ used by executions
 
+    @property
+    def restarts(self) -> list[Restart]:
+        """Every restart of the server noticed so far, in order (``watch.restarts``)."""
+        return self.watch.restarts
+
+    @property
+    def run_id(self) -> str | None:
+        """The server process answering now (``watch.run_id``)."""
+        return self.watch.run_id
+
     def new_client_id(self) -> int:
         with self._lock:
             self._ids += 1
@@ -224,13 +282,17 @@ class Recorder:
 class _ExecutionRun:
     """The mutable state of one execution while its threads run."""
 
-    def __init__(self, recorder: Recorder, prefix: bytes) -> None:
+    def __init__(self, recorder: Recorder, prefix: bytes, index: int) -> None:
         self.recorder = recorder
         self.prefix = prefix
+        self.index = index
         self.records: list[_Record] = []
         self.keys: set[bytes] = set()
         self.loaded: set[bytes] = set()  # script shas EVAL'd in this execution
         self.problems: list[str] = []
+        self.rejected: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self.restarts: list[Restart] = []
         self.failure: BaseException | None = None
         self.threads: list[threading.Thread] = []
         self.barrier: threading.Barrier | None = None
@@ -239,7 +301,7 @@ class _ExecutionRun:
     def go(self, program: Program) -> None:
         recorder = self.recorder
         if program.setup:
-            setup = self.connect()
+            setup = self.first_client()
             try:
                 for index, action in enumerate(program.setup):
                     if recorder.stop.is_set() or setup.conn is None:
@@ -252,7 +314,14 @@ class _ExecutionRun:
             if self.failure is not None:
                 return
         slots = [slot for slot, actions in enumerate(program.clients) if actions]
-        clients = [self.connect() for _ in slots]
+        clients: list[_Client] = []
+        for _ in slots:
+            if clients or program.setup:
+                client = _Client(recorder.new_client_id(), None)
+                self.attach(client, time.monotonic())  # one try: a refused client retries in its thread
+            else:
+                client = self.first_client()
+            clients.append(client)
         self.barrier = barrier = threading.Barrier(len(clients)) if clients else None
         for client, slot in zip(clients, slots, strict=True):
             thread = threading.Thread(target=self.client_loop, args=(client, slot, program.clients[slot], barrier),
@@ -266,33 +335,90 @@ class _ExecutionRun:
             while thread.is_alive():
                 thread.join(0.05)  # short waits, so that Ctrl-C reaches the main thread promptly
 
-    def connect(self) -> _Client:
-        """A new client on a new connection; the first failure to connect is the caller's to report."""
+    def first_client(self) -> _Client:
+        """The execution's first client, connected (retried for ``reconnect_time``), or the last
+        error raised: the target is gone."""
+        client = _Client(self.recorder.new_client_id(), None)
+        error = self.attach(client, time.monotonic() + self.recorder.reconnect_time)
+        if error is not None:
+            raise error
+        return client
+
+    def attach(self, client: _Client, until: float) -> BaseException | None:
+        """Give ``client`` a connection to an identified server, trying until ``until``
+        (``time.monotonic()``); ``None``, or the last error.  A wrong password or database is not
+        retried."""
         recorder = self.recorder
-        conn = open_connection(recorder.target, recorder.timeout)
-        return _Client(recorder.new_client_id(), conn)
+        pause = 0.05
+        while True:
+            try:
+                conn = open_connection(recorder.target, recorder.timeout)
+            except ServerRefused as error:
+                self.count_refusal(error.code)
+                last: BaseException = error
+            except TargetError as error:
+                return error
+            except WireError as error:
+                last = error
+            else:
+                try:
+                    client.run_id = recorder.watch.identify(conn, self.index, self.add_restart)
+                except (WireError, ProtocolError) as error:
+                    conn.close()
+                    if isinstance(error, ServerRefused):
+                        self.count_refusal(error.code)
+                    last = error
+                else:
+                    client.conn = conn
+                    return None
+            left = until - time.monotonic()
+            if left <= 0 or recorder.stop.wait(min(pause, left)):
+                return last
+            # A server that answers but refuses (busy, loading, full) is polled often; one that does
+            # not answer (restarting) less and less often.
+            pause = 0.05 if isinstance(last, ServerRefused) else min(pause * 2, 0.5)
 
     def reconnect(self, client: _Client) -> None:
         """Replace a broken connection with a fresh one under a new client id (or give up)."""
-        recorder = self.recorder
         if client.conn is not None:
             client.conn.close()
         client.conn = None
-        last = ""
-        for attempt in range(RECONNECT_TRIES):
-            if recorder.stop.is_set():
-                return
-            try:
-                conn = open_connection(recorder.target, recorder.timeout)
-            except (WireError, TargetError) as error:
-                last = str(error)
-                recorder.stop.wait(0.1 * (attempt + 1))
-                continue
-            client.id = recorder.new_client_id()
-            client.conn = conn
+        old = client.id
+        error = self.attach(client, time.monotonic() + self.recorder.reconnect_time)
+        if error is None:
+            client.id = self.recorder.new_client_id()
             return
+        if not self.recorder.stop.is_set():
+            with self.lock:
+                self.problems.append(f"client {old} stopped: cannot reconnect ({error})")
+
+    def count_refusal(self, code: str) -> None:
         with self.lock:
-            self.problems.append(f"client {client.id} stopped: cannot reconnect ({last})")
+            self.refused[code] += 1
+        with self.recorder._lock:
+            self.recorder.refused[code] += 1
+
+    def add_restart(self, restart: Restart) -> None:
+        """Record ``restart`` (called once per restart, by the recorder): a ``RESTART`` operation if
+        anything of this execution was recorded before it (else nothing recorded can have run on
+        the old process)."""
+        recorder = self.recorder
+        with self.lock:
+            self.restarts.append(restart)
+            if not self.records:
+                return
+            number = len(self.restarts) - 1
+        client = recorder.new_client_id()
+        call = (restart_call(restart.data, restart.before, restart.after),)
+        reply = (Status("OK"),)
+        op = recorder.writer.invoke(client=client, call=call, time=restart.earliest)
+        recorder.writer.complete(op, Outcome.OK, time=restart.latest, result=reply)
+        with recorder._lock:
+            if recorder.origin is None or restart.earliest < recorder.origin:
+                recorder.origin = restart.earliest
+        with self.lock:
+            self.records.append(_Record(client, call, restart.earliest, (RESTART_STEP, number), restart.latest,
+                                        Outcome.OK, reply))
 
     def client_loop(self, client: _Client, slot: int, actions: Sequence[Action],
                     barrier: threading.Barrier | None) -> None:
@@ -302,6 +428,8 @@ class _ExecutionRun:
                     barrier.wait()
                 except threading.BrokenBarrierError:
                     return  # Ctrl-C before every client started
+            if client.conn is None:  # refused at the start (max number of clients): try again now
+                self.reconnect(client)
             for index, action in enumerate(actions):
                 if self.recorder.stop.is_set() or client.conn is None:
                     break
@@ -335,7 +463,7 @@ class _ExecutionRun:
         sha = call.sha
         tail = (str(len(call.keys)).encode(), *render(call.keys, self.prefix), *call.args)
         if sha in self.loaded:
-            replies = self.operation(client, [(b"EVALSHA", sha, *tail)])
+            replies = self.operation(client, [(b"EVALSHA", sha, *tail)], body=call.body)
             if replies is None:
                 return
             if not (type(replies[0]) is Error and replies[0].text.startswith("NOSCRIPT")):
@@ -366,9 +494,11 @@ class _ExecutionRun:
 
     # ------------------------------------------------------------------ one operation
 
-    def operation(self, client: _Client, commands: list[Argv]) -> tuple[Reply, ...] | None:
+    def operation(self, client: _Client, commands: list[Argv], *, body: bytes | None = None) -> tuple[Reply, ...] | None:
         """Send ``commands`` as one operation and record it; the replies, or ``None`` if the
-        operation became indeterminate (the client is then on a new connection, or stopped)."""
+        operation became indeterminate (the client is then on a new connection, or stopped) or the
+        server's state rejected it (``body``: the script an EVALSHA runs, see
+        :func:`~redlin.harness.server_state.rejection`)."""
         recorder = self.recorder
         conn = client.conn
         if conn is None:
@@ -388,15 +518,35 @@ class _ExecutionRun:
         record = _Record(client.id, call, start, client.step)
         with self.lock:
             self.records.append(record)
+        received: list[Reply] = []
         try:
             conn.send_many(call)
-            replies = tuple(conn.receive() for _ in call)
+            for _ in call:
+                received.append(conn.receive())
+                if refuses_connection(received[-1]):
+                    break  # the server closes the connection: nothing else will come
         except (WireError, ProtocolError) as error:
             end = time.monotonic_ns()
             recorder.writer.complete(op, Outcome.INFO, time=end, error=_error_text(error))
             self.reconnect(client)
             return None
         end = time.monotonic_ns()
+        recorder.watch.answered(client.run_id, start)
+        replies = tuple(received)
+        refused = rejection(call, replies, script_body=body)
+        if refused is not None:
+            outcome = Outcome.FAIL if refused.definite else Outcome.INFO
+            recorder.writer.complete(op, outcome, time=end, error=f"{refused.code}: {refused.text}")
+            record.complete, record.outcome = end, outcome
+            with self.lock:
+                self.rejected[refused.code] += 1
+            with recorder._lock:
+                recorder.rejected[refused.code] += 1
+            if recorder._on_operation is not None:
+                recorder._on_operation()
+            if refused.reconnect:
+                self.reconnect(client)
+            return None
         recorder.writer.complete(op, Outcome.OK, time=end, result=replies)
         record.complete, record.outcome, record.replies = end, Outcome.OK, replies
         if recorder._on_operation is not None:
@@ -405,23 +555,27 @@ class _ExecutionRun:
 
     # ------------------------------------------------------------------ the result
 
-    def result(self, index: int, interrupted: bool, elapsed: float) -> Execution:
+    def result(self, interrupted: bool, elapsed: float) -> Execution:
         with self.lock:
             records = sorted(self.records, key=lambda r: (r.invoke, r.client))
             keys = frozenset(self.keys)
             problems = tuple(self.problems)
+            rejected, refused = tuple(self.rejected.most_common()), tuple(self.refused.most_common())
+            restarts = tuple(self.restarts)
         ops = []
         for number, record in enumerate(records):
-            definite = record.outcome is Outcome.OK and record.replies is not None
-            result = canonical_result(record.call, record.replies) if record.replies is not None else None
-            ops.append(Operation(number, record.client, record.call, result, record.invoke,
-                                 record.complete if definite else None, record.outcome))
+            result = None
+            if record.outcome is Outcome.OK and record.replies is not None:
+                result = canonical_result(record.call, record.replies)
+            complete = None if record.outcome is Outcome.INFO else record.complete
+            ops.append(Operation(number, record.client, record.call, result, record.invoke, complete, record.outcome))
         meta: dict[str, object] = {"model": "redis", "prefix": self.recorder.guard.prefix.decode("utf-8", "replace")}
         if self.recorder.origin is not None:
             meta["time_origin"] = self.recorder.origin
         history = History(tuple(ops), meta)
         steps = tuple(record.step for record in records)
-        return Execution(index, self.prefix, history, keys, interrupted, elapsed, problems, steps)
+        return Execution(self.index, self.prefix, history, keys, interrupted, elapsed, problems, steps,
+                         rejected, refused, restarts)
 
 
 def _error_text(error: BaseException) -> str:

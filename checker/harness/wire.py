@@ -16,7 +16,10 @@ just writing several before reading), and two failure modes a caller must tell a
 * :class:`WireClosed` -- the connection could not be opened, or the server closed it (or it was
   reset) before the reply was complete.
 
-Bytes that are not RESP2 raise :class:`model.ProtocolError` and close the connection too.
+Bytes that are not RESP2 raise :class:`NotRESP` (both a :class:`WireClosed` and a
+:class:`model.ProtocolError`) and close the connection too: an HTTP server, an SSH banner, a TLS
+port spoken to in plain text.  Its message says so in one line and shows the first bytes the peer
+sent, so that whoever catches network errors reports it without knowing about RESP.
 
 >>> conn = Connection("127.0.0.1", 6379)            # doctest: +SKIP
 >>> conn.execute("SET", "k", "v")                   # doctest: +SKIP
@@ -49,6 +52,30 @@ class WireClosed(WireError, ConnectionError):
     """The connection is closed (refused, reset, or closed by the server or by :meth:`Connection.close`)."""
 
 
+class NotRESP(WireClosed, ProtocolError):
+    """The peer sent bytes that are not RESP2: it is not a Redis server (or not in plain text).
+
+    >>> error = NotRESP("127.0.0.1:80", b"HTTP/1.0 400 Bad request", ProtocolError("unexpected reply type byte b'H'"))
+    >>> str(error)
+    "127.0.0.1:80 does not speak RESP (it sent b'HTTP/1.0 400 Bad request')"
+    >>> isinstance(error, WireError) and isinstance(error, ProtocolError)
+    True
+    """
+
+    def __init__(self, where: str, sample: bytes | None, cause: ProtocolError) -> None:
+        if sample is None:  # after valid replies: a broken stream rather than another protocol
+            text = f"{where} sent bytes that are not RESP ({cause})"
+        else:
+            text = f"{where} does not speak RESP (it sent {sample[:SAMPLE]!r}{'...' if len(sample) > SAMPLE else ''})"
+        super().__init__(text)
+        self.sample = sample
+
+
+SAMPLE = 32
+"""How many of the first bytes a connection received :class:`NotRESP` shows."""
+_RESP2_TYPES = b"+-:$*"
+
+
 class Connection:
     """One connection to a Redis server speaking RESP2.
 
@@ -66,6 +93,7 @@ class Connection:
         self.timeout = timeout
         self._parser = Parser()
         self._pending = 0  # commands written whose replies were not read yet
+        self._first: bytes | None = b""  # the first bytes received until a reply parses (NotRESP shows them)
         try:
             self._sock: socket.socket | None = socket.create_connection((host, port), timeout=timeout)
         except TimeoutError as error:
@@ -103,11 +131,12 @@ class Connection:
                 reply = self._parser.take()
             except Incomplete:
                 pass
-            except ProtocolError:
+            except ProtocolError as error:
                 self.close()  # the stream cannot be resynchronised
-                raise
+                raise NotRESP(self._where(), self._first, error) from error
             else:
                 self._pending -= 1
+                self._first = None
                 return reply  # type: ignore[return-value]  # a reply parser never yields argv
             try:
                 data = sock.recv(65536)
@@ -120,6 +149,11 @@ class Connection:
             if not data:
                 self.close()
                 raise WireClosed(f"{self._where()}: the server closed the connection")
+            if self._first is not None and len(self._first) <= SAMPLE:
+                self._first += data[:SAMPLE + 1 - len(self._first)]
+                if self._first[:1] not in _RESP2_TYPES:  # now, not after a CRLF that may never come
+                    self.close()
+                    raise NotRESP(self._where(), self._first, ProtocolError("not a RESP2 reply"))
             self._parser.feed(data)
 
     @property
@@ -165,4 +199,4 @@ class Connection:
         return f"{self.host}:{self.port}"
 
 
-__all__ = ["Connection", "WireClosed", "WireError", "WireTimeout"]
+__all__ = ["Connection", "NotRESP", "WireClosed", "WireError", "WireTimeout"]

@@ -50,7 +50,7 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeAlias
 
 from hypothesis import strategies as st
@@ -66,6 +66,8 @@ from redlin.harness.actions import (
     Transaction,
     render,
 )
+from redlin.harness.family_limits import MAX_AMOUNT, MAX_RETRIES, MAX_WEIGHT, whole_number
+from redlin.harness.script_guard import guard_script
 
 __all__ = [
     "BASE_FAMILIES", "FAMILIES", "Action", "Arg", "Cas", "CasLoop", "Command", "Eval", "Family", "Key", "Op", "Program",
@@ -106,9 +108,10 @@ class Tx:
 class Eval:
     """A Lua script called with :attr:`keys` as KEYS and :attr:`args` as ARGV.
 
-    The script must touch only the keys it is given: the checker splits histories by declared keys,
-    and the recorder refuses keys outside the run's prefix by looking at KEYS only.  Each run sends
-    EVAL the first time a body is used and EVALSHA afterwards.  The script cache is not a key, so
+    It may touch only its KEYS, and reach beyond them (FLUSHDB...) only if :attr:`destructive` and the
+    run has ``--allow-destructive``: it is sent inside :func:`redlin.harness.script_guard.guard_script`,
+    so the server refuses the rest.  Each run sends EVAL the first time a body is used and EVALSHA
+    (of the wrapped body's SHA1) afterwards.  The script cache is not a key, so
     give a family with scripts a setup step that EVALs every body on *all* the keys its scripts use
     (as ``transfer`` does): then every EVALSHA lands in the same part of the history as the EVAL
     that loaded it, and the model's cache agrees with the server's.
@@ -119,6 +122,7 @@ class Eval:
     args: tuple[str, ...] = ()
     weight: int = 1
     pool: tuple[str, ...] | None = None
+    destructive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +199,15 @@ class Family:
     setup: tuple[Template, ...] = ()
     members: tuple[str, ...] = ("m0", "m1", "m2", "m3")
     max_amount: int = 5
+    path: str | None = field(default=None, repr=False, compare=False)  # its JSON file, for errors
 
     def __post_init__(self) -> None:
         if not self.keys:
             raise ValueError(f"family {self.name!r}: needs at least one key")
         if not self.steps:
             raise ValueError(f"family {self.name!r}: needs at least one step")
+        if not 1 <= self.max_amount <= MAX_AMOUNT:
+            raise ValueError(f"family {self.name!r}: max_amount must be from 1 to {MAX_AMOUNT}")
         for key in self.keys:
             if not key or any(c.isspace() or c in "{}" for c in key):
                 raise ValueError(f"family {self.name!r}: bad key name {key!r}")
@@ -232,8 +239,8 @@ class Family:
 
 def _validate(family: Family, template: Template) -> None:
     where = f"family {family.name!r}, step {template!r}"
-    if template.weight < 1:
-        raise ValueError(f"{where}: weight must be at least 1")
+    if not 1 <= template.weight <= MAX_WEIGHT:
+        raise ValueError(f"{where}: weight must be from 1 to {MAX_WEIGHT}")
     pool = template.pool if template.pool is not None else family.keys
     for name in _placeholders(template):
         if name not in _KEY_PLACEHOLDERS and name not in _VALUE_PLACEHOLDERS and name != "all":
@@ -257,8 +264,8 @@ def _validate(family: Family, template: Template) -> None:
             raise ValueError(f"{where}: KEYS must be key placeholders or {{all}}")
         if "{all}" in template.args:
             raise ValueError(f"{where}: {{all}} is only allowed in keys")
-    elif _key_word(template.key) is None or template.retries < 0:
-        raise ValueError(f"{where}: a cas loop needs a key placeholder and retries >= 0")
+    elif _key_word(template.key) is None or not 0 <= template.retries <= MAX_RETRIES:
+        raise ValueError(f"{where}: a cas loop needs a key placeholder and retries from 0 to {MAX_RETRIES}")
 
 
 def _key_word(word: str) -> str | None:
@@ -395,8 +402,8 @@ def load_family(path: str | os.PathLike[str]) -> Family:
     """Read a family from a JSON file.  ``ValueError`` names what is wrong.
 
     The format mirrors :class:`Family`; each step is an object with one of ``op`` (a command),
-    ``tx`` (a list of commands, optional ``watch``), ``eval`` (a script, with ``keys`` and optional
-    ``args``) or ``cas`` (a key placeholder, optional ``retries``), and an optional ``weight``::
+    ``tx`` (a list of commands, optional ``watch``), ``eval`` (a script, with ``keys``, optional ``args``
+    and ``destructive``) or ``cas`` (a key placeholder, optional ``retries``), and an optional ``weight``::
 
         {"name": "hits", "doc": "page hits", "keys": ["p0", "p1"],
          "steps": [{"op": "GET {key}"}, {"op": "INCR {key}", "weight": 3},
@@ -407,10 +414,11 @@ def load_family(path: str | os.PathLike[str]) -> Family:
             data = json.load(file)
     except OSError as error:
         raise ValueError(f"{path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    except (ValueError, RecursionError) as error:  # also undecodable text, too many digits or levels
+        why = f"{error.msg} at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8, or a number or nesting too deep"
+        raise ValueError(f"{path}: not JSON ({why})") from None
     try:
-        return family_from_json(data)
+        return replace(family_from_json(data), path=os.fspath(path))
     except (TypeError, KeyError, ValueError) as error:
         raise ValueError(f"{path}: {error}") from None
 
@@ -426,23 +434,25 @@ def family_from_json(data: Mapping[str, Any]) -> Family:
         steps=tuple(_template_from_json(step) for step in data["steps"]),
         setup=tuple(_template_from_json(step) for step in data.get("setup", ())),
         members=tuple(str(m) for m in data.get("members", ("m0", "m1", "m2", "m3"))),
-        max_amount=int(data.get("max_amount", 5)),
+        max_amount=whole_number(data, "max_amount", 5, 1, MAX_AMOUNT),
     )
 
 
 def _template_from_json(step: Any) -> Template:
     if not isinstance(step, Mapping):
         raise TypeError(f"a step must be a JSON object, not {step!r}")
-    weight = int(step.get("weight", 1))
+    weight = whole_number(step, "weight", 1, 1, MAX_WEIGHT)
     if "op" in step:
         return Op(str(step["op"]), weight=weight)
     if "tx" in step:
         return Tx(tuple(str(c) for c in step["tx"]), watch=tuple(str(k) for k in step.get("watch", ())), weight=weight)
     if "eval" in step:
+        if not isinstance(destructive := step.get("destructive", False), bool):
+            raise ValueError(f"'destructive' must be true or false, not {destructive!r}")
         return Eval(str(step["eval"]), keys=tuple(str(k) for k in step["keys"]),
-                    args=tuple(str(a) for a in step.get("args", ())), weight=weight)
+                    args=tuple(str(a) for a in step.get("args", ())), weight=weight, destructive=destructive)
     if "cas" in step:
-        return Cas(str(step["cas"]), retries=int(step.get("retries", 3)), weight=weight)
+        return Cas(str(step["cas"]), retries=whole_number(step, "retries", 3, 0, MAX_RETRIES), weight=weight)
     raise ValueError(f"a step needs one of 'op', 'tx', 'eval', 'cas': {dict(step)!r}")
 
 
@@ -579,5 +589,6 @@ def _build(source: Family, draft: _Draft, client: str, index: int) -> Action:
             else:
                 keys.append(key(text))
         args = tuple(word(a) for a in template.args)
-        return ScriptCall(template.script.encode(), tuple(keys), tuple(a for a in args if isinstance(a, bytes)))
+        body = guard_script(template.script.encode(), destructive=template.destructive)
+        return ScriptCall(body, tuple(keys), tuple(a for a in args if isinstance(a, bytes)))
     return CasLoop(key(template.key), token, template.retries)

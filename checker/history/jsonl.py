@@ -17,7 +17,15 @@ Arguments and bulk replies are JSON strings when they are valid UTF-8, else ``{"
 Other replies: integer -> number, null bulk -> ``null``, status -> ``{"status": "OK"}``, error ->
 ``{"error": "ERR ..."}``, array -> list, null array -> ``{"nil_array": true}``, several values read
 as one command's answer (``SUBSCRIBE a b``; messages read before a reply) -> ``{"frames": [...]}``.
-The pseudo-command ``["RECV", ...]`` is one Pub/Sub message an idle subscriber read.  For the generic
+The pseudo-command ``["RECV", ...]`` is one Pub/Sub message an idle subscriber read.  The
+pseudo-command ``["RESTART", data, old_run_id, new_run_id]`` (result ``[{"status": "OK"}]``, ``data``
+one of ``kept``, ``emptied``, ``unknown``) is a restart of the server the recorder noticed, from
+the last invocation the old process answered to the first reply of the new one
+(:mod:`redlin.adapter.restarts`).  A ``fail`` event's ``error`` says why the operation certainly
+did not run: the recorder writes one when the server's state rejected it before running it, e.g.
+``"error": "OOM: OOM command not allowed when used memory > 'maxmemory'."``
+(:mod:`redlin.harness.server_state`).  Both fit version 1: older readers refuse ``RESTART`` as an
+unknown command rather than misread it.  For the generic
 models (``register``, ``cas-register``, ``kv``) calls and results are plain JSON (lists become
 tuples).
 """
@@ -35,6 +43,7 @@ from typing import IO, Any
 
 from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import canonical_result
+from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError
 from redlin.history.records import History, Literal, Operation, Outcome
 from redlin.history.source import read_lines
@@ -353,7 +362,7 @@ class _Loader:
             raise self.fail(number, str(error)) from None
 
         for argv, reply in zip(call, replies):
-            if argv[0].lower() not in COMMANDS and not is_receive_argv(argv) and not (
+            if argv[0].lower() not in COMMANDS and not is_receive_argv(argv) and not is_restart_argv(argv) and not (
                 type(reply) is Error and reply.text.startswith("ERR unknown command")
             ):
                 name = argv[0].decode("utf-8", "replace")
