@@ -425,13 +425,17 @@ class _StallingServer:
 @pytest.mark.redis
 @pytest.mark.slow
 def test_a_target_that_goes_away_is_a_connection_error(tmp_path: Path) -> None:
+    """Killed for good: the run waits --reconnect-for seconds, then ends with exit code 3, and
+    what was recorded is still checked and reported (tests/test_run_faults.py has the restarts)."""
     process, server = start_redis_server(str(tmp_path))
     threading.Timer(2.0, process.kill).start()
     try:
-        with pytest.raises(UsageError, match="lost the target"):
-            quick(tmp_path, target=server.url, workload="cas", duration=30, ops=None, timeout=1.0)
+        outcome = quick(tmp_path, target=server.url, workload="cas", duration=30, ops=None, timeout=1.0,
+                        reconnect_for=2.0)
     finally:
         process.wait()
+    assert outcome.exit_code == 3 and outcome.stats.target_lost is not None, render_outcome(outcome)
+    assert "did not come back" in render_outcome(outcome)
     assert len(load_history(tmp_path / "out" / "history.jsonl")) > 0  # what was recorded is kept
 
 
@@ -683,8 +687,9 @@ def test_the_runner_keeps_its_public_names() -> None:
     recorder, wherever the code now lives."""
     assert public_run is runner.run and PublicRunOutcome is outcome_module.RunOutcome is runner.RunOutcome
     assert runner.Progress is progress_module.Progress and runner.render_outcome is outcome_module.render_outcome
-    for name in ("DEFAULT_CHECK_TIME", "DEFAULT_CLIENTS", "DEFAULT_DATABASE", "DEFAULT_OPS", "DEFAULT_REPEAT",
-                 "DEFAULT_SHRINK_TIME", "DEFAULT_STEPS", "DEFAULT_TIMEOUT", "FAULT_WORKLOADS", "RunStats"):
+    for name in ("DEFAULT_CHECK_TIME", "DEFAULT_CLIENTS", "DEFAULT_DATABASE", "DEFAULT_OPS", "DEFAULT_RECONNECT_FOR",
+                 "DEFAULT_REPEAT", "DEFAULT_SHRINK_TIME", "DEFAULT_STEPS", "DEFAULT_TIMEOUT", "FAULT_WORKLOADS",
+                 "RunStats"):
         assert name in runner.__all__ and hasattr(runner, name)
     assert set(FAULT_WORKLOADS) == set(FAULTS)
     assert pubsub.check_pubsub is pubsub_check.check_pubsub and pubsub.minimise_pubsub is pubsub_check.minimise_pubsub

@@ -20,6 +20,10 @@ of the operations that fits the model: the checker finds it, like any other viol
 :func:`minimise_pubsub` shrinks it to a small core, first in projections of the history that
 forget most of the deliveries.  The recorder of such histories is
 :func:`redlin.harness.pubsub.record_pubsub`.
+
+A ``redlin run --workload pubsub`` history holds many rounds, one after another, each on channels
+of its own; ``redlin check`` checks them one by one, as the run did
+(:mod:`redlin.adapter.run_pieces`).
 """
 
 from __future__ import annotations

@@ -7,13 +7,15 @@ import resource
 import sys
 from pathlib import Path
 
-from redlin.cli.args import bounded_int, positive_float, positive_int, seconds
+from redlin.cli.args import MAX_SECONDS, bounded_int, positive_float, positive_int, seconds
 from redlin.errors import UsageError
+from redlin.harness.budget import CHECK_OPERATIONS, CHECK_SCALE_MAX, REPORT_ALLOWANCE
 from redlin.harness.runner import (
     DEFAULT_CHECK_TIME,
     DEFAULT_CLIENTS,
     DEFAULT_DATABASE,
     DEFAULT_OPS,
+    DEFAULT_RECONNECT_FOR,
     DEFAULT_REPEAT,
     DEFAULT_SHRINK_TIME,
     DEFAULT_STEPS,
@@ -47,7 +49,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--ops", type=positive_int, default=DEFAULT_OPS, metavar="N",
                         help=f"stop after about N recorded operations (default {DEFAULT_OPS})")
     budget.add_argument("--duration", type=positive_float, metavar="S",
-                        help="soak mode: keep generating programs for S seconds")
+                        help="soak mode: generate programs for S seconds, then stop the one running; "
+                             f"the last checks, the report and deleting the keys then take at most --timeout + "
+                             f"--check-time + {REPORT_ALLOWANCE:g} s more (plus twice --shrink-time to shrink "
+                             "a violation)")
     parser.add_argument("--rate", type=seconds(1e9), metavar="R", help="at most R operations per second")
     parser.add_argument("--seed", type=int, default=0, help="seed of the programs drawn (default 0)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default reports/<run-id>)")
@@ -56,9 +61,17 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
                         help=f"seconds to wait for a reply before the operation is indeterminate (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--check-time", type=positive_float, default=DEFAULT_CHECK_TIME, metavar="S",
-                        help=f"seconds of checking per run before it is unknown (default {DEFAULT_CHECK_TIME:g})")
+                        help=f"seconds of checking per run of up to {CHECK_OPERATIONS:,} operations before it is "
+                             f"unknown; a larger run gets proportionally more, up to {CHECK_SCALE_MAX}x "
+                             f"(default {DEFAULT_CHECK_TIME:g})")
     parser.add_argument("--shrink-time", type=positive_float, default=DEFAULT_SHRINK_TIME, metavar="S",
-                        help=f"seconds for shrinking a failing program (default {DEFAULT_SHRINK_TIME:g})")
+                        help="seconds for shrinking a failing program, then as many at most for minimising its "
+                             f"history (default {DEFAULT_SHRINK_TIME:g})")
+    parser.add_argument("--reconnect-for", type=seconds(MAX_SECONDS), default=DEFAULT_RECONNECT_FOR, metavar="S",
+                        help="if the target goes away (killed, restarting, paused), wait up to S seconds for it "
+                             "and go on, reporting the outage; past that the run ends, what was recorded is "
+                             f"checked and reported, and the exit code is 3 (1 if a violation was found) "
+                             f"(default {DEFAULT_RECONNECT_FOR:g})")
     parser.add_argument("--password-env", default="REDLIN_PASSWORD", metavar="VAR",
                         help="environment variable with the password, if the URL has none (default REDLIN_PASSWORD)")
     parser.add_argument("--database", type=Path, default=DEFAULT_DATABASE, metavar="DIR",
@@ -67,6 +80,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="let a workload send FLUSHALL/FLUSHDB/CONFIG/DEBUG and the like")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
+    parser.epilog = ("Ctrl-C, SIGTERM and SIGHUP end a run cleanly: generation stops, what was recorded is checked "
+                     "and reported, the run's keys are deleted, and the exit code is the verdict's (130 if nothing "
+                     "could be checked).")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -81,7 +97,7 @@ def run_command(args: argparse.Namespace) -> int:
         args.target, fault=None if args.fault == "none" else args.fault, workload=args.workload,
         clients=args.clients, steps=args.steps, ops=args.ops, duration=args.duration, rate=args.rate,
         seed=args.seed, out=args.out, repeat=args.repeat, timeout=args.timeout, check_time=args.check_time,
-        shrink_time=args.shrink_time, allow_destructive=args.allow_destructive, password_env=args.password_env,
+        shrink_time=args.shrink_time, reconnect_for=args.reconnect_for, allow_destructive=args.allow_destructive, password_env=args.password_env,
         database=args.database, progress=progress,
     )
     print(render_outcome(outcome))

@@ -25,6 +25,7 @@ from redlin.adapter.redis_model import redis_model
 from redlin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
 from redlin.explain.names import Clock, Names, plural
 from redlin.harness.actions import Program
+from redlin.harness.interrupts import signal_text
 from redlin.history.records import History
 from redlin.report.text import render_text
 from redlin.search.result import Result
@@ -50,6 +51,14 @@ class RunStats:
     found_after_operations: int | None = None
     found_after_seconds: float | None = None
     interrupted: bool = False
+    """A signal (Ctrl-C, SIGTERM, SIGHUP) cut the run short: what was recorded was checked."""
+    interrupted_by: str | None = None
+    """The signal's name (``"SIGTERM"``), when known."""
+    target_lost: str | None = None
+    """Why the run ended early: the target went away and did not come back (the exit code is then
+    3, unless a violation was found)."""
+    restarted_executions: int = 0
+    """Runs (or Pub/Sub rounds) the target restarted during."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +94,9 @@ def render_outcome(outcome: RunOutcome) -> str:
     head = (f"{outcome.verdict.upper()}: {stats.operations} operations in {stats.executions} runs of "
             f"{stats.programs} programs against {outcome.target}")
     if stats.interrupted:
-        head += " (interrupted by Ctrl-C: partial check)"
+        head += f" (interrupted by {signal_text(stats.interrupted_by or 'SIGINT')}: partial check)"
+    elif stats.target_lost is not None:
+        head += " (the target went away: partial check)"
     lines = [head]
     lines += [f"  note: {note}" for note in outcome.notes]
     if stats.indeterminate:
@@ -105,10 +116,14 @@ def render_outcome(outcome: RunOutcome) -> str:
         text = render_text(outcome.history, redis_model(), outcome.result, outcome.core)
         shown += ["  " + line for line in text.splitlines()]
     elif outcome.verdict == "interrupted":
-        shown.append("  nothing was recorded before Ctrl-C")
+        shown.append(f"  nothing was recorded before {signal_text(stats.interrupted_by or 'SIGINT')}")
     if outcome.verdict == "unknown":
-        shown.append("  (unknown is not linearizable: give the checker more time with --check-time, "
-                     "or fewer --clients/--steps)")
+        if stats.restarted_executions:
+            shown.append(f"  ({plural(stats.restarted_executions, 'run')} lived through a restart of the target: "
+                         "where what it kept of their data cannot be told, they cannot be decided)")
+        if stats.unknown_executions > stats.restarted_executions:
+            shown.append("  (unknown is not linearizable: give the checker more time with --check-time, "
+                         "or fewer --clients/--steps)")
     if shown[:len(lines)] != lines and not any(names.note() in line for line in shown):
         shown.append(f"  ({names.note()})")
     files = [f"history: {outcome.paths['history']}"]

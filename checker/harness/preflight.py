@@ -17,6 +17,7 @@ from pathlib import Path
 
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard, UnsafeCommand, possible_commands
+from redlin.harness.outages import ServerFacts, server_facts
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed
@@ -35,10 +36,13 @@ class OpenTarget:
     described: str
     server_version: str | None
     history_path: Path
+    server_run_id: str | None = None
+    """The ``run_id`` of the server's current start (``INFO server``), to tell a restart later."""
 
 
 def validate(*, fault: str | None, target: str | None, clients: int, steps: int, ops: int | None,
-             duration: float | None, rate: float | None, repeat: int, timeout: float) -> None:
+             duration: float | None, rate: float | None, repeat: int, timeout: float,
+             reconnect_for: float | None = None) -> None:
     """Raise :class:`~redlin.errors.UsageError` for arguments no run can use.
 
     >>> validate(fault="lost-write", target="redis://h", clients=1, steps=1, ops=1, duration=None,
@@ -63,6 +67,8 @@ def validate(*, fault: str | None, target: str | None, clients: int, steps: int,
         raise UsageError("--rate must be positive")
     if not timeout > 0:
         raise UsageError("--timeout must be positive")
+    if reconnect_for is not None and not reconnect_for >= 0:
+        raise UsageError("--reconnect-for must not be negative")
 
 
 def resolve_workload(workload: str | Family) -> Family:
@@ -96,13 +102,32 @@ def model_commands() -> frozenset[str]:
 
 
 def check_safety(source: Family, guard: Guard) -> None:
-    """Refuse, before connecting, a family that would name keys of its own or be destructive."""
-    for action in example_actions(source):
+    """Refuse, before connecting, a family that would name keys of its own or be destructive, or
+    whose scripts the guard inside them refuses in a rehearsal on the model (setup, then one step
+    of each kind).  The server enforces the same guard during the run; this is the early error,
+    naming the family's file and step."""
+    templates = (*source.setup, *source.steps)
+    where = f"workload {source.name!r}" + (f" ({source.path})" if source.path else "")
+
+    def step_name(index: int) -> str:
+        number = f"setup step {index + 1}" if index < len(source.setup) else f"step {index - len(source.setup) + 1}"
+        script = getattr(templates[index], "script", None)
+        if not isinstance(script, str):
+            return number
+        first = (script.strip().splitlines() or [""])[0]
+        return f"{number} (eval {first[:40] + ('…' if len(first) > 40 else '')!r})"
+
+    actions = example_actions(source)
+    for index, action in enumerate(actions):
         for argv in possible_commands(action, guard.prefix + b"0:"):
             try:
                 guard.check(argv)
             except UnsafeCommand as error:
-                raise UsageError(f"workload {source.name!r}: {error}") from None
+                raise UsageError(f"{where}, {step_name(index)}: {error}") from None
+    stopped = guard.rehearse(actions)
+    if stopped is not None:
+        raise UsageError(f"{where}, {step_name(stopped.index)}: redlin's script guard refuses the script "
+                         f"(rehearsed on the model): {stopped.problem}")
 
 
 def new_run_id() -> str:
@@ -124,7 +149,7 @@ def open_target(stack: ExitStack, target: str | None, *, fault: str | None, seed
         parsed = Target.parse(url, password_env=password_env)
     except TargetError as error:
         raise UsageError(str(error)) from None
-    server_version = _preflight(parsed, timeout)
+    facts = _preflight(parsed, timeout)
     history_path = out_dir / "history.jsonl"
     if history_path.exists():
         raise UsageError(f"{out_dir} already holds a run's history: choose another --out")
@@ -132,11 +157,11 @@ def open_target(stack: ExitStack, target: str | None, *, fault: str | None, seed
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"cannot create the output directory {out_dir}: {error.strerror}") from None
-    return OpenTarget(parsed, described or parsed.url, server_version, history_path)
+    return OpenTarget(parsed, described or parsed.url, facts.version, history_path, facts.run_id)
 
 
-def _preflight(target: Target, timeout: float) -> str | None:
-    """Connect once (PING); the server's version from INFO if it tells."""
+def _preflight(target: Target, timeout: float) -> ServerFacts:
+    """Connect once (PING); the server's version and run id from INFO if it tells."""
     try:
         with open_connection(target, timeout) as conn:
             pong = conn.execute(b"PING")
@@ -145,8 +170,4 @@ def _preflight(target: Target, timeout: float) -> str | None:
             info = conn.execute(b"INFO", b"server")
     except (WireError, TargetError) as error:
         raise UsageError(f"cannot use {target.url}: {error}") from None
-    if isinstance(info, bytes):
-        for line in info.decode("utf-8", "replace").splitlines():
-            if line.startswith("redis_version:"):
-                return line.split(":", 1)[1].strip()
-    return None
+    return server_facts(info)

@@ -15,13 +15,25 @@ long as it still fails: the checker knows which steps matter, Hypothesis does no
 shrunk program is saved in its example database, so the next search replays it first.
 
 The search stops when the budget (operations or a deadline) is spent, when shrinking has had its
-time, or on Ctrl-C; what was recorded is never lost (:meth:`ProgramSearch.check_cut_short`).
+time, or on a signal (Ctrl-C, SIGTERM, SIGHUP: :mod:`redlin.harness.interrupts`); what was recorded
+is never lost (:meth:`ProgramSearch.check_cut_short`).  Every check and every stage of shrinking
+keeps to the run's :class:`~redlin.harness.budget.Budget`: at the ``--duration`` deadline the program
+running is stopped (its clients stop after their current operation) and checked, and nothing runs
+past the documented tail.
+
+Around each run: its keys are deleted as soon as it is checked (:mod:`redlin.harness.cleanup`),
+and if some of its operations went unanswered, the target is waited for and the outage remembered
+(:mod:`redlin.harness.outages`).  A restart of the server during a run is in its history (the
+recorder's ``RESTART`` operation), and the model checks it.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
@@ -33,9 +45,15 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
 from redlin.adapter.redis_model import redis_model
+from redlin.harness.budget import INTERRUPTED_CHECK_TIME, Budget
+from redlin.harness.cleanup import RunKeys
+from redlin.harness.journal import Journal
+from redlin.harness.outages import TargetWatch
 from redlin.harness.outcome import RunStats
 from redlin.harness.progress import Progress
 from redlin.harness.recorder import Execution, Recorder
+from redlin.harness.target import TargetError
+from redlin.harness.wire import WireError
 from redlin.harness.workloads import Family, Program, programs
 from redlin.search.check import check
 from redlin.search.minimise import minimise
@@ -85,16 +103,21 @@ class Counterexample:
 
 @dataclass
 class ProgramSearch:
-    """The property and the bookkeeping around it: what ran, what was checked, what failed."""
+    """The property and the bookkeeping around it: what ran, what was checked, what failed.
+
+    ``journal``, ``watch`` and ``keys`` are the run's history writer, its eye on the target and its
+    key deletion; ``budget`` says how long each check and each stage of shrinking may take.
+    """
 
     recorder: Recorder
     prefix: bytes
     repeat: int
-    check_time: float
-    shrink_time: float
+    budget: Budget
     ops_budget: int | None
-    deadline: float | None
     progress: Progress
+    journal: Journal
+    watch: TargetWatch
+    keys: RunKeys
     started: float = field(default_factory=time.monotonic)
     model: Any = field(default_factory=redis_model)
     executions: int = 0
@@ -102,11 +125,16 @@ class ProgramSearch:
     programs: int = 0
     unknown: int = 0
     indeterminate: int = 0
+    restarted: int = 0
+    """Runs the server restarted during (each has a ``RESTART`` operation)."""
     problems: int = 0
     first_problem: str | None = None
     checked: list[tuple[Execution, Result]] = field(default_factory=list)
     checked_operations: int = 0
     checked_indexes: set[int] = field(default_factory=set)
+    places: dict[int, tuple[tuple[int, int] | None, ...]] = field(default_factory=dict)
+    """For each run in :attr:`checked` (by index), where each of its operations is in the history
+    file: ``(id, line)``, or ``None`` for one the journal did not see."""
     truncated: bool = False
     """Older runs were dropped from :attr:`checked` to bound memory (the report covers the latest)."""
     failures: dict[Program, tuple[Execution, Violation]] = field(default_factory=dict)
@@ -117,11 +145,23 @@ class ProgramSearch:
     """A violation in the run Ctrl-C cut short (no program to shrink)."""
     found_at: tuple[int, float] | None = None
     shrink_deadline: float | None = None
+    """When Hypothesis's shrinking stops."""
+    shrink_end: float | None = None
+    """When all shrinking and minimising stops: twice ``--shrink-time`` after the violation was found."""
     fatal: BaseException | None = None
 
+    @property
+    def check_time(self) -> float:
+        return self.budget.check_time
+
+    @property
+    def shrink_time(self) -> float:
+        return self.budget.shrink_time
+
     def spent(self) -> bool:
-        if self.deadline is not None:
-            return time.monotonic() >= self.deadline
+        deadline = self.budget.deadline
+        if deadline is not None:
+            return time.monotonic() >= deadline
         return self.ops_budget is not None and self.operations >= self.ops_budget
 
     def fails(self, program: Program) -> bool:
@@ -130,17 +170,14 @@ class ProgramSearch:
             return True
         if self.fatal is not None:
             raise _StopSearch
-        if self.found_at is None:
-            if self.spent():
-                raise _StopSearch
-        elif self.shrink_deadline is not None and time.monotonic() >= self.shrink_deadline:
-            raise _StopSearch
+        self._stop_if_due()
         self.programs += 1
         self.progress.programs = self.programs
         try:
             for _ in range(self.repeat if self.found_at is None else self.repeat * SHRINK_REPEAT_FACTOR):
                 if self.run_once(program):
                     return True
+                self._stop_if_due()
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 - re-raised after the search
@@ -148,17 +185,70 @@ class ProgramSearch:
             raise _StopSearch from None
         return False
 
-    def attempt(self, program: Program) -> tuple[Execution, Result]:
-        """Run ``program`` once under a fresh sub-prefix and check what was recorded."""
-        index = self.executions
-        self.executions += 1
+    def _stop_if_due(self) -> None:
+        if self.found_at is None:
+            if self.spent():
+                raise _StopSearch
+        elif self.shrink_deadline is not None and time.monotonic() >= self.shrink_deadline:
+            raise _StopSearch
+
+    def _stop_at(self) -> float | None:
+        """When the program running must stop: the deadline while searching, the end of
+        shrinking after a violation."""
+        return self.budget.deadline if self.found_at is None else self.shrink_end
+
+    @contextmanager
+    def _alarm(self) -> Iterator[None]:
+        """Stop the program's clients (after their current operation) when :meth:`_stop_at` comes."""
+        at = self._stop_at()
+        if at is None:
+            yield
+            return
+        rang = threading.Event()
+
+        def ring() -> None:
+            rang.set()
+            self.recorder.stop.set()
+
+        timer = threading.Timer(max(0.0, at - time.monotonic()), ring)
+        timer.daemon = True
+        timer.start()
         try:
-            execution = self.recorder.execute(program, self.prefix + f"{index}:".encode(), index)
+            yield
         finally:
-            if self.recorder.last is not None and self.recorder.last.index == index:
-                self.operations += len(self.recorder.last.history)
-        result = check(execution.history, self.model, time_limit=self.check_time)
+            timer.cancel()
+            if rang.is_set():
+                self.recorder.stop.clear()
+
+    def attempt(self, program: Program) -> tuple[Execution, Result]:
+        """Run ``program`` once under a fresh sub-prefix, check what was recorded, delete its keys.
+
+        A target that cannot be reached is waited for (:meth:`TargetWatch.unreachable`) and the
+        program run again; raises :class:`_StopSearch` if the time is up meanwhile, and
+        :class:`~redlin.harness.outages.TargetLost` if the target does not come back.
+        """
+        while True:
+            index = self.executions
+            self.executions += 1
+            try:
+                with self._alarm():
+                    execution = self.recorder.execute(program, self.prefix + f"{index}:".encode(), index)
+                break
+            except (TargetError, WireError) as error:  # not even the program's connections could be opened
+                self.watch.unreachable(str(error), until=self._stop_at())
+                self._stop_if_due()
+                stop_at = self._stop_at()
+                if stop_at is not None and time.monotonic() >= stop_at:
+                    raise _StopSearch from None
+            finally:
+                if self.recorder.last is not None and self.recorder.last.index == index:
+                    self.operations += len(self.recorder.last.history)
+        self.watch.after(execution.problems, until=self._stop_at(), restarts=execution.restarts)
+        self.restarted += bool(execution.restarts)
+        result = check(execution.history, self.model,
+                       time_limit=self.budget.check_limit(len(execution.history), end=self.shrink_end))
         self.keep(execution, result)
+        self.keys.release(execution.keys)
         if isinstance(result, Unknown):
             self.unknown += 1
         return execution, result
@@ -169,8 +259,10 @@ class ProgramSearch:
             self.failures[program] = (execution, result)
             self.latest = program
             if self.found_at is None:
-                self.found_at = (self.operations, time.monotonic() - self.started)
-                self.shrink_deadline = time.monotonic() + self.shrink_time
+                now = time.monotonic()
+                self.found_at = (self.operations, now - self.started)
+                self.shrink_deadline = now + self.shrink_time
+                self.shrink_end = now + 2 * self.shrink_time
                 self.progress.phase = "shrinking"
                 self.progress.say(f"violation found after {self.operations} operations "
                                   f"({self.found_at[1]:.1f} s); shrinking the program")
@@ -180,6 +272,7 @@ class ProgramSearch:
     def keep(self, execution: Execution, result: Result) -> None:
         self.checked.append((execution, result))
         self.checked_indexes.add(execution.index)
+        self.places[execution.index] = tuple(self.journal.claim(op.client, op.invoke) for op in execution.history)
         self.indeterminate += sum(1 for op in execution.history if not op.definite)
         self.problems += len(execution.problems)
         if execution.problems and self.first_problem is None:
@@ -187,15 +280,18 @@ class ProgramSearch:
         self.checked_operations += len(execution.history)
         while self.checked_operations > MAX_REPORTED_OPERATIONS and len(self.checked) > 1:
             dropped, _ = self.checked.pop(0)
+            self.places.pop(dropped.index, None)
             self.checked_operations -= len(dropped.history)
             self.truncated = True
 
     def check_cut_short(self) -> None:
-        """After Ctrl-C: check the execution that was cut short (its other runs were checked already)."""
+        """After a signal: check the execution that was cut short (its other runs were checked
+        already), for at most :data:`~redlin.harness.budget.INTERRUPTED_CHECK_TIME` seconds."""
         last = self.recorder.last
         if last is None or last.index in self.checked_indexes or not len(last.history):
             return
-        result = check(last.history, self.model, time_limit=self.check_time)
+        limit = min(INTERRUPTED_CHECK_TIME, self.budget.check_limit(len(last.history)))
+        result = check(last.history, self.model, time_limit=limit)
         self.keep(last, result)
         if isinstance(result, Violation):
             self.partial = (last, result)
@@ -212,13 +308,14 @@ class ProgramSearch:
         core = minimise(failed[0].history, self.model, failed[1], time_limit=INTERRUPTED_MINIMISE_TIME)
         return Counterexample(self.latest, failed[0], failed[1], core)
 
-    def stats(self, elapsed: float, interrupted: bool) -> RunStats:
+    def stats(self, elapsed: float, interrupted_by: str | None = None, target_lost: str | None = None) -> RunStats:
         return RunStats(
             programs=self.programs, executions=self.executions, operations=self.operations, elapsed=elapsed,
             unknown_executions=self.unknown, indeterminate=self.indeterminate,
             found_after_operations=None if self.found_at is None else self.found_at[0],
             found_after_seconds=None if self.found_at is None else self.found_at[1],
-            interrupted=interrupted,
+            interrupted=interrupted_by is not None, interrupted_by=interrupted_by, target_lost=target_lost,
+            restarted_executions=self.restarted,
         )
 
 
@@ -276,15 +373,22 @@ def shrink_counterexample(state: ProgramSearch, program: Program) -> Counterexam
     First the program cut down to those steps is tried, then (delta debugging over steps, Zeller &
     Hildebrandt 2002) the program without each one of its steps; a candidate replaces the best when
     one of a few runs fails with a core no larger.  Failures depend on timing, so a candidate that
-    does not fail proves nothing; the time for all this is bounded.
+    does not fail proves nothing.  All of it ends by :attr:`ProgramSearch.shrink_end` (twice
+    ``--shrink-time`` after the violation was found); each minimisation gets at most half of
+    ``--shrink-time`` (2 s at least, if there is that much time left).
     """
     execution, violation = state.failures[program]
     state.progress.phase = "minimising"
     state.progress.say(f"minimising the failing history ({len(execution.history)} operations)")
+    end = state.shrink_end if state.shrink_end is not None else time.monotonic() + 2 * state.shrink_time
     limit = max(2.0, state.shrink_time / 2)
+
+    def left() -> float:
+        return min(limit, max(0.0, end - time.monotonic()))
+
     best = Counterexample(program, execution, violation,
-                          minimise(execution.history, state.model, violation, time_limit=limit))
-    deadline = time.monotonic() + limit
+                          minimise(execution.history, state.model, violation, time_limit=left()))
+    deadline = end
     tried: set[Program] = {program}
 
     def attempt(candidate: Program) -> bool:
@@ -295,9 +399,12 @@ def shrink_counterexample(state: ProgramSearch, program: Program) -> Counterexam
         for _ in range(state.repeat * SHRINK_REPEAT_FACTOR):
             if time.monotonic() >= deadline:
                 return False
-            again, result = state.attempt(candidate)
+            try:
+                again, result = state.attempt(candidate)
+            except _StopSearch:  # the time ran out while the target was away
+                return False
             if isinstance(result, Violation):
-                core = minimise(again.history, state.model, result, time_limit=limit)
+                core = minimise(again.history, state.model, result, time_limit=left())
                 if len(core) > len(best.core):
                     return False
                 best = Counterexample(candidate, again, result, core)
