@@ -45,8 +45,10 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
 from redlin.adapter.redis_model import redis_model
+from redlin.errors import UsageError
 from redlin.harness.budget import INTERRUPTED_CHECK_TIME, Budget
 from redlin.harness.cleanup import RunKeys
+from redlin.harness.guard import guard_refusals
 from redlin.harness.journal import Journal
 from redlin.harness.outages import TargetWatch
 from redlin.harness.outcome import RunStats
@@ -55,6 +57,7 @@ from redlin.harness.recorder import Execution, Recorder
 from redlin.harness.target import TargetError
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import Family, Program, programs
+from redlin.history.records import Outcome
 from redlin.search.check import check
 from redlin.search.minimise import minimise
 from redlin.search.result import Result, Unknown, Violation
@@ -249,6 +252,11 @@ class ProgramSearch:
                        time_limit=self.budget.check_limit(len(execution.history), end=self.shrink_end))
         self.keep(execution, result)
         self.keys.release(execution.keys)
+        refused = guard_refusals(execution.history)
+        if refused:  # the server refused a script that reached beyond its keys: the workload is bad input
+            op_id, text = refused[0]
+            raise UsageError(f"redlin's script guard refused a script of the workload (run {index}, operation "
+                             f"{op_id}): {text}; nothing beyond the run's own keys was touched")
         if isinstance(result, Unknown):
             self.unknown += 1
         return execution, result
@@ -273,7 +281,7 @@ class ProgramSearch:
         self.checked.append((execution, result))
         self.checked_indexes.add(execution.index)
         self.places[execution.index] = tuple(self.journal.claim(op.client, op.invoke) for op in execution.history)
-        self.indeterminate += sum(1 for op in execution.history if not op.definite)
+        self.indeterminate += sum(1 for op in execution.history if op.outcome is Outcome.INFO)
         self.problems += len(execution.problems)
         if execution.problems and self.first_problem is None:
             self.first_problem = execution.problems[0]

@@ -41,7 +41,7 @@ from redlin.harness.run_report import CheckedPiece, conclude_rounds
 from redlin.harness.target import Target, TargetError
 from redlin.harness.wire import WireError
 from redlin.history.jsonl import load_history
-from redlin.history.records import History
+from redlin.history.records import History, Outcome
 from redlin.search.check import check
 from redlin.search.compose import piece
 from redlin.search.model import Model
@@ -189,7 +189,7 @@ class _Rounds:
                              parts_total=1, states_explored=result.states_explored, elapsed=result.elapsed)
         self.restarted += restarted
         self.operations += len(history)
-        self.indeterminate += sum(1 for op in history if not op.definite)
+        self.indeterminate += sum(1 for op in history if op.outcome is Outcome.INFO)
         self.unknown += isinstance(result, Unknown)
         checked = CheckedPiece(history, result, tuple(self.journal.claim(op.client, op.invoke) for op in history))
         self.checked.append(checked)
