@@ -144,14 +144,7 @@ def test_lost_increment() -> None:
 
 
 def test_lost_update_through_watch() -> None:
-    h = HistoryBuilder()
-    h.op(0, 0, 1 * MS, ("SET", "bal", "0"), OK)
-    for client in (1, 2):
-        h.op(client, 2 * MS, 3 * MS, ("WATCH", "bal"), OK)
-        h.op(client, 4 * MS, 5 * MS, ("GET", "bal"), b"0")
-    h.transaction(1, 6 * MS, 9 * MS, [("SET", "bal", "1")], (OK,))
-    h.transaction(2, 6 * MS, 9 * MS, [("SET", "bal", "2")], (OK,))
-    kind, text = explained(h)
+    kind, text = explained(lost_watched_update())
     assert kind == "lost-update"
     assert 'client 1 and client 2 both WATCHed bal and read "0" from it' in text
     assert "Whichever EXEC ran second should have returned nil" in text

@@ -32,7 +32,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -152,6 +152,10 @@ class ProgramSearch:
     shrink_end: float | None = None
     """When all shrinking and minimising stops: twice ``--shrink-time`` after the violation was found."""
     fatal: BaseException | None = None
+    stop_requested: Callable[[], bool] = field(default=lambda: False)
+    """Whether a signal asked the run to stop.  Polled between program runs, because the
+    ``KeyboardInterrupt`` a signal handler raises can land where Python swallows it (a garbage
+    collector callback, a ``__del__``) and the run would go on as if nothing had come."""
 
     @property
     def check_time(self) -> float:
@@ -189,6 +193,8 @@ class ProgramSearch:
         return False
 
     def _stop_if_due(self) -> None:
+        if self.stop_requested():
+            raise KeyboardInterrupt
         if self.found_at is None:
             if self.spent():
                 raise _StopSearch
@@ -230,6 +236,8 @@ class ProgramSearch:
         program run again; raises :class:`_StopSearch` if the time is up meanwhile, and
         :class:`~redlin.harness.outages.TargetLost` if the target does not come back.
         """
+        if self.stop_requested():
+            raise KeyboardInterrupt
         while True:
             index = self.executions
             self.executions += 1

@@ -21,6 +21,7 @@ subscriber.)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -73,6 +74,7 @@ def run_rounds(plan: RunPlan, progress: Progress, interrupts: Interrupts) -> Run
         watch = TargetWatch(opened.target, journal, timeout=plan.timeout, reconnect_for=plan.reconnect_for,
                             run_id=opened.server_run_id, progress=progress)
         rounds = _Rounds(plan, opened.target, journal, watch, workload, progress, plan.budget())
+        rounds.stop_requested = lambda: interrupts.received is not None
         progress.total_ops, progress.duration = rounds.ops_budget, plan.duration
         with progress, watch:
             try:
@@ -111,6 +113,8 @@ class _Rounds:
     progress: Progress
     budget: Budget
     model: Model[Any] = field(default_factory=redis_model)
+    stop_requested: Callable[[], bool] = field(default=lambda: False)
+    """Whether a signal asked the run to stop (polled between rounds, see ProgramSearch)."""
     checked: list[CheckedPiece] = field(default_factory=list)
     checked_operations: int = 0
     truncated: bool = False
@@ -138,6 +142,8 @@ class _Rounds:
     def go(self) -> bool:
         """Rounds until the budget is spent or a violation is found; whether a signal cut one short."""
         while self.found is None and not self.spent():
+            if self.stop_requested():  # a signal whose KeyboardInterrupt Python swallowed
+                raise KeyboardInterrupt
             if self.one_round():
                 return True
         return False

@@ -213,6 +213,7 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
         budget = plan.budget()
         state = ProgramSearch(recorder, plan.prefix, plan.repeat, budget, None if plan.duration else plan.ops,
                               progress, journal, watch, keys, started=budget.started)
+        state.stop_requested = lambda: interrupts.received is not None
         progress.total_ops, progress.duration = state.ops_budget, plan.duration
         interrupted_by: str | None = None
         lost: str | None = None
