@@ -14,7 +14,10 @@ import contextlib
 import io
 import json
 import os
+import resource
 import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,22 @@ def test_a_script_that_never_ends_gives_unknown_not_a_crash(tmp_path: Path) -> N
         code, stdout, stderr = _check(["check", str(path), "--model", model, "--no-report"])
         assert code == EXIT_UNKNOWN, stdout + stderr
         assert "could not evaluate" in stdout and "line 2" in stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, line", [
+    ("big.log", b'INFO  jepsen.util - 1\t:invoke\t:write\t"' + b"a" * (100 << 20) + b'"\n'),
+    ("big.edn", b'{:process 0, :type :invoke, :f :write, :value "' + b"a" * (100 << 20) + b'"}\n'),
+])
+def test_a_100_mb_value_is_refused_within_bounded_memory(tmp_path: Path, name: str, line: bytes) -> None:
+    """A 100 MB value once took 17.6 GB; now its line is refused, in a process held to 2 GiB."""
+    path = tmp_path / name
+    path.write_bytes(line)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    done = subprocess.run([sys.executable, "-m", "redlin", "check", str(path), "--no-report"], capture_output=True,
+                          text=True, timeout=120, preexec_fn=limit)
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert done.stderr.strip() == f"redlin: {path}:1: a line longer than 4 MiB: redlin refuses lines it cannot hold in memory"
