@@ -126,24 +126,27 @@ def _special(queue: tuple[tuple[bytes, ...], ...]) -> bool:
 # --------------------------------------------------------------------- read, yield, write back
 
 
-class IncrReadThenWrite(Fault):
+class _ReadYieldWrite(Fault):
+    """Commands of :attr:`family`, outside a transaction, run on a snapshot, yield, and write back."""
+
+    family: frozenset[bytes] = frozenset()
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        if argv[0].lower() not in self.family or not is_standalone(server.state, client):
+            return server.step(client, argv)
+        return await _read_yield_write(server, client, argv)
+
+
+class IncrReadThenWrite(_ReadYieldWrite):
     name = "incr-read-then-write"
     description = "INCR/DECR/INCRBY/DECRBY read, yield to other clients, then write: concurrent updates are lost"
-
-    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
-        if argv[0].lower() not in _INCR_FAMILY or not is_standalone(server.state, client):
-            return server.step(client, argv)
-        return await _read_yield_write(server, client, argv)
+    family = _INCR_FAMILY
 
 
-class ScriptNotAtomic(Fault):
+class ScriptNotAtomic(_ReadYieldWrite):
     name = "script-not-atomic"
     description = "EVAL/EVALSHA run on a snapshot; after yielding, the keys they changed are written blindly"
-
-    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
-        if argv[0].lower() not in _SCRIPT_FAMILY or not is_standalone(server.state, client):
-            return server.step(client, argv)
-        return await _read_yield_write(server, client, argv)
+    family = _SCRIPT_FAMILY
 
 
 async def _read_yield_write(server: Host, client: int, argv: Argv) -> Reply:
