@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from redlin.harness.interrupts import checkpoint
 from redlin.harness.journal import Journal
 from redlin.harness.progress import Progress
 from redlin.harness.server_state import Restart, info_fields
@@ -114,6 +115,7 @@ def wait_for_target(target: Target, timeout: float, *, until: float, give_up: fl
         except (WireError, TargetError) as error:
             last = str(error)
         time.sleep(max(0.0, min(delay, until - time.monotonic(), give_up - time.monotonic())))
+        checkpoint()  # a signal ends the wait
         delay = min(delay * 2, LONGEST_RETRY)
 
 
@@ -268,7 +270,7 @@ class TargetWatch:
             try:
                 facts = wait_for_target(self.target, self.timeout, until=until if until is not None else float("inf"),
                                         give_up=waited_from + self.reconnect_for)
-            except TargetLost:
+            except (TargetLost, KeyboardInterrupt):  # gone for good, or a signal ended the wait
                 self._record(_Span(first[0], time.monotonic_ns(), first[1], count,
                                    time.monotonic() - waited_from, False, lost=True))
                 raise

@@ -86,6 +86,10 @@ class RunOutcome:
     program_clients: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     """For each client list of ``program`` (``-1`` for its setup), the client ids it had in
     ``history`` (one per connection: a client that reconnected has several)."""
+    history_ids: tuple[int, ...] = ()
+    """For each operation of ``history`` (the failing execution, ids from 0), its id in the report's
+    history (``history.jsonl``), so that the console numbers operations as the report does; empty
+    when they are the same."""
 
 
 def render_outcome(outcome: RunOutcome) -> str:
@@ -113,8 +117,10 @@ def render_outcome(outcome: RunOutcome) -> str:
     names = Names(Clock(0, "ns"), outcome.prefix)
     shown = [names.shown(line) for line in lines]
     if outcome.result is not None and outcome.history is not None:
-        text = render_text(outcome.history, redis_model(), outcome.result, outcome.core)
+        text = render_text(outcome.history, redis_model(), outcome.result, outcome.core, outcome.history_ids)
         shown += ["  " + line for line in text.splitlines()]
+        if outcome.history_ids:
+            shown.append("  (operations are numbered as in history.jsonl)")
     elif outcome.verdict == "interrupted":
         shown.append(f"  nothing was recorded before {signal_text(stats.interrupted_by or 'SIGINT')}")
     if outcome.verdict == "unknown":

@@ -49,6 +49,7 @@ from redlin.errors import UsageError
 from redlin.harness.budget import INTERRUPTED_CHECK_TIME, Budget
 from redlin.harness.cleanup import RunKeys
 from redlin.harness.guard import guard_refusals
+from redlin.harness.interrupts import checkpoint
 from redlin.harness.journal import Journal
 from redlin.harness.outages import TargetWatch
 from redlin.harness.outcome import RunStats
@@ -152,10 +153,6 @@ class ProgramSearch:
     shrink_end: float | None = None
     """When all shrinking and minimising stops: twice ``--shrink-time`` after the violation was found."""
     fatal: BaseException | None = None
-    stop_requested: Callable[[], bool] = field(default=lambda: False)
-    """Whether a signal asked the run to stop.  Polled between program runs, because the
-    ``KeyboardInterrupt`` a signal handler raises can land where Python swallows it (a garbage
-    collector callback, a ``__del__``) and the run would go on as if nothing had come."""
 
     @property
     def check_time(self) -> float:
@@ -193,8 +190,7 @@ class ProgramSearch:
         return False
 
     def _stop_if_due(self) -> None:
-        if self.stop_requested():
-            raise KeyboardInterrupt
+        checkpoint()  # a signal stops the search between program runs
         if self.found_at is None:
             if self.spent():
                 raise _StopSearch
@@ -236,8 +232,7 @@ class ProgramSearch:
         program run again; raises :class:`_StopSearch` if the time is up meanwhile, and
         :class:`~redlin.harness.outages.TargetLost` if the target does not come back.
         """
-        if self.stop_requested():
-            raise KeyboardInterrupt
+        checkpoint()
         while True:
             index = self.executions
             self.executions += 1

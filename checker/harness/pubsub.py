@@ -31,6 +31,7 @@ from typing import Any, Final
 from redlin.adapter.deliveries import receive_call
 from redlin.adapter.pubsub_check import check_pubsub, minimise_pubsub
 from redlin.adapter.redis_model import canonical_result
+from redlin.harness.interrupts import checkpoint
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import Connection, WireError
 from redlin.history.jsonl import HistoryWriter, load_history
@@ -249,12 +250,14 @@ class _Run:
             thread.start()
         try:
             _join(publishing)
-        except KeyboardInterrupt:
+            self.publishers_done.set()
+            _join(threads)
+        except KeyboardInterrupt:  # at a checkpoint: every client stops after its current operation
             self.interrupted = True
             self.stop.set()
             _join(publishing)
-        self.publishers_done.set()
-        _join(threads)
+            self.publishers_done.set()
+            _join(threads)
         if self.failure is not None:
             raise self.failure
 
@@ -476,4 +479,5 @@ class _Subscriber:
 def _join(threads: Sequence[threading.Thread]) -> None:
     for thread in threads:
         while thread.is_alive():
-            thread.join(0.05)  # short waits, so that Ctrl-C reaches the main thread promptly
+            thread.join(0.05)  # short waits, so that a signal is noticed promptly
+            checkpoint()

@@ -48,6 +48,7 @@ from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import restart_call
 from redlin.harness.actions import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
 from redlin.harness.guard import Guard, UnsafeCommand
+from redlin.harness.interrupts import checkpoint
 from redlin.harness.server_state import ProcessWatch, Restart, refuses_connection, rejection
 from redlin.harness.target import ServerRefused, Target, TargetError, open_connection
 from redlin.harness.wire import Connection, WireClosed, WireError, WireTimeout
@@ -304,6 +305,7 @@ class _ExecutionRun:
             setup = self.first_client()
             try:
                 for index, action in enumerate(program.setup):
+                    checkpoint()  # a signal stops the setup between steps
                     if recorder.stop.is_set() or setup.conn is None:
                         break
                     setup.step = (-1, index)
@@ -333,7 +335,8 @@ class _ExecutionRun:
     def join(self) -> None:
         for thread in self.threads:
             while thread.is_alive():
-                thread.join(0.05)  # short waits, so that Ctrl-C reaches the main thread promptly
+                thread.join(0.05)  # short waits, so that a signal is noticed promptly
+                checkpoint()
 
     def first_client(self) -> _Client:
         """The execution's first client, connected (retried for ``reconnect_time``), or the last
@@ -374,6 +377,7 @@ class _ExecutionRun:
             left = until - time.monotonic()
             if left <= 0 or recorder.stop.wait(min(pause, left)):
                 return last
+            checkpoint()  # the main thread waiting for the setup's or the first client's connection
             # A server that answers but refuses (busy, loading, full) is polled often; one that does
             # not answer (restarting) less and less often.
             pause = 0.05 if isinstance(last, ServerRefused) else min(pause * 2, 0.5)

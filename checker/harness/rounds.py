@@ -30,7 +30,7 @@ from redlin.adapter.pubsub_check import minimise_pubsub
 from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
 from redlin.harness.budget import Budget
-from redlin.harness.interrupts import Interrupts, signal_text
+from redlin.harness.interrupts import Interrupts, checkpoint, signal_text
 from redlin.harness.journal import Journal
 from redlin.harness.outages import RESTART_REASON, TargetLost, TargetWatch
 from redlin.harness.outcome import RunOutcome, RunStats
@@ -74,13 +74,14 @@ def run_rounds(plan: RunPlan, progress: Progress, interrupts: Interrupts) -> Run
         watch = TargetWatch(opened.target, journal, timeout=plan.timeout, reconnect_for=plan.reconnect_for,
                             run_id=opened.server_run_id, progress=progress)
         rounds = _Rounds(plan, opened.target, journal, watch, workload, progress, plan.budget())
-        rounds.stop_requested = lambda: interrupts.received is not None
         progress.total_ops, progress.duration = rounds.ops_budget, plan.duration
         with progress, watch:
             try:
                 with interrupts.armed():
                     interrupted = rounds.go()
             except KeyboardInterrupt:
+                if interrupts.aborted:  # a second Ctrl-C: no verdict
+                    raise
                 interrupted = True
             except TargetLost as error:
                 lost = f"the target went away and did not come back within {plan.reconnect_for:g} s ({error})"
@@ -113,8 +114,6 @@ class _Rounds:
     progress: Progress
     budget: Budget
     model: Model[Any] = field(default_factory=redis_model)
-    stop_requested: Callable[[], bool] = field(default=lambda: False)
-    """Whether a signal asked the run to stop (polled between rounds, see ProgramSearch)."""
     checked: list[CheckedPiece] = field(default_factory=list)
     checked_operations: int = 0
     truncated: bool = False
@@ -142,8 +141,7 @@ class _Rounds:
     def go(self) -> bool:
         """Rounds until the budget is spent or a violation is found; whether a signal cut one short."""
         while self.found is None and not self.spent():
-            if self.stop_requested():  # a signal whose KeyboardInterrupt Python swallowed
-                raise KeyboardInterrupt
+            checkpoint()  # a signal stops the rounds between rounds
             if self.one_round():
                 return True
         return False

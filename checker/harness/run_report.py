@@ -58,8 +58,8 @@ class RunRecord:
 
     def outcome(self, verdict: str, stats: RunStats, notes: list[str], paths: dict[str, Path], *,
                 result: Result | None = None, history: History | None = None, core: tuple[int, ...] = (),
-                program: Program | None = None,
-                program_clients: Mapping[int, tuple[int, ...]] | None = None) -> RunOutcome:
+                program: Program | None = None, program_clients: Mapping[int, tuple[int, ...]] | None = None,
+                history_ids: tuple[int, ...] = ()) -> RunOutcome:
         """The run's :class:`RunOutcome`: the verdict and what backs it.  A run that lost its
         target exits 3 (a connection error) whatever it checked, unless it proved a violation."""
         exit_code = EXIT_CODES[verdict]
@@ -68,7 +68,7 @@ class RunRecord:
         return RunOutcome(verdict=verdict, exit_code=exit_code, run_id=self.run_id,
                           prefix=self.prefix.decode(), target=self.described, out=self.out_dir, paths=paths,
                           stats=stats, result=result, history=history, core=core, program=program,
-                          notes=tuple(notes), program_clients=program_clients or {})
+                          notes=tuple(notes), program_clients=program_clients or {}, history_ids=history_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +118,20 @@ def conclude_programs(record: RunRecord, state: ProgramSearch, found: Counterexa
               for execution, result in state.checked]
     if found is not None:
         failing, execution = found.program, found.execution
-        paths["counterexample"] = _save_counterexample(record, execution.history)
         meta.update(verdict="violation", program=failing.describe() if failing else None,
                     program_steps=failing.size if failing else None, counterexample_operations=len(found.core))
-        culprit = CheckedPiece(execution.history, found.violation, state.places.get(execution.index, ()))
+        places = state.places.get(execution.index, ())
+        culprit = CheckedPiece(execution.history, found.violation, places)
         paths.update(_report(record, state.journal, pieces, state.truncated, (culprit, found.core), state.model,
                              meta, notes))
+        # Number the failing run's operations as the report does: by their ids in history.jsonl
+        # (a report of the latest runs only, under report/, numbers the failing run from 0).
+        ids = () if state.truncated or len(places) != len(execution.history) or None in places else \
+            tuple(place[0] for place in places if place is not None)
+        paths["counterexample"] = _save_counterexample(record, execution.history, ids)
         return record.outcome("violation", stats, notes, paths, result=found.violation,
                               history=execution.history, core=found.core, program=failing,
-                              program_clients=execution.client_ids())
+                              program_clients=execution.client_ids(), history_ids=ids)
     if not pieces:
         return record.outcome("interrupted" if stats.interrupted else "unknown", stats, notes, paths)
     history, result = _sequence(pieces)
@@ -169,9 +174,11 @@ def _stats_meta(stats: RunStats) -> dict[str, Any]:
             "target_lost": stats.target_lost, "restarted_executions": stats.restarted_executions}
 
 
-def _save_counterexample(record: RunRecord, history: History) -> Path:
+def _save_counterexample(record: RunRecord, history: History, ids: tuple[int, ...]) -> Path:
+    """The failing run's history, on its own (ids from 0); ``history_ids`` in its metadata says
+    which operation of ``history.jsonl`` each one is, so that ``redlin check`` numbers them alike."""
     path = record.out_dir / "counterexample.jsonl"
-    save_history(history, path)
+    save_history(History(history.operations, {**history.meta, "history_ids": list(ids)}) if ids else history, path)
     return path
 
 

@@ -213,7 +213,6 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
         budget = plan.budget()
         state = ProgramSearch(recorder, plan.prefix, plan.repeat, budget, None if plan.duration else plan.ops,
                               progress, journal, watch, keys, started=budget.started)
-        state.stop_requested = lambda: interrupts.received is not None
         progress.total_ops, progress.duration = state.ops_budget, plan.duration
         interrupted_by: str | None = None
         lost: str | None = None
@@ -230,6 +229,8 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
                         if failing is not None:
                             found = shrink_counterexample(state, failing)
                 except KeyboardInterrupt:
+                    if interrupts.aborted:  # a second Ctrl-C: no verdict
+                        raise
                     interrupted_by = interrupts.received or "SIGINT"
                     recorder.stop.set()
                     progress.say(f"interrupted by {signal_text(interrupted_by)}: checking what was recorded")
