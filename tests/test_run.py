@@ -678,6 +678,16 @@ def test_the_console_names_times_clients_and_keys_as_the_history_does(tmp_path: 
     assert {int(client) for client, _ in listed} <= named
     assert named == {client for ids in outcome.program_clients.values() for client in ids}
     assert {op.client for op in outcome.history} <= named
+    # Operations: numbered as in history.jsonl, like the report and `redlin check counterexample.jsonl`.
+    numbers = sorted(int(n) for n in re.findall(r"^ {6}op (\d+), ", body, re.MULTILINE))
+    document = json.loads(outcome.paths["result"].read_text())
+    assert numbers == sorted(op["id"] for op in document["counterexample"]) == \
+        sorted(outcome.history_ids[i] for i in outcome.core)
+    assert all(recorded[n].client == outcome.history[i].client and recorded[n].call == outcome.history[i].call
+               for n, i in zip(sorted(outcome.history_ids[i] for i in outcome.core), sorted(outcome.core), strict=True))
+    assert "(operations are numbered as in history.jsonl)" in body
+    checked = redlin("check", str(outcome.paths["counterexample"]), "--no-report", cwd=tmp_path).stdout
+    assert sorted(int(n) for n in re.findall(r"^ {4}op (\d+), ", checked, re.MULTILINE)) == numbers, checked
     # Keys: shown without the run's prefix, once said so.
     assert body.count(outcome.prefix) == 1 and f"without the run's prefix {outcome.prefix}" in body
 

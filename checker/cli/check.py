@@ -19,7 +19,7 @@ from redlin.adapter.run_pieces import check_pieces, minimise_piece, run_pieces
 from redlin.cli.args import positive_float, positive_int
 from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
 from redlin.registry import FORMATS, MODELS, guess_format, load
-from redlin.report.text import render_text
+from redlin.report.text import history_ids, render_text
 from redlin.report.write import default_report_dir, result_document, write_check_report
 from redlin.search.check import check
 from redlin.search.minimise import minimise
@@ -74,7 +74,7 @@ def check_command(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         print(json.dumps(result_document(history, model, result, core, None, history_file="history.jsonl"), indent=2))
     else:
-        print(render_text(history, model, result, core))
+        print(render_text(history, model, result, core, history_ids(history)))
         if files is not None:
             print(f"report: {files.html}")
     if isinstance(result, Linearizable):

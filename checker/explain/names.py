@@ -138,6 +138,18 @@ class Names:
 
     clock: Clock
     prefix: str = ""
+    ids: tuple[int, ...] = ()
+    """How operations are numbered, when not by their own ids: ``ids[i]`` for operation ``i``.  A
+    run's failing execution is numbered as its operations are in the run's ``history.jsonl``, so
+    that the console, the report and the file agree."""
+
+    def op_id(self, op_id: int) -> int:
+        """The number operation ``op_id`` is shown by.
+
+        >>> Names(Clock(0, "ns"), ids=(40, 42)).op_id(1), Names(Clock(0, "ns")).op_id(1)
+        (42, 1)
+        """
+        return self.ids[op_id] if 0 <= op_id < len(self.ids) else op_id
 
     @classmethod
     def of(cls, history: History, meta: Mapping[str, Any] | None = None) -> Names:

@@ -368,7 +368,7 @@ def _cite_op(op: Op, form: str, names: Names, fmt: Format) -> str:
     elif form == "described":
         inner = fmt.code(names.shown(op.described))
     elif form == "id":
-        inner = fmt.words(str(op.id))
+        inner = fmt.words(str(names.op_id(op.id)))
     elif form == "named":
         inner = f"{client}{possessive}{command}{span}"
     elif form == "listed":

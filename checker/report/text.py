@@ -7,6 +7,7 @@ from the history's first invocation, clients by their recorded ids, keys without
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from redlin.explain.anomalies import anomaly_from_json
@@ -17,7 +18,7 @@ from redlin.history.records import History
 from redlin.search.model import Model
 from redlin.search.result import Result, Violation
 
-__all__ = ["LIMIT", "describe_target", "render_text"]
+__all__ = ["LIMIT", "describe_target", "history_ids", "render_text"]
 
 LIMIT = 200
 """The longest operation text a counterexample line shows (a script is cut; the history has it)."""
@@ -48,8 +49,25 @@ def describe_target(meta: Mapping[str, Any]) -> str | None:
     return target + (f" ({', '.join(facts)})" if facts else "")
 
 
-def render_text(history: History, model: Model[Any], result: Result, core: Sequence[int]) -> str:
+def history_ids(history: History) -> tuple[int, ...]:
+    """The numbering a counterexample file carries in its metadata (``history_ids``: for each of its
+    operations, its id in the run's ``history.jsonl``), or ``()`` when it has none that fits.
+
+    >>> from redlin.history.records import Operation
+    >>> op = Operation(0, 1, ("read",), 1, 0, 1)
+    >>> history_ids(History((op,), {"history_ids": [17]})), history_ids(History((op,), {"history_ids": [1, 2]}))
+    ((17,), ())
+    """
+    ids = history.meta.get("history_ids")
+    if not isinstance(ids, list) or len(ids) != len(history) or not all(type(i) is int and i >= 0 for i in ids):
+        return ()
+    return tuple(ids)
+
+
+def render_text(history: History, model: Model[Any], result: Result, core: Sequence[int],
+                ids: Sequence[int] = ()) -> str:
     """A short plain-text account of a result: the verdict, the explanation, the counterexample.
+    ``ids``, if given, numbers the operations (``ids[i]`` for operation ``i``; see :class:`Names`).
 
     >>> from redlin import History, Operation, check, register
     >>> history = History((Operation(0, "a", ("write", 1), None, 1_000_000, 2_500_000),
@@ -63,23 +81,23 @@ def render_text(history: History, model: Model[Any], result: Result, core: Seque
         op 1, client b, 2–3 ms: read 2
     """
     explanation = classify(history, model, result, core)
-    names = explanation.names
+    names = replace(explanation.names, ids=tuple(ids)) if ids else explanation.names
     head = (f"{result.verdict.upper()}: {plural(len(history), 'operation')} from "
             f"{plural(len({op.client for op in history}), 'client')}, model {model.name}")
     target = describe_target(history.meta)
     if target is not None:
         head += f", against {target}"
     lines = [head + f"; {plural(result.states_explored, 'state')} explored in {result.elapsed:.2f} s"]
-    lines += [f"  {paragraph}" for paragraph in explanation.lines]
+    lines += [f"  {paragraph}" for paragraph in explanation.paragraphs(names=names)]
     if isinstance(result, Violation) and core:
         lines.append(f"  minimal counterexample ({plural(len(core), 'operation')}; times from the start; "
                      "every other one may or may not have happened):")
         for op_id in sorted(core, key=lambda i: (history[i].invoke, i)):
             op = history[op_id]
-            lines.append(f"    op {op.id}, {client_name(op.client)}, {names.clock.span(op)}: "
+            lines.append(f"    op {names.op_id(op.id)}, {client_name(op.client)}, {names.clock.span(op)}: "
                          f"{names.shown(model.describe_operation(op), LIMIT)}")
     # Say so when a prefix was left out: the same text named with nothing left out still has it.
-    unstripped = explanation.paragraphs(names=Names(names.clock))
+    unstripped = explanation.paragraphs(names=Names(names.clock, ids=names.ids))
     unstripped += [model.describe_operation(history[i]) for i in core]
     if names.prefix and any(names.prefix in text for text in unstripped):
         lines.append(f"  ({names.note()})")
