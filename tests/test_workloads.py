@@ -65,7 +65,7 @@ def written_values(program: Program) -> list[tuple[object, bytes]]:
 
 
 def test_builtin_families() -> None:
-    assert set(BASE_FAMILIES) | {"mixed"} == set(FAMILIES)
+    assert set(BASE_FAMILIES) | {"mixed", "model", "default"} == set(FAMILIES)
     expected = {
         "register": {"GET", "SET"},
         "counter": {"INCR", "DECRBY", "GET", "MULTI", "EXEC"},

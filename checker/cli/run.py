@@ -38,9 +38,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "embedded model server in-process)")
     parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
                         help="plant a bug in the embedded server: " + ", ".join(FAULTS))
-    parser.add_argument("--workload", default="mixed", metavar="NAME",
-                        help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default mixed); or "
-                             "pubsub: publishers and subscribers, every delivery checked")
+    parser.add_argument("--workload", default="default", metavar="NAME",
+                        help=f"workload family: {', '.join(FAMILIES)}, or a .json file (default: default, "
+                             "every family plus any modelled command, transaction and script drawn from the "
+                             "grammar); or pubsub: publishers and subscribers, every delivery checked")
     parser.add_argument("--clients", type=bounded_int(MAX_CLIENTS), default=DEFAULT_CLIENTS, metavar="N",
                         help=f"concurrent clients per program (default {DEFAULT_CLIENTS}, at most {MAX_CLIENTS})")
     parser.add_argument("--steps", type=bounded_int(10_000), default=DEFAULT_STEPS, metavar="N",

@@ -45,10 +45,12 @@ class Command:
 @dataclass(frozen=True, slots=True)
 class Transaction:
     """``WATCH`` the :attr:`watch` keys (one operation, if any), then ``MULTI``, the commands,
-    ``EXEC`` (one operation)."""
+    ``EXEC`` or ``DISCARD`` (one operation)."""
 
     commands: tuple[Argv, ...]
     watch: tuple[Key, ...] = ()
+    discard: bool = False
+    """End with ``DISCARD`` instead of ``EXEC`` (nothing queued runs; the WATCHes end)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +137,8 @@ def describe_action(action: Action) -> str:
         return _text(action.argv)
     if isinstance(action, Transaction):
         watch = f"WATCH {_text(action.watch)}; " if action.watch else ""
-        return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + "; EXEC"
+        end = "DISCARD" if action.discard else "EXEC"
+        return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + f"; {end}"
     if isinstance(action, ScriptCall):
         return f"EVAL/EVALSHA <{action.sha[:8].decode()}> {len(action.keys)} {_text((*action.keys, *action.args))}"
     return f"cas {action.key.name} += {action.token.decode('utf-8', 'backslashreplace')}"

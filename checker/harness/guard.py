@@ -171,7 +171,8 @@ def possible_commands(action: Action, prefix: bytes) -> list[Argv]:
         return [render(action.argv, prefix)]
     if isinstance(action, Transaction):
         watch = [(b"WATCH", *render(action.watch, prefix))] if action.watch else []
-        return [*watch, (b"MULTI",), *(render(c, prefix) for c in action.commands), (b"EXEC",)]
+        end = (b"DISCARD",) if action.discard else (b"EXEC",)
+        return [*watch, (b"MULTI",), *(render(c, prefix) for c in action.commands), end]
     if isinstance(action, ScriptCall):
         tail = (str(len(action.keys)).encode(), *render(action.keys, prefix), *action.args)
         return [(b"EVAL", action.body, *tail), (b"EVALSHA", action.sha, *tail)]

@@ -86,6 +86,8 @@ class RunOutcome:
     program_clients: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     """For each client list of ``program`` (``-1`` for its setup), the client ids it had in
     ``history`` (one per connection: a client that reconnected has several)."""
+    coverage: tuple[str, ...] = ()
+    """What the run exercised, in a few lines (:meth:`redlin.harness.coverage.Coverage.summary`)."""
     history_ids: tuple[int, ...] = ()
     """For each operation of ``history`` (the failing execution, ids from 0), its id in the report's
     history (``history.jsonl``), so that the console numbers operations as the report does; empty
@@ -103,6 +105,7 @@ def render_outcome(outcome: RunOutcome) -> str:
         head += " (the target went away: partial check)"
     lines = [head]
     lines += [f"  note: {note}" for note in outcome.notes]
+    lines += [f"  {line}" for line in outcome.coverage]
     if stats.indeterminate:
         lines.append(f"  note: {plural(stats.indeterminate, 'operation')} indeterminate (timeouts or lost "
                      "connections): they may or may not have taken effect, and constrain little")

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
-from hypothesis import HealthCheck, Phase, Verbosity, given
+from hypothesis import HealthCheck, Phase, Verbosity, given, target
 from hypothesis import seed as with_seed
 from hypothesis import settings as Settings
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -48,6 +48,7 @@ from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
 from redlin.harness.budget import INTERRUPTED_CHECK_TIME, Budget
 from redlin.harness.cleanup import RunKeys
+from redlin.harness.coverage import Coverage
 from redlin.harness.guard import guard_refusals
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.journal import Journal
@@ -128,6 +129,10 @@ class ProgramSearch:
     operations: int = 0
     programs: int = 0
     unknown: int = 0
+    coverage: Coverage = field(default_factory=Coverage)
+    """What the checked runs exercised (see :mod:`redlin.harness.coverage`)."""
+    new_coverage: int = 0
+    """Coverage items the latest program's runs saw for the first time (Hypothesis's target)."""
     indeterminate: int = 0
     restarted: int = 0
     """Runs the server restarted during (each has a ``RESTART`` operation)."""
@@ -177,6 +182,7 @@ class ProgramSearch:
         self._stop_if_due()
         self.programs += 1
         self.progress.programs = self.programs
+        self.new_coverage = 0
         try:
             for _ in range(self.repeat if self.found_at is None else self.repeat * SHRINK_REPEAT_FACTOR):
                 if self.run_once(program):
@@ -254,6 +260,7 @@ class ProgramSearch:
         result = check(execution.history, self.model,
                        time_limit=self.budget.check_limit(len(execution.history), end=self.shrink_end))
         self.keep(execution, result)
+        self.new_coverage += self.coverage.add(execution.history)
         self.keys.release(execution.keys)
         refused = guard_refusals(execution.history)
         if refused:  # the server refused a script that reached beyond its keys: the workload is bad input
@@ -344,7 +351,11 @@ def search_programs(state: ProgramSearch, source: Family, *, clients: int, steps
     db = DirectoryBasedExampleDatabase(str(database)) if database is not None else None
 
     def every_run_is_linearizable(program: Program) -> None:
-        if state.fails(program):
+        failed = state.fails(program)
+        # Lean toward programs that exercise what no earlier one did (commands, reply and error
+        # kinds, transaction and script outcomes): Hypothesis's targeted search.
+        target(float(state.new_coverage), label="new coverage")
+        if failed:
             raise _Found(program)
 
     # Hypothesis's database key is a digest of the test function, its name included: one per
@@ -358,7 +369,7 @@ def search_programs(state: ProgramSearch, source: Family, *, clients: int, steps
         test = Settings(
             max_examples=BATCH_EXAMPLES, database=db, deadline=None, verbosity=Verbosity.quiet,
             suppress_health_check=list(HealthCheck), report_multiple_bugs=False, print_blob=False,
-            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         )(test)
         try:
             test()

@@ -457,7 +457,8 @@ class _ExecutionRun:
         elif isinstance(action, Transaction):
             if action.watch and self.operation(client, [(b"WATCH", *render(action.watch, prefix))]) is None:
                 return
-            self.operation(client, [(b"MULTI",), *(render(c, prefix) for c in action.commands), (b"EXEC",)])
+            end = (b"DISCARD",) if action.discard else (b"EXEC",)
+            self.operation(client, [(b"MULTI",), *(render(c, prefix) for c in action.commands), end])
         elif isinstance(action, ScriptCall):
             self.script(client, action)
         else:

@@ -37,6 +37,7 @@ import os
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -105,7 +106,7 @@ def run(
     target: str | None = None,
     *,
     fault: str | None = None,
-    workload: str | Family = "mixed",
+    workload: str | Family = "default",
     clients: int = DEFAULT_CLIENTS,
     steps: int = DEFAULT_STEPS,
     ops: int | None = DEFAULT_OPS,
@@ -265,7 +266,12 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
         if found is None:  # a signal while shrinking or minimising, or a violation in the run it cut short
             found = state.failure_so_far()
         journal.close()
-        return conclude_programs(record, state, found, stats, notes, {"outages": watch.meta()})
+        drawable = {name.lower() for name in source.commands()}
+        coverage = state.coverage.summary(drawable)
+        outcome = conclude_programs(record, state, found, stats, notes,
+                                    {"outages": watch.meta(), "coverage": state.coverage.meta(drawable),
+                                     "coverage_summary": coverage})
+        return replace(outcome, coverage=tuple(coverage))
 
 
 def _refusal_note(refused: Mapping[str, int]) -> str | None:

@@ -49,24 +49,16 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, TypeAlias
 
 from hypothesis import strategies as st
 
-from redlin.harness.actions import (
-    Action,
-    Arg,
-    CasLoop,
-    Command,
-    Key,
-    Program,
-    ScriptCall,
-    Transaction,
-    render,
-)
+from redlin.harness.actions import Action, Arg, CasLoop, Command, Key, Program, ScriptCall, Transaction, render
 from redlin.harness.family_limits import MAX_AMOUNT, MAX_RETRIES, MAX_WEIGHT, whole_number
+from redlin.harness.generated import AnyCommand, AnyScript, AnyTransaction, Drawn
+from redlin.harness.grammar import Choose
 from redlin.harness.script_guard import guard_script
 
 __all__ = [
@@ -137,10 +129,12 @@ class Cas:
     pool: tuple[str, ...] | None = None
 
 
-Template: TypeAlias = Op | Tx | Eval | Cas
+Template: TypeAlias = Op | Tx | Eval | Cas | Drawn
 
 
 def _words(template: Template) -> list[str]:
+    if not isinstance(template, Op | Tx | Eval | Cas):
+        return []
     if isinstance(template, Op):
         return template.command.split()
     if isinstance(template, Tx):
@@ -163,7 +157,9 @@ def template_commands(template: Template) -> frozenset[str]:
         return frozenset(names | ({"WATCH"} if template.watch else set()))
     if isinstance(template, Eval):
         return frozenset({"EVAL", "EVALSHA"})
-    return frozenset({"WATCH", "GET", "UNWATCH", "MULTI", "SET", "EXEC"})  # UNWATCH: when GET fails
+    if isinstance(template, Cas):
+        return frozenset({"WATCH", "GET", "UNWATCH", "MULTI", "SET", "EXEC"})
+    return template.commands()  # UNWATCH: when GET fails
 
 
 # ----------------------------------------------------------------------------- families
@@ -264,7 +260,7 @@ def _validate(family: Family, template: Template) -> None:
             raise ValueError(f"{where}: KEYS must be key placeholders or {{all}}")
         if "{all}" in template.args:
             raise ValueError(f"{where}: {{all}} is only allowed in keys")
-    elif _key_word(template.key) is None or not 0 <= template.retries <= MAX_RETRIES:
+    elif isinstance(template, Cas) and (_key_word(template.key) is None or not 0 <= template.retries <= MAX_RETRIES):
         raise ValueError(f"{where}: a cas loop needs a key placeholder and retries from 0 to {MAX_RETRIES}")
 
 
@@ -343,8 +339,15 @@ def _builtin_families() -> dict[str, Family]:
         keys=("s0", "s1"),
         steps=(Op("SMEMBERS {key}"), Op("SADD {key} {member}", weight=2), Op("SREM {key} {member}")),
     )
+    model = Family(name="model", doc="any modelled command, transaction (WATCH, DISCARD, errors) and script, drawn "
+                   "from the grammar", keys=("g0", "g1", "g2"),
+                   steps=(AnyCommand(weight=6), AnyTransaction(weight=2), AnyScript(weight=1)))
     registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets)}
     registry["mixed"] = mixed(list(registry.values()))
+    registry["model"] = model
+    drawn = replace(model, steps=(AnyCommand(weight=30), AnyTransaction(weight=8), AnyScript(weight=4)))
+    registry["default"] = replace(mixed([*registry.values()][:6] + [drawn], name="default"),
+                                  doc="the families, and (most steps) the drawn ones of model")
     return registry
 
 
@@ -380,7 +383,7 @@ def _bind(template: Template, pool: tuple[str, ...]) -> Template:
 
 FAMILIES: Final[dict[str, Family]] = _builtin_families()
 """The built-in families by name (``register``, ``counter``, ``cas``, ``list-append``,
-``transfer``, ``set``, ``mixed``); :func:`register_family` adds to it."""
+``transfer``, ``set``, ``mixed``, ``model``, ``default``); :func:`register_family` adds to it."""
 
 BASE_FAMILIES: Final = ("register", "counter", "cas", "list-append", "transfer", "set")
 """The built-in families ``mixed`` is made of."""
@@ -467,10 +470,7 @@ class _Draft:
     keys: tuple[str, ...]  # {key}, {key2}, {key3} in order
     member: str
     amount: int
-
-
-Choose = Callable[[Sequence[Any]], Any]
-"""Picks one element of a non-empty sequence (Hypothesis's ``sampled_from``, or ``Random.choice``)."""
+    drawn: Any = None  # a Drawn template's skeleton
 
 
 def _draft(source: Family) -> st.SearchStrategy[_Draft]:
@@ -486,6 +486,8 @@ def _draft(source: Family) -> st.SearchStrategy[_Draft]:
 def _draft_with(choose: Choose, source: Family, expanded: Sequence[Template]) -> _Draft:
     template: Template = choose(expanded)
     pool = template.pool if template.pool is not None else source.keys
+    if not isinstance(template, Op | Tx | Eval | Cas):
+        return _Draft(template, (), "", 0, template.draw(choose, pool))
     wanted = sum(1 for name in _KEY_PLACEHOLDERS if name in _placeholders(template))
     keys: list[str] = []
     for _ in range(wanted):
@@ -497,6 +499,8 @@ def _draft_with(choose: Choose, source: Family, expanded: Sequence[Template]) ->
 
 def _fixed_draft(source: Family, template: Template) -> _Draft:
     pool = template.pool if template.pool is not None else source.keys
+    if not isinstance(template, Op | Tx | Eval | Cas):
+        return _Draft(template, (), "", 0, template.draw(lambda options: options[0], pool))
     return _Draft(template, tuple(pool[:3]), source.members[0], 1)
 
 
@@ -556,6 +560,8 @@ def _build(source: Family, draft: _Draft, client: str, index: int) -> Action:
     template = draft.template
     pool = template.pool if template.pool is not None else source.keys
     token = f"{client}-{index}".encode()
+    if not isinstance(template, Op | Tx | Eval | Cas):
+        return template.build(draft.drawn, token)
 
     def word(text: str) -> Arg:
         match = _PLACEHOLDER.fullmatch(text)

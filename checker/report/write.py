@@ -460,6 +460,9 @@ def render_summary(document: dict[str, Any]) -> str:
         if len(counterexample) > SUMMARY_ROWS:
             lines.append(f"| … | | | | {len(counterexample) - SUMMARY_ROWS} more in result.json |")
         lines.append("")
+    coverage = (document.get("meta") or {}).get("coverage_summary")
+    if isinstance(coverage, list) and coverage:
+        lines += ["**Coverage**", "", *(f"- {MARKDOWN.words(str(line))}" for line in coverage), ""]
     if names.prefix and (counterexample or document.get("anomalies")):
         lines += [f"Keys are shown without the run's prefix {markdown_code(names.prefix)}.", ""]
     lines.append("Files: `report.html` (open in a browser) · `result.json` · `junit.xml` · "

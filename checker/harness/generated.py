@@ -1,0 +1,169 @@
+"""Steps drawn from the whole model: every command of the grammar, transactions, scripts.
+
+Where a :class:`~redlin.harness.workloads.Family`'s templates (``Op("SET {key} {value}")``) fix a
+step's shape, the templates here draw it, from :mod:`redlin.harness.grammar`:
+
+- :class:`AnyCommand`: one command of any modelled data type, arguments from the corners where
+  implementations differ, on a small pool of keys every client shares (so that clients conflict
+  and types clash on purpose);
+- :class:`AnyTransaction`: MULTI, one to :data:`LONGEST_TRANSACTION` drawn commands, EXEC or
+  DISCARD, sometimes after WATCH of one or several keys, sometimes with a command Redis refuses
+  at queue time (EXECABORT) or one that fails when it runs (an error inside EXEC's reply);
+- :class:`AnyScript`: a Lua script made of one to four ``redis.call``/``redis.pcall`` calls on its
+  declared keys, sent inside redlin's script guard (EVAL the first time, EVALSHA after).
+
+WATCH and UNWATCH are commands of the grammar too, so several WATCHes, a WATCH then a DISCARD then
+a new transaction, and an UNWATCH between happen as a client's steps come.
+
+Each template draws with a ``choose`` function (Hypothesis's ``sampled_from``, or
+``random.Random.choice``), so programs shrink like the others: Hypothesis moves every choice towards
+the first option.  The unique token of a step (``<client>-<n>``) is known only when the step's
+place is (:meth:`build`): the drawn skeleton holds :data:`TOKEN` until then.
+
+>>> import random
+>>> rng = random.Random(7)
+>>> template = AnyCommand()
+>>> template.build(template.draw(rng.choice, ("g0", "g1")), b"1-3")
+Command(argv=(b'RENAMENX', Key(name='g1'), Key(name='g0')))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from redlin.harness.actions import Action, Arg, Command, Key, ScriptCall, Transaction
+from redlin.harness.grammar import GRAMMAR, KINDS, Choose, draw_argv
+from redlin.harness.script_guard import guard_script
+
+__all__ = ["LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyScript", "AnyTransaction", "Drawn", "drawn_commands"]
+
+TOKEN: Final = b"\x00token\x00"
+"""Stands for the step's unique token in a drawn skeleton (no drawn value contains a NUL byte
+followed by ``token``)."""
+LONGEST_TRANSACTION: Final = 12
+"""The most commands in a drawn transaction: long ones find atomicity lost only past some length."""
+
+_NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch"))
+_SESSION: Final = ("watch", "unwatch")
+_QUEUE_ERRORS: Final = ((b"GET",), (b"SET",), (b"INCRBY",), (b"LPUSH",))
+"""Refused at queue time (wrong arity): EXEC then answers EXECABORT (sheet M7).  Unknown commands
+are left out: the guard sends nothing the model does not know."""
+
+
+class Drawn(Protocol):
+    """A step that draws its own shape: a skeleton from ``choose`` and the key pool (:meth:`draw`),
+    then the action once the step's unique token is known (:meth:`build`).  A
+    :class:`~redlin.harness.workloads.Family` takes these beside its templates."""
+
+    weight: int
+    pool: tuple[str, ...] | None
+
+    def draw(self, choose: Choose, pool: Sequence[str]) -> Any: ...
+    def build(self, drawn: Any, token: bytes) -> Action: ...
+    def commands(self) -> frozenset[str]: ...
+
+
+def _swap(argv: tuple[Arg, ...], token: bytes) -> tuple[Arg, ...]:
+    return tuple(token if arg == TOKEN else arg for arg in argv)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyCommand:
+    """One command drawn from the whole grammar (WATCH and UNWATCH a little less often)."""
+
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+    def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Arg, ...]:
+        names = _NAMES if choose((True, True, True, True, True, True, False)) else _SESSION
+        return draw_argv(GRAMMAR[choose(names)], choose, pool, TOKEN)
+
+    def build(self, drawn: Any, token: bytes) -> Action:
+        return Command(_swap(drawn, token))
+
+    def commands(self) -> frozenset[str]:
+        return frozenset(name.upper() for name in GRAMMAR)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyTransaction:
+    """MULTI, drawn commands, EXEC (or DISCARD), optionally after WATCH (see the module docstring)."""
+
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+    def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Any, ...]:
+        length = choose((1, 2, 3, 2, 4, 6, LONGEST_TRANSACTION))
+        commands = [draw_argv(GRAMMAR[choose(_NAMES)], choose, pool, TOKEN) for _ in range(length)]
+        if choose((False,) * 9 + (True,)):
+            where = choose(range(len(commands) + 1))
+            commands.insert(where, choose(_QUEUE_ERRORS))
+        watch = tuple(Key(choose(pool)) for _ in range(choose((0, 0, 1, 1, 2, 3))))
+        discard = choose((False,) * 7 + (True,))
+        return tuple(commands), watch, discard
+
+    def build(self, drawn: Any, token: bytes) -> Action:
+        commands, watch, discard = drawn
+        return Transaction(tuple(_swap(argv, token) for argv in commands), watch, discard=discard)
+
+    def commands(self) -> frozenset[str]:
+        names = {name.upper() for name in _NAMES} | {argv[0].decode() for argv in _QUEUE_ERRORS}
+        return frozenset(names | {"MULTI", "EXEC", "DISCARD", "WATCH"})
+
+
+# Script calls: (command, arguments), where "K<n>" is KEYS[n] and "A<n>" is ARGV[n].
+_SCRIPT_CALLS: Final = (
+    ("GET", ("K",)), ("SET", ("K", "A")), ("INCR", ("K",)), ("INCRBY", ("K", "A")), ("DEL", ("K",)),
+    ("LPUSH", ("K", "A")), ("RPOP", ("K",)), ("LRANGE", ("K", "'0'", "'-1'")), ("SADD", ("K", "A")),
+    ("SISMEMBER", ("K", "A")), ("HSET", ("K", "'f'", "A")), ("HGET", ("K", "'f'")), ("EXISTS", ("K",)),
+    ("APPEND", ("K", "A")), ("ZADD", ("K", "'1'", "A")), ("ZINCRBY", ("K", "A", "'m'")), ("TYPE", ("K",)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyScript:
+    """A Lua script of one to four ``redis.call``/``redis.pcall`` calls on one to three declared
+    keys and one or two arguments, returning every reply as a table."""
+
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+    def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Any, ...]:
+        keys = tuple(Key(choose(pool)) for _ in range(choose((1, 2, 3))))
+        args = tuple(TOKEN if value is None else value
+                     for value in (choose(KINDS["v"]) for _ in range(choose((1, 2)))))
+        lines = []
+        for number in range(1, choose((1, 2, 3, 4)) + 1):
+            name, shape = choose(_SCRIPT_CALLS)
+            words = [f"'{name}'"]
+            for part in shape:
+                if part == "K":
+                    words.append(f"KEYS[{choose(range(1, len(keys) + 1))}]")
+                elif part == "A":
+                    words.append(f"ARGV[{choose(range(1, len(args) + 1))}]")
+                else:
+                    words.append(part)
+            call = choose(("call", "pcall"))
+            lines.append(f"local r{number} = redis.{call}({', '.join(words)})")
+        replies = ", ".join(f"r{n}" for n in range(1, len(lines) + 1))
+        body = "\n".join([*lines, f"return {{{replies}}}"]).encode()
+        return guard_script(body), keys, args
+
+    def build(self, drawn: Any, token: bytes) -> Action:
+        body, keys, args = drawn
+        return ScriptCall(body, keys, tuple(token if arg == TOKEN else arg for arg in args))
+
+    def commands(self) -> frozenset[str]:
+        return frozenset({"EVAL", "EVALSHA"})
+
+
+def drawn_commands() -> frozenset[str]:
+    """Every command name (upper case) a drawn step can send.
+
+    >>> {"SET", "ZADD", "EXEC", "EVALSHA"} <= drawn_commands()
+    True
+    """
+    return AnyCommand().commands() | AnyTransaction().commands() | AnyScript().commands()
+

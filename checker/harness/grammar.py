@@ -1,0 +1,192 @@
+"""The argument grammar of every modelled command, for drawing commands under concurrency.
+
+Each command redlin's model implements (:data:`redlin.model.COMMANDS`) is either in :data:`GRAMMAR`,
+written as a line of Redis's own usage notation, or in :data:`LEFT_OUT` with the reason a
+concurrent run cannot send it and still be checked (a test keeps the two complete and disjoint, so
+a command added to the model must be placed in one of them).  A line reads like ``COMMAND DOCS``::
+
+    SET k v [NX|XX] [GET] [EX_sec|PX_ms|KEEPTTL|PXAT_ams]
+
+- an upper-case word is sent as it is;
+- a lower-case word is an argument *kind*, drawn from :data:`KINDS` (``k`` a key of the program's
+  pool, ``v`` a value, ``i`` an integer increment, ...); with ``+`` it is one to three of them;
+  ``kv``, ``fv`` and ``sm`` are key/value, field/value and score/member pairs, ``ck`` a count of
+  keys and the keys;
+- ``[A|B]`` is one of the alternatives or nothing, ``{A|B}`` one of them; an alternative of several
+  words joins them with ``_``; ``[A|B]*`` is up to two picks (options that may conflict, as users
+  write them).
+
+The values are the corners where implementations differ: 0, ±1, ±2^63 and its neighbours, numbers
+just past the 64-bit range, huge and tiny floats, ``inf`` and ``nan``, shortest-round-trip cases,
+empty, binary and long strings, negative indexes and counts.  A kind's table also has ``None``
+entries, which become the program's unique token (``<client>-<n>``) so that most writes stay
+distinguishable.  Times are relative and far (1000 s and more) or absolute and far in the future:
+the checker's model has no clock, so nothing drawn may expire, or depend on when it was sent.
+
+>>> import random
+>>> rng = random.Random(3)
+>>> draw_argv("GETRANGE k x x", rng.choice, ("a", "b"), b"t")
+(b'GETRANGE', Key(name='a'), b'-9223372036854775808', b'9223372036854775807')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from redlin.harness.actions import Arg, Key
+
+__all__ = ["GRAMMAR", "KINDS", "LEFT_OUT", "Choose", "draw_argv", "parse"]
+
+Choose = Callable[[Sequence[Any]], Any]
+"""Picks one element of a non-empty sequence (Hypothesis's ``sampled_from`` or ``Random.choice``)."""
+
+_LONG: Final = b"x" * 300
+_INT_CORNERS: Final = (b"0", b"1", b"-1", b"2", b"-2", b"100", b"9223372036854775807", b"-9223372036854775808",
+                       b"9223372036854775806", b"-9223372036854775807", b"9223372036854775808",
+                       b"-9223372036854775809")
+KINDS: Final[dict[str, tuple[bytes | None, ...]]] = {
+    "v": (None, None, None, b"", b"0", b"1", b"-1", b"1.5", b" 1", b"x", b"\x00\xff", _LONG, *_INT_CORNERS[6:],
+          b"3.0000000000000004", b"1e308", b"0x10"),
+    "i": (*_INT_CORNERS, b"x", b"1.5", b"", b" 1", b"01"),
+    "f": (b"1", b"0.1", b"-1.5", b"1e308", b"-1e308", b"5e-324", b"1.7976931348623157e308", b"inf", b"-inf",
+          b"nan", b"x", b"3.0000000000000004", b"1e-17", b"100", b"0", b"-0"),
+    "x": (b"0", b"1", b"-1", b"2", b"-2", b"-3", b"10", b"-100", b"9223372036854775807", b"-9223372036854775808",
+          b"x"),
+    "n": (b"0", b"1", b"2", b"3", b"-1", b"10", b"x"),
+    "fd": (b"f0", b"f1", b"f2", b""),
+    "m": (b"m0", b"m1", b"m2", b"1", b""),
+    "s": (b"1", b"0", b"-1", b"1.5", b"0.1", b"inf", b"-inf", b"+inf", b"nan", b"x", b"1e308", b"-0",
+          b"9007199254740993", b"3.0000000000000004"),
+    "sr": (b"-inf", b"+inf", b"0", b"1", b"(1", b"(0", b"1.5", b"x", b"(inf"),
+    "lr": (b"-", b"+", b"[m1", b"(m2", b"[", b"x", b"[a", b"(m0"),
+    "sec": (b"1000", b"100000", b"0", b"-1", b"x", b"9223372036854775807"),
+    "ms": (b"1000000", b"0", b"-5", b"x"),
+    "asec": (b"4000000000", b"99999999999"),
+    "ams": (b"4000000000000", b"99999999999000"),
+}
+"""Argument kinds and their values (``None``: the program's unique token)."""
+
+GRAMMAR: Final[dict[str, str]] = {
+    # strings and counters
+    "get": "GET k", "set": "SET k v [NX|XX] [GET] [EX_sec|PX_ms|KEEPTTL|PXAT_ams|EXAT_asec|EX_x]",
+    "setnx": "SETNX k v", "getset": "GETSET k v", "getdel": "GETDEL k", "append": "APPEND k v",
+    "strlen": "STRLEN k", "mget": "MGET k+", "mset": "MSET kv+", "msetnx": "MSETNX kv+",
+    "incr": "INCR k", "decr": "DECR k", "incrby": "INCRBY k i", "decrby": "DECRBY k i",
+    # keys
+    "del": "DEL k+", "unlink": "UNLINK k+", "exists": "EXISTS k+", "type": "TYPE k", "rename": "RENAME k k",
+    "renamenx": "RENAMENX k k", "expire": "EXPIRE k sec [NX|XX]", "pexpire": "PEXPIRE k ms [NX|XX]",
+    "expireat": "EXPIREAT k asec [NX|XX]", "pexpireat": "PEXPIREAT k ams [NX|XX]", "persist": "PERSIST k",
+    # lists
+    "lpush": "LPUSH k v+", "rpush": "RPUSH k v+", "lpushx": "LPUSHX k v+", "rpushx": "RPUSHX k v+",
+    "lpop": "LPOP k [n]", "rpop": "RPOP k [n]", "llen": "LLEN k", "lrange": "LRANGE k x x", "lindex": "LINDEX k x",
+    "lset": "LSET k x v", "lrem": "LREM k x v", "linsert": "LINSERT k {BEFORE|AFTER} v v", "ltrim": "LTRIM k x x",
+    "lpos": "LPOS k v [RANK_x|COUNT_n|MAXLEN_n]*", "lmove": "LMOVE k k {LEFT|RIGHT} {LEFT|RIGHT}",
+    "rpoplpush": "RPOPLPUSH k k",
+    # hashes
+    "hset": "HSET k fv+", "hmset": "HMSET k fv+", "hsetnx": "HSETNX k fd v", "hget": "HGET k fd",
+    "hmget": "HMGET k fd+", "hdel": "HDEL k fd+", "hlen": "HLEN k", "hexists": "HEXISTS k fd",
+    "hstrlen": "HSTRLEN k fd", "hgetall": "HGETALL k", "hkeys": "HKEYS k", "hvals": "HVALS k",
+    "hincrby": "HINCRBY k fd i", "hincrbyfloat": "HINCRBYFLOAT k fd f",
+    # sets
+    "sadd": "SADD k m+", "srem": "SREM k m+", "scard": "SCARD k", "smembers": "SMEMBERS k",
+    "sismember": "SISMEMBER k m", "smismember": "SMISMEMBER k m+", "smove": "SMOVE k k m", "sinter": "SINTER k+",
+    "sunion": "SUNION k+", "sdiff": "SDIFF k+", "sinterstore": "SINTERSTORE k k+", "sunionstore": "SUNIONSTORE k k+",
+    "sdiffstore": "SDIFFSTORE k k+", "sintercard": "SINTERCARD ck [LIMIT_n]",
+    # sorted sets
+    "zadd": "ZADD k [NX|XX|GT|LT|CH|INCR]* sm+", "zincrby": "ZINCRBY k s m", "zscore": "ZSCORE k m",
+    "zmscore": "ZMSCORE k m+", "zcard": "ZCARD k", "zrem": "ZREM k m+", "zrank": "ZRANK k m", "zrevrank": "ZREVRANK k m",
+    "zrange": "ZRANGE k x x [REV|WITHSCORES|BYSCORE|BYLEX|LIMIT_x_n]*",
+    "zrangebyscore": "ZRANGEBYSCORE k sr sr [WITHSCORES|LIMIT_x_n]*",
+    "zrevrangebyscore": "ZREVRANGEBYSCORE k sr sr [WITHSCORES|LIMIT_x_n]*",
+    "zrevrange": "ZREVRANGE k x x [WITHSCORES]", "zrangebylex": "ZRANGEBYLEX k lr lr [LIMIT_x_n]",
+    "zrevrangebylex": "ZREVRANGEBYLEX k lr lr [LIMIT_x_n]", "zlexcount": "ZLEXCOUNT k lr lr",
+    "zrangestore": "ZRANGESTORE k k x x [REV|BYSCORE]", "zcount": "ZCOUNT k sr sr", "zpopmin": "ZPOPMIN k [n]",
+    "zpopmax": "ZPOPMAX k [n]",
+    # connection and transactions (WATCH/UNWATCH as steps of their own; MULTI/EXEC/DISCARD by transactions)
+    "ping": "PING [v]", "echo": "ECHO v", "watch": "WATCH k+", "unwatch": "UNWATCH",
+}
+"""Every command drawn, in usage notation (see the module docstring).  MULTI, EXEC, DISCARD and
+EVAL/EVALSHA are drawn as transactions and scripts (:mod:`redlin.harness.generated`)."""
+
+LEFT_OUT: Final[dict[str, str]] = {
+    **dict.fromkeys(("multi", "exec", "discard"), "drawn as whole transactions"),
+    **dict.fromkeys(("eval", "evalsha", "eval_ro", "evalsha_ro"), "drawn as whole scripts inside redlin's guard"),
+    **dict.fromkeys(("ttl", "pttl"), "the reply depends on the server's clock, which the checker cannot see"),
+    **dict.fromkeys(("blpop", "brpop", "blmove", "brpoplpush"), "blocks: the model does not wait for other clients"),
+    **dict.fromkeys(("dbsize", "flushall", "flushdb", "swapdb", "move", "select"),
+                    "reaches beyond the run's own keys"),
+    **dict.fromkeys(("save", "shutdown", "sync", "psync", "script"), "acts on the whole server"),
+    **dict.fromkeys(("publish", "spublish", "subscribe", "ssubscribe", "psubscribe", "unsubscribe", "sunsubscribe",
+                     "punsubscribe", "pubsub"), "Pub/Sub: checked by --workload pubsub"),
+    **dict.fromkeys(("quit", "reset"), "ends the connection's session (the recorder owns connections)"),
+}
+"""Commands of the model no concurrent run draws, with the reason."""
+
+
+def parse(line: str) -> tuple[Any, ...]:
+    """A usage line as nested tuples: a word (``str``), ``("opt", alternatives, most)`` or
+    ``("one", alternatives)``, each alternative a tuple of words.
+
+    >>> parse("LPOS k v [RANK_x|COUNT_n]*")
+    ('LPOS', 'k', 'v', ('opt', (('RANK', 'x'), ('COUNT', 'n')), 2))
+    """
+    out: list[Any] = []
+    for word in line.split():
+        if word[0] in "[{":
+            many = word.endswith("*")
+            body = word.rstrip("*")[1:-1]
+            alternatives = tuple(tuple(part.split("_")) for part in body.split("|"))
+            out.append(("opt", alternatives, 2 if many else 1) if word[0] == "[" else ("one", alternatives))
+        else:
+            out.append(word)
+    return tuple(out)
+
+
+_PARSED: Final = {line: parse(line) for line in GRAMMAR.values()}
+
+
+def draw_argv(line: str, choose: Choose, pool: Sequence[str], token: bytes) -> tuple[Arg, ...]:
+    """One command drawn from a usage ``line`` over the key ``pool`` (``token``: the unique value).
+
+    >>> draw_argv("MSET kv+", lambda options: options[0], ("a",), b"t")
+    (b'MSET', Key(name='a'), b't')
+    """
+    parsed = _PARSED.get(line)
+    out: list[Arg] = []
+    for item in parsed if parsed is not None else parse(line):
+        _draw_item(item, choose, pool, token, out)
+    return tuple(out)
+
+
+def _draw_item(item: Any, choose: Choose, pool: Sequence[str], token: bytes, out: list[Arg]) -> None:
+    if isinstance(item, tuple):
+        kind, alternatives = item[0], item[1]
+        if kind == "one":
+            picks = [choose(alternatives)]
+        else:
+            picks = [pick for pick in (choose((None, *alternatives)) for _ in range(item[2])) if pick is not None]
+        for words in picks:
+            for word in words:
+                _draw_item(word, choose, pool, token, out)
+        return
+    word: str = item
+    if word.isupper() or not word[0].isalpha():
+        out.append(word.encode())
+        return
+    several = word.endswith("+")
+    kind = word.rstrip("+")
+    for _ in range(choose((1, 1, 2, 3)) if several else 1):
+        if kind in ("kv", "fv", "sm"):
+            first, second = {"kv": ("k", "v"), "fv": ("fd", "v"), "sm": ("s", "m")}[kind]
+            _draw_item(first, choose, pool, token, out)
+            _draw_item(second, choose, pool, token, out)
+        elif kind == "k":
+            out.append(Key(choose(pool)))
+        elif kind == "ck":  # numkeys, then that many keys (numkeys 0 is an error Redis gives)
+            count = choose((1, 2, 3, 0))
+            out.append(str(count).encode())
+            out.extend(Key(choose(pool)) for _ in range(max(count, 1)))
+        else:
+            value = choose(KINDS[kind])
+            out.append(token if value is None else value)
