@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,28 @@ def test_lines_are_on_disk_before_close(tmp_path: Path) -> None:
     history = load_history(path)  # the writer is still open
     assert len(history) == 1 and history[0].outcome is Outcome.INFO and history[0].complete is None
     writer.close()
+
+
+def test_operation_numbers_follow_the_file_order_under_threads(tmp_path: Path) -> None:
+    """Invocations from many threads: the ``op`` of each invoke line is its position among the
+    invoke lines (numbered and written together), so the file's ids and its order agree."""
+    path = tmp_path / "threads.jsonl"
+    with HistoryWriter(path) as writer:
+
+        def client(number: int) -> None:
+            for step in range(300):
+                op = writer.invoke(client=number, call=[(b"INCR", b"k" * (1 + step % 50))], time=step)
+                writer.complete(op, Outcome.OK, time=step + 1, result=[step])
+
+        threads = [threading.Thread(target=client, args=(number,)) for number in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    events = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    numbers = [event["op"] for event in events if event["event"] == "invoke"]
+    assert numbers == list(range(8 * 300))
+    assert len(load_history(path)) == 8 * 300
 
 
 def write_lines(tmp_path: Path, *events: object) -> Path:

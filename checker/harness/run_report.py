@@ -124,10 +124,7 @@ def conclude_programs(record: RunRecord, state: ProgramSearch, found: Counterexa
         culprit = CheckedPiece(execution.history, found.violation, places)
         paths.update(_report(record, state.journal, pieces, state.truncated, (culprit, found.core), state.model,
                              meta, notes))
-        # Number the failing run's operations as the report does: by their ids in history.jsonl
-        # (a report of the latest runs only, under report/, numbers the failing run from 0).
-        ids = () if state.truncated or len(places) != len(execution.history) or None in places else \
-            tuple(place[0] for place in places if place is not None)
+        ids = _file_ids(culprit, state.truncated)
         paths["counterexample"] = _save_counterexample(record, execution.history, ids)
         return record.outcome("violation", stats, notes, paths, result=found.violation,
                               history=execution.history, core=found.core, program=failing,
@@ -152,11 +149,12 @@ def conclude_rounds(record: RunRecord, journal: Journal, rounds: Sequence[Checke
     if found is not None:
         culprit, core = found
         assert isinstance(culprit.result, Violation)
-        paths["counterexample"] = _save_counterexample(record, culprit.history)
+        ids = _file_ids(culprit, truncated)
+        paths["counterexample"] = _save_counterexample(record, culprit.history, ids)
         meta.update(verdict="violation", counterexample_operations=len(core))
         paths.update(_report(record, journal, rounds, truncated, found, model, meta, notes))
         return record.outcome("violation", stats, notes, paths, result=culprit.result, history=culprit.history,
-                              core=core)
+                              core=core, history_ids=ids)
     if not rounds:
         return record.outcome("interrupted" if stats.interrupted else "unknown", stats, notes, paths)
     history, result = _sequence(rounds, unit="round")
@@ -172,6 +170,16 @@ def _stats_meta(stats: RunStats) -> dict[str, Any]:
             "found_after_seconds": None if stats.found_after_seconds is None else round(stats.found_after_seconds, 3),
             "interrupted": stats.interrupted, "interrupted_by": stats.interrupted_by,
             "target_lost": stats.target_lost, "restarted_executions": stats.restarted_executions}
+
+
+def _file_ids(culprit: CheckedPiece, truncated: bool) -> tuple[int, ...]:
+    """The failing piece's operations numbered as the report numbers them: by their ids in
+    ``history.jsonl``; ``()`` (numbered from 0) when the report covers only the latest pieces
+    (under ``report/``, the failing one first) or some place is unknown."""
+    places = culprit.places
+    if truncated or len(places) != len(culprit.history) or None in places:
+        return ()
+    return tuple(place[0] for place in places if place is not None)
 
 
 def _save_counterexample(record: RunRecord, history: History, ids: tuple[int, ...]) -> Path:

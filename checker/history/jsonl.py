@@ -162,6 +162,7 @@ class HistoryWriter:
         self.model = model
         self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         self._lock = threading.Lock()
+        self._invoking = threading.Lock()
         self._next = 0
         self._write({"event": "meta", "format": FORMAT, "version": VERSION, "model": model, **meta})
 
@@ -173,11 +174,11 @@ class HistoryWriter:
 
     def invoke(self, *, client: Hashable, call: Any, time: int) -> int:
         """Record an invocation; returns the new operation id."""
-        with self._lock:
+        encoded = encode_call(call) if self.model in REDIS_MODELS else call
+        with self._invoking:  # numbered and written together: op numbers follow the file's order
             op = self._next
             self._next += 1
-        encoded = encode_call(call) if self.model in REDIS_MODELS else call
-        self._write({"event": "invoke", "op": op, "client": client, "time": time, "call": encoded})
+            self._write({"event": "invoke", "op": op, "client": client, "time": time, "call": encoded})
         return op
 
     def complete(self, op: int, outcome: Outcome, *, time: int, result: Any = None, error: str | None = None) -> None:
