@@ -182,10 +182,10 @@ def test_read_between_two_commands_of_a_transaction() -> None:
 def test_long_arguments_are_cut_short_in_sentences() -> None:
     script = "-- a long script\n" + "return redis.call('SET', KEYS[1], ARGV[1])\n" * 20
     h = HistoryBuilder()
-    h.op(1, 0, 1 * MS, ("EVAL", script, "1", "k", "v"), 1)  # the model says: a string reply, not 1
+    h.op(1, 0, 1 * MS, ("EVAL", script, "1", "k", "v"), 1)  # the model says: a compile error, not 1
     kind, text = explained(h)
-    assert kind == "impossible-reply"
-    assert "EVAL '-- a long script…' 1 k v -> (integer) 1" in text and len(text) < 400
+    assert kind == "wrong-reply"  # one client, nothing else on its key: a conformance finding
+    assert "sent EVAL '-- a long script…' 1 k v (0–1 ms) and got (integer) 1" in text and len(text) < 450
 
 
 def test_transaction_interleaved_with_another_command() -> None:
@@ -461,7 +461,11 @@ CLAIM_EXAMPLES: dict[str, Callable[[], Explanation]] = {
         (1, 0, 1, ("SET", "k", "1"), OK), (3, 2, 3, ("GET", "k"), b"5"), (1, 4, 5, ("SET", "k", "5"), OK))),
     "read-from-the-future/every-write": lambda: explanation_of(redis_history(
         (2, 1, 2, ("GET", "k"), b"5"), (1, 3, 4, ("SET", "k", "5"), OK), (3, 5, 6, ("SET", "k", "5"), OK))),
-    "alone": lambda: explanation_of(redis_history((1, 0, 1, ("EVAL", SCRIPT, "1", "k", "v"), 1))),
+    "alone": lambda: explanation_of(redis_history((1, 0, 1, ("EVAL", SCRIPT, "1", "k", "v"), 1),
+                                                  (2, 2, 3, ("SET", "k", "x"), OK))),
+    "conformance/alone": lambda: explanation_of(redis_history((1, 0, 1, ("EVAL", SCRIPT, "1", "k", "v"), 1))),
+    "conformance/sequential": lambda: explanation_of(redis_history(
+        (1, 0, 1, ("RPUSH", "k", "a", "b"), 2), (1, 2, 3, ("LRANGE", "k", "0", "-1"), (b"b", b"a")))),
     "overwritten-read/one-write": lambda: explanation_of(stale_read_core()),
     "overwritten-read/every-write": lambda: explanation_of(redis_history(
         (1, 0, 1, ("SET", "k", "1"), OK), (3, 0, 1, ("SET", "k", "1"), OK), (1, 2, 3, ("SET", "k", "2"), OK),

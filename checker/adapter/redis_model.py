@@ -46,6 +46,7 @@ from redlin.history.records import Operation, Outcome
 from redlin.model import (
     INITIAL_STATE,
     NULL_ARRAY,
+    Error,
     Frames,
     ScriptTooLong,
     Session,
@@ -382,6 +383,44 @@ def describe_reply(reply: Reply) -> str:
     if type(reply) is Frames:
         return " then ".join(describe_reply(item) for item in reply)
     return "(error) " + reply.text  # type: ignore[union-attr]
+
+
+def resp_type(reply: Reply) -> str:
+    """The RESP2 type a reply is sent as.
+
+    >>> resp_type(Status("OK")), resp_type(b"OK"), resp_type(None), resp_type(NULL_ARRAY), resp_type(Error("ERR x"))
+    ('simple string', 'bulk string', 'null bulk string', 'null array', 'error')
+    """
+    if type(reply) is Status:
+        return "simple string"
+    if type(reply) is Error:
+        return "error"
+    if type(reply) is int:
+        return "integer"
+    if type(reply) is bytes:
+        return "bulk string"
+    if reply is None:
+        return "null bulk string"
+    if reply is NULL_ARRAY:
+        return "null array"
+    if type(reply) is Frames:
+        return "replies with messages"
+    return "array"
+
+
+def typed(reply: Reply, other: Reply) -> str:
+    """``reply`` as :func:`describe_reply` shows it, with its RESP type when ``other``'s differs.
+
+    >>> typed(Status("OK"), b"OK"), typed(b"OK", Status("OK")), typed(1, 2)
+    ('simple string OK', 'bulk string "OK"', '(integer) 1')
+    """
+    shown = describe_reply(reply)
+    kind = resp_type(reply)
+    if kind == resp_type(other) or kind == "null bulk string" and other is None:
+        return shown
+    if kind in ("integer", "null bulk string", "null array", "error"):
+        return shown if shown.startswith("(") else f"{kind} {shown}"
+    return f"{kind} {shown}"
 
 
 def describe_command(argv: Sequence[bytes]) -> str:

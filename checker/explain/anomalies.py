@@ -52,8 +52,9 @@ DUPLICATE_MESSAGE = "duplicate-message"
 REORDERED_MESSAGES = "reordered-messages"
 PHANTOM_MESSAGE = "phantom-message"
 WRONG_RECEIVER_COUNT = "wrong-receiver-count"
+WRONG_REPLY = "wrong-reply"
 KINDS = (STALE_READ, LOST_UPDATE, TORN_TRANSACTION, UNJUSTIFIED_NIL_EXEC, IMPOSSIBLE_REPLY, LOST_MESSAGE,
-         DUPLICATE_MESSAGE, REORDERED_MESSAGES, PHANTOM_MESSAGE, WRONG_RECEIVER_COUNT, NO_VALID_ORDER)
+         DUPLICATE_MESSAGE, REORDERED_MESSAGES, PHANTOM_MESSAGE, WRONG_RECEIVER_COUNT, WRONG_REPLY, NO_VALID_ORDER)
 """The kinds of violation an explanation names (``result.json``'s ``kind``)."""
 
 TITLES = {
@@ -68,6 +69,7 @@ TITLES = {
     REORDERED_MESSAGES: "reordered messages",
     PHANTOM_MESSAGE: "phantom message",
     WRONG_RECEIVER_COUNT: "wrong receiver count",
+    WRONG_REPLY: "wrong reply (sequential conformance)",
 }
 """Each kind's name for people."""
 

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redlin.explain import generic, pubsub, redis
+from redlin.explain import conformance, generic, pubsub, redis
 from redlin.explain.anomalies import (
     DUPLICATE_MESSAGE,
     IMPOSSIBLE_REPLY,
@@ -100,11 +100,15 @@ def vocabulary(model: Model[Any]) -> Vocabulary | None:
 
 def recognisers(words: Vocabulary | None) -> tuple[Recogniser, ...]:
     """The recognisers for a family, in the order they are tried: a value no one wrote first, then
-    the family's own anomalies (Pub/Sub before transactions), then the generic ones."""
+    the family's own anomalies (Pub/Sub before transactions), then the generic ones.  For Redis, a
+    reply of the wrong RESP type comes before everything, and one client's wrong reply in sequence
+    (:mod:`redlin.explain.conformance`) before the generic ones that come last."""
     if words is None:
         return ()
-    family = pubsub.RECOGNISERS + redis.RECOGNISERS if words is REDIS else ()
-    return generic.FIRST + family + generic.LAST
+    if words is not REDIS:
+        return generic.FIRST + generic.LAST
+    return ((conformance.wrong_type_reply,) + generic.FIRST + pubsub.RECOGNISERS + redis.RECOGNISERS
+            + (conformance.wrong_reply,) + generic.LAST)
 
 
 @dataclass(frozen=True, slots=True)

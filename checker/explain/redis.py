@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from redlin.adapter.deliveries import is_receive
-from redlin.adapter.redis_model import canonical_result, describe_command, describe_reply
+from redlin.adapter.redis_model import canonical_result, describe_command, describe_reply, resp_type, typed
 from redlin.explain.anomalies import (
     LOST_UPDATE,
     TORN_TRANSACTION,
@@ -236,9 +236,17 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
         if name == b"exec" and type(want) is tuple and type(got) is tuple and len(want) == len(got):
             for queued, inner_want, inner_got in zip(queue, want, got):
                 if inner_want != inner_got:
-                    return (f"{brief_command(queued)} (inside EXEC) would reply {redis_value(inner_want)}, "
-                            f"not {redis_value(inner_got)}")
-        return f"{brief_command(argv)} would reply {redis_value(want)}, not {redis_value(got)}"
+                    return (f"{brief_command(queued)} (inside EXEC) would reply {_typed(inner_want, inner_got)}, "
+                            f"not {_typed(inner_got, inner_want)}")
+        return f"{brief_command(argv)} would reply {_typed(want, got)}, not {_typed(got, want)}"
+
+
+def _typed(value: Reply, other: Reply) -> str:
+    """:func:`redis_value`, with the RESP type named when ``other``'s differs (a simple string
+    ``OK`` against a bulk string ``"OK"``)."""
+    if resp_type(value) == resp_type(other):
+        return redis_value(value)
+    return cut(typed(value, other), 80)
     return None
 
 

@@ -107,6 +107,12 @@ CLAIMS: dict[str, str] = {
     "read-from-the-future/every-write": "{reader:client} read {value} from {key} at {reader:invoke}, but every write "
                                         "of {value} ({writer}) was invoked at {writer:invoke} or later, after that "
                                         "read had returned at {reader:complete}.",
+    "conformance/alone": "{op:client} sent {command} ({op:span}) and got {got}, a reply that the history's other "
+                         "operations, in any order or left out, cannot lead to (from an empty keyspace Redis "
+                         "replies {expected}). No race is involved: the server answered this command unlike Redis.",
+    "conformance/sequential": "{op:client} sent {before:command}, one after another, then {command} ({op:span}), "
+                              "and got {got}, where Redis replies {expected} to that sequence. No race is "
+                              "involved: no order of the other operations explains it.",
     "alone": "{op:client}'s {op:described} ({op:span}) cannot be explained by any order of the operations, even if "
              "every other one took effect at any time after its invocation or not at all.",
     # --- stale reads

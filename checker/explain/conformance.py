@@ -1,0 +1,131 @@
+"""A wrong reply with no concurrency in it: a sequential conformance finding, not an interleaving.
+
+When the minimal counterexample is one client's operations and no other client's operation
+touches their keys (nor the keys of that client's other operations on them), no race is
+involved: the client's commands ran one after another, alone, and the server answered them
+differently from Redis.  (A read that saw the middle of a concurrent transaction is alone in its
+counterexample too, but that transaction touches its key: a race, which :mod:`redlin.explain.redis`
+names.)
+Calling that "no valid order" would send its reader looking for a race that is not there, so
+:func:`wrong_reply` states it as what it is: the commands, the reply Redis 7.0 gives (the model
+replays them from an empty keyspace; the core is minimal, so no other operation of the history
+can explain the difference either), the reply the server gave, and both replies' RESP types when
+they differ (a simple string ``OK`` against a bulk string ``"OK"``, an error against an integer).
+
+>>> from redlin.explain.generic import Analysis
+>>> from redlin.search.result import Violation
+>>> from redlin.model import Status
+>>> from redlin.history.records import History
+>>> history = History((Operation(0, 1, ((b"SET", b"k", b"v"),), (b"OK",), 0, 1),))
+>>> wrong_reply(Analysis(history, Violation((0,), 0, (), 1, 0.0), (0,), None)).facts["got"]
+Value(text='bulk string "OK"')
+"""
+
+from __future__ import annotations
+
+from redlin.adapter.deliveries import is_receive_argv
+from redlin.adapter.redis_model import canonical_result, resp_type, typed
+from redlin.explain.anomalies import WRONG_REPLY, Anomaly, Listing, Text, Value
+from redlin.explain.generic import Analysis
+from redlin.explain.names import cut
+from redlin.explain.redis import brief_command
+from redlin.history.records import Operation, Outcome
+from redlin.model import NULL_ARRAY, State, keys_of, lookup
+from redlin.model import step as model_step
+from redlin.model._reply import Reply
+
+__all__ = ["wrong_reply", "wrong_type_reply"]
+
+
+def _keys(op: Operation) -> frozenset[bytes] | None:
+    found: set[bytes] = set()
+    for argv in op.call:
+        keys = keys_of(argv)
+        if keys is None:
+            return None
+        found.update(keys)
+    return frozenset(found)
+
+
+def _pubsub(op: Operation) -> bool:
+    for argv in op.call:
+        spec = lookup(argv) if argv else None
+        if spec is None or "pubsub" in spec.flags or is_receive_argv(argv):
+            return True
+    return False
+
+
+def _sequence(analysis: Analysis, core: list[Operation]) -> list[Operation] | None:
+    """The client's own operations on the keys of ``core`` (closed over the keys they touch), in
+    order, if no other client's operation may touch those keys; ``None`` otherwise."""
+    client = core[0].client
+    keys: set[bytes] = set()
+    chosen = {op.id for op in core}
+    mine = [op for op in analysis.history if op.client == client and op.outcome is not Outcome.FAIL]
+    grown = True
+    while grown:
+        grown = False
+        for op in mine:
+            touched = _keys(op)
+            if touched is None:
+                return None
+            if op.id in chosen or touched & keys:
+                if op.id not in chosen or not touched <= keys:
+                    chosen.add(op.id)
+                    keys |= touched
+                    grown = True
+    for op in analysis.history:
+        if op.client != client and op.outcome is not Outcome.FAIL:
+            touched = _keys(op)
+            if touched is None or touched & keys:
+                return None
+    sequence = sorted((op for op in mine if op.id in chosen), key=lambda op: op.invoke)
+    if any(op.outcome is not Outcome.OK for op in sequence):
+        return None  # an indeterminate one may or may not have run: no single expected reply
+    return sequence
+
+
+def wrong_type_reply(analysis: Analysis) -> Anomaly | None:
+    """:func:`wrong_reply` when the two replies differ in RESP type (tried before every other
+    recogniser: a reply of the wrong type is no stale read or lost update)."""
+    return wrong_reply(analysis, types_differ=True)
+
+
+def wrong_reply(analysis: Analysis, *, types_differ: bool = False) -> Anomaly | None:
+    """One client's operations, in sequence, that the server answered unlike Redis (see the
+    module docstring); ``None`` unless the core is exactly that (and, with ``types_differ``, the
+    first differing replies have different RESP types)."""
+    core = sorted((analysis.history[i] for i in analysis.core), key=lambda op: op.invoke)
+    if not core or any(op.outcome is not Outcome.OK or op.client != core[0].client for op in core):
+        return None
+    if any(_pubsub(op) for op in analysis.history):
+        return None  # channels are no keys: who could have published is the Pub/Sub recognisers' question
+    sequence = _sequence(analysis, core)
+    if sequence is None:  # another client may touch these keys: a race is not ruled out
+        return None
+    state = State()
+    for op in sequence:
+        replies: list[Reply] = []
+        try:
+            for argv in op.call:
+                state, reply = model_step(state, op.client, argv)  # type: ignore[arg-type]
+                replies.append(reply)
+            expected = canonical_result(op.call, replies)
+        except Exception:  # noqa: BLE001 - an explanation must never break a report
+            return None
+        for argv, want, got in zip(op.call, expected, op.result, strict=False):
+            if want == got:
+                continue
+            if argv[0].lower() == b"exec" and type(want) is tuple and type(got) is tuple and len(want) == len(got):
+                queued = [a for a in op.call[1:-1]]
+                for inner, inner_want, inner_got in zip(queued, want, got, strict=False):
+                    if inner_want != inner_got:
+                        argv, want, got = inner, inner_want, inner_got
+                        break
+            if types_differ and (resp_type(want) == resp_type(got) or NULL_ARRAY in (want, got)):
+                return None  # a nil EXEC is the transaction recognisers' (they say which WATCH)
+            before = [analysis.op(earlier) for earlier in sequence if earlier.invoke < op.invoke]
+            return Anomaly.of(WRONG_REPLY, "conformance/sequential" if before else "conformance/alone", op=analysis.op(op),
+                              command=Text(brief_command(argv)), expected=Value(cut(typed(want, got), 100)),
+                              got=Value(cut(typed(got, want), 100)), before=Listing(tuple(before)))
+    return None
