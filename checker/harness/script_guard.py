@@ -46,8 +46,24 @@ against redis-server 7.0.15 and against the model):
    guarded ``pcall``, ``xpcall`` and ``coroutine.resume`` raise the refusal again when they return,
    so a script that catches it still ends with it (a fresh error table each time: a handler that
    edits the one it saw changes nothing).
+5. *Nor can a refusal by the server's state.*  Redis 7.0's ``scriptCall`` refuses a command a script
+   calls when the server is out of memory (``OOM``), a read-only replica (``READONLY``), stopped
+   writes after a failed save (``MISCONF``) or has too few replicas (``NOREPLICAS``), each only
+   before the script's first write, and on a stale replica (to a script flagged ``allow-stale``:
+   a plain EVAL does not even start) every command not allowed while stale, every write among
+   them: so at that point the script has written nothing.  The model knows no such state:
+   a script that caught the refusal and carried on would do there what the server did not.  So the
+   guarded ``redis.call`` and ``redis.pcall`` both run the command through the real ``redis.pcall``
+   and look at its reply (``redis.call`` raises an error reply itself, as Redis would): one that
+   starts as in :data:`STATE_REFUSALS` ends the script like a guard refusal, as 4 (every later
+   guarded call, ``pcall``, ``xpcall`` and ``coroutine.resume`` raises it again), with the server's
+   own text.  The reply is then ``<text> script: <sha>, on @user_script:N.``, which
+   :func:`redlin.harness.server_state.rejection` takes for a definite FAIL (INFO for
+   ``NOREPLICAS``).  Only the real ``redis.pcall``'s replies count: an error the workload's text
+   raises itself (``error({err = 'OOM ...'})``) stays an ordinary error, caught or not.  The model
+   never replies so, and runs the same prelude unchanged.
 
-Costs and known limits: the prelude adds about 7 kB to each EVAL (EVALSHA sends only the SHA1),
+Costs and known limits: the prelude adds about 8 kB to each EVAL (EVALSHA sends only the SHA1),
 and the model runs it on every script step.  Errors of a wrapped script's ``redis.call`` point at
 the prelude's line (1, or 2 after a shebang) where Redis would name the caller's.  A command that
 names no key cannot be limited to the run's keys (``PUBLISH`` to any channel passes, as it does
@@ -81,6 +97,14 @@ CONNECTION_COMMANDS: Final = frozenset({b"auth", b"hello", b"ping", b"info", b"e
 
 REFUSAL: Final = "ERR redlin guard: "
 """How every error reply of the guard inside a script starts."""
+
+STATE_REFUSALS: Final = (
+    "OOM command not allowed", "READONLY You can't write against a read only replica", "MISCONF ", "NOREPLICAS ",
+    "ERR Can not execute the command on a stale replica",
+)
+"""How the texts start that Redis 7.0's ``scriptCall`` hands a script's ``redis.pcall`` (and raises from
+``redis.call``) when the server's state refuses a command (``src/script.c`` and the shared error
+texts of ``src/server.c`` at tag 7.0.15); the guard ends the script with it (see 5 above)."""
 
 _POSITION: Final = re.compile(r" script: \S+, on \S+:-?\d+\.$")
 """What Redis appends to a script's error (``luaCallFunction``)."""
@@ -153,17 +177,30 @@ def _specs() -> str:
 _LUA: Final = r"""
 local $NAMES = (function()
   local real_redis, real_G, real_pcall, real_xpcall, real_coroutine, keys = redis, _G, pcall, xpcall, coroutine, KEYS
-  local call, rpcall, resume = real_redis.call, real_redis.pcall, real_coroutine.resume
-  local type, select, error, rawset, setmetatable, tonumber = type, select, error, rawset, setmetatable, tonumber
+  local rpcall, resume = real_redis.pcall, real_coroutine.resume
+  local type, select, error, rawget, rawset, setmetatable, tonumber = type, select, error, rawget, rawset, setmetatable, tonumber
   local find, match, lower, upper, sub, gsub = string.find, string.match, string.lower, string.upper, string.sub, string.gsub
   local floor = math.floor
   local ALLOW = $ALLOW
   local SPECS = '$SPECS'
-  local refusal
-  local function raise() error({err = refusal}) end
+  local STATE = {$STATE}
+  local refusal, stated
+  local function raise() error({err = refusal, ignore_error_stats_update = stated}) end
   local function refuse(text)
     if not refusal then refusal = '$REFUSAL' .. text end
     raise()
+  end
+  local function stopped(reply)
+    local text = type(reply) == 'table' and rawget(reply, 'err')
+    if type(text) == 'string' then
+      for i = 1, #STATE do
+        if sub(text, 1, #STATE[i]) == STATE[i] then
+          refusal, stated = text, true
+          raise()
+        end
+      end
+    end
+    return reply
   end
   if real_pcall(rawset, real_G, 'redlin_guard_probe', nil) then
     refuse("this server lets scripts change the shared Lua globals (Redis before 7.0), so no guard can hold there")
@@ -227,8 +264,13 @@ local $NAMES = (function()
     end
     for i = at + 2, at + count + 1 do verify(command, args[i]) end
   end
-  local function guarded_call(...) check(...) return call(...) end
-  local function guarded_redis_pcall(...) check(...) return rpcall(...) end
+  local function guarded_call(...)
+    check(...)
+    local reply = stopped(rpcall(...))
+    if type(reply) == 'table' and type(rawget(reply, 'err')) == 'string' then error(reply) end
+    return reply
+  end
+  local function guarded_redis_pcall(...) check(...) return stopped(rpcall(...)) end
   local function after(...)
     if refusal then raise() end
     return ...
@@ -261,10 +303,12 @@ def _prelude(allow_destructive: bool) -> bytes:
     code = (_LUA.replace("$NAMES", ", ".join(_SHADOWED))
             .replace("$ALLOW", "true" if allow_destructive else "false")
             .replace("$REFUSAL", REFUSAL)
+            .replace("$STATE", ", ".join(f'"{prefix}"' for prefix in STATE_REFUSALS))
             .replace("$SPECS", _specs())
             .replace("$STUBBED", ", ".join(f"'{name}'" for name in _STUBBED))
             .replace("$RETURNS", ", ".join(f"own.{name}" for name in _SHADOWED)))
     assert "--" not in code.replace("--allow-destructive", ""), "a Lua comment would swallow the line"
+    assert not any(mark in prefix for prefix in STATE_REFUSALS for mark in ('"', "\\")), "quoted as Lua strings"
     return " ".join(line.strip() for line in code.strip().splitlines()).encode() + b" "
 
 

@@ -41,10 +41,14 @@ the session of an indeterminate operation.  A single command refused before runn
 nothing, so its connection is kept.
 
 Every FAIL or INFO rejection is counted by its code word (:attr:`Recorder.rejected
-<redlin.harness.recorder.Recorder.rejected>`; :func:`rejection_note` words the counts).  Not
-covered: a script that catches a state error with ``redis.pcall`` and carries on (the model knows
-no memory limits, so its writes after the refusal cannot be checked), and errors inside an EXEC's
-array (``NOPERM`` when the ACL changed between MULTI and EXEC): both stay replies.
+<redlin.harness.recorder.Recorder.rejected>`; :func:`rejection_note` words the counts).  A
+script cannot catch a state error and carry on (the model knows no memory limits, so its writes
+after the refusal could not be checked): the guard redlin wraps every script in
+(:mod:`redlin.harness.script_guard`, its point 5) ends it at the first ``OOM``, ``READONLY``,
+``MISCONF``, ``NOREPLICAS`` or stale-replica refusal that ``redis.pcall``, ``pcall``, ``xpcall``
+or ``coroutine.resume`` caught, raising the server's text, so the reply is the suffixed FAIL above
+(INFO for ``NOREPLICAS``, which that list leaves out).  Not covered: errors inside an EXEC's array
+(``NOPERM`` when the ACL changed between MULTI and EXEC), which stay replies.
 
 Restarts: :class:`ProcessWatch` reads the server's ``run_id`` from ``INFO server`` on every new
 connection; when it changes, the server restarted, and :func:`restart_data` reads from the new
@@ -67,6 +71,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from redlin.adapter.restarts import DATA
+from redlin.harness.script_guard import script_source
 from redlin.harness.wire import Connection, WireClosed
 from redlin.model import Error, Reply
 
@@ -206,12 +211,15 @@ def _single(argv: Argv, reply: Reply, script_body: bytes | None, *, several: boo
         return Rejection(code, text, True, True)
     if not argv or argv[0].lower() not in _SCRIPTS:
         definite = True
-    elif _SCRIPT_SUFFIX.search(text):
-        definite = code in _FIRST_WRITE_ONLY
     else:
+        # A script may raise a state error's text itself, after writing: only the workload's own
+        # text can say so (redlin's guard around it spells the codes it re-raises).
         body = argv[1] if argv[0].lower() in (b"eval", b"eval_ro") and len(argv) > 1 else script_body
-        spelled = body is None or text.split(" ", 1)[0].encode() in body
-        definite = code in _NEVER_FROM_A_SCRIPT and not spelled
+        spelled = body is None or text.split(" ", 1)[0].encode() in script_source(body)
+        if _SCRIPT_SUFFIX.search(text):
+            definite = code in _FIRST_WRITE_ONLY and not spelled
+        else:
+            definite = code in _NEVER_FROM_A_SCRIPT and not spelled
     definite = definite and not several  # commands pipelined after it may have run
     # An indeterminate operation ends its client's session in the model: end it on the server too.
     return Rejection(code, text, definite, several or code in _SESSION_LOST or not definite)
