@@ -1,15 +1,22 @@
 """How fast ``redlin run`` finds each planted fault, and what recording costs on a real Redis.
 
-    python bench/detect.py [--seeds 5] [--workload exposing|mixed] [--shrink-time 5]
-                           [--clients 8] [--steps 500] [--trials 3] [--skip-faults] [--skip-overhead]
+    python bench/detect.py [--seeds 5] [--workload exposing|default|mixed|FAMILY] [--duration 60]
+                           [--shrink-time 5] [--clients 8] [--steps 500] [--trials 3]
+                           [--skip-faults] [--skip-overhead]
 
 Faults: for each planted fault of the embedded server (``redlin.serve.server.FAULTS``), ``redlin run``
 (the Python API, no example database so that no run replays another's failure) with seeds
-0..N-1, on the workload that exposes it (``redlin.harness.runner.FAULT_WORKLOADS``) or on ``mixed``, the
-default.  Reported: the time and the number of recorded operations until the first violation
-(medians; the clock starts when testing starts, after the server is up), the size of the
-minimised counterexample (median and worst), and the whole run's time with shrinking.
-Goal: every fault found in under 10 s, with a counterexample of at most 6 operations.
+0..N-1, for at most ``--duration`` seconds each, on the workload that exposes it
+(``exposing``: ``redlin.harness.runner.FAULT_WORKLOADS``), on ``default`` (what ``redlin run``
+draws when given no ``--workload``), or on ``mixed`` or any family.  The Pub/Sub faults need the
+``pubsub`` workload, the only one that sends Pub/Sub commands (``default`` leaves them out): with
+``default`` they run on ``pubsub``, marked ``pubsub*``, and stay out of the goal.  Reported: the
+time and the number of recorded operations until the first violation (medians, and the slowest
+time; the clock starts when testing starts, after the server is up), the size of the minimised
+counterexample (median and worst), and the whole run's time with shrinking.
+Goals: ``exposing``: every fault found in under 10 s, with a counterexample of at most 6
+operations; ``default``: every program fault found within 60 s by every seed, and the median over
+all of them at most 10 s.
 
 Overhead: a private ``redis-server`` (started here on a free loopback port) runs one program of
 ``--clients`` clients x ``--steps`` steps of the ``mixed`` family twice: recorded by
@@ -60,9 +67,9 @@ from redlin.serve.server import FAULTS
 # ----------------------------------------------------------------------------- faults
 
 
-def detect(fault: str, workload: str, seed: int, shrink_time: float, out: Path) -> dict[str, Any]:
+def detect(fault: str, workload: str, seed: int, duration: float, shrink_time: float, out: Path) -> dict[str, Any]:
     started = time.monotonic()
-    outcome = run(fault=fault, workload=workload, seed=seed, ops=1_000_000, shrink_time=shrink_time,
+    outcome = run(fault=fault, workload=workload, seed=seed, ops=None, duration=duration, shrink_time=shrink_time,
                   out=out / f"{fault}-{workload}-{seed}", database=None)
     total = time.monotonic() - started
     stats = outcome.stats
@@ -76,31 +83,59 @@ def detect(fault: str, workload: str, seed: int, shrink_time: float, out: Path) 
     }
 
 
-def bench_faults(seeds: int, workload: str, shrink_time: float) -> bool:
-    print(f"Planted faults: {seeds} seeds each, workload {workload!r}, shrink time {shrink_time:g} s")
-    print(f"{'fault':<22} {'workload':<12} {'found':>6} {'time (median)':>14} {'ops (median)':>13} "
+def workload_for(fault: str, workload: str) -> str:
+    """The workload a fault runs on: its own (``exposing``), or the one asked for, except that
+    Pub/Sub faults need ``pubsub`` (no other workload sends Pub/Sub commands)."""
+    exposing = FAULT_WORKLOADS[fault]
+    return exposing if workload == "exposing" or exposing == "pubsub" else workload
+
+
+def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float) -> bool:
+    print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
+          f"shrink time {shrink_time:g} s")
+    print(f"{'fault':<22} {'workload':<12} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
           f"{'core (median/max)':>18} {'program':>8} {'run total':>10}")
     ok = True
+    counted: list[float] = []  # time to detection of every run the goal counts (a miss: inf)
+    substituted = False
     with tempfile.TemporaryDirectory(prefix="redlin-detect-") as directory:
         for fault in FAULTS:
-            chosen = FAULT_WORKLOADS[fault] if workload == "exposing" else workload
-            rows = [detect(fault, chosen, seed, shrink_time, Path(directory)) for seed in range(seeds)]
+            chosen = workload_for(fault, workload)
+            label = chosen + ("*" if chosen != workload and workload != "exposing" else "")
+            substituted = substituted or label.endswith("*")
+            rows = [detect(fault, chosen, seed, duration, shrink_time, Path(directory)) for seed in range(seeds)]
             found = [r for r in rows if r["found"]]
+            if not label.endswith("*"):
+                counted += [r["seconds"] if r["found"] else float("inf") for r in rows]
             if not found:
-                print(f"{fault:<22} {chosen:<12} {0:>3}/{seeds:<2} {'-':>14}")
+                print(f"{fault:<22} {label:<12} {0:>3}/{seeds:<2} {'-':>14} {'-':>11}", flush=True)
                 ok = False
                 continue
             seconds = statistics.median(r["seconds"] for r in found)
+            slowest = max(r["seconds"] for r in found)
             operations = statistics.median(r["operations"] for r in found)
             cores = [r["core"] for r in found]
             # The pubsub workload records rounds, not Hypothesis programs: no program size.
             programs = (statistics.median(r["program"] for r in found)
                         if all(r["program"] is not None for r in found) else float("nan"))
             total = statistics.median(r["total"] for r in found)
-            print(f"{fault:<22} {chosen:<12} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {operations:>13.0f} "
-                  f"{statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} {total:>8.1f} s")
-            ok = ok and len(found) == seeds and max(r["seconds"] for r in found) < 10 and max(cores) <= 6
-    print(f"goal (every fault, every seed, under 10 s, counterexample <= 6 operations): {'met' if ok else 'NOT met'}")
+            print(f"{fault:<22} {label:<12} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {slowest:>9.2f} s "
+                  f"{operations:>13.0f} {statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} "
+                  f"{total:>8.1f} s", flush=True)
+            if workload == "exposing":
+                ok = ok and len(found) == seeds and slowest < 10 and max(cores) <= 6
+            elif not label.endswith("*"):
+                ok = ok and len(found) == seeds and slowest <= 60
+    if substituted:
+        print(f"* the {workload!r} workload sends no Pub/Sub commands: these faults ran on 'pubsub' and are "
+              "not counted in the goal")
+    if workload == "exposing":
+        print(f"goal (every fault, every seed, under 10 s, counterexample <= 6 operations): {'met' if ok else 'NOT met'}")
+        return ok
+    median = statistics.median(counted) if counted else float("nan")
+    ok = ok and median <= 10
+    print(f"median time to detection over the {len(counted)} counted runs (a miss counts as infinite): {median:.2f} s")
+    print(f"goal (every counted fault found by every seed within 60 s, median <= 10 s): {'met' if ok else 'NOT met'}")
     return ok
 
 
@@ -277,7 +312,9 @@ def bench_overhead(clients: int, steps: int, trials: int) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--workload", default="exposing", help="'exposing' (per fault), 'mixed', or a family")
+    parser.add_argument("--workload", default="exposing",
+                        help="'exposing' (per fault), 'default' (what redlin run draws), 'mixed', or a family")
+    parser.add_argument("--duration", type=float, default=60.0, help="the longest a run may look for its fault (s)")
     parser.add_argument("--shrink-time", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--steps", type=int, default=500)
@@ -287,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ok = True
     if not args.skip_faults:
-        ok = bench_faults(args.seeds, args.workload, args.shrink_time) and ok
+        ok = bench_faults(args.seeds, args.workload, args.duration, args.shrink_time) and ok
     if not args.skip_overhead:
         ok = bench_overhead(args.clients, args.steps, args.trials) and ok
     return 0 if ok else 1

@@ -36,7 +36,7 @@ def test_every_modelled_command_is_drawn_or_left_out_for_a_reason() -> None:
     assert set(GRAMMAR) | set(LEFT_OUT) == modelled
     assert not set(GRAMMAR) & set(LEFT_OUT)
     assert all(reason for reason in LEFT_OUT.values())
-    assert DRAWABLE == set(GRAMMAR) | {"multi", "exec", "discard", "eval", "evalsha"}
+    assert set(GRAMMAR) | {"multi", "exec", "discard", "eval", "evalsha"} == DRAWABLE
 
 
 @pytest.mark.parametrize("name", sorted(GRAMMAR))
@@ -148,3 +148,32 @@ def test_coverage_counts_queued_commands_by_their_exec_reply() -> None:
     assert seen.add(History((queued,))) == 0
     lines = seen.summary({"incr", "lpush", "get"})
     assert lines[0].startswith("coverage: 2 of 3 commands") and lines[1] == "not exercised: GET"
+
+
+# ----------------------------------------------------------------------------- --keep-going
+
+
+def test_keep_going_reports_several_distinct_findings(tmp_path: Path) -> None:
+    """One early bug does not hide the others: the run goes on after the first violation, each new
+    (kind, command) is shrunk and listed, repeats are counted, and the report is the first's."""
+    outcome = run(fault="lost-write", keep_going=True, duration=25, seed=3, shrink_time=3, out=tmp_path / "out",
+                  database=None)
+    assert outcome.verdict == "violation" and outcome.exit_code == 1
+    document = json.loads(outcome.paths["result"].read_text())
+    findings = document["meta"]["findings"]
+    assert len(findings) >= 2, findings
+    signatures = {(finding["kind"], finding["command"]) for finding in findings}
+    assert len(signatures) == len(findings)  # distinct by kind and command
+    assert [finding["number"] for finding in findings] == list(range(1, len(findings) + 1))
+    assert findings[0]["found_after_operations"] == outcome.stats.found_after_operations
+    assert all(finding["program"] and "VIOLATION" in finding["counterexample"] for finding in findings)
+    text = render_outcome(outcome)
+    assert f"{len(findings)} distinct findings (--keep-going)" in text
+    assert "distinct findings" in outcome.paths["summary"].read_text()
+
+
+def test_without_keep_going_the_run_stops_at_the_first_violation(tmp_path: Path) -> None:
+    outcome = run(fault="lost-write", duration=25, seed=3, shrink_time=3, out=tmp_path / "out", database=None)
+    assert outcome.verdict == "violation" and not outcome.findings
+    assert outcome.stats.elapsed < 20  # it did not search on for the whole 25 s
+    assert "findings" not in json.loads(outcome.paths["result"].read_text())["meta"]

@@ -266,7 +266,8 @@ def test_refuses_unknown_faults_and_remote_hosts() -> None:
         start_in_thread(host="0.0.0.0")
     assert set(FAULTS) == {"watch-ignored", "exec-not-atomic", "incr-read-then-write", "script-not-atomic",
                            "stale-read", "lost-write", "drop-message", "duplicate-message",
-                           "reorder-delivery", "wrong-receiver-count"}
+                           "reorder-delivery", "wrong-receiver-count", "watch-first-key-only", "long-exec-not-atomic",
+                           "multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format", "echo-as-status"}
 
 
 def test_each_fault_is_an_object_made_by_name() -> None:

@@ -79,6 +79,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"Hypothesis example database; failing programs replay from it (default {DEFAULT_DATABASE})")
     parser.add_argument("--allow-destructive", action="store_true",
                         help="let a workload send FLUSHALL/FLUSHDB/CONFIG/DEBUG and the like")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="do not stop at the first violation: report it and search on for violations of "
+                             "other kinds or commands until the budget is spent")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
     parser.epilog = ("Ctrl-C, SIGTERM and SIGHUP end a run cleanly: generation stops, what was recorded is checked "
@@ -98,8 +101,8 @@ def run_command(args: argparse.Namespace) -> int:
         args.target, fault=None if args.fault == "none" else args.fault, workload=args.workload,
         clients=args.clients, steps=args.steps, ops=args.ops, duration=args.duration, rate=args.rate,
         seed=args.seed, out=args.out, repeat=args.repeat, timeout=args.timeout, check_time=args.check_time,
-        shrink_time=args.shrink_time, reconnect_for=args.reconnect_for, allow_destructive=args.allow_destructive, password_env=args.password_env,
-        database=args.database, progress=progress,
+        shrink_time=args.shrink_time, reconnect_for=args.reconnect_for, allow_destructive=args.allow_destructive,
+        keep_going=args.keep_going, password_env=args.password_env, database=args.database, progress=progress,
     )
     print(render_outcome(outcome))
     return outcome.exit_code

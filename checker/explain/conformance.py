@@ -69,11 +69,10 @@ def _sequence(analysis: Analysis, core: list[Operation]) -> list[Operation] | No
             touched = _keys(op)
             if touched is None:
                 return None
-            if op.id in chosen or touched & keys:
-                if op.id not in chosen or not touched <= keys:
-                    chosen.add(op.id)
-                    keys |= touched
-                    grown = True
+            if (op.id in chosen or touched & keys) and (op.id not in chosen or not touched <= keys):
+                chosen.add(op.id)
+                keys |= touched
+                grown = True
     for op in analysis.history:
         if op.client != client and op.outcome is not Outcome.FAIL:
             touched = _keys(op)
@@ -108,7 +107,7 @@ def wrong_reply(analysis: Analysis, *, types_differ: bool = False) -> Anomaly | 
         replies: list[Reply] = []
         try:
             for argv in op.call:
-                state, reply = model_step(state, op.client, argv)  # type: ignore[arg-type]
+                state, reply = model_step(state, op.client, argv)
                 replies.append(reply)
             expected = canonical_result(op.call, replies)
         except Exception:  # noqa: BLE001 - an explanation must never break a report

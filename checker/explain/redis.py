@@ -239,6 +239,7 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
                     return (f"{brief_command(queued)} (inside EXEC) would reply {_typed(inner_want, inner_got)}, "
                             f"not {_typed(inner_got, inner_want)}")
         return f"{brief_command(argv)} would reply {_typed(want, got)}, not {_typed(got, want)}"
+    return None
 
 
 def _typed(value: Reply, other: Reply) -> str:
@@ -247,7 +248,6 @@ def _typed(value: Reply, other: Reply) -> str:
     if resp_type(value) == resp_type(other):
         return redis_value(value)
     return cut(typed(value, other), 80)
-    return None
 
 
 def _unread(state: Hashable, client: Hashable) -> str | None:

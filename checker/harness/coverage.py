@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from redlin.harness.grammar import GRAMMAR, LEFT_OUT
-from redlin.history.records import History, Outcome
+from redlin.history.records import Outcome
 from redlin.model import NULL_ARRAY, Error, Frames, Status
 
 __all__ = ["DRAWABLE", "Coverage", "reply_kind"]

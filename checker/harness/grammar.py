@@ -167,10 +167,10 @@ def _draw_item(item: Any, choose: Choose, pool: Sequence[str], token: bytes, out
         else:
             picks = [pick for pick in (choose((None, *alternatives)) for _ in range(item[2])) if pick is not None]
         for words in picks:
-            for word in words:
-                _draw_item(word, choose, pool, token, out)
+            for part in words:
+                _draw_item(part, choose, pool, token, out)
         return
-    word: str = item
+    word = str(item)
     if word.isupper() or not word[0].isalpha():
         out.append(word.encode())
         return

@@ -86,6 +86,8 @@ class RunOutcome:
     program_clients: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     """For each client list of ``program`` (``-1`` for its setup), the client ids it had in
     ``history`` (one per connection: a client that reconnected has several)."""
+    findings: tuple[str, ...] = ()
+    """With ``--keep-going`` and more than one finding: every finding, a few lines each."""
     coverage: tuple[str, ...] = ()
     """What the run exercised, in a few lines (:meth:`redlin.harness.coverage.Coverage.summary`)."""
     history_ids: tuple[int, ...] = ()
@@ -106,6 +108,10 @@ def render_outcome(outcome: RunOutcome) -> str:
     lines = [head]
     lines += [f"  note: {note}" for note in outcome.notes]
     lines += [f"  {line}" for line in outcome.coverage]
+    if outcome.findings:
+        lines.append(f"  {sum(1 for line in outcome.findings if line.startswith('finding '))} distinct findings "
+                     "(--keep-going); the first is shown below and in the report:")
+        lines += [f"    {line}" for line in outcome.findings]
     if stats.indeterminate:
         lines.append(f"  note: {plural(stats.indeterminate, 'operation')} indeterminate (timeouts or lost "
                      "connections): they may or may not have taken effect, and constrain little")

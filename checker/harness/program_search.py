@@ -32,7 +32,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +49,7 @@ from redlin.errors import UsageError
 from redlin.harness.budget import INTERRUPTED_CHECK_TIME, Budget
 from redlin.harness.cleanup import RunKeys
 from redlin.harness.coverage import Coverage
+from redlin.harness.findings import Findings, Signature, signature
 from redlin.harness.guard import guard_refusals
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.journal import Journal
@@ -158,6 +159,10 @@ class ProgramSearch:
     shrink_end: float | None = None
     """When all shrinking and minimising stops: twice ``--shrink-time`` after the violation was found."""
     fatal: BaseException | None = None
+    findings: Findings | None = None
+    """With ``--keep-going``: the findings so far; a violation with a known signature is a repeat."""
+    signature: Signature | None = None
+    """The signature of the violation found (and being shrunk), with ``--keep-going``."""
 
     @property
     def check_time(self) -> float:
@@ -273,6 +278,13 @@ class ProgramSearch:
 
     def run_once(self, program: Program) -> bool:
         execution, result = self.attempt(program)
+        if isinstance(result, Violation) and self.findings is not None:
+            found = signature(execution.history, self.model, result)
+            if found in self.findings.known:
+                self.findings.repeat(found)
+                return False  # a bug already reported: go on, and do not shrink toward it
+            if self.found_at is None:
+                self.signature = found
         if isinstance(result, Violation):
             self.failures[program] = (execution, result)
             self.latest = program
@@ -325,6 +337,13 @@ class ProgramSearch:
             return None
         core = minimise(failed[0].history, self.model, failed[1], time_limit=INTERRUPTED_MINIMISE_TIME)
         return Counterexample(self.latest, failed[0], failed[1], core)
+
+    def next_finding(self) -> None:
+        """After a finding is shrunk, with ``--keep-going``: search again for a new one."""
+        self.failures.clear()
+        self.latest = self.partial = self.signature = None
+        self.found_at = self.shrink_deadline = self.shrink_end = None
+        self.progress.phase = "searching"
 
     def stats(self, elapsed: float, interrupted_by: str | None = None, target_lost: str | None = None) -> RunStats:
         return RunStats(

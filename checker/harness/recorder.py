@@ -133,6 +133,8 @@ class _Client:
     """The program step being performed."""
     run_id: str | None = None
     """The server process that answers on :attr:`conn` (``None``: it does not say)."""
+    erred: bool = False
+    """Whether the latest reply on :attr:`conn` held an error (see :attr:`Recorder.closed`)."""
 
 
 class _Throttle:
@@ -196,6 +198,8 @@ class Recorder:
         self.refused: Counter[str] = Counter()
         """Connection attempts the server refused (``max clients``, or a database it could not
         select while busy), over every execution."""
+        self.closed: Counter[bool] = Counter()
+        """Connections the server closed under an operation, by whether the reply before was an error."""
         self.watch = ProcessWatch()
         """Which server process answers: ``watch.run_id`` (``None`` while no connection could tell,
         and then restarts cannot be noticed) and ``watch.restarts``, every restart noticed, in order
@@ -532,12 +536,17 @@ class _ExecutionRun:
                     break  # the server closes the connection: nothing else will come
         except (WireError, ProtocolError) as error:
             end = time.monotonic_ns()
+            if isinstance(error, WireClosed) and not recorder.stop.is_set():
+                with recorder._lock:
+                    recorder.closed[client.erred] += 1
             recorder.writer.complete(op, Outcome.INFO, time=end, error=_error_text(error))
             self.reconnect(client)
             return None
         end = time.monotonic_ns()
         recorder.watch.answered(client.run_id, start)
         replies = tuple(received)
+        client.erred = any(type(reply) is Error or type(reply) is tuple and any(type(r) is Error for r in reply)
+                           for reply in replies)
         refused = rejection(call, replies, script_body=body)
         if refused is not None:
             outcome = Outcome.FAIL if refused.definite else Outcome.INFO

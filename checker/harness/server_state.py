@@ -66,6 +66,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -77,7 +78,7 @@ from redlin.model import Error, Reply
 
 __all__ = [
     "CODES", "ProcessWatch", "Rejection", "Restart", "ServerRefused", "info_fields", "refuses_connection", "rejection",
-    "rejection_note", "restart_data", "restart_note", "state_error",
+    "closing_finding", "rejection_note", "restart_data", "restart_note", "state_error",
 ]
 
 Argv = tuple[bytes, ...]
@@ -248,6 +249,22 @@ def _transaction(call: Sequence[Argv], replies: Sequence[Reply]) -> Rejection | 
             assert type(reply) is Error
             return Rejection(code, reply.text, True, True)
     return None
+
+
+def closing_finding(closed: Counter[bool]) -> str | None:
+    """A finding when the server closed connections right after error replies, at least twice and
+    at least as often as otherwise (a dropped connection now and then is the network's).
+
+    >>> closing_finding(Counter({True: 5, False: 1}))
+    'finding: the server closed the connection right after an error reply 5 times (of 6 connections it closed under an operation); Redis keeps a connection open after an error reply'
+    >>> closing_finding(Counter({True: 1, False: 4})) is None
+    True
+    """
+    after, total = closed[True], closed[True] + closed[False]
+    if after < 2 or after * 2 < total:
+        return None
+    return (f"finding: the server closed the connection right after an error reply {after} times (of {total} "
+            "connections it closed under an operation); Redis keeps a connection open after an error reply")
 
 
 def rejection_note(counts: Mapping[str, int]) -> str | None:

@@ -44,230 +44,48 @@ TTLs are kept out on purpose: expiry depends on the server's clock, which the ch
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Final, TypeAlias
+from dataclasses import dataclass, replace
+from typing import Any, Final, cast
 
 from hypothesis import strategies as st
 
-from redlin.harness.actions import Action, Arg, CasLoop, Command, Key, Program, ScriptCall, Transaction, render
+from redlin.harness.actions import (
+    Action,
+    Arg,
+    CasLoop,
+    Command,
+    Key,
+    Program,
+    ScriptCall,
+    Transaction,
+    render,
+)
 from redlin.harness.family_limits import MAX_AMOUNT, MAX_RETRIES, MAX_WEIGHT, whole_number
-from redlin.harness.generated import AnyCommand, AnyScript, AnyTransaction, Drawn
+from redlin.harness.generated import AnyCommand, AnyScript, AnyTransaction
 from redlin.harness.grammar import Choose
 from redlin.harness.script_guard import guard_script
+from redlin.harness.templates import (
+    KEY_PLACEHOLDERS,
+    PLACEHOLDER,
+    Cas,
+    Eval,
+    Family,
+    Op,
+    Template,
+    Tx,
+    placeholders,
+    template_commands,
+)
 
 __all__ = [
     "BASE_FAMILIES", "FAMILIES", "Action", "Arg", "Cas", "CasLoop", "Command", "Eval", "Family", "Key", "Op", "Program",
     "ScriptCall", "Template", "Transaction", "Tx", "family", "load_family", "mixed", "programs",
     "example_actions", "register_family", "render", "sample_program",
 ]
-
-_PLACEHOLDER: Final = re.compile(r"\{([a-z0-9]+)\}")
-_KEY_PLACEHOLDERS: Final = ("key", "key2", "key3")
-_VALUE_PLACEHOLDERS: Final = frozenset({"value", "member", "amount"})
-
-
-# ----------------------------------------------------------------------------- step templates
-
-
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One command, e.g. ``Op("SET {key} {value}")``."""
-
-    command: str
-    weight: int = 1
-    pool: tuple[str, ...] | None = None
-    """The keys ``{key}`` is drawn from; ``None``: the family's :attr:`Family.keys`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Tx:
-    """A transaction: ``WATCH`` of :attr:`watch` (if any) as an operation of its own, then
-    ``MULTI``, :attr:`commands`, ``EXEC`` as one operation."""
-
-    commands: tuple[str, ...]
-    watch: tuple[str, ...] = ()
-    weight: int = 1
-    pool: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Eval:
-    """A Lua script called with :attr:`keys` as KEYS and :attr:`args` as ARGV.
-
-    It may touch only its KEYS, and reach beyond them (FLUSHDB...) only if :attr:`destructive` and the
-    run has ``--allow-destructive``: it is sent inside :func:`redlin.harness.script_guard.guard_script`,
-    so the server refuses the rest.  Each run sends EVAL the first time a body is used and EVALSHA
-    (of the wrapped body's SHA1) afterwards.  The script cache is not a key, so
-    give a family with scripts a setup step that EVALs every body on *all* the keys its scripts use
-    (as ``transfer`` does): then every EVALSHA lands in the same part of the history as the EVAL
-    that loaded it, and the model's cache agrees with the server's.
-    """
-
-    script: str
-    keys: tuple[str, ...]
-    args: tuple[str, ...] = ()
-    weight: int = 1
-    pool: tuple[str, ...] | None = None
-    destructive: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Cas:
-    """A check-and-set loop on one key: ``WATCH k``; ``GET k``; ``MULTI; SET k f(v); EXEC``, retried
-    up to :attr:`retries` more times while EXEC answers nil.  ``f(v)`` appends the step's unique
-    token to the value read (see :func:`redlin.harness.recorder.next_value`)."""
-
-    key: str = "{key}"
-    retries: int = 3
-    weight: int = 1
-    pool: tuple[str, ...] | None = None
-
-
-Template: TypeAlias = Op | Tx | Eval | Cas | Drawn
-
-
-def _words(template: Template) -> list[str]:
-    if not isinstance(template, Op | Tx | Eval | Cas):
-        return []
-    if isinstance(template, Op):
-        return template.command.split()
-    if isinstance(template, Tx):
-        return [word for command in template.commands for word in command.split()] + list(template.watch)
-    if isinstance(template, Eval):
-        return [*template.keys, *template.args]
-    return [template.key]
-
-
-def _placeholders(template: Template) -> set[str]:
-    return {match for word in _words(template) for match in _PLACEHOLDER.findall(word)}
-
-
-def template_commands(template: Template) -> frozenset[str]:
-    """The command names (upper case) a step of this template sends."""
-    if isinstance(template, Op):
-        return frozenset({template.command.split()[0].upper()})
-    if isinstance(template, Tx):
-        names = {command.split()[0].upper() for command in template.commands} | {"MULTI", "EXEC"}
-        return frozenset(names | ({"WATCH"} if template.watch else set()))
-    if isinstance(template, Eval):
-        return frozenset({"EVAL", "EVALSHA"})
-    if isinstance(template, Cas):
-        return frozenset({"WATCH", "GET", "UNWATCH", "MULTI", "SET", "EXEC"})
-    return template.commands()  # UNWATCH: when GET fails
-
-
-# ----------------------------------------------------------------------------- families
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    """A workload family: what the steps of a program are drawn from.
-
-    Parameters
-    ----------
-    name:
-        What ``--workload`` calls it.
-    doc:
-        One line for ``--help`` and reports.
-    keys:
-        The shared key pool (logical names; a few, so that clients conflict).
-    steps:
-        Weighted step templates.  Put the simplest first: Hypothesis shrinks towards it.
-    setup:
-        Steps that every program runs first, sequentially, before the clients start (opening the
-        accounts of a bank, loading a script).
-    members:
-        What ``{member}`` is drawn from.
-    max_amount:
-        ``{amount}`` is drawn from 1 to this.
-    """
-
-    name: str
-    doc: str
-    keys: tuple[str, ...]
-    steps: tuple[Template, ...]
-    setup: tuple[Template, ...] = ()
-    members: tuple[str, ...] = ("m0", "m1", "m2", "m3")
-    max_amount: int = 5
-    path: str | None = field(default=None, repr=False, compare=False)  # its JSON file, for errors
-
-    def __post_init__(self) -> None:
-        if not self.keys:
-            raise ValueError(f"family {self.name!r}: needs at least one key")
-        if not self.steps:
-            raise ValueError(f"family {self.name!r}: needs at least one step")
-        if not 1 <= self.max_amount <= MAX_AMOUNT:
-            raise ValueError(f"family {self.name!r}: max_amount must be from 1 to {MAX_AMOUNT}")
-        for key in self.keys:
-            if not key or any(c.isspace() or c in "{}" for c in key):
-                raise ValueError(f"family {self.name!r}: bad key name {key!r}")
-        for template in (*self.setup, *self.steps):
-            _validate(self, template)
-
-    def commands(self) -> frozenset[str]:
-        """Every command name (upper case) a program of this family can send."""
-        names: set[str] = set()
-        for template in (*self.setup, *self.steps):
-            names |= template_commands(template)
-        return frozenset(names)
-
-    def restricted(self, supported: Iterable[str]) -> Family | None:
-        """This family without the steps that send a command outside ``supported`` (upper-case
-        names); ``None`` if no step or a setup step would be left out."""
-        allowed = frozenset(supported)
-        if any(not template_commands(t) <= allowed for t in self.setup):
-            return None
-        steps = tuple(t for t in self.steps if template_commands(t) <= allowed)
-        if not steps:
-            return None
-        return replace(self, steps=steps)
-
-    def digest(self) -> str:
-        """A short stable hash of the definition (Hypothesis's database key depends on it)."""
-        return hashlib.sha1(repr(self).encode()).hexdigest()[:16]
-
-
-def _validate(family: Family, template: Template) -> None:
-    where = f"family {family.name!r}, step {template!r}"
-    if not 1 <= template.weight <= MAX_WEIGHT:
-        raise ValueError(f"{where}: weight must be from 1 to {MAX_WEIGHT}")
-    pool = template.pool if template.pool is not None else family.keys
-    for name in _placeholders(template):
-        if name not in _KEY_PLACEHOLDERS and name not in _VALUE_PLACEHOLDERS and name != "all":
-            raise ValueError(f"{where}: unknown placeholder {{{name}}}")
-        if name in _KEY_PLACEHOLDERS and _KEY_PLACEHOLDERS.index(name) >= len(pool):
-            raise ValueError(f"{where}: {{{name}}} needs {_KEY_PLACEHOLDERS.index(name) + 1} keys in the pool")
-    for word in _words(template):
-        if _PLACEHOLDER.search(word) and not _PLACEHOLDER.fullmatch(word):
-            raise ValueError(f"{where}: a placeholder must be a whole word, not {word!r}")
-    if isinstance(template, Op | Tx):
-        commands = [template.command] if isinstance(template, Op) else list(template.commands)
-        if not commands or any(not command.split() for command in commands):
-            raise ValueError(f"{where}: empty command")
-        for command in commands:
-            if _PLACEHOLDER.fullmatch(command.split()[0]):
-                raise ValueError(f"{where}: the command name cannot be a placeholder")
-        if isinstance(template, Tx) and any(_key_word(word) is None for word in template.watch):
-            raise ValueError(f"{where}: WATCH takes key placeholders only")
-    elif isinstance(template, Eval):
-        if any(_key_word(word) is None and word != "{all}" for word in template.keys):
-            raise ValueError(f"{where}: KEYS must be key placeholders or {{all}}")
-        if "{all}" in template.args:
-            raise ValueError(f"{where}: {{all}} is only allowed in keys")
-    elif isinstance(template, Cas) and (_key_word(template.key) is None or not 0 <= template.retries <= MAX_RETRIES):
-        raise ValueError(f"{where}: a cas loop needs a key placeholder and retries from 0 to {MAX_RETRIES}")
-
-
-def _key_word(word: str) -> str | None:
-    match = _PLACEHOLDER.fullmatch(word)
-    return match.group(1) if match and match.group(1) in _KEY_PLACEHOLDERS else None
-
 
 TRANSFER_SCRIPT: Final = """\
 -- redlin's bank: ARGV[1] says what to do with the accounts in KEYS.
@@ -378,7 +196,7 @@ def mixed(families: Sequence[Family], *, name: str = "mixed", supported: Iterabl
 
 
 def _bind(template: Template, pool: tuple[str, ...]) -> Template:
-    return template if template.pool is not None else replace(template, pool=pool)
+    return template if template.pool is not None else cast(Template, replace(cast(Any, template), pool=pool))
 
 
 FAMILIES: Final[dict[str, Family]] = _builtin_families()
@@ -488,12 +306,12 @@ def _draft_with(choose: Choose, source: Family, expanded: Sequence[Template]) ->
     pool = template.pool if template.pool is not None else source.keys
     if not isinstance(template, Op | Tx | Eval | Cas):
         return _Draft(template, (), "", 0, template.draw(choose, pool))
-    wanted = sum(1 for name in _KEY_PLACEHOLDERS if name in _placeholders(template))
+    wanted = sum(1 for name in KEY_PLACEHOLDERS if name in placeholders(template))
     keys: list[str] = []
     for _ in range(wanted):
         keys.append(choose([k for k in pool if k not in keys] or list(pool)))
-    member = choose(source.members) if "member" in _placeholders(template) else ""
-    amount = choose(range(1, source.max_amount + 1)) if "amount" in _placeholders(template) else 0
+    member = choose(source.members) if "member" in placeholders(template) else ""
+    amount = choose(range(1, source.max_amount + 1)) if "amount" in placeholders(template) else 0
     return _Draft(template, tuple(keys), member, amount)
 
 
@@ -564,12 +382,12 @@ def _build(source: Family, draft: _Draft, client: str, index: int) -> Action:
         return template.build(draft.drawn, token)
 
     def word(text: str) -> Arg:
-        match = _PLACEHOLDER.fullmatch(text)
+        match = PLACEHOLDER.fullmatch(text)
         if match is None:
             return text.encode()
         name = match.group(1)
-        if name in _KEY_PLACEHOLDERS:
-            position = _KEY_PLACEHOLDERS.index(name)
+        if name in KEY_PLACEHOLDERS:
+            position = KEY_PLACEHOLDERS.index(name)
             return Key(draft.keys[position] if position < len(draft.keys) else pool[position])
         if name == "value":
             return token

@@ -460,6 +460,15 @@ def render_summary(document: dict[str, Any]) -> str:
         if len(counterexample) > SUMMARY_ROWS:
             lines.append(f"| … | | | | {len(counterexample) - SUMMARY_ROWS} more in result.json |")
         lines.append("")
+    findings = (document.get("meta") or {}).get("findings")
+    if isinstance(findings, list) and len(findings) > 1:
+        lines += [f"**{len(findings)} distinct findings** (`--keep-going`; the first is the one above):", ""]
+        for finding in findings:
+            if isinstance(finding, dict):
+                program = "; ".join(str(finding.get("program", "")).splitlines())
+                lines.append(f"{finding.get('number')}. {MARKDOWN.words(str(finding.get('kind')))} on "
+                             f"{markdown_code(str(finding.get('command')))}: {markdown_code(names.shown(program, LIMIT))}")
+        lines.append("")
     coverage = (document.get("meta") or {}).get("coverage_summary")
     if isinstance(coverage, list) and coverage:
         lines += ["**Coverage**", "", *(f"- {MARKDOWN.words(str(line))}" for line in coverage), ""]

@@ -14,6 +14,10 @@ When each fault fires (anything else is served exactly as by the clean server):
 - ``exec-not-atomic``: an EXEC that would run a queue of two or more commands runs them one by
   one, pausing between them; the abort checks and the unwatching stay atomic (breaks M17).  No
   randomness.
+- ``long-exec-not-atomic``: the same, only for a queue of :data:`LONG_QUEUE` commands or more
+  (shorter ones stay atomic).  No randomness.
+- ``watch-first-key-only``: a WATCH of several distinct keys watches only its first one (breaks
+  W1 for the others).  No randomness.
 - ``incr-read-then-write`` / ``script-not-atomic``: a standalone INCR-family command / script that
   writes is stepped on a snapshot; after a pause the keys it changed are written blindly onto the
   then-current state, still touching watchers (breaks the atomicity of ``incrDecrCommand`` in
@@ -32,6 +36,24 @@ When each fault fires (anything else is served exactly as by the clean server):
   one receiver more than it delivered to (one fewer, half the time, when it delivered to some;
   breaks P4).
 
+Corners of single commands, where clones differ from Redis (no randomness; each fires on a command
+a client sends outside MULTI and on each command an EXEC runs, still atomically, not on calls a
+script makes; :class:`_Corner`):
+
+- ``multi-value-reversed``: RPUSH/LPUSH/RPUSHX/LPUSHX of several values, and MSET/MSETNX/HSET/HMSET
+  that set one key or field twice, apply their values last to first (``RPUSH k a b`` makes
+  ``[b, a]``; ``MSET k 1 k 2`` leaves 1).  Only where the order shows.
+- ``decrby-overflow-wraps``: INCR/DECR/INCRBY/DECRBY/HINCRBY whose result would leave the 64-bit
+  range, on a missing key (field) or an integer, wrap around (two's complement) instead of
+  answering "increment or decrement would overflow", and ``DECRBY k -9223372036854775808`` is not
+  refused (KeyDB's bug).
+- ``score-shortest-format``: the scores in replies (ZSCORE, ZMSCORE, ZINCRBY, ZADD INCR, ZPOPMIN,
+  ZPOPMAX, and ZRANGE, ZREVRANGE, ZRANGEBYSCORE, ZREVRANGEBYSCORE WITHSCORES) are written in the
+  shortest form that reads back the same (``0.1``), not as Redis 7.0's ``%.17g``
+  (``0.10000000000000001``).  Only where the two differ.
+- ``echo-as-status``: ECHO and PING with a message answer it as a simple string (``+msg``) instead
+  of a bulk string (``$3 msg``).  Only where a simple string can carry it (UTF-8, no CR or LF).
+
 :data:`FAULTS` lists them by name; :func:`make_fault` makes one.
 """
 
@@ -39,17 +61,30 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
-from redlin.model import NULL_ARRAY, Context, Keyspace, Reply, Session, State, keys_of, lookup, step
+from redlin.model import (
+    NULL_ARRAY,
+    Context,
+    Error,
+    Keyspace,
+    Reply,
+    Session,
+    State,
+    Status,
+    keys_of,
+    lookup,
+    step,
+)
 from redlin.serve.hooks import Argv, Fault, Host, Peer, is_standalone
 
 __all__ = [
-    "DROP_MESSAGE_CHANCE", "DUPLICATE_MESSAGE_CHANCE", "FAULTS", "LOST_WRITE_CHANCE", "PAUSE_SECONDS",
-    "REORDER_CHANCE", "STALE_READ_CHANCE", "STALE_READ_DEPTH", "WRONG_COUNT_CHANCE", "DropMessage",
-    "DuplicateMessage", "ExecNotAtomic", "IncrReadThenWrite", "LostWrite", "ReorderDelivery",
-    "ScriptNotAtomic", "StaleRead", "WatchIgnored", "WrongReceiverCount", "make_fault", "write_back",
+    "DROP_MESSAGE_CHANCE", "DUPLICATE_MESSAGE_CHANCE", "FAULTS", "LONG_QUEUE", "LOST_WRITE_CHANCE", "PAUSE_SECONDS",
+    "REORDER_CHANCE", "STALE_READ_CHANCE", "STALE_READ_DEPTH", "WRONG_COUNT_CHANCE", "DecrbyOverflowWraps",
+    "DropMessage", "DuplicateMessage", "EchoAsStatus", "ExecNotAtomic", "IncrReadThenWrite", "LongExecNotAtomic",
+    "LostWrite", "MultiValueReversed", "ReorderDelivery", "ScoreShortestFormat", "ScriptNotAtomic", "StaleRead",
+    "WatchFirstKeyOnly", "WatchIgnored", "WrongReceiverCount", "make_fault", "write_back",
 ]
 
 PAUSE_SECONDS: Final = 0.001
@@ -62,6 +97,8 @@ DROP_MESSAGE_CHANCE: Final = 0.05
 DUPLICATE_MESSAGE_CHANCE: Final = 0.05
 REORDER_CHANCE: Final = 0.1
 WRONG_COUNT_CHANCE: Final = 0.1
+LONG_QUEUE: Final = 5
+"""The shortest queue whose EXEC long-exec-not-atomic breaks up."""
 
 _INCR_FAMILY: Final = frozenset({b"incr", b"decr", b"incrby", b"decrby"})
 _SCRIPT_FAMILY: Final = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", b"fcall", b"fcall_ro"})
@@ -94,24 +131,45 @@ class WatchIgnored(Fault):
 class ExecNotAtomic(Fault):
     name = "exec-not-atomic"
     description = "EXEC runs its queued commands one per event-loop turn: other clients' commands interleave"
+    shortest = 2  # the shortest queue broken up
 
     async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
-        session = server.state.session(client)
-        queue = session.multi
-        if argv[0].lower() != b"exec" or queue is None or len(queue) < 2 or _special(queue):
+        queue = server.state.session(client).multi
+        if argv[0].lower() != b"exec" or queue is None or len(queue) < self.shortest or _special(queue):
             return server.step(client, argv)
-        # EXEC with an empty queue does the whole prologue (abort checks, unwatch, leave MULTI).
-        trial, reply = step(_with_session(server.state, client, session.replace(multi=())), client,
-                            argv, server.now())
-        if reply != _EMPTY:
-            return server.step(client, argv)  # aborted (EXECABORT or null array): nothing to break
-        server.state = trial
-        replies: list[Reply] = []
-        for index, queued in enumerate(queue):
-            if index:
-                await asyncio.sleep(PAUSE_SECONDS)
-            replies.append(server.step(client, queued))
-        return tuple(replies)
+        return await _run_exec(server, client, argv, _step, PAUSE_SECONDS)
+
+
+class LongExecNotAtomic(ExecNotAtomic):
+    name = "long-exec-not-atomic"
+    description = (f"EXEC of {LONG_QUEUE} or more queued commands runs them one per event-loop turn "
+                   "(shorter ones stay atomic)")
+    shortest = LONG_QUEUE
+
+
+def _step(server: Host, client: int, argv: Argv) -> Reply:
+    return server.step(client, argv)
+
+
+async def _run_exec(server: Host, client: int, argv: Argv, run: Callable[[Host, int, Argv], Reply],
+                    pause: float = 0.0) -> Reply:
+    """EXEC's prologue atomically (abort checks, unwatch, leave MULTI), then each queued command by
+    ``run``, as a command of its own, ``pause`` seconds apart (0: none, the whole EXEC atomic)."""
+    session = server.state.session(client)
+    queue = session.multi
+    assert queue is not None
+    # EXEC with an empty queue does the whole prologue.
+    trial, reply = step(_with_session(server.state, client, session.replace(multi=())), client,
+                        argv, server.now())
+    if reply != _EMPTY:
+        return server.step(client, argv)  # aborted (EXECABORT or null array): nothing to break
+    server.state = trial
+    replies: list[Reply] = []
+    for index, queued in enumerate(queue):
+        if index and pause:
+            await asyncio.sleep(pause)
+        replies.append(run(server, client, list(queued)))
+    return tuple(replies)
 
 
 def _special(queue: tuple[tuple[bytes, ...], ...]) -> bool:
@@ -291,12 +349,179 @@ class WrongReceiverCount(Fault):
         return reply
 
 
+# --------------------------------------------------------------------- corners of single commands
+
+
+class _Corner(Fault):
+    """A command that a clone runs its own way: :meth:`applies` picks it by its argv, :meth:`command`
+    runs it wrongly.  Fires on a command sent outside MULTI and on each one an EXEC runs (the EXEC
+    still atomic); anything else is one step of the model, as Redis runs it."""
+
+    def applies(self, argv: Argv) -> bool:
+        return False
+
+    def command(self, server: Host, client: int, argv: Argv) -> Reply:
+        return server.step(client, argv)
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        queue = server.state.session(client).multi
+        if queue is None:
+            if is_standalone(server.state, client) and self.applies(argv):
+                return self.command(server, client, argv)
+            return server.step(client, argv)
+        if argv[0].lower() != b"exec" or _special(queue) or not any(self.applies(list(q)) for q in queue):
+            return server.step(client, argv)
+        return await _run_exec(server, client, argv, self._queued)
+
+    def _queued(self, server: Host, client: int, argv: Argv) -> Reply:
+        return self.command(server, client, argv) if self.applies(argv) else server.step(client, argv)
+
+
+class WatchFirstKeyOnly(_Corner):
+    name = "watch-first-key-only"
+    description = "WATCH of several keys watches only the first: a write to the others does not abort EXEC"
+
+    def applies(self, argv: Argv) -> bool:
+        return argv[0].lower() == b"watch" and any(key != argv[1] for key in argv[2:])
+
+    def command(self, server: Host, client: int, argv: Argv) -> Reply:
+        return server.step(client, argv[:2])
+
+
+_PUSHES: Final = frozenset({b"rpush", b"lpush", b"rpushx", b"lpushx"})
+_PAIRS: Final = {b"mset": 1, b"msetnx": 1, b"hset": 2, b"hmset": 2}  # where the pairs start
+
+
+def _reversed_values(argv: Argv) -> Argv | None:
+    """``argv`` with its values last to first, or ``None`` where the order would not show.
+
+    >>> _reversed_values([b"RPUSH", b"k", b"a", b"b"])
+    [b'RPUSH', b'k', b'b', b'a']
+    >>> _reversed_values([b"MSET", b"k", b"1", b"j", b"2"]) is None  # distinct keys: order unseen
+    True
+    """
+    name = argv[0].lower()
+    if name in _PUSHES and len(argv) > 3:
+        values = argv[2:]
+        return None if values == values[::-1] else [*argv[:2], *values[::-1]]
+    start = _PAIRS.get(name)
+    if start is None or len(argv) < start + 4 or (len(argv) - start) % 2:
+        return None
+    pairs = [(argv[i], argv[i + 1]) for i in range(start, len(argv), 2)]
+    if dict(pairs) == dict(reversed(pairs)):
+        return None
+    return [*argv[:start], *(word for pair in reversed(pairs) for word in pair)]
+
+
+class MultiValueReversed(_Corner):
+    name = "multi-value-reversed"
+    description = "RPUSH/LPUSH of several values, and MSET/HSET setting a key twice, apply the values last to first"
+
+    def applies(self, argv: Argv) -> bool:
+        return _reversed_values(argv) is not None
+
+    def command(self, server: Host, client: int, argv: Argv) -> Reply:
+        rewritten = _reversed_values(argv)
+        return server.step(client, argv if rewritten is None else rewritten)
+
+
+_INT64: Final = 1 << 64
+
+
+def _integer(value: Reply) -> int | None:
+    """What INCR reads: a missing key as 0, an integer string as itself; ``None`` for anything else."""
+    if value is None:
+        return 0
+    if type(value) is not bytes or not value.lstrip(b"-").isdigit():
+        return None
+    number = int(value)
+    return number if b"%d" % number == value and -_INT64 // 2 <= number < _INT64 // 2 else None
+
+
+class DecrbyOverflowWraps(_Corner):
+    name = "decrby-overflow-wraps"
+    description = "INCR/DECR/INCRBY/DECRBY/HINCRBY past the 64-bit range wrap around instead of failing with an overflow"
+
+    def applies(self, argv: Argv) -> bool:
+        return argv[0].lower() in _WRAPPING
+
+    def command(self, server: Host, client: int, argv: Argv) -> Reply:
+        reply = server.step(client, argv)
+        if type(reply) is not Error or "overflow" not in reply.text:
+            return reply
+        name = argv[0].lower()
+        hashed = name == b"hincrby"
+        _, old = step(server.state, client, [b"HGET", *argv[1:3]] if hashed else [b"GET", argv[1]], server.now())
+        value = _integer(old)
+        if value is None:  # not an integer (DECRBY's own check came first): the error stays
+            return reply
+        by = _DELTAS.get(name) or int(argv[-1]) * (-1 if name == b"decrby" else 1)
+        wrapped = (value + by + _INT64 // 2) % _INT64 - _INT64 // 2
+        new = b"%d" % wrapped
+        server.step(client, [b"HSET", *argv[1:3], new] if hashed else [b"SET", argv[1], new, b"KEEPTTL"])
+        return wrapped
+
+
+_WRAPPING: Final = _INCR_FAMILY | {b"hincrby"}
+_DELTAS: Final = {b"incr": 1, b"decr": -1}
+_SCORES: Final = frozenset({b"zscore", b"zmscore", b"zincrby", b"zadd"})  # every bulk string a score
+_PAIRS_WITH_SCORES: Final = frozenset({b"zpopmin", b"zpopmax"})  # member, score, member, score...
+_WITHSCORES: Final = frozenset({b"zrange", b"zrevrange", b"zrangebyscore", b"zrevrangebyscore"})
+
+
+def _shortest(reply: Reply) -> Reply:
+    """A score reply (or an array of them) in the shortest form that reads back the same.
+
+    >>> _shortest((b"0.10000000000000001", None, b"inf", b"100"))
+    (b'0.1', None, b'inf', b'100')
+    """
+    if type(reply) is tuple:
+        return tuple(_shortest(item) for item in reply)
+    if type(reply) is not bytes or reply in (b"inf", b"-inf"):
+        return reply
+    return repr(float(reply)).removesuffix(".0").encode()
+
+
+class ScoreShortestFormat(_Corner):
+    name = "score-shortest-format"
+    description = "scores in replies (ZSCORE, ZINCRBY, WITHSCORES...) are shortest (0.1), not Redis 7.0's %.17g"
+
+    def applies(self, argv: Argv) -> bool:
+        name = argv[0].lower()
+        return (name in _SCORES or name in _PAIRS_WITH_SCORES
+                or (name in _WITHSCORES and any(word.lower() == b"withscores" for word in argv[4:])))
+
+    def command(self, server: Host, client: int, argv: Argv) -> Reply:
+        reply = server.step(client, argv)
+        if argv[0].lower() in _SCORES or type(reply) is not tuple:
+            return _shortest(reply)
+        return tuple(_shortest(item) if index % 2 else item for index, item in enumerate(reply))
+
+
+class EchoAsStatus(_Corner):
+    name = "echo-as-status"
+    description = "ECHO msg and PING msg answer +msg (a simple string) instead of a bulk string"
+
+    def applies(self, argv: Argv) -> bool:
+        return argv[0].lower() in (b"echo", b"ping") and len(argv) == 2
+
+    def command(self, server: Host, client: int, argv: Argv) -> Reply:
+        reply = server.step(client, argv)
+        if type(reply) is not bytes or b"\r" in reply or b"\n" in reply:
+            return reply
+        try:
+            return Status(reply.decode())
+        except UnicodeDecodeError:  # a status line redlin's history could not hold: left alone
+            return reply
+
+
 # --------------------------------------------------------------------- the registry
 
 
 _KINDS: Final[Mapping[str, type[Fault]]] = {kind.name: kind for kind in (
     WatchIgnored, ExecNotAtomic, IncrReadThenWrite, ScriptNotAtomic, StaleRead, LostWrite,
-    DropMessage, DuplicateMessage, ReorderDelivery, WrongReceiverCount,
+    DropMessage, DuplicateMessage, ReorderDelivery, WrongReceiverCount, WatchFirstKeyOnly, LongExecNotAtomic,
+    MultiValueReversed, DecrbyOverflowWraps, ScoreShortestFormat, EchoAsStatus,
 )}
 
 FAULTS: Final[Mapping[str, str]] = {name: kind.description for name, kind in _KINDS.items()}
