@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from redlin import HistoryError, Outcome
+from redlin.cli import main
+from redlin.errors import EXIT_VIOLATION
 from redlin.history.jsonl import HistoryWriter, load_history, save_history
 from redlin.model import NULL_ARRAY, OK, Error, Status
 
@@ -122,3 +124,29 @@ def test_not_a_redlin_history(tmp_path: Path) -> None:
     path.write_text('{"event": "meta", "format": "something-else", "version": 1}\n')
     with pytest.raises(HistoryError, match=r"x.jsonl:1: not a redlin history"):
         load_history(path)
+
+
+def test_status_and_error_texts_that_are_not_utf8_round_trip(tmp_path: Path) -> None:
+    """A server may send ``+<binary>`` or ``-<binary>`` (a broken clone): the recorder reads it with
+    ``surrogateescape``, and the history keeps the bytes instead of crashing the run."""
+    weird = b"\x00\xff\xfe".decode("utf-8", "surrogateescape")
+    path = tmp_path / "h.jsonl"
+    with HistoryWriter(path) as writer:
+        op = writer.invoke(client=1, call=[(b"ECHO", b"\x00\xff\xfe")], time=1)
+        writer.complete(op, Outcome.OK, time=2, result=[Status(weird)])
+        op = writer.invoke(client=1, call=[(b"GET", b"k")], time=3)
+        writer.complete(op, Outcome.OK, time=4, result=[Error("ERR " + weird)])
+    history = load_history(path)
+    assert history[0].result == (Status(weird),) and history[1].result == (Error("ERR " + weird),)
+
+
+def test_a_history_with_binary_status_texts_is_checked_and_reported(tmp_path: Path) -> None:
+    """``redlin check`` and its report on such a history: a verdict (here a wrong reply: ECHO
+    answers a bulk string), not an internal error while writing the report."""
+    weird = b"\xff\xfe".decode("utf-8", "surrogateescape")
+    path = tmp_path / "h.jsonl"
+    with HistoryWriter(path) as writer:
+        op = writer.invoke(client=1, call=[(b"ECHO", b"\xff\xfe")], time=1)
+        writer.complete(op, Outcome.OK, time=2, result=[Status(weird)])
+    assert main(["check", str(path), "--out", str(tmp_path / "report")]) == EXIT_VIOLATION
+    assert "\\xff\\xfe" in (tmp_path / "report" / "summary.md").read_text(encoding="utf-8")

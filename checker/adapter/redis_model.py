@@ -373,7 +373,7 @@ def describe_reply(reply: Reply) -> str:
     if reply is NULL_ARRAY:
         return "(nil array)"
     if type(reply) is Status:
-        return reply.text
+        return _printable(reply.text)
     if type(reply) is int:
         return f"(integer) {reply}"
     if type(reply) is bytes:
@@ -382,7 +382,17 @@ def describe_reply(reply: Reply) -> str:
         return "[" + ", ".join(describe_reply(item) for item in reply) + "]"
     if type(reply) is Frames:
         return " then ".join(describe_reply(item) for item in reply)
-    return "(error) " + reply.text  # type: ignore[union-attr]
+    return "(error) " + _printable(reply.text)  # type: ignore[union-attr]
+
+
+def _printable(text: str) -> str:
+    """A status or error text as it can be written anywhere: bytes that were not UTF-8 on the
+    wire (read with ``surrogateescape``) shown as ``\\xff`` escapes.
+
+    >>> _printable(b"a\\xff".decode("utf-8", "surrogateescape"))
+    'a\\\\xff'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def resp_type(reply: Reply) -> str:

@@ -83,14 +83,32 @@ def encode_reply(reply: Reply) -> Any:
     if kind is tuple:
         return [encode_reply(item) for item in reply]  # type: ignore[union-attr]
     if kind is Status:
-        return {"status": reply.text}  # type: ignore[union-attr]
+        return {"status": _encode_text(reply.text)}  # type: ignore[union-attr]
     if kind is Error:
-        return {"error": reply.text}  # type: ignore[union-attr]
+        return {"error": _encode_text(reply.text)}  # type: ignore[union-attr]
     if reply is NULL_ARRAY:
         return {"nil_array": True}
     if kind is Frames:
         return {"frames": [encode_reply(item) for item in reply]}  # type: ignore[union-attr]
     raise TypeError(f"not a reply: {reply!r}")
+
+
+def _encode_text(text: str) -> Any:
+    """A status or error text; one that is not UTF-8 on the wire (read with ``surrogateescape``)
+    as ``{"b64": ...}`` of its bytes, like a binary bulk string.
+
+    >>> _encode_text("OK"), _encode_text(b"\\xff".decode("utf-8", "surrogateescape"))
+    ('OK', {'b64': '/w=='})
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return encode_bytes(text.encode("utf-8", "surrogateescape"))
+    return text
+
+
+def _decode_text(value: Any) -> str:
+    return value if isinstance(value, str) else decode_bytes(value).decode("utf-8", "surrogateescape")
 
 
 def decode_reply(value: Any) -> Reply:
@@ -102,10 +120,10 @@ def decode_reply(value: Any) -> Reply:
         return tuple(decode_reply(item) for item in value)
     if isinstance(value, dict) and len(value) == 1:
         (tag, inner), = value.items()
-        if tag == "status" and isinstance(inner, str):
-            return Status(inner)
-        if tag == "error" and isinstance(inner, str):
-            return Error(inner)
+        if tag == "status" and isinstance(inner, str | dict):
+            return Status(_decode_text(inner))
+        if tag == "error" and isinstance(inner, str | dict):
+            return Error(_decode_text(inner))
         if tag == "nil_array" and inner is True:
             return NULL_ARRAY
         if tag == "frames" and isinstance(inner, list) and len(inner) > 1:
