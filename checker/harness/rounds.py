@@ -21,7 +21,7 @@ subscriber.)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -37,7 +37,8 @@ from redlin.harness.outcome import RunOutcome, RunStats
 from redlin.harness.plan import DEFAULT_OPS, RunPlan
 from redlin.harness.program_search import MAX_REPORTED_OPERATIONS
 from redlin.harness.progress import Progress
-from redlin.harness.pubsub import PubSubWorkload, record_pubsub
+from redlin.harness.pubsub import PubSubWorkload, record_pubsub, server_state_notes
+from redlin.harness.recorder import RECONNECT_TIME
 from redlin.harness.run_report import CheckedPiece, conclude_rounds
 from redlin.harness.target import Target, TargetError
 from redlin.harness.wire import WireError
@@ -97,7 +98,7 @@ def run_rounds(plan: RunPlan, progress: Progress, interrupts: Interrupts) -> Run
                      found_after_seconds=rounds.found_at[1] if rounds.found_at else None, interrupted=interrupted,
                      interrupted_by=(interrupts.received or "SIGINT") if interrupted else None, target_lost=lost,
                      restarted_executions=rounds.restarted)
-    notes = rounds.notes + watch.notes() + ([lost] if lost else [])
+    notes = rounds.notes + watch.notes() + server_state_notes(rounds.rejected, rounds.refused) + ([lost] if lost else [])
     return conclude_rounds(record, journal, rounds.checked, rounds.truncated, rounds.found, stats, notes,
                            {"outages": watch.meta()})
 
@@ -125,6 +126,9 @@ class _Rounds:
     unknown: int = 0
     restarted: int = 0
     notes: list[str] = field(default_factory=list)
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Operations the server's state rejected, over the rounds, by code; and refused connections."""
+    refused: Counter[str] = field(default_factory=Counter)
     next_client: int = 1
     """Client ids stay unique over the rounds of the history file."""
 
@@ -156,8 +160,11 @@ class _Rounds:
         try:
             recording = record_pubsub(self.target, self.journal, self.workload, seed=plan.seed * 1_000_003 + index,
                                       prefix=plan.prefix + b"%d:" % index, timeout=plan.timeout,
-                                      on_operation=self.progress.tick, first_client=self.next_client)
+                                      on_operation=self.progress.tick, first_client=self.next_client,
+                                      reconnect_time=min(RECONNECT_TIME, plan.reconnect_for))
             history, problems, interrupted = recording.history, recording.problems, recording.interrupted
+            self.rejected.update(dict(recording.rejected))
+            self.refused.update(dict(recording.refused))
         except (TargetError, WireError) as error:  # the round broke off: what it recorded is in the file
             broke, interrupted = error, False
             history = self._read_back(before)

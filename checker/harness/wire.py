@@ -31,13 +31,22 @@ Status('OK')
 from __future__ import annotations
 
 import socket
+import struct
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
+from typing import Final
 
 from redlin.model import Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
 
 Arg = bytes | str | int | float
+
+_SO_TIMESTAMPNS: Final = 35
+"""Linux's ``SO_TIMESTAMPNS`` (``asm-generic/socket.h``; also the ancillary message's type), which
+Python's socket module does not name."""
+_TIMESPEC: Final = struct.Struct("@ll")
 
 
 class WireError(Exception):
@@ -94,6 +103,10 @@ class Connection:
         self._parser = Parser()
         self._pending = 0  # commands written whose replies were not read yet
         self._first: bytes | None = b""  # the first bytes received until a reply parses (NotRESP shows them)
+        self._stamped = False
+        self.arrived: int | None = None
+        """With :meth:`stamp_arrivals`: when the bytes that completed the latest reply reached this
+        host (``time.monotonic_ns()``), however late this thread got to read them."""
         try:
             self._sock: socket.socket | None = socket.create_connection((host, port), timeout=timeout)
         except TimeoutError as error:
@@ -105,6 +118,20 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._sock is None
+
+    def stamp_arrivals(self) -> bool:
+        """From now on, keep in :attr:`arrived` when the kernel received each reply's bytes (Linux,
+        plain TCP); whether it can.  A busy or descheduled thread may read a reply milliseconds after
+        it came: the kernel's time does not move with it."""
+        sock = self._socket()
+        if not sys.platform.startswith("linux") or type(sock) is not socket.socket:
+            return False
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        except OSError:
+            return False
+        self._stamped = True
+        return True
 
     def execute(self, *argv: Arg) -> Reply:
         """Send one command and return its reply."""
@@ -139,7 +166,11 @@ class Connection:
                 self._first = None
                 return reply  # type: ignore[return-value]  # a reply parser never yields argv
             try:
-                data = sock.recv(65536)
+                if self._stamped:
+                    data, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(_TIMESPEC.size))
+                    self.arrived = _kernel_time(ancillary)
+                else:
+                    data = sock.recv(65536)
             except TimeoutError as error:
                 self.close()
                 raise WireTimeout(f"{self._where()}: no reply in {self.timeout} s") from error
@@ -197,6 +228,19 @@ class Connection:
 
     def _where(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int:
+    """The kernel's receive time in ``ancillary`` (the wall clock), on the ``time.monotonic_ns()``
+    scale; now if there is none, or if it is more than a second old (the wall clock was set).
+    The clocks are read wall first, so the result errs late, never early."""
+    wall, now = time.time_ns(), time.monotonic_ns()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            stamp = seconds * 1_000_000_000 + nanoseconds - wall + now
+            return stamp if now - 1_000_000_000 <= stamp <= now else now
+    return now
 
 
 __all__ = ["Connection", "NotRESP", "WireClosed", "WireError", "WireTimeout"]
