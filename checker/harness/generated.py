@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from redlin.harness.actions import Action, Arg, Command, Key, ScriptCall, Transaction
-from redlin.harness.grammar import GRAMMAR, KINDS, Choose, draw_argv
+from redlin.harness.grammar import GRAMMAR, KINDS, Choose, draw_argv, keys_for
 from redlin.harness.script_guard import guard_script
 
 __all__ = ["LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyScript", "AnyTransaction", "Drawn", "drawn_commands"]
@@ -79,8 +79,8 @@ class AnyCommand:
     pool: tuple[str, ...] | None = None
 
     def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Arg, ...]:
-        names = _NAMES if choose((True, True, True, True, True, True, False)) else _SESSION
-        return draw_argv(GRAMMAR[choose(names)], choose, pool, TOKEN)
+        name = choose(_NAMES if choose((True, True, True, True, True, True, False)) else _SESSION)
+        return draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN)
 
     def build(self, drawn: Any, token: bytes) -> Action:
         return Command(_swap(drawn, token))
@@ -98,7 +98,8 @@ class AnyTransaction:
 
     def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Any, ...]:
         length = choose((1, 2, 3, 2, 4, 6, LONGEST_TRANSACTION))
-        commands = [draw_argv(GRAMMAR[choose(_NAMES)], choose, pool, TOKEN) for _ in range(length)]
+        names = [choose(_NAMES) for _ in range(length)]
+        commands = [draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN) for name in names]
         if choose((False,) * 9 + (True,)):
             where = choose(range(len(commands) + 1))
             commands.insert(where, choose(_QUEUE_ERRORS))

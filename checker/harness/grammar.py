@@ -36,7 +36,7 @@ from typing import Any, Final
 
 from redlin.harness.actions import Arg, Key
 
-__all__ = ["GRAMMAR", "KINDS", "LEFT_OUT", "Choose", "draw_argv", "parse"]
+__all__ = ["GRAMMAR", "KINDS", "LEFT_OUT", "TYPES", "Choose", "draw_argv", "keys_for", "parse"]
 
 Choose = Callable[[Sequence[Any]], Any]
 """Picks one element of a non-empty sequence (Hypothesis's ``sampled_from`` or ``Random.choice``)."""
@@ -108,6 +108,37 @@ GRAMMAR: Final[dict[str, str]] = {
 }
 """Every command drawn, in usage notation (see the module docstring).  MULTI, EXEC, DISCARD and
 EVAL/EVALSHA are drawn as transactions and scripts (:mod:`redlin.harness.generated`)."""
+
+TYPES: Final[dict[str, str]] = {
+    **dict.fromkeys(("get", "set", "setnx", "getset", "getdel", "append", "strlen", "mget", "mset", "msetnx", "incr",
+                     "decr", "incrby", "decrby"), "v"),
+    **dict.fromkeys(("lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lrange", "lindex", "lset", "lrem",
+                     "linsert", "ltrim", "lpos", "lmove", "rpoplpush"), "l"),
+    **{name: "h" for name in GRAMMAR if name.startswith("h")},
+    **dict.fromkeys(("sadd", "srem", "scard", "smembers", "sismember", "smismember", "smove", "sinter", "sunion",
+                     "sdiff", "sinterstore", "sunionstore", "sdiffstore", "sintercard"), "s"),
+    **{name: "z" for name in GRAMMAR if name.startswith("z")},
+}
+"""The data type each command works on (``v`` string, ``l`` list, ``h`` hash, ``s`` set, ``z`` sorted
+set): a drawn command takes its keys from that type's keys of the pool (``gz0``, ``gz1``) two times
+in three, so that most commands find their type and go deep, and from the shared keys (``g0``,
+``g1``, ``g2``) otherwise, where types clash on purpose; a command of no type (DEL, RENAME, TYPE,
+WATCH) from any key."""
+
+
+def keys_for(name: str, pool: Sequence[str], choose: Choose) -> Sequence[str]:
+    """The keys a command ``name`` draws from (see :data:`TYPES`).
+
+    >>> keys_for("zadd", ("g0", "gz0", "gz1", "gl0"), lambda options: options[0])
+    ('gz0', 'gz1')
+    """
+    kind = TYPES.get(name)
+    if kind is None:  # DEL, RENAME, TYPE, WATCH...: any key
+        return tuple(pool)
+    typed = tuple(key for key in pool if key[:2] == f"g{kind}" and key[2:].isdigit())
+    shared = tuple(key for key in pool if key[1:].isdigit()) or tuple(pool)
+    return typed if typed and choose((True, True, False)) else shared
+
 
 LEFT_OUT: Final[dict[str, str]] = {
     **dict.fromkeys(("multi", "exec", "discard"), "drawn as whole transactions"),

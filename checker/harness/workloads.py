@@ -158,7 +158,7 @@ def _builtin_families() -> dict[str, Family]:
         steps=(Op("SMEMBERS {key}"), Op("SADD {key} {member}", weight=2), Op("SREM {key} {member}")),
     )
     model = Family(name="model", doc="any modelled command, transaction (WATCH, DISCARD, errors) and script, drawn "
-                   "from the grammar", keys=("g0", "g1", "g2"),
+                   "from the grammar", keys=("g0", "g1", "g2", *(f"g{t}{n}" for t in "vlhsz" for n in (0, 1))),
                    steps=(AnyCommand(weight=6), AnyTransaction(weight=2), AnyScript(weight=1)))
     registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets)}
     registry["mixed"] = mixed(list(registry.values()))
