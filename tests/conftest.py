@@ -19,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,23 +103,46 @@ def start_redis_server(directory: str, extra: tuple[str, ...] = ()) -> tuple[sub
     pytest.fail("could not start redis-server on a free port")
 
 
+@contextmanager
+def private_server(directory: Path | str, *extra: str) -> Iterator[RedisServer]:
+    """A redis-server of the caller's own in ``directory`` with ``extra`` arguments, stopped at the end."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    process, server = start_redis_server(str(directory), extra)
+    try:
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A redis-server of our own on a free loopback port, for the whole test session.
 
     Tests must leave it usable for the next one: use a fresh key prefix, or FLUSHALL it (it is ours).
     """
-    with tempfile.TemporaryDirectory(prefix="redlin-redis-") as directory:
-        process, server = start_redis_server(directory)
-        try:
-            yield server
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with tempfile.TemporaryDirectory(prefix="redlin-redis-") as directory, private_server(directory) as server:
+        yield server
+
+
+@pytest.fixture
+def server_in(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """Start redis-servers of this test's own with extra arguments (killed at the end)."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(*extra: str) -> RedisServer:
+        process, server = start_redis_server(str(tmp_path), extra)
+        processes.append(process)
+        return server
+
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -142,7 +142,7 @@ def test_coverage_counts_queued_commands_by_their_exec_reply() -> None:
     undecided = Operation(2, 3, ((b"GET", b"k"),), None, 4, None, Outcome.INFO)
     seen = Coverage()
     assert seen.add(History((queued, discarded, undecided))) == 7
-    assert seen.commands["incr"] == {"int": 1} and seen.commands["lpush"] == {"error WRONGTYPE": 1}
+    assert seen.commands["incr"] == {"integer": 1} and seen.commands["lpush"] == {"error WRONGTYPE": 1}
     assert "get" not in seen.commands  # queued, then discarded; and an indeterminate GET proves nothing
     assert seen.transactions == {"committed, with an error inside": 1, "discarded": 1}
     assert seen.add(History((queued,))) == 0

@@ -13,7 +13,6 @@ get ``BUSY`` and EXEC ``EXECABORT``).
 from __future__ import annotations
 
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, start_redis_server
+from conftest import RedisServer, private_server
 
 from redlin.adapter.pubsub_check import check_pubsub
 from redlin.harness.pubsub import PubSubRecording, PubSubWorkload, record_pubsub
@@ -36,21 +35,6 @@ from redlin.model import Error, Frames
 pytestmark = pytest.mark.redis
 
 SUBSCRIBER_COMMANDS = {b"SUBSCRIBE", b"UNSUBSCRIBE", b"PSUBSCRIBE", b"PUNSUBSCRIBE", b"PING"}
-
-
-@contextmanager
-def private_server(directory: Path, *extra: str) -> Iterator[RedisServer]:
-    directory.mkdir(parents=True, exist_ok=True)
-    process, server = start_redis_server(str(directory), extra)
-    try:
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

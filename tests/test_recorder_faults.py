@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,22 +42,6 @@ PREFIX = b"redlin:faults:"
 BUSY_SCRIPT = (b"local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
                b"while true do local n = redis.call('TIME') "
                b"if n[1] * 1000000 + n[2] - start > 300000 then break end end return 1")
-
-
-@pytest.fixture
-def server_in(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
-    """Start a redis-server of this test's own with extra arguments (killed at the end)."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(*extra: str) -> RedisServer:
-        process, server = start_redis_server(str(tmp_path), extra)
-        processes.append(process)
-        return server
-
-    yield start
-    for process in processes:
-        process.kill()
-        process.wait()
 
 
 def _record(server: RedisServer, tmp_path: Path, *, families: tuple[str, ...] = BASE_FAMILIES, runs: int = 2,

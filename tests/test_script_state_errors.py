@@ -15,14 +15,13 @@ from __future__ import annotations
 import re
 import shutil
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, start_redis_server
+from conftest import RedisServer
 
 from redlin.harness.script_guard import STATE_REFUSALS, guard_script, refusal
 from redlin.harness.server_state import Rejection, rejection, state_error
@@ -61,22 +60,6 @@ CAUGHT_THEN_DELETE = {
     "caught, then returned": "local r = redis.pcall('SET', KEYS[1], 'x') return r.err and 'caught' or 'set'",
 }
 """Caught, then a write that an out-of-memory server still runs (``DEL`` is not ``denyoom``)."""
-
-
-@pytest.fixture
-def server_in(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
-    """Start a redis-server of this test's own with extra arguments (killed at the end)."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(*extra: str) -> RedisServer:
-        process, server = start_redis_server(str(tmp_path), extra)
-        processes.append(process)
-        return server
-
-    yield start
-    for process in processes:
-        process.kill()
-        process.wait()
 
 
 def _field(conn: Connection, section: bytes, name: str) -> str:

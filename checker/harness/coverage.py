@@ -1,8 +1,8 @@
 """What a run exercised: commands, the kinds of reply they got, transaction and script outcomes.
 
 A clean verdict is worth what the run sent.  :class:`Coverage` reads every checked execution's
-history and counts, for each command, the replies it got by kind (``int``, ``bulk``, ``nil``,
-``array``, ``status``, and errors by their code word: ``error WRONGTYPE``); for each transaction
+history and counts, for each command, the replies it got by kind (their RESP type, ``integer``,
+``bulk string``, ``null bulk string``..., and errors by their code word: ``error WRONGTYPE``); for each transaction
 how it ended (committed, aborted by WATCH, EXECABORT, discarded, committed with an error inside);
 for each script whether it returned or raised.  :meth:`Coverage.add` returns how many of these
 *items* were new, which the program search hands to Hypothesis's ``target()`` so that generation
@@ -30,9 +30,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from redlin.adapter.redis_model import resp_type
 from redlin.harness.grammar import GRAMMAR, LEFT_OUT
 from redlin.history.records import Outcome
-from redlin.model import NULL_ARRAY, Error, Frames, Status
+from redlin.model import NULL_ARRAY, Error
 
 __all__ = ["DRAWABLE", "Coverage", "reply_kind"]
 
@@ -42,28 +43,16 @@ _SCRIPTS: Final = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
 
 
 def reply_kind(reply: Any) -> str:
-    """A reply's kind, errors by code word.
+    """A reply's kind: its RESP type, errors by code word, empty arrays apart.
 
     >>> reply_kind(Error("ERR syntax error")), reply_kind(b"v"), reply_kind(None), reply_kind(())
-    ('error ERR', 'bulk', 'nil', 'empty array')
+    ('error ERR', 'bulk string', 'null bulk string', 'empty array')
     """
     if type(reply) is Error:
         return "error " + (reply.text.split(" ", 1)[0] or "?")
-    if type(reply) is Status:
-        return "status"
-    if type(reply) is int:
-        return "int"
-    if type(reply) is bytes:
-        return "bulk"
-    if reply is None:
-        return "nil"
-    if reply is NULL_ARRAY:
-        return "null array"
-    if type(reply) is Frames:
-        return "frames"
-    if isinstance(reply, tuple | frozenset):
-        return "array" if reply else "empty array"
-    return type(reply).__name__
+    if type(reply) is tuple and not reply:
+        return "empty array"
+    return resp_type(reply)
 
 
 @dataclass
