@@ -8,7 +8,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -270,3 +270,17 @@ def test_a_missing_password_is_named(private_server: tuple[subprocess.Popen[byte
     assert SECRET not in str(error.value)
     with open_connection(Target.parse(f"redis://:{SECRET}@{server.host}:{server.port}/3", password_env=None), 2.0) as conn:
         assert conn.execute(b"CLIENT", b"INFO").split(b" db=")[1].startswith(b"3 ")  # type: ignore[union-attr]
+
+
+def test_a_stale_replica_is_named_as_such_not_as_a_non_redis_server(
+        server_in: Callable[..., RedisServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A replica cut off from its primary with replica-serve-stale-data no answers everything, PING
+    included, with MASTERDOWN: a Redis server that serves nothing now, said so (exit 3)."""
+    server = server_in()
+    with Connection(server.host, server.port) as conn:
+        conn.execute(b"CONFIG", b"SET", b"replica-serve-stale-data", b"no")  # our own private server
+        conn.execute(b"REPLICAOF", b"127.0.0.1", b"1")
+    assert main(["run", "--target", server.url, "--ops", "10", "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert "serves no commands now" in err and "MASTERDOWN" in err and "replica cut off from its primary" in err
+    assert "like a Redis server" not in err

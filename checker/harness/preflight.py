@@ -18,6 +18,7 @@ from pathlib import Path
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard, UnsafeCommand, possible_commands
 from redlin.harness.outages import ServerFacts, server_facts
+from redlin.harness.server_state import CODES, state_error
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed
@@ -165,6 +166,10 @@ def _preflight(target: Target, timeout: float) -> ServerFacts:
     try:
         with open_connection(target, timeout) as conn:
             pong = conn.execute(b"PING")
+            code = state_error(pong)
+            if code is not None:  # a Redis server in a state that serves nothing now (MASTERDOWN, LOADING...)
+                raise UsageError(f"{target.url} is a Redis server that serves no commands now: it answers PING with "
+                                 f"{code} ({CODES.get(code, 'a state error')}): {getattr(pong, 'text', pong)}")
             if getattr(pong, "text", None) != "PONG":
                 raise UsageError(f"{target.url} does not answer PING like a Redis server (got {pong!r})")
             info = conn.execute(b"INFO", b"server")
