@@ -17,6 +17,7 @@ from conftest import RedisServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from redlin.cli import main
 from redlin.harness.actions import Command, Key, ScriptCall, Transaction, render
 from redlin.harness.coverage import DRAWABLE, Coverage
 from redlin.harness.generated import LONGEST_TRANSACTION, AnyCommand, AnyScript, AnyTransaction
@@ -24,6 +25,7 @@ from redlin.harness.grammar import GRAMMAR, KINDS, LEFT_OUT, draw_argv
 from redlin.harness.guard import Guard
 from redlin.harness.runner import render_outcome, run
 from redlin.harness.workloads import FAMILIES, sample_program
+from redlin.history.jsonl import load_history
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import COMMANDS, Error, Status, lookup
 
@@ -117,6 +119,22 @@ def test_a_real_redis_is_linearizable_under_the_default_workload(redis_server: R
     assert coverage["drawable"] == len(DRAWABLE)
     assert len(coverage["exercised"]) >= 0.75 * len(DRAWABLE), coverage["not_exercised"]
     assert "**Coverage**" in outcome.paths["summary"].read_text()
+    # The history file is a valid history (pipelined commands overlap, each under a client of its
+    # own) and redlin check reaches the run's verdict from it.
+    assert main(["check", str(outcome.paths["history"]), "--no-report"]) == 0
+
+
+def test_pipelined_commands_are_operations_of_their_own(tmp_path: Path) -> None:
+    """A pipeline's commands are written at once; each is recorded as its own operation, invoked
+    before the write, one client id each after the first, all overlapping in time."""
+    outcome = run(workload="model", ops=1500, seed=5, out=tmp_path / "out", database=None)
+    assert outcome.verdict == "linearizable", render_outcome(outcome)
+    history = load_history(outcome.paths["history"])
+    by_invoke = sorted(history, key=lambda op: op.invoke)
+    overlapping = [(a, b) for a, b in zip(by_invoke, by_invoke[1:], strict=False)
+                   if b.invoke == a.invoke + 1 and a.complete is not None and b.client != a.client]
+    assert overlapping, "no pipeline was drawn"
+    assert all(a.complete is not None and b.invoke < a.complete for a, b in overlapping)
 
 
 @pytest.mark.slow

@@ -164,8 +164,13 @@ def test_bad_json_families_name_the_file(tmp_path: Path, content: str, message: 
 # ----------------------------------------------------------------------------- programs
 
 
+TEMPLATED = sorted(name for name in FAMILIES if name not in ("model", "default"))
+"""The families made of templates only: every value they write is unique.  The drawn steps of
+``model`` and ``default`` write corner values on purpose (tests/test_generated.py covers them)."""
+
+
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(sorted(FAMILIES)), st.data())
+@given(st.sampled_from(TEMPLATED), st.data())
 def test_programs_stay_in_their_family(name: str, data: st.DataObject) -> None:
     source = FAMILIES[name]
     program = data.draw(programs(source, clients=3, steps=6))

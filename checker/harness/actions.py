@@ -2,8 +2,8 @@
 
 A :class:`Program` is what one example of ``redlin run`` executes: a sequential setup, then one
 list of actions per client.  Each action is what Redis runs atomically (:class:`Command`,
-:class:`Transaction`, :class:`ScriptCall`), or a check-and-set loop of such units
-(:class:`CasLoop`).  Keys are logical names (:class:`Key`) until the recorder sends them under
+:class:`Transaction`, :class:`ScriptCall`), a check-and-set loop of such units
+(:class:`CasLoop`), or several commands written at once (:class:`Pipeline`).  Keys are logical names (:class:`Key`) until the recorder sends them under
 the run's prefix (:func:`render`).  Programs are drawn from workload families by
 :func:`redlin.harness.workloads.programs`, which re-exports these names.
 
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 __all__ = [
-    "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Program", "ScriptCall", "Transaction", "describe_action",
+    "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Pipeline", "Program", "ScriptCall", "Transaction",
+    "describe_action",
     "render",
 ]
 
@@ -77,7 +78,15 @@ class CasLoop:
     retries: int
 
 
-Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Write :attr:`commands` at once, then read their replies: each command is an operation of
+    its own (they overlap in time; the server runs them in order)."""
+
+    commands: tuple[Argv, ...]
+
+
+Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop | Pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +148,8 @@ def describe_action(action: Action) -> str:
         watch = f"WATCH {_text(action.watch)}; " if action.watch else ""
         end = "DISCARD" if action.discard else "EXEC"
         return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + f"; {end}"
+    if isinstance(action, Pipeline):
+        return "pipeline(" + "; ".join(_text(c) for c in action.commands) + ")"
     if isinstance(action, ScriptCall):
         return f"EVAL/EVALSHA <{action.sha[:8].decode()}> {len(action.keys)} {_text((*action.keys, *action.args))}"
     return f"cas {action.key.name} += {action.token.decode('utf-8', 'backslashreplace')}"

@@ -10,7 +10,8 @@ step's shape, the templates here draw it, from :mod:`redlin.harness.grammar`:
   DISCARD, sometimes after WATCH of one or several keys, sometimes with a command Redis refuses
   at queue time (EXECABORT) or one that fails when it runs (an error inside EXEC's reply);
 - :class:`AnyScript`: a Lua script made of one to four ``redis.call``/``redis.pcall`` calls on its
-  declared keys, sent inside redlin's script guard (EVAL the first time, EVALSHA after).
+  declared keys, sent inside redlin's script guard (EVAL the first time, EVALSHA after);
+- :class:`AnyPipeline`: two to five drawn commands written at once, each its own operation.
 
 WATCH and UNWATCH are commands of the grammar too, so several WATCHes, a WATCH then a DISCARD then
 a new transaction, and an UNWATCH between happen as a client's steps come.
@@ -33,11 +34,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from redlin.harness.actions import Action, Arg, Command, Key, ScriptCall, Transaction
+from redlin.harness.actions import Action, Arg, Command, Key, Pipeline, ScriptCall, Transaction
 from redlin.harness.grammar import GRAMMAR, KINDS, Choose, draw_argv, keys_for
 from redlin.harness.script_guard import guard_script
 
-__all__ = ["LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyScript", "AnyTransaction", "Drawn", "drawn_commands"]
+__all__ = [
+    "LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyPipeline", "AnyScript", "AnyTransaction", "Drawn", "drawn_commands",
+]
 
 TOKEN: Final = b"\x00token\x00"
 """Stands for the step's unique token in a drawn skeleton (no drawn value contains a NUL byte
@@ -114,6 +117,24 @@ class AnyTransaction:
     def commands(self) -> frozenset[str]:
         names = {name.upper() for name in _NAMES} | {argv[0].decode() for argv in _QUEUE_ERRORS}
         return frozenset(names | {"MULTI", "EXEC", "DISCARD", "WATCH"})
+
+
+@dataclass(frozen=True, slots=True)
+class AnyPipeline:
+    """Two to five drawn commands written at once before any reply is read (each its own operation)."""
+
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+    def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[tuple[Arg, ...], ...]:
+        names = [choose(_NAMES) for _ in range(choose((2, 3, 5)))]
+        return tuple(draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN) for name in names)
+
+    def build(self, drawn: Any, token: bytes) -> Action:
+        return Pipeline(tuple(_swap(argv, token) for argv in drawn))
+
+    def commands(self) -> frozenset[str]:
+        return frozenset(name.upper() for name in _NAMES)
 
 
 # Script calls: (command, arguments), where "K<n>" is KEYS[n] and "A<n>" is ARGV[n].

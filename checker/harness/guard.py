@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from redlin.harness.actions import Action, Command, ScriptCall, Transaction, render
+from redlin.harness.actions import Action, Command, Pipeline, ScriptCall, Transaction, render
 from redlin.harness.script_guard import CONNECTION_COMMANDS, DESTRUCTIVE, refusal, script_policy
 from redlin.history.records import History
 from redlin.model import INITIAL_STATE, Error, ScriptTooLong, keys_of, lookup, step, step_reporting_undeclared
@@ -173,6 +173,8 @@ def possible_commands(action: Action, prefix: bytes) -> list[Argv]:
         watch = [(b"WATCH", *render(action.watch, prefix))] if action.watch else []
         end = (b"DISCARD",) if action.discard else (b"EXEC",)
         return [*watch, (b"MULTI",), *(render(c, prefix) for c in action.commands), end]
+    if isinstance(action, Pipeline):
+        return [render(c, prefix) for c in action.commands]
     if isinstance(action, ScriptCall):
         tail = (str(len(action.keys)).encode(), *render(action.keys, prefix), *action.args)
         return [(b"EVAL", action.body, *tail), (b"EVALSHA", action.sha, *tail)]

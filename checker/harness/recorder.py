@@ -46,7 +46,17 @@ from typing import Final
 
 from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import restart_call
-from redlin.harness.actions import Action, CasLoop, Command, Program, ScriptCall, Transaction, render
+from redlin.harness.actions import (
+    Action,
+    CasLoop,
+    Command,
+    Pipeline,
+    Program,
+    ScriptCall,
+    Transaction,
+    render,
+)
+from redlin.harness.execution import RESTART_STEP, Execution, Throttle, next_value
 from redlin.harness.guard import Guard, UnsafeCommand
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.server_state import ProcessWatch, Restart, refuses_connection, rejection
@@ -62,56 +72,6 @@ Argv = tuple[bytes, ...]
 
 RECONNECT_TIME: Final = 5.0
 """Seconds a client keeps trying to reconnect before it stops (long enough for a restart)."""
-RESTART_STEP: Final = -2
-"""The ``client`` of :attr:`Execution.steps` for a ``RESTART`` operation (no program step sent it)."""
-
-
-# ----------------------------------------------------------------------------- executions
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """One run of a program: its operations as a :class:`~redlin.History` (ids 0..n-1, in
-    invocation order; client ids are unique in the whole run), the keys it touched, and whether a
-    Ctrl-C cut it short."""
-
-    index: int
-    prefix: bytes
-    history: History
-    keys: frozenset[bytes]
-    interrupted: bool
-    elapsed: float
-    problems: tuple[str, ...] = ()
-    """Clients that stopped early because they could not reconnect."""
-    steps: tuple[tuple[int, int], ...] = ()
-    """For each operation (by id), the program step that sent it: ``(client, index)`` into
-    ``program.clients``, ``(-1, index)`` into ``program.setup``, or ``(-2, n)`` for the ``n``-th
-    restart of :attr:`restarts` (a ``RESTART`` operation, sent by no step)."""
-    rejected: tuple[tuple[str, int], ...] = ()
-    """Operations the server's state rejected, by code (``("OOM", 12)``), most first."""
-    refused: tuple[tuple[str, int], ...] = ()
-    """Connection attempts the server refused, by code (``("max clients", 3)``)."""
-    restarts: tuple[Restart, ...] = ()
-    """Server restarts noticed during this execution (each one with operations recorded before it
-    is also a ``RESTART`` operation of :attr:`history`)."""
-
-    def client_ids(self) -> dict[int, tuple[int, ...]]:
-        """For each client list of the program (``-1`` for the setup), the client ids its
-        operations have in :attr:`history`: one, or one more after each reconnection.
-
-        >>> from redlin.history.records import History, Operation
-        >>> ops = History((Operation(0, 7, ("GET",), None, 0, 1), Operation(1, 9, ("GET",), None, 2, 3),
-        ...                Operation(2, 8, ("GET",), None, 4, 5)))
-        >>> Execution(0, b"p:", ops, frozenset(), False, 0.0, steps=((-1, 0), (1, 0), (1, 1))).client_ids()
-        {-1: (7,), 1: (9, 8)}
-        """
-        found: dict[int, list[int]] = {}
-        for op in self.history:
-            if op.id < len(self.steps) and isinstance(op.client, int) and self.steps[op.id][0] != RESTART_STEP:
-                ids = found.setdefault(self.steps[op.id][0], [])
-                if op.client not in ids:
-                    ids.append(op.client)
-        return {slot: tuple(ids) for slot, ids in found.items()}
 
 
 @dataclass(slots=True)
@@ -135,31 +95,6 @@ class _Client:
     """The server process that answers on :attr:`conn` (``None``: it does not say)."""
     erred: bool = False
     """Whether the latest reply on :attr:`conn` held an error (see :attr:`Recorder.closed`)."""
-
-
-class _Throttle:
-    """At most ``rate`` operations per second over all clients (None: no limit)."""
-
-    def __init__(self, rate: float | None) -> None:
-        self._interval = 1.0 / rate if rate else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self, stop: threading.Event) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            stop.wait(slot - now)
-
-
-def next_value(old: bytes | None, token: bytes) -> bytes:
-    """What a cas loop writes after reading ``old``: ``old`` with ``token`` appended (``token`` if
-    the key was missing), so the value tells every update it went through."""
-    return token if old is None else old + b"," + token
 
 
 class Recorder:
@@ -213,7 +148,7 @@ class Recorder:
         self.origin: int | None = None
         """The earliest invocation time recorded: time 0 of the history file, and so of every
         execution's history (its ``time_origin``), so that all of them read times alike."""
-        self._throttle = _Throttle(rate)
+        self._throttle = Throttle(rate)
         self._on_operation = on_operation
         self._ids = 0
         self._lock = threading.Lock()
@@ -465,6 +400,8 @@ class _ExecutionRun:
             self.operation(client, [(b"MULTI",), *(render(c, prefix) for c in action.commands), end])
         elif isinstance(action, ScriptCall):
             self.script(client, action)
+        elif isinstance(action, Pipeline):
+            self.pipeline(client, tuple(render(c, prefix) for c in action.commands))
         else:
             self.cas(client, action)
 
@@ -508,25 +445,12 @@ class _ExecutionRun:
         operation became indeterminate (the client is then on a new connection, or stopped) or the
         server's state rejected it (``body``: the script an EVALSHA runs, see
         :func:`~redlin.harness.server_state.rejection`)."""
-        recorder = self.recorder
         conn = client.conn
         if conn is None:
             return None
-        touched: list[bytes] = []
-        for argv in commands:
-            touched.extend(recorder.guard.check(argv))
-        with self.lock:
-            self.keys.update(touched)
-        recorder._throttle.wait(recorder.stop)
-        call = tuple(commands)
+        call = self._checked(commands)
         start = time.monotonic_ns()
-        with recorder._lock:
-            if recorder.origin is None or start < recorder.origin:
-                recorder.origin = start
-        op = recorder.writer.invoke(client=client.id, call=call, time=start)
-        record = _Record(client.id, call, start, client.step)
-        with self.lock:
-            self.records.append(record)
+        op, record = self._begin(client, call, start)
         received: list[Reply] = []
         try:
             conn.send_many(call)
@@ -535,16 +459,85 @@ class _ExecutionRun:
                 if refuses_connection(received[-1]):
                     break  # the server closes the connection: nothing else will come
         except (WireError, ProtocolError) as error:
-            end = time.monotonic_ns()
-            if isinstance(error, WireClosed) and not recorder.stop.is_set():
-                with recorder._lock:
-                    recorder.closed[client.erred] += 1
-            recorder.writer.complete(op, Outcome.INFO, time=end, error=_error_text(error))
+            self._broken(client, op, error)
             self.reconnect(client)
             return None
+        replies, again = self._finish(client, op, record, call, tuple(received), start, body)
+        if again:
+            self.reconnect(client)
+        return replies
+
+    def pipeline(self, client: _Client, commands: tuple[Argv, ...]) -> None:
+        """Write ``commands`` at once, then read their replies: each command is an operation of its
+        own, invoked before the write (a nanosecond apart, in order) and complete when its reply
+        is read.  A client's operations must not overlap in a history, so every command after the
+        first is recorded under a client id of its own (pipelines hold no WATCH or UNWATCH: no
+        session state is split).  The server runs them in order; the checker may try other
+        orders for overlapping operations, so a pipeline never makes it stricter than the server."""
+        conn = client.conn
+        if conn is None:
+            return
+        calls = [self._checked([argv]) for argv in commands]
+        base = time.monotonic_ns()
+        ids = [client.id, *(self.recorder.new_client_id() for _ in calls[1:])]
+        begun = [self._begin(client, call, base + index, ids[index]) for index, call in enumerate(calls)]
+        again = False
+        done = 0
+        try:
+            conn.send_many([call[0] for call in calls])
+            for (op, record), call in zip(begun, calls, strict=True):
+                reply = conn.receive()
+                done += 1
+                again |= self._finish(client, op, record, call, (reply,), record.invoke, None)[1]
+                if refuses_connection(reply):
+                    raise WireClosed("the server closed the connection")
+        except (WireError, ProtocolError) as error:
+            for op, _ in begun[done:]:
+                self._broken(client, op, error)
+            again = True
+        if again:
+            self.reconnect(client)
+
+    def _checked(self, commands: list[Argv]) -> tuple[Argv, ...]:
+        """``commands`` past the guard (its keys noted), after the throttle's wait."""
+        recorder = self.recorder
+        touched: list[bytes] = []
+        for argv in commands:
+            touched.extend(recorder.guard.check(argv))
+        with self.lock:
+            self.keys.update(touched)
+        recorder._throttle.wait(recorder.stop)
+        return tuple(commands)
+
+    def _begin(self, client: _Client, call: tuple[Argv, ...], start: int, as_id: int | None = None) -> tuple[int, _Record]:
+        """Write the invocation (before anything is sent) and keep its record (under ``as_id``,
+        default the client's id)."""
+        recorder = self.recorder
+        with recorder._lock:
+            if recorder.origin is None or start < recorder.origin:
+                recorder.origin = start
+        who = client.id if as_id is None else as_id
+        op = recorder.writer.invoke(client=who, call=call, time=start)
+        record = _Record(who, call, start, client.step)
+        with self.lock:
+            self.records.append(record)
+        return op, record
+
+    def _broken(self, client: _Client, op: int, error: BaseException) -> None:
+        """The connection broke under ``op``: indeterminate (and counted if the server closed it)."""
+        recorder = self.recorder
+        if isinstance(error, WireClosed) and not recorder.stop.is_set():
+            with recorder._lock:
+                recorder.closed[client.erred] += 1
+        recorder.writer.complete(op, Outcome.INFO, time=time.monotonic_ns(), error=_error_text(error))
+
+    def _finish(self, client: _Client, op: int, record: _Record, call: tuple[Argv, ...], replies: tuple[Reply, ...],
+                start: int, body: bytes | None) -> tuple[tuple[Reply, ...] | None, bool]:
+        """Write how ``op`` ended: its replies, or a rejection by the server's state.  Returns the
+        replies (``None`` if rejected) and whether the client must go on on a new connection."""
+        recorder = self.recorder
         end = time.monotonic_ns()
         recorder.watch.answered(client.run_id, start)
-        replies = tuple(received)
         client.erred = any(type(reply) is Error or type(reply) is tuple and any(type(r) is Error for r in reply)
                            for reply in replies)
         refused = rejection(call, replies, script_body=body)
@@ -558,14 +551,12 @@ class _ExecutionRun:
                 recorder.rejected[refused.code] += 1
             if recorder._on_operation is not None:
                 recorder._on_operation()
-            if refused.reconnect:
-                self.reconnect(client)
-            return None
+            return None, refused.reconnect
         recorder.writer.complete(op, Outcome.OK, time=end, result=replies)
         record.complete, record.outcome, record.replies = end, Outcome.OK, replies
         if recorder._on_operation is not None:
             recorder._on_operation()
-        return replies
+        return replies, False
 
     # ------------------------------------------------------------------ the result
 
