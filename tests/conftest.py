@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -101,6 +102,31 @@ def start_redis_server(directory: str, extra: tuple[str, ...] = ()) -> tuple[sub
         process.kill()
         process.wait()
     pytest.fail("could not start redis-server on a free port")
+
+
+SIGNALS_OF_A_TERMINAL = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def as_at_a_terminal() -> None:
+    """``preexec_fn`` for a child that must take Ctrl-C, SIGTERM and SIGHUP as at a terminal, even
+    when the tests run as a background job (SIGINT ignored) or under nohup (SIGHUP ignored)."""
+    for name in SIGNALS_OF_A_TERMINAL:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+@pytest.fixture
+def terminal_signals() -> Iterator[None]:
+    """This process takes Ctrl-C, SIGTERM and SIGHUP as at a terminal for the test (see
+    :func:`as_at_a_terminal`); the dispositions it had come back afterwards."""
+    saved = {name: signal.getsignal(getattr(signal, name)) for name in SIGNALS_OF_A_TERMINAL}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 @contextmanager

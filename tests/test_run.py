@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RedisServer, free_port, start_redis_server
+from conftest import RedisServer, as_at_a_terminal, free_port, start_redis_server
 
 from redlin import Outcome, Violation, check
 from redlin import RunOutcome as PublicRunOutcome
@@ -586,7 +586,8 @@ def test_ctrl_c_keeps_the_history_and_checks_it(tmp_path: Path) -> None:
     out = tmp_path / "o"
     process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--duration", "60", "--workload", "cas",
                                 "--out", str(out), "--database", str(tmp_path / "db"), "--progress", "lines"],
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=as_at_a_terminal)
     history = out / "history.jsonl"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not history.exists() or history.stat().st_size < 20_000):

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, start_redis_server
+from conftest import RedisServer, as_at_a_terminal, start_redis_server
 
 from redlin.cli import main
 from redlin.harness.budget import Budget
@@ -146,7 +146,7 @@ def test_sigterm_and_sighup_end_a_run_like_ctrl_c(tmp_path: Path, own_server: Re
     process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--target", own_server.url, "--duration", "60",
                                 "--workload", "mixed", "--out", str(out), "--database", str(tmp_path / "db"),
                                 "--progress", "lines"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=as_at_a_terminal)
     history = out / "history.jsonl"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not history.exists():
@@ -177,7 +177,7 @@ def test_sigterm_ends_a_pubsub_run_cleanly(tmp_path: Path) -> None:
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--workload", "pubsub", "--duration", "60",
                                 "--out", str(out), "--progress", "lines"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=as_at_a_terminal)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (out / "history.jsonl").exists():
         time.sleep(0.05)
@@ -191,6 +191,7 @@ def test_sigterm_ends_a_pubsub_run_cleanly(tmp_path: Path) -> None:
     assert document["operations"] == len(load_history(out / "history.jsonl"))
 
 
+@pytest.mark.usefixtures("terminal_signals")
 def test_a_signal_is_acted_on_at_checkpoints_only() -> None:
     """The handler never raises (an exception from it can land in a gc callback, a Lua callback or
     between a command and its reply); the next checkpoint of the armed run does, once."""
@@ -234,6 +235,7 @@ def _catch(work: object, caught: list[BaseException]) -> None:
 
 @pytest.mark.redis
 @pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM"])
+@pytest.mark.usefixtures("terminal_signals")
 def test_a_signal_at_any_moment_gives_no_false_alarm(tmp_path: Path, own_server: Restartable, name: str) -> None:
     """Signals sent at moments spread over the run's phases (setup, clients running, checking,
     between programs) always end a run against a correct server LINEARIZABLE, with no key left."""

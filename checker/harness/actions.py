@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+from redlin.adapter.redis_model import describe_command
+
 __all__ = [
     "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Pipeline", "Program", "ScriptCall", "Transaction",
     "describe_action",
@@ -136,7 +138,13 @@ def render(argv: Argv, prefix: bytes) -> tuple[bytes, ...]:
 
 
 def _text(argv: Argv) -> str:
-    return " ".join(arg.name if isinstance(arg, Key) else arg.decode("utf-8", "backslashreplace") for arg in argv)
+    """``argv`` as words: a key by its name, a value quoted when it is empty or holds spaces or
+    control characters (it goes to consoles and logs).
+
+    >>> print(_text((b"SET", Key("k"), b"a b", b"")))
+    SET k 'a b' ''
+    """
+    return " ".join(arg.name if isinstance(arg, Key) else describe_command((arg,)) for arg in argv)
 
 
 def describe_action(action: Action) -> str:

@@ -106,7 +106,10 @@ class AnyTransaction:
         if choose((False,) * 9 + (True,)):
             where = choose(range(len(commands) + 1))
             commands.insert(where, choose(_QUEUE_ERRORS))
-        watch = tuple(Key(choose(pool)) for _ in range(choose((0, 0, 1, 1, 2, 3))))
+        # WATCH the keys the block works on (where other clients' writes land), or any key.
+        used = sorted({arg.name for argv in commands for arg in argv if isinstance(arg, Key)}) or list(pool)
+        watch = tuple(Key(choose(used if choose((True, True, False)) else pool))
+                      for _ in range(choose((0, 0, 1, 1, 2, 3))))
         discard = choose((False,) * 7 + (True,))
         return tuple(commands), watch, discard
 

@@ -17,7 +17,8 @@ a command added to the model must be placed in one of them).  A line reads like 
   write them).
 
 The values are the corners where implementations differ: 0, ±1, ±2^63 and its neighbours, numbers
-just past the 64-bit range, huge and tiny floats, ``inf`` and ``nan``, shortest-round-trip cases,
+just past the 64-bit range, huge and tiny floats, ``inf`` and ``nan``, shortest-round-trip cases
+(``0.1``, ``1.1``, ``1e-05``: Redis 7.0 prints ``%.17g``, 7.2 the shortest form),
 empty, binary and long strings, negative indexes and counts.  A kind's table also has ``None``
 entries, which become the program's unique token (``<client>-<n>``) so that most writes stay
 distinguishable.  Times are relative and far (1000 s and more) or absolute and far in the future:
@@ -50,14 +51,14 @@ KINDS: Final[dict[str, tuple[bytes | None, ...]]] = {
           b"3.0000000000000004", b"1e308", b"0x10"),
     "i": (*_INT_CORNERS, b"x", b"1.5", b"", b" 1", b"01"),
     "f": (b"1", b"0.1", b"-1.5", b"1e308", b"-1e308", b"5e-324", b"1.7976931348623157e308", b"inf", b"-inf",
-          b"nan", b"x", b"3.0000000000000004", b"1e-17", b"100", b"0", b"-0"),
+          b"nan", b"x", b"3.0000000000000004", b"1e-17", b"100", b"0", b"-0", b"0.3", b"1.1"),
     "x": (b"0", b"1", b"-1", b"2", b"-2", b"-3", b"10", b"-100", b"9223372036854775807", b"-9223372036854775808",
           b"x"),
     "n": (b"0", b"1", b"2", b"3", b"-1", b"10", b"x"),
     "fd": (b"f0", b"f1", b"f2", b""),
     "m": (b"m0", b"m1", b"m2", b"1", b""),
     "s": (b"1", b"0", b"-1", b"1.5", b"0.1", b"inf", b"-inf", b"+inf", b"nan", b"x", b"1e308", b"-0",
-          b"9007199254740993", b"3.0000000000000004"),
+          b"9007199254740993", b"3.0000000000000004", b"0.3", b"1.1", b"1e-05", b"-2.2"),
     "sr": (b"-inf", b"+inf", b"0", b"1", b"(1", b"(0", b"1.5", b"x", b"(inf"),
     "lr": (b"-", b"+", b"[m1", b"(m2", b"[", b"x", b"[a", b"(m0"),
     "sec": (b"1000", b"100000", b"0", b"-1", b"x", b"9223372036854775807"),
