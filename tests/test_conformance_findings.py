@@ -2,8 +2,8 @@
 command, the reply Redis gives, the reply the server gave, and their RESP types when they differ,
 not "no valid order".
 
-Replies as Redis 7.0 sends them (sheet S1-S6: SET answers the simple string OK, GET a bulk string or
-nil; M3: EXEC's array holds the queued commands' replies).
+Replies as Redis 7.0 sends them (sheet D1: SET answers the simple string OK, GET a bulk string or
+nil; M1: EXEC's array holds the queued commands' replies, in order; D15: ZSCORE replies %.17g).
 """
 
 from __future__ import annotations

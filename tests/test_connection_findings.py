@@ -3,7 +3,8 @@ indeterminate operations.
 
 The misbehaving server is a real ``redis-server`` behind a small proxy that closes a client's
 connection right after passing on a reply that holds an error.  Redis itself keeps a connection open
-after an error reply (sheet M7: a command refused at queue time leaves the session in MULTI).
+after an error reply (sheet M7, M8: after a command refused at queue time the client goes on and
+later commands are still QUEUED).
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def test_coverage_of_a_short_soak_on_real_redis(redis_server: RedisServer, tmp_p
 
 
 def test_coverage_counts_queued_commands_by_their_exec_reply() -> None:
-    """A queued command's reply is QUEUED; what it did is in EXEC's array (sheet M3)."""
+    """A queued command's reply is QUEUED; what it did is in EXEC's array (sheet M1, M10)."""
     queued = Operation(0, 1, ((b"MULTI",), (b"INCR", b"k"), (b"LPUSH", b"k", b"v"), (b"EXEC",)),
                        (Status("OK"), Status("QUEUED"), Status("QUEUED"), (1, Error("WRONGTYPE Operation"))), 0, 1)
     discarded = Operation(1, 2, ((b"MULTI",), (b"GET", b"k"), (b"DISCARD",)),
@@ -195,3 +195,9 @@ def test_without_keep_going_the_run_stops_at_the_first_violation(tmp_path: Path)
     assert outcome.verdict == "violation" and not outcome.findings
     assert outcome.stats.elapsed < 20  # it did not search on for the whole 25 s
     assert "findings" not in json.loads(outcome.paths["result"].read_text())["meta"]
+
+
+def test_keep_going_with_pubsub_is_one_line_of_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--workload", "pubsub", "--keep-going", "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--keep-going" in err and "Traceback" not in err

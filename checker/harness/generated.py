@@ -51,7 +51,7 @@ LONGEST_TRANSACTION: Final = 12
 _NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch"))
 _SESSION: Final = ("watch", "unwatch")
 _QUEUE_ERRORS: Final = ((b"GET",), (b"SET",), (b"INCRBY",), (b"LPUSH",))
-"""Refused at queue time (wrong arity): EXEC then answers EXECABORT (sheet M7).  Unknown commands
+"""Refused at queue time (wrong arity): EXEC then answers EXECABORT (sheet M8).  Unknown commands
 are left out: the guard sends nothing the model does not know."""
 
 

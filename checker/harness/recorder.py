@@ -311,7 +311,7 @@ class _ExecutionRun:
                         self.count_refusal(error.code)
                     last = error
                 else:
-                    client.conn = conn
+                    client.conn, client.erred = conn, False  # a new connection has had no reply yet
                     return None
             left = until - time.monotonic()
             if left <= 0 or recorder.stop.wait(min(pause, left)):
@@ -483,17 +483,21 @@ class _ExecutionRun:
         begun = [self._begin(client, call, base + index, ids[index]) for index, call in enumerate(calls)]
         again = False
         done = 0
+        broke: BaseException | None = None
         try:
             conn.send_many([call[0] for call in calls])
             for (op, record), call in zip(begun, calls, strict=True):
                 reply = conn.receive()
                 done += 1
                 again |= self._finish(client, op, record, call, (reply,), record.invoke, None)[1]
-                if refuses_connection(reply):
-                    raise WireClosed("the server closed the connection")
+                if refuses_connection(reply):  # a refusal, not a close after an error reply
+                    broke = WireError("the server refused the connection and closed it")
+                    break
         except (WireError, ProtocolError) as error:
+            broke = error
+        if broke is not None:
             for op, _ in begun[done:]:
-                self._broken(client, op, error)
+                self._broken(client, op, broke)
             again = True
         if again:
             self.reconnect(client)

@@ -190,6 +190,9 @@ def run(
         Bad arguments, a workload the model cannot check, or an unreachable target.
     """
     pubsub = workload == "pubsub"
+    if pubsub and keep_going:
+        raise UsageError("--keep-going searches programs; --workload pubsub records rounds and stops at its "
+                         "first violation")
     validate(fault=fault, target=target, clients=clients, steps=steps, ops=ops, duration=duration,
              rate=None if pubsub else rate, repeat=1 if pubsub else repeat, timeout=timeout,
              reconnect_for=reconnect_for)
