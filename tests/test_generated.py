@@ -18,11 +18,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redlin.cli import main
-from redlin.harness.actions import Command, Key, ScriptCall, Transaction, render
+from redlin.harness.actions import (
+    Command,
+    Key,
+    ScriptCache,
+    ScriptCall,
+    Transaction,
+    cache_command,
+    cached_body,
+    render,
+)
 from redlin.harness.coverage import DRAWABLE, Coverage
 from redlin.harness.generated import LONGEST_TRANSACTION, AnyCommand, AnyScript, AnyTransaction
 from redlin.harness.grammar import GRAMMAR, KINDS, LEFT_OUT, draw_argv
-from redlin.harness.guard import Guard
+from redlin.harness.guard import Guard, UnsafeCommand
 from redlin.harness.runner import render_outcome, run
 from redlin.harness.workloads import FAMILIES, sample_program
 from redlin.history.jsonl import load_history
@@ -38,7 +47,7 @@ def test_every_modelled_command_is_drawn_or_left_out_for_a_reason() -> None:
     assert set(GRAMMAR) | set(LEFT_OUT) == modelled
     assert not set(GRAMMAR) & set(LEFT_OUT)
     assert all(reason for reason in LEFT_OUT.values())
-    assert set(GRAMMAR) | {"multi", "exec", "discard", "eval", "evalsha"} == DRAWABLE
+    assert set(GRAMMAR) | {"multi", "exec", "discard", "eval", "evalsha", "script"} == DRAWABLE
 
 
 @pytest.mark.parametrize("name", sorted(GRAMMAR))
@@ -119,6 +128,9 @@ def test_a_real_redis_is_linearizable_under_the_default_workload(redis_server: R
     assert coverage["drawable"] == len(DRAWABLE)
     assert len(coverage["exercised"]) >= 0.75 * len(DRAWABLE), coverage["not_exercised"]
     assert "**Coverage**" in outcome.paths["summary"].read_text()
+    page = outcome.paths["html"].read_text()  # the page says what the verdict covers (issue #12)
+    assert '<section id="coverage-section">' in page and "<td>SET</td>" in page
+    assert all(f"<td>{name.upper()}</td>" in page for name in coverage["exercised"])
     # The history file is a valid history (pipelined commands overlap, each under a client of its
     # own) and redlin check reaches the run's verdict from it.
     assert main(["check", str(outcome.paths["history"]), "--no-report"]) == 0
@@ -201,3 +213,33 @@ def test_keep_going_with_pubsub_is_one_line_of_bad_usage(tmp_path: Path, capsys:
     assert main(["run", "--workload", "pubsub", "--keep-going", "--out", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--keep-going" in err and "Traceback" not in err
+
+
+def test_the_script_cache_steps_keep_to_load_and_exists_without_allow_destructive_e21() -> None:
+    """SCRIPT LOAD and EXISTS only add to or read the server's script cache, so a run sends them;
+    SCRIPT FLUSH empties every user's cache, so it is sent only with --allow-destructive."""
+    prefix = b"redlin:r1:0:"
+    flush = ScriptCache("flush", (0,))
+    assert cache_command(flush, prefix)[:2] == (b"SCRIPT", b"EXISTS")
+    assert cache_command(flush, prefix, allow_destructive=True) == (b"SCRIPT", b"FLUSH")
+    guard = Guard(b"redlin:r1:")
+    load = cache_command(ScriptCache("load", (1,)), prefix)
+    assert guard.check(load) == () and guard.check(cache_command(ScriptCache("exists", (0, 3)), prefix)) == ()
+    with pytest.raises(UnsafeCommand, match="only with --allow-destructive"):
+        guard.check((b"SCRIPT", b"FLUSH"))
+    with pytest.raises(UnsafeCommand, match="outside redlin's script guard"):
+        guard.check((b"SCRIPT", b"LOAD", b"return redis.call('FLUSHALL')"))
+    # Each execution's bodies are its own, so none is cached when its history starts.
+    assert cached_body(0, b"redlin:r1:0:") != cached_body(0, b"redlin:r1:1:")
+
+
+def test_the_default_workload_runs_pub_sub_rounds_first(tmp_path: Path) -> None:
+    """The default workload reaches Pub/Sub too (issue #12): a dropped message is found by it, and
+    a clean run reports its Pub/Sub rounds apart."""
+    clean = run(ops=800, seed=1, out=tmp_path / "clean", database=None)
+    assert clean.verdict == "linearizable", render_outcome(clean)
+    assert any(note.startswith("Pub/Sub: ") and "linearizable" in note for note in clean.notes), clean.notes
+    assert (tmp_path / "clean" / "pubsub" / "history.jsonl").stat().st_size > 0
+    faulty = run(fault="drop-message", ops=800, seed=1, out=tmp_path / "faulty", database=None)
+    assert faulty.verdict == "violation", render_outcome(faulty)
+    assert faulty.paths["history"].parent == tmp_path / "faulty" / "pubsub"

@@ -267,7 +267,7 @@ def test_scripts_are_sent_only_inside_the_guard() -> None:
     with pytest.raises(UnsafeCommand, match="--allow-destructive"):
         guard.check((b"EVAL", destructive, b"0"))
     assert Guard(b"redlin:r1:", allow_destructive=True).check((b"EVAL", destructive, b"0")) == ()
-    for argv in [(b"SCRIPT", b"LOAD", body), (b"FCALL", b"f", b"0"), (b"FUNCTION", b"FLUSH")]:
+    for argv in [(b"SCRIPT", b"FLUSH"), (b"SCRIPT", b"KILL"), (b"FCALL", b"f", b"0"), (b"FUNCTION", b"FLUSH")]:
         with pytest.raises(UnsafeCommand, match="--allow-destructive"):
             guard.check(argv)
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from redlin.adapter.redis_model import describe_command
+from redlin.harness.script_guard import guard_script
 
 __all__ = [
-    "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Pipeline", "Program", "ScriptCall", "Transaction",
-    "describe_action",
-    "render",
+    "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Pipeline", "Program", "ScriptCache", "ScriptCall",
+    "CACHED_SOURCES", "Transaction", "cache_command", "cached_body", "describe_action", "render",
 ]
 
 
@@ -54,6 +54,9 @@ class Transaction:
     watch: tuple[Key, ...] = ()
     discard: bool = False
     """End with ``DISCARD`` instead of ``EXEC`` (nothing queued runs; the WATCHes end)."""
+    reads: tuple[Argv, ...] = ()
+    """Commands sent after the WATCH and before MULTI, each an operation of its own: the reads a
+    check-and-set makes before it decides (only with :attr:`watch`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,54 @@ class Pipeline:
     commands: tuple[Argv, ...]
 
 
-Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop | Pipeline
+CACHED_SOURCES: Final = (b"return redis.call('GET', KEYS[1])", b"return redis.call('INCR', KEYS[1])",
+                         b"return redis.call('EXISTS', KEYS[1])", b"return 0")
+"""The scripts of :class:`ScriptCache` steps: the first three are loaded and run, the last is only
+ever asked about (``SCRIPT EXISTS`` of a script nobody loaded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCache:
+    """One command on the server's script cache, shared by every client: ``SCRIPT LOAD`` of one of
+    :data:`CACHED_SOURCES`, ``SCRIPT EXISTS`` of some of their SHA1s, ``EVALSHA`` of one (NOSCRIPT
+    until some client loaded it), or ``SCRIPT FLUSH``, which empties the cache of every user of the
+    server and so is sent only with ``--allow-destructive`` (``SCRIPT EXISTS`` of the same scripts
+    otherwise).  Each body names the execution's key prefix (:func:`cache_command`), so every
+    execution starts with none of them cached, as its model does."""
+
+    verb: str
+    """``load``, ``exists``, ``evalsha`` or ``flush``."""
+    scripts: tuple[int, ...]
+    """Indexes into :data:`CACHED_SOURCES`."""
+    key: Key = Key("g0")
+    """The key an ``evalsha`` passes as ``KEYS[1]``."""
+
+
+def cached_body(index: int, prefix: bytes) -> bytes:
+    """The body sent for ``CACHED_SOURCES[index]`` in the execution of ``prefix``, inside redlin's
+    script guard."""
+    return guard_script(b"-- script cache of " + prefix + b"\n" + CACHED_SOURCES[index])
+
+
+def cache_command(action: ScriptCache, prefix: bytes, *, allow_destructive: bool = False) -> tuple[bytes, ...]:
+    """The command ``action`` sends in the execution of ``prefix``.
+
+    >>> cache_command(ScriptCache("exists", (0, 3)), b"redlin:r:0:")[:2]
+    (b'SCRIPT', b'EXISTS')
+    >>> cache_command(ScriptCache("flush", (1,)), b"p:")[1], cache_command(ScriptCache("flush", ()), b"p:", allow_destructive=True)
+    (b'EXISTS', (b'SCRIPT', b'FLUSH'))
+    """
+    shas = tuple(hashlib.sha1(cached_body(index, prefix)).hexdigest().encode() for index in action.scripts)
+    if action.verb == "load":
+        return (b"SCRIPT", b"LOAD", cached_body(action.scripts[0], prefix))
+    if action.verb == "evalsha":
+        return (b"EVALSHA", shas[0], b"1", prefix + action.key.name.encode())
+    if action.verb == "flush" and allow_destructive:
+        return (b"SCRIPT", b"FLUSH")
+    return (b"SCRIPT", b"EXISTS", *(shas or (b"0" * 40,)))
+
+
+Action: TypeAlias = Command | Transaction | ScriptCall | CasLoop | Pipeline | ScriptCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +204,14 @@ def describe_action(action: Action) -> str:
         return _text(action.argv)
     if isinstance(action, Transaction):
         watch = f"WATCH {_text(action.watch)}; " if action.watch else ""
+        watch += "".join(f"{_text(c)}; " for c in action.reads)
         end = "DISCARD" if action.discard else "EXEC"
         return watch + "MULTI; " + "; ".join(_text(c) for c in action.commands) + f"; {end}"
     if isinstance(action, Pipeline):
         return "pipeline(" + "; ".join(_text(c) for c in action.commands) + ")"
+    if isinstance(action, ScriptCache):
+        return f"SCRIPT {action.verb.upper()} <cached {', '.join(map(str, action.scripts))}>" + (
+            f" {action.key.name}" if action.verb == "evalsha" else "")
     if isinstance(action, ScriptCall):
         return f"EVAL/EVALSHA <{action.sha[:8].decode()}> {len(action.keys)} {_text((*action.keys, *action.args))}"
     return f"cas {action.key.name} += {action.token.decode('utf-8', 'backslashreplace')}"

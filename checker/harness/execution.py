@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from redlin.harness.server_state import Restart
-from redlin.history.records import History
+from redlin.harness.wire import Connection, WireClosed, WireTimeout
+from redlin.history.records import History, Outcome
+from redlin.model import Reply
 
-__all__ = ["RESTART_STEP", "Execution", "Throttle", "next_value"]
+__all__ = [
+    "RESTART_STEP", "ClientConnection", "Execution", "OperationRecord", "Throttle", "next_value", "wire_error_text",
+]
+
+Argv = tuple[bytes, ...]
 
 RESTART_STEP: Final = -2
 """The ``client`` of :attr:`Execution.steps` for a ``RESTART`` operation (no program step sent it)."""
@@ -89,3 +95,39 @@ def next_value(old: bytes | None, token: bytes) -> bytes:
     """What a cas loop writes after reading ``old``: ``old`` with ``token`` appended (``token`` if
     the key was missing), so the value tells every update it went through."""
     return token if old is None else old + b"," + token
+
+
+@dataclass(slots=True)
+class OperationRecord:
+    """One operation of an execution, as the recorder fills it in (reply, outcome, completion)."""
+
+    client: int
+    call: tuple[Argv, ...]
+    invoke: int
+    step: tuple[int, int]
+    complete: int | None = None
+    outcome: Outcome = Outcome.INFO
+    replies: tuple[Reply, ...] | None = None
+
+
+@dataclass(slots=True)
+class ClientConnection:
+    """One client of an execution: its id in the history and its connection."""
+
+    id: int
+    conn: Connection | None
+    step: tuple[int, int] = (-1, 0)
+    """The program step being performed."""
+    run_id: str | None = None
+    """The server process that answers on :attr:`conn` (``None``: it does not say)."""
+    erred: bool = False
+    """Whether the latest reply on :attr:`conn` held an error (see :attr:`redlin.harness.recorder.Recorder.closed`)."""
+
+
+def wire_error_text(error: BaseException) -> str:
+    """How a lost operation is described in the run's problems."""
+    if isinstance(error, WireTimeout):
+        return f"timeout: {error}"
+    if isinstance(error, WireClosed):
+        return f"connection lost: {error}"
+    return f"protocol error: {error}"

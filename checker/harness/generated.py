@@ -11,7 +11,9 @@ step's shape, the templates here draw it, from :mod:`redlin.harness.grammar`:
   at queue time (EXECABORT) or one that fails when it runs (an error inside EXEC's reply);
 - :class:`AnyScript`: a Lua script made of one to four ``redis.call``/``redis.pcall`` calls on its
   declared keys, sent inside redlin's script guard (EVAL the first time, EVALSHA after);
-- :class:`AnyPipeline`: two to five drawn commands written at once, each its own operation.
+- :class:`AnyPipeline`: two to five drawn commands written at once, each its own operation;
+- :class:`AnyScriptCache`: SCRIPT LOAD, SCRIPT EXISTS, EVALSHA (NOSCRIPT until someone loaded it)
+  and, with ``--allow-destructive``, SCRIPT FLUSH, on a few scripts every client shares.
 
 WATCH and UNWATCH are commands of the grammar too, so several WATCHes, a WATCH then a DISCARD then
 a new transaction, and an UNWATCH between happen as a client's steps come.
@@ -34,12 +36,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from redlin.harness.actions import Action, Arg, Command, Key, Pipeline, ScriptCall, Transaction
+from redlin.harness.actions import (
+    CACHED_SOURCES,
+    Action,
+    Arg,
+    Command,
+    Key,
+    Pipeline,
+    ScriptCache,
+    ScriptCall,
+    Transaction,
+)
 from redlin.harness.grammar import GRAMMAR, KINDS, Choose, draw_argv, keys_for
 from redlin.harness.script_guard import guard_script
 
 __all__ = [
-    "LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyPipeline", "AnyScript", "AnyTransaction", "Drawn", "drawn_commands",
+    "LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyPipeline", "AnyScript", "AnyScriptCache", "AnyTransaction", "Drawn", "drawn_commands",
 ]
 
 TOKEN: Final = b"\x00token\x00"
@@ -110,16 +122,19 @@ class AnyTransaction:
         used = sorted({arg.name for argv in commands for arg in argv if isinstance(arg, Key)}) or list(pool)
         watch = tuple(Key(choose(used if choose((True, True, False)) else pool))
                       for _ in range(choose((0, 0, 1, 1, 2, 3))))
+        # Half the time, read what is watched before deciding (as a check-and-set does): other
+        # clients' writes then have a round trip per read to land between WATCH and EXEC.
+        reads = tuple((b"TYPE", key) for key in watch) if watch and choose((False, True)) else ()
         discard = choose((False,) * 7 + (True,))
-        return tuple(commands), watch, discard
+        return tuple(commands), watch, discard, reads
 
     def build(self, drawn: Any, token: bytes) -> Action:
-        commands, watch, discard = drawn
-        return Transaction(tuple(_swap(argv, token) for argv in commands), watch, discard=discard)
+        commands, watch, discard, reads = drawn
+        return Transaction(tuple(_swap(argv, token) for argv in commands), watch, discard=discard, reads=reads)
 
     def commands(self) -> frozenset[str]:
         names = {name.upper() for name in _NAMES} | {argv[0].decode() for argv in _QUEUE_ERRORS}
-        return frozenset(names | {"MULTI", "EXEC", "DISCARD", "WATCH"})
+        return frozenset(names | {"MULTI", "EXEC", "DISCARD", "WATCH", "TYPE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +201,36 @@ class AnyScript:
         return frozenset({"EVAL", "EVALSHA"})
 
 
+@dataclass(frozen=True, slots=True)
+class AnyScriptCache:
+    """A command on the script cache every client shares (see
+    :class:`~redlin.harness.actions.ScriptCache`): clients race to load, ask about, run and flush
+    the same few scripts."""
+
+    weight: int = 1
+    pool: tuple[str, ...] | None = None
+
+    def draw(self, choose: Choose, pool: Sequence[str]) -> ScriptCache:
+        loadable = range(len(CACHED_SOURCES) - 1)
+        verb = choose(("load", "evalsha", "exists", "load", "evalsha", "flush"))
+        if verb == "exists":
+            count = choose((1, 2, 3))
+            return ScriptCache(verb, tuple(choose(range(len(CACHED_SOURCES))) for _ in range(count)))
+        return ScriptCache(verb, (choose(loadable),), Key(choose(pool)))
+
+    def build(self, drawn: Any, token: bytes) -> Action:
+        return drawn  # type: ignore[no-any-return]
+
+    def commands(self) -> frozenset[str]:
+        return frozenset({"SCRIPT", "EVALSHA"})
+
+
 def drawn_commands() -> frozenset[str]:
     """Every command name (upper case) a drawn step can send.
 
     >>> {"SET", "ZADD", "EXEC", "EVALSHA"} <= drawn_commands()
     True
     """
-    return AnyCommand().commands() | AnyTransaction().commands() | AnyScript().commands()
+    return (AnyCommand().commands() | AnyTransaction().commands() | AnyScript().commands()
+            | AnyScriptCache().commands())
 

@@ -24,7 +24,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from redlin.harness.actions import Action, Command, Pipeline, ScriptCall, Transaction, render
+from redlin.harness.actions import (
+    Action,
+    Command,
+    Pipeline,
+    ScriptCache,
+    ScriptCall,
+    Transaction,
+    cache_command,
+    render,
+)
 from redlin.harness.script_guard import CONNECTION_COMMANDS, DESTRUCTIVE, refusal, script_policy
 from redlin.history.records import History
 from redlin.model import INITIAL_STATE, Error, ScriptTooLong, keys_of, lookup, step, step_reporting_undeclared
@@ -82,6 +91,11 @@ class Guard:
             raise UnsafeCommand("an empty command")
         name = bytes(argv[0]).lower()
         shown = name.decode(errors="replace").upper()
+        sub = bytes(argv[1]).lower() if name == b"script" and len(argv) > 1 else b""
+        if sub in (b"load", b"exists"):  # the cache only grows, or is read: no other user notices
+            if sub == b"load":
+                self._check_body("SCRIPT LOAD", bytes(argv[2]) if len(argv) > 2 else b"")
+            return ()
         if name in DESTRUCTIVE:
             if not self.allow_destructive:
                 raise UnsafeCommand(f"refusing to send {shown}: it reaches beyond the run's own keys "
@@ -109,6 +123,11 @@ class Guard:
             if not key.startswith(self.prefix):
                 raise UnsafeCommand(f"refusing to send {shown} on key {key!r}: outside the run's prefix {self.prefix!r}")
         return tuple(keys)
+
+    def admit(self, body: bytes) -> None:
+        """Let ``EVALSHA`` name ``body``'s SHA1 before any client loaded it (the server answers
+        NOSCRIPT then); :class:`UnsafeCommand` if the body itself may not be sent."""
+        self._check_body("EVALSHA", body)
 
     def _check_body(self, shown: str, body: bytes) -> None:
         """Let a script's body go if it is wrapped, for a policy this run allows, and compiles on its
@@ -170,11 +189,15 @@ def possible_commands(action: Action, prefix: bytes) -> list[Argv]:
     if isinstance(action, Command):
         return [render(action.argv, prefix)]
     if isinstance(action, Transaction):
-        watch = [(b"WATCH", *render(action.watch, prefix))] if action.watch else []
+        watch = [(b"WATCH", *render(action.watch, prefix)), *(render(c, prefix) for c in action.reads)] \
+            if action.watch else []
         end = (b"DISCARD",) if action.discard else (b"EXEC",)
         return [*watch, (b"MULTI",), *(render(c, prefix) for c in action.commands), end]
     if isinstance(action, Pipeline):
         return [render(c, prefix) for c in action.commands]
+    if isinstance(action, ScriptCache):  # an EVALSHA's body is admitted as its SCRIPT LOAD would be
+        load = [cache_command(ScriptCache("load", action.scripts), prefix)] if action.verb == "evalsha" else []
+        return [*load, cache_command(action, prefix)]
     if isinstance(action, ScriptCall):
         tail = (str(len(action.keys)).encode(), *render(action.keys, prefix), *action.args)
         return [(b"EVAL", action.body, *tail), (b"EVALSHA", action.sha, *tail)]

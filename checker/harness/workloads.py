@@ -65,7 +65,7 @@ from redlin.harness.actions import (
     render,
 )
 from redlin.harness.family_limits import MAX_AMOUNT, MAX_RETRIES, MAX_WEIGHT, whole_number
-from redlin.harness.generated import AnyCommand, AnyPipeline, AnyScript, AnyTransaction
+from redlin.harness.generated import AnyCommand, AnyPipeline, AnyScript, AnyScriptCache, AnyTransaction
 from redlin.harness.grammar import Choose
 from redlin.harness.script_guard import guard_script
 from redlin.harness.templates import (
@@ -159,12 +159,13 @@ def _builtin_families() -> dict[str, Family]:
     )
     model = Family(name="model", doc="any modelled command, transaction (WATCH, DISCARD, errors) and script, drawn "
                    "from the grammar", keys=("g0", "g1", "g2", *(f"g{t}{n}" for t in "vlhsz" for n in (0, 1))),
-                   steps=(AnyCommand(weight=6), AnyTransaction(weight=2), AnyScript(weight=1), AnyPipeline(weight=1)))
+                   steps=(AnyCommand(weight=12), AnyTransaction(weight=4), AnyScript(weight=2), AnyPipeline(weight=2),
+                          AnyScriptCache(weight=2)))
     registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets)}
     registry["mixed"] = mixed(list(registry.values()))
     registry["model"] = model
     drawn = replace(model, steps=(AnyCommand(weight=30), AnyTransaction(weight=8), AnyScript(weight=4),
-                                  AnyPipeline(weight=4)))
+                                  AnyPipeline(weight=4), AnyScriptCache(weight=4)))
     registry["default"] = replace(mixed([*registry.values()][:6] + [drawn], name="default"),
                                   doc="the families, and (most steps) the drawn ones of model")
     return registry

@@ -173,6 +173,7 @@ def render_html(document: dict[str, Any], history: History, model: Model[Any]) -
         template = re.sub(r'\n *<span class="violation-only">.*?</span>', "", template)
     fields = {"title": html.escape(title), "heading": html.escape(heading),
               "subtitle": html.escape(" · ".join(subtitle)), "explanation": explanation_html(document),
+              "coverage": coverage_html(document.get("meta") or {}),
               "css": asset("report.css"), "js": asset("report.js"), "data": blob}
     # One pass: text put in one field is never read as another field's placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda match: fields[match.group(1)], template)
@@ -194,6 +195,45 @@ def explanation_html(document: dict[str, Any]) -> str:
                    f'data-ops="{" ".join(map(str, ids))}"><p>{paragraph}</p>'
                    f'<p class="anomaly-ops">{"Operation" if len(ids) == 1 else "Operations"} it names: {chips}</p></div>')
     return "\n".join(out)
+
+
+def coverage_html(meta: dict[str, Any]) -> str:
+    """The coverage section: what a clean verdict covers, and what it does not (empty when the run
+    recorded no coverage, e.g. a history checked on its own).
+
+    >>> meta = {"coverage_summary": ["coverage: 1 of 2 commands ..."], "coverage": {"drawable": 2,
+    ...     "exercised": ["get"], "not_exercised": ["set"], "replies": {"get": {"bulk string": 3,
+    ...     "error WRONGTYPE": 1}}, "transactions": {}, "scripts": {}, "never_drawn": {"keys": "whole keyspace"}}}
+    >>> page = coverage_html(meta)
+    >>> "<td>GET</td><td>3 bulk string</td><td>1 error WRONGTYPE</td>" in page, "SET" in page
+    (True, True)
+    >>> coverage_html({})
+    ''
+    """
+    coverage = meta.get("coverage")
+    if not isinstance(coverage, dict):
+        return ""
+    lines = [str(line) for line in meta.get("coverage_summary") or ()]
+    rows = []
+    for name, kinds in (coverage.get("replies") or {}).items():
+        replies = ", ".join(f"{count:,} {kind}" for kind, count in kinds.items() if not kind.startswith("error"))
+        errors = ", ".join(f"{count:,} {kind}" for kind, count in kinds.items() if kind.startswith("error"))
+        rows.append(f"<tr><td>{html.escape(name.upper())}</td><td>{html.escape(replies) or '—'}</td>"
+                    f"<td>{html.escape(errors) or '—'}</td></tr>")
+    missing = ", ".join(name.upper() for name in coverage.get("not_exercised") or ())
+    left_out = "".join(f"<li><code>{html.escape(name.upper())}</code>: {html.escape(str(why))}</li>"
+                       for name, why in (coverage.get("never_drawn") or {}).items())
+    parts = ['<section id="coverage-section">', "<h2>Coverage</h2>",
+             *(f'<p class="coverage-line">{html.escape(line)}</p>' for line in lines)]
+    if missing and not any(line.startswith("not exercised") for line in lines):
+        parts.append(f'<p class="note">Not exercised: {html.escape(missing)}</p>')
+    parts.append('<details open><summary>Replies seen, by command</summary><table id="coverage">'
+                 "<thead><tr><th>command</th><th>replies</th><th>error replies</th></tr></thead>"
+                 f"<tbody>{''.join(rows)}</tbody></table></details>")
+    if left_out:
+        parts.append(f"<details><summary>Never drawn, and why</summary><ul>{left_out}</ul></details>")
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def page_data(document: dict[str, Any], history: History, model: Model[Any]) -> dict[str, Any]:
@@ -311,7 +351,7 @@ def _hidden_rows(window: Window) -> list[list[Any]]:
 
 
 _FOLDED = frozenset({"verdict", "model", "operations", "clients", "target", "server_version", "embedded", "fault",
-                     "time_origin"})
+                     "time_origin", "coverage", "coverage_summary"})
 """Metadata the run table shows in its fixed rows (or the target's), not again on its own."""
 
 
