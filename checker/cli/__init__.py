@@ -1,6 +1,6 @@
 """The ``redlin`` command line: the top of the package (nothing in redlin imports it).
 
-Every subcommand lives in its own module (``check``, ``report``, ``run``, ``serve``) and is a pair
+Every subcommand lives in its own module (``check``, ``conform``, ``report``, ``run``, ``serve``) and is a pair
 ``add_<name>_arguments(parser)`` / ``<name>_command(args) -> exit code``.  :func:`main` turns
 every error a user can fix into one line on stderr and exit 3, and a bug into one line and exit 4
 (the traceback with ``--debug``); the exit codes live in :mod:`redlin.errors`.
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from redlin import __version__
 from redlin.cli.check import add_check_arguments, check_command
+from redlin.cli.conform import add_conform_arguments, conform_command
 from redlin.cli.report import add_report_arguments, report_command
 from redlin.cli.run import add_run_arguments, run_command
 from redlin.cli.serve import add_serve_arguments, serve_command
@@ -23,8 +24,10 @@ from redlin.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, 
 _COMMANDS = (
     ("check", "check a recorded history for linearizability", add_check_arguments, check_command),
     ("run", "test a Redis server (default: the embedded model) for linearizability", add_run_arguments, run_command),
+    ("conform", "compare a server's replies with the model's, command by command, and shrink each difference",
+     add_conform_arguments, conform_command),
     ("report", "write a report for a history, or re-render a saved result", add_report_arguments, report_command),
-    ("serve", "serve redlin's Redis model over RESP2 (a test double)", add_serve_arguments, serve_command),
+    ("serve", "serve redlin's Redis model over RESP2 and RESP3 (a test double)", add_serve_arguments, serve_command),
 )
 
 _EPILOG = """exit codes: 0 linearizable, 1 violation, 2 unknown (a budget ran out), 3 bad input, usage
