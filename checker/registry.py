@@ -10,12 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from redlin.adapter.profiles import profile_in
 from redlin.adapter.redis_model import redis_model
 from redlin.errors import HistoryError, UsageError
 from redlin.history import importers
 from redlin.history.jsonl import MAX_LINE, REDIS_MODELS, load_history
 from redlin.history.records import History, Outcome
 from redlin.history.source import BOM, read_lines, regular_file
+from redlin.model import PROFILES
 from redlin.search import models
 from redlin.search.model import Model
 
@@ -69,11 +71,14 @@ def guess_format(path: Path) -> str:
     return "porcupine-etcd" if path.suffix == ".log" else "jsonl"
 
 
-def load(path: str | Path, fmt: str | None = None, model_name: str | None = None) -> tuple[History, Model[Any]]:
+def load(path: str | Path, fmt: str | None = None, model_name: str | None = None,
+         profile: str | None = None) -> tuple[History, Model[Any]]:
     """Read a history in any format and make the model to check it against.
 
     ``fmt`` defaults to a guess from the file's first line; ``model_name`` to the model the file
-    names (redlin's histories) or the one its format implies.  Raises
+    names (redlin's histories) or the one its format implies.  A Redis history is checked as the
+    version profile its meta names (``"profile": "redis-6.2"``; Redis 7.0 when it names none), or
+    as ``profile`` when given, which the returned history's meta then names.  Raises
     :class:`~redlin.errors.HistoryError` (``file:line: what is wrong``) for a malformed file and
     :class:`~redlin.errors.UsageError` for a missing one or an unknown name.
     """
@@ -103,7 +108,19 @@ def load(path: str | Path, fmt: str | None = None, model_name: str | None = None
         raise UsageError(f"{path}: model {name} does not fit a {_KIND_TEXT[kind]} history "
                          f"(choose from {', '.join(_FITS[kind])})")
     _check_calls(path, history, name)
-    return history, make_model(name)
+    if name not in REDIS_MODELS:
+        if profile is not None:
+            raise UsageError(f"{path}: a version profile applies to the Redis models, not to model {name}")
+        return history, make_model(name)
+    if profile is not None:
+        if profile not in PROFILES:
+            raise UsageError(f"{path}: unknown profile {profile!r} (choose from {', '.join(PROFILES)})")
+        meta = {key: value for key, value in history.meta.items() if key not in ("profile_reason", "profile_warning")}
+        recorded = profile_in(history.meta)
+        why = "given when checking" + (f" (the history was recorded as {recorded})" if recorded != profile else "")
+        history = History(history.operations, {**meta, "profile": profile, "profile_reason": why})
+    protocol = 3 if history.meta.get("protocol") == 3 else 2  # recorded over RESP3, or RESP2
+    return history, redis_model(partitioned=name == "redis", protocol=protocol, profile=profile_in(history.meta))
 
 
 # Which models can read which histories: a model given calls it does not know would fail inside

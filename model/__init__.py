@@ -1,5 +1,8 @@
 """redlin's specification: a sequential, deterministic, executable model of Redis 7.0.
 
+Other versions are profiles of it (:mod:`redlin.model._profiles`): ``initial_state("redis-6.2")``
+starts a server whose steps follow Redis 6.2 wherever it is known to differ.
+
 ``step(state, client, argv, now) -> (state, reply)`` is a pure function; states are immutable and
 hashable.  :class:`Redis` wraps it for sequential use.  Replies are the values of
 :mod:`redlin.model._reply`, exact to the byte on the wire (:mod:`redlin.model._resp`).
@@ -21,6 +24,7 @@ from ._client import Client, Redis, to_argv
 from ._commands import COMMANDS, CommandSpec, keys_of, lookup
 from ._engine import CommandError, Context, disconnect, restart, step, step_reporting_undeclared
 from ._lua_runtime import ScriptTooLong
+from ._profiles import DEFAULT_PROFILE, PROFILES, Difference, Profile, profile_from_info
 from ._pubsub import (
     canonical_pubsub_reply,
     flush_mailboxes,
@@ -31,15 +35,38 @@ from ._pubsub import (
     split_messages,
     stringmatch,
 )
-from ._reply import NULL_ARRAY, OK, QUEUED, Error, Frames, Reply, Status, frames_of, sort_unordered
+from ._reply import (
+    NULL,
+    NULL_ARRAY,
+    OK,
+    QUEUED,
+    RESP3_TYPES,
+    Attributed,
+    BigNumber,
+    Boolean,
+    Double,
+    Error,
+    Frames,
+    MapReply,
+    Push,
+    Reply,
+    SetReply,
+    Status,
+    Verbatim,
+    frames_of,
+    sort_unordered,
+)
 from ._resp import Parser, ProtocolError, encode_command, encode_reply
-from ._state import DEFAULT_SESSION, INITIAL_STATE, Keyspace, Session, State, ZSet
+from ._resp3 import protocol_of, to_resp2, to_resp3, use_protocol
+from ._state import DEFAULT_SESSION, INITIAL_STATE, Keyspace, Session, State, ZSet, initial_state
 
 __all__ = [
-    "COMMANDS", "Client", "CommandError", "CommandSpec", "Context", "DEFAULT_SESSION", "Error",
-    "Frames", "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "Parser", "ProtocolError", "QUEUED",
-    "Redis", "Reply", "ScriptTooLong", "Session", "State", "Status", "ZSet", "canonical_pubsub_reply", "disconnect",
-    "encode_command", "encode_reply", "flush_mailboxes", "frames_of", "is_message", "keys_of",
-    "lookup", "mailbox", "receive", "receive_all", "restart", "sort_unordered", "split_messages", "step",
-    "step_reporting_undeclared", "stringmatch", "to_argv",
+    "NULL", "RESP3_TYPES", "Attributed", "BigNumber", "Boolean", "Double", "MapReply", "Push", "SetReply", "Verbatim",
+    "protocol_of", "to_resp2", "to_resp3", "use_protocol",
+    "COMMANDS", "Client", "CommandError", "CommandSpec", "Context", "DEFAULT_PROFILE", "DEFAULT_SESSION",
+    "Difference", "Error", "Frames", "INITIAL_STATE", "Keyspace", "NULL_ARRAY", "OK", "PROFILES", "Parser",
+    "Profile", "ProtocolError", "QUEUED", "Redis", "Reply", "ScriptTooLong", "Session", "State", "Status", "ZSet",
+    "canonical_pubsub_reply", "disconnect", "encode_command", "encode_reply", "flush_mailboxes", "frames_of",
+    "initial_state", "is_message", "keys_of", "lookup", "mailbox", "profile_from_info", "receive", "receive_all",
+    "restart", "sort_unordered", "split_messages", "step", "step_reporting_undeclared", "stringmatch", "to_argv",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from ._engine import disconnect, step
 from ._pubsub import mailbox, receive_all
 from ._reply import Reply
-from ._state import INITIAL_STATE, State
+from ._state import State, initial_state
 
 Arg = bytes | str | int | float
 
@@ -39,9 +39,20 @@ def to_argv(args: tuple[Arg, ...]) -> tuple[bytes, ...]:
 
 
 class Redis:
-    """A model server: holds the current :class:`State` and a clock (milliseconds, starts at 0)."""
+    """A model server: holds the current :class:`State` and a clock (milliseconds, starts at 0).
 
-    def __init__(self, state: State = INITIAL_STATE, now: int = 0) -> None:
+    ``profile`` names the server version to imitate (``redis-7.0`` by default); a given ``state``
+    brings its own.
+
+    >>> Redis(profile="redis-6.2").client().execute("NOSUCH", "x")
+    Error('ERR unknown command `NOSUCH`, with args beginning with: `x`, ')
+    """
+
+    def __init__(self, state: State | None = None, now: int = 0, profile: str | None = None) -> None:
+        if state is None:
+            state = initial_state() if profile is None else initial_state(profile)
+        elif profile is not None and state.profile.name != profile:
+            raise ValueError(f"the state given is of profile {state.profile.name!r}, not {profile!r}")
         self.state = state
         self.now = now
         self._ids = itertools.count(1)

@@ -7,6 +7,10 @@ Handlers work on a short-lived mutable :class:`Context` layered over the immutab
 
 Time is an input: ``now`` is the server's clock in milliseconds, supplied by the caller.  The model
 never reads the machine's clock, so a step is a pure function of (state, client, argv, now).
+
+The state also says which server version to imitate (``state.profile``, see
+:mod:`redlin.model._profiles`); handlers read it as ``ctx.profile``.  The command table is the same
+for every version: a command a version lacks, or whose arity differs, is told apart here.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from collections.abc import Sequence
 from immutables import Map
 
 from ._commands import COMMANDS, CommandSpec
+from ._profiles import Profile
 from ._reply import (
     NULL_ARRAY,
     QUEUED,
     WRONGTYPE,
     Error,
     Reply,
+    Status,
     arity_error,
 )
 from ._state import (
@@ -53,15 +59,20 @@ class CommandError(Exception):
         self.reply = reply
 
 
-def unknown_command(argv: Sequence[bytes]) -> Error:
-    """Redis's text for an unknown command: the name and the first arguments, 128 bytes at most."""
+def unknown_command(argv: Sequence[bytes], profile: Profile | None = None) -> Error:
+    """Redis's text for an unknown command: the name and the first arguments, 128 bytes at most.
+
+    >>> unknown_command([b"foo", b"bar"]).text
+    "ERR unknown command 'foo', with args beginning with: 'bar' "
+    """
+    quote, after = ("`", "`, ") if profile is not None and profile.has("unknown-command-backquotes") else ("'", "' ")
     args = ""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += "'" + arg.decode("utf-8", "surrogateescape")[: 128 - len(args)] + "' "
+        args += quote + arg.decode("utf-8", "surrogateescape")[: 128 - len(args)] + after
     name = argv[0].decode("utf-8", "surrogateescape")[:128]
-    return Error(_oneline(f"ERR unknown command '{name}', with args beginning with: {args}"))
+    return Error(_oneline(f"ERR unknown command {quote}{name}{quote}, with args beginning with: {args}"))
 
 
 def _oneline(text: str) -> str:
@@ -77,7 +88,7 @@ class Context:
 
     __slots__ = ("base", "client", "session", "now", "dbs", "db", "data", "expires",
                  "sessions", "scripts", "changed", "watched", "in_script", "script_flags",
-                 "in_exec", "undeclared")
+                 "in_exec", "undeclared", "profile")
 
     def __init__(self, state: State, client: ClientId, now: int) -> None:
         self.base = state
@@ -97,6 +108,7 @@ class Context:
         self.script_flags = 0
         self.in_exec = False
         self.undeclared = False  # a script called a command on a key it did not declare in KEYS
+        self.profile: Profile = state.profile  # the server version whose semantics apply
 
     # ----------------------------------------------------------------- keyspace access
 
@@ -263,13 +275,17 @@ class Context:
 
     def process(self, argv: Sequence[bytes]) -> Reply:
         """What ``processCommand`` does with one command from this client (queue or run)."""
+        profile = self.profile
         spec = COMMANDS.get(argv[0].lower())
         session = self.session
-        if spec is None:
-            return self._reject(unknown_command(argv))
-        if spec.subcommands and len(argv) > 1:
+        if spec is None or not profile.knows(spec.name):
+            return self._reject(unknown_command(argv, profile))
+        # Redis 6.2 has no subcommand table: the container's handler picks the subcommand when it
+        # runs, so a bad one is not a queue-time error there.
+        dispatch_late = bool(spec.subcommands) and profile.has("subcommand-errors-6.2")
+        if spec.subcommands and len(argv) > 1 and not dispatch_late:
             spec = spec.subcommands.get(argv[1].lower(), spec)
-        arity = spec.arity
+        arity = profile.arity(spec.name, spec.arity)
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             if spec.name == "exec":
                 # rejectCommand on EXEC calls execCommandAbort: the transaction is discarded and every
@@ -278,14 +294,19 @@ class Context:
                     multi=None, dirty_exec=False, dirty_cas=False, watched=frozenset(), stale=frozenset()))
                 return Error("EXECABORT Transaction discarded because of: " + arity_error("exec").text[4:])
             return self._reject(arity_error(spec.name))
-        if spec.subcommands:
+        if spec.subcommands and not dispatch_late:
             return self._reject(unknown_subcommand(argv))
-        if session.multi is not None and "no_multi" in spec.flags:
+        if session.multi is not None and (
+            ("no_multi" in spec.flags and not profile.has("no-multi-commands-queued"))
+            or (spec.name in ("multi", "watch") and profile.has("multi-watch-not-allowed-in-multi"))
+        ):
             return self._reject(NOT_IN_MULTI)
-        if session.subscriptions and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED:  # RESP2 (P6)
+        if (session.subscriptions and session.protocol == 2
+                and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED):  # RESP2 only (P6)
+            allowed = ("(P)SUBSCRIBE / (P)UNSUBSCRIBE" if profile.has("subscribed-context-text")
+                       else "(P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE")
             return self._reject(Error(
-                f"ERR Can't execute '{spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
-                "QUIT / RESET are allowed in this context"))
+                f"ERR Can't execute '{spec.name}': only {allowed} / PING / QUIT / RESET are allowed in this context"))
         if session.multi is not None and argv[0].lower() not in NEVER_QUEUED:
             self.set_session(session.replace(multi=session.multi + (tuple(argv),)))
             return QUEUED
@@ -299,19 +320,37 @@ class Context:
 
     def call(self, spec: CommandSpec, argv: Sequence[bytes]) -> Reply:
         """Run one (already validated) command now."""
+        if spec.subcommands:  # a container reaches here only under subcommand-errors-6.2
+            found = self.subcommand(spec, argv)
+            if type(found) is Error:
+                return found
+            spec = found  # type: ignore[assignment]
         try:
             return spec.handler(self, argv)  # type: ignore[no-any-return]
         except CommandError as error:
             return error.reply
 
+    def subcommand(self, spec: CommandSpec, argv: Sequence[bytes]) -> CommandSpec | Error:
+        """Redis 6.2's dispatch inside a container's handler (``addReplySubcommandSyntaxError``)."""
+        sub = spec.subcommands.get(argv[1].lower()) if len(argv) > 1 else None
+        if sub is not None and self.profile.knows(sub.name):
+            arity = self.profile.arity(sub.name, sub.arity)
+            if not ((arity > 0 and len(argv) != arity) or len(argv) < -arity):
+                return sub
+        name = argv[1].decode("utf-8", "surrogateescape")[:128] if len(argv) > 1 else ""
+        return Error(_oneline(f"ERR Unknown subcommand or wrong number of arguments for '{name}'. "
+                              f"Try {spec.name.upper()} HELP."))
+
     def run(self, argv: Sequence[bytes]) -> Reply:
         """Look up, check arity and run ``argv`` without MULTI queuing (EXEC, scripts)."""
+        profile = self.profile
         spec = COMMANDS.get(argv[0].lower())
-        if spec is None:
-            return unknown_command(argv)
-        if spec.subcommands and len(argv) > 1:
+        if spec is None or not profile.knows(spec.name):
+            return unknown_command(argv, profile)
+        if spec.subcommands and len(argv) > 1 and not profile.has("subcommand-errors-6.2"):
             spec = spec.subcommands.get(argv[1].lower(), spec)
-        if (spec.arity > 0 and len(argv) != spec.arity) or len(argv) < -spec.arity:
+        arity = profile.arity(spec.name, spec.arity)
+        if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             return arity_error(spec.name)
         return self.call(spec, argv)
 
@@ -332,7 +371,7 @@ class Context:
         else:
             dbs = base.dbs
         watched = self.watched if self.watched is not None else None
-        return State(dbs, sessions, self.scripts, watched)
+        return State(dbs, sessions, self.scripts, watched, base.profile)
 
 
 def _dirty(session: Session) -> Session:
@@ -341,6 +380,20 @@ def _dirty(session: Session) -> Session:
     if session.dirty_cas and not session.watched:
         return session
     return session.replace(dirty_cas=True, watched=frozenset(), stale=frozenset())
+
+
+def expire_time_error(ctx: Context, name: str) -> Error:
+    """The error for an expire time out of range (sheet D4; 6.2 names the command bare)."""
+    if ctx.profile.has("expire-time-error-text"):
+        return Error(f"ERR invalid expire time in {name}")
+    return Error(f"ERR invalid expire time in '{name}' command")
+
+
+def help_reply(ctx: Context, lines: Sequence[str]) -> Reply:
+    """A HELP reply: one status per line (7.2 ends it with "Print this help.", 7.0 with "Prints")."""
+    if ctx.profile.has("help-print-wording"):
+        lines = [line.replace("Prints this help.", "Print this help.") for line in lines]
+    return tuple(Status(line) for line in lines)
 
 
 def unknown_subcommand(argv: Sequence[bytes]) -> Error:
@@ -379,7 +432,7 @@ def disconnect(state: State, client: ClientId) -> State:
     """The connection closed: its session (MULTI, WATCH, SELECT, subscriptions) is gone."""
     if client not in state.sessions:
         return state
-    return State(state.dbs, state.sessions.delete(client), state.scripts)
+    return State(state.dbs, state.sessions.delete(client), state.scripts, profile=state.profile)
 
 
 def restart(state: State, *, keep_data: bool) -> State:
@@ -399,7 +452,7 @@ def restart(state: State, *, keep_data: bool) -> State:
     >>> restart(state, keep_data=False) == INITIAL_STATE
     True
     """
-    return State(state.dbs if keep_data else INITIAL_STATE.dbs)
+    return State(state.dbs if keep_data else INITIAL_STATE.dbs, profile=state.profile)
 
 
 __all__ = ["Context", "CommandError", "step", "step_reporting_undeclared", "disconnect", "restart", "INITIAL_STATE",

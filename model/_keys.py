@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._commands import command
-from ._engine import CommandError, Context
+from ._engine import CommandError, Context, expire_time_error
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ._reply import DB_INDEX, NO_SUCH_KEY, NOT_INTEGER, OK, Error, Reply, Status
 from ._state import DATABASES, TYPE_NAMES
@@ -111,7 +111,7 @@ def _expire(ctx: Context, argv: Sequence[bytes], unit_ms: int, absolute: bool) -
         return Error("ERR GT and LT options at the same time are not compatible")
     when = parse_int(argv[2])
     name = argv[0].decode().lower()
-    invalid = Error(f"ERR invalid expire time in '{name}' command")
+    invalid = expire_time_error(ctx, name)
     if unit_ms == 1000:
         if when > LLONG_MAX // 1000 or when < LLONG_MIN // 1000:
             return invalid

@@ -154,8 +154,13 @@ def lpos(ctx: Context, argv: Sequence[bytes]) -> Reply:
         if option == b"rank" and more:
             rank = parse_int(argv[i + 1])
             if rank == 0:
+                if ctx.profile.has("lpos-rank-zero-text"):
+                    return Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second, ...")
                 return Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from "
                              "the second ... or use negative to start from the end of the list")
+            if rank == LLONG_MIN and ctx.profile.has("lpos-rank-range"):
+                return Error("ERR value is out of range, value must between -9223372036854775807 and "
+                             "9223372036854775807")
         elif option == b"count" and more:
             count = parse_int(argv[i + 1], Error("ERR COUNT can't be negative"))
             if count < 0:

@@ -370,7 +370,16 @@ string_meta.__metatable = protect(copy(string_meta), false)
 -- ------------------------------------------------------------------ errors
 
 local handler = loadstring(py.handler_source, '@err_handler_def')(getinfo, unwrap, LIB)
+local handler_62 = loadstring(py.handler_62_source, '@err_handler_def')(getinfo, unwrap, LIB)
 rawset(REAL, '__redis__err__handler', handler)
+
+-- Redis 6.2's luaPushError prefix: "<source>: <line>: " of the caller of the Python function that
+-- calls this (level 1 is this function, 2 the Python function, 3 its caller).
+local function where_62()
+  local i = getinfo(3, 'Sl')
+  if i then return format('%s: %d: ', i.source, i.currentline) end
+  return ''
+end
 
 -- luaL_where(L, 1) and luaL_argerror for a Python function called from Lua.  Seen from
 -- position(), level 2 is c_error or c_argerror, level 3 the Python function, level 4 its caller.
@@ -404,6 +413,25 @@ end
 # be the prelude's Lua code (plus the C function it called, usually error()): all of it is
 # skipped.  Its own chunk name and line numbers are Redis's, which shows when the handler itself
 # fails (``error(string)``: setting a field of a read-only table, on line 10).
+# Redis 6.2's __redis__err__handler (scripting.c): the error as a *string*, "<source>:<line>: <err>",
+# skipping the library frames as above.  Line 9 is Redis's concatenation line, so a table raised by
+# error({...}) fails there, and the recursive call reports "@err_handler_def:9: ..." as 6.2 does.
+ERROR_HANDLER_62_LUA: Final = b"""local getinfo, unwrap, LIB = ...
+-- redlin: Redis 6.2's __redis__err__handler, keeping its chunk name and its line numbers.
+return function(err)
+  if type(err) == 'userdata' then err = unwrap(err) end
+  local level = 2 local i = getinfo(level, 'Sl')
+  if i then local above = i.what == 'C' and getinfo(level + 1, 'S') if i.source == LIB or (above and above.source == LIB) then repeat level = level + 1 i = getinfo(level, 'Sl') until not i or i.source ~= LIB elseif i.what == 'C' then i = getinfo(level + 1, 'Sl') end end
+  -- (from here on, scripting.c's lines 8 to 12)
+  if i then
+    return i.source .. ':' .. i.currentline .. ': ' .. err
+  else
+    return err
+  end
+end
+"""
+
+
 ERROR_HANDLER_LUA: Final = b"""local getinfo, unwrap, LIB = ...
 -- redlin: eval.c's __redis__err__handler, keeping its chunk name and the line of err['source'].
 return function(err)

@@ -1,8 +1,11 @@
 """Running one script, and turning what it returns into a reply, as Lua source (``eval.c``).
 
-Reply conversion (``luaReplyToRedisReply`` in ``script_lua.c``) is done in Lua, producing RESP2
+Reply conversion (``luaReplyToRedisReply`` in ``script_lua.c``) is done in Lua, producing RESP
 bytes for tables, so that it reads tables raw and in Lua's own ``next`` order, exactly as Redis
-does: an ``{err=...}`` table is an error reply, ``{ok=...}`` a status, a number is truncated to an
+does.  The ``{double=}``, ``{map=}``, ``{set=}``, ``{big_number=}`` and ``{verbatim_string=}``
+tables are written as RESP3 values; :mod:`redlin.model._scripting` gives a RESP2 caller their RESP2
+form (:func:`redlin.model._resp3.to_resp2`), as Redis's ``addReply*`` functions do for it.  Also:
+an ``{err=...}`` table is an error reply, ``{ok=...}`` a status, a number is truncated to an
 integer as ``(long long)lua_tonumber()`` does on x86-64, ``false`` is a null bulk and ``true`` the
 integer 1, and an array stops at its first nil (sheet E1-E7, E28, E30).  ``finish`` reports each outcome to Python as a
 small tagged tuple (see its comment and ``Sandbox.run``).
@@ -28,6 +31,7 @@ __all__ = ["REPLIES_LUA"]
 REPLIES_LUA: Final = r"""-- ------------------------------------------------------------------ replies
 
 local LLONG_MIN = '-9223372036854775808'
+local shortest = false   -- the profile's doubles (7.2: shortest form), set by configure()
 
 -- (long long)lua_tonumber(): truncation toward zero; what x86-64 gives for NaN and out of range.
 local function integer_text(n)
@@ -76,17 +80,20 @@ encode_into = function(v, out)
     end
     f = rawget(v, 'double')
     if type(f) == 'number' then
-      if f == huge then bulk(out, 'inf') elseif f == -huge then bulk(out, '-inf') else bulk(out, format('%.17g', f)) end
+      if f == huge then out[#out + 1] = ',inf\r\n' elseif f == -huge then out[#out + 1] = ',-inf\r\n'
+      else out[#out + 1] = ',' .. (shortest and py.shortest(f) or format('%.17g', f)) .. '\r\n' end
       return
     end
     f = rawget(v, 'big_number')
     if type(f) == 'string' then
-      bulk(out, oneline(f))
+      out[#out + 1] = '(' .. oneline(f) .. '\r\n'
       return
     end
     f = rawget(v, 'verbatim_string')
     if type(f) == 'table' and type(rawget(f, 'format')) == 'string' and type(rawget(f, 'string')) == 'string' then
-      bulk(out, rawget(f, 'string'))
+      -- addReplyVerbatim: the format's first three C characters, padded with spaces.
+      local text, kind = rawget(f, 'string'), sub(cstring(rawget(f, 'format')) .. '   ', 1, 3)
+      out[#out + 1] = '=' .. (#text + 4) .. '\r\n' .. kind .. ':' .. text .. '\r\n'
       return
     end
     f = rawget(v, 'map')
@@ -98,7 +105,7 @@ encode_into = function(v, out)
         encode_into(value, out)
         n = n + 1
       end
-      out[head] = '*' .. (2 * n) .. '\r\n'
+      out[head] = '%' .. n .. '\r\n'
       return
     end
     f = rawget(v, 'set')
@@ -109,7 +116,7 @@ encode_into = function(v, out)
         encode_into(key, out)
         n = n + 1
       end
-      out[head] = '*' .. n .. '\r\n'
+      out[head] = '~' .. n .. '\r\n'
       return
     end
     local head, j = #out + 1, 1
@@ -140,7 +147,7 @@ local function text_field(t, key)
   return nil
 end
 
--- 0, value: a string, boolean or nil; 1, resp: a table's reply as RESP2 bytes; 2, err, source,
+-- 0, value: a string, boolean or nil; 1, resp: a table's reply as RESP bytes; 2, err, source,
 -- line: an error table (source and line set if it was raised); 3, text: the error handler failed;
 -- 4, digits: a number as the integer Redis replies; 5, text: an error reply; 6, text: a status.
 local function finish(ok, v)
@@ -181,22 +188,36 @@ local function count()
   if left <= 0 then exhausted() end
 end
 
-local function run(f, budget, keys, argv)
+-- The server version a run imitates (Sandbox.mode): redis.REDIS_VERSION, the error handler (6.2's
+-- returns a string) and how doubles are replied.
+local configured = nil
+local active_handler = handler
+local function configure(mode)
+  if mode == configured then return end
+  configured = mode
+  rawset(redis, 'REDIS_VERSION', mode.version)
+  rawset(redis, 'REDIS_VERSION_NUM', mode.version_num)
+  active_handler = mode.wrapper_62 and handler_62 or handler
+  shortest = mode.shortest or false
+end
+
+local function run(f, budget, mode, keys, argv)
+  configure(mode)
   rawset(REAL, 'KEYS', keys)
   rawset(REAL, 'ARGV', argv)
   left = budget
   sethook(count, '', HOOK_EVERY)
-  local ok, v = xpcall(f, handler)
+  local ok, v = xpcall(f, active_handler)
   sethook()
   return finish(ok, v)
 end
 
-local function run_args(f, budget, nkeys, ...)
+local function run_args(f, budget, mode, nkeys, ...)
   local args = {...}
   if nkeys == 0 then
-    return run(f, budget, {}, args)
+    return run(f, budget, mode, {}, args)
   end
-  return run(f, budget, {unpack(args, 1, nkeys)}, {unpack(args, nkeys + 1, select('#', ...))})
+  return run(f, budget, mode, {unpack(args, 1, nkeys)}, {unpack(args, nkeys + 1, select('#', ...))})
 end
 
 local function compile(body)
@@ -208,7 +229,7 @@ end
 
 return {
   compile = compile, run = run, run_args = run_args, error_table = error_table,
-  c_error = c_error, c_argerror = c_argerror, sethook = sethook,
+  c_error = c_error, c_argerror = c_argerror, sethook = sethook, where_62 = where_62,
   tonumber = tonumber, tostring = tostring, new_table = function() return {} end,
 }
 """

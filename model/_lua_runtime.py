@@ -34,8 +34,10 @@ from typing import Any, Final
 
 import lupa.lua51 as lua51
 
-from ._lua_environment import ENVIRONMENT_LUA, ERROR_HANDLER_LUA
+from ._lua_environment import ENVIRONMENT_LUA, ERROR_HANDLER_62_LUA, ERROR_HANDLER_LUA
 from ._lua_replies import REPLIES_LUA
+from ._numbers import format_double_shortest
+from ._profiles import Profile
 
 NativeFactory = Callable[["Sandbox"], Mapping[str, Callable[..., Any]]]
 
@@ -94,6 +96,8 @@ class Sandbox:
         functions["unwrap"] = _unwrap
         functions["trampoline"] = self._trampoline
         functions["handler_source"] = ERROR_HANDLER_LUA  # type: ignore[assignment]
+        functions["handler_62_source"] = ERROR_HANDLER_62_LUA  # type: ignore[assignment]
+        functions["shortest"] = _shortest
         lua_globals = self.runtime.globals()
         chunk = lua_globals.loadstring(_PRELUDE.encode(), b"@redis_lib")
         exported = chunk(self.runtime.table_from({name.encode(): f for name, f in functions.items()}))
@@ -107,6 +111,8 @@ class Sandbox:
         self._sethook: Callable[[], None] = exported[b"sethook"]
         self.tostring: Callable[[Any], bytes] = exported[b"tostring"]
         self.new_table: Callable[[], Any] = exported[b"new_table"]
+        self.where_62: Callable[[], bytes] = exported[b"where_62"]
+        self._modes: dict[str, Any] = {}
         # Lupa wraps every call in a handler found at globals().debug; the runs catch their own
         # errors, so drop it (and the other globals scripts must never see).
         for name in (b"debug", b"python", b"os", b"io", b"require", b"package", b"dofile", b"loadfile"):
@@ -137,19 +143,36 @@ class Sandbox:
             return result[1]
         return result
 
-    def run(self, function: Any, args: Sequence[bytes], numkeys: int) -> tuple[Any, ...]:
-        """Run a compiled script with KEYS = args[:numkeys], ARGV = the rest.
+    def mode(self, profile: Profile | None) -> Any:
+        """What a run needs to know of the server version, as a Lua table (one per profile)."""
+        name = profile.name if profile is not None else ""
+        mode = self._modes.get(name)
+        if mode is None:
+            version: tuple[bytes | None, int | None] = (b"7.0.15", 458767)
+            if profile is not None and profile.has("no-redis-version-field"):
+                version = (None, None)
+            elif profile is not None and profile.has("redis-version-7.2"):
+                version = (b"7.2.4", 459268)
+            fields = {b"version": version[0], b"version_num": version[1],
+                      b"wrapper_62": profile is not None and profile.has("script-error-wrapper"),
+                      b"shortest": profile is not None and profile.has("shortest-double-replies")}
+            mode = self._modes[name] = self.runtime.table_from({k: v for k, v in fields.items() if v is not None})
+        return mode
+
+    def run(self, function: Any, args: Sequence[bytes], numkeys: int, profile: Profile | None = None) -> tuple[Any, ...]:
+        """Run a compiled script with KEYS = args[:numkeys], ARGV = the rest, as ``profile``'s server.
 
         Returns the raw outcome of ``finish`` in the prelude: ``(0, value)``, ``(1, resp)``,
         ``(2, err, source, line)``, ``(3, text)``, ``(4, digits)``, ``(5, error)`` or ``(6, status)``.
         """
         try:
             budget = INSTRUCTION_BUDGET_MILLIONS
+            mode = self.mode(profile)
             if len(args) <= self._DIRECT_ARGS:
-                result = self._run_args(function, budget, numkeys, *args)
+                result = self._run_args(function, budget, mode, numkeys, *args)
             else:
                 table = self.runtime.table_from
-                result = self._run(function, budget, table(list(args[:numkeys])), table(list(args[numkeys:])))
+                result = self._run(function, budget, mode, table(list(args[:numkeys])), table(list(args[numkeys:])))
         except lua51.LuaError as error:
             self._sethook()  # a C function: no Lua instruction runs, so the hook cannot fire
             if "instruction budget exhausted" in str(error):
@@ -180,6 +203,10 @@ class Sandbox:
     def argerror(self, position: int, extra: str) -> LuaRaise:
         """``luaL_argerror`` from a Python function (``bad argument #n to 'f' (...)``)."""
         return LuaRaise(self.c_argerror(position, extra.encode()))
+
+
+def _shortest(value: Any) -> bytes:
+    return format_double_shortest(float(value))
 
 
 def _unwrap(value: Any) -> Any:

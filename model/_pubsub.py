@@ -1,6 +1,7 @@
 """Pub/Sub (pubsub.c): SUBSCRIBE UNSUBSCRIBE PSUBSCRIBE PUNSUBSCRIBE PUBLISH, the sharded
 SSUBSCRIBE SUNSUBSCRIBE SPUBLISH, and PUBSUB NUMSUB NUMPAT CHANNELS SHARDCHANNELS SHARDNUMSUB HELP;
-sheet items P1-P12 and M19.  The model speaks RESP2 (P13, RESP3 push frames, is not modelled).
+sheet items P1-P12 and M19.  Replies are RESP2's; a RESP3 connection gets them as pushes
+(P13, :mod:`redlin.model._resp3`).
 
 Deliveries are state.  Redis promises nothing to absent subscribers, but on one server a subscriber
 receives every message published to its channels while it is subscribed, once, in the order the
@@ -28,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from ._commands import command, container
-from ._engine import CommandError, Context
-from ._reply import Error, Frames, Reply, Status, frames_of
+from ._engine import CommandError, Context, help_reply
+from ._reply import Error, Frames, Push, Reply, frames_of
 from ._state import DEFAULT_SESSION, Mail, Session, State, mail_frames
 
 MESSAGE = b"message"
@@ -181,14 +182,14 @@ def flush_mailboxes(state: State) -> tuple[State, dict[Hashable, tuple[Reply, ..
             sessions = sessions.delete(client) if emptied == DEFAULT_SESSION else sessions.set(client, emptied)
     if not out:
         return state, out
-    return State(state.dbs, sessions, state.scripts, state.watched), out
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile), out
 
 
 def _with_mailbox(state: State, client: Hashable, session: Session, box: tuple[Mail, ...]) -> State:
     emptied = session.replace(mailbox=box)
     sessions = (state.sessions.delete(client) if emptied == DEFAULT_SESSION
                 else state.sessions.set(client, emptied))
-    return State(state.dbs, sessions, state.scripts, state.watched)
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile)
 
 
 def receive(state: State, client: Hashable, frame: Reply) -> State | None:
@@ -235,10 +236,12 @@ def split_messages(reply: Reply) -> tuple[tuple[Reply, ...], Reply]:
 
 
 def is_message(frame: Reply) -> bool:
-    """Whether ``frame`` is a delivery (``message``, ``pmessage`` or ``smessage``), not a reply."""
-    return (type(frame) is tuple and len(frame) in (3, 4) and frame[0] in MESSAGE_KINDS
-            and len(frame) == (4 if frame[0] == PMESSAGE else 3)
-            and all(type(part) is bytes for part in frame))
+    """Whether ``frame`` is a delivery (``message``, ``pmessage`` or ``smessage``), not a reply; a
+    RESP3 connection gets deliveries as pushes."""
+    parts = frame.items if type(frame) is Push else frame
+    return (type(parts) is tuple and len(parts) in (3, 4) and parts[0] in MESSAGE_KINDS
+            and len(parts) == (4 if parts[0] == PMESSAGE else 3)
+            and all(type(part) is bytes for part in parts))
 
 
 def _deliver(ctx: Context, client: Hashable, session: Session, mail: list[tuple[bytes, ...]]) -> None:
@@ -375,7 +378,8 @@ container("pubsub", -2)
 def _channels(ctx: Context, argv: Sequence[bytes], field: str) -> Reply:
     if len(argv) > 3:
         sub = argv[1].decode("utf-8", "surrogateescape")[:128]
-        raise CommandError(Error(f"ERR unknown subcommand or wrong number of arguments for '{sub}'. "
+        unknown = "Unknown" if ctx.profile.has("subcommand-errors-6.2") else "unknown"
+        raise CommandError(Error(f"ERR {unknown} subcommand or wrong number of arguments for '{sub}'. "
                                  "Try PUBSUB HELP."))
     pattern = argv[2] if len(argv) == 3 else None
     active: set[bytes] = set()
@@ -440,7 +444,9 @@ _HELP = (
 
 @command("pubsub|help", 2, "loading stale")
 def pubsub_help(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return tuple(Status(line) for line in _HELP)
+    if ctx.profile.has("no-7.0-commands"):  # no shard channels in 6.2
+        return help_reply(ctx, [line for line in _HELP if "SHARD" not in line and "shard level" not in line])
+    return help_reply(ctx, _HELP)
 
 
 # ---------------------------------------------------------------------------- comparing replies
@@ -506,21 +512,30 @@ def _sort_unsubscribe_runs(stream: list[Reply]) -> list[Reply]:
         while j + 1 < len(out) and _continues(out[j], out[j + 1]):
             j += 1
         if j > i:
-            run = [frame for frame in out[i : j + 1] if type(frame) is tuple]
-            names = sorted(frame[1] for frame in run if type(frame[1]) is bytes)
-            out[i : j + 1] = [(frame[0], name, frame[2]) for frame, name in zip(run, names)]
+            run = [_parts(frame) for frame in out[i : j + 1]]
+            names = sorted(parts[1] for parts in run)  # type: ignore[type-var]
+            rebuilt = [(parts[0], name, parts[2]) for parts, name in zip(run, names)]
+            out[i : j + 1] = [Push(new) if type(old) is Push else new for old, new in zip(out[i : j + 1], rebuilt)]
         i = j + 1
     return out
 
 
+def _parts(frame: Reply) -> tuple[Reply, ...]:
+    """A confirmation's values, whether sent as an array (RESP2) or as a push (RESP3)."""
+    parts = frame.items if type(frame) is Push else frame
+    return parts if type(parts) is tuple else ()
+
+
 def _confirmation(frame: Reply) -> bool:
-    return (type(frame) is tuple and len(frame) == 3 and frame[0] in _UNSUBSCRIBE_KINDS
-            and type(frame[1]) is bytes and type(frame[2]) is int)
+    parts = _parts(frame)
+    return (len(parts) == 3 and parts[0] in _UNSUBSCRIBE_KINDS and type(parts[1]) is bytes
+            and type(parts[2]) is int)
 
 
 def _continues(first: Reply, second: Reply) -> bool:
-    return (_confirmation(first) and _confirmation(second) and first[0] == second[0]  # type: ignore[index]
-            and second[2] == first[2] - 1)  # type: ignore[index, operator]
+    one, two = _parts(first), _parts(second)
+    return (_confirmation(first) and _confirmation(second) and one[0] == two[0]
+            and two[2] == one[2] - 1)  # type: ignore[operator]
 
 
 __all__ = ["MESSAGE_KINDS", "canonical_pubsub_reply", "flush_mailboxes", "is_message", "mailbox",

@@ -1,19 +1,46 @@
-"""RESP2, the Redis wire protocol: exact conversion between bytes and :mod:`redlin.model._reply` values.
+"""RESP, the Redis wire protocol: exact conversion between bytes and :mod:`redlin.model._reply` values.
 
 One codec serves both directions: the embedded server parses commands and encodes replies; the
 differential tester and the recorder encode commands and parse replies.  The parser is incremental
 (feed bytes, take complete values) so it works over sockets and asyncio streams alike.
+
+Replies are RESP2 or RESP3 by their values, not by a mode: RESP2 values encode as RESP2 and the
+RESP3 ones (:data:`~redlin.model._reply.NULL`, :class:`~redlin.model._reply.MapReply`...) as
+RESP3, and the reply parser reads every RESP3 type too (a RESP2 server never sends one).  A reply
+converted for a RESP3 client (:func:`redlin.model._resp3.to_resp3`) holds no RESP2 null.
+
+>>> encode_reply(MapReply(((b"a", Double(b"1.5")),)))
+b'%1\\r\\n$1\\r\\na\\r\\n,1.5\\r\\n'
+>>> parser = Parser()
+>>> parser.feed(b"~2\\r\\n#t\\r\\n_\\r\\n")
+>>> parser.take()
+SetReply((Boolean(True), NULL))
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ._reply import NULL_ARRAY, Error, Frames, Reply, Status
+from ._reply import (
+    NULL,
+    NULL_ARRAY,
+    Attributed,
+    BigNumber,
+    Boolean,
+    Double,
+    Error,
+    Frames,
+    MapReply,
+    Push,
+    Reply,
+    SetReply,
+    Status,
+    Verbatim,
+)
 
 
 class ProtocolError(ValueError):
-    """The peer sent bytes that are not RESP2."""
+    """The peer sent bytes that are not RESP."""
 
 
 def encode_command(argv: Sequence[bytes | str | int | float]) -> bytes:
@@ -38,7 +65,7 @@ def _as_bytes(arg: bytes | str | int | float) -> bytes:
 
 
 def encode_reply(reply: Reply) -> bytes:
-    """The exact RESP2 bytes of a reply (a :class:`Frames` reply: its values one after another)."""
+    """The exact RESP bytes of a reply (a :class:`Frames` reply: its values one after another)."""
     out: list[bytes] = []
     _encode(reply, out)
     return b"".join(out)
@@ -66,6 +93,33 @@ def _encode(reply: Reply, out: list[bytes]) -> None:
         for frame in reply.frames:  # type: ignore[union-attr]
             _encode(frame, out)
     else:
+        _encode_resp3(reply, out)
+
+
+def _encode_resp3(reply: Reply, out: list[bytes]) -> None:
+    kind = type(reply)
+    if reply is NULL:
+        out.append(b"_\r\n")
+    elif kind is Double or kind is BigNumber:
+        out.append(b"%s%s\r\n" % (b"," if kind is Double else b"(", reply.raw))  # type: ignore[union-attr]
+    elif kind is MapReply or kind is Attributed:
+        pairs = reply.pairs if kind is MapReply else reply.attributes.pairs  # type: ignore[union-attr]
+        out.append(b"%s%d\r\n" % (b"%" if kind is MapReply else b"|", len(pairs)))
+        for key, value in pairs:
+            _encode(key, out)
+            _encode(value, out)
+        if kind is Attributed:
+            _encode(reply.reply, out)  # type: ignore[union-attr]
+    elif kind is SetReply or kind is Push:
+        out.append(b"%s%d\r\n" % (b"~" if kind is SetReply else b">", len(reply.items)))  # type: ignore[union-attr]
+        for item in reply.items:  # type: ignore[union-attr]
+            _encode(item, out)
+    elif kind is Boolean:
+        out.append(b"#t\r\n" if reply.value else b"#f\r\n")  # type: ignore[union-attr]
+    elif kind is Verbatim:
+        body = reply.body  # type: ignore[union-attr]
+        out.append(b"=%d\r\n%s:%s\r\n" % (len(body) + 4, reply.format, body))  # type: ignore[union-attr]
+    else:
         raise TypeError(f"not a reply: {reply!r}")
 
 
@@ -75,7 +129,7 @@ def _line(text: str) -> bytes:
 
 
 class Parser:
-    """Incremental RESP2 parser.
+    """Incremental RESP parser (RESP2, and RESP3's types in replies).
 
     ``feed`` appends bytes; ``take`` returns the next complete value or raises :class:`Incomplete`.
     With ``commands=True`` it parses what a client sends (arrays of bulks, or inline commands) and
@@ -154,6 +208,33 @@ class Parser:
             if count < 0:
                 return NULL_ARRAY
             return tuple(self._reply() for _ in range(count))
+        return self._resp3(tag, rest)
+
+    def _resp3(self, tag: bytes, rest: bytes) -> Reply:
+        if tag == b"_":
+            return NULL
+        if tag in (b"%", b"|"):
+            count = _int(rest)
+            pairs = tuple((self._reply(), self._reply()) for _ in range(count))
+            return MapReply(pairs) if tag == b"%" else Attributed(MapReply(pairs), self._reply())
+        if tag in (b"~", b">"):
+            items = tuple(self._reply() for _ in range(_int(rest)))
+            return SetReply(items) if tag == b"~" else Push(items)
+        if tag == b",":
+            return Double(rest)
+        if tag == b"(":
+            return BigNumber(rest)
+        if tag == b"#":
+            if rest not in (b"t", b"f"):
+                raise ProtocolError(f"bad boolean {rest!r}")
+            return Boolean(rest == b"t")
+        if tag in (b"=", b"!"):
+            data = self._bulk(_int(rest))
+            if tag == b"!":
+                return Error(data.decode("utf-8", "surrogateescape"))
+            if data[3:4] != b":":
+                raise ProtocolError("verbatim string without a format")
+            return Verbatim(data[:3], data[4:])
         raise ProtocolError(f"unexpected reply type byte {tag!r}")
 
     def _command(self) -> list[bytes]:

@@ -23,19 +23,33 @@ from typing import Any
 from immutables import Map
 
 from ._commands import COMMANDS, CommandSpec, command, container
-from ._engine import CommandError, Context
+from ._engine import CommandError, Context, help_reply
 from ._lua_libs import Lrand48, c_int, library_natives
 from ._lua_packing import packing_natives
 from ._lua_runtime import LuaRaise, Sandbox, lua_type
-from ._numbers import to_int
+from ._numbers import fpconv_dtoa, to_int
+from ._profiles import Profile
 from ._reply import NOT_INTEGER, NULL_ARRAY, OK, Error, Reply, Status
 from ._resp import Parser
+from ._resp3 import to_resp2
 
 NOSCRIPT = Error("NOSCRIPT No matching script. Please use EVAL.")
+NOSCRIPT_SHORT = Error("NOSCRIPT No matching script.")  # Valkey 8 (trait noscript-short-text)
 # Commands with Redis's internal MAY_REPLICATE flag: refused in read-only scripts like writes.
 MAY_REPLICATE = frozenset({"publish", "spublish", "pfcount"})
 NO_ARGUMENTS = b"Please specify at least one argument for this redis lib call"
 BAD_ARGUMENT = b"Lua redis lib command arguments must be strings or integers"
+UNKNOWN_COMMAND = b"Unknown Redis command called from script"
+WRONG_ARITY = b"Wrong number of args calling Redis command from script"
+NOT_ALLOWED = b"This Redis command is not allowed from script"
+# Redis 6.2's wordings of the same errors (profile trait script-call-error-texts).
+TEXTS_62 = {
+    NO_ARGUMENTS: b"Please specify at least one argument for redis.call()",
+    BAD_ARGUMENT: b"Lua redis() command arguments must be strings or integers",
+    UNKNOWN_COMMAND: b"Unknown Redis command called from Lua script",
+    WRONG_ARITY: b"Wrong number of args calling Redis command From Lua script",
+    NOT_ALLOWED: b"This Redis command is not allowed from scripts",
+}
 SHEBANG_FLAGS = frozenset({"no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"})
 
 
@@ -99,8 +113,19 @@ def _shebang(body: bytes) -> tuple[frozenset[str] | None, int]:
     return frozenset(flags), end
 
 
-def compiled(sha: bytes, body: bytes) -> Script:
-    """luaCreateFunction: the script compiled (once per process), or CommandError as Redis replies."""
+def _compile_error(message: bytes) -> CommandError:
+    text = message.decode("utf-8", "surrogateescape").rstrip("\r\n").replace("\r", " ").replace("\n", " ")
+    return CommandError(Error(f"ERR Error compiling script (new function): {text}"))
+
+
+def compiled(sha: bytes, body: bytes, profile: Profile | None = None) -> Script:
+    """luaCreateFunction: the script compiled (once per process), or CommandError as Redis replies.
+
+    Under a profile without shebangs (6.2) a ``#!`` first line is Lua, that is a syntax error."""
+    if profile is not None and body.startswith(b"#!") and profile.has("no-script-shebang"):
+        result = sandbox().compile(body)
+        if type(result) is bytes:
+            raise _compile_error(result)
     script = _COMPILED.get(sha)
     if script is not None:
         return script
@@ -108,8 +133,7 @@ def compiled(sha: bytes, body: bytes) -> Script:
     # The shebang line is skipped but its newline kept, so line numbers stay the user's.
     result = sandbox().compile(body[skip:])
     if type(result) is bytes:
-        text = result.decode("utf-8", "surrogateescape").rstrip("\r\n").replace("\r", " ").replace("\n", " ")
-        raise CommandError(Error(f"ERR Error compiling script (new function): {text}"))
+        raise _compile_error(result)
     if len(_COMPILED) >= _COMPILED_LIMIT:
         _COMPILED.clear()
     script = _COMPILED[sha] = Script(result, flags)
@@ -127,7 +151,7 @@ def _cache(ctx: Context, sha: bytes, body: bytes) -> None:
 class Run:
     """What the Lua side needs to know about the script being run."""
 
-    __slots__ = ("ctx", "read_only", "_random", "bug", "declared")
+    __slots__ = ("ctx", "read_only", "_random", "bug", "declared", "wrapper_62", "texts_62")
 
     def __init__(self, ctx: Context, read_only: bool, declared: frozenset[bytes] = frozenset()) -> None:
         self.ctx = ctx
@@ -135,6 +159,8 @@ class Run:
         self.declared = declared
         self._random: Lrand48 | None = None
         self.bug: BaseException | None = None
+        self.wrapper_62 = ctx.profile.has("script-error-wrapper")
+        self.texts_62 = ctx.profile.has("script-call-error-texts")
 
     @property
     def random(self) -> Lrand48:
@@ -143,12 +169,18 @@ class Run:
         # server's first script does.
         if self._random is None:
             self._random = Lrand48()
+            if self.ctx.profile.has("script-random-reseeded"):
+                self._random.seed(0)  # 6.2 calls redisSrand48(0) before every script
         return self._random
+
+
+def _noscript(ctx: Context) -> Error:
+    return NOSCRIPT_SHORT if ctx.profile.has("noscript-short-text") else NOSCRIPT
 
 
 def _eval(ctx: Context, argv: Sequence[bytes], by_sha: bool, read_only: bool) -> Reply:
     if by_sha and len(argv[1]) != 40:
-        return NOSCRIPT
+        return _noscript(ctx)
     numkeys = to_int(argv[2])
     if numkeys is None:
         return NOT_INTEGER
@@ -160,11 +192,11 @@ def _eval(ctx: Context, argv: Sequence[bytes], by_sha: bool, read_only: bool) ->
         sha = argv[1].lower()
         body = ctx.scripts.get(sha)
         if body is None:
-            return NOSCRIPT
-        script = compiled(sha, body)
+            return _noscript(ctx)
+        script = compiled(sha, body, ctx.profile)
     else:
         sha = sha1hex(argv[1])
-        script = compiled(sha, argv[1])
+        script = compiled(sha, argv[1], ctx.profile)
         _cache(ctx, sha, argv[1])
     if script.flags is not None and read_only and not script.no_writes:
         return Error("ERR Can not execute a script with write flag using *_ro command.")
@@ -184,14 +216,18 @@ def run_script(ctx: Context, sha: bytes, script: Script, args: Sequence[bytes], 
         lua.current = run
         ctx.in_script = True
         try:
-            outcome = lua.run(script.function, args, numkeys)
+            outcome = lua.run(script.function, args, numkeys, ctx.profile)
         finally:
             ctx.in_script = False
             lua.current = None
             ctx.select(db)
     if run.bug is not None:
         raise run.bug
-    return _reply(outcome, sha)
+    if run.wrapper_62 and outcome[0] == 3:
+        # Redis 6.2's handler returns a string: "Error running script (call to f_<sha>): <it>".
+        text = _text(_cstring(outcome[1])).rstrip("\r\n").replace("\r", " ").replace("\n", " ")
+        return Error(f"ERR Error running script (call to f_{sha.decode()}): {text}")
+    return _reply(outcome, sha, ctx.session.protocol)
 
 
 def _text(data: bytes) -> str:
@@ -204,8 +240,9 @@ def _cstring(data: bytes) -> bytes:
     return data if nul < 0 else data[:nul]
 
 
-def _reply(outcome: tuple[Any, ...], sha: bytes) -> Reply:
-    """The Redis reply for what the script returned or raised (luaCallFunction)."""
+def _reply(outcome: tuple[Any, ...], sha: bytes, protocol: int = 2) -> Reply:
+    """The Redis reply for what the script returned or raised (luaCallFunction), for a caller
+    speaking RESP ``protocol`` (a script's own replies follow RESP2 rules either way)."""
     tag = outcome[0]
     if tag == 0:
         value = outcome[1]
@@ -221,7 +258,8 @@ def _reply(outcome: tuple[Any, ...], sha: bytes) -> Reply:
     if tag == 1:
         parser = Parser()
         parser.feed(outcome[1])
-        return parser.take()  # type: ignore[return-value]
+        reply: Reply = parser.take()  # type: ignore[assignment]
+        return reply if protocol == 3 else to_resp2(reply)
     if tag == 2:
         message, source, line = outcome[1:4]
         if message is None:
@@ -240,15 +278,18 @@ def _reply(outcome: tuple[Any, ...], sha: bytes) -> Reply:
 # ---------------------------------------------------------------------------- redis.* in Python
 
 
-def _format_number(value: int | float) -> bytes:
-    """``%.17g`` of a Lua number (luaArgsToRedisArgv).  lupa hands whole numbers over as int."""
+def _format_number(value: int | float, shortest: bool = False) -> bytes:
+    """``%.17g`` of a Lua number (luaArgsToRedisArgv; 7.2: the shortest form).  lupa hands whole
+    numbers over as int."""
     number = float(value)
     if number != number:
         return b"-nan" if math.copysign(1.0, number) < 0 else b"nan"
+    if shortest:
+        return fpconv_dtoa(number)
     return b"%.17g" % number
 
 
-def _argv(args: tuple[Any, ...]) -> tuple[bytes, ...] | None:
+def _argv(args: tuple[Any, ...], shortest: bool = False) -> tuple[bytes, ...] | None:
     """luaArgsToRedisArgv: strings as they are, numbers formatted; None if anything else."""
     out = []
     for arg in args:
@@ -256,7 +297,7 @@ def _argv(args: tuple[Any, ...]) -> tuple[bytes, ...] | None:
         if kind is bytes:
             out.append(arg)
         elif kind is int or kind is float:
-            out.append(_format_number(arg))
+            out.append(_format_number(arg, shortest))
         else:
             return None
     return tuple(out)
@@ -279,19 +320,46 @@ def _declares(run: Run, spec: CommandSpec, argv: Sequence[bytes]) -> bool:
         return False
 
 
-def _lookup(argv: Sequence[bytes]) -> CommandSpec | None:
-    """lookupCommand: a container with an unknown subcommand is no command at all."""
+def _lookup(argv: Sequence[bytes], profile: Profile | None = None) -> CommandSpec | None:
+    """lookupCommand: a container with an unknown subcommand is no command at all (in 6.2, which
+    has no subcommand table, the container itself, whose handler then refuses the subcommand)."""
     spec = COMMANDS.get(argv[0].lower())
+    if spec is not None and spec.subcommands and profile is not None and profile.has("subcommand-errors-6.2"):
+        return spec
     if spec is not None and spec.subcommands and len(argv) > 1:
         return spec.subcommands.get(argv[1].lower())
     return spec
 
 
+def _refused_in_scripts(spec: CommandSpec, profile: Profile) -> bool:
+    """CMD_NOSCRIPT, as the profile has it (7.2 lets blocking commands run, without blocking)."""
+    if spec.subcommands:  # a 6.2 container: refused if its subcommands are (SCRIPT)
+        return any("noscript" in sub.flags for sub in spec.subcommands.values())
+    if "noscript" not in spec.flags:
+        return False
+    return not ("blocking" in spec.flags and profile.has("blocking-commands-in-scripts"))
+
+
 def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
     def fail(message: bytes, from_command: bool, raise_error: bool) -> Any:
+        run: Run | None = lua.current
         table = lua.error_table(message, from_command)
         if raise_error:
-            raise LuaRaise(table)
+            raise LuaRaise(message if run is not None and run.wrapper_62 else table)
+        return table
+
+    def call_fail(message: bytes, raise_error: bool) -> Any:
+        """redis.call's own errors (luaPushError + luaRaiseError)."""
+        run: Run = lua.current
+        if run.texts_62:
+            # 6.2: its own wording, "<source>: <line>: " before it, no error code.
+            text = lua.where_62() + TEXTS_62.get(message, message)
+            table = lua.runtime.table_from({b"err": text})
+        else:
+            table = lua.error_table(message, message not in (NO_ARGUMENTS, BAD_ARGUMENT))
+            text = table[b"err"]
+        if raise_error:
+            raise LuaRaise(text if run.wrapper_62 else table)  # 6.2 raises the text
         return table
 
     def arguments(args: tuple[Any, ...]) -> tuple[bytes, ...]:
@@ -310,32 +378,36 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
         if kind is Status:
             return lua.runtime.table_from({b"ok": reply.text.encode("utf-8", "surrogateescape")})  # type: ignore[union-attr]
         if kind is Error:
-            return lua.error_table(b"-" + reply.text.encode("utf-8", "surrogateescape"), True)  # type: ignore[union-attr]
+            text = reply.text.encode("utf-8", "surrogateescape")  # type: ignore[union-attr]
+            if lua.current is not None and lua.current.texts_62:
+                return lua.runtime.table_from({b"err": text})
+            return lua.error_table(b"-" + text, True)
         return lua.array([to_lua(item) for item in reply])  # type: ignore[union-attr]
 
     def execute(args: tuple[Any, ...], raise_error: bool) -> Any:
         """luaRedisGenericCommand and scriptCall: checks in Redis's order, then the command."""
         run: Run = lua.current
         if not args:
-            return fail(NO_ARGUMENTS, False, raise_error)
+            return call_fail(NO_ARGUMENTS, raise_error)
         argv: tuple[bytes, ...] | None = args
         for arg in args:
             if type(arg) is not bytes:  # the common case is all strings: no copy
-                argv = _argv(args)
+                argv = _argv(args, run.ctx.profile.has("shortest-double-replies"))
                 if argv is None:
-                    return fail(BAD_ARGUMENT, False, raise_error)
+                    return call_fail(BAD_ARGUMENT, raise_error)
                 break
         assert argv is not None
-        spec = _lookup(argv)
-        if spec is None:
-            return fail(b"Unknown Redis command called from script", True, raise_error)
-        arity = spec.arity
+        profile = run.ctx.profile
+        spec = _lookup(argv, profile)
+        if spec is None or not profile.knows(spec.name) or (spec.name == "quit" and run.texts_62):
+            return call_fail(UNKNOWN_COMMAND, raise_error)  # 6.2 handles QUIT before its command table
+        arity = profile.arity(spec.name, spec.arity)
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-            return fail(b"Wrong number of args calling Redis command from script", True, raise_error)
-        if "noscript" in spec.flags:
-            return fail(b"This Redis command is not allowed from script", True, raise_error)
+            return call_fail(WRONG_ARITY, raise_error)
+        if _refused_in_scripts(spec, profile):
+            return call_fail(NOT_ALLOWED, raise_error)
         if run.read_only and ("write" in spec.flags or spec.name in MAY_REPLICATE):
-            return fail(b"Write commands are not allowed from read-only scripts.", True, raise_error)
+            return call_fail(b"Write commands are not allowed from read-only scripts.", raise_error)
         if not run.ctx.undeclared and not _declares(run, spec, argv):
             run.ctx.undeclared = True
         try:
@@ -344,6 +416,8 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
             run.bug = bug
             raise LuaRaise(b"redlin: internal error") from bug
         if type(reply) is Error and raise_error:
+            if run.wrapper_62:  # 6.2's luaRaiseError raises the error's text
+                raise LuaRaise(reply.text.encode("utf-8", "surrogateescape"))
             raise LuaRaise(to_lua(reply))
         return to_lua(reply)
 
@@ -440,7 +514,7 @@ container("script", -2)
 @command("script|load", 3, "noscript stale")
 def script_load(ctx: Context, argv: Sequence[bytes]) -> Reply:
     sha = sha1hex(argv[2])
-    compiled(sha, argv[2])
+    compiled(sha, argv[2], ctx.profile)
     _cache(ctx, sha, argv[2])
     return sha
 
@@ -497,7 +571,7 @@ _HELP = (
 
 @command("script|help", 2, "loading stale")
 def script_help(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return tuple(Status(line) for line in _HELP)
+    return help_reply(ctx, _HELP)
 
 
 __all__ = ["MAY_REPLICATE", "NOSCRIPT", "Script", "compiled", "lua_type", "run_script", "sandbox",

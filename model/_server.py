@@ -15,7 +15,7 @@ from ._state import DATABASES, DEFAULT_SESSION, EMPTY_KEYSPACE
 def ping(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if len(argv) > 2:
         return Error("ERR wrong number of arguments for 'ping' command")
-    if ctx.session.subscriptions:  # RESP2 subscribed mode (P7)
+    if ctx.session.subscriptions and ctx.session.protocol == 2:  # RESP2 subscribed mode (P7)
         return (b"pong", argv[1] if len(argv) == 2 else b"")
     return argv[1] if len(argv) == 2 else PONG
 
@@ -94,13 +94,15 @@ def quit_(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("reset", 1, "noscript loading stale fast allow_busy")
 def reset(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    # Out of MULTI, unwatched, DB 0, unsubscribed: a brand-new connection (M21, P10).  Messages
-    # already written to it are not taken back.
+    # Out of MULTI, unwatched, DB 0, unsubscribed, RESP2 again: a brand-new connection (M21, P10).
+    # Messages already written to it are not taken back.
     ctx.set_session(DEFAULT_SESSION.replace(mailbox=ctx.session.mailbox))
     return Status("RESET")
 
 
 def _not_modelled(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    if argv[0].lower() == b"save" and ctx.profile.has("no-multi-commands-queued"):
+        return OK  # 6.2 runs a queued SAVE at EXEC; with no disk in the model, a save changes nothing
     return Error(f"ERR redlin's model does not implement '{argv[0].decode().lower()}'")
 
 

@@ -23,6 +23,8 @@ from typing import Any, TypeAlias
 
 from immutables import Map
 
+from ._profiles import DEFAULT_PROFILE, PROFILES, Profile, profile
+
 DATABASES = 16
 ClientId: TypeAlias = Hashable
 
@@ -115,10 +117,12 @@ class Session:
     (``(b"message", channel, payload)``), or a frozenset of the ``pmessage`` frames one PUBLISH wrote
     for several matching patterns, whose order Redis leaves to its hash table.  The mailbox is what
     makes delivery checkable: a PUBLISH appends, a client's read takes from the front (sheet P5).
+    ``protocol`` is the RESP version the connection speaks (3 after ``HELLO 3``): a RESP3 client
+    may run any command while subscribed (:mod:`redlin.model._resp3`).
     """
 
     __slots__ = ("db", "multi", "dirty_exec", "dirty_cas", "watched", "stale", "channels", "patterns",
-                 "shard_channels", "mailbox", "_hash")
+                 "shard_channels", "mailbox", "protocol", "_hash")
 
     def __init__(
         self,
@@ -132,6 +136,7 @@ class Session:
         patterns: frozenset[bytes] = frozenset(),
         shard_channels: frozenset[bytes] = frozenset(),
         mailbox: tuple[Mail, ...] = (),
+        protocol: int = 2,
     ) -> None:
         self.db = db
         self.multi = multi
@@ -143,11 +148,12 @@ class Session:
         self.patterns = patterns
         self.shard_channels = shard_channels
         self.mailbox = mailbox
+        self.protocol = protocol
         self._hash = -1
 
     def _key(self) -> tuple[Any, ...]:
         return (self.db, self.multi, self.dirty_exec, self.dirty_cas, self.watched, self.stale,
-                self.channels, self.patterns, self.shard_channels, self.mailbox)
+                self.channels, self.patterns, self.shard_channels, self.mailbox, self.protocol)
 
     def replace(self, **changes: Any) -> Session:
         fields = {name: getattr(self, name) for name in Session.__slots__[:-1]}
@@ -185,10 +191,17 @@ class Session:
 DEFAULT_SESSION = Session()
 
 
-class State:
-    """The whole server.  Sessions equal to the default one are not stored (canonical form)."""
+_DEFAULT = PROFILES[DEFAULT_PROFILE]
 
-    __slots__ = ("dbs", "sessions", "scripts", "watched", "_hash")
+
+class State:
+    """The whole server.  Sessions equal to the default one are not stored (canonical form).
+
+    ``profile`` is the server version the state belongs to (:mod:`redlin.model._profiles`): steps
+    from it follow that version's semantics, and states of two versions are never equal.
+    """
+
+    __slots__ = ("dbs", "sessions", "scripts", "watched", "profile", "_hash")
 
     def __init__(
         self,
@@ -196,8 +209,10 @@ class State:
         sessions: Map = EMPTY_MAP,  # type: ignore[type-arg]
         scripts: Map = EMPTY_MAP,  # type: ignore[type-arg]
         watched: frozenset[tuple[int, bytes]] | None = None,
+        profile: Profile = _DEFAULT,
     ) -> None:
         self.dbs = dbs
+        self.profile = profile
         self.sessions = sessions
         self.scripts = scripts
         # Derived: every (db, key) some session watches, so that most writes can skip the
@@ -216,16 +231,50 @@ class State:
             and other.dbs == self.dbs
             and other.sessions == self.sessions
             and other.scripts == self.scripts
+            and (other.profile is self.profile or other.profile == self.profile)
         )
 
     def __hash__(self) -> int:
         if self._hash == -1:
-            self._hash = hash((self.dbs, self.sessions, self.scripts))
+            self._hash = hash((self.dbs, self.sessions, self.scripts, self.profile.name))
         return self._hash
+
+    def replace(self, *, dbs: tuple[Keyspace, ...] | None = None, sessions: Map | None = None,  # type: ignore[type-arg]
+                scripts: Map | None = None, profile: Profile | None = None) -> State:  # type: ignore[type-arg]
+        """This state with some of ``dbs``, ``sessions``, ``scripts``, ``profile`` replaced.
+
+        >>> State().replace(profile=PROFILES["redis-6.2"]).profile.name
+        'redis-6.2'
+        """
+        return State(
+            self.dbs if dbs is None else dbs,
+            self.sessions if sessions is None else sessions,
+            self.scripts if scripts is None else scripts,
+            self.watched if sessions is None else None,
+            self.profile if profile is None else profile,
+        )
 
     def __repr__(self) -> str:
         dbs = {i: db for i, db in enumerate(self.dbs) if db.data}
-        return f"State(dbs={dbs!r}, sessions={dict(self.sessions)!r}, scripts={len(self.scripts)})"
+        extra = "" if self.profile is _DEFAULT else f", profile={self.profile.name!r}"
+        return f"State(dbs={dbs!r}, sessions={dict(self.sessions)!r}, scripts={len(self.scripts)}{extra})"
 
 
 INITIAL_STATE = State()
+_INITIAL_STATES = {name: State(profile=p) for name, p in PROFILES.items()}
+_INITIAL_STATES[DEFAULT_PROFILE] = INITIAL_STATE
+
+
+def initial_state(profile_name: str = DEFAULT_PROFILE) -> State:
+    """The empty server of a version profile (:data:`INITIAL_STATE` for the default, Redis 7.0).
+
+    >>> initial_state("redis-6.2").profile.name
+    'redis-6.2'
+    >>> initial_state() is INITIAL_STATE, initial_state("redis-6.2") == INITIAL_STATE
+    (True, False)
+    """
+    state = _INITIAL_STATES.get(profile_name)
+    if state is None:
+        profile(profile_name)  # raises ValueError naming the valid profiles
+    assert state is not None
+    return state

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._commands import command
-from ._engine import CommandError, Context
+from ._engine import CommandError, Context, expire_time_error
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int
 from ._reply import NOT_INTEGER, OK, OVERFLOW, SYNTAX, WRONGTYPE, Error, Reply, arity_error
 
@@ -29,11 +29,11 @@ def set_(ctx: Context, argv: Sequence[bytes]) -> Reply:
     while i < n:  # parseExtendedStringArgumentsOrReply: each option excludes its rivals
         opt = argv[i].lower()
         has_next = i + 1 < n
-        if opt == b"nx" and not xx:
+        if opt == b"nx" and not xx and not (want_old and ctx.profile.has("set-nx-get-rejected")):
             nx = True
         elif opt == b"xx" and not nx:
             xx = True
-        elif opt == b"get":
+        elif opt == b"get" and not (nx and ctx.profile.has("set-nx-get-rejected")):
             want_old = True
         elif opt == b"keepttl" and unit is None:
             keepttl = True
@@ -47,7 +47,7 @@ def set_(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if unit is not None:
         amount = parse_int(expire)
         if amount <= 0 or (unit in (b"ex", b"exat") and amount > LLONG_MAX // 1000):
-            return Error("ERR invalid expire time in 'set' command")
+            return expire_time_error(ctx, "set")
         if unit in (b"ex", b"exat"):
             amount *= 1000
         deadline = amount + ctx.now if unit in (b"ex", b"px") else amount
@@ -131,6 +131,8 @@ def incrby(ctx: Context, argv: Sequence[bytes]) -> Reply:
 def decrby(ctx: Context, argv: Sequence[bytes]) -> Reply:
     by = parse_int(argv[2])
     if by == LLONG_MIN:
+        if ctx.profile.has("decrby-min-wraps"):
+            return _incr(ctx, argv[1], LLONG_MIN)  # 6.2: -LLONG_MIN wraps around to LLONG_MIN
         return Error("ERR decrement would overflow")
     return _incr(ctx, argv[1], -by)
 
@@ -144,10 +146,16 @@ def mget(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return tuple(values)
 
 
+def _mset_arity(ctx: Context, name: str) -> Error:
+    if ctx.profile.has("mset-arity-text"):
+        return Error("ERR wrong number of arguments for MSET")  # 6.2, for MSETNX too
+    return arity_error(name)
+
+
 @command("mset", -3, "write denyoom", keys=(1, -1, 2))
 def mset(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if len(argv) % 2 == 0:
-        return arity_error("mset")
+        return _mset_arity(ctx, "mset")
     for i in range(1, len(argv), 2):
         ctx.replace(argv[i], argv[i + 1])
     return OK
@@ -156,7 +164,7 @@ def mset(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("msetnx", -3, "write denyoom", keys=(1, -1, 2))
 def msetnx(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if len(argv) % 2 == 0:
-        return arity_error("msetnx")
+        return _mset_arity(ctx, "msetnx")
     if any(ctx.exists(argv[i]) for i in range(1, len(argv), 2)):
         return 0
     for i in range(1, len(argv), 2):

@@ -22,8 +22,8 @@ from immutables import Map
 from ._commands import command
 from ._engine import Context
 from ._numbers import _FLOAT as STRTOD_SYNTAX
-from ._numbers import format_double, parse_float, parse_int
-from ._reply import SYNTAX, Error, Reply
+from ._numbers import format_double, format_double_shortest, parse_float, parse_int
+from ._reply import NULL_ARRAY, SYNTAX, Error, Reply, arity_error
 from ._state import ZSet
 
 Scores = Map[bytes, float]
@@ -102,7 +102,7 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
     if added or updated:  # an unchanged score (ZINCRBY by 0 included) touches nothing
         ctx.write(key, ZSet(scores))
     if incr:
-        return format_double(score) if processed else None
+        return score_text(ctx, score) if processed else None
     return added + updated if ch else added
 
 
@@ -138,7 +138,7 @@ def zincrby(ctx: Context, argv: Sequence[bytes]) -> Reply:
 def zscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
     zset = _get_zset(ctx, argv[1])
     score = None if zset is None else zset.scores.get(argv[2])
-    return None if score is None else format_double(score)
+    return None if score is None else score_text(ctx, score)
 
 
 @command("zmscore", -3, "readonly fast", keys=(1, 1, 1))
@@ -148,7 +148,7 @@ def zmscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
     replies: list[Reply] = []
     for member in argv[2:]:
         score = scores.get(member)
-        replies.append(None if score is None else format_double(score))
+        replies.append(None if score is None else score_text(ctx, score))
     return tuple(replies)
 
 
@@ -158,15 +158,31 @@ def zcard(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return 0 if zset is None else len(zset)
 
 
+def score_text(ctx: Context, score: float) -> bytes:
+    """A score as the profile's server replies it (``addReplyDouble``; sheet D15)."""
+    if ctx.profile.has("shortest-double-replies"):
+        return format_double_shortest(score)
+    return format_double(score)
+
+
 def _rank(ctx: Context, argv: Sequence[bytes], reverse: bool) -> Reply:
+    withscore = False
+    if len(argv) > 3:  # only under zrank-withscore (7.2), whose arity is -3
+        if len(argv) > 4:
+            return arity_error(argv[0].decode().lower())
+        if argv[3].lower() != b"withscore":
+            return SYNTAX
+        withscore = True
+    missing = NULL_ARRAY if withscore else None
     zset = _get_zset(ctx, argv[1])
     if zset is None:
-        return None
+        return missing
     score = zset.scores.get(argv[2])
     if score is None:
-        return None
+        return missing
     below = sum(1 for other, s in zset.scores.items() if (s, other) < (score, argv[2]))
-    return len(zset) - 1 - below if reverse else below
+    rank = len(zset) - 1 - below if reverse else below
+    return (rank, score_text(ctx, score)) if withscore else rank
 
 
 @command("zrank", 3, "readonly fast", keys=(1, 1, 1))
@@ -201,6 +217,10 @@ def _pop(ctx: Context, argv: Sequence[bytes], highest: bool) -> Reply:
         return SYNTAX  # not an arity error, in 7.0
     count = 1
     if len(argv) == 3:
+        if ctx.profile.has("zpop-negative-count"):  # 6.2: any count <= 0 pops nothing
+            count = parse_int(argv[2])
+            if count <= 0:
+                return ()
         count = parse_int(argv[2], NOT_POSITIVE)  # before the lookup
         if count < 0:
             return NOT_POSITIVE
@@ -214,7 +234,7 @@ def _pop(ctx: Context, argv: Sequence[bytes], highest: bool) -> Reply:
     flat: list[bytes] = []
     for score, member in popped:
         scores = scores.delete(member)
-        flat += (member, format_double(score))
+        flat += (member, score_text(ctx, score))
     ctx.write(key, ZSet(scores))  # the last member deletes the key
     return tuple(flat)
 
@@ -450,7 +470,7 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
         return tuple(member for _, member in chosen)
     flat: list[bytes] = []
     for score, member in chosen:
-        flat += (member, format_double(score))
+        flat += (member, score_text(ctx, score))
     return tuple(flat)
 
 

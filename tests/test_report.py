@@ -56,7 +56,7 @@ from redlin.explain.anomalies import (
     anomaly_json,
 )
 from redlin.explain.names import Clock, Names
-from redlin.explain.recognise import Explanation, classify
+from redlin.explain.recognise import Explanation, as_version_difference, classify
 from redlin.explain.render import CLAIMS, HTML, MARKDOWN, TEXT, render, render_anomaly
 from redlin.history.jsonl import load_history, save_history
 from redlin.report.html import WINDOW, page_data, render_html, select_window
@@ -510,6 +510,7 @@ CLAIM_EXAMPLES: dict[str, Callable[[], Explanation]] = {
     "linearizable/one-part": lambda: explanation_of(redis_history((1, 0, 1, ("SET", "k", "1"), OK))),
     "unknown": lambda: classify(stale_read_core(), MODEL, UNKNOWN),
     "unknown/one-part": lambda: classify(stale_read_core(), MODEL, UNKNOWN_ONE),
+    "version-difference": lambda: as_version_difference(explanation_of(stale_read_core()), "redis-6.2", "redis-7.0"),
 }
 """A history for each claim that is not about Pub/Sub (tests/test_pubsub_check.py has those)."""
 _OP = Op(3, 1, "GET k", "GET k -> nil", 1 * MS, 2 * MS)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from redlin.model import INITIAL_STATE, Reply, encode_reply, lookup, step
+from redlin.model import INITIAL_STATE, MapReply, Reply, encode_reply, lookup, step
 from redlin.serve.faults import make_fault, write_back
 from redlin.serve.hooks import Argv, Fault, Host
 from redlin.serve.server import FAULTS, RunningServer, Server, serve, start_in_thread
@@ -234,7 +234,10 @@ def test_connect_time_commands_of_the_server_layer(running: RunningServer) -> No
                b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n")
     raw.expect(b"CLIENT SETINFO LIB-NAME x\r\n", b"+OK\r\n")
     raw.expect(b"CLIENT NOPE\r\n", b"-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n")
-    raw.expect(b"HELLO 3\r\n", b"-NOPROTO unsupported protocol version\r\n")
+    raw.expect(b"HELLO 4\r\n", b"-NOPROTO unsupported protocol version\r\n")
+    raw.expect(b"HELLO 3\r\n", encode_reply(MapReply.flat((  # RESP3 now (tests/test_resp3.py), then back
+        b"server", b"redis", b"version", b"7.0.15-redlin-model", b"proto", 3, b"id", client_id,
+        b"mode", b"standalone", b"role", b"master", b"modules", ()))))
     raw.expect(b"HELLO 2\r\n", encode_reply((
         b"server", b"redis", b"version", b"7.0.15-redlin-model", b"proto", 2, b"id", client_id,
         b"mode", b"standalone", b"role", b"master", b"modules", ())))
@@ -267,7 +270,9 @@ def test_refuses_unknown_faults_and_remote_hosts() -> None:
     assert set(FAULTS) == {"watch-ignored", "exec-not-atomic", "incr-read-then-write", "script-not-atomic",
                            "stale-read", "lost-write", "drop-message", "duplicate-message",
                            "reorder-delivery", "wrong-receiver-count", "watch-first-key-only", "long-exec-not-atomic",
-                           "multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format", "echo-as-status"}
+                           "multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format", "echo-as-status",
+                           "script-cache-per-connection"} | {
+                               "count-as-bulk", "wrongtype-as-err", "arity-error-typed-name"}
 
 
 def test_each_fault_is_an_object_made_by_name() -> None:

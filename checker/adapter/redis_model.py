@@ -44,17 +44,26 @@ from redlin.adapter.deliveries import impossible_message, is_receive_argv
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
-    INITIAL_STATE,
+    DEFAULT_PROFILE,
     NULL_ARRAY,
+    Attributed,
+    BigNumber,
+    Boolean,
+    Double,
     Error,
     Frames,
+    MapReply,
+    Push,
     ScriptTooLong,
     Session,
+    SetReply,
     State,
     Status,
+    Verbatim,
     canonical_pubsub_reply,
     disconnect,
     frames_of,
+    initial_state,
     keys_of,
     lookup,
     mailbox,
@@ -66,6 +75,7 @@ from redlin.model import (
 )
 from redlin.model._pubsub import needs_canonical_form
 from redlin.model._reply import Reply, sort_unordered
+from redlin.model._resp3 import message_frame, to_resp3, use_protocol
 from redlin.search.model import CannotPartition, Model, ModelLimit, partition_by_keys
 
 Call = tuple[tuple[bytes, ...], ...]
@@ -187,7 +197,7 @@ def _runs_script(call: Call) -> bool:
     return any(argv and argv[0].lower() in _SCRIPTS for argv in call)
 
 
-def _step_keyed(state: State, op: Operation) -> State | None:
+def _step_keyed(state: State, op: Operation, protocol: int = 2) -> State | None:
     """:func:`_step` for a partitioned history: a script touching an undeclared key stops the split."""
     if _runs_script(op.call):
         probe = state
@@ -195,25 +205,28 @@ def _step_keyed(state: State, op: Operation) -> State | None:
             for argv in op.call:
                 probe, _, undeclared = step_reporting_undeclared(probe, op.client, argv)
                 if undeclared:
-                    raise CannotPartition(redis_model(partitioned=False),
+                    raise CannotPartition(redis_model(partitioned=False, protocol=protocol,
+                                                      profile=state.profile.name),
                                           f"operation {op.id} runs a script that touches keys it does not declare")
         except ScriptTooLong as error:
             raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
-    return _step(state, op)
+    return _step(state, op, protocol)
 
 
-def _step_whole(state: State, op: Operation) -> State | None:
+def _step_whole(state: State, op: Operation, protocol: int = 2) -> State | None:
     """:func:`_step` for an unpartitioned history: a script the model cannot finish gives Unknown."""
     try:
-        return _step(state, op)
+        return _step(state, op, protocol)
     except ScriptTooLong as error:
         raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
 
 
-def _step(state: State, op: Operation) -> State | None:
+def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
     client = op.client
+    if protocol == 3 and not is_restart_argv(op.call[0]) and state.session(client).protocol == 2:
+        state = use_protocol(state, client, 3)  # every connection of a RESP3 history began with HELLO 3
     if is_receive_argv(op.call[0]):
-        return _receive(state, op)
+        return _receive(state, op, protocol)
     if is_restart_argv(op.call[0]):
         return restart_step(state, op)
     if op.outcome is not Outcome.OK:
@@ -225,14 +238,15 @@ def _step(state: State, op: Operation) -> State | None:
             state, _ = step(state, client, argv)
         return disconnect(state, client) if op.ends_session else state
     expected = op.result
-    if _canon_plan(op.call) or _pubsub_plan(op.call):
+    if protocol == 3 or _canon_plan(op.call) or _pubsub_plan(op.call):
         replies, wanted = [], []
         for argv, want in zip(op.call, expected):
-            after, want = _read_messages(state, client, want)
+            after, want = _read_messages(state, client, want, protocol)
             if after is None:
                 return None
+            queued = after.session(client).multi or ()
             state, reply = step(after, client, argv)
-            replies.append(reply)
+            replies.append(to_resp3(argv, reply, queued) if protocol == 3 else reply)  # the history's types
             wanted.append(want)
         return state if canonical_result(op.call, replies) == canonical_result(op.call, wanted) else None
     for argv, want in zip(op.call, expected):
@@ -245,8 +259,9 @@ def _step(state: State, op: Operation) -> State | None:
     return state
 
 
-def _read_messages(state: State, client: Hashable, want: Reply) -> tuple[State | None, Reply]:
-    """Before a reply the client read every message queued for it: take them off ``want``."""
+def _read_messages(state: State, client: Hashable, want: Reply, protocol: int = 2) -> tuple[State | None, Reply]:
+    """Before a reply the client read every message queued for it (as pushes under RESP3): take
+    them off ``want``."""
     session = state.session(client)
     if not session.mailbox:
         return state, want
@@ -254,12 +269,14 @@ def _read_messages(state: State, client: Hashable, want: Reply) -> tuple[State |
     frames = frames_of(want)
     if len(frames) <= count:
         return None, want
-    return receive_all(state, client, frames[:count]), Frames.of(frames[count:])
+    read = tuple(message_frame(frame) for frame in frames[:count]) if protocol == 3 else frames[:count]
+    return receive_all(state, client, read), Frames.of(frames[count:])
 
 
-def _receive(state: State, op: Operation) -> State | None:
+def _receive(state: State, op: Operation, protocol: int = 2) -> State | None:
     if op.outcome is Outcome.OK:
-        return receive(state, op.client, op.result[0])
+        frame = op.result[0]
+        return receive(state, op.client, message_frame(frame) if protocol == 3 else frame)
     # Weakened by the minimiser: it read the message its call names (or, if it names none, the
     # next one), at any time after its invocation, or never.
     frame = op.call[0][1:]
@@ -277,9 +294,9 @@ def _keys(op: Operation) -> frozenset[Hashable] | None:
         if not argv or is_restart_argv(argv):
             return None
         name = argv[0].lower()
-        script = _script_cache_key(name, argv)
-        if script is not None:
-            keys.add(script)
+        scripts = _script_cache_keys(name, argv)
+        if scripts is not None:
+            keys.update(scripts)
         elif name in _WHOLE_HISTORY:
             return None
         found = keys_of(argv)
@@ -289,20 +306,26 @@ def _keys(op: Operation) -> frozenset[Hashable] | None:
     return frozenset(keys)
 
 
-def _script_cache_key(name: bytes, argv: Sequence[bytes]) -> bytes | None:
-    """The pseudo-key of the script-cache entry a command reads or fills, if any.
+def _script_cache_keys(name: bytes, argv: Sequence[bytes]) -> tuple[bytes, ...] | None:
+    """The pseudo-keys of the script-cache entries a command reads or fills, if it touches any.
 
     The script cache is server state that no key names: an EVALSHA succeeds only after an EVAL or
-    SCRIPT LOAD of the same body.  Giving each SHA1 a key no client can use (it starts with a NUL
-    byte) keeps an EVALSHA in the part of every operation that may have loaded its script.
-    SCRIPT FLUSH, EXISTS and KILL still keep the history whole.
+    SCRIPT LOAD of the same body, and SCRIPT EXISTS reads entries.  Giving each SHA1 a key no client
+    can use (it starts with a NUL byte) keeps these in the part of every operation that may have
+    loaded their scripts.  SCRIPT FLUSH and KILL still keep the history whole.
+
+    >>> _script_cache_keys(b"script", (b"SCRIPT", b"EXISTS", b"AB", b"cd"))
+    (b'\\x00script:ab', b'\\x00script:cd')
     """
     if name in (b"evalsha", b"evalsha_ro") and len(argv) > 1:
-        return b"\0script:" + argv[1].lower()
+        return (b"\0script:" + argv[1].lower(),)
     if name in (b"eval", b"eval_ro") and len(argv) > 1:
-        return b"\0script:" + hashlib.sha1(argv[1]).hexdigest().encode()
-    if name == b"script" and len(argv) > 2 and argv[1].lower() == b"load":
-        return b"\0script:" + hashlib.sha1(argv[2]).hexdigest().encode()
+        return (b"\0script:" + hashlib.sha1(argv[1]).hexdigest().encode(),)
+    sub = argv[1].lower() if name == b"script" and len(argv) > 1 else b""
+    if sub == b"load" and len(argv) > 2:
+        return (b"\0script:" + hashlib.sha1(argv[2]).hexdigest().encode(),)
+    if sub == b"exists" and len(argv) > 2:
+        return tuple(b"\0script:" + sha.lower() for sha in argv[2:])
     return None
 
 
@@ -382,7 +405,33 @@ def describe_reply(reply: Reply) -> str:
         return "[" + ", ".join(describe_reply(item) for item in reply) + "]"
     if type(reply) is Frames:
         return " then ".join(describe_reply(item) for item in reply)
-    return "(error) " + _printable(reply.text)  # type: ignore[union-attr]
+    if type(reply) is Error:
+        return "(error) " + _printable(reply.text)
+    return _describe_resp3(reply)
+
+
+def _describe_resp3(reply: Reply) -> str:
+    """A RESP3 value as :func:`describe_reply` shows it (a null as RESP2's, ``(nil)``).
+
+    >>> _describe_resp3(MapReply(((b"f", Double(b"1.5")),))), _describe_resp3(Push((b"message", b"c", b"m")))
+    ('{"f" => (double) 1.5}', 'push ["message", "c", "m"]')
+    """
+    kind = type(reply)
+    if kind is MapReply:
+        return "{" + ", ".join(f"{describe_reply(k)} => {describe_reply(v)}" for k, v in reply.pairs) + "}"  # type: ignore[union-attr]
+    if kind is SetReply:
+        return "set {" + ", ".join(describe_reply(item) for item in reply) + "}"  # type: ignore[union-attr]
+    if kind is Push:
+        return "push [" + ", ".join(describe_reply(item) for item in reply) + "]"  # type: ignore[union-attr]
+    if kind is Double or kind is BigNumber:
+        return f"({resp_type(reply)}) " + reply.raw.decode("utf-8", "backslashreplace")  # type: ignore[union-attr]
+    if kind is Verbatim:
+        return describe_reply(reply.body)  # type: ignore[union-attr]
+    if kind is Boolean:
+        return "(true)" if reply.value else "(false)"  # type: ignore[union-attr]
+    if kind is Attributed:
+        return describe_reply(reply.reply) + " with attributes " + describe_reply(reply.attributes)  # type: ignore[union-attr]
+    return "(nil)"
 
 
 def _printable(text: str) -> str:
@@ -415,7 +464,14 @@ def resp_type(reply: Reply) -> str:
         return "null array"
     if type(reply) is Frames:
         return "replies with messages"
-    return "array"
+    if type(reply) is tuple:
+        return "array"
+    return _RESP3_NAMES.get(type(reply), "null")
+
+
+_RESP3_NAMES: dict[type, str] = {MapReply: "map", SetReply: "set", Push: "push", Double: "double",
+                                 BigNumber: "big number", Verbatim: "verbatim string", Boolean: "boolean",
+                                 Attributed: "attributed"}
 
 
 def typed(reply: Reply, other: Reply) -> str:
@@ -428,7 +484,7 @@ def typed(reply: Reply, other: Reply) -> str:
     kind = resp_type(reply)
     if kind == resp_type(other) or kind == "null bulk string" and other is None:
         return shown
-    if kind in ("integer", "null bulk string", "null array", "error"):
+    if kind in ("integer", "null bulk string", "null array", "error", "double", "big number", "boolean"):
         return shown if shown.startswith("(") else f"{kind} {shown}"
     return f"{kind} {shown}"
 
@@ -463,6 +519,8 @@ def describe_state(state: State) -> str:
             name = _word(key) if index == 0 else f"{index}:{_word(key)}"
             parts.append(f"{name}={_value(value)}")
     for client, session in sorted(state.sessions.items(), key=lambda item: repr(item[0])):
+        if session.protocol == 3 and session.replace(protocol=2).is_default():
+            continue  # a RESP3 history's client, which did nothing else yet
         parts.append(f"client {client}: {describe_session(session)}")
     return "{" + ", ".join(parts) + "}" if parts else "{}"
 
@@ -498,12 +556,23 @@ def _value(value: object) -> str:
     return repr(value)
 
 
-def redis_model(*, partitioned: bool = True) -> Model[State]:
-    """The Redis 7.0 model as a :class:`Model` for :func:`redlin.check`."""
+def redis_model(*, partitioned: bool = True, protocol: int = 2, profile: str = DEFAULT_PROFILE) -> Model[State]:
+    """The Redis 7.0 model as a :class:`Model` for :func:`redlin.check`.
+
+    ``protocol=3`` checks a history recorded over RESP3 (its meta says ``"protocol": 3``): every
+    client spoke RESP3 from its first operation, and the model's replies are compared in RESP3
+    types (:func:`redlin.model.to_resp3`), exactly.  ``profile`` is the version the model plays
+    (:data:`redlin.model.PROFILES`; its meta says ``"profile": "redis-6.2"``): the search starts
+    from that version's empty server, and every state carries its profile.  ``ValueError`` for
+    an unknown one.
+    """
+    initial = initial_state(profile)
+    keyed, whole = (partial(_step_keyed, protocol=3), partial(_step_whole, protocol=3)) if protocol == 3 else (
+        _step_keyed, _step_whole)
     return Model(
         name="redis" if partitioned else "redis-single",
-        init=lambda: INITIAL_STATE,
-        step=_step_keyed if partitioned else _step_whole,
+        init=lambda: initial,
+        step=keyed if partitioned else whole,
         partition=_partition if partitioned else None,
         describe_operation=describe_operation,
         describe_state=describe_state,

@@ -6,6 +6,12 @@ reserve for the report (:func:`report_reserve`); minimising gets at most a quart
 what is left after that.  A history recorded by ``redlin run`` is checked run by run (round by
 round for ``--workload pubsub``), as the run checked it (:mod:`redlin.adapter.run_pieces`), so
 that it gets the run's verdict in about the run's time.
+
+A Redis history is checked as the version profile its meta names (``--profile`` overrides it);
+a violation is then re-checked, for at most another quarter of the limit, under every other
+profile (:func:`redlin.adapter.profiles.explaining_profile`): the failing run for a run's
+history, else the whole history.  If one explains it, the verdict stays a violation of the
+profile checked, reported as a version difference, as ``redlin run`` does.
 """
 
 from __future__ import annotations
@@ -15,9 +21,12 @@ import json
 import time
 from pathlib import Path
 
+from redlin.adapter.profiles import explaining_profile, failing_history, profile_in
 from redlin.adapter.run_pieces import check_pieces, minimise_piece, run_pieces
 from redlin.cli.args import positive_float, positive_int
 from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
+from redlin.history.jsonl import REDIS_MODELS
+from redlin.model import DEFAULT_PROFILE, PROFILES
 from redlin.registry import FORMATS, MODELS, guess_format, load
 from redlin.report.text import history_ids, render_text
 from redlin.report.write import default_report_dir, result_document, write_check_report
@@ -30,6 +39,9 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``redlin check`` and ``redlin report`` share: format, model and budgets."""
     parser.add_argument("--format", choices=FORMATS, help="history format (default: guessed from the file)")
     parser.add_argument("--model", choices=MODELS, help="model to check against (default: from the format)")
+    parser.add_argument("--profile", choices=list(PROFILES), metavar="NAME",
+                        help=f"the version a Redis history is checked as: {', '.join(PROFILES)} (default: the one "
+                             f"its meta line names, else {DEFAULT_PROFILE})")
     parser.add_argument("--time-limit", type=positive_float, default=60.0, metavar="S",
                         help="give up with 'unknown' after S seconds, reading the file and writing the report "
                              "included (default 60)")
@@ -50,7 +62,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 def check_command(args: argparse.Namespace) -> int:
     """Check ``args.history``, write its report directory, print the verdict; the exit code."""
     deadline = time.monotonic() + args.time_limit
-    history, model = load(args.history, args.format, args.model)
+    history, model = load(args.history, args.format, args.model, getattr(args, "profile", None))
     writes_report = not getattr(args, "no_report", False)
     reserve = report_reserve(len(history), args.time_limit) if writes_report else 0.0
     pieces = run_pieces(history) if model.name.startswith("redis") else None
@@ -66,15 +78,28 @@ def check_command(args: argparse.Namespace) -> int:
             core = minimise_piece(history, pieces, result, model, time_limit=left)
         else:
             core = minimise(history, model, result, time_limit=left)
+    meta: dict[str, str] = {}
+    left = min(args.time_limit / 4, deadline - reserve - time.monotonic())
+    if isinstance(result, Violation) and model.name in REDIS_MODELS and left > 0:
+        version = explaining_profile(failing_history(history, result, pieces), profile_in(history.meta),
+                                     time_limit=left, partitioned=model.name == "redis",
+                                     protocol=3 if history.meta.get("protocol") == 3 else 2)
+        if version is not None:
+            meta["version_difference"] = version
     files = None
     if writes_report:
         out = args.out or default_report_dir(args.history)
         fmt = args.format or guess_format(args.history)
-        files = write_check_report(args.history, fmt, out, history=history, model=model, result=result, core=core)
+        files = write_check_report(args.history, fmt, out, history=history, model=model, result=result, core=core,
+                                   meta=meta)
     if getattr(args, "json", False):
-        print(json.dumps(result_document(history, model, result, core, None, history_file="history.jsonl"), indent=2))
+        print(json.dumps(result_document(history, model, result, core, meta, history_file="history.jsonl"), indent=2))
     else:
         print(render_text(history, model, result, core, history_ids(history)))
+        if "version_difference" in meta:
+            version = meta["version_difference"]
+            print(f"version difference: the model of profile {version} explains the failing history: the server "
+                  f"behaves as that version here, not a bug (check it as that version with --profile {version})")
         if files is not None:
             print(f"report: {files.html}")
     if isinstance(result, Linearizable):

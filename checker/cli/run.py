@@ -10,6 +10,7 @@ from pathlib import Path
 from redlin.cli.args import MAX_SECONDS, bounded_int, positive_float, positive_int, seconds
 from redlin.errors import UsageError
 from redlin.harness.budget import CHECK_OPERATIONS, CHECK_SCALE_MAX, REPORT_ALLOWANCE
+from redlin.harness.run_profile import AUTO, profile_choices
 from redlin.harness.runner import (
     DEFAULT_CHECK_TIME,
     DEFAULT_CLIENTS,
@@ -82,6 +83,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep-going", action="store_true",
                         help="do not stop at the first violation: report it and search on for violations of "
                              "other kinds or commands until the budget is spent")
+    parser.add_argument("--protocol", type=int, choices=(2, 3), default=2,
+                        help="the RESP version the recorder speaks: 3 sends HELLO 3 on every connection and "
+                             "records and checks RESP3 replies exactly (default 2; Pub/Sub rounds need 2)")
+    parser.add_argument("--profile", choices=profile_choices(), default=AUTO, metavar="NAME",
+                        help=f"the version the target is checked as: {', '.join(profile_choices()[1:])}, or auto "
+                             "(default): from the target's INFO server; the embedded server plays the profile named "
+                             "(redis-7.0 for auto).  A violation another profile explains is reported as a version "
+                             "difference")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
     parser.epilog = ("Ctrl-C, SIGTERM and SIGHUP end a run cleanly: generation stops, what was recorded is checked "
@@ -103,6 +112,7 @@ def run_command(args: argparse.Namespace) -> int:
         seed=args.seed, out=args.out, repeat=args.repeat, timeout=args.timeout, check_time=args.check_time,
         shrink_time=args.shrink_time, reconnect_for=args.reconnect_for, allow_destructive=args.allow_destructive,
         keep_going=args.keep_going, password_env=args.password_env, database=args.database, progress=progress,
+        protocol=args.protocol, profile=args.profile,
     )
     print(render_outcome(outcome))
     return outcome.exit_code

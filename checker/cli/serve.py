@@ -1,4 +1,4 @@
-"""``redlin serve``: the model over RESP2 on loopback, optionally with a planted fault."""
+"""``redlin serve``: the model over RESP2 and RESP3 on loopback, optionally with a planted fault."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 
 from redlin.cli.args import port
 from redlin.errors import EXIT_OK, EXIT_USAGE
+from redlin.model import DEFAULT_PROFILE, PROFILES
 from redlin.serve.server import FAULTS, is_loopback, serve
 
 
@@ -20,6 +21,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
                         help="plant one bug: " + "; ".join(f"{name}: {text}" for name, text in FAULTS.items()))
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault's random choices (default 0)")
+    parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE, metavar="NAME",
+                        help=f"the version the server imitates, and reports in INFO server and HELLO: "
+                             f"{', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (this server is a test double: no auth, no limits)")
 
@@ -31,7 +35,7 @@ def serve_command(args: argparse.Namespace) -> int:
               "(add --allow-remote if you mean it)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(_serve_until_cancelled(args.host, args.port, args.fault, args.seed))
+        asyncio.run(_serve_until_cancelled(args.host, args.port, args.fault, args.seed, args.profile))
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
         return EXIT_OK
     except OSError as error:
@@ -40,13 +44,15 @@ def serve_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve_until_cancelled(host: str, port: int, fault: str, seed: int) -> None:
-    server = await serve(host, port, fault=fault, seed=seed, allow_remote=True)
+async def _serve_until_cancelled(host: str, port: int, fault: str, seed: int, profile: str = DEFAULT_PROFILE) -> None:
+    server = await serve(host, port, fault=fault, seed=seed, allow_remote=True, profile=profile)
     task = asyncio.current_task()
     assert task is not None
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     description = "none" if server.fault is None else f"{server.fault}, seed {seed}"
+    if profile != DEFAULT_PROFILE:
+        description += f"; profile: {profile}"
     print(f"redlin model server listening on {server.url} (fault: {description})", flush=True)
     try:
         await server.serve_forever()

@@ -53,9 +53,13 @@ REORDERED_MESSAGES = "reordered-messages"
 PHANTOM_MESSAGE = "phantom-message"
 WRONG_RECEIVER_COUNT = "wrong-receiver-count"
 WRONG_REPLY = "wrong-reply"
+VERSION_DIFFERENCE = "version-difference"
 KINDS = (STALE_READ, LOST_UPDATE, TORN_TRANSACTION, UNJUSTIFIED_NIL_EXEC, IMPOSSIBLE_REPLY, LOST_MESSAGE,
-         DUPLICATE_MESSAGE, REORDERED_MESSAGES, PHANTOM_MESSAGE, WRONG_RECEIVER_COUNT, WRONG_REPLY, NO_VALID_ORDER)
-"""The kinds of violation an explanation names (``result.json``'s ``kind``)."""
+         DUPLICATE_MESSAGE, REORDERED_MESSAGES, PHANTOM_MESSAGE, WRONG_RECEIVER_COUNT, WRONG_REPLY, NO_VALID_ORDER,
+         VERSION_DIFFERENCE)
+"""The kinds of violation an explanation names (``result.json``'s ``kind``).  ``version-difference``
+is no anomaly of its own: a violation of the profile checked that another version profile's model
+explains (the anomaly found stays in the explanation)."""
 
 TITLES = {
     STALE_READ: "stale read",
@@ -70,6 +74,7 @@ TITLES = {
     PHANTOM_MESSAGE: "phantom message",
     WRONG_RECEIVER_COUNT: "wrong receiver count",
     WRONG_REPLY: "wrong reply (sequential conformance)",
+    VERSION_DIFFERENCE: "version difference",
 }
 """Each kind's name for people."""
 

@@ -24,15 +24,14 @@ Value(text='bulk string "OK"')
 from __future__ import annotations
 
 from redlin.adapter.deliveries import is_receive_argv
-from redlin.adapter.redis_model import canonical_result, resp_type, typed
+from redlin.adapter.redis_model import resp_type, typed
+from redlin.adapter.replies import expected_replies, history_protocol
 from redlin.explain.anomalies import WRONG_REPLY, Anomaly, Listing, Text, Value
 from redlin.explain.generic import Analysis
 from redlin.explain.names import cut
 from redlin.explain.redis import brief_command
 from redlin.history.records import Operation, Outcome
 from redlin.model import NULL_ARRAY, State, keys_of, lookup
-from redlin.model import step as model_step
-from redlin.model._reply import Reply
 
 __all__ = ["wrong_reply", "wrong_type_reply"]
 
@@ -103,13 +102,10 @@ def wrong_reply(analysis: Analysis, *, types_differ: bool = False) -> Anomaly | 
     if sequence is None:  # another client may touch these keys: a race is not ruled out
         return None
     state = State()
+    protocol = history_protocol(analysis.history.meta)
     for op in sequence:
-        replies: list[Reply] = []
         try:
-            for argv in op.call:
-                state, reply = model_step(state, op.client, argv)
-                replies.append(reply)
-            expected = canonical_result(op.call, replies)
+            state, expected = expected_replies(state, op.client, op.call, protocol)
         except Exception:  # noqa: BLE001 - an explanation must never break a report
             return None
         for argv, want, got in zip(op.call, expected, op.result, strict=False):

@@ -46,8 +46,10 @@ from redlin.explain.anomalies import (
     TITLES,
     TORN_TRANSACTION,
     UNJUSTIFIED_NIL_EXEC,
+    VERSION_DIFFERENCE,
     WRONG_RECEIVER_COUNT,
     Anomaly,
+    Code,
     Count,
     Note,
     Text,
@@ -73,11 +75,13 @@ __all__ = [
     "TITLES",
     "TORN_TRANSACTION",
     "UNJUSTIFIED_NIL_EXEC",
+    "VERSION_DIFFERENCE",
     "WRONG_RECEIVER_COUNT",
     "Access",
     "Clock",
     "Explanation",
     "Vocabulary",
+    "as_version_difference",
     "classify",
     "explain",
     "vocabulary",
@@ -213,3 +217,22 @@ def classify(history: History, model: Model[Any], result: Result, core: Sequence
         statements.append(Note.of("minimal-counterexample", size=Count(len(core), "operation")))
     statements.append(generic.search_note(analysis, model))
     return Explanation(anomaly.kind, tuple(statements), names)
+
+
+def as_version_difference(explanation: Explanation, profile: str, checked: str) -> Explanation:
+    """A violation's explanation when the model of another version profile, ``profile``, explains
+    the failing history that ``checked``'s model could not: kind ``version-difference``, and after
+    the anomaly (what ``checked``'s model saw) a note naming the version the server behaves as.
+
+    >>> from redlin import History, Operation, cas_register, check
+    >>> ops = (Operation(0, "a", ("write", 1), None, 0, 1), Operation(1, "b", ("read",), 7, 2, 3))
+    >>> history = History(ops, {"time_unit": "tick"})
+    >>> found = classify(history, cas_register(), check(history, cas_register()), (1,))
+    >>> different = as_version_difference(found, "redis-6.2", "redis-7.0")
+    >>> different.kind, different.lines[1][:59]
+    ('version-difference', 'Version difference: the model of profile redis-6.2 explains')
+    """
+    statements = list(explanation.statements)
+    statements.insert(len(explanation.anomalies), Note.of("version-difference", profile=Code(profile),
+                                                          checked=Code(checked)))
+    return Explanation(VERSION_DIFFERENCE, tuple(statements), explanation.names)

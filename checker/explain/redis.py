@@ -25,7 +25,8 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from redlin.adapter.deliveries import is_receive
-from redlin.adapter.redis_model import canonical_result, describe_command, describe_reply, resp_type, typed
+from redlin.adapter.redis_model import describe_command, describe_reply, resp_type, typed
+from redlin.adapter.replies import expected_replies, op_protocol
 from redlin.explain.anomalies import (
     LOST_UPDATE,
     TORN_TRANSACTION,
@@ -51,7 +52,6 @@ from redlin.explain.generic import (
 from redlin.explain.names import client_name, cut
 from redlin.history.records import Operation, Outcome
 from redlin.model import NULL_ARRAY, Error, State, is_message, keys_of, lookup, mailbox
-from redlin.model import step as model_step
 from redlin.model._reply import Reply
 
 
@@ -217,11 +217,7 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
     if is_receive(op):
         return f"no message was waiting for client {op.client} to read"
     try:
-        replies: list[Reply] = []
-        for argv in op.call:
-            state, reply = model_step(state, op.client, argv)  # type: ignore[arg-type]
-            replies.append(reply)
-        expected = canonical_result(op.call, replies)
+        _, expected = expected_replies(state, op.client, op.call, op_protocol(state, op))  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - an explanation must never break a report
         return None
     queue: list[tuple[bytes, ...]] = []

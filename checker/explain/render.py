@@ -224,6 +224,10 @@ CLAIMS: dict[str, str] = {
     "search-stuck/expected": _SEARCH + ": there {expected}.",
     "pre-check": "The checker's pre-check found {op:client}'s operation {op:id} impossible by itself, before any "
                  "search.",
+    "version-difference": "Version difference: the model of profile {profile} explains every reply of the failing "
+                          "history, and the model of {checked}, the profile it was checked as, cannot: the server "
+                          "behaves as that version here, which is no bug. Check it as that version with --profile "
+                          "{profile}.",
 }
 """Every claim's sentence, by claim name (the ``claim`` of an anomaly or a note)."""
 

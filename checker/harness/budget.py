@@ -10,8 +10,8 @@ Budgets are promises, so they are written down here once:
   follows -- the last checks, shrinking and minimising a violation, the report, deleting the keys --
   is the *tail*, and it is bounded: every check ends by ``--timeout`` + ``--check-time`` after the
   deadline, shrinking a violation takes at most twice ``--shrink-time`` (Hypothesis's shrinker,
-  then minimising the history and the program), and the report and the cleanup get
-  :data:`REPORT_ALLOWANCE` seconds (see :meth:`Budget.tail`).  A target that stops answering in
+  then minimising the history and the program), and the report, the cleanup and re-checking a
+  violation under the other version profiles get :data:`REPORT_ALLOWANCE` seconds (see :meth:`Budget.tail`).  A target that stops answering in
   the tail costs one more ``--timeout`` (deleting the keys waits that long for it);
 - after Ctrl-C, SIGTERM or SIGHUP, the run cut short is checked for at most
   :data:`INTERRUPTED_CHECK_TIME` seconds (the user, or a supervisor about to send SIGKILL, waits).
@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CHECK_OPERATIONS", "CHECK_SCALE_MAX", "INTERRUPTED_CHECK_TIME", "REPORT_ALLOWANCE", "Budget"]
+__all__ = ["CHECK_OPERATIONS", "CHECK_SCALE_MAX", "INTERRUPTED_CHECK_TIME", "REPORT_ALLOWANCE", "VERSION_CHECK_TIME",
+           "Budget"]
 
 CHECK_OPERATIONS: Final = 1000
 """A run of up to this many operations gets ``--check-time``; a larger one proportionally more."""
@@ -37,6 +38,9 @@ REPORT_ALLOWANCE: Final = 5.0
 """Seconds of the tail for writing the report and deleting the run's keys."""
 INTERRUPTED_CHECK_TIME: Final = 5.0
 """The most seconds spent checking the run that a signal cut short."""
+VERSION_CHECK_TIME: Final = 1.0
+"""Seconds of :data:`REPORT_ALLOWANCE` for re-checking a violation's failing run (a shrunk one,
+small) under the other version profiles (:func:`redlin.adapter.profiles.explaining_profile`)."""
 
 
 @dataclass(frozen=True, slots=True)

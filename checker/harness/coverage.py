@@ -33,11 +33,11 @@ from typing import Any, Final
 from redlin.adapter.redis_model import resp_type
 from redlin.harness.grammar import GRAMMAR, LEFT_OUT
 from redlin.history.records import Outcome
-from redlin.model import NULL_ARRAY, Error
+from redlin.model import NULL, NULL_ARRAY, Error
 
 __all__ = ["DRAWABLE", "Coverage", "reply_kind"]
 
-DRAWABLE: Final = frozenset({*GRAMMAR, "multi", "exec", "discard", "eval", "evalsha"})
+DRAWABLE: Final = frozenset({*GRAMMAR, "multi", "exec", "discard", "eval", "evalsha", "script"})
 """The commands a run with the ``model`` or ``default`` workload can send (lower case)."""
 _SCRIPTS: Final = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
 
@@ -145,7 +145,7 @@ class Coverage:
 def _transaction_outcome(name: bytes, reply: Any) -> str:
     if name == b"discard":
         return "discarded"
-    if reply is NULL_ARRAY or reply is None:
+    if reply is NULL_ARRAY or reply is None or reply is NULL:  # NULL: RESP3
         return "aborted by WATCH"
     if type(reply) is Error:
         return "EXECABORT" if reply.text.startswith("EXECABORT") else "refused"

@@ -26,6 +26,7 @@ from redlin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATIO
 from redlin.explain.names import Clock, Names, plural
 from redlin.harness.actions import Program
 from redlin.harness.interrupts import signal_text
+from redlin.harness.run_profile import ProfileChoice, version_advice
 from redlin.history.records import History
 from redlin.report.text import render_text
 from redlin.search.result import Result
@@ -94,6 +95,11 @@ class RunOutcome:
     """For each operation of ``history`` (the failing execution, ids from 0), its id in the report's
     history (``history.jsonl``), so that the console numbers operations as the report does; empty
     when they are the same."""
+    profile: ProfileChoice | None = None
+    """The version the run checked the target as, and why (``--profile``)."""
+    version_difference: str | None = None
+    """For a violation: another profile whose model explains the failing run -- the server behaves
+    as that version there, which is no bug (:func:`redlin.adapter.profiles.explaining_profile`)."""
 
 
 def render_outcome(outcome: RunOutcome) -> str:
@@ -106,6 +112,12 @@ def render_outcome(outcome: RunOutcome) -> str:
     elif stats.target_lost is not None:
         head += " (the target went away: partial check)"
     lines = [head]
+    if outcome.profile is not None:
+        lines.append(f"  {outcome.profile.line()}")
+        if outcome.profile.warning is not None:
+            lines.append(f"  warning: {outcome.profile.warning}")
+    if outcome.version_difference is not None:
+        lines.append(f"  {version_advice(outcome.version_difference)}")
     lines += [f"  note: {note}" for note in outcome.notes]
     lines += [f"  {line}" for line in outcome.coverage]
     if outcome.findings:

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from redlin.harness.budget import Budget
 from redlin.harness.preflight import OpenTarget, open_target
+from redlin.harness.run_profile import DEFAULT_CHOICE, ProfileChoice
 from redlin.harness.run_report import RunRecord
 
 __all__ = ["DEFAULT_CHECK_TIME", "DEFAULT_CLIENTS", "DEFAULT_DATABASE", "DEFAULT_OPS", "DEFAULT_RECONNECT_FOR",
@@ -52,6 +53,11 @@ class RunPlan:
     password_env: str | None
     run_id: str
     out_dir: Path
+    protocol: int = 2
+    """The RESP version the recorder's connections speak (``--protocol``)."""
+    profile: ProfileChoice = DEFAULT_CHOICE
+    """The version the target is checked as (``--profile``, resolved by
+    :func:`~redlin.harness.preflight.resolve_profile`); the embedded server plays it."""
 
     @property
     def prefix(self) -> bytes:
@@ -61,7 +67,7 @@ class RunPlan:
     def open(self, stack: ExitStack) -> OpenTarget:
         """Reach the target (the embedded server, started, stops when ``stack`` closes)."""
         return open_target(stack, self.target, fault=self.fault, seed=self.seed, password_env=self.password_env,
-                           timeout=self.timeout, out_dir=self.out_dir)
+                           timeout=self.timeout, out_dir=self.out_dir, profile=self.profile.name)
 
     def budget(self) -> Budget:
         """The run's clock, started now."""
@@ -74,4 +80,8 @@ class RunPlan:
                  "fault": self.fault, "seed": self.seed, "clients": self.clients, "steps": self.steps, **meta,
                  "prefix": self.prefix.decode(), "server_version": opened.server_version,
                  "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        return RunRecord(self.run_id, self.prefix, opened.described, self.out_dir, opened.history_path, facts)
+        if self.protocol != 2:  # RESP2 histories keep the meta they always had
+            facts["protocol"] = self.protocol
+        facts.update(self.profile.meta())
+        return RunRecord(self.run_id, self.prefix, opened.described, self.out_dir, opened.history_path, facts,
+                         self.profile)

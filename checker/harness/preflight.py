@@ -18,14 +18,15 @@ from pathlib import Path
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard, UnsafeCommand, possible_commands
 from redlin.harness.outages import ServerFacts, server_facts
-from redlin.harness.server_state import CODES, state_error
+from redlin.harness.run_profile import AUTO, ProfileChoice, check_profile_name, choose_profile
+from redlin.harness.server_state import CODES, info_fields, state_error
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed
-from redlin.model import COMMANDS
+from redlin.model import COMMANDS, DEFAULT_PROFILE, Reply
 from redlin.serve.server import FAULTS, start_in_thread
 
-__all__ = ["OpenTarget", "check_safety", "new_run_id", "open_target", "resolve_workload", "validate"]
+__all__ = ["OpenTarget", "check_safety", "new_run_id", "open_target", "resolve_profile", "resolve_workload", "validate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class OpenTarget:
 
 def validate(*, fault: str | None, target: str | None, clients: int, steps: int, ops: int | None,
              duration: float | None, rate: float | None, repeat: int, timeout: float,
-             reconnect_for: float | None = None) -> None:
+             reconnect_for: float | None = None, profile: str = AUTO) -> None:
     """Raise :class:`~redlin.errors.UsageError` for arguments no run can use.
 
     >>> validate(fault="lost-write", target="redis://h", clients=1, steps=1, ops=1, duration=None,
@@ -70,6 +71,7 @@ def validate(*, fault: str | None, target: str | None, clients: int, steps: int,
         raise UsageError("--timeout must be positive")
     if reconnect_for is not None and not reconnect_for >= 0:
         raise UsageError("--reconnect-for must not be negative")
+    check_profile_name(profile)
 
 
 def resolve_workload(workload: str | Family) -> Family:
@@ -137,12 +139,26 @@ def new_run_id() -> str:
     return f"{stamp}-{secrets.token_hex(2)}"
 
 
-def open_target(stack: ExitStack, target: str | None, *, fault: str | None, seed: int, password_env: str | None,
-                timeout: float, out_dir: Path) -> OpenTarget:
-    """Start the embedded server if there is no target (it stops when ``stack`` closes), reach
-    the target, and make the output folder."""
+def resolve_profile(requested: str, target: str | None, *, password_env: str | None, timeout: float) -> ProfileChoice:
+    """The profile a run checks ``target`` as (:func:`~redlin.harness.run_profile.choose_profile`):
+    for a URL, from its ``INFO server`` (one connection); the embedded server plays what it is told."""
+    check_profile_name(requested)  # before connecting
     if target is None:
-        server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed))
+        return choose_profile(requested, None)
+    try:
+        parsed = Target.parse(target, password_env=password_env)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
+    info = _ask_info(parsed, timeout)
+    return choose_profile(requested, info_fields(info))
+
+
+def open_target(stack: ExitStack, target: str | None, *, fault: str | None, seed: int, password_env: str | None,
+                timeout: float, out_dir: Path, profile: str = DEFAULT_PROFILE) -> OpenTarget:
+    """Start the embedded server if there is no target (it stops when ``stack`` closes; it plays
+    ``profile``), reach the target, and make the output folder."""
+    if target is None:
+        server = stack.enter_context(start_in_thread(port=0, fault=fault, seed=seed, profile=profile))
         url, described = server.url, f"{server.url} (embedded model server, fault: {fault or 'none'})"
     else:
         url, described = target, ""
@@ -163,6 +179,12 @@ def open_target(stack: ExitStack, target: str | None, *, fault: str | None, seed
 
 def _preflight(target: Target, timeout: float) -> ServerFacts:
     """Connect once (PING); the server's version and run id from INFO if it tells."""
+    return server_facts(_ask_info(target, timeout))
+
+
+def _ask_info(target: Target, timeout: float) -> Reply:
+    """Connect once: PING, then the reply to ``INFO server``; a one-line
+    :class:`~redlin.errors.UsageError` if the target is not a Redis server that serves now."""
     try:
         with open_connection(target, timeout) as conn:
             pong = conn.execute(b"PING")
@@ -172,7 +194,6 @@ def _preflight(target: Target, timeout: float) -> ServerFacts:
                                  f"{code} ({CODES.get(code, 'a state error')}): {getattr(pong, 'text', pong)}")
             if getattr(pong, "text", None) != "PONG":
                 raise UsageError(f"{target.url} does not answer PING like a Redis server (got {pong!r})")
-            info = conn.execute(b"INFO", b"server")
+            return conn.execute(b"INFO", b"server")
     except (WireError, TargetError) as error:
         raise UsageError(f"cannot use {target.url}: {error}") from None
-    return server_facts(info)

@@ -41,7 +41,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from redlin.adapter.redis_model import canonical_result
@@ -50,21 +49,33 @@ from redlin.harness.actions import (
     Action,
     CasLoop,
     Command,
+    Key,
     Pipeline,
     Program,
+    ScriptCache,
     ScriptCall,
     Transaction,
+    cache_command,
+    cached_body,
     render,
 )
-from redlin.harness.execution import RESTART_STEP, Execution, Throttle, next_value
+from redlin.harness.execution import (
+    RESTART_STEP,
+    ClientConnection,
+    Execution,
+    OperationRecord,
+    Throttle,
+    next_value,
+    wire_error_text,
+)
 from redlin.harness.guard import Guard, UnsafeCommand
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.server_state import ProcessWatch, Restart, refuses_connection, rejection
 from redlin.harness.target import ServerRefused, Target, TargetError, open_connection
-from redlin.harness.wire import Connection, WireClosed, WireError, WireTimeout
+from redlin.harness.wire import WireClosed, WireError
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History, Operation, Outcome
-from redlin.model import NULL_ARRAY, Error, ProtocolError, Reply, Status
+from redlin.model import NULL, NULL_ARRAY, Error, ProtocolError, Reply, Status
 
 __all__ = ["Execution", "RECONNECT_TIME", "Recorder", "Restart", "Target", "TargetError", "next_value", "open_connection"]
 
@@ -72,29 +83,6 @@ Argv = tuple[bytes, ...]
 
 RECONNECT_TIME: Final = 5.0
 """Seconds a client keeps trying to reconnect before it stops (long enough for a restart)."""
-
-
-@dataclass(slots=True)
-class _Record:
-    client: int
-    call: tuple[Argv, ...]
-    invoke: int
-    step: tuple[int, int]
-    complete: int | None = None
-    outcome: Outcome = Outcome.INFO
-    replies: tuple[Reply, ...] | None = None
-
-
-@dataclass(slots=True)
-class _Client:
-    id: int
-    conn: Connection | None
-    step: tuple[int, int] = (-1, 0)
-    """The program step being performed."""
-    run_id: str | None = None
-    """The server process that answers on :attr:`conn` (``None``: it does not say)."""
-    erred: bool = False
-    """Whether the latest reply on :attr:`conn` held an error (see :attr:`Recorder.closed`)."""
 
 
 class Recorder:
@@ -117,12 +105,15 @@ class Recorder:
     reconnect_time:
         Seconds a client keeps trying to reconnect after losing its connection (an execution's
         first connection too), before it stops.
+    protocol:
+        The RESP version the connections speak (3: replies kept in RESP3 types; meta ``protocol``).
     """
 
     def __init__(self, target: Target, writer: HistoryWriter, guard: Guard, *, timeout: float = 5.0,
                  rate: float | None = None, on_operation: Callable[[], None] | None = None,
-                 reconnect_time: float = RECONNECT_TIME) -> None:
+                 reconnect_time: float = RECONNECT_TIME, protocol: int = 2) -> None:
         self.target = target
+        self.protocol = protocol
         self.writer = writer
         self.guard = guard
         self.timeout = timeout
@@ -226,7 +217,7 @@ class _ExecutionRun:
         self.recorder = recorder
         self.prefix = prefix
         self.index = index
-        self.records: list[_Record] = []
+        self.records: list[OperationRecord] = []
         self.keys: set[bytes] = set()
         self.loaded: set[bytes] = set()  # script shas EVAL'd in this execution
         self.problems: list[str] = []
@@ -255,10 +246,10 @@ class _ExecutionRun:
             if self.failure is not None:
                 return
         slots = [slot for slot, actions in enumerate(program.clients) if actions]
-        clients: list[_Client] = []
+        clients: list[ClientConnection] = []
         for _ in slots:
             if clients or program.setup:
-                client = _Client(recorder.new_client_id(), None)
+                client = ClientConnection(recorder.new_client_id(), None)
                 self.attach(client, time.monotonic())  # one try: a refused client retries in its thread
             else:
                 client = self.first_client()
@@ -277,16 +268,16 @@ class _ExecutionRun:
                 thread.join(0.05)  # short waits, so that a signal is noticed promptly
                 checkpoint()
 
-    def first_client(self) -> _Client:
+    def first_client(self) -> ClientConnection:
         """The execution's first client, connected (retried for ``reconnect_time``), or the last
         error raised: the target is gone."""
-        client = _Client(self.recorder.new_client_id(), None)
+        client = ClientConnection(self.recorder.new_client_id(), None)
         error = self.attach(client, time.monotonic() + self.recorder.reconnect_time)
         if error is not None:
             raise error
         return client
 
-    def attach(self, client: _Client, until: float) -> BaseException | None:
+    def attach(self, client: ClientConnection, until: float) -> BaseException | None:
         """Give ``client`` a connection to an identified server, trying until ``until``
         (``time.monotonic()``); ``None``, or the last error.  A wrong password or database is not
         retried."""
@@ -294,7 +285,7 @@ class _ExecutionRun:
         pause = 0.05
         while True:
             try:
-                conn = open_connection(recorder.target, recorder.timeout)
+                conn = open_connection(recorder.target, recorder.timeout, recorder.protocol)
             except ServerRefused as error:
                 self.count_refusal(error.code)
                 last: BaseException = error
@@ -321,7 +312,7 @@ class _ExecutionRun:
             # not answer (restarting) less and less often.
             pause = 0.05 if isinstance(last, ServerRefused) else min(pause * 2, 0.5)
 
-    def reconnect(self, client: _Client) -> None:
+    def reconnect(self, client: ClientConnection) -> None:
         """Replace a broken connection with a fresh one under a new client id (or give up)."""
         if client.conn is not None:
             client.conn.close()
@@ -360,10 +351,10 @@ class _ExecutionRun:
             if recorder.origin is None or restart.earliest < recorder.origin:
                 recorder.origin = restart.earliest
         with self.lock:
-            self.records.append(_Record(client, call, restart.earliest, (RESTART_STEP, number), restart.latest,
+            self.records.append(OperationRecord(client, call, restart.earliest, (RESTART_STEP, number), restart.latest,
                                         Outcome.OK, reply))
 
-    def client_loop(self, client: _Client, slot: int, actions: Sequence[Action],
+    def client_loop(self, client: ClientConnection, slot: int, actions: Sequence[Action],
                     barrier: threading.Barrier | None) -> None:
         try:
             if barrier is not None:
@@ -389,23 +380,31 @@ class _ExecutionRun:
 
     # ------------------------------------------------------------------ actions
 
-    def perform(self, client: _Client, action: Action) -> None:
+    def perform(self, client: ClientConnection, action: Action) -> None:
         prefix = self.prefix
         if isinstance(action, Command):
             self.operation(client, [render(action.argv, prefix)])
         elif isinstance(action, Transaction):
-            if action.watch and self.operation(client, [(b"WATCH", *render(action.watch, prefix))]) is None:
-                return
+            if action.watch:
+                watch: tuple[bytes | Key, ...] = (b"WATCH", *action.watch)
+                for argv in (watch, *action.reads):
+                    if self.operation(client, [render(argv, prefix)]) is None:
+                        return
             end = (b"DISCARD",) if action.discard else (b"EXEC",)
             self.operation(client, [(b"MULTI",), *(render(c, prefix) for c in action.commands), end])
         elif isinstance(action, ScriptCall):
             self.script(client, action)
         elif isinstance(action, Pipeline):
             self.pipeline(client, tuple(render(c, prefix) for c in action.commands))
+        elif isinstance(action, ScriptCache):
+            guard = self.recorder.guard
+            if action.verb == "evalsha":
+                guard.admit(cached_body(action.scripts[0], prefix))
+            self.operation(client, [cache_command(action, prefix, allow_destructive=guard.allow_destructive)])
         else:
             self.cas(client, action)
 
-    def script(self, client: _Client, call: ScriptCall) -> None:
+    def script(self, client: ClientConnection, call: ScriptCall) -> None:
         sha = call.sha
         tail = (str(len(call.keys)).encode(), *render(call.keys, self.prefix), *call.args)
         if sha in self.loaded:
@@ -419,7 +418,7 @@ class _ExecutionRun:
             with self.lock:
                 self.loaded.add(sha)
 
-    def cas(self, client: _Client, loop: CasLoop) -> None:
+    def cas(self, client: ClientConnection, loop: CasLoop) -> None:
         (key,) = render((loop.key,), self.prefix)
         for _ in range(loop.retries + 1):
             if self.operation(client, [(b"WATCH", key)]) is None:
@@ -427,20 +426,20 @@ class _ExecutionRun:
             read = self.operation(client, [(b"GET", key)])
             if read is None:
                 return
-            old = read[0]
+            old = None if read[0] is NULL else read[0]  # RESP3's null
             if old is not None and not isinstance(old, bytes):  # an error (wrong type): give up cleanly
                 self.operation(client, [(b"UNWATCH",)])
                 return
             new = next_value(old, loop.token)
             done = self.operation(client, [(b"MULTI",), (b"SET", key, new), (b"EXEC",)])
-            if done is None or done[-1] is not NULL_ARRAY:
+            if done is None or done[-1] not in (NULL_ARRAY, NULL):
                 return
             if self.recorder.stop.is_set():
                 return
 
     # ------------------------------------------------------------------ one operation
 
-    def operation(self, client: _Client, commands: list[Argv], *, body: bytes | None = None) -> tuple[Reply, ...] | None:
+    def operation(self, client: ClientConnection, commands: list[Argv], *, body: bytes | None = None) -> tuple[Reply, ...] | None:
         """Send ``commands`` as one operation and record it; the replies, or ``None`` if the
         operation became indeterminate (the client is then on a new connection, or stopped) or the
         server's state rejected it (``body``: the script an EVALSHA runs, see
@@ -467,7 +466,7 @@ class _ExecutionRun:
             self.reconnect(client)
         return replies
 
-    def pipeline(self, client: _Client, commands: tuple[Argv, ...]) -> None:
+    def pipeline(self, client: ClientConnection, commands: tuple[Argv, ...]) -> None:
         """Write ``commands`` at once, then read their replies: each command is an operation of its
         own, invoked before the write (a nanosecond apart, in order) and complete when its reply
         is read.  A client's operations must not overlap in a history, so every command after the
@@ -513,7 +512,7 @@ class _ExecutionRun:
         recorder._throttle.wait(recorder.stop)
         return tuple(commands)
 
-    def _begin(self, client: _Client, call: tuple[Argv, ...], start: int, as_id: int | None = None) -> tuple[int, _Record]:
+    def _begin(self, client: ClientConnection, call: tuple[Argv, ...], start: int, as_id: int | None = None) -> tuple[int, OperationRecord]:
         """Write the invocation (before anything is sent) and keep its record (under ``as_id``,
         default the client's id)."""
         recorder = self.recorder
@@ -522,20 +521,20 @@ class _ExecutionRun:
                 recorder.origin = start
         who = client.id if as_id is None else as_id
         op = recorder.writer.invoke(client=who, call=call, time=start)
-        record = _Record(who, call, start, client.step)
+        record = OperationRecord(who, call, start, client.step)
         with self.lock:
             self.records.append(record)
         return op, record
 
-    def _broken(self, client: _Client, op: int, error: BaseException) -> None:
+    def _broken(self, client: ClientConnection, op: int, error: BaseException) -> None:
         """The connection broke under ``op``: indeterminate (and counted if the server closed it)."""
         recorder = self.recorder
         if isinstance(error, WireClosed) and not recorder.stop.is_set():
             with recorder._lock:
                 recorder.closed[client.erred] += 1
-        recorder.writer.complete(op, Outcome.INFO, time=time.monotonic_ns(), error=_error_text(error))
+        recorder.writer.complete(op, Outcome.INFO, time=time.monotonic_ns(), error=wire_error_text(error))
 
-    def _finish(self, client: _Client, op: int, record: _Record, call: tuple[Argv, ...], replies: tuple[Reply, ...],
+    def _finish(self, client: ClientConnection, op: int, record: OperationRecord, call: tuple[Argv, ...], replies: tuple[Reply, ...],
                 start: int, body: bytes | None) -> tuple[tuple[Reply, ...] | None, bool]:
         """Write how ``op`` ended: its replies, or a rejection by the server's state.  Returns the
         replies (``None`` if rejected) and whether the client must go on on a new connection."""
@@ -579,17 +578,10 @@ class _ExecutionRun:
             complete = None if record.outcome is Outcome.INFO else record.complete
             ops.append(Operation(number, record.client, record.call, result, record.invoke, complete, record.outcome))
         meta: dict[str, object] = {"model": "redis", "prefix": self.recorder.guard.prefix.decode("utf-8", "replace")}
+        meta.update({"protocol": self.recorder.protocol} if self.recorder.protocol != 2 else {})  # RESP3 only
         if self.recorder.origin is not None:
             meta["time_origin"] = self.recorder.origin
         history = History(tuple(ops), meta)
         steps = tuple(record.step for record in records)
         return Execution(self.index, self.prefix, history, keys, interrupted, elapsed, problems, steps,
                          rejected, refused, restarts)
-
-
-def _error_text(error: BaseException) -> str:
-    if isinstance(error, WireTimeout):
-        return f"timeout: {error}"
-    if isinstance(error, WireClosed):
-        return f"connection lost: {error}"
-    return f"protocol error: {error}"

@@ -74,7 +74,8 @@ def run_rounds(plan: RunPlan, progress: Progress, interrupts: Interrupts) -> Run
         journal = stack.enter_context(Journal(opened.history_path, model="redis", **record.meta))
         watch = TargetWatch(opened.target, journal, timeout=plan.timeout, reconnect_for=plan.reconnect_for,
                             run_id=opened.server_run_id, progress=progress)
-        rounds = _Rounds(plan, opened.target, journal, watch, workload, progress, plan.budget())
+        rounds = _Rounds(plan, opened.target, journal, watch, workload, progress, plan.budget(),
+                         redis_model(profile=plan.profile.name))
         progress.total_ops, progress.duration = rounds.ops_budget, plan.duration
         with progress, watch:
             try:

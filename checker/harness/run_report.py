@@ -30,6 +30,7 @@ from redlin.harness.actions import Program
 from redlin.harness.journal import Journal
 from redlin.harness.outcome import EXIT_CODES, RunOutcome, RunStats
 from redlin.harness.program_search import Counterexample, ProgramSearch
+from redlin.harness.run_profile import DEFAULT_CHOICE, ProfileChoice
 from redlin.history.jsonl import load_history, save_history
 from redlin.history.records import History, Operation
 from redlin.report.text import render_text
@@ -55,20 +56,24 @@ class RunRecord:
     out_dir: Path
     history_path: Path
     meta: dict[str, Any]
+    profile: ProfileChoice = DEFAULT_CHOICE
+    """The version the run checked the target as (also in ``meta``)."""
 
     def outcome(self, verdict: str, stats: RunStats, notes: list[str], paths: dict[str, Path], *,
                 result: Result | None = None, history: History | None = None, core: tuple[int, ...] = (),
                 program: Program | None = None, program_clients: Mapping[int, tuple[int, ...]] | None = None,
-                history_ids: tuple[int, ...] = ()) -> RunOutcome:
+                history_ids: tuple[int, ...] = (), version_difference: str | None = None) -> RunOutcome:
         """The run's :class:`RunOutcome`: the verdict and what backs it.  A run that lost its
-        target exits 3 (a connection error) whatever it checked, unless it proved a violation."""
+        target exits 3 (a connection error) whatever it checked, unless it proved a violation.
+        ``version_difference``: the other profile whose model explains the violation, if one does."""
         exit_code = EXIT_CODES[verdict]
         if stats.target_lost is not None and verdict != "violation":
             exit_code = EXIT_USAGE
         return RunOutcome(verdict=verdict, exit_code=exit_code, run_id=self.run_id,
                           prefix=self.prefix.decode(), target=self.described, out=self.out_dir, paths=paths,
                           stats=stats, result=result, history=history, core=core, program=program,
-                          notes=tuple(notes), program_clients=program_clients or {}, history_ids=history_ids)
+                          notes=tuple(notes), program_clients=program_clients or {}, history_ids=history_ids,
+                          profile=self.profile, version_difference=version_difference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +114,11 @@ def assemble(pieces: Sequence[CheckedPiece], total: int, meta: dict[str, Any]) -
 
 
 def conclude_programs(record: RunRecord, state: ProgramSearch, found: Counterexample | None, stats: RunStats,
-                      notes: list[str], extra: Mapping[str, Any] | None = None) -> RunOutcome:
+                      notes: list[str], extra: Mapping[str, Any] | None = None,
+                      version_difference: str | None = None) -> RunOutcome:
     """The outcome of a program search, its counterexample and report written (``extra``: more
-    facts for the report's metadata, such as the outages)."""
+    facts for the report's metadata, such as the outages; ``version_difference``: the profile
+    whose model explains the violation ``found``, which the report then names)."""
     meta = {**record.meta, **_stats_meta(stats), **(extra or {})}
     paths: dict[str, Path] = {"history": record.history_path}
     pieces = [CheckedPiece(execution.history, result, state.places.get(execution.index, ()))
@@ -120,6 +127,8 @@ def conclude_programs(record: RunRecord, state: ProgramSearch, found: Counterexa
         failing, execution = found.program, found.execution
         meta.update(verdict="violation", program=failing.describe() if failing else None,
                     program_steps=failing.size if failing else None, counterexample_operations=len(found.core))
+        if version_difference is not None:
+            meta["version_difference"] = version_difference
         places = state.places.get(execution.index, ())
         culprit = CheckedPiece(execution.history, found.violation, places)
         paths.update(_report(record, state.journal, pieces, state.truncated, (culprit, found.core), state.model,
@@ -128,7 +137,8 @@ def conclude_programs(record: RunRecord, state: ProgramSearch, found: Counterexa
         paths["counterexample"] = _save_counterexample(record, execution.history, ids)
         return record.outcome("violation", stats, notes, paths, result=found.violation,
                               history=execution.history, core=found.core, program=failing,
-                              program_clients=execution.client_ids(), history_ids=ids)
+                              program_clients=execution.client_ids(), history_ids=ids,
+                              version_difference=version_difference)
     if not pieces:
         return record.outcome("interrupted" if stats.interrupted else "unknown", stats, notes, paths)
     history, result = _sequence(pieces)
@@ -145,7 +155,7 @@ def conclude_rounds(record: RunRecord, journal: Journal, rounds: Sequence[Checke
     checked (the latest ones, when ``truncated``)."""
     meta = {**record.meta, **_stats_meta(stats), **(extra or {})}
     paths: dict[str, Path] = {"history": record.history_path}
-    model = redis_model()
+    model = redis_model(profile=record.profile.name)
     if found is not None:
         culprit, core = found
         assert isinstance(culprit.result, Violation)

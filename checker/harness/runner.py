@@ -6,7 +6,9 @@
   each runs :data:`DEFAULT_REPEAT` times and every run's history is checked; a failing program is
   shrunk and its failing history minimised (:mod:`redlin.harness.program_search`);
 - ``--workload pubsub``: rounds of ``--clients`` publishers and subscribers, each checked on its
-  own (:mod:`redlin.harness.rounds`).
+  own (:mod:`redlin.harness.rounds`);
+- ``default``: first Pub/Sub rounds for :data:`PUBSUB_SHARE` of the budget (a few seconds at most) (their report in
+  ``<out>/pubsub/``; a violation there is the run's verdict), then programs for the rest.
 
 Around either: the arguments, the workload and the target are checked before anything is sent
 (:mod:`redlin.harness.preflight`), progress goes to stderr (:mod:`redlin.harness.progress`), and
@@ -41,8 +43,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
+from redlin.adapter.profiles import explaining_profile
+from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
-from redlin.harness.budget import REPORT_ALLOWANCE
+from redlin.harness.budget import REPORT_ALLOWANCE, VERSION_CHECK_TIME
 from redlin.harness.cleanup import RunKeys
 from redlin.harness.findings import Findings, signature
 from redlin.harness.guard import Guard
@@ -62,7 +66,7 @@ from redlin.harness.plan import (
     DEFAULT_TIMEOUT,
     RunPlan,
 )
-from redlin.harness.preflight import check_safety, new_run_id, resolve_workload, validate
+from redlin.harness.preflight import check_safety, new_run_id, resolve_profile, resolve_workload, validate
 from redlin.harness.program_search import (
     Counterexample,
     ProgramSearch,
@@ -73,6 +77,7 @@ from redlin.harness.program_search import (
 from redlin.harness.progress import Progress, Quiet
 from redlin.harness.recorder import RECONNECT_TIME, Recorder, TargetError
 from redlin.harness.rounds import ROUND_MESSAGES, run_rounds
+from redlin.harness.run_profile import AUTO
 from redlin.harness.run_report import conclude_programs
 from redlin.harness.server_state import closing_finding, rejection_note, restart_note
 from redlin.harness.wire import WireError
@@ -80,10 +85,17 @@ from redlin.harness.workloads import FAMILIES, Family
 
 __all__ = [
     "DEFAULT_CHECK_TIME", "DEFAULT_CLIENTS", "DEFAULT_DATABASE", "DEFAULT_OPS", "DEFAULT_RECONNECT_FOR",
-    "DEFAULT_REPEAT", "DEFAULT_SHRINK_TIME", "DEFAULT_STEPS", "DEFAULT_TIMEOUT", "FAULT_WORKLOADS", "ROUND_MESSAGES",
+    "DEFAULT_REPEAT", "DEFAULT_SHRINK_TIME", "DEFAULT_STEPS", "DEFAULT_TIMEOUT", "FAULT_WORKLOADS", "PUBSUB_SHARE", "ROUND_MESSAGES",
     "Progress", "RunOutcome", "RunStats", "render_outcome", "run",
 ]
 
+PUBSUB_SHARE: Final = 0.1
+"""The share of the budget (operations or time) the default workload spends on Pub/Sub rounds
+first, before its programs, up to :data:`PUBSUB_MOST_SECONDS` or :data:`PUBSUB_MOST_OPS`: a
+Pub/Sub round is small and quickly checked, so a few seconds of them are many rounds, and the
+programs' faults are not found later for them."""
+PUBSUB_MOST_SECONDS: Final = 1.0
+PUBSUB_MOST_OPS: Final = 1000
 CLEANUP_TIME: Final = REPORT_ALLOWANCE / 2
 """Seconds of the tail for the last look for keys left under the run's prefix."""
 
@@ -104,6 +116,10 @@ FAULT_WORKLOADS: Final = {
     "decrby-overflow-wraps": "default",
     "score-shortest-format": "default",
     "echo-as-status": "default",
+    "script-cache-per-connection": "default",
+    "count-as-bulk": "default",
+    "wrongtype-as-err": "default",
+    "arity-error-typed-name": "default",
 }
 """For each planted fault of the embedded server, the workload family that exposes it best
 (``default`` draws from every family and the whole grammar, and exposes every program fault, a
@@ -133,6 +149,8 @@ def run(
     password_env: str | None = "REDLIN_PASSWORD",
     database: str | os.PathLike[str] | None = DEFAULT_DATABASE,
     progress: Progress | None = None,
+    protocol: int = 2,
+    profile: str = AUTO,
 ) -> RunOutcome:
     """Test a Redis server (or the embedded model server) for linearizability.
 
@@ -183,6 +201,15 @@ def run(
         Hypothesis's example database (failing programs replay from it); ``None`` for none.
     progress:
         Where progress goes (default: nowhere).
+    protocol:
+        The RESP version the recorder speaks (3: ``HELLO 3`` on every connection, RESP3 replies
+        recorded and checked exactly).  Pub/Sub rounds speak RESP2 only: with 3 the default
+        workload leaves them out, and ``pubsub`` is refused.
+    profile:
+        The version the target is checked as (:data:`redlin.model.PROFILES`), or ``auto``: from the
+        target's ``INFO server`` (:mod:`redlin.harness.run_profile`); the embedded server plays the
+        profile named, Redis 7.0 for ``auto``.  A violation that another profile's model explains
+        is reported as a version difference (:attr:`RunOutcome.version_difference`).
 
     Raises
     ------
@@ -190,20 +217,24 @@ def run(
         Bad arguments, a workload the model cannot check, or an unreachable target.
     """
     pubsub = workload == "pubsub"
+    if protocol not in (2, 3):
+        raise UsageError(f"--protocol must be 2 or 3, not {protocol}")
+    if pubsub and protocol == 3:
+        raise UsageError("--workload pubsub records over RESP2 only: use --protocol 2")
     if pubsub and keep_going:
         raise UsageError("--keep-going searches programs; --workload pubsub records rounds and stops at its "
                          "first violation")
     validate(fault=fault, target=target, clients=clients, steps=steps, ops=ops, duration=duration,
              rate=None if pubsub else rate, repeat=1 if pubsub else repeat, timeout=timeout,
-             reconnect_for=reconnect_for)
+             reconnect_for=reconnect_for, profile=profile)
     run_id = new_run_id()
     plan = RunPlan(target=target, fault=fault, clients=clients, steps=steps, ops=ops, duration=duration, rate=rate,
                    seed=seed, repeat=repeat, timeout=timeout, check_time=check_time, shrink_time=shrink_time,
                    reconnect_for=reconnect_for, password_env=password_env, run_id=run_id,
-                   out_dir=Path(out) if out is not None else Path("reports") / run_id)
+                   out_dir=Path(out) if out is not None else Path("reports") / run_id, protocol=protocol)
     with Interrupts() as interrupts:
         if pubsub:
-            return run_rounds(plan, progress or Quiet(), interrupts)
+            return run_rounds(_with_profile(plan, profile, progress or Quiet()), progress or Quiet(), interrupts)
         source = resolve_workload(workload)
         notes: list[str] = []
         if workload == "mixed" and source.commands() != FAMILIES["mixed"].commands():
@@ -211,26 +242,70 @@ def run(
             notes.append(f"mixed workload without {', '.join(missing)} (redlin's model does not implement them yet)")
         guard = Guard(plan.prefix, allow_destructive=allow_destructive)
         check_safety(source, guard)
+        plan = _with_profile(plan, profile, progress or Quiet())
+        first: RunOutcome | None = None
+        if workload == "default" and plan.clients >= 2 and protocol == 2:  # Pub/Sub rounds speak RESP2
+            first = run_rounds(_pubsub_share(plan), progress or Quiet(), interrupts)
+            stats = first.stats
+            if ((first.verdict == "violation" and not keep_going) or stats.interrupted
+                    or stats.target_lost is not None):
+                return first
+            notes.append(_pubsub_note(first))
+            if plan.duration is not None:
+                plan = replace(plan, duration=max(1.0, plan.duration - stats.elapsed))
         return _run_programs(plan, source, guard, notes, Path(database) if database is not None else None,
-                             progress or Quiet(), interrupts, keep_going)
+                             progress or Quiet(), interrupts, keep_going, None if first is None else first.stats)
+
+
+def _with_profile(plan: RunPlan, requested: str, progress: Progress) -> RunPlan:
+    """The plan with its profile chosen (:func:`~redlin.harness.preflight.resolve_profile`: a
+    target's ``INFO server`` is read once), said on the console with why, and warned about when
+    ``--profile`` contradicts the server."""
+    choice = resolve_profile(requested, plan.target, password_env=plan.password_env, timeout=plan.timeout)
+    progress.say(choice.line())
+    if choice.warning is not None:
+        progress.say(f"warning: {choice.warning}")
+    return replace(plan, profile=choice)
+
+
+def _pubsub_share(plan: RunPlan) -> RunPlan:
+    """The default workload's first part: Pub/Sub rounds (:mod:`redlin.harness.rounds`) for
+    :data:`PUBSUB_SHARE` of the budget, reported on their own in ``<out>/pubsub/``."""
+    ops = None if plan.duration else max(ROUND_MESSAGES, min(PUBSUB_MOST_OPS, int((plan.ops or DEFAULT_OPS) * PUBSUB_SHARE)))
+    duration = None if plan.duration is None else min(PUBSUB_MOST_SECONDS, max(0.5, plan.duration * PUBSUB_SHARE))
+    return replace(plan, ops=ops, duration=duration, run_id=plan.run_id + "-pubsub", out_dir=plan.out_dir / "pubsub")
+
+
+def _pubsub_note(outcome: RunOutcome) -> str:
+    stats = outcome.stats
+    found = "a violation (--keep-going: the programs ran on)" if outcome.verdict == "violation" else outcome.verdict
+    return (f"Pub/Sub: {stats.programs} rounds, {stats.operations:,} operations, {found}; report: "
+            f"{outcome.paths.get('html', outcome.out)}")
 
 
 def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str], database: Path | None,
-                  progress: Progress, interrupts: Interrupts, keep_going: bool = False) -> RunOutcome:
-    """Search for a failing program, shrink it, and report (see the module docstring)."""
+                  progress: Progress, interrupts: Interrupts, keep_going: bool = False,
+                  before: RunStats | None = None) -> RunOutcome:
+    """Search for a failing program, shrink it, and report (see the module docstring).  ``before``:
+    what the default workload's Pub/Sub rounds did first; operations and times count from the
+    start of those (the operations budget is the whole run's)."""
     with ExitStack() as stack:
         opened = plan.open(stack)
         record = plan.record(opened, workload=source.name, repeat=plan.repeat)
         journal = stack.enter_context(Journal(opened.history_path, model="redis", **record.meta))
         recorder = Recorder(opened.target, journal, guard, timeout=plan.timeout, rate=plan.rate,
-                            on_operation=progress.tick, reconnect_time=min(RECONNECT_TIME, plan.reconnect_for))
+                            on_operation=progress.tick, reconnect_time=min(RECONNECT_TIME, plan.reconnect_for),
+                            protocol=plan.protocol)
         watch = TargetWatch(opened.target, journal, timeout=plan.timeout, reconnect_for=plan.reconnect_for,
                             run_id=opened.server_run_id, progress=progress)
         keys = RunKeys(recorder)
         budget = plan.budget()
         state = ProgramSearch(recorder, plan.prefix, plan.repeat, budget, None if plan.duration else plan.ops,
                               progress, journal, watch, keys, started=budget.started,
-                              findings=Findings() if keep_going else None)
+                              findings=Findings() if keep_going else None,
+                              model=redis_model(protocol=plan.protocol, profile=plan.profile.name))
+        if before is not None:
+            state.operations, state.started = before.operations, budget.started - before.elapsed
         progress.total_ops, progress.duration = state.ops_budget, plan.duration
         interrupted_by: str | None = None
         lost: str | None = None
@@ -291,7 +366,10 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
         findings = state.findings
         if findings is not None:
             extra["findings"] = [f.meta(findings.repeats[f.signature]) for f in findings.found]
-        outcome = conclude_programs(record, state, found, stats, notes, extra)
+        # A violation that another version's model explains is that version's behaviour, not a bug.
+        version = None if found is None else explaining_profile(
+            found.execution.history, plan.profile.name, time_limit=VERSION_CHECK_TIME, protocol=plan.protocol)
+        outcome = conclude_programs(record, state, found, stats, notes, extra, version)
         return replace(outcome, coverage=tuple(coverage),
                        findings=tuple(findings.lines()) if findings is not None and len(findings.found) > 1 else ())
 

@@ -74,7 +74,7 @@ from typing import Final
 from redlin.adapter.restarts import DATA
 from redlin.harness.script_guard import script_source
 from redlin.harness.wire import Connection, WireClosed
-from redlin.model import Error, Reply
+from redlin.model import Error, MapReply, Reply, Verbatim
 
 __all__ = [
     "CODES", "ProcessWatch", "Rejection", "Restart", "ServerRefused", "info_fields", "refuses_connection", "rejection",
@@ -314,6 +314,8 @@ def info_fields(reply: Reply) -> dict[str, str]:
     >>> info_fields(b"# Server\\r\\nredis_version:7.0.15\\r\\nrun_id:4d63\\r\\n")
     {'redis_version': '7.0.15', 'run_id': '4d63'}
     """
+    if type(reply) is Verbatim:  # RESP3
+        reply = reply.body
     if type(reply) is not bytes:
         return {}
     fields = {}
@@ -350,6 +352,8 @@ def restart_data(conn: Connection) -> tuple[str, str]:
 def _config(conn: Connection, name: bytes) -> bytes | None:
     """A setting from ``CONFIG GET`` (``None`` if the server does not tell: CONFIG is often disabled)."""
     reply = conn.execute(b"CONFIG", b"GET", name)
+    if type(reply) is MapReply:  # RESP3
+        reply = tuple(part for pair in reply.pairs for part in pair)
     return reply[1] if type(reply) is tuple and len(reply) == 2 and type(reply[1]) is bytes else None
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from redlin.harness.server_state import ServerRefused, state_error
-from redlin.harness.wire import Connection, WireClosed, WireTimeout
+from redlin.harness.wire import Connection, ProtocolRefused, WireClosed, WireTimeout
 from redlin.model import Error, Reply, Status
 
 __all__ = ["PLAIN_PROBE_AFTER", "ServerRefused", "Target", "TargetError", "open_connection"]
@@ -167,19 +167,22 @@ def _redacted(url: str) -> str:
 # ----------------------------------------------------------------------------- connecting
 
 
-def open_connection(target: Target, timeout: float) -> Connection:
-    """A connection to ``target`` that answered RESP, authenticated and on its database.
+def open_connection(target: Target, timeout: float, protocol: int = 2) -> Connection:
+    """A connection to ``target`` that answered RESP, authenticated and on its database, speaking
+    RESP ``protocol`` (3: ``HELLO 3`` is sent last, once authenticated).
 
     ``PING`` goes first, before the password is sent to anything: a reply proves RESP (any reply:
     ``-LOADING`` or ``-BUSY`` too, which the recorder then counts as rejections).  ``WireError`` if
     the server cannot be reached, does not speak RESP (``NotRESP``) or refuses the connection for
     now (:class:`ServerRefused`); ``TargetError`` if it refuses the password or the database, or
-    the target's TLS settings cannot work.
+    the target's TLS settings cannot work, or it cannot speak RESP3.
     """
     conn = _TLSConnection(target, timeout, _tls_context(target)) if target.tls else Connection(
         target.host, target.port, timeout)
     try:
         _greet(conn, target)
+        if protocol != 2:
+            _hello(conn, target, protocol)
     except BaseException:
         conn.close()
         raise
@@ -209,6 +212,17 @@ def _greet(conn: Connection, target: Target) -> None:
             raise ServerRefused(code, _reply_text(reply))
         if type(reply) is not Status:
             raise TargetError(f"{target.url}: cannot select database {target.db}: {_reply_text(reply)}")
+
+
+def _hello(conn: Connection, target: Target, protocol: int) -> None:
+    try:
+        conn.use_protocol(protocol)
+    except ProtocolRefused as error:
+        code = state_error(error.reply)
+        if code is not None:  # busy, loading...: try again later
+            raise ServerRefused(code, error.reply.text) from None
+        raise TargetError(f"{target.url}: the server cannot speak RESP{protocol} (HELLO {protocol} answered "
+                          f"{error.reply.text}): use --protocol 2") from None
 
 
 def _tls_context(target: Target) -> ssl.SSLContext:

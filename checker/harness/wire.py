@@ -1,4 +1,4 @@
-"""A minimal RESP2 client that keeps every reply exactly as the server sent it.
+"""A minimal RESP2/RESP3 client that keeps every reply exactly as the server sent it.
 
 redis-py cannot be used to compare a server with the model: its parser strips the code word from
 error replies (``-WRONGTYPE ...`` becomes a ``ResponseError("Operation against ...")``) and turns
@@ -8,6 +8,9 @@ so two different replies can come back equal.  This client encodes commands with
 :data:`model.Reply` value the model produces: ``Status``, ``Error`` (code word included), ``int``,
 ``bytes``, ``None``, ``tuple`` or ``NULL_ARRAY``.
 
+With ``protocol=3`` it sends ``HELLO 3`` once connected, and replies come back in RESP3 types
+(:data:`model.NULL`, ``MapReply``, ``SetReply``, ``Double``, ``Push``...), again exactly as sent.
+
 It is deliberately small: one blocking socket, commands written as they are given (pipelining is
 just writing several before reading), and two failure modes a caller must tell apart:
 
@@ -16,7 +19,7 @@ just writing several before reading), and two failure modes a caller must tell a
 * :class:`WireClosed` -- the connection could not be opened, or the server closed it (or it was
   reset) before the reply was complete.
 
-Bytes that are not RESP2 raise :class:`NotRESP` (both a :class:`WireClosed` and a
+Bytes that are not RESP raise :class:`NotRESP` (both a :class:`WireClosed` and a
 :class:`model.ProtocolError`) and close the connection too: an HTTP server, an SSH banner, a TLS
 port spoken to in plain text.  Its message says so in one line and shows the first bytes the peer
 sent, so that whoever catches network errors reports it without knowing about RESP.
@@ -38,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Final
 
-from redlin.model import Parser, ProtocolError, Reply, encode_command
+from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
 
 Arg = bytes | str | int | float
@@ -62,7 +65,7 @@ class WireClosed(WireError, ConnectionError):
 
 
 class NotRESP(WireClosed, ProtocolError):
-    """The peer sent bytes that are not RESP2: it is not a Redis server (or not in plain text).
+    """The peer sent bytes that are not RESP: it is not a Redis server (or not in plain text).
 
     >>> error = NotRESP("127.0.0.1:80", b"HTTP/1.0 400 Bad request", ProtocolError("unexpected reply type byte b'H'"))
     >>> str(error)
@@ -82,11 +85,20 @@ class NotRESP(WireClosed, ProtocolError):
 
 SAMPLE = 32
 """How many of the first bytes a connection received :class:`NotRESP` shows."""
-_RESP2_TYPES = b"+-:$*"
+_RESP_TYPES = b"+-:$*_%~>,#(=|!"
+
+
+class ProtocolRefused(WireError):
+    """The server answered ``HELLO`` with an error (:attr:`reply`): it cannot speak that protocol
+    (Redis before 6), or not now (``-LOADING``, ``-BUSY``)."""
+
+    def __init__(self, text: str, reply: Error) -> None:
+        super().__init__(text)
+        self.reply = reply
 
 
 class Connection:
-    """One connection to a Redis server speaking RESP2.
+    """One connection to a Redis server speaking RESP2, or RESP3 after ``HELLO 3``.
 
     Parameters
     ----------
@@ -94,12 +106,15 @@ class Connection:
         Where the server listens.
     timeout
         Seconds to wait for connecting and for each reply.
+    protocol
+        3: send ``HELLO 3`` at once (:meth:`use_protocol`); 2: speak RESP2 (no ``HELLO``).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 6379, timeout: float = 5.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 6379, timeout: float = 5.0, protocol: int = 2) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.protocol = 2
         self._parser = Parser()
         self._pending = 0  # commands written whose replies were not read yet
         self._first: bytes | None = b""  # the first bytes received until a reply parses (NotRESP shows them)
@@ -114,10 +129,24 @@ class Connection:
         except OSError as error:
             raise WireClosed(f"connecting to {host}:{port}: {error}") from error
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if protocol != 2:
+            self.use_protocol(protocol)
 
     @property
     def closed(self) -> bool:
         return self._sock is None
+
+    def use_protocol(self, protocol: int) -> Reply:
+        """Switch the connection to RESP ``protocol`` (2 or 3) with ``HELLO``; its reply (the
+        server's handshake map).  :class:`ProtocolRefused` (the connection closed) if the server
+        answers with an error: a server older than Redis 6 does not know ``HELLO``."""
+        reply = self.execute(b"HELLO", str(protocol).encode())
+        if type(reply) is Error:
+            self.close()
+            raise ProtocolRefused(f"{self._where()} cannot speak RESP{protocol}: HELLO {protocol} answered {reply.text}",
+                                  reply)
+        self.protocol = protocol
+        return reply
 
     def stamp_arrivals(self) -> bool:
         """From now on, keep in :attr:`arrived` when the kernel received each reply's bytes (Linux,
@@ -182,9 +211,9 @@ class Connection:
                 raise WireClosed(f"{self._where()}: the server closed the connection")
             if self._first is not None and len(self._first) <= SAMPLE:
                 self._first += data[:SAMPLE + 1 - len(self._first)]
-                if self._first[:1] not in _RESP2_TYPES:  # now, not after a CRLF that may never come
+                if self._first[:1] not in _RESP_TYPES:  # now, not after a CRLF that may never come
                     self.close()
-                    raise NotRESP(self._where(), self._first, ProtocolError("not a RESP2 reply"))
+                    raise NotRESP(self._where(), self._first, ProtocolError("not a RESP reply"))
             self._parser.feed(data)
 
     @property
@@ -243,4 +272,4 @@ def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int:
     return now
 
 
-__all__ = ["Connection", "NotRESP", "WireClosed", "WireError", "WireTimeout"]
+__all__ = ["Connection", "NotRESP", "ProtocolRefused", "WireClosed", "WireError", "WireTimeout"]

@@ -25,7 +25,16 @@ the last invocation the old process answered to the first reply of the new one
 did not run: the recorder writes one when the server's state rejected it before running it, e.g.
 ``"error": "OOM: OOM command not allowed when used memory > 'maxmemory'."``
 (:mod:`redlin.harness.server_state`).  Both fit version 1: older readers refuse ``RESTART`` as an
-unknown command rather than misread it.  For the generic
+unknown command rather than misread it.  The meta line may name the version profile the server is
+checked as, ``"profile": "redis-6.2"`` (one of :data:`redlin.model.PROFILES`; Redis 7.0 if none).
+
+A history recorded over RESP3 says ``"protocol": 3`` in its meta line (RESP2 histories say
+nothing), and its replies keep RESP3's types, each an object of one key: null -> ``{"null": true}``,
+map -> ``{"map": [[key, value], ...]}``, set -> ``{"set": [...]}``, push -> ``{"push": [...]}``,
+double -> ``{"double": "3.5"}`` (its text as sent), boolean -> ``{"bool": true}``, big number ->
+``{"big_number": "123"}``, verbatim string -> ``{"verbatim": ["txt", "text"]}``, a reply with
+attributes -> ``{"attributed": [[[key, value], ...], reply]}``; texts that are not UTF-8 as
+``{"b64": ...}``.  For the generic
 models (``register``, ``cas-register``, ``kv``) calls and results are plain JSON (lists become
 tuples).
 """
@@ -47,7 +56,23 @@ from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError
 from redlin.history.records import History, Literal, Operation, Outcome
 from redlin.history.source import read_lines
-from redlin.model import COMMANDS, NULL_ARRAY, Error, Frames, Status
+from redlin.model import (
+    COMMANDS,
+    NULL,
+    NULL_ARRAY,
+    PROFILES,
+    Attributed,
+    BigNumber,
+    Boolean,
+    Double,
+    Error,
+    Frames,
+    MapReply,
+    Push,
+    SetReply,
+    Status,
+    Verbatim,
+)
 from redlin.model._reply import Reply
 
 FORMAT = "redlin-history"
@@ -90,6 +115,30 @@ def encode_reply(reply: Reply) -> Any:
         return {"nil_array": True}
     if kind is Frames:
         return {"frames": [encode_reply(item) for item in reply]}  # type: ignore[union-attr]
+    return _encode_resp3(reply)
+
+
+def _encode_resp3(reply: Reply) -> Any:
+    """A RESP3 value as JSON (see the module docstring).
+
+    >>> _encode_resp3(MapReply(((b"f", Double(b"1.5")),))), _encode_resp3(NULL)
+    ({'map': [['f', {'double': '1.5'}]]}, {'null': True})
+    """
+    kind = type(reply)
+    if reply is NULL:
+        return {"null": True}
+    if kind is MapReply:
+        return {"map": [[encode_reply(key), encode_reply(value)] for key, value in reply.pairs]}  # type: ignore[union-attr]
+    if kind is SetReply or kind is Push:
+        return {"set" if kind is SetReply else "push": [encode_reply(item) for item in reply]}  # type: ignore[union-attr]
+    if kind is Double or kind is BigNumber:
+        return {"double" if kind is Double else "big_number": encode_bytes(reply.raw)}  # type: ignore[union-attr]
+    if kind is Boolean:
+        return {"bool": reply.value}  # type: ignore[union-attr]
+    if kind is Verbatim:
+        return {"verbatim": [encode_bytes(reply.format), encode_bytes(reply.body)]}  # type: ignore[union-attr]
+    if kind is Attributed:
+        return {"attributed": [_encode_resp3(reply.attributes)["map"], encode_reply(reply.reply)]}  # type: ignore[union-attr]
     raise TypeError(f"not a reply: {reply!r}")
 
 
@@ -130,7 +179,35 @@ def decode_reply(value: Any) -> Reply:
             return Frames(tuple(decode_reply(item) for item in inner))
         if tag == "b64":
             return decode_bytes(value)
+        decoded = _decode_resp3(tag, inner)
+        if decoded is not _NOT_RESP3:
+            return decoded
     raise ValueError(f"not a reply: {json.dumps(value)[:60]}")
+
+
+_NOT_RESP3: Any = object()
+
+
+def _decode_resp3(tag: str, inner: Any) -> Reply:
+    if tag == "null" and inner is True:
+        return NULL
+    if tag == "map" and isinstance(inner, list) and all(isinstance(p, list) and len(p) == 2 for p in inner):
+        return MapReply(tuple((decode_reply(key), decode_reply(value)) for key, value in inner))
+    if tag in ("set", "push") and isinstance(inner, list):
+        items = tuple(decode_reply(item) for item in inner)
+        return SetReply(items) if tag == "set" else Push(items)
+    if tag in ("double", "big_number"):
+        text = decode_bytes(inner)
+        return Double(text) if tag == "double" else BigNumber(text)
+    if tag == "bool" and isinstance(inner, bool):
+        return Boolean(inner)
+    if tag == "verbatim" and isinstance(inner, list) and len(inner) == 2:
+        return Verbatim(decode_bytes(inner[0]), decode_bytes(inner[1]))
+    if tag == "attributed" and isinstance(inner, list) and len(inner) == 2:
+        attributes = _decode_resp3("map", inner[0])
+        if type(attributes) is MapReply:
+            return Attributed(attributes, decode_reply(inner[1]))
+    return _NOT_RESP3  # type: ignore[no-any-return]
 
 
 def encode_call(call: Sequence[Sequence[bytes]]) -> list[list[Any]]:
@@ -351,6 +428,11 @@ class _Loader:
         if not isinstance(model, str):
             raise self.fail(number, "'model' must be a string")
         self.model = model
+        if event.get("protocol", 2) not in (2, 3) or isinstance(event.get("protocol"), bool):
+            raise self.fail(number, "'protocol' must be 2 or 3 (the RESP version the history was recorded in)")
+        if "profile" in event and event["profile"] not in PROFILES:
+            raise self.fail(number, f"'profile' must be one of {', '.join(PROFILES)} (the version the server was "
+                                    "checked as)")
         self.meta = {k: v for k, v in event.items() if k not in ("event", "format", "version")}
 
     def _call(self, number: int, call: Any) -> Any:

@@ -33,7 +33,10 @@ The JSON Schema is ``redlin/report/schema.json``; in words, an object with:
     ``unjustified-nil-exec``, ``impossible-reply``, the Pub/Sub kinds ``lost-message``,
     ``duplicate-message``, ``reordered-messages``, ``phantom-message``, ``wrong-receiver-count``, or
     ``no-valid-order`` (none of the others recognised), and a human title; ``null`` and the verdict
-    otherwise.
+    otherwise.  ``version-difference`` (title ``version difference (profile redis-6.2)``) when the
+    meta names a ``version_difference``: the model of that other version profile explains the
+    failing history, so the server behaves as that version (the anomaly found stays in
+    ``anomalies``).
 ``explanation``
     The plain-English paragraphs of :func:`explain` (keys without the run's prefix).
 ``anomalies``
@@ -76,7 +79,8 @@ The JSON Schema is ``redlin/report/schema.json``; in words, an object with:
 ``unknown``
     ``null`` unless unknown: ``reason``, ``parts_checked``, ``parts_total``.
 ``meta``
-    The history's metadata and whatever the caller added (target, seed, command line).
+    The history's metadata and whatever the caller added (target, seed, command line; for a Redis
+    history the version ``profile`` it was checked as, and a run's ``profile_reason``).
 """
 
 from __future__ import annotations
@@ -92,10 +96,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from redlin.explain.anomalies import KINDS, TITLES, anomaly_json
+from redlin.adapter.profiles import profile_in
+from redlin.explain.anomalies import KINDS, TITLES, VERSION_DIFFERENCE, anomaly_json
 from redlin.explain.generic import json_client
 from redlin.explain.names import Names, plural
-from redlin.explain.recognise import classify, explain, vocabulary
+from redlin.explain.recognise import as_version_difference, classify, explain, vocabulary
 from redlin.explain.render import MARKDOWN, TEXT, markdown_code, render
 from redlin.history.jsonl import save_history
 from redlin.history.records import History, Operation, Outcome
@@ -219,12 +224,14 @@ def write_report(
 
 
 def write_check_report(
-    path: Path, fmt: str, out: Path, *, history: History, model: Model[Any], result: Result, core: tuple[int, ...]
+    path: Path, fmt: str, out: Path, *, history: History, model: Model[Any], result: Result, core: tuple[int, ...],
+    meta: dict[str, Any] | None = None,
 ) -> ReportFiles:
     """The report of a history file that was just checked (``redlin check`` / ``redlin report``).
 
     A redlin JSON Lines history is copied as it is (its ids are the loaded ones); other formats
-    are saved in redlin's format.  An earlier report in ``out`` is replaced.
+    are saved in redlin's format.  An earlier report in ``out`` is replaced.  ``meta``: more facts
+    for the report (a ``version_difference``).
     """
     out.mkdir(parents=True, exist_ok=True)
     target = out / HISTORY_FILE
@@ -233,7 +240,7 @@ def write_check_report(
     if fmt == "jsonl" and not target.exists():
         shutil.copyfile(path, target)
     return write_report(out, history=history, model=model, result=result, core=core,
-                        meta={"source_file": os.fspath(path)})
+                        meta={"source_file": os.fspath(path), **(meta or {})})
 
 
 def _invocations(path: Path) -> int:
@@ -309,6 +316,9 @@ def result_document(
     merged = {**history.meta, **(meta or {})}
     names = Names.of(history, merged)
     explanation = classify(history, model, result, core)
+    version = merged.get("version_difference")
+    if isinstance(result, Violation) and isinstance(version, str):  # another profile's model explains it
+        explanation = as_version_difference(explanation, version, profile_in(merged))
     outcomes = Counter(op.outcome.value for op in history)
     parts, witness = _parts(history, model, result)
     document: dict[str, Any] = {
@@ -316,7 +326,7 @@ def result_document(
         "version": VERSION,
         "verdict": result.verdict,
         "kind": explanation.kind,
-        "title": TITLES[explanation.kind] if explanation.kind else result.verdict,
+        "title": _title(explanation.kind, version) if explanation.kind else result.verdict,
         "explanation": explanation.paragraphs(TEXT, names),
         "anomalies": [anomaly_json(anomaly, render(anomaly, names, TEXT)) for anomaly in explanation.anomalies],
         "model": model.name,
@@ -355,6 +365,12 @@ def result_document(
         document["unknown"] = {"reason": result.reason, "parts_checked": result.parts_checked,
                                "parts_total": result.parts_total}
     return document
+
+
+def _title(kind: str, version: object) -> str:
+    """A kind's name for people; a version difference's names the profile (``version difference
+    (profile redis-6.2)``)."""
+    return f"{TITLES[kind]} (profile {version})" if kind == VERSION_DIFFERENCE else TITLES[kind]
 
 
 def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[dict[str, Any]], list[list[int]]]:
@@ -438,6 +454,10 @@ def render_summary(document: dict[str, Any]) -> str:
     target = describe_target(document.get("meta") or {})
     if target is not None:
         lines += [f"Target: {markdown_code(target)}", ""]
+    profile = (document.get("meta") or {}).get("profile")
+    if isinstance(profile, str):
+        reason = (document.get("meta") or {}).get("profile_reason")
+        lines += [f"Profile: {markdown_code(profile)}" + (f" ({MARKDOWN.words(str(reason))})" if reason else ""), ""]
     lines += [
         f"{plural(document['operations'], 'operation')} from {plural(document['clients'], 'client')} "
         f"({outcomes['ok']:,} ok, {outcomes['info']:,} indeterminate, {outcomes['fail']:,} failed), "

@@ -54,12 +54,23 @@ script makes; :class:`_Corner`):
 - ``echo-as-status``: ECHO and PING with a message answer it as a simple string (``+msg``) instead
   of a bulk string (``$3 msg``).  Only where a simple string can carry it (UTF-8, no CR or LF).
 
+The script cache (no randomness):
+
+- ``script-cache-per-connection``: a script loaded by SCRIPT LOAD or EVAL is known only to the
+  connection that loaded it, as behind a proxy that spreads connections over servers: EVALSHA
+  from another connection answers NOSCRIPT and SCRIPT EXISTS answers 0 (breaks "the script cache
+  is the server's", E20, E21).  Only on commands sent outside MULTI.
+
+Wrong replies (:mod:`redlin.serve.reply_faults`): ``count-as-bulk``, ``wrongtype-as-err``,
+``arity-error-typed-name``.
+
 :data:`FAULTS` lists them by name; :func:`make_fault` makes one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -78,12 +89,13 @@ from redlin.model import (
     step,
 )
 from redlin.serve.hooks import Argv, Fault, Host, Peer, is_standalone
+from redlin.serve.reply_faults import REPLY_FAULTS
 
 __all__ = [
     "DROP_MESSAGE_CHANCE", "DUPLICATE_MESSAGE_CHANCE", "FAULTS", "LONG_QUEUE", "LOST_WRITE_CHANCE", "PAUSE_SECONDS",
     "REORDER_CHANCE", "STALE_READ_CHANCE", "STALE_READ_DEPTH", "WRONG_COUNT_CHANCE", "DecrbyOverflowWraps",
     "DropMessage", "DuplicateMessage", "EchoAsStatus", "ExecNotAtomic", "IncrReadThenWrite", "LongExecNotAtomic",
-    "LostWrite", "MultiValueReversed", "ReorderDelivery", "ScoreShortestFormat", "ScriptNotAtomic", "StaleRead",
+    "LostWrite", "MultiValueReversed", "ReorderDelivery", "ScoreShortestFormat", "ScriptCachePerConnection", "ScriptNotAtomic", "StaleRead",
     "WatchFirstKeyOnly", "WatchIgnored", "WrongReceiverCount", "make_fault", "write_back",
 ]
 
@@ -515,13 +527,46 @@ class EchoAsStatus(_Corner):
             return reply
 
 
+# --------------------------------------------------------------------- the script cache
+
+
+class ScriptCachePerConnection(Fault):
+    name = "script-cache-per-connection"
+    description = "a script loaded by one connection is unknown to the others (EVALSHA: NOSCRIPT, SCRIPT EXISTS: 0)"
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__(seed)
+        self._loaded: dict[int, set[bytes]] = {}
+
+    async def execute(self, server: Host, client: int, argv: Argv) -> Reply:
+        name = argv[0].lower()
+        sub = argv[1].lower() if name == b"script" and len(argv) > 1 else b""
+        mine = self._loaded.setdefault(client, set())
+        if server.state.session(client).multi is not None or not is_standalone(server.state, client):
+            return server.step(client, argv)
+        if name in (b"evalsha", b"evalsha_ro") and len(argv) > 1 and argv[1].lower() not in mine:
+            return step(State(), client, argv)[1]  # NOSCRIPT, from a server that knows no script
+        reply = server.step(client, argv)
+        if sub == b"load" and type(reply) is bytes:
+            mine.add(reply)
+        elif name in (b"eval", b"eval_ro") and len(argv) > 1:
+            mine.add(hashlib.sha1(argv[1]).hexdigest().encode())
+        elif sub == b"exists" and type(reply) is tuple:
+            return tuple(int(bool(known) and sha.lower() in mine) for known, sha in zip(reply, argv[2:], strict=False))
+        return reply
+
+    def closed(self, client: int) -> None:
+        self._loaded.pop(client, None)
+
+
 # --------------------------------------------------------------------- the registry
 
 
 _KINDS: Final[Mapping[str, type[Fault]]] = {kind.name: kind for kind in (
     WatchIgnored, ExecNotAtomic, IncrReadThenWrite, ScriptNotAtomic, StaleRead, LostWrite,
     DropMessage, DuplicateMessage, ReorderDelivery, WrongReceiverCount, WatchFirstKeyOnly, LongExecNotAtomic,
-    MultiValueReversed, DecrbyOverflowWraps, ScoreShortestFormat, EchoAsStatus,
+    MultiValueReversed, DecrbyOverflowWraps, ScoreShortestFormat, EchoAsStatus, ScriptCachePerConnection,
+    *REPLY_FAULTS,
 )}
 
 FAULTS: Final[Mapping[str, str]] = {name: kind.description for name, kind in _KINDS.items()}

@@ -63,9 +63,10 @@ class Peer(Protocol):
 
 
 def is_standalone(state: State, client: int) -> bool:
-    """True if ``client`` is outside MULTI and not subscribed: a plain command of its runs now."""
+    """True if ``client`` is outside MULTI and not in RESP2's subscribed mode: a plain command of its
+    runs now (a RESP3 client may run any command while subscribed)."""
     session = state.session(client)
-    return session.multi is None and not session.subscriptions
+    return session.multi is None and (not session.subscriptions or session.protocol == 3)
 
 
 class Fault:

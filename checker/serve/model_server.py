@@ -1,4 +1,4 @@
-"""The embedded Redis server over redlin's model: a test double that speaks RESP2 on loopback.
+"""The embedded Redis server over redlin's model: a test double that speaks RESP2 and RESP3 on loopback.
 
 Every command is one call of the model's pure ``step``, made synchronously on the asyncio event
 loop: nothing else runs while it runs, so a command, a whole EXEC and a whole EVAL are atomic
@@ -19,10 +19,19 @@ the model has no command of that name and the connection is neither in MULTI nor
 - ``CLIENT ID`` → the connection's id; ``CLIENT SETNAME`` / ``CLIENT GETNAME`` → the connection's
   name (``RESET`` clears it); ``CLIENT SETINFO`` → ``+OK`` (a 7.2 command; redis-py sends it on
   connect and ignores errors).
-- ``HELLO [2] [AUTH user pass] [SETNAME name]`` → the RESP2 handshake map as a flat array;
-  ``HELLO 3`` → ``-NOPROTO unsupported protocol version`` (RESP3 is not served).
-- ``COMMAND``, ``COMMAND DOCS`` → ``*0``.
-- ``INFO [section...]`` → a small bulk with ``redis_version:7.0.15-redlin-model``.
+- ``HELLO [2|3] [AUTH user pass] [SETNAME name]`` → the handshake map (server, version, proto, id,
+  mode, role, modules), a flat array under RESP2; ``HELLO 3`` switches the connection to RESP3 and
+  ``HELLO 2`` (or ``RESET``) back; another version → ``-NOPROTO unsupported protocol version``.
+- ``COMMAND``, ``COMMAND DOCS`` → ``*0`` (``COMMAND DOCS``: ``%0`` under RESP3).
+- ``INFO [section...]`` → a small bulk with ``redis_version:7.0.15-redlin-model`` (a verbatim
+  ``txt`` string under RESP3): the version of the profile the server plays (``6.2.14-redlin-model``
+  for ``redis-6.2``, see :data:`SERVER_VERSIONS`).
+
+RESP3: the connection's protocol lives in its model session (:func:`redlin.model._resp3.use_protocol`),
+because it changes what the model does (a RESP3 client may run any command while subscribed, and
+its PING answers ``+PONG``).  Each model reply is converted for the connection by
+:func:`redlin.model._resp3.to_resp3` (an EXEC's with the queue it ran), and Pub/Sub deliveries go
+out as push frames.
 
 A planted fault is an object given to the server (:class:`~redlin.serve.hooks.Fault`): the server
 calls its hooks where a fault may act (running a model command, writing a Pub/Sub frame, before a
@@ -46,24 +55,40 @@ from types import TracebackType
 from typing import Final, cast
 
 from redlin.model import (
-    INITIAL_STATE,
+    DEFAULT_PROFILE,
     Error,
+    MapReply,
     Parser,
     ProtocolError,
+    Push,
     Reply,
     State,
     Status,
+    Verbatim,
     disconnect,
     encode_reply,
     flush_mailboxes,
+    initial_state,
     lookup,
+    protocol_of,
+    to_resp3,
+    use_protocol,
 )
 from redlin.model import step as model_step
+from redlin.model._resp3 import nulls
 from redlin.serve.hooks import Argv, Fault, is_standalone
 
-__all__ = ["REDIS_VERSION", "Connection", "Server"]
+__all__ = ["REDIS_VERSION", "SERVER_VERSIONS", "Connection", "Server"]
 
 REDIS_VERSION: Final = "7.0.15-redlin-model"
+"""The version the server reports under the default profile (Redis 7.0)."""
+SERVER_VERSIONS: Final[dict[str, tuple[str, str | None]]] = {
+    "redis-6.2": ("6.2.14", None), "redis-7.0": ("7.0.15", None), "redis-7.2": ("7.2.4", None),
+    "valkey-8": ("7.2.4", "8.0.1"),
+}
+"""For each version profile the server can play, the ``redis_version`` (and ``valkey_version``) its
+``INFO server`` and ``HELLO`` report, suffixed ``-redlin-model``: the versions the profile was
+checked against, so that ``--profile auto`` (:func:`redlin.model.profile_from_info`) finds it again."""
 
 _READ_SIZE: Final = 65536
 _EMPTY: Final[tuple[Reply, ...]] = ()
@@ -93,14 +118,16 @@ class Server:
 
     ``state`` is the model state after the last command; ``connections`` the open connections by
     client id.  ``listen(port)`` starts listening; ``close()`` stops listening and closes every
-    connection.
+    connection.  ``profile`` is the version the model plays (:data:`redlin.model.PROFILES`), and
+    the one ``INFO server`` and ``HELLO`` report (:data:`SERVER_VERSIONS`).
     """
 
-    def __init__(self, host: str, fault: Fault | None = None) -> None:
+    def __init__(self, host: str, fault: Fault | None = None, profile: str = DEFAULT_PROFILE) -> None:
         self.host = host
         self.port = 0
         self.fault = fault
-        self.state: State = INITIAL_STATE
+        self.profile = profile
+        self.state: State = initial_state(profile)  # ValueError for an unknown profile
         self.connections: dict[int, Connection] = {}
         self._start_ms = time.monotonic_ns() // 1_000_000
         self._next_id = 1
@@ -194,6 +221,8 @@ class Server:
         handler = _SERVER_COMMANDS.get(name)
         if handler is not None and (lookup(argv) is not None or not is_standalone(self.state, connection.id)):
             handler = None  # the model has the command, or the session queues/refuses it: model decides
+        session = self.state.session(connection.id)
+        queued = session.multi if name == b"exec" and session.multi is not None else ()
         try:
             if handler is not None:
                 reply = handler(self, connection, argv)
@@ -204,6 +233,8 @@ class Server:
         except Exception as error:  # a bug in the model: say so, keep serving
             log.exception("model failed on %r", argv[:2])
             reply = Error(f"ERR redlin's model failed on '{name.decode(errors='replace')}': {error!r}")
+        if protocol_of(self.state, connection.id) == 3:
+            reply = to_resp3(argv, reply, queued) if handler is None else _server_resp3(name, argv, reply)
         self.state = self.deliver(self.state)
         if self.fault is not None:
             self.fault.before_reply(connection)
@@ -215,12 +246,15 @@ class Server:
 
     def deliver(self, state: State) -> State:
         """Write the Pub/Sub messages queued in ``state``'s mailboxes; ``state`` with them emptied."""
+        resp3 = {client for client, session in state.sessions.items() if session.mailbox and session.protocol == 3}
         state, mail = flush_mailboxes(state)
         for client, frames in mail.items():
             connection = self.connections.get(client)  # type: ignore[call-overload]
             if connection is None:
                 continue
             for frame in frames:
+                if client in resp3:
+                    frame = Push(frame)  # type: ignore[arg-type]
                 if self.fault is None:
                     connection.push(frame)
                 else:
@@ -265,12 +299,14 @@ def _set_name(connection: Connection, name: bytes) -> Reply:
 
 def _hello(server: Server, connection: Connection, argv: Argv) -> Reply:
     i = 1
+    protocol = protocol_of(server.state, connection.id)
     if len(argv) > 1:
         version = argv[1]
         if not version.lstrip(b"-").isdigit() or len(version) > 20:
             return Error("ERR Protocol version is not an integer or out of range")
-        if int(version) != 2:
+        if int(version) not in (2, 3):
             return Error("NOPROTO unsupported protocol version")
+        protocol = int(version)
         i = 2
     name: bytes | None = None
     while i < len(argv):
@@ -286,8 +322,14 @@ def _hello(server: Server, connection: Connection, argv: Argv) -> Reply:
         error = _set_name(connection, name)
         if type(error) is Error:
             return error
-    return (b"server", b"redis", b"version", REDIS_VERSION.encode(), b"proto", 2, b"id", connection.id,
-            b"mode", b"standalone", b"role", b"master", b"modules", _EMPTY)
+    server.state = use_protocol(server.state, connection.id, protocol)
+    redis_version, valkey_version = SERVER_VERSIONS[server.profile]
+    product, reported = ("valkey", valkey_version) if valkey_version else ("redis", redis_version)
+    fields: tuple[Reply, ...] = (
+        b"server", product.encode(), b"version", f"{reported}-redlin-model".encode(), b"proto", protocol,
+        b"id", connection.id,
+        b"mode", b"standalone", b"role", b"master", b"modules", _EMPTY)
+    return MapReply.flat(fields) if protocol == 3 else fields
 
 
 def _command_command(server: Server, connection: Connection, argv: Argv) -> Reply:
@@ -297,8 +339,19 @@ def _command_command(server: Server, connection: Connection, argv: Argv) -> Repl
 
 
 def _info(server: Server, connection: Connection, argv: Argv) -> Reply:
-    return (f"# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n"
+    redis_version, valkey_version = SERVER_VERSIONS[server.profile]
+    valkey = f"server_name:valkey\r\nvalkey_version:{valkey_version}-redlin-model\r\n" if valkey_version else ""
+    return (f"# Server\r\nredis_version:{redis_version}-redlin-model\r\n{valkey}redis_mode:standalone\r\n"
             f"tcp_port:{server.port}\r\n").encode()
+
+
+def _server_resp3(name: bytes, argv: Argv, reply: Reply) -> Reply:
+    """A reply of the server layer as a RESP3 connection gets it (HELLO builds its own map)."""
+    if name == b"info" and type(reply) is bytes:
+        return Verbatim(b"txt", reply)
+    if name == b"command" and len(argv) > 1 and reply == _EMPTY:
+        return MapReply(())  # COMMAND DOCS: a map of command name to docs
+    return nulls(reply)
 
 
 def _arity_error(name: str) -> Error:

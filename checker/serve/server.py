@@ -1,6 +1,6 @@
 """Starting the embedded model server, clean or with one planted fault (``redlin serve``, ``redlin run``).
 
-The server (:class:`Server`, in :mod:`redlin.serve.model_server`) is redlin's model over RESP2 on
+The server (:class:`Server`, in :mod:`redlin.serve.model_server`) is redlin's model over RESP2 and RESP3 on
 loopback: each command one atomic model step, as in Redis's single-threaded ``processCommand``
 (sheet M17, E25).  It takes a planted fault as an object (:class:`~redlin.serve.hooks.Fault`) and
 knows none by name; this module is where names meet objects: :func:`serve` and
@@ -26,6 +26,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
+from redlin.model import DEFAULT_PROFILE
 from redlin.serve.faults import FAULTS, PAUSE_SECONDS, make_fault
 from redlin.serve.hooks import Fault
 from redlin.serve.model_server import REDIS_VERSION, Connection, Server
@@ -49,14 +50,15 @@ def is_loopback(host: str) -> bool:
 
 
 async def serve(host: str = "127.0.0.1", port: int = 0, *, fault: Fault | str | None = None, seed: int = 0,
-                allow_remote: bool = False) -> Server:
+                allow_remote: bool = False, profile: str = DEFAULT_PROFILE) -> Server:
     """Start a model server listening on ``host:port`` (``port=0``: a free port) in the running
     event loop and return it; ``server.url`` is the address to give clients.
 
     ``fault`` is a name from :data:`FAULTS`, whose random choices ``seed`` makes repeatable, or a
     :class:`~redlin.serve.hooks.Fault` object (which has its own seed); ``None`` or ``"none"``
     serves correctly.  An unknown name is refused (``ValueError``), and so is a non-loopback
-    ``host`` unless ``allow_remote``: this is a test double, not a database.
+    ``host`` unless ``allow_remote``: this is a test double, not a database.  ``profile`` is the
+    version the model plays and reports (:data:`redlin.model.PROFILES`, default Redis 7.0).
 
     >>> async def demo() -> None:
     ...     async with await serve() as server:
@@ -71,7 +73,7 @@ async def serve(host: str = "127.0.0.1", port: int = 0, *, fault: Fault | str | 
         raise ValueError(f"refusing to listen on non-loopback host {host!r} (this is a test double)")
     if isinstance(fault, str):
         fault = None if fault == "none" else make_fault(fault, seed)
-    server = Server(host, fault)
+    server = Server(host, fault, profile)
     await server.listen(port)
     return server
 
@@ -79,13 +81,14 @@ async def serve(host: str = "127.0.0.1", port: int = 0, *, fault: Fault | str | 
 class RunningServer:
     """A model server running on its own event loop in a daemon thread; see :func:`start_in_thread`."""
 
-    def __init__(self, host: str, port: int, fault: Fault | str | None, seed: int) -> None:
+    def __init__(self, host: str, port: int, fault: Fault | str | None, seed: int,
+                 profile: str = DEFAULT_PROFILE) -> None:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._server: Server | None = None
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, args=(host, port, fault, seed),
+        self._thread = threading.Thread(target=self._run, args=(host, port, fault, seed, profile),
                                         name="redlin-serve", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -93,10 +96,10 @@ class RunningServer:
             self._thread.join()
             raise self._failure
 
-    def _run(self, host: str, port: int, fault: Fault | str | None, seed: int) -> None:
+    def _run(self, host: str, port: int, fault: Fault | str | None, seed: int, profile: str) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._server = self._loop.run_until_complete(serve(host, port, fault=fault, seed=seed))
+            self._server = self._loop.run_until_complete(serve(host, port, fault=fault, seed=seed, profile=profile))
         except BaseException as error:  # noqa: BLE001 - re-raised in the starting thread
             self._failure = error
             self._loop.close()
@@ -150,13 +153,13 @@ class RunningServer:
 
 
 def start_in_thread(port: int = 0, fault: Fault | str | None = None, seed: int = 0, *,
-                    host: str = "127.0.0.1") -> RunningServer:
+                    host: str = "127.0.0.1", profile: str = DEFAULT_PROFILE) -> RunningServer:
     """Start a model server in a background thread (loopback, ``port=0``: a free port).
 
-    ``fault`` and ``seed`` are as for :func:`serve`.
+    ``fault``, ``seed`` and ``profile`` are as for :func:`serve`.
 
     >>> with start_in_thread() as running:
     ...     running.url.startswith("redis://127.0.0.1:")
     True
     """
-    return RunningServer(host, port, fault, seed)
+    return RunningServer(host, port, fault, seed, profile)

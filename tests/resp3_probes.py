@@ -1,0 +1,298 @@
+"""The probe list of ``tests/test_resp3.py``: every modelled command, in situations that exercise each
+RESP3 rule (nulls, maps, sets, doubles, score pairs, pushes, EXEC, scripts), run in this order on one
+connection that said ``HELLO 3``.  Setup commands are probes too: their replies are compared as well.
+
+Left out on purpose: ``SAVE``, ``SHUTDOWN``, ``SYNC`` and ``PSYNC`` (the model does not run them),
+a blocking pop on an empty list (the model does not block), ``redis.setresp(3)`` inside a script
+(the model refuses it), and ``PTTL`` of a key with an expiry (the clocks differ).
+
+>>> len(PROBES) > 200
+True
+"""
+
+from __future__ import annotations
+
+import shlex
+
+_TEXT = r"""
+FLUSHALL
+SET s 10
+GET s
+GET nos
+GETDEL s
+SET s 10
+GETSET s 11
+APPEND s x
+STRLEN s
+SET n 5
+INCR n
+DECR n
+INCRBY n 3
+DECRBY n 2
+SETNX s y
+MSET a 1 b 2
+MGET a nos b
+MSETNX c 1 a 2
+SET k v EX 100 GET
+SET k v NX
+SET k v XX GET
+SET nok v XX GET
+EXISTS a b nos
+TYPE a
+TYPE nos
+DEL c
+UNLINK nos
+EXPIRE a 100
+TTL a
+PEXPIRE a 100000
+EXPIREAT a 99999999999
+PEXPIREAT a 99999999999999
+PERSIST a
+PTTL a
+PTTL nos
+TTL nos
+RENAME a a2
+RENAMENX a2 b
+MOVE a2 1
+DBSIZE
+SELECT 0
+ECHO hi
+PING
+PING x
+RPUSH l a b c b
+LPUSH l z
+LPUSHX l y
+RPUSHX nol y
+LRANGE l 0 -1
+LRANGE nol 0 -1
+LINDEX l 1
+LINDEX l 99
+LLEN l
+LINSERT l BEFORE b q
+LPOS l b
+LPOS l b COUNT 0
+LPOS l nob
+LPOS l nob COUNT 2
+LSET l 0 w
+LREM l 1 b
+LPOP l
+RPOP l
+LPOP l 2
+LPOP nol
+LPOP nol 2
+RPOP l 0
+LMOVE l l2 LEFT RIGHT
+LMOVE nol l2 LEFT RIGHT
+RPOPLPUSH l l2
+RPOPLPUSH nol l2
+LTRIM l2 0 1
+BLPOP l2 0.01
+BRPOP nol l2 0.01
+RPUSH l3 a b
+BLMOVE l3 l4 LEFT LEFT 0.01
+BRPOPLPUSH l3 l5 0.01
+HSET h f 1 g 2
+HMSET h i 3
+HSETNX h f 9
+HGET h f
+HGET h nof
+HMGET h f nof
+HGETALL h
+HGETALL noh
+HKEYS h
+HVALS h
+HLEN h
+HEXISTS h f
+HSTRLEN h f
+HINCRBY h f 2
+HINCRBYFLOAT h f 1.5
+HINCRBYFLOAT h f 1
+HDEL h g nof
+SADD st a b c
+SADD st2 b c d
+SMEMBERS st
+SMEMBERS nost
+SISMEMBER st a
+SMISMEMBER st a z
+SCARD st
+SINTER st st2
+SINTER st nost
+SUNION st st2
+SDIFF st st2
+SINTERCARD 2 st st2
+SINTERCARD 2 st st2 LIMIT 1
+SINTERSTORE st3 st st2
+SUNIONSTORE st4 st st2
+SDIFFSTORE st5 st st2
+SMOVE st st2 a
+SREM st b
+SMEMBERS l
+ZADD z 1 a 2 b 3.5 c
+ZADD z INCR 1 a
+ZADD z XX INCR 1 nom
+ZADD z NX INCR 1 a
+ZADD z GT CH 5 a
+ZSCORE z a
+ZSCORE z nom
+ZSCORE noz a
+ZSCORE l a
+ZMSCORE z a nom c
+ZMSCORE noz a
+ZINCRBY z 1.5 b
+ZINCRBY z inf b
+ZCARD z
+ZCOUNT z -inf +inf
+ZLEXCOUNT z - +
+ZRANGE z 0 -1
+ZRANGE z 0 -1 WITHSCORES
+ZRANGE z 0 -1 withscores
+ZRANGE z 0 -1 REV WITHSCORES
+ZRANGE z -inf +inf BYSCORE WITHSCORES LIMIT 0 2
+ZRANGE z - + BYLEX
+ZRANGE z - + BYLEX WITHSCORES
+ZRANGE noz 0 -1 WITHSCORES
+ZREVRANGE z 0 -1 WITHSCORES
+ZRANGEBYSCORE z -inf +inf WITHSCORES
+ZRANGEBYSCORE z -inf +inf LIMIT 0 1 WITHSCORES
+ZRANGEBYSCORE z -inf +inf WITHSCORES LIMIT 0 0
+ZREVRANGEBYSCORE z +inf -inf WITHSCORES LIMIT 0 1
+ZRANGEBYLEX z - +
+ZREVRANGEBYLEX z + -
+ZRANK z a
+ZREVRANK z a
+ZRANK z nom
+ZRANGESTORE z2 z 0 -1
+ZPOPMIN z
+ZPOPMAX z
+ZPOPMIN z 2
+ZPOPMIN noz
+ZPOPMIN noz 2
+ZADD z3 1 x 2 y 3 w
+ZPOPMAX z3 1
+ZPOPMIN z3 0
+ZPOPMAX z3 5
+ZADD z4 -0.5 x 1e300 y 3 w -0.0 v 0.00001 u
+ZRANGE z4 0 -1 WITHSCORES
+ZSCORE z4 y
+ZINCRBY z4 -inf w
+ZADD z4 INCR 1e308 u
+ZADD z4 INCR 1e308 u
+ZADD z4 INCR -inf u
+ZREM z4 x nom
+ZADD z5 0.1 a 1.0000000000000002 b 123456789012345678 c
+ZRANGE z5 0 -1 WITHSCORES
+MULTI
+INCR n
+HGETALL h
+ZSCORE z4 y
+GET nos
+SMEMBERS st2
+ZRANGE z5 0 0 WITHSCORES
+ZPOPMIN z5
+EXEC
+MULTI
+DISCARD
+WATCH s
+UNWATCH
+EXEC
+MULTI
+GET
+EXEC
+EVAL 'return 1' 0
+EVAL 'return nil' 0
+EVAL 'return {1,2,{3}}' 0
+EVAL 'return 3.7' 0
+EVAL 'return true' 0
+EVAL 'return false' 0
+EVAL 'return {1,false,2}' 0
+EVAL "return {ok='x'}" 0
+EVAL "return {err='x'}" 0
+EVAL "return redis.call('hgetall', KEYS[1])" 1 h
+EVAL "return redis.call('zscore', KEYS[1], 'y')" 1 z4
+EVAL "return redis.call('get', 'nos')" 0
+EVAL "return redis.pcall('hgetall', 'l')" 0
+EVAL 'return {double=3.5}' 0
+EVAL 'return {double=1/0}' 0
+EVAL 'return {true, {double=1}}' 0
+EVAL 'return {map={a=1}}' 0
+EVAL "return {map={a={double=2}, b={false}}}" 0
+EVAL 'return {set={a=true}}' 0
+EVAL "return {big_number='123'}" 0
+EVAL "return {verbatim_string={format='txt', string='x'}}" 0
+EVAL "return {verbatim_string={format='x', string='yz'}}" 0
+EVAL "return {verbatim_string={format='markdown', string=''}}" 0
+EVAL_RO 'return 1' 0
+SCRIPT LOAD 'return {double=0.5}'
+EVALSHA 74606bf92a7b1bca15bb4026e48b82ee1cdf6d3b 0
+EVALSHA_RO 74606bf92a7b1bca15bb4026e48b82ee1cdf6d3b 0
+SCRIPT EXISTS 74606bf92a7b1bca15bb4026e48b82ee1cdf6d3b ffffffffffffffffffffffffffffffffffffffff
+SCRIPT KILL
+SCRIPT FLUSH
+SCRIPT HELP
+MULTI
+EVAL 'return {double=4}' 0
+EVAL 'return nil' 0
+EXEC
+PUBLISH ch hello
+SPUBLISH ch hello
+PUBSUB CHANNELS
+PUBSUB NUMSUB ch
+PUBSUB NUMPAT
+PUBSUB SHARDCHANNELS
+PUBSUB SHARDNUMSUB ch
+PUBSUB HELP
+SUBSCRIBE ch1 ch2
+PING
+PING x
+GET s
+HGETALL h
+PUBLISH ch1 m
+PSUBSCRIBE p* c*
+PUBLISH ch1 m2
+SSUBSCRIBE sc
+SPUBLISH sc m3
+PUBSUB CHANNELS
+PUBSUB NUMSUB ch1
+MULTI
+PUBLISH ch2 m4
+ZSCORE z4 y
+PING
+EXEC
+EVAL "return redis.call('publish', 'ch1', 'm5')" 0
+UNSUBSCRIBE
+PUNSUBSCRIBE
+SUNSUBSCRIBE
+UNSUBSCRIBE
+MULTI
+SUBSCRIBE a b
+PING
+PUBLISH a x
+GET nos
+EXEC
+MULTI
+UNSUBSCRIBE
+EXEC
+MULTI
+UNSUBSCRIBE
+EXEC
+SWAPDB 0 1
+SWAPDB 0 1
+FLUSHDB
+SET s 1
+SUBSCRIBE ch
+RESET
+HGETALL nosuch
+GET nos
+SUBSCRIBE ch
+PING
+GET s
+FLUSHALL
+QUIT
+"""
+
+PROBES: tuple[tuple[bytes, ...], ...] = tuple(
+    tuple(word.encode() for word in shlex.split(line)) for line in _TEXT.strip().splitlines())
+"""Each probe's argv, in order."""
+
+UNMODELLED = frozenset({"save", "shutdown", "sync", "psync"})
+"""Commands of the model's table no probe sends (the model answers that it does not run them)."""
