@@ -14,14 +14,15 @@ ask :func:`expected_replies` here.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redlin.adapter.redis_model import Call, canonical_result
 from redlin.history.records import Operation
 from redlin.model import RESP3_TYPES, Reply, State, protocol_of, step, to_resp3, use_protocol
 
-__all__ = ["expected_replies", "history_protocol", "op_protocol"]
+__all__ = ["Difference", "expected_replies", "first_difference", "history_protocol", "op_protocol"]
 
 
 def history_protocol(meta: Mapping[str, Any]) -> int:
@@ -55,3 +56,42 @@ def expected_replies(state: State, client: Hashable, call: Call, protocol: int =
         state, reply = step(state, client, argv)
         replies.append(to_resp3(argv, reply, queued) if protocol == 3 else reply)
     return state, canonical_result(call, replies)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """The first reply of an operation that differs from the model's: the command, the model's
+    reply and the one recorded; ``index``, the position in the call of the reply that differs (of
+    the EXEC, when ``inside_exec``: the command was queued and EXEC's array carried its reply)."""
+
+    index: int
+    argv: tuple[bytes, ...]
+    expected: Reply
+    got: Reply
+    inside_exec: bool = False
+
+
+def first_difference(call: Call, expected: Sequence[Reply], got: Sequence[Reply]) -> Difference | None:
+    """The first reply of ``got`` that differs from ``expected`` (the model's, for ``call``); an
+    EXEC whose array differs is looked into, command by queued command.
+
+    >>> call = ((b"MULTI",), (b"SET", b"k", b"v"), (b"GET", b"k"), (b"EXEC",))
+    >>> d = first_difference(call, (OK, QUEUED, QUEUED, (OK, b"v")), (OK, QUEUED, QUEUED, (OK, b"w")))
+    >>> d.argv, d.got, d.inside_exec
+    ((b'GET', b'k'), b'w', True)
+    """
+    queue: list[tuple[bytes, ...]] = []
+    for index, (argv, want, had) in enumerate(zip(call, expected, got, strict=False)):
+        name = argv[0].lower() if argv else b""
+        if name == b"multi":
+            queue = []
+        elif name not in (b"exec", b"discard"):
+            queue.append(argv)
+        if want == had:
+            continue
+        if name == b"exec" and type(want) is tuple and type(had) is tuple and len(want) == len(had):
+            for queued, inner_want, inner_had in zip(queue, want, had, strict=False):
+                if inner_want != inner_had:
+                    return Difference(index, queued, inner_want, inner_had, inside_exec=True)
+        return Difference(index, argv, want, had)
+    return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import resp_type, typed
-from redlin.adapter.replies import expected_replies, history_protocol
+from redlin.adapter.replies import expected_replies, first_difference, history_protocol
 from redlin.explain.anomalies import WRONG_REPLY, Anomaly, Listing, Text, Value
 from redlin.explain.generic import Analysis
 from redlin.explain.names import cut
@@ -108,19 +108,14 @@ def wrong_reply(analysis: Analysis, *, types_differ: bool = False) -> Anomaly | 
             state, expected = expected_replies(state, op.client, op.call, protocol)
         except Exception:  # noqa: BLE001 - an explanation must never break a report
             return None
-        for argv, want, got in zip(op.call, expected, op.result, strict=False):
-            if want == got:
-                continue
-            if argv[0].lower() == b"exec" and type(want) is tuple and type(got) is tuple and len(want) == len(got):
-                queued = [a for a in op.call[1:-1]]
-                for inner, inner_want, inner_got in zip(queued, want, got, strict=False):
-                    if inner_want != inner_got:
-                        argv, want, got = inner, inner_want, inner_got
-                        break
-            if types_differ and (resp_type(want) == resp_type(got) or NULL_ARRAY in (want, got)):
-                return None  # a nil EXEC is the transaction recognisers' (they say which WATCH)
-            before = [analysis.op(earlier) for earlier in sequence if earlier.invoke < op.invoke]
-            return Anomaly.of(WRONG_REPLY, "conformance/sequential" if before else "conformance/alone", op=analysis.op(op),
-                              command=Text(brief_command(argv)), expected=Value(cut(typed(want, got), 100)),
-                              got=Value(cut(typed(got, want), 100)), before=Listing(tuple(before)))
+        found = first_difference(op.call, expected, op.result)
+        if found is None:
+            continue
+        want, got = found.expected, found.got
+        if types_differ and (resp_type(want) == resp_type(got) or NULL_ARRAY in (want, got)):
+            return None  # a nil EXEC is the transaction recognisers' (they say which WATCH)
+        before = [analysis.op(earlier) for earlier in sequence if earlier.invoke < op.invoke]
+        return Anomaly.of(WRONG_REPLY, "conformance/sequential" if before else "conformance/alone", op=analysis.op(op),
+                          command=Text(brief_command(found.argv)), expected=Value(cut(typed(want, got), 100)),
+                          got=Value(cut(typed(got, want), 100)), before=Listing(tuple(before)))
     return None

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from redlin.adapter.deliveries import is_receive
 from redlin.adapter.redis_model import describe_command, describe_reply, resp_type, typed
-from redlin.adapter.replies import expected_replies, op_protocol
+from redlin.adapter.replies import expected_replies, first_difference, op_protocol
 from redlin.explain.anomalies import (
     LOST_UPDATE,
     TORN_TRANSACTION,
@@ -220,22 +220,12 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
         _, expected = expected_replies(state, op.client, op.call, op_protocol(state, op))  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - an explanation must never break a report
         return None
-    queue: list[tuple[bytes, ...]] = []
-    for argv, want, got in zip(op.call, expected, op.result):
-        name = argv[0].lower()
-        if name == b"multi":
-            queue = []
-        elif name not in (b"exec", b"discard"):
-            queue.append(argv)
-        if want == got:
-            continue
-        if name == b"exec" and type(want) is tuple and type(got) is tuple and len(want) == len(got):
-            for queued, inner_want, inner_got in zip(queue, want, got):
-                if inner_want != inner_got:
-                    return (f"{brief_command(queued)} (inside EXEC) would reply {_typed(inner_want, inner_got)}, "
-                            f"not {_typed(inner_got, inner_want)}")
-        return f"{brief_command(argv)} would reply {_typed(want, got)}, not {_typed(got, want)}"
-    return None
+    found = first_difference(op.call, expected, op.result)
+    if found is None:
+        return None
+    where = " (inside EXEC)" if found.inside_exec else ""
+    return (f"{brief_command(found.argv)}{where} would reply {_typed(found.expected, found.got)}, "
+            f"not {_typed(found.got, found.expected)}")
 
 
 def _typed(value: Reply, other: Reply) -> str:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from redlin.adapter.redis_model import canonical_result, resp_type
+from redlin.adapter.replies import first_difference
 from redlin.harness.actions import Action, Argv, ScriptCache, ScriptCall, cache_command, cached_body, render
 from redlin.harness.guard import Guard, possible_commands
 from redlin.harness.server_state import state_error
@@ -156,30 +157,16 @@ def mismatch(exchange: Exchange) -> Mismatch | None:
     ('echo', 'wrong-type')
     """
     commands = exchange.commands
-    for index, argv in enumerate(commands):
-        if index >= len(exchange.got):
-            return Mismatch(index, signature_name(argv), argv, "no-reply", exchange.expected[index], None)
-        want, have = exchange.expected[index], exchange.got[index]
-        if want == have:
-            continue
-        name, shown = signature_name(argv), argv
-        if name == "exec" and type(want) is tuple and type(have) is tuple and len(want) == len(have):
-            queued = _queued(commands, index)
-            for inner, inner_want, inner_have in zip(queued, want, have, strict=False):
-                if inner_want != inner_have:
-                    name, shown, want, have = signature_name(inner), inner, inner_want, inner_have
-                    break
-        leaf_want, leaf_have = _first_leaf(want, have)
-        return Mismatch(index, name, shown, kind_of(leaf_want, leaf_have), want, have)
-    return None
-
-
-def _queued(commands: tuple[tuple[bytes, ...], ...], exec_index: int) -> tuple[tuple[bytes, ...], ...]:
-    """The commands queued between the last MULTI before ``exec_index`` and it."""
-    start = exec_index
-    while start > 0 and commands[start - 1][0].lower() != b"multi":
-        start -= 1
-    return commands[start:exec_index]
+    found = first_difference(commands, exchange.expected, exchange.got)
+    if found is None:
+        if len(exchange.got) >= len(commands):
+            return None
+        index = len(exchange.got)
+        return Mismatch(index, signature_name(commands[index]), commands[index], "no-reply",
+                        exchange.expected[index], None)
+    leaf_want, leaf_have = _first_leaf(found.expected, found.got)
+    return Mismatch(found.index, signature_name(found.argv), found.argv, kind_of(leaf_want, leaf_have),
+                    found.expected, found.got)
 
 
 def _first_leaf(want: Reply, have: Reply) -> tuple[Reply, Reply]:
