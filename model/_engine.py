@@ -307,6 +307,9 @@ class Context:
                        else "(P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE")
             return self._reject(Error(
                 f"ERR Can't execute '{spec.name}': only {allowed} / PING / QUIT / RESET are allowed in this context"))
+        if (not session.subscriptions and spec.name in ("unsubscribe", "punsubscribe", "sunsubscribe")
+                and profile.has("unsubscribe-needs-subscription")):  # Valkey's processCommand
+            return self._reject(Error(f"NOSUB '{spec.name}' command executed not in subscribed mode"))
         if session.multi is not None and argv[0].lower() not in NEVER_QUEUED:
             self.set_session(session.replace(multi=session.multi + (tuple(argv),)))
             return QUEUED

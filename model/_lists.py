@@ -24,6 +24,8 @@ from ._reply import NULL_ARRAY, OK, SYNTAX, Error, Reply, arity_error
 Items = tuple[bytes, ...]
 
 NOT_POSITIVE = Error("ERR value is out of range, must be positive")
+OUT_OF_LONG_RANGE = Error("ERR value is out of range, value must between -9223372036854775807 and "
+                          "9223372036854775807")  # getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX)
 DOES_NOT_BLOCK = Error("ERR redlin's model does not block")
 
 
@@ -159,8 +161,7 @@ def lpos(ctx: Context, argv: Sequence[bytes]) -> Reply:
                 return Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from "
                              "the second ... or use negative to start from the end of the list")
             if rank == LLONG_MIN and ctx.profile.has("lpos-rank-range"):
-                return Error("ERR value is out of range, value must between -9223372036854775807 and "
-                             "9223372036854775807")
+                return OUT_OF_LONG_RANGE
         elif option == b"count" and more:
             count = parse_int(argv[i + 1], Error("ERR COUNT can't be negative"))
             if count < 0:
@@ -207,6 +208,8 @@ def lset(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if items is None:
         return Error("ERR no such key")
     index = parse_int(argv[2])
+    if ctx.profile.has("lset-index-int32"):  # 7.2's listTypeReplaceAtIndex takes an int
+        index = (index + 2**31) % 2**32 - 2**31
     if index < 0:
         index += len(items)
     if not 0 <= index < len(items):
@@ -218,6 +221,8 @@ def lset(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("lrem", 4, "write", keys=(1, 1, 1))
 def lrem(ctx: Context, argv: Sequence[bytes]) -> Reply:
     count = parse_int(argv[2])
+    if count == LLONG_MIN and ctx.profile.has("lrem-count-range"):  # before the lookup
+        return OUT_OF_LONG_RANGE
     key, element = argv[1], argv[3]
     items = _get_list(ctx, key)
     if items is None or element not in items:

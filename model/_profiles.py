@@ -94,6 +94,7 @@ ARITIES: Final[Mapping[str, Mapping[str, int]]] = {
 
 _R62 = "Redis 6.2.14"
 _R72 = "Redis 7.2.4"
+_VK = "Valkey unstable 55bbbe09a3b3 (2024-10-25)"
 
 _REDIS_62 = (
     Difference("unknown-command-backquotes", "The unknown-command error quotes the name and arguments with "
@@ -142,6 +143,9 @@ _REDIS_62 = (
                "near '#').", "", _R62),
     Difference("no-redis-version-field", "redis.REDIS_VERSION and redis.REDIS_VERSION_NUM are nil.", "E29",
                _R62),
+    Difference("zset-keeps-negative-zero", "A small sorted set (a ziplist) keeps a score of -0, which it "
+               "stores as the string -0: ZSCORE, ZMSCORE, ZRANGE... WITHSCORES, ZPOP* and ZINCRBY by -0 reply "
+               "-0, also from a set ZRANGESTORE made (7.0's listpack stores 0).", "D15", _R62),
 )
 
 _REDIS_72 = (
@@ -157,18 +161,33 @@ _REDIS_72 = (
                "value must between -9223372036854775807 and 9223372036854775807.", "", _R72),
     Difference("help-print-wording", "HELP replies end with Print this help. (not Prints).", "", _R72),
     Difference("redis-version-7.2", "redis.REDIS_VERSION is '7.2.4' (REDIS_VERSION_NUM 459268).", "E29", _R72),
+    Difference("lset-index-int32", "LSET's index is cut to a 32-bit int before it is used (C's int "
+               "parameter of listTypeReplaceAtIndex): LSET k -9223372036854775808 x sets element 0, "
+               "-4294967297 the last, 9223372036854775807 the last, while -2147483648 stays out of range; "
+               "LINDEX is unchanged.", "", _R72),
 )
 
 _VALKEY_8 = tuple(
-    Difference(d.trait, d.text + (" Verified on Redis 7.2.4, the version Valkey forked from, not on Valkey."
-                                  if d.verified_on else ""), d.sheet, d.verified_on)
+    Difference(d.trait, d.text, d.sheet, f"{d.verified_on} and {_VK}" if d.verified_on else "")
     for d in _REDIS_72
 ) + (
     Difference("multi-watch-not-allowed-in-multi", "WATCH or MULTI inside MULTI → ERR Command not allowed "
-               "inside a transaction, and the transaction is flagged (EXEC → EXECABORT). Reported, not "
-               "verified here.", "M3, M12"),
+               "inside a transaction, and the transaction is flagged (EXEC → EXECABORT).", "M3, M12", _VK),
     Difference("noscript-short-text", "NOSCRIPT's text is NOSCRIPT No matching script. (no Please use "
-               "EVAL.). Reported, not verified here.", "E20"),
+               "EVAL.).", "E20", _VK),
+    Difference("lrem-count-range", "LREM k -9223372036854775808 x is refused before the key is looked up "
+               "(also on a missing key or one of another type): ERR value is out of range, value must "
+               "between -9223372036854775807 and 9223372036854775807.", "", _VK),
+    Difference("zrange-negative-offset-from-end", "On a sorted set kept as a skiplist (more than 128 "
+               "members, or one longer than 64 bytes), a negative LIMIT offset of ZRANGEBYSCORE, ZRANGEBYLEX, "
+               "their REV forms and ZRANGE / ZRANGESTORE BYSCORE|BYLEX counts back from the end of the range "
+               "in the command's order (-1: its last member) instead of selecting nothing; a small set still "
+               "selects nothing (Redis's #12450, which 7.2.4 lacks).", "", _VK),
+    Difference("unsubscribe-needs-subscription", "UNSUBSCRIBE, PUNSUBSCRIBE and SUNSUBSCRIBE from a "
+               "connection subscribed to nothing are refused, in either protocol: NOSUB 'unsubscribe' command "
+               "executed not in subscribed mode (inside MULTI at queue time, flagging the transaction). "
+               "Valkey 8.0's #759, reverted afterwards (#1265): later 8.0 releases may reply as 7.2 does.",
+               "P8", _VK),
 )
 
 _TIME_NOTE = (
@@ -197,10 +216,9 @@ PROFILES: Final[dict[str, Profile]] = {
     ),
     "valkey-8": Profile(
         "valkey-8",
-        "Valkey 8 (reports redis_version 7.2.4): Redis 7.2's differences plus Valkey's own, which are "
-        "reported (a differential run on Valkey unstable, Oct 2024, and Valkey's source), not verified "
-        "here. Not encoded: UNSUBSCRIBE when not subscribed was reported to reply differently, but the "
-        "exact reply could not be confirmed. " + _TIME_NOTE,
+        "Valkey 8 (checked against Valkey unstable 55bbbe09a3b3 of 2024-10-25, which reports redis_version "
+        "7.2.4): Redis 7.2's differences plus Valkey's own. Not encoded: the server global that scripts "
+        "may use for redis (Valkey 7.2 has it too). " + _TIME_NOTE,
         _VALKEY_8,
     ),
 }

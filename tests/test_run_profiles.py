@@ -109,13 +109,13 @@ def test_a_forced_7_0_profile_meets_version_differences_not_bugs(tmp_path: Path,
     found = [outcome for outcome in outcomes if outcome.verdict == "violation"]
     assert found, "the default workload met no version difference in 3 x 3000 operations"
     result, summary, page = report_of(found[0])
-    assert (result["kind"], result["title"]) == ("version-difference", "version difference (profile redis-6.2)")
+    assert (result["kind"], result["title"]) == ("version-difference", "version difference: profile redis-6.2")
     assert result["meta"]["version_difference"] == "redis-6.2" and result["meta"]["profile"] == "redis-7.0"
     assert result["anomalies"] and result["explanation"][1].startswith(
         "Version difference: the model of profile redis-6.2 explains every reply of the failing history, and the "
         "model of redis-7.0, the profile it was checked as, cannot")
-    assert summary.startswith("## redlin: VIOLATION (version difference (profile redis-6.2))")
-    assert "Violation: version difference (profile redis-6.2)" in page
+    assert summary.startswith("## redlin: VIOLATION (version difference: profile redis-6.2)")
+    assert "Violation: version difference: profile redis-6.2" in page
     junit = found[0].paths["junit"].read_text()
     assert 'type="version-difference"' in junit
 

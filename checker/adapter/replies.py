@@ -75,6 +75,7 @@ def first_difference(call: Call, expected: Sequence[Reply], got: Sequence[Reply]
     """The first reply of ``got`` that differs from ``expected`` (the model's, for ``call``); an
     EXEC whose array differs is looked into, command by queued command.
 
+    >>> from redlin.model import OK, QUEUED
     >>> call = ((b"MULTI",), (b"SET", b"k", b"v"), (b"GET", b"k"), (b"EXEC",))
     >>> d = first_difference(call, (OK, QUEUED, QUEUED, (OK, b"v")), (OK, QUEUED, QUEUED, (OK, b"w")))
     >>> d.argv, d.got, d.inside_exec

@@ -15,9 +15,9 @@ from pathlib import Path
 from redlin.cli.args import positive_float, positive_int
 from redlin.harness.conform import DEFAULT_OPS, DEFAULT_SHRINK_TIME, ConformPlan, conform
 from redlin.harness.conform_document import write_conform
-from redlin.harness.conform_versions import AUTO, profile_names
 from redlin.harness.plan import DEFAULT_TIMEOUT
 from redlin.harness.preflight import new_run_id
+from redlin.harness.run_profile import AUTO, profile_choices
 from redlin.report.conform import render_conform_text
 from redlin.serve.server import FAULTS
 
@@ -29,8 +29,8 @@ def add_conform_arguments(parser: argparse.ArgumentParser) -> None:
                              "model server in-process)")
     parser.add_argument("--fault", choices=["none", *FAULTS], default="none", metavar="NAME",
                         help="plant a bug in the embedded server: " + ", ".join(FAULTS))
-    parser.add_argument("--profile", choices=[AUTO, *profile_names()], default=AUTO, metavar="NAME",
-                        help=f"the version the model plays: {', '.join(profile_names())}, or auto (default): "
+    parser.add_argument("--profile", choices=profile_choices(), default=AUTO, metavar="NAME",
+                        help=f"the version the model plays: {', '.join(profile_choices()[1:])}, or auto (default): "
                              "chosen from the server's INFO server")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--ops", type=positive_int, default=DEFAULT_OPS, metavar="N",

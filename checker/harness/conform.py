@@ -52,16 +52,11 @@ from redlin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION,
 from redlin.harness.actions import Action
 from redlin.harness.conform_lane import Exchange, Lane, Mismatch, family_of, mismatch, signature_name
 from redlin.harness.conform_shrink import Shrunk, script_size, shrink
-from redlin.harness.conform_versions import (
-    AUTO,
-    choose_profile,
-    initial_for,
-    profile_names,
-    version_explaining,
-)
+from redlin.harness.conform_versions import initial_for, version_explaining
 from redlin.harness.guard import Guard, UnsafeCommand
 from redlin.harness.interrupts import Interrupts, checkpoint, signal_text
 from redlin.harness.pubsub import escape_glob
+from redlin.harness.run_profile import check_profile_name, choose_profile
 from redlin.harness.server_state import info_fields, rejection_note
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import Connection, WireError
@@ -117,9 +112,7 @@ class ConformPlan:
                 raise UsageError("--fault plants a bug in the embedded server: it cannot be combined with --target")
             if self.fault not in FAULTS:
                 raise UsageError(f"--fault: unknown fault {self.fault!r} (choose from {', '.join(FAULTS)})")
-        if self.profile != AUTO and self.profile not in profile_names():
-            raise UsageError(f"--profile: unknown profile {self.profile!r} (choose from auto, "
-                             f"{', '.join(profile_names())})")
+        check_profile_name(self.profile)
         for name, value in (("ops", self.ops), ("duration", self.duration), ("timeout", self.timeout),
                             ("shrink-time", self.shrink_time)):
             if value is not None and not value > 0:
@@ -169,6 +162,8 @@ class ConformRun:
     server_version: str | None
     profile: str
     profile_reason: str
+    profile_warning: str | None = None
+    """Set when ``--profile`` named a version the server's ``INFO`` contradicts."""
     differences: list[Difference] = field(default_factory=list)
     exercised: Counter[str] = field(default_factory=Counter)
     """Commands sent while drawing, by name (lower case, EVALSHA as EVAL)."""
@@ -226,9 +221,13 @@ def conform(plan: ConformPlan, say: Callable[[str], None] = lambda line: None) -
         except TargetError as error:
             raise UsageError(f"--target: {error}") from None
         info = _server_info(target, plan.timeout)
-        profile, reason = choose_profile(plan.profile, info)
-        say(f"comparing with profile {profile}: {reason}")
-        run = ConformRun(plan, described or target.url, info.get("redis_version"), profile, reason)
+        choice = choose_profile(plan.profile, info)
+        profile = choice.name
+        say(choice.line())
+        if choice.warning is not None:
+            say(f"warning: {choice.warning}")
+        run = ConformRun(plan, described or target.url, info.get("redis_version"), profile, choice.reason,
+                         choice.warning)
         tester = _Tester(run, target, Guard(plan.prefix, allow_destructive=plan.allow_destructive),
                          initial_for(profile), say)
         try:

@@ -9,8 +9,9 @@ server's, with their RESP types where those differ -- and as a ``redis-cli`` scr
 
 The ``result.json`` schema (format ``redlin-conform``, version 1): ``verdict`` (``conformant``: no
 difference that no version explains; ``differences``; ``target-lost``: the target went away;
-``interrupted``: a signal before any comparison), ``target``, ``server_version``,
-``profile`` and ``profile_reason``, ``seed``, ``run_id``, ``prefix``, ``actions``, ``commands``,
+``interrupted``: a signal before any comparison), ``target``, ``server_version``, ``profile``,
+``profile_reason`` and ``profile_warning`` (``null`` unless ``--profile`` named a version the
+server's ``INFO`` contradicts), ``seed``, ``run_id``, ``prefix``, ``actions``, ``commands``,
 ``seconds``, ``replays``, ``keys_deleted``, ``interrupted_by``, ``notes``, ``exercised`` (command
 -> times sent, and ``families``: command -> family), and ``differences``, each with ``number``,
 ``command``, ``family``, ``kind`` and ``kind_text``, ``version`` (the profile that explains it,
@@ -77,6 +78,7 @@ def conform_document(run: ConformRun) -> dict[str, Any]:
         "fault": plan.fault,
         "profile": run.profile,
         "profile_reason": run.profile_reason,
+        "profile_warning": run.profile_warning,
         "seed": plan.seed,
         "run_id": plan.run_id,
         "prefix": plan.prefix.decode(),

@@ -3,7 +3,8 @@
 The model is Redis 7.0.15; its version profiles (:data:`redlin.model.PROFILES`: ``redis-6.2``,
 ``redis-7.2``, ``valkey-8``...) change it where another version is known to answer otherwise.
 ``redlin conform --profile auto`` (the default) picks the profile from the server's ``INFO
-server`` (:func:`redlin.model.profile_from_info`) and says why.
+server``, and a profile named by hand is checked against it, with the same function and the same
+words as ``redlin run``'s (:func:`redlin.harness.run_profile.choose_profile`).
 
 A difference from the chosen profile may still be another version's behaviour -- the server is
 a 6.2 that reports itself as something else, or the user chose a profile by hand.  So
@@ -11,42 +12,24 @@ a 6.2 that reports itself as something else, or the user chose a profile by hand
 a fresh state: a profile whose replies are exactly the server's, command by command, explains the
 difference, and ``redlin conform`` reports it as that version's behaviour, not as a bug.
 
->>> choose_profile("auto", {"redis_version": "6.2.14"})
-('redis-6.2', 'redis_version 6.2.14 → redis-6.2')
->>> choose_profile("redis-7.2", {"redis_version": "6.2.14"})
-('redis-7.2', 'chosen with --profile (the server reports redis_version 6.2.14)')
+>>> from redlin.harness.actions import Command, Key
+>>> from redlin.model import Error
+>>> unknown = Error("ERR unknown command `NOSUCH`, with args beginning with: ")
+>>> version_explaining([Exchange(Command((b"NOSUCH",)), ((b"NOSUCH",),), (unknown,), (unknown,))], "redis-7.0")
+'redis-6.2'
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
+from redlin.adapter.profiles import other_profiles
 from redlin.adapter.redis_model import canonical_result
 from redlin.harness.conform_lane import CLIENT, Exchange
-from redlin.model import DEFAULT_PROFILE, PROFILES, Reply, State, initial_state, profile_from_info, step
+from redlin.model import Reply, State, initial_state, step
 
-__all__ = ["AUTO", "choose_profile", "initial_for", "profile_names", "version_explaining"]
-
-AUTO = "auto"
-"""``--profile auto``: the profile for what ``INFO server`` says the server is."""
-
-
-def profile_names() -> tuple[str, ...]:
-    """Every profile the model can play, the default (Redis 7.0) among them.
-
-    >>> "redis-7.0" in profile_names() and "redis-6.2" in profile_names()
-    True
-    """
-    return tuple(PROFILES)
-
-
-def choose_profile(requested: str, info: Mapping[str, str]) -> tuple[str, str]:
-    """The profile to compare with, and why in one line (``requested`` is a name or ``auto``)."""
-    if requested == AUTO:
-        return profile_from_info(info)
-    said = info.get("redis_version")
-    return requested, "chosen with --profile" + (f" (the server reports redis_version {said})" if said else "")
+__all__ = ["initial_for", "version_explaining"]
 
 
 def initial_for(profile: str) -> State:
@@ -57,8 +40,7 @@ def initial_for(profile: str) -> State:
 def version_explaining(exchanges: Sequence[Exchange], profile: str) -> str | None:
     """Another profile whose model gives exactly the server's replies to ``exchanges`` (the
     default profile first, then the others in order), or ``None``."""
-    others = sorted((name for name in PROFILES if name != profile), key=lambda name: name != DEFAULT_PROFILE)
-    for other in others:
+    for other in other_profiles(profile):
         if _reproduces(exchanges, initial_for(other)):
             return other
     return None

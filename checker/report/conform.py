@@ -111,7 +111,10 @@ def headline(document: dict[str, Any]) -> str:
 
 def render_conform_text(document: dict[str, Any]) -> str:
     """What ``redlin conform`` prints: the verdict, then each difference grouped by family."""
-    lines = [headline(document), f"profile {document['profile']}: {document['profile_reason']}"]
+    # The words of redlin run's profile line (redlin.harness.run_profile.ProfileChoice.line).
+    lines = [headline(document), f"profile: {document['profile']} ({document['profile_reason']})"]
+    if document.get("profile_warning"):
+        lines.append(f"warning: {document['profile_warning']}")
     for title, chosen in _sections(document):
         lines.append(f"{title}, by family:")
         for family, differences in _grouped(chosen).items():
@@ -151,6 +154,8 @@ def render_conform_markdown(document: dict[str, Any]) -> str:
              f"Profile {markdown_code(document['profile'])}: {document['profile_reason']}. "
              f"Seed {document['seed']}, {document['seconds']:.1f} s; keys shown without the run's prefix "
              f"{markdown_code(document['prefix'])}, scripts without redlin's guard.", ""]
+    if document.get("profile_warning"):
+        lines += [f"Warning: {document['profile_warning']}.", ""]
     for title, chosen in _sections(document):
         for family, differences in _grouped(chosen).items():
             lines += [f"### {title[0].upper() + title[1:]}: {family}", ""]
@@ -231,6 +236,8 @@ def render_conform_html(document: dict[str, Any]) -> str:
             f"{e(document['profile_reason'])}. Seed {e(str(document['seed']))}, {document['seconds']:.1f} s. Keys are "
             f"shown without the run's prefix <code>{e(document['prefix'])}</code>, scripts without redlin's guard."
             "</p></section>"]
+    if document.get("profile_warning"):
+        body.append(f'<p class="note">Warning: {e(document["profile_warning"])}.</p>')
     for note in document.get("notes", []):
         body.append(f'<p class="note">{e(note)}</p>')
     for title, chosen in _sections(document):

@@ -33,7 +33,7 @@ The JSON Schema is ``redlin/report/schema.json``; in words, an object with:
     ``unjustified-nil-exec``, ``impossible-reply``, the Pub/Sub kinds ``lost-message``,
     ``duplicate-message``, ``reordered-messages``, ``phantom-message``, ``wrong-receiver-count``, or
     ``no-valid-order`` (none of the others recognised), and a human title; ``null`` and the verdict
-    otherwise.  ``version-difference`` (title ``version difference (profile redis-6.2)``) when the
+    otherwise.  ``version-difference`` (title ``version difference: profile redis-6.2``) when the
     meta names a ``version_difference``: the model of that other version profile explains the
     failing history, so the server behaves as that version (the anomaly found stays in
     ``anomalies``).
@@ -368,9 +368,9 @@ def result_document(
 
 
 def _title(kind: str, version: object) -> str:
-    """A kind's name for people; a version difference's names the profile (``version difference
-    (profile redis-6.2)``)."""
-    return f"{TITLES[kind]} (profile {version})" if kind == VERSION_DIFFERENCE else TITLES[kind]
+    """A kind's name for people; a version difference's names the profile (``version difference:
+    profile redis-6.2``)."""
+    return f"{TITLES[kind]}: profile {version}" if kind == VERSION_DIFFERENCE else TITLES[kind]
 
 
 def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[dict[str, Any]], list[list[int]]]:
