@@ -23,11 +23,15 @@ import pytest
 from conftest import RedisServer, as_at_a_terminal, free_port
 
 from redlin.cli import main
+from redlin.errors import UsageError
 from redlin.harness.actions import Command, Key, Transaction
 from redlin.harness.conform import ConformPlan, ConformRun, conform
 from redlin.harness.conform_document import conform_document, write_conform
 from redlin.harness.conform_lane import Exchange, kind_of, mismatch
 from redlin.harness.conform_shrink import ddmin, script_size, shrink
+from redlin.harness.preflight import script_guard_refusal
+from redlin.harness.runner import render_outcome, run
+from redlin.harness.target import Target
 from redlin.harness.wire import Connection
 from redlin.model import Error, Status
 
@@ -295,3 +299,21 @@ def test_a_6_2_difference_from_7_0_is_a_version_difference(redis62: RedisServer,
     assert "profile: redis-7.0 (chosen with --profile)" in out.splitlines()
     assert ("warning: --profile redis-7.0, but the server reports redis_version 6.2.14 → redis-6.2: replies where "
             "the versions differ will be reported as version differences") in out.splitlines()
+
+
+def test_a_server_that_cannot_run_the_script_guard_is_tested_without_scripts(
+        server_in: Callable[..., RedisServer], tmp_path: Path) -> None:
+    """A server where no script runs inside redlin's guard (KeyDB, whose Lua globals scripts may
+    change; here a real redis-server 7.0.15 whose ACL forbids scripting) is tested without scripts,
+    and says so, instead of reporting every script as a difference (conform) or a violation (run)."""
+    server = server_in("--user", "default", "on", "nopass", "~*", "&*", "+@all", "-@scripting")
+    refusal = script_guard_refusal(Target.parse(server.url), 5.0)
+    assert refusal is not None and "NOPERM" in refusal
+    checked = conform(plan(server.url, ops=1500, seed=1))
+    assert checked.differences == [], described(checked)
+    assert any(note.startswith("scripts left out") for note in checked.notes), checked.notes
+    ran = run(server.url, ops=1500, seed=1, out=tmp_path / "run", database=None)
+    assert ran.verdict == "linearizable", render_outcome(ran)
+    assert any(note.startswith("scripts left out") for note in ran.notes), ran.notes
+    with pytest.raises(UsageError, match="workload 'transfer' sends scripts"):
+        run(server.url, workload="transfer", ops=200, out=tmp_path / "transfer", database=None)

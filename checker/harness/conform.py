@@ -55,6 +55,7 @@ from redlin.harness.conform_shrink import Shrunk, script_size, shrink
 from redlin.harness.conform_versions import initial_for, version_explaining
 from redlin.harness.guard import Guard, UnsafeCommand
 from redlin.harness.interrupts import Interrupts, checkpoint, signal_text
+from redlin.harness.preflight import script_guard_refusal, without_scripts
 from redlin.harness.pubsub import escape_glob
 from redlin.harness.run_profile import check_profile_name, choose_profile
 from redlin.harness.server_state import info_fields, rejection_note
@@ -279,6 +280,12 @@ class _Tester:
         self.started = time.monotonic()
         self.seen: dict[tuple[str, str], Difference] = {}
         self.lanes = 0
+        self.source = FAMILIES[WORKLOAD]
+        refusal = script_guard_refusal(target, self.plan.timeout)
+        if refusal is not None:  # KeyDB, or scripting denied by ACL: no script is sent
+            self.source = without_scripts(self.source, refusal)
+            run.notes.append(f"scripts left out: this server cannot run them inside redlin's script guard ({refusal})")
+            say(run.notes[-1])
 
     def connect(self) -> Connection:
         try:
@@ -298,7 +305,7 @@ class _Tester:
 
     def draw(self) -> None:
         """Draw segments and compare until the budget is spent."""
-        source = FAMILIES[WORKLOAD]
+        source = self.source
         segment = 0
         while not self.spent():
             program = sample_program(source, clients=1, steps=SEGMENT, seed=self.plan.seed * 1_000_003 + segment)

@@ -12,15 +12,19 @@ from __future__ import annotations
 import datetime
 import secrets
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Final
 
 from redlin.errors import UsageError
+from redlin.harness.generated import AnyScript, AnyScriptCache
 from redlin.harness.guard import Guard, UnsafeCommand, possible_commands
 from redlin.harness.outages import ServerFacts, server_facts
 from redlin.harness.run_profile import AUTO, ProfileChoice, check_profile_name, choose_profile
+from redlin.harness.script_guard import guard_script
 from redlin.harness.server_state import CODES, info_fields, state_error
 from redlin.harness.target import Target, TargetError, open_connection
+from redlin.harness.templates import Eval
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed
 from redlin.model import COMMANDS, DEFAULT_PROFILE, Reply
@@ -197,3 +201,55 @@ def _ask_info(target: Target, timeout: float) -> Reply:
             return conn.execute(b"INFO", b"server")
     except (WireError, TargetError) as error:
         raise UsageError(f"cannot use {target.url}: {error}") from None
+
+
+GUARD_PROBE: Final = guard_script(b"return 1")
+"""The script :func:`script_guard_refusal` sends: the guard's prelude and nothing else."""
+
+
+def script_guard_refusal(target: Target, timeout: float) -> str | None:
+    """Why ``target`` cannot run scripts inside redlin's guard, or ``None`` if it can: one EVAL of
+    :data:`GUARD_PROBE`, which touches no key.  A server whose scripts may change the shared Lua
+    globals (before Redis 6.2's protection: KeyDB) makes the prelude refuse, since no guard can
+    hold there; 6.2 then garbles the refusal's text, so the reply is quoted as it came."""
+    try:
+        with open_connection(target, timeout) as conn:
+            reply = conn.execute(b"EVAL", GUARD_PROBE, b"0")
+    except (WireError, TargetError) as error:
+        return f"the probe script got no reply: {error}"
+    if reply == 1:
+        return None
+    return f"EVAL of the guard alone answered {getattr(reply, 'text', reply)!r}"
+
+
+def sends_scripts(template: object) -> bool:
+    """Whether a step template sends scripts (EVAL/EVALSHA/SCRIPT LOAD of a guarded body).
+
+    >>> sends_scripts(FAMILIES["transfer"].steps[0]), sends_scripts(FAMILIES["register"].steps[0])
+    (True, False)
+    """
+    return isinstance(template, Eval | AnyScript | AnyScriptCache)
+
+
+BROAD_FAMILIES: Final = frozenset({"default", "model", "mixed"})
+"""The workloads that go on without their scripts on a server that cannot run the guard (the
+others are about what they send, scripts included: they stop instead)."""
+
+
+def without_scripts(source: Family, refusal: str) -> Family:
+    """``source`` without its script steps (setup included), for a server that cannot run the
+    guard (``refusal`` says why); a one-line :class:`~redlin.errors.UsageError` for a focused
+    family that sends scripts.
+
+    >>> len(without_scripts(FAMILIES["default"], "why").steps) < len(FAMILIES["default"].steps)
+    True
+    >>> without_scripts(FAMILIES["transfer"], "old Lua")
+    Traceback (most recent call last):
+    ...
+    redlin.errors.UsageError: workload 'transfer' sends scripts, and this server cannot run them inside redlin's script guard: old Lua
+    """
+    if source.name not in BROAD_FAMILIES:
+        raise UsageError(f"workload {source.name!r} sends scripts, and this server cannot run them inside redlin's "
+                         f"script guard: {refusal}")
+    return replace(source, steps=tuple(step for step in source.steps if not sends_scripts(step)),
+                   setup=tuple(step for step in source.setup if not sends_scripts(step)))

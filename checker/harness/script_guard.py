@@ -39,9 +39,9 @@ against redis-server 7.0.15 and against the model):
    very values checked are the ones passed on; the command table is a string constant.  The
    library functions the checks use were captured before the workload's text ran, and Redis 7.0
    makes the globals and library tables read-only, so no earlier script can have replaced them.
-   On a server whose globals are writable (Redis before 7.0) the prelude refuses every script,
-   since an earlier one could have done so; and the Python guard sends no body that does not
-   compile on its own (the wrapper of Redis 6 could otherwise be closed by the body's text).
+   On a server whose globals are writable (KeyDB; Redis 6.2.14 has the protection, older releases
+   may not) the prelude refuses every script, since an earlier one could have done so; and the
+   Python guard sends no body that does not compile on its own (the wrapper of Redis 6 could otherwise be closed by the body's text).
 4. *A refusal cannot be hidden.*  After the first refusal every guarded call refuses again, and the
    guarded ``pcall``, ``xpcall`` and ``coroutine.resume`` raise the refusal again when they return,
    so a script that catches it still ends with it (a fresh error table each time: a handler that
@@ -203,7 +203,7 @@ local $NAMES = (function()
     return reply
   end
   if real_pcall(rawset, real_G, 'redlin_guard_probe', nil) then
-    refuse("this server lets scripts change the shared Lua globals (Redis before 7.0), so no guard can hold there")
+    refuse("this server lets scripts change the shared Lua globals (KeyDB, older Redis), so no guard can hold there")
   end
   local declared = {}
   for i = 1, #keys do declared[keys[i]] = true end
