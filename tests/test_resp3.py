@@ -17,7 +17,6 @@ from resp3_probes import PROBES, UNMODELLED
 
 from redlin import Violation, check, minimise
 from redlin.adapter.redis_model import canonical_result, describe_reply, redis_model, resp_type
-from redlin.errors import UsageError
 from redlin.harness.runner import render_outcome, run
 from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.wire import Connection, ProtocolRefused
@@ -389,8 +388,3 @@ def test_run_over_resp3_finds_a_planted_fault(tmp_path: Path) -> None:
     assert again.meta["protocol"] == 3
     assert isinstance(check(again, model, time_limit=30), Violation)
     assert isinstance(check(again, redis_model(protocol=3), time_limit=30), Violation)
-
-
-def test_pubsub_rounds_need_resp2(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="RESP2 only"):
-        run(workload="pubsub", protocol=3, out=tmp_path / "out")

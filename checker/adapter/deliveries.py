@@ -7,7 +7,13 @@ speaks only about what the recorded calls and replies prove.
 
 Where messages are read (see ``redlin.adapter.redis_model``): the pseudo-command ``RECV`` is one message
 read by an idle subscriber (its result is the frame); a :class:`model.Frames` result of a
-subscriber's own Pub/Sub command or PING starts with the messages read before its reply.
+subscriber's own Pub/Sub command or PING starts with the messages read before its reply.  Over
+RESP3 a message is a push (``>``), which no reply is, so the messages in front of any command's
+reply are known exactly (a RESP3 subscriber may send any command); the facts here hold a message
+as the tuple of its parts, however it was sent.
+
+>>> receive_call(Push((b"message", b"ch", b"hi"))), message_parts(Push((b"message", b"ch", b"hi")))
+((b'RECV', b'message', b'ch', b'hi'), (b'message', b'ch', b'hi'))
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from redlin.history.records import Operation, Outcome
-from redlin.model import Frames, is_message, split_messages, stringmatch
+from redlin.model import Frames, Push, Reply, is_message, split_messages, stringmatch
 
 RECV = b"RECV"
 """The pseudo-command of one Pub/Sub message read by an idle subscriber: call
@@ -27,9 +33,15 @@ says which message it took), result ``(frame,)``."""
 
 def receive_call(frame: object) -> tuple[bytes, ...]:
     """The argv of the RECV operation that read ``frame`` (just ``RECV`` if it is not a message)."""
-    if type(frame) is tuple and frame and all(type(part) is bytes for part in frame):
-        return (RECV, *frame)
+    parts = frame.items if type(frame) is Push else frame
+    if type(parts) is tuple and parts and all(type(part) is bytes for part in parts):
+        return (RECV, *parts)
     return (RECV,)
+
+
+def message_parts(frame: Reply) -> tuple[bytes, ...]:
+    """A message frame as the tuple of its parts: a RESP3 push's items, a RESP2 array itself."""
+    return frame.items if type(frame) is Push else frame  # type: ignore[return-value]
 
 
 def is_receive_argv(argv: Sequence[bytes]) -> bool:
@@ -80,7 +92,7 @@ def is_receive(op: Operation) -> bool:
 
 
 def receipts(ops: Iterable[Operation]) -> dict[Hashable, list[Receipt]]:
-    """Per client, the messages it read, in the order it read them."""
+    """Per client, the messages it read, in the order it read them (each as its parts)."""
     out: dict[Hashable, list[Receipt]] = defaultdict(list)
     for op in sorted(ops, key=lambda o: (o.invoke, o.id)):
         if op.outcome is not Outcome.OK:
@@ -89,12 +101,13 @@ def receipts(ops: Iterable[Operation]) -> dict[Hashable, list[Receipt]]:
         if is_receive(op):
             frame = op.result[0]
             if is_message(frame):
-                mine.append(Receipt(op, frame, len(mine)))
+                mine.append(Receipt(op, message_parts(frame), len(mine)))
             continue
         for argv, reply in zip(op.call, op.result):
-            if type(reply) is Frames and argv and argv[0].lower() in _READS_MESSAGES_FIRST:
+            if type(reply) is Frames and (type(reply.frames[0]) is Push  # RESP3: exact for any command
+                                          or argv and argv[0].lower() in _READS_MESSAGES_FIRST):
                 for frame in split_messages(reply)[0]:
-                    mine.append(Receipt(op, frame, len(mine)))  # type: ignore[arg-type]
+                    mine.append(Receipt(op, message_parts(frame), len(mine)))
     return dict(out)
 
 

@@ -21,6 +21,10 @@ of the operations that fits the model: the checker finds it, like any other viol
 forget most of the deliveries.  The recorder of such histories is
 :func:`redlin.harness.pubsub.record_pubsub`.
 
+A history recorded over RESP3 (its meta says ``"protocol": 3``) is checked in RESP3's types,
+exactly: messages and (un)subscribe confirmations are pushes, PING answers ``+PONG`` while
+subscribed, and a subscriber may run any command (:func:`redlin.model.to_resp3`).
+
 A ``redlin run --workload pubsub`` history holds many rounds, one after another, each on channels
 of its own; ``redlin check`` checks them one by one, as the run did
 (:mod:`redlin.adapter.run_pieces`).
@@ -35,8 +39,9 @@ from typing import Final
 
 from redlin.adapter.deliveries import impossible_message, is_receive
 from redlin.adapter.redis_model import redis_model
+from redlin.adapter.replies import history_protocol
 from redlin.history.records import History, Operation, Outcome
-from redlin.model import DEFAULT_SESSION, Frames, State, split_messages
+from redlin.model import DEFAULT_SESSION, Frames, State, split_messages, use_protocol
 from redlin.model import step as model_step
 from redlin.search.check import check
 from redlin.search.minimise import minimise
@@ -47,8 +52,10 @@ __all__ = ["PROJECTION_TIME", "check_pubsub", "minimise_pubsub"]
 
 
 def check_pubsub(history: History, *, time_limit: float | None = None, max_states: int = 1_000_000) -> Result:
-    """Check a recorded Pub/Sub history against the Redis model (see the module docstring)."""
-    return check(history, redis_model(), time_limit=time_limit, max_states=max_states)
+    """Check a recorded Pub/Sub history against the Redis model, in the RESP version its meta names
+    (see the module docstring)."""
+    return check(history, redis_model(protocol=history_protocol(history.meta)), time_limit=time_limit,
+                 max_states=max_states)
 
 
 # ----------------------------------------------------------------------------- minimising
@@ -79,10 +86,11 @@ def minimise_pubsub(history: History, violation: Violation, *, time_limit: float
     whole part is minimised as usual.
     """
     deadline = time.monotonic() + time_limit
-    whole = redis_model(partitioned=False)
+    protocol = history_protocol(history.meta)
+    whole = redis_model(partitioned=False, protocol=protocol)
     in_part = set(violation.part)
     part = [op for op in history if op.id in in_part and op.outcome is not Outcome.FAIL]
-    for ops, model in _projections(part, whole):
+    for ops, model in _projections(part, whole, protocol):
         left = deadline - time.monotonic()
         if left <= 0:
             break
@@ -90,18 +98,20 @@ def minimise_pubsub(history: History, violation: Violation, *, time_limit: float
         result = check(projected, model, time_limit=min(PROJECTION_TIME, left))
         if isinstance(result, Violation):
             return minimise(projected, model, result, time_limit=max(0.0, deadline - time.monotonic()))
-    return minimise(history, redis_model(), violation, time_limit=max(0.0, deadline - time.monotonic()))
+    return minimise(history, redis_model(protocol=protocol), violation,
+                    time_limit=max(0.0, deadline - time.monotonic()))
 
 
-def _projections(part: Sequence[Operation], whole: Model[State]) -> list[tuple[list[Operation], Model[State]]]:
+def _projections(part: Sequence[Operation], whole: Model[State],
+                 protocol: int) -> list[tuple[list[Operation], Model[State]]]:
     """The counts projection, then one per subscriber (see :func:`minimise_pubsub`)."""
     counted = [_without_messages(op) for op in part if not is_receive(op)]
-    out = [(counted, _projection_model("counts", whole, keep=None))]
+    out = [(counted, _projection_model("counts", whole, None, protocol))]
     subscribers = sorted({op.client for op in part if is_receive(op)
                           or any(argv and argv[0].lower() in _SUBSCRIBERS for argv in op.call)}, key=repr)
     for client in subscribers:
         ops = [op for op in part if op.client == client or _publishes(op)]
-        out.append((ops, _projection_model(f"deliveries-{client}", whole, keep=client)))
+        out.append((ops, _projection_model(f"deliveries-{client}", whole, client, protocol)))
     return out
 
 
@@ -119,12 +129,14 @@ def _without_messages(op: Operation) -> Operation:
     return replace(op, result=tuple(split_messages(reply)[1] for reply in op.result))
 
 
-def _projection_model(name: str, whole: Model[State], keep: Hashable | None) -> Model[State]:
+def _projection_model(name: str, whole: Model[State], keep: Hashable | None, protocol: int) -> Model[State]:
     """The full model, forgetting every mailbox but ``keep``'s; with ``keep``, the other clients'
-    operations run without their replies being checked."""
+    operations run without their replies being checked (each client speaking ``protocol``)."""
 
     def step(state: State, op: Operation) -> State | None:
         if keep is not None and op.client != keep and op.outcome is Outcome.OK:
+            if protocol == 3:  # every connection of a RESP3 history began with HELLO 3
+                state = use_protocol(state, op.client, 3)
             for argv in op.call:
                 state, _ = model_step(state, op.client, argv)
             after: State | None = state

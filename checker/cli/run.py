@@ -85,7 +85,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "other kinds or commands until the budget is spent")
     parser.add_argument("--protocol", type=int, choices=(2, 3), default=2,
                         help="the RESP version the recorder speaks: 3 sends HELLO 3 on every connection and "
-                             "records and checks RESP3 replies exactly (default 2; Pub/Sub rounds need 2)")
+                             "records and checks RESP3 replies exactly, Pub/Sub pushes included (default 2)")
     parser.add_argument("--profile", choices=profile_choices(), default=AUTO, metavar="NAME",
                         help=f"the version the target is checked as: {', '.join(profile_choices()[1:])}, or auto "
                              "(default): from the target's INFO server; the embedded server plays the profile named "

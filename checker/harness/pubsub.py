@@ -16,6 +16,8 @@ MULTI/EXEC, P11) to a few channels; subscribers SUBSCRIBE, PSUBSCRIBE (overlappi
 UNSUBSCRIBE, resubscribe and PING (P7) over time, each with a reader thread that notes every frame
 as it arrives.  When the publishers are done, every subscriber unsubscribes from everything and
 sends a last PING: everything published while it was subscribed must have arrived by then.
+With ``protocol=3`` every client speaks RESP3 and the history records RESP3's types (messages
+and confirmations as pushes; its meta says ``"protocol": 3``), checked exactly.
 
 When things go wrong (:mod:`redlin.harness.pubsub_clients`): a reply that is the server's state
 speaking (``BUSY``, ``OOM``, ``LOADING``...) is recorded as failed or indeterminate, never as the
@@ -147,6 +149,7 @@ def record_pubsub(
     on_operation: Callable[[], None] | None = None,
     first_client: int = 1,
     reconnect_time: float = RECONNECT_TIME,
+    protocol: int = 2,
 ) -> PubSubRecording:
     """Run ``workload`` against the server at ``url`` and record it ``into`` a new history file
     (a path), or append it to an open :class:`~redlin.history.jsonl.HistoryWriter` (several runs in one
@@ -161,6 +164,8 @@ def record_pubsub(
     completes (a progress counter).  Ctrl-C stops the publishers, lets the subscribers finish
     cleanly, and returns what was recorded (``interrupted``).  A client whose connection is lost
     or refused tries to reconnect for ``reconnect_time`` seconds before it stops (a problem).
+    ``protocol=3``: every connection speaks RESP3 (``HELLO 3``), and the history is a RESP3 one
+    (the file's meta says so; with a writer, its meta line must, as ``redlin run`` writes it).
 
     Raises :class:`~redlin.harness.target.TargetError` if the server cannot be reached (for
     ``reconnect_time`` seconds) or refuses the password.
@@ -180,7 +185,9 @@ def record_pubsub(
     if prefix is None:
         prefix = b"redlin:pubsub:%s:" % os.urandom(4).hex().encode()
     started = time.monotonic()
-    recorder = _Run(target, workload, seed, prefix, timeout, reconnect_time)
+    if protocol not in (2, 3):
+        raise ValueError(f"protocol must be 2 or 3, not {protocol}")
+    recorder = _Run(target, workload, seed, prefix, timeout, reconnect_time, protocol)
     recorder._ids = first_client - 1
     recorder.deadline = None if duration is None else started + duration
     recorder.on_operation = on_operation
@@ -188,8 +195,11 @@ def record_pubsub(
         log = recorder.writer = Log(into)
         recorder.go()
         path, history = into.path, log.history()
+        if protocol == 3:
+            history = History(history.operations, {"protocol": 3})
     else:
-        fields = {"workload": "pubsub", "seed": seed, "prefix": prefix.decode("utf-8", "replace"), **(meta or {})}
+        fields = {"workload": "pubsub", "seed": seed, "prefix": prefix.decode("utf-8", "replace"),
+                  **({"protocol": 3} if protocol == 3 else {}), **(meta or {})}
         with HistoryWriter(into, model="redis", **fields) as writer:
             recorder.writer = Log(writer)
             recorder.go()
@@ -206,8 +216,8 @@ class _Run(Shared):
     """The shared state of one recording while its threads run, and the publishers."""
 
     def __init__(self, target: Target, workload: PubSubWorkload, seed: int, prefix: bytes, timeout: float,
-                 reconnect_time: float) -> None:
-        super().__init__(target, seed, timeout, reconnect_time)
+                 reconnect_time: float, protocol: int = 2) -> None:
+        super().__init__(target, seed, timeout, reconnect_time, protocol)
         self.workload = workload
         self.prefix = prefix
         self.failure: BaseException | None = None
@@ -223,7 +233,8 @@ class _Run(Shared):
             raise first if isinstance(first, TargetError) else TargetError(f"{self.target.url}: {first}")
         conns = [first, *(self._try_connect() for _ in range(workload.subscribers + workload.publishers - 1))]
         subscribers = [Subscriber(self, index, workload.channel_names(self.prefix), workload.pattern_names(self.prefix),
-                                  workload.pause, conns[index]) for index in range(workload.subscribers)]
+                                  workload.pause, conns[index], self.prefix + b"key")
+                       for index in range(workload.subscribers)]
         publishers = [(self.new_client_id(), conn) for conn in conns[workload.subscribers:]]
         threads = [threading.Thread(target=self._guard, args=(subscriber.go,), daemon=True,
                                     name=f"redlin-subscriber-{subscriber.client}") for subscriber in subscribers]

@@ -48,6 +48,12 @@ the end of its session are one point for the checker, which then cannot explain 
 leave a problem noted, which makes :mod:`redlin.harness.rounds` count a violation in that round as
 unknown, not as a violation.
 
+Over RESP3 (``protocol=3``: every connection sends ``HELLO 3`` once authenticated) the clients read
+the same things in RESP3's types, and record them so: messages and (un)subscribe confirmations
+are pushes (``>``), one confirmation per channel or pattern named as under RESP2, and PING
+answers ``+PONG`` while subscribed.  A RESP3 subscriber may run any command while subscribed, so
+it also reads a key now and then (``GET``, answered after the messages already queued for it).
+
 >>> confirmations((b"SUBSCRIBE", b"ch0", b"ch1")), confirmations((b"PING",)), ENDING_CALL
 (2, 1, ((b'QUIT',),))
 """
@@ -82,11 +88,14 @@ ENDING_CALL: Final = ((b"QUIT",),)
 """The call of the indeterminate operation that ends a subscriber's session when its connection
 broke (see the module docstring); it is never sent."""
 
+_CONFIRMED: Final = frozenset({b"SUBSCRIBE", b"UNSUBSCRIBE", b"PSUBSCRIBE", b"PUNSUBSCRIBE"})
+"""The commands answered by one confirmation per channel or pattern they name."""
+
 
 def confirmations(argv: Argv) -> int:
     """How many frames that are not messages answer ``argv``: one per channel or pattern named (P2,
-    P3), one for PING (P7)."""
-    return max(1, len(argv) - 1) if argv[0] != b"PING" else 1
+    P3), one for PING (P7) or any other command."""
+    return max(1, len(argv) - 1) if argv[0] in _CONFIRMED else 1
 
 
 class Log:
@@ -123,11 +132,13 @@ class Log:
 class Shared:
     """What the clients of one recording share while their threads run."""
 
-    def __init__(self, target: Target, seed: int, timeout: float, reconnect_time: float) -> None:
+    def __init__(self, target: Target, seed: int, timeout: float, reconnect_time: float, protocol: int = 2) -> None:
         self.target = target
         self.seed = seed
         self.timeout = timeout
         self.reconnect_time = reconnect_time
+        self.protocol = protocol
+        """The RESP version every connection speaks (3: ``HELLO 3`` once authenticated)."""
         self.writer: Log
         self.lock = threading.Lock()
         self.problems: list[str] = []
@@ -170,7 +181,7 @@ class Shared:
         pause = 0.05
         while True:
             try:
-                return open_connection(self.target, self.timeout)
+                return open_connection(self.target, self.timeout, self.protocol)
             except ServerRefused as error:
                 with self.lock:
                     self.refused[error.code] += 1
@@ -189,8 +200,8 @@ class Shared:
 @dataclass(slots=True)
 class _Flight:
     """A subscriber's command waiting for its reply: the frames read so far, how many of them are
-    still to come that are not messages (one confirmation per channel, or PING's reply), and how
-    it ended (``None`` while it waits)."""
+    still to come that are not messages (one confirmation per channel, or the reply of PING or of
+    another command), and how it ended (``None`` while it waits)."""
 
     op: int
     argv: Argv
@@ -203,13 +214,15 @@ class Subscriber:
     """One subscribing client: a reader thread that only receives frames and notes when each
     arrived, and a controller thread that sends commands and records everything in order (a frame
     that arrives while no command is in flight is a RECV operation, at its arrival).  After a broken
-    connection it goes on as a new client (see the module docstring)."""
+    connection it goes on as a new client (see the module docstring).  ``key``: what a RESP3
+    subscriber reads now and then while subscribed (a key nobody writes)."""
 
     def __init__(self, run: Shared, index: int, channels: Sequence[bytes], patterns: Sequence[bytes], pause: float,
-                 conn: Connection | None) -> None:
+                 conn: Connection | None, key: bytes | None = None) -> None:
         self.run = run
         self.index = index
         self.channel_names, self.pattern_names, self.pause = tuple(channels), tuple(patterns), pause
+        self.key = key if run.protocol == 3 else None  # RESP2 refuses GET while subscribed (P6)
         self.client = run.new_client_id()
         self.conn = conn
         self.rng = random.Random(f"{run.seed}:subscriber:{index}")
@@ -317,6 +330,8 @@ class Subscriber:
                 ok = self._request((b"PUNSUBSCRIBE", rng.choice(sorted(self.patterns))))
             elif roll < 0.7:
                 ok = self._request((b"PING",))
+            elif roll < 0.8 and self.key is not None:
+                ok = self._request((b"GET", self.key))
             else:
                 continue
             if ok is None:

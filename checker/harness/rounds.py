@@ -7,7 +7,8 @@ subscribers on channels of its own (``redlin:<run-id>:<round>:ch<n>``), at most 
 (:mod:`redlin.search.compose`), exactly as ``redlin check`` checks a Pub/Sub run's history
 afterwards (:mod:`redlin.adapter.run_pieces`).  The first violating round is
 minimised (:func:`redlin.adapter.pubsub_check.minimise_pubsub`) and reported.  There is no
-program to shrink: a round's choices come from the seed.
+program to shrink: a round's choices come from the seed.  With ``--protocol 3`` every client speaks
+RESP3 and the rounds are recorded and checked in RESP3's types.
 
 As for programs (:mod:`redlin.harness.program_search`): every check keeps to the run's
 :class:`~redlin.harness.budget.Budget`; a round the target broke off is read back from the file and
@@ -75,7 +76,7 @@ def run_rounds(plan: RunPlan, progress: Progress, interrupts: Interrupts) -> Run
         watch = TargetWatch(opened.target, journal, timeout=plan.timeout, reconnect_for=plan.reconnect_for,
                             run_id=opened.server_run_id, progress=progress)
         rounds = _Rounds(plan, opened.target, journal, watch, workload, progress, plan.budget(),
-                         redis_model(profile=plan.profile.name))
+                         redis_model(protocol=plan.protocol, profile=plan.profile.name))
         progress.total_ops, progress.duration = rounds.ops_budget, plan.duration
         with progress, watch:
             try:
@@ -162,7 +163,7 @@ class _Rounds:
             recording = record_pubsub(self.target, self.journal, self.workload, seed=plan.seed * 1_000_003 + index,
                                       prefix=plan.prefix + b"%d:" % index, timeout=plan.timeout,
                                       on_operation=self.progress.tick, first_client=self.next_client,
-                                      reconnect_time=min(RECONNECT_TIME, plan.reconnect_for))
+                                      reconnect_time=min(RECONNECT_TIME, plan.reconnect_for), protocol=plan.protocol)
             history, problems, interrupted = recording.history, recording.problems, recording.interrupted
             self.rejected.update(dict(recording.rejected))
             self.refused.update(dict(recording.refused))
@@ -172,6 +173,7 @@ class _Rounds:
             problems = (f"round {index} broke off: {error}",)
         self.progress.programs = self.count
         history = History(history.operations, {**history.meta, "model": "redis", "prefix": plan.prefix.decode(),
+                                                **({"protocol": plan.protocol} if plan.protocol != 2 else {}),
                                                 **({"time_origin": self.journal.origin} if self.journal.origin else {})})
         self.next_client = max((op.client for op in history if isinstance(op.client, int)),
                                default=self.next_client - 1) + 1

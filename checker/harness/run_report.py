@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from redlin.adapter.redis_model import redis_model
+from redlin.adapter.replies import history_protocol
 from redlin.errors import EXIT_USAGE
 from redlin.harness.actions import Program
 from redlin.harness.journal import Journal
@@ -155,7 +156,7 @@ def conclude_rounds(record: RunRecord, journal: Journal, rounds: Sequence[Checke
     checked (the latest ones, when ``truncated``)."""
     meta = {**record.meta, **_stats_meta(stats), **(extra or {})}
     paths: dict[str, Path] = {"history": record.history_path}
-    model = redis_model(profile=record.profile.name)
+    model = redis_model(protocol=history_protocol(record.meta), profile=record.profile.name)
     if found is not None:
         culprit, core = found
         assert isinstance(culprit.result, Violation)

@@ -66,7 +66,16 @@ from redlin.harness.plan import (
     DEFAULT_TIMEOUT,
     RunPlan,
 )
-from redlin.harness.preflight import check_safety, new_run_id, resolve_profile, resolve_workload, validate
+from redlin.harness.preflight import (
+    check_safety,
+    new_run_id,
+    resolve_profile,
+    resolve_workload,
+    script_guard_refusal,
+    sends_scripts,
+    validate,
+    without_scripts,
+)
 from redlin.harness.program_search import (
     Counterexample,
     ProgramSearch,
@@ -203,8 +212,8 @@ def run(
         Where progress goes (default: nowhere).
     protocol:
         The RESP version the recorder speaks (3: ``HELLO 3`` on every connection, RESP3 replies
-        recorded and checked exactly).  Pub/Sub rounds speak RESP2 only: with 3 the default
-        workload leaves them out, and ``pubsub`` is refused.
+        recorded and checked exactly), Pub/Sub rounds included (messages and confirmations are
+        pushes).
     profile:
         The version the target is checked as (:data:`redlin.model.PROFILES`), or ``auto``: from the
         target's ``INFO server`` (:mod:`redlin.harness.run_profile`); the embedded server plays the
@@ -219,8 +228,6 @@ def run(
     pubsub = workload == "pubsub"
     if protocol not in (2, 3):
         raise UsageError(f"--protocol must be 2 or 3, not {protocol}")
-    if pubsub and protocol == 3:
-        raise UsageError("--workload pubsub records over RESP2 only: use --protocol 2")
     if pubsub and keep_going:
         raise UsageError("--keep-going searches programs; --workload pubsub records rounds and stops at its "
                          "first violation")
@@ -244,7 +251,7 @@ def run(
         check_safety(source, guard)
         plan = _with_profile(plan, profile, progress or Quiet())
         first: RunOutcome | None = None
-        if workload == "default" and plan.clients >= 2 and protocol == 2:  # Pub/Sub rounds speak RESP2
+        if workload == "default" and plan.clients >= 2:
             first = run_rounds(_pubsub_share(plan), progress or Quiet(), interrupts)
             stats = first.stats
             if ((first.verdict == "violation" and not keep_going) or stats.interrupted
@@ -291,6 +298,11 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
     start of those (the operations budget is the whole run's)."""
     with ExitStack() as stack:
         opened = plan.open(stack)
+        refusal = (script_guard_refusal(opened.target, plan.timeout)
+                   if any(sends_scripts(step) for step in (*source.setup, *source.steps)) else None)
+        if refusal is not None:  # KeyDB, or scripting denied by ACL: no script is sent
+            source = without_scripts(source, refusal)
+            notes.append(f"scripts left out: this server cannot run them inside redlin's script guard ({refusal})")
         record = plan.record(opened, workload=source.name, repeat=plan.repeat)
         journal = stack.enter_context(Journal(opened.history_path, model="redis", **record.meta))
         recorder = Recorder(opened.target, journal, guard, timeout=plan.timeout, rate=plan.rate,
