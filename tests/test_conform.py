@@ -28,12 +28,13 @@ from redlin.harness.actions import Command, Key, Transaction
 from redlin.harness.conform import ConformPlan, ConformRun, conform
 from redlin.harness.conform_document import conform_document, write_conform
 from redlin.harness.conform_lane import Exchange, kind_of, mismatch
-from redlin.harness.conform_shrink import ddmin, script_size, shrink
+from redlin.harness.conform_shrink import script_size, shrink
 from redlin.harness.preflight import script_guard_refusal
 from redlin.harness.runner import render_outcome, run
 from redlin.harness.target import Target
 from redlin.harness.wire import Connection
 from redlin.model import Error, Status
+from redlin.search.minimise import ddmin
 
 # Each planted conformance fault, and the kind of difference it must show.  score-shortest-format
 # plants Python's shortest double format in a 7.0 server: where it equals Redis 7.2's (0.1) the

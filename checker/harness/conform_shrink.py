@@ -35,13 +35,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Final, TypeVar
+from typing import Final
 
 from redlin.harness.actions import Action, Arg, Command, Key, Pipeline, ScriptCall, Transaction
+from redlin.search.minimise import ddmin
 
-__all__ = ["MOST_REPLAYS", "Shrunk", "ddmin", "script_size", "shrink"]
+__all__ = ["MOST_REPLAYS", "Shrunk", "script_size", "shrink"]
 
-T = TypeVar("T")
 Script = tuple[Action, ...]
 
 _LONG: Final = 16
@@ -80,45 +80,6 @@ def script_size(script: Sequence[Action]) -> int:
         else:
             total += 1
     return total
-
-
-def ddmin(items: Sequence[T], fails: Callable[[tuple[T, ...]], bool]) -> tuple[T, ...]:
-    """A 1-minimal failing subsequence of ``items`` (which must fail), by Zeller and
-    Hildebrandt's ``ddmin``: test subsets and complements of ``n`` chunks, doubling ``n`` when
-    neither fails.
-
-    >>> ddmin(range(10), lambda s: 3 in s and 7 in s)
-    (3, 7)
-    """
-    current = tuple(items)
-    n = 2
-    while len(current) >= 2:
-        chunks = _split(current, n)
-        for chunk in chunks:
-            if fails(chunk):
-                current, n = chunk, 2
-                break
-        else:
-            for index in range(len(chunks)):
-                complement = tuple(item for other, chunk in enumerate(chunks) if other != index for item in chunk)
-                if fails(complement):
-                    current, n = complement, max(n - 1, 2)
-                    break
-            else:
-                if n >= len(current):
-                    break
-                n = min(len(current), 2 * n)
-    return current
-
-
-def _split(items: tuple[T, ...], n: int) -> list[tuple[T, ...]]:
-    size, extra = divmod(len(items), n)
-    chunks, start = [], 0
-    for index in range(n):
-        end = start + size + (1 if index < extra else 0)
-        chunks.append(items[start:end])
-        start = end
-    return [chunk for chunk in chunks if chunk]
 
 
 def shrink(script: Script, fails: Callable[[Script], bool], *, until: float, most: int = MOST_REPLAYS) -> Shrunk:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from redlin.history.records import History, Operation, Outcome
 from redlin.search.check import check_operations
 from redlin.search.model import Model
 from redlin.search.result import Violation
+
+T = TypeVar("T")
 
 MAX_STATES_PER_TRY = 20_000
 """Memo bound for each sub-check.  Weakened histories can be far harder than the original (every INFO
@@ -110,16 +112,20 @@ def minimise(
             verdicts[key] = isinstance(result, Violation)
         return verdicts[key]
 
-    core = _ddmin(units, still_violating, lambda: time.monotonic() >= deadline)
+    core = list(ddmin(units, still_violating, lambda: time.monotonic() >= deadline))
     return tuple(sorted(op_id for unit in core for op_id in unit))
 
 
-def _ddmin(
-    units: list[tuple[int, ...]],
-    fails: Callable[[Sequence[tuple[int, ...]]], bool],
-    out_of_time: Callable[[], bool],
-) -> list[tuple[int, ...]]:
-    """Zeller's ddmin over ``units``: a 1-minimal sublist for which ``fails`` still holds."""
+def ddmin(items: Sequence[T], fails: Callable[[tuple[T, ...]], bool],
+          out_of_time: Callable[[], bool] = lambda: False) -> tuple[T, ...]:
+    """Zeller and Hildebrandt's ddmin: a 1-minimal subsequence of ``items`` (which must fail) for
+    which ``fails`` still holds -- test subsets, then complements, of ``n`` chunks, doubling ``n``
+    when neither fails -- or the smallest found when ``out_of_time``.
+
+    >>> ddmin(range(10), lambda s: 3 in s and 7 in s)
+    (3, 7)
+    """
+    units = tuple(items)
     granularity = 2
     while len(units) >= 2 and not out_of_time():
         size = len(units)
@@ -131,7 +137,7 @@ def _ddmin(
                 break
         else:
             for index in range(len(chunks)):
-                complement = [unit for j, chunk in enumerate(chunks) if j != index for unit in chunk]
+                complement = tuple(unit for j, chunk in enumerate(chunks) if j != index for unit in chunk)
                 if fails(complement):
                     units, granularity = complement, max(granularity - 1, 2)
                     break
