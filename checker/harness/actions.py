@@ -14,16 +14,16 @@ the run's prefix (:func:`render`).  Programs are drawn from workload families by
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 from redlin.adapter.redis_model import describe_command
-from redlin.harness.script_guard import guard_script
 
 __all__ = [
     "Action", "Arg", "Argv", "CasLoop", "Command", "Key", "Pipeline", "Program", "ScriptCache", "ScriptCall",
-    "CACHED_SOURCES", "Transaction", "cache_command", "cached_body", "describe_action", "render",
+    "CACHED_SOURCES", "CACHE_BODY", "Transaction", "cache_command", "cached_body", "describe_action", "render",
 ]
 
 
@@ -91,10 +91,15 @@ class Pipeline:
     commands: tuple[Argv, ...]
 
 
-CACHED_SOURCES: Final = (b"return redis.call('GET', KEYS[1])", b"return redis.call('INCR', KEYS[1])",
-                         b"return redis.call('EXISTS', KEYS[1])", b"return 0")
+CACHED_SOURCES: Final = (b"return 1", b"return 2", b"return 3", b"return 4")
 """The scripts of :class:`ScriptCache` steps: the first three are loaded and run, the last is only
-ever asked about (``SCRIPT EXISTS`` of a script nobody loaded)."""
+ever asked about (``SCRIPT EXISTS`` of a script nobody loaded).  They call nothing, so they are
+sent as they are, not inside the guard's prelude: a server keeps every script until SCRIPT FLUSH,
+and each execution loads its own (see :func:`cached_body`), so they must stay small."""
+
+CACHE_BODY: Final = re.compile(rb"-- redlin script cache [!-~]+\nreturn [0-9]")
+"""The only bodies outside the guard's prelude redlin sends (:func:`cached_body`; the guard
+checks the whole body against it): a comment and a constant."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +120,13 @@ class ScriptCache:
 
 
 def cached_body(index: int, prefix: bytes) -> bytes:
-    """The body sent for ``CACHED_SOURCES[index]`` in the execution of ``prefix``, inside redlin's
-    script guard."""
-    return guard_script(b"-- script cache of " + prefix + b"\n" + CACHED_SOURCES[index])
+    """The body sent for ``CACHED_SOURCES[index]`` in the execution of ``prefix``: its name in a
+    comment makes it that execution's own.
+
+    >>> cached_body(1, b"redlin:r:0:")
+    b'-- redlin script cache redlin:r:0:\\nreturn 2'
+    """
+    return b"-- redlin script cache " + prefix + b"\n" + CACHED_SOURCES[index]
 
 
 def cache_command(action: ScriptCache, prefix: bytes, *, allow_destructive: bool = False) -> tuple[bytes, ...]:
