@@ -18,6 +18,7 @@ from . import (  # noqa: F401  (importing a family registers its commands)
     _sets,
     _strings,
     _transactions,
+    _zset_algebra,
     _zsets,
 )
 from ._client import Client, Redis, to_argv

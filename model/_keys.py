@@ -1,5 +1,11 @@
-"""Generic key commands (db.c, expire.c): DEL EXISTS TYPE RENAME RENAMENX MOVE EXPIRE PEXPIRE
-EXPIREAT PEXPIREAT PERSIST TTL PTTL.  Sheet items D10, D18, W5, W9, W14."""
+"""Generic key commands (db.c, expire.c): DEL EXISTS TOUCH TYPE RENAME RENAMENX MOVE COPY EXPIRE PEXPIRE
+EXPIREAT PEXPIREAT PERSIST TTL PTTL EXPIRETIME PEXPIRETIME.  Sheet items D10, D18, W5, W9, W14.
+
+>>> from redlin.model import Redis
+>>> client = Redis().client()
+>>> client.execute("SET", "a", "1"), client.execute("COPY", "a", "b"), client.execute("COPY", "a", "b")
+(Status('OK'), 1, 0)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from collections.abc import Sequence
 from ._commands import command
 from ._engine import CommandError, Context, expire_time_error
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int, to_int
-from ._reply import DB_INDEX, NO_SUCH_KEY, NOT_INTEGER, OK, Error, Reply, Status
+from ._reply import DB_INDEX, NO_SUCH_KEY, NOT_INTEGER, OK, SYNTAX, Error, Reply, Status
 from ._state import DATABASES, TYPE_NAMES
 
 
@@ -25,6 +31,11 @@ def unlink(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("exists", -2, "readonly fast", keys=(1, -1, 1))
 def exists(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return sum(ctx.exists(key) for key in argv[1:])  # repeats count (D10)
+
+
+@command("touch", -2, "readonly fast", keys=(1, -1, 1))
+def touch(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return sum(ctx.exists(key) for key in argv[1:])  # repeats count, as for EXISTS
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1))
@@ -87,6 +98,46 @@ def move(ctx: Context, argv: Sequence[bytes]) -> Reply:
     finally:
         ctx.select(source)
     ctx.delete(key)
+    return 1
+
+
+@command("copy", -3, "write denyoom", keys=(1, 2, 1))
+def copy(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    source, target = argv[1], argv[2]
+    source_db = target_db = ctx.db
+    replace = False
+    j = 3
+    while j < len(argv):
+        option = argv[j].lower()
+        if option == b"replace":
+            replace = True
+        elif option == b"db" and j + 1 < len(argv):
+            target_db = parse_int(argv[j + 1])
+            if not -(2**31) <= target_db < 2**31:
+                return Error("ERR value is out of range, value must between -2147483648 and 2147483647")
+            if not 0 <= target_db < DATABASES:
+                return DB_INDEX  # at once, before later options
+            j += 1
+        else:
+            return SYNTAX
+        j += 1
+    if source == target and source_db == target_db:
+        return Error("ERR source and destination objects are the same")
+    value = ctx.read(source)
+    if value is None:
+        return 0
+    deadline = ctx.deadline(source)
+    ctx.select(target_db)
+    try:
+        if ctx.exists(target):
+            if not replace:
+                return 0
+            ctx.delete(target)
+        ctx.replace(target, value)
+        if deadline is not None:
+            ctx.set_deadline(target, deadline)
+    finally:
+        ctx.select(source_db)
     return 1
 
 
@@ -182,6 +233,26 @@ def ttl(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("pttl", 2, "readonly fast", keys=(1, 1, 1))
 def pttl(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return _ttl(ctx, argv[1], in_ms=True)
+
+
+
+def _expiretime(ctx: Context, key: bytes, in_ms: bool) -> Reply:
+    if not ctx.exists(key):
+        return -2
+    deadline = ctx.deadline(key)
+    if deadline is None:
+        return -1
+    return deadline if in_ms else (deadline + 500) // 1000
+
+
+@command("expiretime", 2, "readonly fast", keys=(1, 1, 1))
+def expiretime(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _expiretime(ctx, argv[1], in_ms=False)
+
+
+@command("pexpiretime", 2, "readonly fast", keys=(1, 1, 1))
+def pexpiretime(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _expiretime(ctx, argv[1], in_ms=True)
 
 
 __all__ = ["CommandError"]

@@ -1,5 +1,5 @@
 """List commands (t_list.c): LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET LREM
-LTRIM LINSERT LPOS LMOVE RPOPLPUSH and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH.  Sheet items
+LTRIM LINSERT LPOS LMOVE RPOPLPUSH LMPOP and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH.  Sheet items
 D11, D12, D16, M15, W7.
 
 A list is a tuple of bytes, head first.  Emptying a list deletes its key.
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from ._commands import command
 from ._engine import CommandError, Context
 from ._hashes import parse_long_double, round_long_double
-from ._numbers import LLONG_MAX, LLONG_MIN, parse_int
+from ._numbers import LLONG_MAX, LLONG_MIN, counted_keys, parse_int
 from ._reply import NULL_ARRAY, OK, SYNTAX, Error, Reply, arity_error
 
 Items = tuple[bytes, ...]
@@ -102,6 +102,41 @@ def lpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("rpop", -2, "write fast", keys=(1, 1, 1))
 def rpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return _pop(ctx, argv, left=False)
+
+
+def parse_mpop(argv: Sequence[bytes], sides: tuple[bytes, bytes]) -> tuple[Sequence[bytes], bool, int]:
+    """LMPOP/ZMPOP's ``numkeys key... side [COUNT n]``: (keys, first side?, count); raises on errors."""
+    numkeys_error = Error("ERR numkeys should be greater than 0")
+    numkeys = parse_int(argv[1], numkeys_error)
+    if numkeys < 1:
+        raise CommandError(numkeys_error)
+    where = 2 + numkeys
+    if where >= len(argv) or argv[where].lower() not in sides:
+        raise CommandError(SYNTAX)
+    count = -1
+    j = where + 1
+    while j < len(argv):
+        if count == -1 and argv[j].lower() == b"count" and j + 1 < len(argv):
+            count_error = Error("ERR count should be greater than 0")
+            count = parse_int(argv[j + 1], count_error)
+            if count < 1:
+                raise CommandError(count_error)
+            j += 2
+        else:
+            raise CommandError(SYNTAX)
+    return argv[2:where], argv[where].lower() == sides[0], max(count, 1)
+
+
+@command("lmpop", -4, "write movablekeys", keys_fn=counted_keys(1))
+def lmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    keys, left, count = parse_mpop(argv, (b"left", b"right"))
+    for key in keys:
+        items = _get_list(ctx, key)
+        if items:
+            popped = items[:count] if left else items[::-1][:count]
+            ctx.write(key, items[count:] if left else items[: max(len(items) - count, 0)])
+            return (key, popped)
+    return NULL_ARRAY
 
 
 # --------------------------------------------------------------------- reading

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import struct
+from collections.abc import Callable, Sequence
 
 from ._engine import CommandError
 from ._reply import NOT_FLOAT, NOT_INTEGER, Error
@@ -251,3 +252,16 @@ def fpconv_dtoa(value: float) -> bytes:
     text = text[: 18 - negative]
     mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
     return f"{sign}{mantissa}e{'-' if k + ndigits - 1 < 0 else '+'}{exponent}".encode()
+
+
+def counted_keys(at: int, fixed: int = 0) -> Callable[[Sequence[bytes]], tuple[bytes, ...]]:
+    """A ``keys_fn`` for commands whose keys follow a numkeys word at ``at`` (LMPOP, ZUNION...),
+    plus ``fixed`` keys before it (ZUNIONSTORE's destination); none if numkeys is invalid."""
+
+    def keys(argv: Sequence[bytes]) -> tuple[bytes, ...]:
+        count = to_int(argv[at]) if len(argv) > at else None
+        if count is None or count < 1 or count > len(argv) - at - 1:
+            return ()
+        return tuple(argv[1 : 1 + fixed]) + tuple(argv[at + 1 : at + 1 + count])
+
+    return keys

@@ -83,7 +83,8 @@ class Profile:
 MISSING_COMMANDS: Final[Mapping[str, frozenset[str]]] = {
     "no-7.0-commands": frozenset({
         "eval_ro", "evalsha_ro", "sintercard", "spublish", "ssubscribe", "sunsubscribe",
-        "pubsub|shardchannels", "pubsub|shardnumsub",
+        "pubsub|shardchannels", "pubsub|shardnumsub", "lmpop", "zmpop", "zintercard",
+        "expiretime", "pexpiretime",
     }),
 }
 ARITIES: Final[Mapping[str, Mapping[str, int]]] = {
@@ -103,6 +104,9 @@ _REDIS_62 = (
     Difference("set-nx-get-rejected", "SET with both NX and GET is a syntax error.", "D3", _R62),
     Difference("expire-time-error-text", "An invalid expire time reads ERR invalid expire time in set (also "
                "expire, pexpire, expireat, pexpireat), without quotes or the word command.", "D4", _R62),
+    Difference("zset-numkeys-error-text", "ZUNION, ZINTER, ZDIFF and their STORE forms with numkeys below 1 "
+               "read ERR at least 1 input key is needed for zunion, without quotes or the word command.",
+               "D15", _R62),
     Difference("decrby-min-wraps", "DECRBY k -9223372036854775808 negates the decrement with wrap-around "
                "(it stays -2^63) and adds it: 1 becomes -9223372036854775807 instead of ERR decrement "
                "would overflow.", "D6", _R62),
@@ -110,7 +114,8 @@ _REDIS_62 = (
                "arguments for MSET (both).", "D9", _R62),
     Difference("subscribed-context-text", "A RESP2 subscribed connection's refusal lists (P)SUBSCRIBE / "
                "(P)UNSUBSCRIBE: there are no sharded channels.", "P6", _R62),
-    Difference("no-7.0-commands", "EVAL_RO, EVALSHA_RO, SINTERCARD, SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE and "
+    Difference("no-7.0-commands", "EVAL_RO, EVALSHA_RO, SINTERCARD, LMPOP, ZMPOP, ZINTERCARD, EXPIRETIME, "
+               "PEXPIRETIME, SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE and "
                "PUBSUB SHARDCHANNELS / SHARDNUMSUB do not exist (unknown command, also from scripts); "
                "PUBSUB HELP does not list the shard subcommands.", "E23", _R62),
     Difference("expire-no-options", "EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT take no NX/XX/GT/LT option: "

@@ -165,6 +165,18 @@ def _pop(argv: Argv, reply: Reply) -> Reply:
     return nulls(reply)
 
 
+def _algebra_withscores(argv: Argv, reply: Reply) -> Reply:
+    # ZUNION/ZINTER/ZDIFF: options follow ``numkeys key...``.
+    numkeys = int(argv[1]) if type(reply) is tuple and argv[1].isdigit() else len(argv)
+    return _pairs(reply) if any(arg.lower() == b"withscores" for arg in argv[2 + numkeys :]) else nulls(reply)
+
+
+def _mpop(argv: Argv, reply: Reply) -> Reply:
+    if type(reply) is tuple and len(reply) == 2 and type(reply[1]) is tuple:
+        return (reply[0], tuple((pair[0], _double(argv, pair[1])) for pair in reply[1]))  # type: ignore[index]
+    return nulls(reply)
+
+
 _RULES: Final[dict[bytes, Callable[[Argv, Reply], Reply]]] = {
     b"hgetall": _map,
     **dict.fromkeys((b"smembers", b"sinter", b"sunion", b"sdiff"), _set),
@@ -172,6 +184,8 @@ _RULES: Final[dict[bytes, Callable[[Argv, Reply], Reply]]] = {
     b"zmscore": _doubles,
     **dict.fromkeys(_WITHSCORES, _withscores),
     **dict.fromkeys((b"zpopmin", b"zpopmax"), _pop),
+    **dict.fromkeys((b"zunion", b"zinter", b"zdiff"), _algebra_withscores),
+    b"zmpop": _mpop,
 }
 
 

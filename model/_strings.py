@@ -1,5 +1,11 @@
-"""String commands (t_string.c): GET SET SETNX GETSET GETDEL APPEND STRLEN INCR DECR INCRBY DECRBY
-MGET MSET MSETNX.  Sheet items D1-D9."""
+"""String commands (t_string.c): GET SET SETNX GETSET GETDEL GETEX SETEX PSETEX APPEND STRLEN
+SETRANGE GETRANGE SUBSTR INCR DECR INCRBY DECRBY INCRBYFLOAT MGET MSET MSETNX.  Sheet items D1-D9.
+
+>>> from redlin.model import Redis
+>>> client = Redis().client()
+>>> client.execute("SETRANGE", "k", 2, "ab"), client.execute("GETRANGE", "k", -2, -1)
+(4, b'ab')
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ from collections.abc import Sequence
 
 from ._commands import command
 from ._engine import CommandError, Context, expire_time_error
+from ._hashes import format_long_double, parse_long_double, round_long_double
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int
-from ._reply import NOT_INTEGER, OK, OVERFLOW, SYNTAX, WRONGTYPE, Error, Reply, arity_error
+from ._reply import NOT_FLOAT, NOT_INTEGER, OK, OVERFLOW, SYNTAX, WRONGTYPE, Error, Reply, arity_error
+
+MAX_STRING = 512 * 1024 * 1024  # proto-max-bulk-len
 
 
 def _get_string(ctx: Context, key: bytes) -> bytes | None:
@@ -45,12 +54,7 @@ def set_(ctx: Context, argv: Sequence[bytes]) -> Reply:
         i += 1
     deadline: int | None = None
     if unit is not None:
-        amount = parse_int(expire)
-        if amount <= 0 or (unit in (b"ex", b"exat") and amount > LLONG_MAX // 1000):
-            return expire_time_error(ctx, "set")
-        if unit in (b"ex", b"exat"):
-            amount *= 1000
-        deadline = amount + ctx.now if unit in (b"ex", b"px") else amount
+        deadline = _deadline(ctx, "set", unit, expire)
     key = argv[1]
     old = _get_string(ctx, key) if want_old else None
     found = ctx.exists(key)
@@ -63,6 +67,67 @@ def set_(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if deadline is not None:
         ctx.set_deadline(key, deadline)
     return old if want_old else OK
+
+
+def _deadline(ctx: Context, name: str, unit: bytes, text: bytes) -> int:
+    """getExpireMillisecondsOrReply: the absolute deadline in ms (raises the reply's error)."""
+    amount = parse_int(text)
+    if amount <= 0 or (unit in (b"ex", b"exat") and amount > LLONG_MAX // 1000):
+        raise CommandError(expire_time_error(ctx, name))
+    if unit in (b"ex", b"exat"):
+        amount *= 1000
+    if unit in (b"ex", b"px"):
+        amount += ctx.now
+        if amount > LLONG_MAX:  # wraps negative in C
+            raise CommandError(expire_time_error(ctx, name))
+    return amount
+
+
+@command("setex", 4, "write denyoom", keys=(1, 1, 1))
+def setex(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    deadline = _deadline(ctx, "setex", b"ex", argv[2])
+    ctx.replace(argv[1], argv[3])
+    ctx.set_deadline(argv[1], deadline)
+    return OK
+
+
+@command("psetex", 4, "write denyoom", keys=(1, 1, 1))
+def psetex(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    deadline = _deadline(ctx, "psetex", b"px", argv[2])
+    ctx.replace(argv[1], argv[3])
+    ctx.set_deadline(argv[1], deadline)
+    return OK
+
+
+@command("getex", -2, "write fast", keys=(1, 1, 1))
+def getex(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    unit: bytes | None = None  # b"ex", b"px", b"exat", b"pxat", b"persist"
+    expire = b""
+    i, n = 2, len(argv)
+    while i < n:  # parseExtendedStringArgumentsOrReply (COMMAND_GET): one kind, repeats allowed
+        opt = argv[i].lower()
+        if opt == b"persist" and unit in (None, opt):
+            unit = opt
+        elif opt in (b"ex", b"px", b"exat", b"pxat") and unit in (None, opt) and i + 1 < n:
+            unit, expire = opt, argv[i + 1]
+            i += 1
+        else:
+            return SYNTAX
+        i += 1
+    key = argv[1]
+    value = _get_string(ctx, key)
+    if value is None:
+        return None  # before the expire time is checked
+    if unit == b"persist":
+        if ctx.deadline(key) is not None:
+            ctx.set_deadline(key, None)
+    elif unit is not None:
+        deadline = _deadline(ctx, "getex", unit, expire)
+        if unit in (b"exat", b"pxat") and deadline <= ctx.now:
+            ctx.delete(key)  # checkAlreadyExpired
+        else:
+            ctx.set_deadline(key, deadline)
+    return value
 
 
 @command("setnx", 3, "write denyoom fast", keys=(1, 1, 1))
@@ -102,6 +167,47 @@ def strlen(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return 0 if value is None else len(value)
 
 
+@command("setrange", 4, "write denyoom", keys=(1, 1, 1))
+def setrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    key, value = argv[1], argv[3]
+    offset = parse_int(argv[2])
+    if offset < 0:
+        return Error("ERR offset is out of range")
+    old = _get_string(ctx, key)
+    if not value:
+        return 0 if old is None else len(old)  # nothing written, nothing touched
+    if offset + len(value) > MAX_STRING:
+        return Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+    base = old or b""
+    if len(base) < offset:
+        base += bytes(offset - len(base))
+    new = base[:offset] + value + base[offset + len(value):]
+    ctx.write(key, new)
+    return len(new)
+
+
+def _getrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    value = _get_string(ctx, argv[1]) or b""
+    if start < 0 and end < 0 and start > end:
+        return b""
+    size = len(value)
+    start = max(size + start if start < 0 else start, 0)
+    end = max(size + end if end < 0 else end, 0)
+    end = min(end, size - 1)
+    return b"" if start > end or not size else value[start : end + 1]
+
+
+@command("getrange", 4, "readonly", keys=(1, 1, 1))
+def getrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _getrange(ctx, argv)
+
+
+@command("substr", 4, "readonly", keys=(1, 1, 1))
+def substr(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    return _getrange(ctx, argv)
+
+
 def _incr(ctx: Context, key: bytes, by: int) -> Reply:
     old = _get_string(ctx, key)
     value = 0 if old is None else parse_int(old)
@@ -135,6 +241,22 @@ def decrby(ctx: Context, argv: Sequence[bytes]) -> Reply:
             return _incr(ctx, argv[1], LLONG_MIN)  # 6.2: -LLONG_MIN wraps around to LLONG_MIN
         return Error("ERR decrement would overflow")
     return _incr(ctx, argv[1], -by)
+
+
+@command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1))
+def incrbyfloat(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    key = argv[1]
+    old = _get_string(ctx, key)
+    value = parse_long_double(b"0" if old is None else old)
+    by = parse_long_double(argv[2])
+    if value is None or by is None:
+        return NOT_FLOAT
+    total = None if isinstance(value, float) or isinstance(by, float) else round_long_double(value + by)
+    if total is None or isinstance(total, float):
+        return Error("ERR increment would produce NaN or Infinity")
+    text = format_long_double(total)
+    ctx.write(key, text)  # keeps the TTL
+    return text
 
 
 @command("mget", -2, "readonly fast", keys=(1, -1, 1))

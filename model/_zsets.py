@@ -1,6 +1,6 @@
 """Sorted-set commands (t_zset.c): ZADD ZINCRBY ZSCORE ZMSCORE ZRANGE ZRANGESTORE ZREVRANGE
 ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX ZRANK ZREVRANK ZREM ZCARD ZCOUNT
-ZLEXCOUNT ZPOPMIN ZPOPMAX.  Sheet items D15, D16, W7.
+ZLEXCOUNT ZPOPMIN ZPOPMAX ZREMRANGEBYRANK ZREMRANGEBYSCORE ZREMRANGEBYLEX.  Sheet items D15, D16, W7.
 
 A sorted set is a :class:`ZSet` (member -> score), ordered by score then member bytes.
 
@@ -530,3 +530,55 @@ def zrevrangebylex(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 
 __all__ = ["NAN_SCORE"]
+
+
+# --------------------------------------------------------------------- ZREMRANGEBY*
+
+
+def _remove(ctx: Context, key: bytes, members: Sequence[bytes]) -> Reply:
+    zset = _get_zset(ctx, key)
+    if zset is None or not members:
+        return 0  # nothing removed, nothing touched
+    scores = zset.scores
+    for member in members:
+        scores = scores.delete(member)
+    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    return len(members)
+
+
+@command("zremrangebyrank", 4, "write", keys=(1, 1, 1))
+def zremrangebyrank(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    zset = _get_zset(ctx, argv[1])
+    if zset is None:
+        return 0
+    ordered, length = zset.ordered(), len(zset)
+    start = max(start + length if start < 0 else start, 0)
+    end = end + length if end < 0 else end
+    if start > end or start >= length:
+        return 0
+    return _remove(ctx, argv[1], [member for _, member in ordered[start : min(end, length - 1) + 1]])
+
+
+@command("zremrangebyscore", 4, "write", keys=(1, 1, 1))
+def zremrangebyscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    try:
+        spec = _parse_score_range(argv[2], argv[3])
+    except _RangeError:
+        return NOT_FLOAT_RANGE
+    zset = _get_zset(ctx, argv[1])
+    if zset is None:
+        return 0
+    return _remove(ctx, argv[1], [member for score, member in zset.ordered() if _in_score_range(score, spec)])
+
+
+@command("zremrangebylex", 4, "write", keys=(1, 1, 1))
+def zremrangebylex(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    try:
+        low, high = _lex_bound(argv[2]), _lex_bound(argv[3])
+    except _RangeError:
+        return NOT_LEX_RANGE
+    zset = _get_zset(ctx, argv[1])
+    if zset is None:
+        return 0
+    return _remove(ctx, argv[1], _lex_slice([member for _, member in zset.ordered()], low, high, reverse=False))

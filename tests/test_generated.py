@@ -121,7 +121,7 @@ def test_the_embedded_server_is_linearizable_under_the_model_workload(tmp_path: 
 def test_a_real_redis_is_linearizable_under_the_default_workload(redis_server: RedisServer, tmp_path: Path,
                                                                seed: int) -> None:
     """No false alarm on Redis 7.0 from anything the generator draws, and coverage reported."""
-    outcome = run(redis_server.url, ops=3000, seed=seed, out=tmp_path / "out", database=None)
+    outcome = run(redis_server.url, ops=4000, seed=seed, out=tmp_path / "out", database=None)
     assert outcome.verdict == "linearizable", render_outcome(outcome)
     document = json.loads(outcome.paths["result"].read_text())
     coverage = document["meta"]["coverage"]

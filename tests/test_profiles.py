@@ -161,6 +161,17 @@ def test_expire_time_error_text() -> None:
         Error("ERR invalid expire time in set"), OK, Error("ERR invalid expire time in expire")]
 
 
+def test_zset_numkeys_error_text() -> None:
+    """D15 (checked on Redis 6.2.14)."""
+    commands = [("ZUNION", "0", "z"), ("ZDIFFSTORE", "d", "-1", "z")]
+    assert replies("redis-7.0", *commands) == [
+        Error("ERR at least 1 input key is needed for 'zunion' command"),
+        Error("ERR at least 1 input key is needed for 'zdiffstore' command")]
+    assert replies("redis-6.2", *commands) == [
+        Error("ERR at least 1 input key is needed for zunion"),
+        Error("ERR at least 1 input key is needed for zdiffstore")]
+
+
 def test_decrby_min_wraps() -> None:
     """D6: 6.2 negates LLONG_MIN with wrap-around (KeyDB does the same)."""
     commands = [("SET", "k", "1"), ("DECRBY", "k", "-9223372036854775808"), ("GET", "k"),
@@ -189,14 +200,18 @@ def test_subscribed_context_text() -> None:
 def test_no_7_0_commands() -> None:
     """E23: the commands 7.0 added are unknown, at top level, in MULTI and from scripts."""
     commands = [("EVAL_RO", "return 1", "0"), ("SINTERCARD", "1", "a"), ("SPUBLISH", "c", "m"),
-                ("PUBSUB", "SHARDNUMSUB"), ("EVAL", "return redis.pcall('sintercard', '1', 'a')", "0")]
-    assert replies("redis-7.0", *commands) == [1, 0, 0, (), 0]
+                ("PUBSUB", "SHARDNUMSUB"), ("EVAL", "return redis.pcall('sintercard', '1', 'a')", "0"),
+                ("LMPOP", "1", "l", "LEFT"), ("ZMPOP", "1", "z", "MIN"), ("ZINTERCARD", "1", "z")]
+    assert replies("redis-7.0", *commands) == [1, 0, 0, (), 0, NULL_ARRAY, NULL_ARRAY, 0]
     assert replies("redis-6.2", *commands) == [
         Error("ERR unknown command `EVAL_RO`, with args beginning with: `return 1`, `0`, "),
         Error("ERR unknown command `SINTERCARD`, with args beginning with: `1`, `a`, "),
         Error("ERR unknown command `SPUBLISH`, with args beginning with: `c`, `m`, "),
         Error("ERR Unknown subcommand or wrong number of arguments for 'SHARDNUMSUB'. Try PUBSUB HELP."),
         Error("@user_script: 1: Unknown Redis command called from Lua script"),
+        Error("ERR unknown command `LMPOP`, with args beginning with: `1`, `l`, `LEFT`, "),
+        Error("ERR unknown command `ZMPOP`, with args beginning with: `1`, `z`, `MIN`, "),
+        Error("ERR unknown command `ZINTERCARD`, with args beginning with: `1`, `z`, "),
     ]
     help62 = replies("redis-6.2", ("PUBSUB", "HELP"))[0]
     assert len(replies("redis-7.0", ("PUBSUB", "HELP"))[0]) == len(help62) + 4  # type: ignore[arg-type]
@@ -454,9 +469,12 @@ PROBES: tuple[tuple[str | None, tuple[Command | tuple[int, Command], ...]], ...]
     ("set-nx-get-rejected", (("SET", "k", "v"), ("SET", "k", "v2", "NX", "GET"), ("GET", "k"))),
     ("expire-time-error-text", (("SET", "k", "v", "EX", "0"), ("SET", "k", "v"), ("EXPIRE", "k", "9223372036854775807"))),
     ("decrby-min-wraps", (("SET", "k", "1"), ("DECRBY", "k", "-9223372036854775808"), ("GET", "k"))),
+    ("zset-numkeys-error-text", (("ZUNION", "0", "z"), ("ZINTERSTORE", "d", "-1", "z"), ("ZDIFF", "0", "z"))),
     ("mset-arity-text", (("MSET", "a", "1", "b"), ("MSETNX", "a", "1", "b"))),
     ("subscribed-context-text", (("SUBSCRIBE", "ch"), ("GET", "k"), ("MULTI",))),
     ("no-7.0-commands", (("EVAL_RO", "return 1", "0"), ("SINTERCARD", "1", "a"), ("SPUBLISH", "a", "b"),
+                         ("LMPOP", "1", "l", "LEFT"), ("ZMPOP", "1", "z", "MIN"), ("ZINTERCARD", "1", "z"),
+                         ("EXPIRETIME", "k"), ("PEXPIRETIME", "k"),
                          ("SSUBSCRIBE", "a"), ("SUNSUBSCRIBE", "a"), ("PUBSUB", "SHARDCHANNELS"), ("PUBSUB", "HELP"),
                          ("EVAL", "return redis.pcall('spublish', 'a', 'b')", "0"))),
     ("expire-no-options", (("SET", "k", "v"), ("EXPIRE", "k", "10", "NX"), ("PEXPIREAT", "k", "10", "GT"))),

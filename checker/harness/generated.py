@@ -27,7 +27,7 @@ place is (:meth:`build`): the drawn skeleton holds :data:`TOKEN` until then.
 >>> rng = random.Random(7)
 >>> template = AnyCommand()
 >>> template.build(template.draw(rng.choice, ("g0", "g1")), b"1-3")
-Command(argv=(b'RENAMENX', Key(name='g1'), Key(name='g0')))
+Command(argv=(b'SETEX', Key(name='g1'), b'9223372036854775807', b'1-3'))
 """
 
 from __future__ import annotations

@@ -74,16 +74,19 @@ GRAMMAR: Final[dict[str, str]] = {
     "setnx": "SETNX k v", "getset": "GETSET k v", "getdel": "GETDEL k", "append": "APPEND k v",
     "strlen": "STRLEN k", "mget": "MGET k+", "mset": "MSET kv+", "msetnx": "MSETNX kv+",
     "incr": "INCR k", "decr": "DECR k", "incrby": "INCRBY k i", "decrby": "DECRBY k i",
+    "incrbyfloat": "INCRBYFLOAT k f", "setrange": "SETRANGE k x v", "getrange": "GETRANGE k x x",
+    "substr": "SUBSTR k x x", "getex": "GETEX k [EX_sec|PX_ms|EXAT_asec|PXAT_ams|PERSIST]*",
+    "setex": "SETEX k sec v", "psetex": "PSETEX k ms v",
     # keys
     "del": "DEL k+", "unlink": "UNLINK k+", "exists": "EXISTS k+", "type": "TYPE k", "rename": "RENAME k k",
-    "renamenx": "RENAMENX k k", "expire": "EXPIRE k sec [NX|XX]", "pexpire": "PEXPIRE k ms [NX|XX]",
+    "renamenx": "RENAMENX k k", "copy": "COPY k k [REPLACE]", "touch": "TOUCH k+", "expire": "EXPIRE k sec [NX|XX]", "pexpire": "PEXPIRE k ms [NX|XX]",
     "expireat": "EXPIREAT k asec [NX|XX]", "pexpireat": "PEXPIREAT k ams [NX|XX]", "persist": "PERSIST k",
     # lists
     "lpush": "LPUSH k v+", "rpush": "RPUSH k v+", "lpushx": "LPUSHX k v+", "rpushx": "RPUSHX k v+",
     "lpop": "LPOP k [n]", "rpop": "RPOP k [n]", "llen": "LLEN k", "lrange": "LRANGE k x x", "lindex": "LINDEX k x",
     "lset": "LSET k x v", "lrem": "LREM k x v", "linsert": "LINSERT k {BEFORE|AFTER} v v", "ltrim": "LTRIM k x x",
     "lpos": "LPOS k v [RANK_x|COUNT_n|MAXLEN_n]*", "lmove": "LMOVE k k {LEFT|RIGHT} {LEFT|RIGHT}",
-    "rpoplpush": "RPOPLPUSH k k",
+    "rpoplpush": "RPOPLPUSH k k", "lmpop": "LMPOP ck {LEFT|RIGHT} [COUNT_n]",
     # hashes
     "hset": "HSET k fv+", "hmset": "HMSET k fv+", "hsetnx": "HSETNX k fd v", "hget": "HGET k fd",
     "hmget": "HMGET k fd+", "hdel": "HDEL k fd+", "hlen": "HLEN k", "hexists": "HEXISTS k fd",
@@ -103,7 +106,14 @@ GRAMMAR: Final[dict[str, str]] = {
     "zrevrange": "ZREVRANGE k x x [WITHSCORES]", "zrangebylex": "ZRANGEBYLEX k lr lr [LIMIT_x_n]",
     "zrevrangebylex": "ZREVRANGEBYLEX k lr lr [LIMIT_x_n]", "zlexcount": "ZLEXCOUNT k lr lr",
     "zrangestore": "ZRANGESTORE k k x x [REV|BYSCORE]", "zcount": "ZCOUNT k sr sr", "zpopmin": "ZPOPMIN k [n]",
-    "zpopmax": "ZPOPMAX k [n]",
+    "zremrangebyrank": "ZREMRANGEBYRANK k x x", "zremrangebyscore": "ZREMRANGEBYSCORE k sr sr",
+    "zremrangebylex": "ZREMRANGEBYLEX k lr lr",
+    "zpopmax": "ZPOPMAX k [n]", "zmpop": "ZMPOP ck {MIN|MAX} [COUNT_n]",
+    "zunion": "ZUNION ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX|AGGREGATE_SUM|WITHSCORES]*",
+    "zinter": "ZINTER ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX|AGGREGATE_SUM|WITHSCORES]*",
+    "zdiff": "ZDIFF ck [WITHSCORES]", "zintercard": "ZINTERCARD ck [LIMIT_n]",
+    "zunionstore": "ZUNIONSTORE k ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX]*",
+    "zinterstore": "ZINTERSTORE k ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX]*", "zdiffstore": "ZDIFFSTORE k ck",
     # connection and transactions (WATCH/UNWATCH as steps of their own; MULTI/EXEC/DISCARD by transactions)
     "ping": "PING [v]", "echo": "ECHO v", "watch": "WATCH k+", "unwatch": "UNWATCH",
 }
@@ -112,9 +122,10 @@ EVAL/EVALSHA are drawn as transactions and scripts (:mod:`redlin.harness.generat
 
 TYPES: Final[dict[str, str]] = {
     **dict.fromkeys(("get", "set", "setnx", "getset", "getdel", "append", "strlen", "mget", "mset", "msetnx", "incr",
-                     "decr", "incrby", "decrby"), "v"),
+                     "decr", "incrby", "decrby", "incrbyfloat", "setrange", "getrange", "substr", "getex", "setex",
+                     "psetex"), "v"),
     **dict.fromkeys(("lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lrange", "lindex", "lset", "lrem",
-                     "linsert", "ltrim", "lpos", "lmove", "rpoplpush"), "l"),
+                     "linsert", "ltrim", "lpos", "lmove", "rpoplpush", "lmpop"), "l"),
     **{name: "h" for name in GRAMMAR if name.startswith("h")},
     **dict.fromkeys(("sadd", "srem", "scard", "smembers", "sismember", "smismember", "smove", "sinter", "sunion",
                      "sdiff", "sinterstore", "sunionstore", "sdiffstore", "sintercard"), "s"),
@@ -144,7 +155,7 @@ def keys_for(name: str, pool: Sequence[str], choose: Choose) -> Sequence[str]:
 LEFT_OUT: Final[dict[str, str]] = {
     **dict.fromkeys(("multi", "exec", "discard"), "drawn as whole transactions"),
     **dict.fromkeys(("eval", "evalsha", "eval_ro", "evalsha_ro"), "drawn as whole scripts inside redlin's guard"),
-    **dict.fromkeys(("ttl", "pttl"), "the reply depends on the server's clock, which the checker cannot see"),
+    **dict.fromkeys(("ttl", "pttl", "expiretime", "pexpiretime"), "the reply depends on the server's clock, which the checker cannot see"),
     **dict.fromkeys(("blpop", "brpop", "blmove", "brpoplpush"), "blocks: the model does not wait for other clients"),
     **dict.fromkeys(("dbsize", "flushall", "flushdb", "swapdb", "move", "select"),
                     "reaches beyond the run's own keys"),

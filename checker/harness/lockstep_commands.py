@@ -135,6 +135,9 @@ def command_families(
     lex_range = st.sampled_from((b"-", b"+", b"[m1", b"(m2", b"x"))
     when = _optional((b"NX",), (b"XX",))
     script = st.sampled_from(SCRIPTS)
+    algebra_options = _options((b"WEIGHTS", b"2"), (b"WEIGHTS", b"0.5", b"-1"), (b"WEIGHTS", b"inf", b"0"),
+                               (b"AGGREGATE", b"MIN"), (b"AGGREGATE", b"MAX"), (b"AGGREGATE", b"SUM"),
+                               (b"AGGREGATE", b"BAD"))
     compare = _optional((b"NX",), (b"XX",), (b"GT",), (b"LT",), (b"BAD",))
     return {
         "strings": [
@@ -150,21 +153,31 @@ def command_families(
             _argv(b"MSETNX", key_values),
             _argv(b"GETRANGE", key, index, index),
             _argv(b"SETRANGE", key, st.sampled_from((b"0", b"2", b"-1")), value),
+            _argv(b"SUBSTR", key, index, index),
+            _argv(b"GETEX", key, _options((b"EX", b"1000"), (b"PX", b"1000000"), (b"EXAT", b"99999999999"),
+                                          (b"PXAT", b"4000000000000"), (b"EXAT", b"1"), (b"PERSIST",),
+                                          (b"EX", b"0"), (b"PX", b"x"), (b"BAD",))),
+            _argv(b"SETEX", key, st.sampled_from(RELATIVE_SECONDS), value),
+            _argv(b"PSETEX", key, st.sampled_from(RELATIVE_MILLISECONDS), value),
         ],
         "counters": [
             _argv(b"INCR", key),
             _argv(b"DECR", key),
             _argv(b"INCRBY", key, increment),
             _argv(b"DECRBY", key, increment),
+            _argv(b"INCRBYFLOAT", key, st.sampled_from((b"1", b"0.1", b"-1.5", b"x", b"inf", b"1e308", b"5e-324"))),
         ],
         "keys": [
             _argv(b"DEL", keys_),
             _argv(b"UNLINK", keys_),
             _argv(b"EXISTS", keys_),
+            _argv(b"TOUCH", keys_),
             _argv(b"TYPE", key),
             _argv(b"RENAME", key, key),
             _argv(b"RENAMENX", key, key),
             _argv(b"MOVE", key, st.sampled_from(DBS + (b"16", b"x"))),
+            _argv(b"COPY", key, key, _options((b"REPLACE",), (b"DB",), (b"DB", b"1"), (b"DB", b"0"), (b"DB", b"16"),
+                                              (b"BAD",))),
             _argv(b"DBSIZE"),
             _argv(b"SWAPDB", db, db),
         ],
@@ -176,6 +189,8 @@ def command_families(
             _argv(b"PERSIST", key),
             _argv(b"TTL", key),
             _argv(b"PTTL", key),
+            _argv(b"EXPIRETIME", key),
+            _argv(b"PEXPIRETIME", key),
         ],
         "lists": [
             _argv(b"LPUSH", key, several(value)),
@@ -194,6 +209,7 @@ def command_families(
             _argv(b"LPOS", key, value),
             _argv(b"LMOVE", key, key, side, side),
             _argv(b"RPOPLPUSH", key, key),
+            _argv(b"LMPOP", numkeys, keys_, side, _optional((b"COUNT", b"2"), (b"COUNT", b"0"), (b"COUNT", b"x"))),
             # Outside MULTI the model declines to block (so these are not sent when it would), inside
             # MULTI nothing blocks (M15); the 10 ms timeout bounds the wait if the model is wrong.
             _argv(b"BLPOP", keys_, b"0.01"),
@@ -252,8 +268,19 @@ def command_families(
             _argv(b"ZLEXCOUNT", key, lex_range, lex_range),
             _argv(b"ZRANGESTORE", key, key, index, index),
             _argv(b"ZCOUNT", key, score_range, score_range),
+            _argv(b"ZREMRANGEBYRANK", key, index, index),
+            _argv(b"ZREMRANGEBYSCORE", key, score_range, score_range),
+            _argv(b"ZREMRANGEBYLEX", key, lex_range, lex_range),
             _argv(b"ZPOPMIN", key, _optional((b"1",), (b"2",), (b"0",), (b"-1",))),
             _argv(b"ZPOPMAX", key, _optional((b"2",),)),
+            _argv(b"ZMPOP", numkeys, keys_, st.sampled_from((b"MIN", b"MAX")), _optional((b"COUNT", b"2"),)),
+            _argv(b"ZUNION", numkeys, keys_, algebra_options, _optional((b"WITHSCORES",),)),
+            _argv(b"ZINTER", numkeys, keys_, algebra_options, _optional((b"WITHSCORES",),)),
+            _argv(b"ZDIFF", numkeys, keys_, _optional((b"WITHSCORES",),)),
+            _argv(b"ZUNIONSTORE", key, numkeys, keys_, algebra_options),
+            _argv(b"ZINTERSTORE", key, numkeys, keys_, algebra_options),
+            _argv(b"ZDIFFSTORE", key, numkeys, keys_),
+            _argv(b"ZINTERCARD", numkeys, keys_, _optional((b"LIMIT", b"1"), (b"LIMIT", b"0"), (b"LIMIT", b"-1"))),
         ],
         "scripts": [
             _argv(b"EVAL", script, st.sampled_from((b"1", b"0", b"2", b"-1", b"x")), key, value),

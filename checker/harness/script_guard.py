@@ -116,25 +116,29 @@ _SHADOWED: Final = ("redis", "_G", "pcall", "xpcall", "coroutine", "debug", "os"
 # ----------------------------------------------------------------------------- the command table
 
 
-def _numkeys_position(spec: CommandSpec) -> int | None:
-    """Where the numkeys argument of a ``keys_fn`` command is, found by asking the function itself
-    (EVAL's is argument 2, SINTERCARD's argument 1); ``None`` if it follows no such rule."""
+def _numkeys_position(spec: CommandSpec) -> tuple[int, int] | None:
+    """Where the numkeys argument of a ``keys_fn`` command is, and how many keys come before it,
+    found by asking the function itself (EVAL's is argument 2 after no key, SINTERCARD's argument 1,
+    ZUNIONSTORE's argument 2 after its destination); ``None`` if it follows no such rule."""
     assert spec.keys_fn is not None
     for position in range(1, 4):
-        agrees = True
-        for count in (0, 1, 2):
-            argv = [spec.name.encode()] + [b"w%d" % i for i in range(1, 8)]
-            argv[position] = str(count).encode()
-            if spec.keys_fn(argv) != tuple(argv[position + 1:position + 1 + count]):
-                agrees = False
-        if agrees:
-            return position
+        for fixed in range(position):
+            agrees = True
+            for count in (0, 1, 2):
+                argv = [spec.name.encode()] + [b"w%d" % i for i in range(1, 8)]
+                argv[position] = str(count).encode()
+                keys = tuple(argv[1:1 + fixed]) + tuple(argv[position + 1:position + 1 + count])
+                if spec.keys_fn(argv) != (keys if count or not fixed else ()):
+                    agrees = False
+            if agrees:
+                return position, fixed
     return None
 
 
 def _key_rule(name: bytes, spec: CommandSpec | None) -> str | None:
     """One command's entry of the Lua table: ``d`` destructive, ``a`` every key, empty for no key,
-    ``first:last:step`` (argv positions, the name being 0), ``n<p>`` for a numkeys argument at p,
+    ``first:last:step`` (argv positions, the name being 0), ``n<p>`` for a numkeys argument at p
+    (``n<p>f<f>``: after ``f`` keys at positions 1 to f),
     a leading ``s`` for a container whose subcommands have entries of their own; ``None``: refused."""
     if name in DESTRUCTIVE:
         return "d"
@@ -143,8 +147,11 @@ def _key_rule(name: bytes, spec: CommandSpec | None) -> str | None:
     if keys_of((name,)) is None:
         return "a"
     if spec.keys_fn is not None:
-        position = _numkeys_position(spec)
-        return None if position is None else f"n{position}"
+        found = _numkeys_position(spec)
+        if found is None:
+            return None
+        position, fixed = found
+        return f"n{position}f{fixed}" if fixed else f"n{position}"
     if spec.first_key <= 0:
         return ""
     if spec.key_step <= 0:
@@ -256,12 +263,14 @@ local $NAMES = (function()
       for i = tonumber(first), last, tonumber(step) do verify(command, args[i + 1]) end
       return
     end
-    local at = tonumber(match(spec, '^n(%d+)$'))
+    local at, fixed = match(spec, '^n(%d+)f?(%d*)$')
+    at = tonumber(at)
     local count = at and args[at + 1]
     if type(count) == 'string' and find(count, '^%d+$') then count = tonumber(count) end
     if type(count) ~= 'number' or count ~= floor(count) or count < 0 or at + count > n - 1 then
       refuse(upper(command) .. ": the guard cannot tell which keys it touches")
     end
+    for i = 1, tonumber(fixed) or 0 do verify(command, args[i + 1]) end
     for i = at + 2, at + count + 1 do verify(command, args[i]) end
   end
   local function guarded_call(...)
