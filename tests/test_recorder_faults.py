@@ -10,7 +10,6 @@ violation, the rejections counted, the restarts in the history.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, start_redis_server
+from conftest import RedisServer, start_redis_server, system_redis_server
 
 from redlin import check
 from redlin.adapter.redis_model import redis_model
@@ -194,7 +193,7 @@ def test_what_is_a_rejection(call: tuple[tuple[bytes, ...], ...], replies: tuple
 
 def _launch(port: int, directory: Path, extra: tuple[str, ...]) -> subprocess.Popen[bytes]:
     """redis-server on ``port`` again (as conftest starts it), once it answers PING."""
-    binary = shutil.which("redis-server")
+    binary = system_redis_server()
     assert binary is not None
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(directory),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, as_at_a_terminal, start_redis_server
+from conftest import RedisServer, as_at_a_terminal, start_redis_server, system_redis_server
 
 from redlin.cli import main
 from redlin.harness.budget import Budget
@@ -61,7 +60,7 @@ class Restartable:
     def restart(self) -> None:
         """Start again on the same port (a killed server's AOF-rewriting child may hold the port a
         moment: retried for up to 15 s)."""
-        binary = shutil.which("redis-server")
+        binary = system_redis_server()
         assert binary is not None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
