@@ -215,14 +215,16 @@ def persist(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return 1
 
 
-def _ttl(ctx: Context, key: bytes, in_ms: bool) -> Reply:
+def _ttl(ctx: Context, key: bytes, in_ms: bool, *, absolute: bool = False) -> Reply:
+    """TTL/PTTL (time left), or with ``absolute`` EXPIRETIME/PEXPIRETIME (the deadline itself):
+    -2 for a missing key, -1 for one without a deadline; seconds are rounded."""
     if not ctx.exists(key):
         return -2
     deadline = ctx.deadline(key)
     if deadline is None:
         return -1
-    left = max(deadline - ctx.now, 0)
-    return left if in_ms else (left + 500) // 1000
+    value = deadline if absolute else max(deadline - ctx.now, 0)
+    return value if in_ms else (value + 500) // 1000
 
 
 @command("ttl", 2, "readonly fast", keys=(1, 1, 1))
@@ -235,24 +237,14 @@ def pttl(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return _ttl(ctx, argv[1], in_ms=True)
 
 
-
-def _expiretime(ctx: Context, key: bytes, in_ms: bool) -> Reply:
-    if not ctx.exists(key):
-        return -2
-    deadline = ctx.deadline(key)
-    if deadline is None:
-        return -1
-    return deadline if in_ms else (deadline + 500) // 1000
-
-
 @command("expiretime", 2, "readonly fast", keys=(1, 1, 1))
 def expiretime(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _expiretime(ctx, argv[1], in_ms=False)
+    return _ttl(ctx, argv[1], in_ms=False, absolute=True)
 
 
 @command("pexpiretime", 2, "readonly fast", keys=(1, 1, 1))
 def pexpiretime(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _expiretime(ctx, argv[1], in_ms=True)
+    return _ttl(ctx, argv[1], in_ms=True, absolute=True)
 
 
 __all__ = ["CommandError"]

@@ -150,10 +150,11 @@ def terminal_signals() -> Iterator[None]:
 
 
 @contextmanager
-def private_server(directory: Path | str, *extra: str) -> Iterator[RedisServer]:
-    """A redis-server of the caller's own in ``directory`` with ``extra`` arguments, stopped at the end."""
+def private_server(directory: Path | str, *extra: str, binary: str | None = None) -> Iterator[RedisServer]:
+    """A redis-server of the caller's own (``binary``, else the distribution's) in ``directory``
+    with ``extra`` arguments, stopped at the end."""
     Path(directory).mkdir(parents=True, exist_ok=True)
-    process, server = start_redis_server(str(directory), extra)
+    process, server = start_redis_server(str(directory), extra, binary)
     try:
         yield server
     finally:
@@ -194,16 +195,8 @@ def redis62(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    process, server = start_redis_server(str(tmp_path_factory.mktemp("redis62")), (), str(binary))
-    try:
+    with private_server(tmp_path_factory.mktemp("redis62"), binary=str(binary)) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
