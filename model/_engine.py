@@ -51,6 +51,25 @@ SUBSCRIBED_ALLOWED = frozenset({
 })
 
 
+class Unseen:
+    """No observed reply: :data:`SEQUENTIAL` (nobody is checking) or :data:`UNSEEN` (a checker is,
+    but cannot see this command's reply)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+SEQUENTIAL = Unseen("SEQUENTIAL")
+"""``step``'s default: sequential use, where the model makes every choice itself."""
+UNSEEN = Unseen("UNSEEN")
+"""``step(..., observed=UNSEEN)``: the step is checked, but this command's reply is not known."""
+
+
 class CommandError(Exception):
     """Raised by a handler (or a parsing helper) to reply with an error."""
 
@@ -88,9 +107,9 @@ class Context:
 
     __slots__ = ("base", "client", "session", "now", "dbs", "db", "data", "expires",
                  "sessions", "scripts", "changed", "watched", "in_script", "script_flags",
-                 "in_exec", "undeclared", "profile")
+                 "in_exec", "undeclared", "profile", "observed", "functions")
 
-    def __init__(self, state: State, client: ClientId, now: int) -> None:
+    def __init__(self, state: State, client: ClientId, now: int, observed: Reply | Unseen = SEQUENTIAL) -> None:
         self.base = state
         self.client = client
         self.session: Session = state.sessions.get(client, DEFAULT_SESSION)
@@ -102,6 +121,7 @@ class Context:
         self.expires: Map = keyspace.expires  # type: ignore[type-arg]
         self.sessions: Map = state.sessions  # type: ignore[type-arg]
         self.scripts: Map = state.scripts  # type: ignore[type-arg]
+        self.functions: Map = state.functions  # type: ignore[type-arg]  # FUNCTION's libraries
         self.changed = False
         self.watched = state.watched
         self.in_script = False
@@ -109,6 +129,17 @@ class Context:
         self.in_exec = False
         self.undeclared = False  # a script called a command on a key it did not declare in KEYS
         self.profile: Profile = state.profile  # the server version whose semantics apply
+        # The reply the server sent for the command being run, when a checker steps the model
+        # (None in sequential use): commands whose reply the server chooses follow it.
+        self.observed = observed
+
+    def observation(self) -> Reply | Unseen:
+        """The observed reply of the command being run (:mod:`redlin.model._random_replies`):
+        :data:`SEQUENTIAL` in sequential use, :data:`UNSEEN` when checking a command whose reply is
+        not visible (a script's command: the script consumes its reply)."""
+        if self.observed is not SEQUENTIAL and self.in_script:
+            return UNSEEN
+        return self.observed
 
     # ----------------------------------------------------------------- keyspace access
 
@@ -365,7 +396,8 @@ class Context:
         own = sessions.get(self.client, DEFAULT_SESSION)
         if own is not session and own != session:
             sessions = sessions.delete(self.client) if session == DEFAULT_SESSION else sessions.set(self.client, session)
-        if not self.changed and sessions is base.sessions and self.scripts is base.scripts and self.dbs is None:
+        if (not self.changed and sessions is base.sessions and self.scripts is base.scripts and self.dbs is None
+                and self.functions is base.functions):
             return base
         if self.dbs is not None or self.changed:
             self._flush_db()
@@ -374,7 +406,7 @@ class Context:
         else:
             dbs = base.dbs
         watched = self.watched if self.watched is not None else None
-        return State(dbs, sessions, self.scripts, watched, base.profile)
+        return State(dbs, sessions, self.scripts, watched, base.profile, self.functions)
 
 
 def _dirty(session: Session) -> Session:
@@ -404,29 +436,32 @@ def unknown_subcommand(argv: Sequence[bytes]) -> Error:
     return Error(_oneline(f"ERR unknown subcommand '{sub[:128]}'. Try {argv[0].decode().upper()} HELP."))
 
 
-def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0) -> tuple[State, Reply]:
+def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0,
+         observed: Reply | Unseen = SEQUENTIAL) -> tuple[State, Reply]:
     """Run one command sent by ``client``; returns the new state and the reply.
 
     ``argv`` is the command as the client sent it (bytes, name first); ``now`` is the server clock
-    in milliseconds.  Pure: the given state is never modified.
+    in milliseconds.  ``observed``, given by a checker, is the reply the server sent (or
+    :data:`UNSEEN`): a command whose reply the server chooses (SPOP...) follows it when Redis could
+    have sent it.  Pure: the given state is never modified.
 
     >>> state, reply = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
     >>> step(state, 2, [b"GET", b"k"])[1]
     b'v'
     """
-    ctx = Context(state, client, now)
+    ctx = Context(state, client, now, observed)
     reply = ctx.process(argv)
     return ctx.commit(), reply
 
 
 def step_reporting_undeclared(
-    state: State, client: ClientId, argv: Sequence[bytes], now: int = 0
+    state: State, client: ClientId, argv: Sequence[bytes], now: int = 0, observed: Reply | Unseen = SEQUENTIAL
 ) -> tuple[State, Reply, bool]:
     """:func:`step`, also saying whether a script touched a key it did not declare in KEYS.
 
     Redis allows such scripts, but they make a history impossible to split by key soundly.
     """
-    ctx = Context(state, client, now)
+    ctx = Context(state, client, now, observed)
     reply = ctx.process(argv)
     return ctx.commit(), reply, ctx.undeclared
 
@@ -435,7 +470,8 @@ def disconnect(state: State, client: ClientId) -> State:
     """The connection closed: its session (MULTI, WATCH, SELECT, subscriptions) is gone."""
     if client not in state.sessions:
         return state
-    return State(state.dbs, state.sessions.delete(client), state.scripts, profile=state.profile)
+    return State(state.dbs, state.sessions.delete(client), state.scripts, profile=state.profile,
+                 functions=state.functions)
 
 
 def restart(state: State, *, keep_data: bool) -> State:
@@ -444,7 +480,8 @@ def restart(state: State, *, keep_data: bool) -> State:
     scripts in memory only (``rdbLoad`` skips the ``lua`` field older versions wrote, and the AOF
     holds a script's effects, not its EVAL), so EVALSHA answers NOSCRIPT again (sheet E20).  The
     databases stay as they were when ``keep_data`` (the server reloaded everything it had
-    acknowledged), or are empty (it kept nothing on disk).
+    acknowledged), or are empty (it kept nothing on disk); so do the function libraries, which
+    Redis saves with the data (the RDB's function records, the AOF's FUNCTION LOAD).
 
     >>> state, _ = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
     >>> state, _ = step(state, 1, [b"SCRIPT", b"LOAD", b"return 1"])
@@ -455,8 +492,9 @@ def restart(state: State, *, keep_data: bool) -> State:
     >>> restart(state, keep_data=False) == INITIAL_STATE
     True
     """
-    return State(state.dbs if keep_data else INITIAL_STATE.dbs, profile=state.profile)
+    return State(state.dbs if keep_data else INITIAL_STATE.dbs, profile=state.profile,
+                 functions=state.functions if keep_data else INITIAL_STATE.functions)
 
 
-__all__ = ["Context", "CommandError", "step", "step_reporting_undeclared", "disconnect", "restart", "INITIAL_STATE",
+__all__ = ["Context", "CommandError", "SEQUENTIAL", "UNSEEN", "Unseen", "step", "step_reporting_undeclared", "disconnect", "restart", "INITIAL_STATE",
            "NULL_ARRAY", "EXECABORT"]

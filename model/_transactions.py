@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._commands import command
-from ._engine import EXECABORT, Context
+from ._engine import EXECABORT, SEQUENTIAL, UNSEEN, Context, Unseen
 from ._reply import NULL_ARRAY, OK, Error, Frames, Reply, frames_of
 from ._state import Session, mail_frames
 
@@ -46,9 +46,11 @@ def exec_(ctx: Context, argv: Sequence[bytes]) -> Reply:
     # Redis unwatches before running the queue, so the queue's own writes cannot abort it (W17).
     ctx.set_session(_ended(session))
     ctx.in_exec = True
+    observed = ctx.observed
     try:
         stream: list[Reply] = []
-        for queued in queue:
+        for index, queued in enumerate(queue):
+            ctx.observed = _observed_in_exec(observed, index, len(queue))
             before = len(ctx.session.mailbox)
             reply = ctx.run(queued)
             box = ctx.session.mailbox
@@ -60,10 +62,23 @@ def exec_(ctx: Context, argv: Sequence[bytes]) -> Reply:
             stream += frames_of(reply)
     finally:
         ctx.in_exec = False
+        ctx.observed = observed
     # ``*n`` then the values: a command that wrote several (SUBSCRIBE a b) makes the array end early
     # and the rest follow it as values of their own (M19).
     n = len(queue)
     return tuple(stream) if len(stream) == n else Frames((tuple(stream[:n]), *stream[n:]))
+
+
+def _observed_in_exec(observed: Reply | Unseen, index: int, size: int) -> Reply | Unseen:
+    """What a checker saw of the ``index``-th queued command's reply: its place in the observed
+    EXEC array.  Messages written inside the EXEC reply (:class:`Frames`) make the places uncertain:
+    the command is then as unseen as in a script.  Any other reply (nil, an error, an array of
+    another size) differs from the reply the queue gives whatever is chosen: choose freely."""
+    if observed is SEQUENTIAL or observed is UNSEEN:
+        return observed
+    if type(observed) is tuple and len(observed) == size:
+        return observed[index]
+    return UNSEEN if type(observed) is Frames else SEQUENTIAL
 
 
 def _watched_key_expired(ctx: Context, session: Session) -> bool:

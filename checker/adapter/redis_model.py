@@ -46,12 +46,14 @@ from redlin.history.records import Operation, Outcome
 from redlin.model import (
     DEFAULT_PROFILE,
     NULL_ARRAY,
+    UNSEEN,
     Attributed,
     BigNumber,
     Boolean,
     Double,
     Error,
     Frames,
+    HiddenChoice,
     MapReply,
     Push,
     ScriptTooLong,
@@ -210,14 +212,15 @@ def _step_keyed(state: State, op: Operation, protocol: int = 2) -> State | None:
                                           f"operation {op.id} runs a script that touches keys it does not declare")
         except ScriptTooLong as error:
             raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
-    return _step(state, op, protocol)
+    return _step_whole(state, op, protocol)
 
 
 def _step_whole(state: State, op: Operation, protocol: int = 2) -> State | None:
-    """:func:`_step` for an unpartitioned history: a script the model cannot finish gives Unknown."""
+    """:func:`_step` for an unpartitioned history: a script the model cannot finish, or a random
+    choice the history does not show (:class:`HiddenChoice`), gives Unknown."""
     try:
         return _step(state, op, protocol)
-    except ScriptTooLong as error:
+    except (ScriptTooLong, HiddenChoice) as error:
         raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
 
 
@@ -235,7 +238,7 @@ def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
             # before its reply, whatever they were.
             state = receive_all(state, client, mailbox(state, client))  # type: ignore[assignment]
         for argv in op.call:
-            state, _ = step(state, client, argv)
+            state, _ = step(state, client, argv, observed=UNSEEN)
         return disconnect(state, client) if op.ends_session else state
     expected = op.result
     if protocol == 3 or _canon_plan(op.call) or _pubsub_plan(op.call):
@@ -245,7 +248,7 @@ def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
             if after is None:
                 return None
             queued = after.session(client).multi or ()
-            state, reply = step(after, client, argv)
+            state, reply = step(after, client, argv, observed=want)
             replies.append(to_resp3(argv, reply, queued) if protocol == 3 else reply)  # the history's types
             wanted.append(want)
         return state if canonical_result(op.call, replies) == canonical_result(op.call, wanted) else None
@@ -253,7 +256,7 @@ def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
         after, want = _read_messages(state, client, want)
         if after is None:
             return None
-        state, reply = step(after, client, argv)
+        state, reply = step(after, client, argv, observed=want)
         if reply != want:
             return None
     return state

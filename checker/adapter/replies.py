@@ -20,7 +20,7 @@ from typing import Any
 
 from redlin.adapter.redis_model import Call, canonical_result
 from redlin.history.records import Operation
-from redlin.model import RESP3_TYPES, Reply, State, protocol_of, step, to_resp3, use_protocol
+from redlin.model import RESP3_TYPES, SEQUENTIAL, Reply, State, protocol_of, step, to_resp3, use_protocol
 
 __all__ = ["Difference", "expected_replies", "first_difference", "history_protocol", "op_protocol"]
 
@@ -45,15 +45,18 @@ def _has_resp3(reply: Reply) -> bool:
     return type(reply) is tuple and any(_has_resp3(item) for item in reply)
 
 
-def expected_replies(state: State, client: Hashable, call: Call, protocol: int = 2) -> tuple[State, tuple[Reply, ...]]:
+def expected_replies(state: State, client: Hashable, call: Call, protocol: int = 2,
+                     observed: Sequence[Reply] | None = None) -> tuple[State, tuple[Reply, ...]]:
     """The state after ``client`` sends ``call`` from ``state``, and the model's replies in the
-    form the checker compares (unordered replies sorted), converted to RESP3 for ``protocol=3``."""
+    form the checker compares (unordered replies sorted), converted to RESP3 for ``protocol=3``.
+    ``observed``, the replies the server sent, guide the commands whose reply the server chooses."""
     if protocol == 3:
         state = use_protocol(state, client, 3)
     replies: list[Reply] = []
-    for argv in call:
+    for index, argv in enumerate(call):
         queued = state.session(client).multi or ()
-        state, reply = step(state, client, argv)
+        seen = observed[index] if observed is not None and index < len(observed) else SEQUENTIAL
+        state, reply = step(state, client, argv, observed=seen)
         replies.append(to_resp3(argv, reply, queued) if protocol == 3 else reply)
     return state, canonical_result(call, replies)
 

@@ -105,7 +105,7 @@ def wrong_reply(analysis: Analysis, *, types_differ: bool = False) -> Anomaly | 
     protocol = history_protocol(analysis.history.meta)
     for op in sequence:
         try:
-            state, expected = expected_replies(state, op.client, op.call, protocol)
+            state, expected = expected_replies(state, op.client, op.call, protocol, observed=op.result)
         except Exception:  # noqa: BLE001 - an explanation must never break a report
             return None
         found = first_difference(op.call, expected, op.result)

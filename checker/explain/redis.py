@@ -217,7 +217,8 @@ def _redis_expected(state: Hashable, op: Operation) -> str | None:
     if is_receive(op):
         return f"no message was waiting for client {op.client} to read"
     try:
-        _, expected = expected_replies(state, op.client, op.call, op_protocol(state, op))  # type: ignore[arg-type]
+        _, expected = expected_replies(state, op.client, op.call, op_protocol(state, op),  # type: ignore[arg-type]
+                                       observed=op.result)
     except Exception:  # noqa: BLE001 - an explanation must never break a report
         return None
     found = first_difference(op.call, expected, op.result)

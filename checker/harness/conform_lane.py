@@ -34,7 +34,7 @@ from redlin.harness.actions import Action, Argv, ScriptCache, ScriptCall, cache_
 from redlin.harness.guard import Guard, possible_commands
 from redlin.harness.server_state import state_error
 from redlin.harness.wire import Connection, WireError
-from redlin.model import Error, Reply, State, disconnect, lookup, step
+from redlin.model import SEQUENTIAL, Error, Reply, State, disconnect, lookup, step
 
 __all__ = ["CLIENT", "KINDS", "Exchange", "Lane", "Mismatch", "family_of", "kind_of", "mismatch", "signature_name"]
 
@@ -218,11 +218,7 @@ class Lane:
         for argv in commands:
             self.touched.update(self.guard.check(argv))
         now = int(time.time() * 1000)
-        state, expected = self.state, []
-        for argv in commands:
-            state, reply = step(state, CLIENT, argv, now)
-            expected.append(reply)
-        self.state = state
+        before = self.state
         if self._conn is None:
             self._conn = self.connect()
         got: list[Reply] = []
@@ -235,6 +231,13 @@ class Lane:
         except WireError as error:
             lost = str(error)
             self.close()
+        # The model runs after the server replied: a command whose reply the server chooses (SPOP)
+        # follows the server's choice when Redis could have made it.
+        state, expected = before, []
+        for index, argv in enumerate(commands):
+            state, reply = step(state, CLIENT, argv, now, observed=got[index] if index < len(got) else SEQUENTIAL)
+            expected.append(reply)
+        self.state = state if lost is None else disconnect(state, CLIENT)
         return Exchange(action, commands, canonical_result(commands, expected), canonical_result(commands, got), lost)
 
     @property
