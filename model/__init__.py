@@ -9,13 +9,21 @@ hashable.  :class:`Redis` wraps it for sequential use.  Replies are the values o
 """
 
 from . import (  # noqa: F401  (importing a family registers its commands)
+    _bitmaps,
+    _functions,
     _hashes,
+    _hyperloglog,
     _keys,
     _lists,
     _pubsub,
+    _random_replies,
     _scripting,
     _server,
     _sets,
+    _sort,
+    _stream_groups,
+    _stream_reads,
+    _streams,
     _strings,
     _transactions,
     _zset_algebra,
@@ -23,7 +31,17 @@ from . import (  # noqa: F401  (importing a family registers its commands)
 )
 from ._client import Client, Redis, to_argv
 from ._commands import COMMANDS, CommandSpec, keys_of, lookup
-from ._engine import CommandError, Context, disconnect, restart, step, step_reporting_undeclared
+from ._engine import (
+    SEQUENTIAL,
+    UNSEEN,
+    CommandError,
+    Context,
+    Unseen,
+    disconnect,
+    restart,
+    step,
+    step_reporting_undeclared,
+)
 from ._lua_runtime import ScriptTooLong
 from ._profiles import DEFAULT_PROFILE, PROFILES, Difference, Profile, profile_from_info
 from ._pubsub import (
@@ -36,6 +54,7 @@ from ._pubsub import (
     split_messages,
     stringmatch,
 )
+from ._random_replies import HiddenChoice
 from ._reply import (
     NULL,
     NULL_ARRAY,
@@ -70,4 +89,5 @@ __all__ = [
     "canonical_pubsub_reply", "disconnect", "encode_command", "encode_reply", "flush_mailboxes", "frames_of",
     "initial_state", "is_message", "keys_of", "lookup", "mailbox", "profile_from_info", "receive", "receive_all",
     "restart", "sort_unordered", "split_messages", "step", "step_reporting_undeclared", "stringmatch", "to_argv",
+    "HiddenChoice", "SEQUENTIAL", "UNSEEN", "Unseen",
 ]

@@ -8,6 +8,8 @@ them with a live server).
 Arity is Redis's convention: ``n > 0`` means exactly n words including the name, ``n < 0`` means
 at least ``-n``.  Keys are at positions ``first, first+step, ... last`` (``last < 0`` counts from
 the end), or are found by ``keys_fn`` for commands whose keys move (EVAL's numkeys).
+``undeclared_keys`` says when an invocation also reads keys no argument names (SORT's BY and GET
+patterns): :func:`keys_of` then answers None, and a script calling it touches undeclared keys.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class CommandSpec:
     handler: Any = None
     keys_fn: Callable[[Sequence[bytes]], tuple[bytes, ...]] | None = None
     subcommands: dict[bytes, CommandSpec] = field(default_factory=dict)
+    undeclared_keys: Callable[[Sequence[bytes]], bool] | None = None
 
     @property
     def write(self) -> bool:
@@ -57,6 +60,10 @@ class CommandSpec:
         last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
         return tuple(argv[self.first_key : last + 1 : self.key_step])
 
+    def reaches_undeclared(self, argv: Sequence[bytes]) -> bool:
+        """Whether this invocation reads keys its arguments do not name (``SORT l BY w_*``)."""
+        return self.undeclared_keys is not None and self.undeclared_keys(argv)
+
 
 COMMANDS: dict[bytes, CommandSpec] = {}
 
@@ -67,6 +74,7 @@ def command(
     flags: str = "",
     keys: tuple[int, int, int] = (0, 0, 0),
     keys_fn: Callable[[Sequence[bytes]], tuple[bytes, ...]] | None = None,
+    undeclared_keys: Callable[[Sequence[bytes]], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of ``name`` (``"script|load"`` for a subcommand)."""
     words = frozenset(flags.split())
@@ -75,7 +83,8 @@ def command(
         raise ValueError(f"unknown flags {sorted(unknown)} for {name}")
 
     def register(handler: Handler) -> Handler:
-        spec = CommandSpec(name, arity, words, *keys, handler=handler, keys_fn=keys_fn)
+        spec = CommandSpec(name, arity, words, *keys, handler=handler, keys_fn=keys_fn,
+                           undeclared_keys=undeclared_keys)
         container, _, sub = name.partition("|")
         if sub:
             parent = COMMANDS.get(container.encode())
@@ -107,7 +116,7 @@ def keys_of(argv: Sequence[bytes]) -> tuple[bytes, ...] | None:
     spec = lookup(argv)
     if spec is None:
         return ()
-    if spec.name in _ALL_KEYS:
+    if spec.name in _ALL_KEYS or spec.reaches_undeclared(argv):
         return None
     try:
         return spec.keys(argv)

@@ -182,14 +182,14 @@ def flush_mailboxes(state: State) -> tuple[State, dict[Hashable, tuple[Reply, ..
             sessions = sessions.delete(client) if emptied == DEFAULT_SESSION else sessions.set(client, emptied)
     if not out:
         return state, out
-    return State(state.dbs, sessions, state.scripts, state.watched, state.profile), out
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions), out
 
 
 def _with_mailbox(state: State, client: Hashable, session: Session, box: tuple[Mail, ...]) -> State:
     emptied = session.replace(mailbox=box)
     sessions = (state.sessions.delete(client) if emptied == DEFAULT_SESSION
                 else state.sessions.set(client, emptied))
-    return State(state.dbs, sessions, state.scripts, state.watched, state.profile)
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions)
 
 
 def receive(state: State, client: Hashable, frame: Reply) -> State | None:

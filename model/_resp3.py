@@ -80,7 +80,8 @@ Argv = Sequence[bytes]
 
 _CONFIRMING: Final = frozenset({b"subscribe", b"psubscribe", b"ssubscribe", b"unsubscribe", b"punsubscribe",
                                 b"sunsubscribe"})
-_MAY_PUBLISH: Final = frozenset({b"publish", b"spublish", b"eval", b"evalsha", b"eval_ro", b"evalsha_ro"})
+_MAY_PUBLISH: Final = frozenset({b"publish", b"spublish", b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", b"fcall",
+                                 b"fcall_ro"})
 _WITHSCORES: Final = frozenset({b"zrange", b"zrevrange", b"zrangebyscore", b"zrevrangebyscore"})
 
 
@@ -177,7 +178,27 @@ def _mpop(argv: Argv, reply: Reply) -> Reply:
     return nulls(reply)
 
 
+def _spop(argv: Argv, reply: Reply) -> Reply:
+    return SetReply(reply) if len(argv) > 2 and type(reply) is tuple else nulls(reply)  # with a count: a set
+
+
+def _random_pairs(argv: Argv, reply: Reply) -> Reply:
+    # HRANDFIELD/ZRANDMEMBER key count WITHVALUES|WITHSCORES: nested pairs (a score as a double).
+    if len(argv) != 4 or type(reply) is not tuple:
+        return nulls(reply)
+    score = argv[0].lower() == b"zrandmember"
+    return tuple((first, Double(second) if score else second)  # type: ignore[arg-type]
+                 for first, second in zip(reply[::2], reply[1::2]))
+
+
+def _lcs(argv: Argv, reply: Reply) -> Reply:
+    return _map(argv, reply) if any(arg.lower() == b"idx" for arg in argv[3:]) else nulls(reply)
+
+
 _RULES: Final[dict[bytes, Callable[[Argv, Reply], Reply]]] = {
+    b"spop": _spop,
+    b"lcs": _lcs,
+    **dict.fromkeys((b"hrandfield", b"zrandmember"), _random_pairs),
     b"hgetall": _map,
     **dict.fromkeys((b"smembers", b"sinter", b"sunion", b"sdiff"), _set),
     **dict.fromkeys((b"zscore", b"zincrby", b"zadd"), _double),
@@ -187,6 +208,12 @@ _RULES: Final[dict[bytes, Callable[[Argv, Reply], Reply]]] = {
     **dict.fromkeys((b"zunion", b"zinter", b"zdiff"), _algebra_withscores),
     b"zmpop": _mpop,
 }
+
+
+def register_rule(name: bytes, rule: Callable[[Argv, Reply], Reply]) -> None:
+    """Give ``name``'s replies their RESP3 shape with ``rule`` (for families that this module cannot
+    import without a cycle: FUNCTION, the stream reads); ``rule`` sees the RESP2 reply, nulls included."""
+    _RULES[name] = lambda argv, reply: nulls(rule(argv, reply))
 
 
 def _exec(reply: Reply, queued: Sequence[Argv]) -> Reply:

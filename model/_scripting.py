@@ -314,6 +314,8 @@ def _declares(run: Run, spec: CommandSpec, argv: Sequence[bytes]) -> bool:
     to know: it reads ``Context.undeclared`` (see ``model.step_reporting_undeclared``)."""
     if spec.name in _BEYOND_KEYS or "pubsub" in spec.flags:  # PUBLISH reaches subscribers, not keys
         return False
+    if spec.reaches_undeclared(argv):  # SORT's BY and GET patterns read keys of the data's choosing
+        return False
     try:
         return all(key in run.declared for key in spec.keys(argv))
     except (IndexError, ValueError):

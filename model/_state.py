@@ -13,17 +13,21 @@ Values stored under keys, by Redis type:
 ``hash``    ``immutables.Map[bytes, bytes]``
 ``set``     ``frozenset[bytes]``
 ``zset``    :class:`ZSet` (member -> score)
+``stream``  :class:`~redlin.model._streams.Stream` (registers its TYPE name)
 ==========  =========================================================
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from immutables import Map
 
 from ._profiles import DEFAULT_PROFILE, PROFILES, Profile, profile
+
+if TYPE_CHECKING:
+    from ._streams import Stream
 
 DATABASES = 16
 ClientId: TypeAlias = Hashable
@@ -60,7 +64,7 @@ class ZSet:
         return [(member, score) for score, member in self.ordered()]
 
 
-Value: TypeAlias = bytes | tuple | frozenset | Map | ZSet  # type: ignore[type-arg]
+Value: TypeAlias = "bytes | tuple | frozenset | Map | ZSet | Stream"  # type: ignore[type-arg]
 Mail: TypeAlias = tuple | frozenset  # type: ignore[type-arg]  # a message frame, or a group of them
 
 
@@ -199,9 +203,10 @@ class State:
 
     ``profile`` is the server version the state belongs to (:mod:`redlin.model._profiles`): steps
     from it follow that version's semantics, and states of two versions are never equal.
+    ``functions`` holds the function libraries (FUNCTION LOAD): library name -> its code.
     """
 
-    __slots__ = ("dbs", "sessions", "scripts", "watched", "profile", "_hash")
+    __slots__ = ("dbs", "sessions", "scripts", "watched", "profile", "functions", "_hash")
 
     def __init__(
         self,
@@ -210,9 +215,11 @@ class State:
         scripts: Map = EMPTY_MAP,  # type: ignore[type-arg]
         watched: frozenset[tuple[int, bytes]] | None = None,
         profile: Profile = _DEFAULT,
+        functions: Map = EMPTY_MAP,  # type: ignore[type-arg]
     ) -> None:
         self.dbs = dbs
         self.profile = profile
+        self.functions = functions
         self.sessions = sessions
         self.scripts = scripts
         # Derived: every (db, key) some session watches, so that most writes can skip the
@@ -231,12 +238,13 @@ class State:
             and other.dbs == self.dbs
             and other.sessions == self.sessions
             and other.scripts == self.scripts
+            and other.functions == self.functions
             and (other.profile is self.profile or other.profile == self.profile)
         )
 
     def __hash__(self) -> int:
         if self._hash == -1:
-            self._hash = hash((self.dbs, self.sessions, self.scripts, self.profile.name))
+            self._hash = hash((self.dbs, self.sessions, self.scripts, self.profile.name, self.functions))
         return self._hash
 
     def replace(self, *, dbs: tuple[Keyspace, ...] | None = None, sessions: Map | None = None,  # type: ignore[type-arg]
@@ -252,11 +260,13 @@ class State:
             self.scripts if scripts is None else scripts,
             self.watched if sessions is None else None,
             self.profile if profile is None else profile,
+            self.functions,
         )
 
     def __repr__(self) -> str:
         dbs = {i: db for i, db in enumerate(self.dbs) if db.data}
         extra = "" if self.profile is _DEFAULT else f", profile={self.profile.name!r}"
+        extra += f", functions={sorted(self.functions)!r}" if self.functions else ""
         return f"State(dbs={dbs!r}, sessions={dict(self.sessions)!r}, scripts={len(self.scripts)}{extra})"
 
 

@@ -1,5 +1,5 @@
 """String commands (t_string.c): GET SET SETNX GETSET GETDEL GETEX SETEX PSETEX APPEND STRLEN
-SETRANGE GETRANGE SUBSTR INCR DECR INCRBY DECRBY INCRBYFLOAT MGET MSET MSETNX.  Sheet items D1-D9.
+SETRANGE GETRANGE SUBSTR INCR DECR INCRBY DECRBY INCRBYFLOAT MGET MSET MSETNX LCS.  Sheet items D1-D9.
 
 >>> from redlin.model import Redis
 >>> client = Redis().client()
@@ -292,6 +292,125 @@ def msetnx(ctx: Context, argv: Sequence[bytes]) -> Reply:
     for i in range(1, len(argv), 2):
         ctx.replace(argv[i], argv[i + 1])
     return 1
+
+
+NOT_STRINGS = Error("ERR The specified keys must contain string values")
+LEN_AND_IDX = Error("ERR If you want both the length and indexes, please just use IDX.")
+LCS_TOO_BIG = Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+
+
+@command("lcs", -3, "readonly", keys=(1, 2, 1))
+def lcs(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    """lcsCommand: the longest common subsequence of two strings, its length, or its matching ranges.
+
+    >>> from redlin.model import Redis
+    >>> client = Redis().client()
+    >>> _ = client.execute("MSET", "a", "ohmytext", "b", "mynewtext")
+    >>> client.execute("LCS", "a", "b"), client.execute("LCS", "a", "b", "LEN")
+    (b'mytext', 6)
+    >>> client.execute("LCS", "a", "b", "IDX", "MINMATCHLEN", 4, "WITHMATCHLEN")
+    (b'matches', (((4, 7), (5, 8), 4),), b'len', 6)
+    """
+    a, b = ctx.read(argv[1]), ctx.read(argv[2])
+    if (a is not None and type(a) is not bytes) or (b is not None and type(b) is not bytes):
+        return NOT_STRINGS
+    first: bytes = a or b""
+    second: bytes = b or b""
+    want_len = want_idx = with_len = False
+    min_len = 0
+    j = 3
+    while j < len(argv):
+        option = argv[j].lower()
+        if option == b"idx":
+            want_idx = True
+        elif option == b"len":
+            want_len = True
+        elif option == b"withmatchlen":
+            with_len = True
+        elif option == b"minmatchlen" and j + 1 < len(argv):
+            min_len = max(parse_int(argv[j + 1]), 0)
+            j += 1
+        else:
+            return SYNTAX
+        j += 1
+    if want_len and want_idx:
+        return LEN_AND_IDX
+    if (len(first) + 1) * (len(second) + 1) * 4 > MAX_STRING:
+        return LCS_TOO_BIG
+    table = LcsTable(first, second)
+    if want_len:
+        return table.length()
+    common, matches = _lcs_walk(first, second, table, min_len, with_len)
+    if want_idx:
+        return (b"matches", matches, b"len", table.length())
+    return common
+
+
+class LcsTable:
+    """Redis's table LCS(i, j), the length of the LCS of ``a[:i]`` and ``b[:j]``, kept as one
+    bit-vector per row (Hyyro's bit-parallel LCS): row i has bit j clear where LCS(i, j + 1) grew,
+    so LCS(i, j) is j minus the set bits below j.  Far faster than the cell-by-cell table, and the
+    walk back reads the very values Redis compares.
+
+    >>> LcsTable(b"ohmytext", b"mynewtext").length(), LcsTable(b"abc", b"xbc").at(2, 2)
+    (6, 1)
+    """
+
+    __slots__ = ("rows", "size")
+
+    def __init__(self, a: bytes, b: bytes) -> None:
+        matches: dict[int, int] = {}
+        for j, char in enumerate(b):
+            matches[char] = matches.get(char, 0) | (1 << j)
+        full = (1 << len(b)) - 1
+        row = full
+        self.rows = [row]
+        for char in a:
+            matched = row & matches.get(char, 0)
+            row = ((row + matched) | (row - matched)) & full
+            self.rows.append(row)
+        self.size = len(b)
+
+    def at(self, i: int, j: int) -> int:
+        return j - (self.rows[i] & ((1 << j) - 1)).bit_count()
+
+    def length(self) -> int:
+        return self.at(len(self.rows) - 1, self.size)
+
+
+def _lcs_walk(a: bytes, b: bytes, table: LcsTable, min_len: int,
+              with_len: bool) -> tuple[bytes, tuple[Reply, ...]]:
+    """Walk the table back from the end, as Redis does: the LCS, and its contiguous matching
+    ranges last first, each ``((a_start, a_end), (b_start, b_end)[, length])``, the shorter than
+    ``min_len`` left out."""
+    common: list[int] = []
+    matches: list[Reply] = []
+    i, j = len(a), len(b)
+    current: list[int] | None = None  # [a_start, a_end, b_start, b_end] of the range being grown
+    while i > 0 and j > 0:
+        emit = False
+        if a[i - 1] == b[j - 1]:
+            common.append(a[i - 1])
+            if current is None:
+                current = [i - 1, i - 1, j - 1, j - 1]
+            else:  # the walk only meets a match right after another one, diagonally: extend it
+                current[0] -= 1
+                current[2] -= 1
+            emit = current[0] == 0 or current[2] == 0
+            i, j = i - 1, j - 1
+        else:
+            if table.at(i - 1, j) > table.at(i, j - 1):
+                i -= 1
+            else:
+                j -= 1
+            emit = current is not None
+        if emit and current is not None:
+            length = current[1] - current[0] + 1
+            if min_len == 0 or length >= min_len:
+                match: tuple[Reply, ...] = ((current[0], current[1]), (current[2], current[3]))
+                matches.append(match + (length,) if with_len else match)
+            current = None
+    return bytes(reversed(common)), tuple(matches)
 
 
 __all__ = ["CommandError", "NOT_INTEGER", "WRONGTYPE"]

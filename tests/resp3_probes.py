@@ -16,7 +16,9 @@ import shlex
 
 _TEXT = r"""
 FLUSHALL
+RANDOMKEY
 SET s 10
+RANDOMKEY
 GET s
 GET nos
 GETDEL s
@@ -135,6 +137,108 @@ SADD st a b c
 SADD st2 b c d
 SMEMBERS st
 SMEMBERS nost
+SADD one m
+SRANDMEMBER one
+SRANDMEMBER one 3
+SRANDMEMBER one -2
+SRANDMEMBER one 0
+SRANDMEMBER nost 2
+SRANDMEMBER nost
+SPOP one 5
+SPOP one 0
+SPOP nost 2
+SPOP nost
+SADD one m
+SPOP one
+HSET onehash f v
+HRANDFIELD onehash
+HRANDFIELD onehash 2 WITHVALUES
+HRANDFIELD onehash -2
+HRANDFIELD nohash 2 WITHVALUES
+HRANDFIELD nohash
+ZADD onez 1.5 m
+ZRANDMEMBER onez
+ZRANDMEMBER onez -2 WITHSCORES
+ZRANDMEMBER onez 1
+ZRANDMEMBER noz 1 WITHSCORES
+ZRANDMEMBER noz
+SETBIT bits 7 1
+SETBIT bits 100 1
+GETBIT bits 7
+BITCOUNT bits
+BITCOUNT bits 0 -1 BIT
+BITPOS bits 1
+BITPOS bits 0 2 -1 BYTE
+BITOP OR bits2 bits nobits
+BITFIELD bits GET u8 0 SET i16 #1 -5 INCRBY u4 0 20 OVERFLOW FAIL INCRBY u2 0 9
+BITFIELD_RO bits GET i8 0
+LCS bits bits2
+SET lcsa ohmytext
+SET lcsb mynewtext
+LCS lcsa lcsb
+LCS lcsa lcsb LEN
+LCS lcsa lcsb IDX MINMATCHLEN 2 WITHMATCHLEN
+LCS lcsa nolcs IDX
+RPUSH sortl 3 1 2
+SORT sortl
+SORT sortl DESC LIMIT 0 2
+SORT_RO sortl ALPHA
+SORT sortl STORE sorted
+SORT nosortl
+PFADD hll a b c
+PFADD hll a
+PFCOUNT hll
+PFADD hll2 c d
+PFCOUNT hll hll2
+PFMERGE hll3 hll hll2
+PFDEBUG ENCODING hll3
+PFSELFTEST
+XADD st 1-1 f v
+XADD st 2-1 MAXLEN 10 g w
+XADD st NOMKSTREAM 3-0 h x
+XADD nost NOMKSTREAM 1-1 f v
+XLEN st
+XRANGE st - + COUNT 2
+XREVRANGE st + -
+XRANGE nost - +
+XDEL st 3-0
+XTRIM st MAXLEN 5
+XSETID st 9-9
+XREAD COUNT 1 STREAMS st 0
+XREAD STREAMS nost 0
+XGROUP CREATE st grp 0
+XGROUP CREATE st grp 0
+XGROUP CREATECONSUMER st grp alice
+XREADGROUP GROUP grp bob COUNT 1 STREAMS st >
+XREADGROUP GROUP grp bob STREAMS st 0
+XPENDING st grp
+XACK st grp 1-1
+XCLAIM st grp carol 0 2-1 JUSTID
+XAUTOCLAIM st grp carol 0 0 JUSTID
+XINFO STREAM st
+XINFO GROUPS st
+XGROUP DELCONSUMER st grp alice
+XINFO CONSUMERS nost grp
+XGROUP SETID st grp $
+XGROUP DESTROY st grp
+XGROUP CREATE st grp2 $ ENTRIESREAD 1
+XINFO CONSUMERS st grp2
+XGROUP HELP
+XINFO HELP
+FUNCTION FLUSH
+FUNCTION LOAD "#!lua name=probelib<NL>redis.register_function{function_name='probe', callback=function(keys, args) return {1, 'x', redis.call('GET', keys[1])} end, flags={'no-writes'}, description='d'}"
+FCALL probe 1 nosuchkey
+FCALL_RO probe 0
+FCALL nofunction 0
+FUNCTION LIST
+FUNCTION LIST WITHCODE LIBRARYNAME probe*
+FUNCTION STATS
+FUNCTION DUMP
+FUNCTION RESTORE bad
+FUNCTION KILL
+FUNCTION HELP
+FUNCTION DELETE probelib
+FUNCTION DELETE probelib
 SISMEMBER st a
 SMISMEMBER st a z
 SCARD st
@@ -331,8 +435,8 @@ QUIT
 """
 
 PROBES: tuple[tuple[bytes, ...], ...] = tuple(
-    tuple(word.encode() for word in shlex.split(line)) for line in _TEXT.strip().splitlines())
-"""Each probe's argv, in order."""
+    tuple(word.replace("<NL>", "\n").encode() for word in shlex.split(line)) for line in _TEXT.strip().splitlines())
+"""Each probe's argv, in order (``<NL>`` in a word is a newline)."""
 
 UNMODELLED = frozenset({"save", "shutdown", "sync", "psync"})
 """Commands of the model's table no probe sends (the model answers that it does not run them)."""

@@ -198,7 +198,8 @@ def test_echo_as_status(fault: str | None) -> None:
 # the two that need an interleaving (WATCH, long EXEC) vary a little.  decrby-overflow-wraps takes
 # the longest: about 14,000 operations (11 s here, a core of one operation; seed 0 finds it after
 # 5,500 but its core shrinks only to 13 operations in the 3 s given; seed 2 needs 21,000).
-# The default workload spends its first second on Pub/Sub rounds (PUBSUB_MOST_SECONDS), so nothing else is found sooner than that.
+# The default workload spends its first second on Pub/Sub rounds (PUBSUB_MOST_SECONDS), so nothing
+# else is found sooner than that.
 FOUND_WITH: dict[str, int] = {
     "watch-first-key-only": 3,
     "long-exec-not-atomic": 3,
@@ -215,8 +216,10 @@ MOST_CORE = 6
 @pytest.mark.parametrize("fault", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
                                    for name in NEW_FAULTS])
 def test_each_corner_fault_is_found_by_the_default_workload(tmp_path: Path, fault: str) -> None:
-    outcome = run(fault=fault, workload="default", duration=60, ops=None, seed=FOUND_WITH[fault], shrink_time=3,
-                  out=tmp_path / "out", database=None)
+    # The slow one's part is large (about 50 operations, scripts joining its keys), and its one-operation
+    # core is proved only after checks of the rest weakened: give its shrinking more time, not a looser bound.
+    outcome = run(fault=fault, workload="default", duration=60, ops=None, seed=FOUND_WITH[fault],
+                  shrink_time=15 if fault in SLOW else 3, out=tmp_path / "out", database=None)
     assert outcome.verdict == "violation", render_outcome(outcome)
     assert outcome.stats.found_after_seconds is not None and outcome.stats.found_after_seconds <= 60
     print(f"{fault}: found after {outcome.stats.found_after_seconds:.2f} s, "

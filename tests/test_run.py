@@ -507,9 +507,9 @@ def test_unreachable_target_from_the_shell_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_family_the_model_cannot_check_is_a_usage_error(tmp_path: Path) -> None:
-    streams = Family("streams", "stream lengths", keys=("x0",), steps=(Op("XLEN {key}"),))
-    with pytest.raises(UsageError, match="sends XLEN, which redlin's model does not implement"):
-        quick(tmp_path, workload=streams)
+    dumps = Family("dumps", "serialised values", keys=("x0",), steps=(Op("DUMP {key}"),))
+    with pytest.raises(UsageError, match="sends DUMP, which redlin's model does not implement"):
+        quick(tmp_path, workload=dumps)
 
 
 def test_unsafe_families_are_refused_before_connecting(tmp_path: Path) -> None:

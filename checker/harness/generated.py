@@ -27,13 +27,14 @@ place is (:meth:`build`): the drawn skeleton holds :data:`TOKEN` until then.
 >>> rng = random.Random(7)
 >>> template = AnyCommand()
 >>> template.build(template.draw(rng.choice, ("g0", "g1")), b"1-3")
-Command(argv=(b'SETEX', Key(name='g1'), b'9223372036854775807', b'1-3'))
+Command(argv=(b'LPOP', Key(name='g1')))
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Protocol
 
 from redlin.harness.actions import (
@@ -67,6 +68,12 @@ _QUEUE_ERRORS: Final = ((b"GET",), (b"SET",), (b"INCRBY",), (b"LPUSH",))
 are left out: the guard sends nothing the model does not know."""
 
 
+@lru_cache(maxsize=16)
+def _names(leave_out: frozenset[str]) -> tuple[str, ...]:
+    """The grammar's commands (but WATCH/UNWATCH) without ``leave_out``, in the grammar's order."""
+    return tuple(name for name in _NAMES if name not in leave_out)
+
+
 class Drawn(Protocol):
     """A step that draws its own shape: a skeleton from ``choose`` and the key pool (:meth:`draw`),
     then the action once the step's unique token is known (:meth:`build`).  A
@@ -88,20 +95,22 @@ def _swap(argv: tuple[Arg, ...], token: bytes) -> tuple[Arg, ...]:
 
 @dataclass(frozen=True, slots=True)
 class AnyCommand:
-    """One command drawn from the whole grammar (WATCH and UNWATCH a little less often)."""
+    """One command drawn from the whole grammar (WATCH and UNWATCH a little less often), but the
+    commands ``leave_out`` names (those a version profile changes in ways the model does not encode)."""
 
     weight: int = 1
     pool: tuple[str, ...] | None = None
+    leave_out: frozenset[str] = frozenset()
 
     def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Arg, ...]:
-        name = choose(_NAMES if choose((True, True, True, True, True, True, False)) else _SESSION)
+        name = choose(_names(self.leave_out) if choose((True, True, True, True, True, True, False)) else _SESSION)
         return draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN)
 
     def build(self, drawn: Any, token: bytes) -> Action:
         return Command(_swap(drawn, token))
 
     def commands(self) -> frozenset[str]:
-        return frozenset(name.upper() for name in GRAMMAR)
+        return frozenset(name.upper() for name in (*_names(self.leave_out), *_SESSION))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +119,12 @@ class AnyTransaction:
 
     weight: int = 1
     pool: tuple[str, ...] | None = None
+    leave_out: frozenset[str] = frozenset()
 
     def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[Any, ...]:
         length = choose((1, 2, 3, 2, 4, 6, LONGEST_TRANSACTION))
-        names = [choose(_NAMES) for _ in range(length)]
+        drawable = _names(self.leave_out)
+        names = [choose(drawable) for _ in range(length)]
         commands = [draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN) for name in names]
         if choose((False,) * 9 + (True,)):
             where = choose(range(len(commands) + 1))
@@ -133,7 +144,7 @@ class AnyTransaction:
         return Transaction(tuple(_swap(argv, token) for argv in commands), watch, discard=discard, reads=reads)
 
     def commands(self) -> frozenset[str]:
-        names = {name.upper() for name in _NAMES} | {argv[0].decode() for argv in _QUEUE_ERRORS}
+        names = {name.upper() for name in _names(self.leave_out)} | {argv[0].decode() for argv in _QUEUE_ERRORS}
         return frozenset(names | {"MULTI", "EXEC", "DISCARD", "WATCH", "TYPE"})
 
 
@@ -143,16 +154,18 @@ class AnyPipeline:
 
     weight: int = 1
     pool: tuple[str, ...] | None = None
+    leave_out: frozenset[str] = frozenset()
 
     def draw(self, choose: Choose, pool: Sequence[str]) -> tuple[tuple[Arg, ...], ...]:
-        names = [choose(_NAMES) for _ in range(choose((2, 3, 5)))]
+        drawable = _names(self.leave_out)
+        names = [choose(drawable) for _ in range(choose((2, 3, 5)))]
         return tuple(draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN) for name in names)
 
     def build(self, drawn: Any, token: bytes) -> Action:
         return Pipeline(tuple(_swap(argv, token) for argv in drawn))
 
     def commands(self) -> frozenset[str]:
-        return frozenset(name.upper() for name in _NAMES)
+        return frozenset(name.upper() for name in _names(self.leave_out))
 
 
 # Script calls: (command, arguments), where "K<n>" is KEYS[n] and "A<n>" is ARGV[n].

@@ -59,12 +59,30 @@ KINDS: Final[dict[str, tuple[bytes | None, ...]]] = {
     "m": (b"m0", b"m1", b"m2", b"1", b""),
     "s": (b"1", b"0", b"-1", b"1.5", b"0.1", b"inf", b"-inf", b"+inf", b"nan", b"x", b"1e308", b"-0",
           b"9007199254740993", b"3.0000000000000004", b"0.3", b"1.1", b"1e-05", b"-2.2"),
+    # ZUNION/ZINTER weights: the float corners but 5e-324, whose strtod leaves errno at ERANGE in
+    # Redis 7.0.15, where a later numeric SORT of non-integers then fails (sort.c never resets errno)
+    "w": (b"1", b"0.1", b"-1.5", b"1e308", b"-1e308", b"1.7976931348623157e308", b"inf", b"-inf", b"nan", b"x",
+          b"3.0000000000000004", b"1e-17", b"0", b"-0", b"1.1"),
     "sr": (b"-inf", b"+inf", b"0", b"1", b"(1", b"(0", b"1.5", b"x", b"(inf"),
     "lr": (b"-", b"+", b"[m1", b"(m2", b"[", b"x", b"[a", b"(m0"),
     "sec": (b"1000", b"100000", b"0", b"-1", b"x", b"9223372036854775807"),
     "ms": (b"1000000", b"0", b"-5", b"x"),
     "asec": (b"4000000000", b"99999999999"),
     "ams": (b"4000000000000", b"99999999999000"),
+    # bit offsets: a byte's edges, a grown string, and past 2^32 bits (refused before any allocation;
+    # a valid offset near the limit would make a 512 MB string, so none is drawn)
+    "bo": (b"0", b"1", b"7", b"8", b"9", b"15", b"63", b"64", b"100", b"1000", b"65535", b"-1", b"4294967296", b"x"),
+    "bf": (b"i1", b"i5", b"i8", b"i16", b"u1", b"u4", b"u8", b"u15", b"i63", b"i64", b"u63", b"u64", b"x8", b"i0"),
+    "fo": (b"0", b"1", b"7", b"8", b"13", b"64", b"#0", b"#1", b"#3", b"-1", b"#x", b"4294967296"),
+    # streams: entry ids (explicit, or <ms>-*: "*" would take the server's clock), range bounds, the
+    # ids XREAD ($) and XREADGROUP (>) take, group and consumer names
+    "sid": (b"1-1", b"1-2", b"2-0", b"2-*", b"3", b"3-*", b"0-1", b"0-0", b"5-18446744073709551615",
+            b"18446744073709551615-18446744073709551615", b"-", b"x"),
+    "rid": (b"-", b"+", b"0", b"1-1", b"(1-1", b"2", b"(2-0", b"(-", b"x", b"(18446744073709551615-18446744073709551615"),
+    "xid": (b"$", b"$", b"0", b"1-1", b"2-0", b"+", b"x"),
+    "gid": (b">", b">", b">", b"0", b"1-1", b"$"),
+    "gr": (b"g0", b"g1"),
+    "cn": (b"c0", b"c1", b""),
 }
 """Argument kinds and their values (``None``: the program's unique token)."""
 
@@ -97,6 +115,9 @@ GRAMMAR: Final[dict[str, str]] = {
     "sismember": "SISMEMBER k m", "smismember": "SMISMEMBER k m+", "smove": "SMOVE k k m", "sinter": "SINTER k+",
     "sunion": "SUNION k+", "sdiff": "SDIFF k+", "sinterstore": "SINTERSTORE k k+", "sunionstore": "SUNIONSTORE k k+",
     "sdiffstore": "SDIFFSTORE k k+", "sintercard": "SINTERCARD ck [LIMIT_n]",
+    # the server chooses the members: the checker follows its reply (redlin.model._random_replies)
+    "spop": "SPOP k [n]", "srandmember": "SRANDMEMBER k [n]", "hrandfield": "HRANDFIELD k [n|n_WITHVALUES]",
+    "zrandmember": "ZRANDMEMBER k [n|n_WITHSCORES]",
     # sorted sets
     "zadd": "ZADD k [NX|XX|GT|LT|CH|INCR]* sm+", "zincrby": "ZINCRBY k s m", "zscore": "ZSCORE k m",
     "zmscore": "ZMSCORE k m+", "zcard": "ZCARD k", "zrem": "ZREM k m+", "zrank": "ZRANK k m", "zrevrank": "ZREVRANK k m",
@@ -109,13 +130,41 @@ GRAMMAR: Final[dict[str, str]] = {
     "zremrangebyrank": "ZREMRANGEBYRANK k x x", "zremrangebyscore": "ZREMRANGEBYSCORE k sr sr",
     "zremrangebylex": "ZREMRANGEBYLEX k lr lr",
     "zpopmax": "ZPOPMAX k [n]", "zmpop": "ZMPOP ck {MIN|MAX} [COUNT_n]",
-    "zunion": "ZUNION ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX|AGGREGATE_SUM|WITHSCORES]*",
-    "zinter": "ZINTER ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX|AGGREGATE_SUM|WITHSCORES]*",
+    "zunion": "ZUNION ck [WEIGHTS_w|AGGREGATE_MIN|AGGREGATE_MAX|AGGREGATE_SUM|WITHSCORES]*",
+    "zinter": "ZINTER ck [WEIGHTS_w|AGGREGATE_MIN|AGGREGATE_MAX|AGGREGATE_SUM|WITHSCORES]*",
     "zdiff": "ZDIFF ck [WITHSCORES]", "zintercard": "ZINTERCARD ck [LIMIT_n]",
-    "zunionstore": "ZUNIONSTORE k ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX]*",
-    "zinterstore": "ZINTERSTORE k ck [WEIGHTS_f|AGGREGATE_MIN|AGGREGATE_MAX]*", "zdiffstore": "ZDIFFSTORE k ck",
+    "zunionstore": "ZUNIONSTORE k ck [WEIGHTS_w|AGGREGATE_MIN|AGGREGATE_MAX]*",
+    "zinterstore": "ZINTERSTORE k ck [WEIGHTS_w|AGGREGATE_MIN|AGGREGATE_MAX]*", "zdiffstore": "ZDIFFSTORE k ck",
     # connection and transactions (WATCH/UNWATCH as steps of their own; MULTI/EXEC/DISCARD by transactions)
     "ping": "PING [v]", "echo": "ECHO v", "watch": "WATCH k+", "unwatch": "UNWATCH",
+    # bitmaps and LCS
+    "setbit": "SETBIT k bo {0|1|2}", "getbit": "GETBIT k bo", "bitcount": "BITCOUNT k [x_x|x_x_BIT|x_x_BYTE]",
+    "bitpos": "BITPOS k {0|1} [x|x_x|x_x_BIT|x_x_BYTE]", "bitop": "BITOP {AND|OR|XOR|NOT} k k+",
+    "bitfield": "BITFIELD k [OVERFLOW_WRAP|OVERFLOW_SAT|OVERFLOW_FAIL] [GET_bf_fo|SET_bf_fo_i|INCRBY_bf_fo_i]* "
+                "[OVERFLOW_SAT|OVERFLOW_FAIL] [GET_bf_fo|SET_bf_fo_i|INCRBY_bf_fo_i]",
+    "bitfield_ro": "BITFIELD_RO k [GET_bf_fo|SET_bf_fo_i]*", "lcs": "LCS k k [LEN|IDX|MINMATCHLEN_n|WITHMATCHLEN]*",
+    # SORT: no BY or GET pattern with a "*" (it reads keys of the data's choosing: keys_of() is None and
+    # the guard refuses it), and BY NOSORT only with STORE (a set's reply would be in hash order)
+    "sort": "SORT k [ASC|DESC|ALPHA|LIMIT_x_n|GET_#|STORE_k|BY_NOSORT_STORE_k]*",
+    "sort_ro": "SORT_RO k [ASC|DESC|ALPHA|LIMIT_x_n|GET_#]*",
+    # HyperLogLog: the values are Redis's exact bytes (sparse, dense, cached count), which GET shows;
+    # PFDEBUG GETREG is left out of the line (16384 registers per reply)
+    "pfadd": "PFADD k m+", "pfcount": "PFCOUNT k+", "pfmerge": "PFMERGE k k+",
+    "pfdebug": "PFDEBUG {ENCODING|DECODE|TODENSE} k",
+    # streams and consumer groups: no "*" id, no BLOCK, no minimum idle time but 0 (the checker's
+    # model has no clock); XPENDING's extended form, XINFO CONSUMERS and XINFO STREAM FULL report
+    # idle and delivery times, so only XPENDING's summary and XINFO STREAM/GROUPS are drawn
+    "xadd": "XADD k [NOMKSTREAM] [MAXLEN_n|MAXLEN_~_n|MAXLEN_=_n|MINID_sid|MINID_~_sid|MAXLEN_~_n_LIMIT_n] sid fv+",
+    "xrange": "XRANGE k rid rid [COUNT_n]", "xrevrange": "XREVRANGE k rid rid [COUNT_n]", "xlen": "XLEN k",
+    "xdel": "XDEL k sid+", "xtrim": "XTRIM k {MAXLEN_n|MAXLEN_~_n|MAXLEN_=_n|MINID_sid|MINID_~_sid} [LIMIT_n]",
+    "xsetid": "XSETID k sid [ENTRIESADDED_n|MAXDELETEDID_sid]*",
+    "xread": "XREAD [COUNT_n] {STREAMS_k_xid|STREAMS_k_k_xid_xid}",
+    "xgroup": "XGROUP {CREATE_k_gr_xid|CREATE_k_gr_xid_MKSTREAM|CREATE_k_gr_xid_ENTRIESREAD_n|SETID_k_gr_xid|"
+              "DESTROY_k_gr|CREATECONSUMER_k_gr_cn|DELCONSUMER_k_gr_cn}",
+    "xreadgroup": "XREADGROUP GROUP gr cn [COUNT_n|NOACK]* {STREAMS_k_gid|STREAMS_k_k_gid_gid}",
+    "xack": "XACK k gr sid+", "xpending": "XPENDING k gr",
+    "xclaim": "XCLAIM k gr cn 0 sid+ [FORCE|JUSTID|RETRYCOUNT_n|LASTID_sid]*",
+    "xautoclaim": "XAUTOCLAIM k gr cn 0 rid [COUNT_n|JUSTID]*", "xinfo": "XINFO {STREAM_k|GROUPS_k}",
 }
 """Every command drawn, in usage notation (see the module docstring).  MULTI, EXEC, DISCARD and
 EVAL/EVALSHA are drawn as transactions and scripts (:mod:`redlin.harness.generated`)."""
@@ -128,11 +177,14 @@ TYPES: Final[dict[str, str]] = {
                      "linsert", "ltrim", "lpos", "lmove", "rpoplpush", "lmpop"), "l"),
     **{name: "h" for name in GRAMMAR if name.startswith("h")},
     **dict.fromkeys(("sadd", "srem", "scard", "smembers", "sismember", "smismember", "smove", "sinter", "sunion",
-                     "sdiff", "sinterstore", "sunionstore", "sdiffstore", "sintercard"), "s"),
+                     "sdiff", "sinterstore", "sunionstore", "sdiffstore", "sintercard", "spop", "srandmember"), "s"),
     **{name: "z" for name in GRAMMAR if name.startswith("z")},
+    **dict.fromkeys(("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro", "lcs"), "v"),
+    **dict.fromkeys(("sort", "sort_ro"), "l"),
+    **{name: "x" for name in GRAMMAR if name.startswith("x")},
 }
 """The data type each command works on (``v`` string, ``l`` list, ``h`` hash, ``s`` set, ``z`` sorted
-set): a drawn command takes its keys from that type's keys of the pool (``gz0``, ``gz1``) two times
+set, ``x`` stream): a drawn command takes its keys from that type's keys of the pool (``gz0``, ``gz1``) two times
 in three, so that most commands find their type and go deep, and from the shared keys (``g0``,
 ``g1``, ``g2``) otherwise, where types clash on purpose; a command of no type (DEL, RENAME, TYPE,
 WATCH) from any key."""
@@ -157,13 +209,18 @@ LEFT_OUT: Final[dict[str, str]] = {
     **dict.fromkeys(("eval", "evalsha", "eval_ro", "evalsha_ro"), "drawn as whole scripts inside redlin's guard"),
     **dict.fromkeys(("ttl", "pttl", "expiretime", "pexpiretime"), "the reply depends on the server's clock, which the checker cannot see"),
     **dict.fromkeys(("blpop", "brpop", "blmove", "brpoplpush"), "blocks: the model does not wait for other clients"),
-    **dict.fromkeys(("dbsize", "flushall", "flushdb", "swapdb", "move", "select"),
+    **dict.fromkeys(("dbsize", "flushall", "flushdb", "swapdb", "move", "select", "randomkey"),
                     "reaches beyond the run's own keys"),
     **dict.fromkeys(("save", "shutdown", "sync", "psync"), "acts on the whole server"),
     "script": "drawn as script-cache steps (SCRIPT FLUSH only with --allow-destructive)",
     **dict.fromkeys(("publish", "spublish", "subscribe", "ssubscribe", "psubscribe", "unsubscribe", "sunsubscribe",
                      "punsubscribe", "pubsub"), "Pub/Sub: checked by --workload pubsub"),
     **dict.fromkeys(("quit", "reset"), "ends the connection's session (the recorder owns connections)"),
+    **dict.fromkeys(("fcall", "fcall_ro"), "calls a function only a library loaded before the run defines "
+                    "(the checker's initial state has none)"),
+    "function": "FUNCTION LOAD/DELETE/FLUSH/RESTORE change every client's libraries, not keys of the run",
+    "pfselftest": "a self-test of the server's own HLL code: ten million additions (half a second) for an "
+                  "always-OK reply",
 }
 """Commands of the model no concurrent run draws, with the reason."""
 

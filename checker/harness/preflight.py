@@ -14,10 +14,10 @@ import secrets
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from redlin.errors import UsageError
-from redlin.harness.generated import AnyScript, AnyScriptCache
+from redlin.harness.generated import AnyCommand, AnyPipeline, AnyScript, AnyScriptCache, AnyTransaction
 from redlin.harness.guard import Guard, UnsafeCommand, possible_commands
 from redlin.harness.outages import ServerFacts, server_facts
 from redlin.harness.run_profile import AUTO, ProfileChoice, check_profile_name, choose_profile
@@ -27,7 +27,7 @@ from redlin.harness.target import Target, TargetError, open_connection
 from redlin.harness.templates import Eval
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import BASE_FAMILIES, FAMILIES, Family, example_actions, family, mixed
-from redlin.model import COMMANDS, DEFAULT_PROFILE, Reply
+from redlin.model import COMMANDS, DEFAULT_PROFILE, PROFILES, Reply
 from redlin.serve.server import FAULTS, start_in_thread
 
 __all__ = ["OpenTarget", "check_safety", "new_run_id", "open_target", "resolve_profile", "resolve_workload", "validate"]
@@ -234,6 +234,27 @@ def sends_scripts(template: object) -> bool:
 BROAD_FAMILIES: Final = frozenset({"default", "model", "mixed"})
 """The workloads that go on without their scripts on a server that cannot run the guard (the
 others are about what they send, scripts included: they stop instead)."""
+
+
+def for_profile(source: Family, profile_name: str) -> Family:
+    """``source`` without the commands ``profile`` changes in ways its model does not encode
+    (:attr:`~redlin.model.Profile.unmodelled`): drawn, they would make the model cry wolf.
+
+    >>> "XADD" in for_profile(FAMILIES["default"], "redis-6.2").commands()
+    False
+    >>> for_profile(FAMILIES["default"], "redis-7.0") is FAMILIES["default"]
+    True
+    """
+    profile = PROFILES[profile_name]
+    if not profile.unmodelled:
+        return source
+
+    def narrowed(step: Any) -> Any:
+        drawn = isinstance(step, AnyCommand | AnyTransaction | AnyPipeline)
+        return replace(step, leave_out=step.leave_out | profile.unmodelled) if drawn else step
+
+    return replace(source, steps=tuple(narrowed(step) for step in source.steps),
+                   setup=tuple(narrowed(step) for step in source.setup))
 
 
 def without_scripts(source: Family, refusal: str) -> Family:

@@ -68,6 +68,7 @@ from redlin.harness.plan import (
 )
 from redlin.harness.preflight import (
     check_safety,
+    for_profile,
     new_run_id,
     resolve_profile,
     resolve_workload,
@@ -250,6 +251,7 @@ def run(
         guard = Guard(plan.prefix, allow_destructive=allow_destructive)
         check_safety(source, guard)
         plan = _with_profile(plan, profile, progress or Quiet())
+        source = for_profile(source, plan.profile.name)
         first: RunOutcome | None = None
         if workload == "default" and plan.clients >= 2:
             first = run_rounds(_pubsub_share(plan), progress or Quiet(), interrupts)

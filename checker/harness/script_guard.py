@@ -144,8 +144,8 @@ def _key_rule(name: bytes, spec: CommandSpec | None) -> str | None:
         return "d"
     if spec is None:
         return "" if name in CONNECTION_COMMANDS else None
-    if keys_of((name,)) is None:
-        return "a"
+    if keys_of((name,)) is None or spec.undeclared_keys is not None:
+        return "a"  # every key, or (SORT's BY/GET patterns, STORE anywhere) keys the data chooses
     if spec.keys_fn is not None:
         found = _numkeys_position(spec)
         if found is None:

@@ -118,7 +118,7 @@ _EMPTY: Final[tuple[Reply, ...]] = ()
 
 
 def _with_session(state: State, client: int, session: Session) -> State:
-    return State(state.dbs, state.sessions.set(client, session), state.scripts)
+    return state.replace(sessions=state.sessions.set(client, session))
 
 
 # --------------------------------------------------------------------- transactions
@@ -280,7 +280,8 @@ class StaleRead(Fault):
             return reply
         versions_ago = self.random.randint(1, len(self.history))
         current = server.state
-        old = State(self.history[-versions_ago], current.sessions, current.scripts, current.watched)
+        old = State(self.history[-versions_ago], current.sessions, current.scripts, current.watched, current.profile,
+                    current.functions)
         _, reply = step(old, client, argv, server.now())  # the current state stays as it is
         return reply
 
