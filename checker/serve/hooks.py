@@ -40,7 +40,7 @@ class Host(Protocol):
     """The model state after the last command; a fault may replace it."""
 
     def now(self) -> int:
-        """The server clock: milliseconds since the server started (monotonic)."""
+        """The server clock: Unix milliseconds (read at start, advanced by the monotonic clock)."""
         ...
 
     def step(self, client: int, argv: Sequence[bytes]) -> Reply:

@@ -129,7 +129,9 @@ class Server:
         self.profile = profile
         self.state: State = initial_state(profile)  # ValueError for an unknown profile
         self.connections: dict[int, Connection] = {}
-        self._start_ms = time.monotonic_ns() // 1_000_000
+        # Unix time when the server started, carried on by the monotonic clock: absolute expiry times
+        # (EXPIREAT, SET ... PXAT, XADD's ids) mean what they mean to Redis, and time never goes back.
+        self._offset_ms = time.time_ns() // 1_000_000 - time.monotonic_ns() // 1_000_000
         self._next_id = 1
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.AbstractServer | None = None
@@ -140,8 +142,8 @@ class Server:
         return f"redis://{host}:{self.port}/0"
 
     def now(self) -> int:
-        """The server clock: milliseconds since the server started (monotonic)."""
-        return time.monotonic_ns() // 1_000_000 - self._start_ms
+        """The server clock: Unix milliseconds, read at start and advanced by the monotonic clock."""
+        return time.monotonic_ns() // 1_000_000 + self._offset_ms
 
     async def listen(self, port: int) -> None:
         """Start listening on ``port`` of the host (0: a free port, then read :attr:`port`)."""
