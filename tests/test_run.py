@@ -95,7 +95,8 @@ def test_clean_embedded_server_is_linearizable(tmp_path: Path, workload: str) ->
 
 # Pub/Sub faults need the pubsub workload, which has no program to shrink: tests/test_pubsub_check.py.
 # The faults in command corners, which only the default workload reaches: tests/test_planted_faults.py.
-PROGRAM_FAULTS = sorted(fault for fault in FAULTS if FAULT_WORKLOADS[fault] not in ("pubsub", "default"))
+# The consumer-group fault, which needs its stream workload: tests/test_stream_workload.py.
+PROGRAM_FAULTS = sorted(fault for fault in FAULTS if FAULT_WORKLOADS[fault] not in ("pubsub", "default", "stream"))
 
 
 @pytest.mark.parametrize("fault", PROGRAM_FAULTS)

@@ -272,7 +272,7 @@ def test_refuses_unknown_faults_and_remote_hosts() -> None:
                            "reorder-delivery", "wrong-receiver-count", "watch-first-key-only", "long-exec-not-atomic",
                            "multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format", "echo-as-status",
                            "script-cache-per-connection"} | {
-                               "count-as-bulk", "wrongtype-as-err", "arity-error-typed-name"}
+                               "count-as-bulk", "wrongtype-as-err", "arity-error-typed-name", "group-forgets-delivery"}
 
 
 def test_each_fault_is_an_object_made_by_name() -> None:

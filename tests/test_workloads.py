@@ -65,7 +65,9 @@ def written_values(program: Program) -> list[tuple[object, bytes]]:
 
 
 def test_builtin_families() -> None:
-    assert set(BASE_FAMILIES) | {"mixed", "model", "default"} == set(FAMILIES)
+    assert set(BASE_FAMILIES) | {"mixed", "model", "default", "stream"} == set(FAMILIES)
+    assert FAMILIES["stream"].commands() == {"XGROUP", "XADD", "XREADGROUP", "XACK", "XCLAIM", "XAUTOCLAIM",
+                                             "XPENDING", "XLEN"}
     expected = {
         "register": {"GET", "SET"},
         "counter": {"INCR", "DECRBY", "GET", "MULTI", "EXEC"},

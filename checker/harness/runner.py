@@ -130,6 +130,7 @@ FAULT_WORKLOADS: Final = {
     "count-as-bulk": "default",
     "wrongtype-as-err": "default",
     "arity-error-typed-name": "default",
+    "group-forgets-delivery": "stream",
 }
 """For each planted fault of the embedded server, the workload family that exposes it best
 (``default`` draws from every family and the whole grammar, and exposes every program fault, a

@@ -158,12 +158,24 @@ def _builtin_families() -> dict[str, Family]:
         steps=(Op("SMEMBERS {key}"), Op("SADD {key} {member}", weight=2), Op("SREM {key} {member}")),
     )
     model = Family(name="model", doc="any modelled command, transaction (WATCH, DISCARD, errors) and script, drawn "
-                   "from the grammar", keys=("g0", "g1", "g2", *(f"g{t}{n}" for t in "vlhsz" for n in (0, 1))),
+                   "from the grammar", keys=("g0", "g1", "g2", *(f"g{t}{n}" for t in "vlhszx" for n in (0, 1))),
                    steps=(AnyCommand(weight=12), AnyTransaction(weight=4), AnyScript(weight=2), AnyPipeline(weight=2),
                           AnyScriptCache(weight=2)))
     registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets)}
     registry["mixed"] = mixed(list(registry.values()))
     registry["model"] = model
+    # One consumer group over one stream: ids are 1-0, 1-1... in the order the XADDs run, so
+    # {member} (an id) names entries that exist once the stream has grown.
+    registry["stream"] = Family(
+        name="stream", doc="a consumer group over one stream: XADD, XREADGROUP >, XACK, XCLAIM, XAUTOCLAIM, "
+        "XPENDING (each entry delivered to one consumer at a time, pending until acknowledged)",
+        keys=("q0",), members=tuple(f"1-{n}" for n in range(8)),
+        setup=(Op("XGROUP CREATE {key} g 0 MKSTREAM"),),
+        steps=(Op("XADD {key} 1-* f {value}", weight=4),
+               *(Op(f"XREADGROUP GROUP g c{n} COUNT 2 STREAMS {{key}} >", weight=2) for n in range(3)),
+               Op("XACK {key} g {member}", weight=3), Op("XCLAIM {key} g c0 0 {member} JUSTID"),
+               Op("XAUTOCLAIM {key} g c1 0 0-0 COUNT 2 JUSTID"), Op("XPENDING {key} g"),
+               Op("XREADGROUP GROUP g c2 STREAMS {key} 0"), Op("XLEN {key}")))
     drawn = replace(model, steps=(AnyCommand(weight=30), AnyTransaction(weight=8), AnyScript(weight=4),
                                   AnyPipeline(weight=4), AnyScriptCache(weight=4)))
     registry["default"] = replace(mixed([*registry.values()][:6] + [drawn], name="default"),

@@ -62,7 +62,8 @@ The script cache (no randomness):
   is the server's", E20, E21).  Only on commands sent outside MULTI.
 
 Wrong replies (:mod:`redlin.serve.reply_faults`): ``count-as-bulk``, ``wrongtype-as-err``,
-``arity-error-typed-name``.
+``arity-error-typed-name``.  Consumer groups (:mod:`redlin.serve.group_faults`):
+``group-forgets-delivery``.
 
 :data:`FAULTS` lists them by name; :func:`make_fault` makes one.
 """
@@ -88,6 +89,7 @@ from redlin.model import (
     lookup,
     step,
 )
+from redlin.serve.group_faults import GROUP_FAULTS
 from redlin.serve.hooks import Argv, Fault, Host, Peer, is_standalone
 from redlin.serve.reply_faults import REPLY_FAULTS
 
@@ -567,7 +569,7 @@ _KINDS: Final[Mapping[str, type[Fault]]] = {kind.name: kind for kind in (
     WatchIgnored, ExecNotAtomic, IncrReadThenWrite, ScriptNotAtomic, StaleRead, LostWrite,
     DropMessage, DuplicateMessage, ReorderDelivery, WrongReceiverCount, WatchFirstKeyOnly, LongExecNotAtomic,
     MultiValueReversed, DecrbyOverflowWraps, ScoreShortestFormat, EchoAsStatus, ScriptCachePerConnection,
-    *REPLY_FAULTS,
+    *REPLY_FAULTS, *GROUP_FAULTS,
 )}
 
 FAULTS: Final[Mapping[str, str]] = {name: kind.description for name, kind in _KINDS.items()}
