@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, Phase, configuration, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from redlin.deploy.binaries import distribution_binary
+from redlin.model import Parser, encode_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -155,6 +156,26 @@ def private_server(directory: Path | str, *extra: str, binary: str | None = None
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def live_replies(server: RedisServer,
+                 timeout: float = 30.0) -> Iterator[Callable[[Sequence[bytes | str | int | float]], object]]:
+    """A function sending one command (``argv``) to ``server`` and returning its one reply, as
+    :class:`redlin.model.Parser` reads it (RESP2, or RESP3 after ``HELLO 3``), on a connection of its
+    own that closes at the end; ``timeout`` bounds each send and read.  Replies of any size: it reads
+    a MiB at a time."""
+    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
+        parser = Parser()
+
+        def live(argv: Sequence[bytes | str | int | float]) -> object:
+            sock.sendall(encode_command(argv))
+            while True:
+                for reply in parser.values():
+                    return reply
+                parser.feed(sock.recv(1 << 20))
+
+        yield live
 
 
 @pytest.fixture(scope="session")

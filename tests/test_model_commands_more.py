@@ -11,19 +11,16 @@ the probes found, so that they run without a server too.
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Sequence
 
 import pytest
+from conftest import RedisServer, live_replies
 
 from redlin.model import (
     NULL_ARRAY,
     Error,
-    Parser,
     Redis,
     Status,
-    encode_command,
     keys_of,
     lookup,
     sort_unordered,
@@ -196,20 +193,10 @@ PROBES: dict[str, list[tuple[str, ...]]] = {
 
 @pytest.mark.redis
 @pytest.mark.parametrize("name", sorted(PROBES))
-def test_probes_match_a_live_server(redis_server: object, name: str) -> None:
-    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
+def test_probes_match_a_live_server(redis_server: RedisServer, name: str) -> None:
     server = Redis()
     model = server.client()
-    with socket.create_connection((host, port), timeout=10) as sock:
-        parser = Parser()
-
-        def live(argv: Sequence[str]) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(65536))
-
+    with live_replies(redis_server, timeout=10) as live:
         live(("FLUSHALL",))
         for argv in PROBES[name]:
             server.now = int(time.time() * 1000)

@@ -11,21 +11,19 @@ found (error texts, payload bytes, state), so they also run without a server.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 
 import pytest
 import redis as redis_py
+from conftest import RedisServer, live_replies
 
 from redlin.model import (
     INITIAL_STATE,
     Error,
     MapReply,
-    Parser,
     Redis,
     Status,
     _lua_runtime,
-    encode_command,
     encode_reply,
     keys_of,
     lookup,
@@ -291,19 +289,9 @@ def canonical(argv: Sequence[str | bytes], reply: object) -> object:
 
 @pytest.mark.redis
 @pytest.mark.parametrize("name", sorted(PROBES))
-def test_probes_match_a_live_server(redis_server: object, name: str) -> None:
-    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
+def test_probes_match_a_live_server(redis_server: RedisServer, name: str) -> None:
     model = Redis().client()
-    with socket.create_connection((host, port), timeout=30) as sock:
-        parser = Parser()
-
-        def live(argv: Sequence[str | bytes]) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(65536))
-
+    with live_replies(redis_server) as live:
         live(("FUNCTION", "FLUSH")), live(("FLUSHALL",))
         try:
             for argv in PROBES[name]:
@@ -314,25 +302,15 @@ def test_probes_match_a_live_server(redis_server: object, name: str) -> None:
 
 
 @pytest.mark.redis
-def test_resp3_replies_match_a_live_server(redis_server: object) -> None:
+def test_resp3_replies_match_a_live_server(redis_server: RedisServer) -> None:
     """FUNCTION LIST and STATS after HELLO 3: maps, flags as a set, a missing description null."""
-    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
     model = Redis().client()
     code = lib("r3", "redis.register_function{function_name='a', callback=function() return 1 end, "
                "flags={'no-writes', 'allow-oom'}, description='the a'}",
                "redis.register_function('b', function() return 2 end)")
     lines: list[tuple[str, ...]] = [("FUNCTION", "LOAD", code), ("FUNCTION", "LIST"), ("FUNCTION", "LIST", "WITHCODE"),
                                     ("FUNCTION", "STATS"), ("FUNCTION", "LIST", "LIBRARYNAME", "x"), ("FCALL", "a", "0")]
-    with socket.create_connection((host, port), timeout=30) as sock:
-        parser = Parser()
-
-        def live(argv: Sequence[str | bytes]) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(65536))
-
+    with live_replies(redis_server) as live:
         live(("HELLO", "3")), live(("FUNCTION", "FLUSH"))
         try:
             for argv in lines:

@@ -13,12 +13,12 @@ run past register 16383 is corrupted even when the overflowing opcode is a final
 from __future__ import annotations
 
 import random
-import socket
 from collections.abc import Sequence
 
 import pytest
+from conftest import RedisServer, live_replies
 
-from redlin.model import NULL_ARRAY, Error, Parser, Redis, Status, encode_command, keys_of, lookup
+from redlin.model import NULL_ARRAY, Error, Redis, Status, keys_of, lookup
 from redlin.model._hll_encoding import (
     DENSE_SIZE,
     REGISTERS,
@@ -162,19 +162,9 @@ PROBES: dict[str, list[tuple[str | bytes, ...]]] = {
 
 @pytest.mark.redis
 @pytest.mark.parametrize("name", sorted(PROBES))
-def test_probes_match_a_live_server_byte_for_byte(redis_server: object, name: str) -> None:
-    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
+def test_probes_match_a_live_server_byte_for_byte(redis_server: RedisServer, name: str) -> None:
     model = Redis().client()
-    with socket.create_connection((host, port), timeout=30) as sock:
-        parser = Parser()
-
-        def live(argv: Sequence[str | bytes]) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(1 << 20))
-
+    with live_replies(redis_server) as live:
         live(("FLUSHALL",))
         for argv in PROBES[name]:
             expected, got = live(argv), model.execute(*argv)
@@ -184,22 +174,16 @@ def test_probes_match_a_live_server_byte_for_byte(redis_server: object, name: st
 
 @pytest.mark.redis
 @pytest.mark.parametrize("seed", range(6))
-def test_random_sequences_leave_the_servers_bytes(redis_server: object, seed: int) -> None:
+def test_random_sequences_leave_the_servers_bytes(redis_server: RedisServer, seed: int) -> None:
     """PFADD/PFCOUNT/PFMERGE/PFDEBUG over three keys, members from pools of every size, with values
     corrupted now and then by SET: after each command, every key's bytes equal the server's."""
-    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
     rng = random.Random(seed)
     model = Redis().client()
     keys = ("a", "b", "c")
-    with socket.create_connection((host, port), timeout=30) as sock:
-        parser = Parser()
+    with live_replies(redis_server) as reply:
 
         def live(*argv: str | bytes) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(1 << 20))
+            return reply(argv)
 
         live("FLUSHALL")
         pool = elements("m", rng.choice((5, 50, 500, 5000)))

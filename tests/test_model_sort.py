@@ -11,20 +11,17 @@ non-integer elements fail too, which no model of the keyspace can know (see ``_s
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer, start_redis_server
+from conftest import RedisServer, live_replies, start_redis_server
 
 from redlin.model import (
     INITIAL_STATE,
     Error,
-    Parser,
     Redis,
     Status,
-    encode_command,
     keys_of,
     step_reporting_undeclared,
 )
@@ -130,16 +127,7 @@ def fresh_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.mark.parametrize("name", sorted(PROBES))
 def test_probes_match_a_live_server(fresh_server: RedisServer, name: str) -> None:
     model = Redis().client()
-    with socket.create_connection((fresh_server.host, fresh_server.port), timeout=10) as sock:
-        parser = Parser()
-
-        def live(argv: Sequence[str]) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(65536))
-
+    with live_replies(fresh_server, timeout=10) as live:
         for argv in PROBES[name]:
             assert model.execute(*argv) == live(argv), argv
 

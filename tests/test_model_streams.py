@@ -12,15 +12,15 @@ tests pin the corners the probes found, so that they run without a server too.
 from __future__ import annotations
 
 import random
-import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import pytest
+from conftest import RedisServer, live_replies
 
 from redlin.harness.wire import Connection
-from redlin.model import NULL_ARRAY, Error, Parser, Redis, Status, encode_command, keys_of, step
+from redlin.model import NULL_ARRAY, Error, Redis, Status, keys_of, step
 from redlin.model._resp3 import nulls
 from redlin.model._stream_reads import resp3_maps
 from redlin.model._streams import Stream, Trim, append, parse_id, rax_nodes, trim
@@ -234,21 +234,12 @@ def _group_times(group: object) -> object:
 
 
 @contextmanager
-def live_and_model(redis_server: object) -> Iterator[Callable[[Sequence[str]], tuple[object, object]]]:
+def live_and_model(redis_server: RedisServer) -> Iterator[Callable[[Sequence[str]], tuple[object, object]]]:
     """A function sending one line to a FLUSHALLed live server and to a fresh model, returning
     both replies (clock fields wrapped); the model's clock is the machine's before each line."""
-    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
     server = Redis()
     model = server.client()
-    with socket.create_connection((host, port), timeout=10) as sock:
-        parser = Parser()
-
-        def live(argv: Sequence[str]) -> object:
-            sock.sendall(encode_command(argv))
-            while True:
-                for reply in parser.values():
-                    return reply
-                parser.feed(sock.recv(1 << 20))
+    with live_replies(redis_server, timeout=10) as live:
 
         def both(argv: Sequence[str]) -> tuple[object, object]:
             server.now = int(time.time() * 1000)
