@@ -56,6 +56,7 @@ from redlin.explain.anomalies import (
     anomaly_json,
 )
 from redlin.explain.names import Clock, Names
+from redlin.explain.redis import VOCABULARY
 from redlin.explain.recognise import Explanation, as_version_difference, classify
 from redlin.explain.render import CLAIMS, HTML, MARKDOWN, TEXT, render, render_anomaly
 from redlin.history.jsonl import load_history, save_history
@@ -118,6 +119,17 @@ def test_stale_read_after_a_newer_read() -> None:
     kind, text = explained(h)
     assert kind == "stale-read"
     assert 'client 2 read "1" from k (5–6 ms), after client 3 had already read the newer "2" (3–4 ms)' in text
+
+
+def test_pfcount_counts_as_a_change_of_its_key() -> None:
+    """PFCOUNT is flagged readonly, yet it caches the cardinality in the value's header: no claim may
+    treat it as leaving the bytes alone (a GET after it reads other bytes than the PFADD left)."""
+    h = HistoryBuilder()
+    pfcount = h.op(1, 0, 1 * MS, ("PFCOUNT", "h"), 0)
+    get = h.op(2, 2 * MS, 3 * MS, ("GET", "h"), None)
+    (access,) = VOCABULARY.accesses(h.ops[pfcount]) or ()
+    assert (access.key, access.kind) == (b"h", "transform")
+    assert [a.kind for a in VOCABULARY.accesses(h.ops[get]) or ()] == ["read"]
 
 
 def test_stale_read_is_not_claimed_when_a_concurrent_increment_could_explain_it() -> None:
