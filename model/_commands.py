@@ -125,4 +125,5 @@ def keys_of(argv: Sequence[bytes]) -> tuple[bytes, ...] | None:
 
 
 # Commands that read or change the whole keyspace: a history containing them cannot be split by key.
-_ALL_KEYS = frozenset({"flushall", "flushdb", "swapdb", "dbsize", "keys", "scan", "randomkey"})
+# CONFIG SET is one: it changes how commands on every key behave (proto-max-bulk-len, NOREPLICAS...).
+_ALL_KEYS = frozenset({"flushall", "flushdb", "swapdb", "dbsize", "keys", "scan", "randomkey", "config|set"})

@@ -56,8 +56,8 @@ from redlin.explain.anomalies import (
     anomaly_json,
 )
 from redlin.explain.names import Clock, Names
-from redlin.explain.redis import VOCABULARY
 from redlin.explain.recognise import Explanation, as_version_difference, classify
+from redlin.explain.redis import VOCABULARY
 from redlin.explain.render import CLAIMS, HTML, MARKDOWN, TEXT, render, render_anomaly
 from redlin.history.jsonl import load_history, save_history
 from redlin.report.html import WINDOW, page_data, render_html, select_window
