@@ -1,2 +1,4 @@
-"""Servers redlin starts itself: the distribution's Redis binaries, found without mistaking a Python
-package's bundled copy for them."""
+"""Servers redlin starts itself, from the distribution's Redis binaries (found without mistaking a
+Python package's bundled copy for them, :mod:`redlin.deploy.binaries`): single nodes and the local
+topologies of issue #14 (:mod:`redlin.deploy.node`, :mod:`redlin.deploy.topology`,
+:mod:`redlin.deploy.cluster`), on free loopback ports, torn down afterwards."""
