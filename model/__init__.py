@@ -10,13 +10,17 @@ hashable.  :class:`Redis` wraps it for sequential use.  Replies are the values o
 
 from . import (  # noqa: F401  (importing a family registers its commands)
     _bitmaps,
+    _blocking,
+    _config,
     _functions,
     _hashes,
     _hyperloglog,
     _keys,
     _lists,
+    _object,
     _pubsub,
     _random_replies,
+    _scan,
     _scripting,
     _server,
     _sets,

@@ -3,9 +3,9 @@
 A bitmap is a string value (``bytes``); bit 0 is the most significant bit of the first byte.  An
 integer-encoded string is read through its decimal text, which is what the model stores anyway.
 
-Redis checks a bit offset against ``proto-max-bulk-len`` (512 MB, so offsets up to 2^32 - 1)
-before it allocates anything; the model does the same, so a refused offset costs nothing.  A
-valid offset near the limit does make a 512 MB string, as in Redis.
+Redis checks a bit offset against ``proto-max-bulk-len`` (512 MB unless CONFIG SET changed it, so
+offsets up to 2^32 - 1) before it allocates anything; the model does the same (``ctx.config``), so
+a refused offset costs nothing.  A valid offset near the limit does make a 512 MB string, as in Redis.
 
 Watch semantics follow the source: SETBIT touches the key only when it grew or the bit changed;
 BITFIELD only when one of its writes ran (a FAIL overflow writes nothing) and either grew the
@@ -47,7 +47,7 @@ def _wrap64(value: int) -> int:
     return (value + 2**63) % 2**64 - 2**63
 
 
-def _bit_offset(text: bytes, bits: int = 0) -> int:
+def _bit_offset(text: bytes, bits: int = 0, limit: int = MAX_STRING) -> int:
     """getBitOffsetFromArgument: ``#n`` means n * bits (BITFIELD only); at most 2^32 - 1."""
     hashed = bits > 0 and text[:1] == b"#"
     offset = to_int(text[1:] if hashed else text)
@@ -55,7 +55,7 @@ def _bit_offset(text: bytes, bits: int = 0) -> int:
         raise CommandError(BIT_OFFSET)
     if hashed:
         offset = _wrap64(offset * bits)
-    if offset < 0 or (offset >> 3) >= MAX_STRING:
+    if offset < 0 or (offset >> 3) >= limit:  # limit: proto-max-bulk-len
         raise CommandError(BIT_OFFSET)
     return offset
 
@@ -82,7 +82,7 @@ def _store_quietly(ctx: Context, key: bytes, value: bytes) -> None:
 
 @command("setbit", 4, "write denyoom", keys=(1, 1, 1))
 def setbit(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    offset = _bit_offset(argv[2])
+    offset = _bit_offset(argv[2], limit=ctx.config_int(b"proto-max-bulk-len"))
     on = to_int(argv[3])
     if on is None or on not in (0, 1):
         return BIT_VALUE
@@ -99,7 +99,7 @@ def setbit(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("getbit", 3, "readonly fast", keys=(1, 1, 1))
 def getbit(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    offset = _bit_offset(argv[2])
+    offset = _bit_offset(argv[2], limit=ctx.config_int(b"proto-max-bulk-len"))
     value = _string(ctx, argv[1])
     byte = offset >> 3
     if value is None or byte >= len(value):
@@ -287,7 +287,7 @@ def _bitfield_type(text: bytes) -> tuple[bool, int]:
     return signed, bits
 
 
-def _parse_bitfield(argv: Sequence[bytes]) -> list[_Op]:
+def _parse_bitfield(argv: Sequence[bytes], limit: int = MAX_STRING) -> list[_Op]:
     """The operations in order, each with the OVERFLOW mode in force where it appears."""
     ops: list[_Op] = []
     overflow = WRAP
@@ -304,7 +304,7 @@ def _parse_bitfield(argv: Sequence[bytes]) -> list[_Op]:
         if not ((word == b"get" and left >= 2) or (word in (b"set", b"incrby") and left >= 3)):
             raise CommandError(SYNTAX)
         signed, bits = _bitfield_type(argv[j + 1])
-        offset = _bit_offset(argv[j + 2], bits)
+        offset = _bit_offset(argv[j + 2], bits, limit)
         number = 0 if word == b"get" else parse_int(argv[j + 3])
         ops.append(_Op(word, signed, bits, offset, number, overflow))
         j += 3 if word == b"get" else 4
@@ -373,7 +373,7 @@ def _fit(op: _Op, value: int, incr: int) -> int | None:
 
 
 def _bitfield(ctx: Context, argv: Sequence[bytes], readonly: bool) -> Reply:
-    ops = _parse_bitfield(argv)
+    ops = _parse_bitfield(argv, ctx.config_int(b"proto-max-bulk-len"))
     key = argv[1]
     writes = [op for op in ops if op.opcode != b"get"]
     if not writes:

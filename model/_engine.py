@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from immutables import Map
 
-from ._commands import COMMANDS, CommandSpec
+from ._commands import COMMANDS, CommandSpec, lookup
+from ._config_table import DEFAULTS
 from ._profiles import Profile
 from ._reply import (
     NULL_ARRAY,
@@ -43,6 +44,7 @@ from ._state import (
 
 EXECABORT = Error("EXECABORT Transaction discarded because of previous errors.")
 NOT_IN_MULTI = Error("ERR Command not allowed inside a transaction")
+NOREPLICAS = Error("NOREPLICAS Not enough good replicas to write.")
 # Commands that run even inside MULTI instead of being queued (multi.c / processCommand).
 NEVER_QUEUED = frozenset({b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"})
 SUBSCRIBED_ALLOWED = frozenset({
@@ -107,9 +109,10 @@ class Context:
 
     __slots__ = ("base", "client", "session", "now", "dbs", "db", "data", "expires",
                  "sessions", "scripts", "changed", "watched", "in_script", "script_flags",
-                 "in_exec", "undeclared", "profile", "observed", "functions")
+                 "in_exec", "undeclared", "profile", "observed", "functions", "settings", "salt")
 
-    def __init__(self, state: State, client: ClientId, now: int, observed: Reply | Unseen = SEQUENTIAL) -> None:
+    def __init__(self, state: State, client: ClientId, now: int, observed: Reply | Unseen = SEQUENTIAL,
+                 salt: int = 0) -> None:
         self.base = state
         self.client = client
         self.session: Session = state.sessions.get(client, DEFAULT_SESSION)
@@ -122,6 +125,7 @@ class Context:
         self.sessions: Map = state.sessions  # type: ignore[type-arg]
         self.scripts: Map = state.scripts  # type: ignore[type-arg]
         self.functions: Map = state.functions  # type: ignore[type-arg]  # FUNCTION's libraries
+        self.settings: Map = state.config  # type: ignore[type-arg]  # what CONFIG SET changed
         self.changed = False
         self.watched = state.watched
         self.in_script = False
@@ -132,6 +136,26 @@ class Context:
         # The reply the server sent for the command being run, when a checker steps the model
         # (None in sequential use): commands whose reply the server chooses follow it.
         self.observed = observed
+        self.salt = salt
+
+    def config(self, name: bytes) -> bytes:
+        """The value of configuration parameter ``name`` (its primary name), as CONFIG GET reports it.
+
+        >>> Context(INITIAL_STATE, 1, 0).config(b"proto-max-bulk-len")
+        b'536870912'
+        """
+        value = self.settings.get(name)
+        return DEFAULTS[name] if value is None else value
+
+    def config_int(self, name: bytes) -> int:
+        """A numeric parameter's value (a memory one in bytes)."""
+        return int(self.config(name))
+
+    def lacks_good_replicas(self) -> bool:
+        """``!checkGoodReplicasStatus()``: min-replicas-to-write is set (and min-replicas-max-lag is
+        not 0), and the model, a master with no replica, never has enough.  Writes get NOREPLICAS."""
+        return bool(self.settings) and self.config(b"min-replicas-to-write") != b"0" and (
+            self.config(b"min-replicas-max-lag") != b"0")
 
     def observation(self) -> Reply | Unseen:
         """The observed reply of the command being run (:mod:`redlin.model._random_replies`):
@@ -319,11 +343,7 @@ class Context:
         arity = profile.arity(spec.name, spec.arity)
         if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
             if spec.name == "exec":
-                # rejectCommand on EXEC calls execCommandAbort: the transaction is discarded and every
-                # key unwatched, even outside MULTI.
-                self.set_session(self.session.replace(
-                    multi=None, dirty_exec=False, dirty_cas=False, watched=frozenset(), stale=frozenset()))
-                return Error("EXECABORT Transaction discarded because of: " + arity_error("exec").text[4:])
+                return self._abort_exec(Error(arity_error("exec").text[4:]))
             return self._reject(arity_error(spec.name))
         if spec.subcommands and not dispatch_late:
             return self._reject(unknown_subcommand(argv))
@@ -332,6 +352,8 @@ class Context:
             or (spec.name in ("multi", "watch") and profile.has("multi-watch-not-allowed-in-multi"))
         ):
             return self._reject(NOT_IN_MULTI)
+        if self.lacks_good_replicas() and self._writes(spec):
+            return self._abort_exec(NOREPLICAS) if spec.name == "exec" else self._reject(NOREPLICAS)
         if (session.subscriptions and session.protocol == 2
                 and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED):  # RESP2 only (P6)
             allowed = ("(P)SUBSCRIBE / (P)UNSUBSCRIBE" if profile.has("subscribed-context-text")
@@ -345,6 +367,19 @@ class Context:
             self.set_session(session.replace(multi=session.multi + (tuple(argv),)))
             return QUEUED
         return self.call(spec, argv)
+
+    def _abort_exec(self, error: Error) -> Error:
+        # rejectCommand on EXEC calls execCommandAbort: the transaction is discarded and every
+        # key unwatched, even outside MULTI.
+        self.set_session(self.session.replace(
+            multi=None, dirty_exec=False, dirty_cas=False, watched=frozenset(), stale=frozenset()))
+        return Error("EXECABORT Transaction discarded because of: " + error.text)
+
+    def _writes(self, spec: CommandSpec) -> bool:
+        # processCommand's is_write_command: EXEC counts as a write if a queued command is one.
+        if spec.name == "exec":
+            return any(getattr(lookup(argv), "write", False) for argv in self.session.multi or ())
+        return spec.write
 
     def _reject(self, error: Error) -> Error:
         # rejectCommand: inside MULTI the transaction is flagged and EXEC will abort (M7, M8, M13).
@@ -397,7 +432,7 @@ class Context:
         if own is not session and own != session:
             sessions = sessions.delete(self.client) if session == DEFAULT_SESSION else sessions.set(self.client, session)
         if (not self.changed and sessions is base.sessions and self.scripts is base.scripts and self.dbs is None
-                and self.functions is base.functions):
+                and self.functions is base.functions and self.settings is base.config):
             return base
         if self.dbs is not None or self.changed:
             self._flush_db()
@@ -406,7 +441,7 @@ class Context:
         else:
             dbs = base.dbs
         watched = self.watched if self.watched is not None else None
-        return State(dbs, sessions, self.scripts, watched, base.profile, self.functions)
+        return State(dbs, sessions, self.scripts, watched, base.profile, self.functions, self.settings)
 
 
 def _dirty(session: Session) -> Session:
@@ -437,19 +472,21 @@ def unknown_subcommand(argv: Sequence[bytes]) -> Error:
 
 
 def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0,
-         observed: Reply | Unseen = SEQUENTIAL) -> tuple[State, Reply]:
+         observed: Reply | Unseen = SEQUENTIAL, salt: int = 0) -> tuple[State, Reply]:
     """Run one command sent by ``client``; returns the new state and the reply.
 
     ``argv`` is the command as the client sent it (bytes, name first); ``now`` is the server clock
     in milliseconds.  ``observed``, given by a checker, is the reply the server sent (or
     :data:`UNSEEN`): a command whose reply the server chooses (SPOP...) follows it when Redis could
-    have sent it.  Pure: the given state is never modified.
+    have sent it.  ``salt`` varies the model's own pseudo-random choices in sequential use (the
+    embedded server numbers its commands, so that two SRANDMEMBERs in one millisecond differ).
+    Pure: the given state is never modified.
 
     >>> state, reply = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
     >>> step(state, 2, [b"GET", b"k"])[1]
     b'v'
     """
-    ctx = Context(state, client, now, observed)
+    ctx = Context(state, client, now, observed, salt)
     reply = ctx.process(argv)
     return ctx.commit(), reply
 
@@ -471,7 +508,7 @@ def disconnect(state: State, client: ClientId) -> State:
     if client not in state.sessions:
         return state
     return State(state.dbs, state.sessions.delete(client), state.scripts, profile=state.profile,
-                 functions=state.functions)
+                 functions=state.functions, config=state.config)
 
 
 def restart(state: State, *, keep_data: bool) -> State:
@@ -481,7 +518,8 @@ def restart(state: State, *, keep_data: bool) -> State:
     holds a script's effects, not its EVAL), so EVALSHA answers NOSCRIPT again (sheet E20).  The
     databases stay as they were when ``keep_data`` (the server reloaded everything it had
     acknowledged), or are empty (it kept nothing on disk); so do the function libraries, which
-    Redis saves with the data (the RDB's function records, the AOF's FUNCTION LOAD).
+    Redis saves with the data (the RDB's function records, the AOF's FUNCTION LOAD).  What CONFIG
+    SET changed is gone either way: the model's server runs without a config file.
 
     >>> state, _ = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
     >>> state, _ = step(state, 1, [b"SCRIPT", b"LOAD", b"return 1"])

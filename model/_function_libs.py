@@ -189,21 +189,18 @@ def metadata(code: bytes) -> tuple[bytes, bytes, bytes]:
 # receives ENV, the environment EVAL scripts see, and builds the two environments of function_lua.c:
 # the load-time one (only ``redis``) and, after the load, the run-time one (ENV's globals).
 _ENGINE_LUA: Final = rb"""
-local ENV, register, unwrap = ...
+local ENV, register, unwrap, missing_global = ...
 local setmetatable, setfenv, loadstring, pcall, type, tostring, error = setmetatable, setfenv, loadstring, pcall, type, tostring, error
 
 local function readonly() error('Attempt to modify a readonly table', 2) end
 
--- An __index that raises as Redis's luaSetErrorMetatable does for what ``t`` lacks.
+-- An __index that raises as Redis's luaSetErrorMetatable does for what ``t`` lacks (with the
+-- scripts' own luaProtectedTableError: called, not tail-called, so the error names the reader).
 local function strict_index(t)
   return function(_, name)
     local v = t[name]
     if v ~= nil then return v end
-    local kind = type(name)
-    if kind ~= 'string' and kind ~= 'number' then
-      error('Second argument to luaProtectedTableError must be a string or number', 2)
-    end
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    missing_global(name)
   end
 end
 
@@ -262,7 +259,8 @@ class _Engine:
         self.lua = lua
         env = lua.runtime.eval(b"getfenv")(lua.compile(b"return"))
         # Named as the prelude is, so that the error handler skips its frames (Redis's are C).
-        exported = lua.runtime.execute(_ENGINE_LUA, env, self._register, _unwrap, name=b"@redis_lib")
+        exported = lua.runtime.execute(_ENGINE_LUA, env, self._register, _unwrap, lua.missing_global,
+                                       name=b"@redis_lib")
         self._compile: Callable[[bytes], Any] = exported[b"compile"]
         self._load: Callable[[Any], Any] = exported[b"load"]
         self.entry: Callable[[Any], Any] = exported[b"entry"]

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from immutables import Map
 
 from ._commands import command, container
-from ._engine import Context, help_reply
+from ._engine import NOREPLICAS, Context, help_reply
 from ._function_libs import FunctionInfo, LibraryError, c_string, callbacks, library, library_name, text
 from ._numbers import to_int
 from ._pubsub import stringmatch
@@ -98,6 +98,8 @@ def _fcall(ctx: Context, argv: Sequence[bytes], read_only: bool) -> Reply:
     if found is None:
         return _error("Function not found")
     code, info = found
+    if not info.no_writes and ctx.lacks_good_replicas():
+        return NOREPLICAS  # a function without no-writes is a write (fcallGetCommandFlags)
     numkeys = to_int(argv[2])
     if numkeys is None:
         return _error("Bad number of keys provided")

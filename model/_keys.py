@@ -164,7 +164,7 @@ def _expire(ctx: Context, argv: Sequence[bytes], unit_ms: int, absolute: bool) -
     name = argv[0].decode().lower()
     invalid = expire_time_error(ctx, name)
     if unit_ms == 1000:
-        if when > LLONG_MAX // 1000 or when < LLONG_MIN // 1000:
+        if when > LLONG_MAX // 1000 or when < -(-LLONG_MIN // 1000):  # C's division truncates
             return invalid
         when *= 1000
     base = 0 if absolute else ctx.now

@@ -104,13 +104,15 @@ def rpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return _pop(ctx, argv, left=False)
 
 
-def parse_mpop(argv: Sequence[bytes], sides: tuple[bytes, bytes]) -> tuple[Sequence[bytes], bool, int]:
-    """LMPOP/ZMPOP's ``numkeys key... side [COUNT n]``: (keys, first side?, count); raises on errors."""
+def parse_mpop(argv: Sequence[bytes], sides: tuple[bytes, bytes],
+               at: int = 1) -> tuple[Sequence[bytes], bool, int]:
+    """[B]LMPOP/[B]ZMPOP's ``numkeys key... side [COUNT n]`` with numkeys at ``at``: (keys, first
+    side?, count); raises on errors."""
     numkeys_error = Error("ERR numkeys should be greater than 0")
-    numkeys = parse_int(argv[1], numkeys_error)
+    numkeys = parse_int(argv[at], numkeys_error)
     if numkeys < 1:
         raise CommandError(numkeys_error)
-    where = 2 + numkeys
+    where = at + 1 + numkeys
     if where >= len(argv) or argv[where].lower() not in sides:
         raise CommandError(SYNTAX)
     count = -1
@@ -124,7 +126,7 @@ def parse_mpop(argv: Sequence[bytes], sides: tuple[bytes, bytes]) -> tuple[Seque
             j += 2
         else:
             raise CommandError(SYNTAX)
-    return argv[2:where], argv[where].lower() == sides[0], max(count, 1)
+    return argv[at + 1:where], argv[where].lower() == sides[0], max(count, 1)
 
 
 @command("lmpop", -4, "write movablekeys", keys_fn=counted_keys(1))
@@ -351,8 +353,9 @@ def rpoplpush(ctx: Context, argv: Sequence[bytes]) -> Reply:
 # --------------------------------------------------------------------- blocking variants
 
 
-def _check_timeout(text: bytes) -> None:
-    """getTimeoutFromObjectOrReply in seconds: ``(long long) ceill(ld * 1000.0)``."""
+def check_timeout(text: bytes) -> int:
+    """getTimeoutFromObjectOrReply in seconds: ``(long long) ceill(ld * 1000.0)``, the timeout in
+    milliseconds (0: wait forever)."""
     seconds = parse_long_double(text)
     if seconds is None:
         raise CommandError(Error("ERR timeout is not a float or out of range"))
@@ -361,22 +364,23 @@ def _check_timeout(text: bytes) -> None:
     whole = LLONG_MIN if isinstance(millis, float) else math.ceil(millis)
     if whole < 0 or whole > LLONG_MAX:
         raise CommandError(Error("ERR timeout is negative"))
+    return int(whole)
 
 
-def _cannot_block(ctx: Context, reply: Reply) -> Reply:
+def cannot_block(ctx: Context, reply: Reply) -> Reply:
     # CLIENT_DENY_BLOCKING (MULTI/EXEC, scripts) turns the wait into an immediate timeout (M15).
     return reply if ctx.in_exec or ctx.in_script else DOES_NOT_BLOCK
 
 
 def _blocking_pop(ctx: Context, argv: Sequence[bytes], left: bool) -> Reply:
-    _check_timeout(argv[-1])
+    check_timeout(argv[-1])
     for key in argv[1:-1]:
         items = _get_list(ctx, key)  # a wrong type stops the scan only once reached
         if items is None:
             continue
         ctx.write(key, items[1:] if left else items[:-1])
         return (key, items[0] if left else items[-1])
-    return _cannot_block(ctx, NULL_ARRAY)
+    return cannot_block(ctx, NULL_ARRAY)
 
 
 @command("blpop", -3, "write noscript blocking", keys=(1, -2, 1))
@@ -391,21 +395,21 @@ def brpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 def _blocking_move(ctx: Context, argv: Sequence[bytes], from_left: bool, to_left: bool) -> Reply:
     if _get_list(ctx, argv[1]) is None:
-        return _cannot_block(ctx, None)
+        return cannot_block(ctx, None)
     return _move(ctx, argv[1], argv[2], from_left, to_left)
 
 
 @command("blmove", 6, "write denyoom noscript blocking", keys=(1, 2, 1))
 def blmove(ctx: Context, argv: Sequence[bytes]) -> Reply:
     from_left, to_left = _side(argv[3]), _side(argv[4])
-    _check_timeout(argv[5])
+    check_timeout(argv[5])
     return _blocking_move(ctx, argv, from_left, to_left)
 
 
 @command("brpoplpush", 4, "write denyoom noscript blocking", keys=(1, 2, 1))
 def brpoplpush(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    _check_timeout(argv[3])
+    check_timeout(argv[3])
     return _blocking_move(ctx, argv, from_left=False, to_left=True)
 
 
-__all__ = ["DOES_NOT_BLOCK"]
+__all__ = ["DOES_NOT_BLOCK", "cannot_block", "check_timeout", "parse_mpop"]

@@ -66,12 +66,18 @@ local function copy(t)
   return c
 end
 
-local function nonexistent_global(_, name)
+-- luaProtectedTableError, for an __index metamethod to call (not tail-call): level 3 is the code
+-- that read the missing global.  The functions engine's load-time globals use it too.
+local function missing_global(name)
   local kind = type(name)
   if kind ~= 'string' and kind ~= 'number' then
-    error('Second argument to luaProtectedTableError must be a string or number', 2)
+    error('Second argument to luaProtectedTableError must be a string or number', 3)
   end
-  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
+end
+
+local function nonexistent_global(_, name)
+  missing_global(name)
 end
 
 local REAL = setmetatable({}, {__index = nonexistent_global})
@@ -201,6 +207,11 @@ local function impl_loadstring(...)
   end
   local ok, how, n, text = chunkname_arg(name)
   if not ok then return false, how, n, text end
+  if kind == 'string' and sub(s, 1, 1) == '\27' then
+    -- Redis's Lua only parses text (its f_parser always calls luaY_parser): precompiled code is
+    -- a syntax error on its first byte, which a leading space leaves unchanged.
+    return loaded(loadstring(' ' .. s, name or s))
+  end
   return loaded(loadstring(s, name))
 end
 
@@ -211,7 +222,16 @@ local function impl_load(...)
   end
   local ok, how, n, text = chunkname_arg(name)
   if not ok then return false, how, n, text end
-  local done, f, message = pcall(load, reader, name)
+  local first = true
+  local function text_only()   -- as in loadstring: precompiled code is read as text
+    local piece = reader()
+    if first and type(piece) == 'string' and piece ~= '' then
+      first = false
+      if sub(piece, 1, 1) == '\27' then piece = ' ' .. piece end
+    end
+    return piece
+  end
+  local done, f, message = pcall(load, text_only, name)
   if not done then return false, 'raw', f end
   return loaded(f, message)
 end
@@ -324,10 +344,12 @@ math_lib.random, math_lib.randomseed = py.random, py.randomseed
 local coroutine_lib = copy(coroutine)
 coroutine_lib.resume = sandbox_resume
 local string_lib = protect(copy(string), false)
-local cjson_lib = {
-  encode = py.cjson_encode, decode = py.cjson_decode, null = py.cjson_null,
-  _NAME = 'cjson', _VERSION = '2.1.0',
-}
+local cjson_lib = {null = py.cjson_null, _NAME = 'cjson', _VERSION = '2.1.0'}
+for _, name in ipairs({'encode', 'decode', 'encode_sparse_array', 'encode_max_depth', 'decode_max_depth',
+                       'encode_number_precision', 'encode_keep_buffer', 'encode_invalid_numbers',
+                       'decode_invalid_numbers', 'new'}) do
+  cjson_lib[name] = py['cjson_' .. name]
+end
 local cmsgpack_lib = {
   pack = py.cmsgpack_pack, unpack = py.cmsgpack_unpack, unpack_one = py.cmsgpack_unpack_one,
   unpack_limit = py.cmsgpack_unpack_limit, _NAME = 'cmsgpack', _VERSION = 'lua-cmsgpack 0.4.0',

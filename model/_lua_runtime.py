@@ -46,6 +46,12 @@ NativeFactory = Callable[["Sandbox"], Mapping[str, Callable[..., Any]]]
 INSTRUCTION_BUDGET_MILLIONS = 100
 
 
+# The deepest nesting of arrays, maps and sets the model replies from a script: the Python side
+# (parser, encoder) recurses once per level.  Redis goes as deep as its Lua stack lets it (about
+# 8000 levels, then "reached lua stack limit"); deeper script replies are refused by the model.
+MODEL_REPLY_DEPTH = 400
+
+
 class ScriptTooLong(RuntimeError):
     """A script ran past the model's instruction budget: Redis would still be running it (BUSY)."""
 
@@ -98,6 +104,7 @@ class Sandbox:
         functions["handler_source"] = ERROR_HANDLER_LUA  # type: ignore[assignment]
         functions["handler_62_source"] = ERROR_HANDLER_62_LUA  # type: ignore[assignment]
         functions["shortest"] = _shortest
+        functions["model_depth"] = MODEL_REPLY_DEPTH  # type: ignore[assignment]
         lua_globals = self.runtime.globals()
         chunk = lua_globals.loadstring(_PRELUDE.encode(), b"@redis_lib")
         exported = chunk(self.runtime.table_from({name.encode(): f for name, f in functions.items()}))
@@ -112,6 +119,8 @@ class Sandbox:
         self.tostring: Callable[[Any], bytes] = exported[b"tostring"]
         self.new_table: Callable[[], Any] = exported[b"new_table"]
         self.where_62: Callable[[], bytes] = exported[b"where_62"]
+        self.set_resp: Callable[[int], None] = exported[b"set_resp"]
+        self.missing_global: Callable[[Any], None] = exported[b"missing_global"]
         self._modes: dict[str, Any] = {}
         # Lupa wraps every call in a handler found at globals().debug; the runs catch their own
         # errors, so drop it (and the other globals scripts must never see).
@@ -163,7 +172,8 @@ class Sandbox:
         """Run a compiled script with KEYS = args[:numkeys], ARGV = the rest, as ``profile``'s server.
 
         Returns the raw outcome of ``finish`` in the prelude: ``(0, value)``, ``(1, resp)``,
-        ``(2, err, source, line)``, ``(3, text)``, ``(4, digits)``, ``(5, error)`` or ``(6, status)``.
+        ``(2, err, source, line)``, ``(3, text)``, ``(4, digits)``, ``(5, error)``, ``(6, status)``,
+        ``(7, boolean)`` (RESP3) or ``(8, resp, depth)`` (nested too deep for the model).
         """
         try:
             budget = INSTRUCTION_BUDGET_MILLIONS

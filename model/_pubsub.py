@@ -182,14 +182,14 @@ def flush_mailboxes(state: State) -> tuple[State, dict[Hashable, tuple[Reply, ..
             sessions = sessions.delete(client) if emptied == DEFAULT_SESSION else sessions.set(client, emptied)
     if not out:
         return state, out
-    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions), out
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions, state.config), out
 
 
 def _with_mailbox(state: State, client: Hashable, session: Session, box: tuple[Mail, ...]) -> State:
     emptied = session.replace(mailbox=box)
     sessions = (state.sessions.delete(client) if emptied == DEFAULT_SESSION
                 else state.sessions.set(client, emptied))
-    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions)
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions, state.config)
 
 
 def receive(state: State, client: Hashable, frame: Reply) -> State | None:

@@ -10,7 +10,8 @@ checker rejects that order as it rejects any wrong reply; a reply some choice ex
 rejected.  That keeps the checker exact without guessing.
 
 Without an observation (sequential use: :class:`~redlin.model.Redis`, the embedded server) the
-choice is pseudo-random, a pure function of the members, the arguments and the clock input.  When
+choice is pseudo-random, a pure function of the members, the arguments and the clock input (so
+the same call on the same state within one millisecond draws the same members again).  When
 the checker cannot see the reply (an operation whose outcome is unknown, or a command run by a
 script, whose reply the script consumes) the step raises :class:`HiddenChoice`: the checker gives
 up on that history (Unknown) rather than guess which members went.
@@ -93,14 +94,20 @@ def _picked(reply: Reply | None, pairs: bool) -> tuple[bytes, ...] | None:
 
 
 def _draw(population: Sequence[bytes], count: int, distinct: bool, salt: Sequence[bytes]) -> tuple[bytes, ...]:
-    """A pseudo-random choice, a pure function of its inputs (sequential use)."""
-    seed = hashlib.blake2b(b"\0".join([*population, b"|", *salt]), digest_size=8).digest()
-    state = int.from_bytes(seed, "big") | 1
+    """A pseudo-random choice, a pure function of its inputs (sequential use).
+
+    Pick number i takes the index ``BLAKE2b(i, key=seed) * len // 2**64``: uniform and independent
+    picks.  (An LCG's low bits are not: taking ``state % len`` of one made the lowest bit alternate,
+    so a choice between two members always fell on the same one, and histograms failed Redis's
+    chi-square tests.)
+    """
+    seed = hashlib.blake2b(b"\0".join([*population, b"|", *salt]), digest_size=16).digest()
     pool = list(population)
     chosen: list[bytes] = []
-    for _ in range(min(count, len(pool)) if distinct else count):
-        state = (state * 6364136223846793005 + 1442695040888963407) % 2**64
-        chosen.append(pool.pop(state % len(pool)) if distinct else pool[state % len(pool)])
+    for pick in range(min(count, len(pool)) if distinct else count):
+        word = hashlib.blake2b(pick.to_bytes(8, "big"), key=seed, digest_size=8).digest()
+        index = int.from_bytes(word, "big") * len(pool) >> 64
+        chosen.append(pool.pop(index) if distinct else pool[index])
     return tuple(chosen)
 
 
@@ -118,7 +125,7 @@ def choose(ctx: Context, name: str, population: Sequence[bytes], count: int, dis
         present = set(population)
         if all(member in present for member in seen) and (not distinct or len(set(seen)) == len(seen)):
             return seen
-    return _draw(sorted(population), count, distinct, [*argv, str(ctx.now).encode()])
+    return _draw(sorted(population), count, distinct, [*argv, str(ctx.now).encode(), str(ctx.salt).encode()])
 
 
 def _count(text: bytes, paired: bool = False) -> tuple[int, bool]:

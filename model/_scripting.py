@@ -7,9 +7,16 @@ cache, which SCRIPT LOAD and EVAL fill, SCRIPT FLUSH empties and EVALSHA / SCRIP
 ``_COMPILED`` is this process's cache of compiled Lua chunks, keyed by sha, which no command can
 observe.  The Lua environment itself lives in :mod:`redlin.model._lua_runtime`.
 
-Left out on purpose: time (busy scripts, SCRIPT KILL, E25-E27, E32 are about a running server),
-RESP3 inside scripts (``redis.setresp(3)`` raises an error naming the model) and the debugger
-(``SCRIPT DEBUG YES``).
+``redis.setresp(3)`` switches the script's client to RESP3 until the script ends: ``redis.call``
+then hands it the command's RESP3 reply as Lua tables (:mod:`redlin.model._lua_replies`), and its
+booleans are replied as RESP3 booleans.  A ``noscript`` command is refused with Redis's text, also
+one the model's table lacks (ACL, CLIENT, CLUSTER RESET...: ``_NOSCRIPT_ELSEWHERE``).
+
+Left out on purpose: time (busy scripts, SCRIPT KILL, E25-E27, E32 are about a running server) and
+the debugger (``SCRIPT DEBUG YES``).  Known limits: ``math.random`` cannot continue Redis's
+server-wide sequence (see :attr:`Run.random`), and ``redis.call`` with more than 7997 arguments
+fails in lupa ("bad argument #1 to 'call' (not a python object)": lupa's call of a Python
+function checks the Lua C stack, which such a call fills), where Redis takes up to ~8000.
 """
 
 from __future__ import annotations
@@ -17,21 +24,21 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from immutables import Map
 
 from ._commands import COMMANDS, CommandSpec, command, container
-from ._engine import CommandError, Context, help_reply
+from ._engine import NOREPLICAS, CommandError, Context, help_reply
 from ._lua_libs import Lrand48, c_int, library_natives
 from ._lua_packing import packing_natives
+from ._lua_replies import command_reply_to_lua, script_reply
 from ._lua_runtime import LuaRaise, Sandbox, lua_type
 from ._numbers import fpconv_dtoa, to_int
 from ._profiles import Profile
-from ._reply import NOT_INTEGER, NULL_ARRAY, OK, Error, Reply, Status
-from ._resp import Parser
-from ._resp3 import to_resp2
+from ._reply import NOT_INTEGER, OK, Error, Reply
 
 NOSCRIPT = Error("NOSCRIPT No matching script. Please use EVAL.")
 NOSCRIPT_SHORT = Error("NOSCRIPT No matching script.")  # Valkey 8 (trait noscript-short-text)
@@ -151,26 +158,34 @@ def _cache(ctx: Context, sha: bytes, body: bytes) -> None:
 class Run:
     """What the Lua side needs to know about the script being run."""
 
-    __slots__ = ("ctx", "read_only", "_random", "bug", "declared", "wrapper_62", "texts_62")
+    __slots__ = ("ctx", "read_only", "_random", "bug", "declared", "wrapper_62", "texts_62", "resp", "cjson", "sha")
 
-    def __init__(self, ctx: Context, read_only: bool, declared: frozenset[bytes] = frozenset()) -> None:
+    def __init__(self, ctx: Context, read_only: bool, declared: frozenset[bytes] = frozenset(),
+                 sha: bytes = b"") -> None:
         self.ctx = ctx
+        self.sha = sha
         self.read_only = read_only
         self.declared = declared
         self._random: Lrand48 | None = None
         self.bug: BaseException | None = None
         self.wrapper_62 = ctx.profile.has("script-error-wrapper")
         self.texts_62 = ctx.profile.has("script-call-error-texts")
+        self.resp = 2  # the script client's protocol: redis.setresp() changes it
+        self.cjson: Any = None  # the cjson global's configuration, once the script changes it
 
     @property
     def random(self) -> Lrand48:
         # Redis 7.0 never reseeds: math.random continues one sequence across all scripts since the
-        # server started.  A step cannot see that history, so every run starts where a fresh
-        # server's first script does.
+        # server started, so consecutive scripts draw different numbers.  A step cannot see that
+        # history: a run at clock 0 (a model server's start) draws a fresh server's first numbers;
+        # later, the sequence is seeded with the clock and the script's SHA1 (deterministic, and
+        # different from one millisecond or script to the next, but not Redis's numbers).
         if self._random is None:
             self._random = Lrand48()
             if self.ctx.profile.has("script-random-reseeded"):
                 self._random.seed(0)  # 6.2 calls redisSrand48(0) before every script
+            elif self.ctx.now:
+                self._random.seed(self.ctx.now ^ zlib.crc32(self.sha))
         return self._random
 
 
@@ -198,6 +213,8 @@ def _eval(ctx: Context, argv: Sequence[bytes], by_sha: bool, read_only: bool) ->
         sha = sha1hex(argv[1])
         script = compiled(sha, argv[1], ctx.profile)
         _cache(ctx, sha, argv[1])
+    if script.flags is not None and not script.no_writes and ctx.lacks_good_replicas():
+        return NOREPLICAS  # a script with flags but not no-writes is a write (evalGetCommandFlags)
     if script.flags is not None and read_only and not script.no_writes:
         return Error("ERR Can not execute a script with write flag using *_ro command.")
     return run_script(ctx, sha, script, argv[3:], numkeys, read_only or script.no_writes)
@@ -210,7 +227,7 @@ def run_script(ctx: Context, sha: bytes, script: Script, args: Sequence[bytes], 
                read_only: bool) -> Reply:
     """Run ``script`` as client ``ctx.client``; the caller's selected DB is kept (E31)."""
     lua = sandbox()
-    run = Run(ctx, read_only, frozenset(args[:numkeys]))
+    run = Run(ctx, read_only, frozenset(args[:numkeys]), sha)
     db = ctx.db
     with _ONE_AT_A_TIME:
         lua.current = run
@@ -225,54 +242,13 @@ def run_script(ctx: Context, sha: bytes, script: Script, args: Sequence[bytes], 
         raise run.bug
     if run.wrapper_62 and outcome[0] == 3:
         # Redis 6.2's handler returns a string: "Error running script (call to f_<sha>): <it>".
-        text = _text(_cstring(outcome[1])).rstrip("\r\n").replace("\r", " ").replace("\n", " ")
+        message = outcome[1]
+        message = message[:message.find(b"\0")] if b"\0" in message else message
+        text = message.decode("utf-8", "surrogateescape").rstrip("\r\n").replace("\r", " ").replace("\n", " ")
         return Error(f"ERR Error running script (call to f_{sha.decode()}): {text}")
-    return _reply(outcome, sha, ctx.session.protocol)
+    return script_reply(outcome, sha, ctx.session.protocol)
 
 
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
-def _cstring(data: bytes) -> bytes:
-    # What C code sees through a char*.
-    nul = data.find(b"\0")
-    return data if nul < 0 else data[:nul]
-
-
-def _reply(outcome: tuple[Any, ...], sha: bytes, protocol: int = 2) -> Reply:
-    """The Redis reply for what the script returned or raised (luaCallFunction), for a caller
-    speaking RESP ``protocol`` (a script's own replies follow RESP2 rules either way)."""
-    tag = outcome[0]
-    if tag == 0:
-        value = outcome[1]
-        if type(value) is bytes:
-            return value
-        return 1 if value is True else None
-    if tag == 4:
-        return int(outcome[1])
-    if tag == 6:
-        return Status(_text(outcome[1]))
-    if tag == 5:
-        return Error(_text(outcome[1]))
-    if tag == 1:
-        parser = Parser()
-        parser.feed(outcome[1])
-        reply: Reply = parser.take()  # type: ignore[assignment]
-        return reply if protocol == 3 else to_resp2(reply)
-    if tag == 2:
-        message, source, line = outcome[1:4]
-        if message is None:
-            # Redis 7.0 formats a NULL message here and crashes (error({}), error({err=true})).
-            return Error("ERR redlin: the script raised an error table without an 'err' string "
-                         "(this crashes Redis 7.0)")
-        text = b"-" + _cstring(message)
-        if source is not None and line is not None:
-            text += b" script: %s, on %s:%s." % (sha, _cstring(source), _cstring(line))
-        return Error(_text(text[1:]).replace("\r", " ").replace("\n", " "))
-    # The message handler itself failed ("error in error handling").
-    detail = _text(_cstring(outcome[1])[:100]).replace("\r", " ").replace("\n", " ")
-    return Error(f"ERR Error running script {sha.decode()}, {detail}".rstrip(" "))
 
 
 # ---------------------------------------------------------------------------- redis.* in Python
@@ -333,6 +309,36 @@ def _lookup(argv: Sequence[bytes], profile: Profile | None = None) -> CommandSpe
     return spec
 
 
+# Redis 7.0.15's commands flagged ``noscript`` that the model's table does not have (the server
+# layer answers some of them, the model none): a script calling one gets Redis's refusal, after
+# Redis's arity check, rather than "Unknown Redis command".
+_NOSCRIPT_ELSEWHERE: dict[bytes, int] = {
+    b"auth": -2, b"bgrewriteaof": 1, b"bgsave": -1, b"debug": -2, b"failover": -1, b"hello": -1, b"monitor": 1,
+    b"replconf": -1, b"replicaof": 3, b"role": 1, b"slaveof": 3, b"cluster|reset": -2,
+    b"acl|cat": -2, b"acl|deluser": -3, b"acl|dryrun": -4, b"acl|genpass": -2, b"acl|getuser": 3,
+    b"acl|list": 2, b"acl|load": 2, b"acl|log": -2, b"acl|save": 2, b"acl|setuser": -3, b"acl|users": 2,
+    b"acl|whoami": 2, b"client|caching": 3, b"client|getname": 2, b"client|getredir": 2, b"client|id": 2,
+    b"client|info": 2, b"client|kill": -3, b"client|list": -2, b"client|no-evict": 3, b"client|pause": -3,
+    b"client|reply": 3, b"client|setname": 3, b"client|tracking": -3, b"client|trackinginfo": 2,
+    b"client|unblock": -3, b"client|unpause": 2, b"latency|doctor": 2, b"latency|graph": 3,
+    b"latency|histogram": -2, b"latency|history": 3, b"latency|latest": 2, b"latency|reset": -2,
+    b"module|list": 2, b"module|load": -3, b"module|loadex": -3, b"module|unload": 3,
+}
+
+
+def _served_elsewhere(argv: Sequence[bytes]) -> bytes | None:
+    """scriptCall's refusal of a ``noscript`` command missing from the model's table, or None."""
+    name = argv[0].lower()
+    arity = _NOSCRIPT_ELSEWHERE.get(name)
+    if arity is None and len(argv) > 1:
+        arity = _NOSCRIPT_ELSEWHERE.get(name + b"|" + argv[1].lower())
+    if arity is None:
+        return None
+    if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+        return WRONG_ARITY
+    return NOT_ALLOWED
+
+
 def _refused_in_scripts(spec: CommandSpec, profile: Profile) -> bool:
     """CMD_NOSCRIPT, as the profile has it (7.2 lets blocking commands run, without blocking)."""
     if spec.subcommands:  # a 6.2 container: refused if its subcommands are (SCRIPT)
@@ -371,21 +377,6 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
             fail(BAD_ARGUMENT if args else NO_ARGUMENTS, False, True)
         return argv  # type: ignore[return-value]
 
-    def to_lua(reply: Reply) -> Any:
-        kind = type(reply)
-        if kind is bytes or kind is int:
-            return reply
-        if reply is None or reply is NULL_ARRAY:
-            return False
-        if kind is Status:
-            return lua.runtime.table_from({b"ok": reply.text.encode("utf-8", "surrogateescape")})  # type: ignore[union-attr]
-        if kind is Error:
-            text = reply.text.encode("utf-8", "surrogateescape")  # type: ignore[union-attr]
-            if lua.current is not None and lua.current.texts_62:
-                return lua.runtime.table_from({b"err": text})
-            return lua.error_table(b"-" + text, True)
-        return lua.array([to_lua(item) for item in reply])  # type: ignore[union-attr]
-
     def execute(args: tuple[Any, ...], raise_error: bool) -> Any:
         """luaRedisGenericCommand and scriptCall: checks in Redis's order, then the command."""
         run: Run = lua.current
@@ -401,6 +392,10 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
         assert argv is not None
         profile = run.ctx.profile
         spec = _lookup(argv, profile)
+        if spec is None and not profile.has("subcommand-errors-6.2"):
+            refused = _served_elsewhere(argv)
+            if refused is not None:
+                return call_fail(refused, raise_error)
         if spec is None or not profile.knows(spec.name) or (spec.name == "quit" and run.texts_62):
             return call_fail(UNKNOWN_COMMAND, raise_error)  # 6.2 handles QUIT before its command table
         arity = profile.arity(spec.name, spec.arity)
@@ -410,6 +405,8 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
             return call_fail(NOT_ALLOWED, raise_error)
         if run.read_only and ("write" in spec.flags or spec.name in MAY_REPLICATE):
             return call_fail(b"Write commands are not allowed from read-only scripts.", raise_error)
+        if "write" in spec.flags and run.ctx.lacks_good_replicas():  # scriptVerifyWriteCommandAllow
+            return call_fail(b"-" + NOREPLICAS.text.encode(), raise_error)
         if not run.ctx.undeclared and not _declares(run, spec, argv):
             run.ctx.undeclared = True
         try:
@@ -417,11 +414,12 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
         except Exception as bug:  # a bug in a handler: end the script, re-raise after it
             run.bug = bug
             raise LuaRaise(b"redlin: internal error") from bug
+        if type(reply) is Error and raise_error and run.wrapper_62:
+            raise LuaRaise(reply.text.encode("utf-8", "surrogateescape"))  # 6.2's luaRaiseError: the text
+        value = command_reply_to_lua(lua, argv, reply, run.resp, run.texts_62)
         if type(reply) is Error and raise_error:
-            if run.wrapper_62:  # 6.2's luaRaiseError raises the error's text
-                raise LuaRaise(reply.text.encode("utf-8", "surrogateescape"))
-            raise LuaRaise(to_lua(reply))
-        return to_lua(reply)
+            raise LuaRaise(value)
+        return value
 
     def call(*args: Any) -> Any:
         return execute(args, True)
@@ -453,8 +451,8 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
         version = c_int(lua.number(args[0]) or 0.0)
         if version not in (2, 3):
             fail(b"RESP version must be 2 or 3.", False, True)
-        if version == 3:
-            fail(b"redlin's model does not implement RESP3 inside scripts (redis.setresp(3))", False, True)
+        lua.current.resp = version
+        lua.set_resp(version)
 
     def set_repl(*args: Any) -> None:
         if len(args) != 1:
@@ -464,7 +462,7 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
 
     def acl_check_cmd(*args: Any) -> bool:
         argv = arguments(args)
-        if _lookup(argv) is None:
+        if _lookup(argv) is None and _served_elsewhere(argv) is None:  # no arity check here
             fail(b"Invalid command passed to redis.acl_check_cmd()", False, True)
         return True  # the model has one user, allowed everything
 

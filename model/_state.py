@@ -204,9 +204,11 @@ class State:
     ``profile`` is the server version the state belongs to (:mod:`redlin.model._profiles`): steps
     from it follow that version's semantics, and states of two versions are never equal.
     ``functions`` holds the function libraries (FUNCTION LOAD): library name -> its code.
+    ``config`` holds the parameters CONFIG SET changed, only those that differ from their defaults
+    (:mod:`redlin.model._config_table`): primary name -> the value CONFIG GET reports.
     """
 
-    __slots__ = ("dbs", "sessions", "scripts", "watched", "profile", "functions", "_hash")
+    __slots__ = ("dbs", "sessions", "scripts", "watched", "profile", "functions", "config", "_hash")
 
     def __init__(
         self,
@@ -216,10 +218,12 @@ class State:
         watched: frozenset[tuple[int, bytes]] | None = None,
         profile: Profile = _DEFAULT,
         functions: Map = EMPTY_MAP,  # type: ignore[type-arg]
+        config: Map = EMPTY_MAP,  # type: ignore[type-arg]
     ) -> None:
         self.dbs = dbs
         self.profile = profile
         self.functions = functions
+        self.config = config
         self.sessions = sessions
         self.scripts = scripts
         # Derived: every (db, key) some session watches, so that most writes can skip the
@@ -239,17 +243,20 @@ class State:
             and other.sessions == self.sessions
             and other.scripts == self.scripts
             and other.functions == self.functions
+            and other.config == self.config
             and (other.profile is self.profile or other.profile == self.profile)
         )
 
     def __hash__(self) -> int:
         if self._hash == -1:
-            self._hash = hash((self.dbs, self.sessions, self.scripts, self.profile.name, self.functions))
+            self._hash = hash((self.dbs, self.sessions, self.scripts, self.profile.name, self.functions,
+                               self.config))
         return self._hash
 
     def replace(self, *, dbs: tuple[Keyspace, ...] | None = None, sessions: Map | None = None,  # type: ignore[type-arg]
-                scripts: Map | None = None, profile: Profile | None = None) -> State:  # type: ignore[type-arg]
-        """This state with some of ``dbs``, ``sessions``, ``scripts``, ``profile`` replaced.
+                scripts: Map | None = None, profile: Profile | None = None,  # type: ignore[type-arg]
+                config: Map | None = None) -> State:  # type: ignore[type-arg]
+        """This state with some of ``dbs``, ``sessions``, ``scripts``, ``profile``, ``config`` replaced.
 
         >>> State().replace(profile=PROFILES["redis-6.2"]).profile.name
         'redis-6.2'
@@ -261,12 +268,14 @@ class State:
             self.watched if sessions is None else None,
             self.profile if profile is None else profile,
             self.functions,
+            self.config if config is None else config,
         )
 
     def __repr__(self) -> str:
         dbs = {i: db for i, db in enumerate(self.dbs) if db.data}
         extra = "" if self.profile is _DEFAULT else f", profile={self.profile.name!r}"
         extra += f", functions={sorted(self.functions)!r}" if self.functions else ""
+        extra += f", config={dict(self.config)!r}" if self.config else ""
         return f"State(dbs={dbs!r}, sessions={dict(self.sessions)!r}, scripts={len(self.scripts)}{extra})"
 
 

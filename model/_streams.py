@@ -13,8 +13,8 @@ Ids are ``(ms, seq)`` pairs; ``*`` takes its time from the step's clock ``ctx.no
 XDEL, XTRIM (and XGROUP CREATE MKSTREAM) signal a modified key to WATCH, as in Redis: group
 commands and XSETID change the value without touching watchers.
 
-What the model assumes: the default ``stream-node-max-entries``/``stream-node-max-bytes`` (CONFIG
-SET of them is not modelled), and, for ``radix-tree-nodes``, that Redis's rax stays in its
+Nodes split at ``stream-node-max-entries``/``stream-node-max-bytes`` as CONFIG SET left them
+(``ctx.config``; 0: no limit).  Assumed for ``radix-tree-nodes``: Redis's rax stays in its
 canonical compressed form (the root, each branching prefix and its children, each key), which
 rax.c's insertion and deletion (with recompression) maintain.
 
@@ -233,13 +233,17 @@ def _new_node(entry: Entry) -> Node:
 # --------------------------------------------------------------------------- stream operations
 
 
-def append(stream: Stream, sid: StreamID, fields: tuple[bytes, ...], values: tuple[bytes, ...]) -> Stream:
-    """streamAppendItem with an id already checked to be above ``last_id``."""
+def append(stream: Stream, sid: StreamID, fields: tuple[bytes, ...], values: tuple[bytes, ...],
+           max_entries: int = NODE_MAX_ENTRIES, max_bytes: int = NODE_MAX_BYTES) -> Stream:
+    """streamAppendItem with an id already checked to be above ``last_id``; ``max_entries`` and
+    ``max_bytes`` are stream-node-max-entries and stream-node-max-bytes (0: no limit)."""
     entry = Entry(sid, fields, values)
     nodes = stream.nodes
     tail = nodes[-1] if nodes else None
-    if tail is not None and (tail.size + sum(map(len, fields)) + sum(map(len, values)) >= NODE_MAX_BYTES
-                             or len(tail.entries) >= NODE_MAX_ENTRIES):
+    if not 0 < max_bytes <= 1 << 30:
+        max_bytes = 1 << 30  # STREAM_LISTPACK_MAX_SIZE
+    if tail is not None and (tail.size + sum(map(len, fields)) + sum(map(len, values)) >= max_bytes
+                             or (max_entries and len(tail.entries) >= max_entries)):
         tail = None
     if tail is None:
         nodes += (_new_node(entry),)
@@ -395,7 +399,7 @@ class AddArgs(NamedTuple):
     at: int = 0
 
 
-def parse_trim(argv: Sequence[bytes], xadd: bool) -> AddArgs:
+def parse_trim(argv: Sequence[bytes], xadd: bool, node_max_entries: int = NODE_MAX_ENTRIES) -> AddArgs:
     """streamParseAddOrTrimArgsOrReply (the id of XADD is parsed where it stands, as there)."""
     given: StreamID | None = None
     seq_given = True
@@ -441,14 +445,18 @@ def parse_trim(argv: Sequence[bytes], xadd: bool) -> AddArgs:
         raise CommandError(Error("ERR syntax error, XTRIM must be called with a trimming strategy"))
     if limit is not None and not approx:
         raise CommandError(Error("ERR syntax error, LIMIT cannot be used without the special ~ option"))
-    if limit is None:  # ~ alone works 100 nodes at most; exact trimming is never limited
-        limit = 100 * NODE_MAX_ENTRIES if approx else 0
+    if limit is None and approx:  # ~ alone works 100 nodes at most (capped both sides, as Redis does)
+        limit = (100 * node_max_entries + 2**63) % 2**64 - 2**63  # a C long long product
+        limit = 10000 if limit <= 0 else min(limit, 1000000)
+    elif limit is None:  # exact trimming is never limited
+        limit = 0
     return AddArgs(Trim(maxlen, minid, approx, limit), nomkstream, given, seq_given, i)
 
 
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1))
 def xadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    how, nomkstream, given, seq_given, at = parse_trim(argv, xadd=True)
+    how, nomkstream, given, seq_given, at = parse_trim(argv, xadd=True,
+                                                       node_max_entries=ctx.config_int(b"stream-node-max-entries"))
     pairs = argv[at + 1:]
     if len(pairs) < 2 or len(pairs) % 2:
         return arity_error("xadd")
@@ -478,7 +486,8 @@ def xadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
         if created:  # Redis added the empty stream before failing, and leaves it
             store(ctx, key, stream, signal=False)
         return Error("ERR Elements are too large to be stored")
-    stream = append(stream, sid, tuple(pairs[0::2]), tuple(pairs[1::2]))
+    stream = append(stream, sid, tuple(pairs[0::2]), tuple(pairs[1::2]),
+                    ctx.config_int(b"stream-node-max-entries"), ctx.config_int(b"stream-node-max-bytes"))
     if how.maxlen is not None or how.minid is not None:
         stream = trim(stream, how)[0]
     store(ctx, key, stream)
@@ -546,7 +555,7 @@ def xdel(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("xtrim", -4, "write", keys=(1, 1, 1))
 def xtrim(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    how = parse_trim(argv, xadd=False).trim
+    how = parse_trim(argv, xadd=False, node_max_entries=ctx.config_int(b"stream-node-max-entries")).trim
     stream = get_stream(ctx, argv[1])
     if stream is None:
         return 0

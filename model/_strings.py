@@ -17,7 +17,8 @@ from ._hashes import format_long_double, parse_long_double, round_long_double
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int
 from ._reply import NOT_FLOAT, NOT_INTEGER, OK, OVERFLOW, SYNTAX, WRONGTYPE, Error, Reply, arity_error
 
-MAX_STRING = 512 * 1024 * 1024  # proto-max-bulk-len
+MAX_STRING = 512 * 1024 * 1024  # proto-max-bulk-len's default (CONFIG SET changes it: ctx.config)
+STRING_TOO_BIG = Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 
 
 def _get_string(ctx: Context, key: bytes) -> bytes | None:
@@ -156,6 +157,8 @@ def getdel(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("append", 3, "write denyoom fast", keys=(1, 1, 1))
 def append(ctx: Context, argv: Sequence[bytes]) -> Reply:
     old = _get_string(ctx, argv[1])
+    if old is not None and len(old) + len(argv[2]) > ctx.config_int(b"proto-max-bulk-len"):
+        return STRING_TOO_BIG  # checkStringLength, only when appending to a string
     value = argv[2] if old is None else old + argv[2]
     ctx.write(argv[1], value)  # touches even when nothing was appended (W8)
     return len(value)
@@ -176,8 +179,8 @@ def setrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
     old = _get_string(ctx, key)
     if not value:
         return 0 if old is None else len(old)  # nothing written, nothing touched
-    if offset + len(value) > MAX_STRING:
-        return Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+    if offset + len(value) > ctx.config_int(b"proto-max-bulk-len"):
+        return STRING_TOO_BIG
     base = old or b""
     if len(base) < offset:
         base += bytes(offset - len(base))
@@ -335,7 +338,7 @@ def lcs(ctx: Context, argv: Sequence[bytes]) -> Reply:
         j += 1
     if want_len and want_idx:
         return LEN_AND_IDX
-    if (len(first) + 1) * (len(second) + 1) * 4 > MAX_STRING:
+    if (len(first) + 1) * (len(second) + 1) * 4 > ctx.config_int(b"proto-max-bulk-len"):
         return LCS_TOO_BIG
     table = LcsTable(first, second)
     if want_len:

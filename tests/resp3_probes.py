@@ -3,8 +3,8 @@ RESP3 rule (nulls, maps, sets, doubles, score pairs, pushes, EXEC, scripts), run
 connection that said ``HELLO 3``.  Setup commands are probes too: their replies are compared as well.
 
 Left out on purpose: ``SAVE``, ``SHUTDOWN``, ``SYNC`` and ``PSYNC`` (the model does not run them),
-a blocking pop on an empty list (the model does not block), ``redis.setresp(3)`` inside a script
-(the model refuses it), and ``PTTL`` of a key with an expiry (the clocks differ).
+a blocking pop on an empty list (the model does not block), ``TIME`` and ``PTTL`` of a key with an
+expiry (the clocks differ).
 
 >>> len(PROBES) > 200
 True
@@ -77,7 +77,36 @@ RENAMENX a2 b
 MOVE a2 1
 DBSIZE
 SELECT 0
+KEYS s*
+KEYS nosuch*
+SCAN 0 MATCH sr2 COUNT 1000
+SCAN 0 MATCH nosuch COUNT 1000 TYPE string
+SCAN x
+SADD scanset 3 1 2
+SSCAN scanset 0
+SSCAN nos 0 COUNT 0
+HSET scanhash a 1
+HSCAN scanhash 0 MATCH a
+ZADD scanz 2 b 1 a
+ZSCAN scanz 0
+OBJECT ENCODING scanset
+OBJECT ENCODING n
+OBJECT ENCODING nos
+OBJECT REFCOUNT scanhash
+OBJECT FREQ scanhash
+OBJECT IDLETIME scanz
+OBJECT HELP
+WAIT 0 0
 ECHO hi
+CONFIG GET maxmemory-samples
+CONFIG GET nosuch
+CONFIG SET maxmemory-samples 6
+CONFIG GET maxmemory-samples
+CONFIG SET maxmemory-samples 5
+CONFIG SET nosuch 1
+CONFIG RESETSTAT
+CONFIG REWRITE
+CONFIG HELP
 PING
 PING x
 RPUSH l a b c b
@@ -116,6 +145,9 @@ BRPOP nol l2 0.01
 RPUSH l3 a b
 BLMOVE l3 l4 LEFT LEFT 0.01
 BRPOPLPUSH l3 l5 0.01
+RPUSH bl a b c
+BLMPOP 0.01 2 nol bl LEFT COUNT 2
+BLMPOP 0.01 1 bl RIGHT
 HSET h f 1 g 2
 HMSET h i 3
 HSETNX h f 9
@@ -298,6 +330,15 @@ ZADD z3 1 x 2 y 3 w
 ZPOPMAX z3 1
 ZPOPMIN z3 0
 ZPOPMAX z3 5
+ZADD bz 1 a 2.5 b 3 c 4 d
+BZPOPMIN nobz bz 0.01
+BZPOPMAX bz 0.01
+BZMPOP 0.01 1 bz MIN COUNT 5
+MULTI
+BZPOPMIN bz 0
+BZMPOP 0 1 bz MAX
+BLMPOP 0 1 bl LEFT
+EXEC
 ZADD za 1 a 2 b
 ZUNION 2 za z4 WITHSCORES
 ZUNION 1 za
@@ -438,5 +479,6 @@ PROBES: tuple[tuple[bytes, ...], ...] = tuple(
     tuple(word.replace("<NL>", "\n").encode() for word in shlex.split(line)) for line in _TEXT.strip().splitlines())
 """Each probe's argv, in order (``<NL>`` in a word is a newline)."""
 
-UNMODELLED = frozenset({"save", "shutdown", "sync", "psync"})
-"""Commands of the model's table no probe sends (the model answers that it does not run them)."""
+UNMODELLED = frozenset({"save", "shutdown", "sync", "psync", "time"})
+"""Commands of the model's table no probe sends: the model answers that it does not run them, or
+(TIME) the model's clock is not the server's."""

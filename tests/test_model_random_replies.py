@@ -162,6 +162,16 @@ def test_sequential_use_picks_valid_members() -> None:
     assert client.execute("RANDOMKEY") == b"s"
 
 
+def test_the_salt_varies_sequential_draws_within_one_millisecond() -> None:
+    """The embedded server numbers its commands: Redis's tests fire hundreds of SRANDMEMBERs a
+    millisecond and count how often each member comes back."""
+    state = _state(("SADD", "s", *"abcdefghij"))
+    same = {step(state, 1, [b"SRANDMEMBER", b"s"], now=5)[1] for _ in range(20)}
+    salted = {step(state, 1, [b"SRANDMEMBER", b"s"], now=5, salt=salt)[1] for salt in range(200)}
+    assert len(same) == 1  # a step is a pure function of its inputs
+    assert salted == {bytes([c]) for c in b"abcdefghij"}
+
+
 def test_a_choice_the_checker_cannot_see_raises() -> None:
     state = _state(("SADD", "s", "a", "b"))
     with pytest.raises(HiddenChoice):

@@ -114,6 +114,38 @@ def test_get_set_incr(running: RunningServer) -> None:
         r.incr("k")
 
 
+def test_expired_keys_go_without_being_touched(running: RunningServer) -> None:
+    """Active expiry: DBSIZE (which touches no key) drops to 0, as Redis's own expire.tcl expects,
+    and a client that WATCHed a key while it lived sees its EXEC fail (W10)."""
+    r = client(running)
+    r.set("plain", "v")
+    for key in ("a", "b", "c"):
+        r.psetex(key, 100, "v")
+    watcher = client(running)
+    watcher.execute_command("WATCH", "a")
+    assert r.dbsize() == 4
+    assert wait_until(lambda: r.dbsize() == 1, timeout=3)
+    watcher.execute_command("MULTI")
+    watcher.execute_command("PING")
+    assert watcher.execute_command("EXEC") is None
+
+
+def test_absolute_expiry_times_are_unix_time(running: RunningServer) -> None:
+    r = client(running)
+    r.set("k", "v", pxat=int(time.time() * 1000) + 10_000)
+    assert 9_000 < r.pttl("k") <= 10_000
+
+
+def test_repeated_random_draws_differ(running: RunningServer) -> None:
+    """The server numbers its commands: SRANDMEMBERs fired within one millisecond still vary."""
+    r = client(running)
+    r.sadd("s", *"abcdefghij")
+    pipe = r.pipeline(transaction=False)
+    for _ in range(200):
+        pipe.srandmember("s")
+    assert len(set(pipe.execute())) == 10
+
+
 def test_multi_exec(running: RunningServer) -> None:
     r = client(running)
     with r.pipeline(transaction=True) as pipe:

@@ -156,4 +156,4 @@ def _forget_mail(state: State, keep: Hashable | None) -> State:
         if client != keep and session.mailbox:
             emptied = session.replace(mailbox=())
             sessions = sessions.delete(client) if emptied == DEFAULT_SESSION else sessions.set(client, emptied)
-    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions)
+    return State(state.dbs, sessions, state.scripts, state.watched, state.profile, state.functions, state.config)

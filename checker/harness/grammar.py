@@ -208,7 +208,8 @@ LEFT_OUT: Final[dict[str, str]] = {
     **dict.fromkeys(("multi", "exec", "discard"), "drawn as whole transactions"),
     **dict.fromkeys(("eval", "evalsha", "eval_ro", "evalsha_ro"), "drawn as whole scripts inside redlin's guard"),
     **dict.fromkeys(("ttl", "pttl", "expiretime", "pexpiretime"), "the reply depends on the server's clock, which the checker cannot see"),
-    **dict.fromkeys(("blpop", "brpop", "blmove", "brpoplpush"), "blocks: the model does not wait for other clients"),
+    **dict.fromkeys(("blpop", "brpop", "blmove", "brpoplpush", "blmpop", "bzpopmin", "bzpopmax", "bzmpop"),
+                    "blocks: the model does not wait for other clients"),
     **dict.fromkeys(("dbsize", "flushall", "flushdb", "swapdb", "move", "select", "randomkey"),
                     "reaches beyond the run's own keys"),
     **dict.fromkeys(("save", "shutdown", "sync", "psync"), "acts on the whole server"),
@@ -221,6 +222,15 @@ LEFT_OUT: Final[dict[str, str]] = {
     "function": "FUNCTION LOAD/DELETE/FLUSH/RESTORE change every client's libraries, not keys of the run",
     "pfselftest": "a self-test of the server's own HLL code: ten million additions (half a second) for an "
                   "always-OK reply",
+    "config": "CONFIG GET/SET/RESETSTAT/REWRITE/HELP act on the whole server, not keys of the run: never drawn "
+              "(CONFIG SET against a real deployment only if the user opts in, see the guard)",
+    "keys": "reaches beyond the run's own keys",
+    **dict.fromkeys(("scan", "sscan", "hscan", "zscan"), "the cursors and what each call returns are the server's "
+                    "choice (its hash table), which no model reproduces"),
+    "object": "OBJECT reports internals the model approximates (encodings computed from the contents, not "
+              "remembered; refcounts; no access times)",
+    "time": "the reply is the server's clock, which the checker cannot see",
+    "wait": "counts the deployment's replicas, which the model (a standalone primary) has none of; WAIT n>0 blocks",
 }
 """Commands of the model no concurrent run draws, with the reason."""
 

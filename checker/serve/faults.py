@@ -283,7 +283,7 @@ class StaleRead(Fault):
         versions_ago = self.random.randint(1, len(self.history))
         current = server.state
         old = State(self.history[-versions_ago], current.sessions, current.scripts, current.watched, current.profile,
-                    current.functions)
+                    current.functions, current.config)
         _, reply = step(old, client, argv, server.now())  # the current state stays as it is
         return reply
 

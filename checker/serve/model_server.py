@@ -3,8 +3,9 @@
 Every command is one call of the model's pure ``step``, made synchronously on the asyncio event
 loop: nothing else runs while it runs, so a command, a whole EXEC and a whole EVAL are atomic
 exactly as in Redis's single-threaded ``processCommand`` (sheet M17, E25).  The server keeps one
-:class:`~model.State` value and replaces it after each step; ``now`` is the server's monotonic
-clock in milliseconds since it started.
+:class:`~model.State` value and replaces it after each step; ``now`` is Unix time in milliseconds,
+read once at start and carried on by the monotonic clock.  Between commands, ten times a second, it
+deletes the keys that have expired, as Redis's active expiry does (:mod:`redlin.model._expiry`).
 
 Each connection is a fresh model client (ids 1, 2, ...); when it closes, ``disconnect`` ends its
 session (MULTI queue, WATCH, SELECT, subscriptions).  Commands are parsed with the model's own
@@ -22,6 +23,8 @@ the model has no command of that name and the connection is neither in MULTI nor
 - ``HELLO [2|3] [AUTH user pass] [SETNAME name]`` → the handshake map (server, version, proto, id,
   mode, role, modules), a flat array under RESP2; ``HELLO 3`` switches the connection to RESP3 and
   ``HELLO 2`` (or ``RESET``) back; another version → ``-NOPROTO unsupported protocol version``.
+- ``CLIENT UNBLOCK id [TIMEOUT|ERROR]`` and ``CLIENT REPLY ON|OFF|SKIP`` (OFF and SKIP silence replies,
+  not Pub/Sub confirmations and messages), as Redis 7.0.15.
 - ``COMMAND``, ``COMMAND DOCS`` → ``*0`` (``COMMAND DOCS``: ``%0`` under RESP3).
 - ``INFO [section...]`` → a small bulk with ``redis_version:7.0.15-redlin-model`` (a verbatim
   ``txt`` string under RESP3): the version of the profile the server plays (``6.2.14-redlin-model``
@@ -37,6 +40,10 @@ A planted fault is an object given to the server (:class:`~redlin.serve.hooks.Fa
 calls its hooks where a fault may act (running a model command, writing a Pub/Sub frame, before a
 reply, when a connection ends) and knows no fault by name; the faults themselves are in
 :mod:`redlin.serve.faults`, and :mod:`redlin.serve.server` starts a server with one.
+
+Blocking: where the model answers ``ERR redlin's model does not block`` to a blocking command, the
+connection is parked until a later command serves it, its timeout passes or CLIENT UNBLOCK ends it
+(:mod:`redlin.serve.blocking`); ``INFO clients`` counts the parked connections (``blocked_clients``).
 
 Out-of-band messages: :meth:`Connection.push` writes a reply to a connection from anywhere on the
 event loop, in order with the replies of its own command loop.  Pub/Sub deliveries are the model's:
@@ -75,7 +82,9 @@ from redlin.model import (
     use_protocol,
 )
 from redlin.model import step as model_step
+from redlin.model._expiry import active_expire
 from redlin.model._resp3 import nulls
+from redlin.serve.blocking import Blocking, wait_parked, would_block
 from redlin.serve.hooks import Argv, Fault, is_standalone
 
 __all__ = ["REDIS_VERSION", "SERVER_VERSIONS", "Connection", "Server"]
@@ -91,6 +100,8 @@ SERVER_VERSIONS: Final[dict[str, tuple[str, str | None]]] = {
 checked against, so that ``--profile auto`` (:func:`redlin.model.profile_from_info`) finds it again."""
 
 _READ_SIZE: Final = 65536
+ACTIVE_EXPIRY_PERIOD: Final = 0.1
+"""Seconds between two rounds of active expiry (Redis's default ``hz`` is 10)."""
 _EMPTY: Final[tuple[Reply, ...]] = ()
 
 log = logging.getLogger("redlin.serve")
@@ -103,6 +114,7 @@ class Connection:
         self.id = client_id
         self.name: bytes | None = None
         self.closing = False
+        self.reply_mode = b"on"  # CLIENT REPLY: on, off, or skip (the next command's reply)
         self._writer = writer
 
     def push(self, reply: Reply) -> None:
@@ -129,9 +141,13 @@ class Server:
         self.profile = profile
         self.state: State = initial_state(profile)  # ValueError for an unknown profile
         self.connections: dict[int, Connection] = {}
+        self.blocking = Blocking()  # the parked clients (redlin.serve.blocking)
         # Unix time when the server started, carried on by the monotonic clock: absolute expiry times
         # (EXPIREAT, SET ... PXAT, XADD's ids) mean what they mean to Redis, and time never goes back.
-        self._offset_ms = time.time_ns() // 1_000_000 - time.monotonic_ns() // 1_000_000
+        # Kept in nanoseconds: rounding both clocks to ms first could put ``now`` 1 ms behind Unix time.
+        self._offset_ns = time.time_ns() - time.monotonic_ns()
+        self._commands = 0  # numbers the model's steps: the salt of its sequential random choices
+        self._expiry: asyncio.Task[None] | None = None
         self._next_id = 1
         self._tasks: set[asyncio.Task[None]] = set()
         self._listener: asyncio.AbstractServer | None = None
@@ -143,12 +159,20 @@ class Server:
 
     def now(self) -> int:
         """The server clock: Unix milliseconds, read at start and advanced by the monotonic clock."""
-        return time.monotonic_ns() // 1_000_000 + self._offset_ms
+        return (time.monotonic_ns() + self._offset_ns) // 1_000_000
 
     async def listen(self, port: int) -> None:
         """Start listening on ``port`` of the host (0: a free port, then read :attr:`port`)."""
         self._listener = await asyncio.start_server(self._handle, self.host, port)
         self.port = int(self._listener.sockets[0].getsockname()[1])
+        self._expiry = asyncio.get_running_loop().create_task(self._expire_actively())
+
+    async def _expire_actively(self) -> None:
+        """Redis's active expiry (``activeExpireCycle``, ``hz`` 10): between commands, ten times a
+        second, delete the keys whose time has come (:func:`redlin.model._expiry.active_expire`)."""
+        while True:
+            await asyncio.sleep(ACTIVE_EXPIRY_PERIOD)
+            self.state = self.deliver(active_expire(self.state, self.now()))
 
     async def serve_forever(self) -> None:
         """Run until cancelled (or until :meth:`close`)."""
@@ -159,6 +183,10 @@ class Server:
         """Stop listening, close every connection and end its session."""
         if self._listener is not None:
             self._listener.close()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -193,7 +221,7 @@ class Server:
                     for value in parser.values():
                         argv = cast(Argv, value)
                         if argv:  # an empty inline line or *0: ignored, as Redis does
-                            await self._serve_command(connection, argv)
+                            await self._serve_command(connection, argv, reader, parser.feed)
                         if connection.closing:
                             break
                 except ProtocolError as error:
@@ -207,6 +235,7 @@ class Server:
             pass
         finally:
             connection.closing = True
+            self.blocking.drop(connection.id)
             self.state = disconnect(self.state, connection.id)
             if self.fault is not None:
                 self.fault.closed(connection.id)
@@ -218,13 +247,15 @@ class Server:
             finally:
                 self._tasks.discard(task)  # only now: close() must wait for this task to end
 
-    async def _serve_command(self, connection: Connection, argv: Argv) -> None:
+    async def _serve_command(self, connection: Connection, argv: Argv, reader: asyncio.StreamReader,
+                             feed: Callable[[bytes], None]) -> None:
         name = argv[0].lower()
         handler = _SERVER_COMMANDS.get(name)
         if handler is not None and (lookup(argv) is not None or not is_standalone(self.state, connection.id)):
             handler = None  # the model has the command, or the session queues/refuses it: model decides
         session = self.state.session(connection.id)
         queued = session.multi if name == b"exec" and session.multi is not None else ()
+        before = self.state
         try:
             if handler is not None:
                 reply = handler(self, connection, argv)
@@ -235,12 +266,20 @@ class Server:
         except Exception as error:  # a bug in the model: say so, keep serving
             log.exception("model failed on %r", argv[:2])
             reply = Error(f"ERR redlin's model failed on '{name.decode(errors='replace')}': {error!r}")
+        if handler is None and would_block(argv, reply):
+            # The model cannot wait: park the connection until a write serves it (or it times out).
+            blocked = self.blocking.park(self.state, connection.id, argv)
+            served, reply = await wait_parked(blocked, reader, feed)
+            argv = list(served)  # the command that served it (narrowed to one key): its reply's shape
+        else:
+            self.blocking.serve(lambda: self.state, self._set_state, self.now(), before, queued or (argv,))
         if protocol_of(self.state, connection.id) == 3:
             reply = to_resp3(argv, reply, queued) if handler is None else _server_resp3(name, argv, reply)
         self.state = self.deliver(self.state)
         if self.fault is not None:
             self.fault.before_reply(connection)
-        connection.push(reply)
+        if _reply_wanted(connection, name, argv, reply):
+            connection.push(reply)
         if name == b"quit":
             connection.closing = True  # after the reply, like CLIENT_CLOSE_AFTER_REPLY
         elif name == b"reset":
@@ -263,9 +302,13 @@ class Server:
                     self.fault.deliver(connection, frame)
         return state
 
+    def _set_state(self, state: State) -> None:
+        self.state = state
+
     def step(self, client: int, argv: Sequence[bytes]) -> Reply:
         """One atomic model step on the current state (no await: nothing can interleave)."""
-        self.state, reply = model_step(self.state, client, argv, self.now())
+        self._commands += 1
+        self.state, reply = model_step(self.state, client, argv, self.now(), salt=self._commands)
         return reply
 
 
@@ -276,11 +319,15 @@ def _client_command(server: Server, connection: Connection, argv: Argv) -> Reply
     if len(argv) < 2:
         return _arity_error("client")
     sub = argv[1].lower()
-    arity = {b"id": 2, b"getname": 2, b"setname": 3, b"setinfo": 4}.get(sub)
+    arity = {b"id": 2, b"getname": 2, b"setname": 3, b"setinfo": 4, b"reply": 3, b"unblock": -3}.get(sub)
     if arity is None:
         return _unknown_subcommand(argv)
-    if len(argv) != arity:
+    if len(argv) != arity and not (arity < 0 and -arity <= len(argv) <= 1 - arity):
         return _arity_error(f"client|{sub.decode()}")
+    if sub == b"unblock":
+        return _client_unblock(server, argv)
+    if sub == b"reply":
+        return _client_reply(connection, argv[2])
     if sub == b"id":
         return connection.id
     if sub == b"getname":
@@ -290,6 +337,42 @@ def _client_command(server: Server, connection: Connection, argv: Argv) -> Reply
     if argv[2].lower() not in (b"lib-name", b"lib-ver"):
         return Error(f"ERR Unrecognized option '{argv[2].decode('utf-8', 'surrogateescape')}'")
     return Status("OK")
+
+
+def _client_unblock(server: Server, argv: Argv) -> Reply:
+    """CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was blocked (and is no more), else 0."""
+    error = False
+    if len(argv) == 4:
+        reason = argv[3].lower()
+        if reason not in (b"timeout", b"error"):
+            return Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        error = reason == b"error"
+    text = argv[2]
+    if not text.lstrip(b"-").isdigit() or len(text) > 20 or text != str(int(text)).encode():
+        return Error("ERR value is not an integer or out of range")
+    return int(server.blocking.unblock(int(text), error))
+
+
+def _client_reply(connection: Connection, mode: bytes) -> Reply:
+    """CLIENT REPLY ON|OFF|SKIP: ON answers +OK; OFF and SKIP silence replies (not Pub/Sub pushes)."""
+    mode = mode.lower()
+    if mode not in (b"on", b"off", b"skip"):
+        return SYNTAX_ERROR
+    if mode == b"on" or connection.reply_mode != b"off":
+        connection.reply_mode = mode
+    return Status("OK")
+
+
+def _reply_wanted(connection: Connection, name: bytes, argv: Argv, reply: Reply) -> bool:
+    """Whether CLIENT REPLY lets ``reply`` go out (and, for SKIP, use up the skip)."""
+    mode = connection.reply_mode
+    if name == b"client" and len(argv) == 3 and argv[1].lower() == b"reply" and type(reply) is Status:
+        return mode == b"on"  # OFF and SKIP take effect at once: their own +OK is not sent
+    if mode == b"on" or type(reply) is Push or name in _CONFIRMED:
+        return True  # Pub/Sub pushes its confirmations even to a silenced client (CLIENT_PUSHING)
+    if mode == b"skip":
+        connection.reply_mode = b"on"
+    return False
 
 
 def _set_name(connection: Connection, name: bytes) -> Reply:
@@ -343,8 +426,17 @@ def _command_command(server: Server, connection: Connection, argv: Argv) -> Repl
 def _info(server: Server, connection: Connection, argv: Argv) -> Reply:
     redis_version, valkey_version = SERVER_VERSIONS[server.profile]
     valkey = f"server_name:valkey\r\nvalkey_version:{valkey_version}-redlin-model\r\n" if valkey_version else ""
-    return (f"# Server\r\nredis_version:{redis_version}-redlin-model\r\n{valkey}redis_mode:standalone\r\n"
-            f"tcp_port:{server.port}\r\n").encode()
+    sections = {arg.lower() for arg in argv[1:]} or {b"default"}
+    text = ""
+    if sections & {b"server", b"default", b"all", b"everything"}:
+        text += (f"# Server\r\nredis_version:{redis_version}-redlin-model\r\n{valkey}redis_mode:standalone\r\n"
+                 f"tcp_port:{server.port}\r\n")
+    if sections & {b"clients", b"default", b"all", b"everything"}:
+        text += ("\r\n" if text else "") + (f"# Clients\r\nconnected_clients:{len(server.connections)}\r\n"
+                                            f"blocked_clients:{len(server.blocking)}\r\n")
+    if sections & {b"memory", b"default", b"all", b"everything"}:  # the script cache (SCRIPT LOAD, EVAL)
+        text += ("\r\n" if text else "") + f"# Memory\r\nnumber_of_cached_scripts:{len(server.state.scripts)}\r\n"
+    return text.encode()
 
 
 def _server_resp3(name: bytes, argv: Argv, reply: Reply) -> Reply:
@@ -354,6 +446,11 @@ def _server_resp3(name: bytes, argv: Argv, reply: Reply) -> Reply:
     if name == b"command" and len(argv) > 1 and reply == _EMPTY:
         return MapReply(())  # COMMAND DOCS: a map of command name to docs
     return nulls(reply)
+
+
+SYNTAX_ERROR: Final = Error("ERR syntax error")
+_CONFIRMED: Final = frozenset({b"subscribe", b"unsubscribe", b"psubscribe", b"punsubscribe", b"ssubscribe",
+                               b"sunsubscribe"})
 
 
 def _arity_error(name: str) -> Error:
