@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from ._commands import command
 from ._engine import CommandError, Context
+from ._notify import GENERIC, STRING, notify
 from ._numbers import parse_int, to_int
 from ._reply import SYNTAX, Error, Reply
 from ._strings import MAX_STRING
@@ -73,8 +74,7 @@ def _grown(value: bytes | None, maxbit: int) -> bytes:
 
 def _store_quietly(ctx: Context, key: bytes, value: bytes) -> None:
     """dbAdd / sdsgrowzero without signalModifiedKey: the value changes, watchers are not touched."""
-    ctx.data = ctx.data.set(key, value)
-    ctx.changed = True
+    ctx.write_unsignalled(key, value)
 
 
 # ----------------------------------------------------------------------------- SETBIT GETBIT
@@ -94,6 +94,7 @@ def setbit(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if old is None or len(value) != len(old) or was != on:
         new = value[byte] & ~mask | (mask if on else 0)
         ctx.write(key, value[:byte] + bytes((new,)) + value[byte + 1:])
+        notify(ctx, STRING, b"setbit", key)
     return was
 
 
@@ -248,7 +249,8 @@ def bitop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     size = max(len(source) for source in sources)
     target = argv[2]
     if not size:
-        ctx.delete(target)
+        if ctx.delete(target):
+            notify(ctx, GENERIC, b"del", target)
         return 0
     numbers = [int.from_bytes(source.ljust(size, b"\x00"), "big") for source in sources]
     result = numbers[0]
@@ -262,6 +264,7 @@ def bitop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if op == b"not":
         result ^= (1 << (8 * size)) - 1
     ctx.replace(target, result.to_bytes(size, "big"))
+    notify(ctx, STRING, b"set", target)
     return size
 
 
@@ -406,6 +409,7 @@ def _bitfield(ctx: Context, argv: Sequence[bytes], readonly: bool) -> Reply:
             changes += 1
     if changes:
         ctx.write(key, bytes(buffer))
+        notify(ctx, STRING, b"setbit", key)
     elif dirty:
         _store_quietly(ctx, key, bytes(buffer))
     return tuple(replies)

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 
 from ._commands import command
 from ._engine import Context
-from ._lists import cannot_block, check_timeout, parse_mpop
+from ._lists import cannot_block, check_timeout, elements_removed, parse_mpop
+from ._notify import GENERIC, ZSET, notify
 from ._numbers import counted_keys
 from ._reply import NULL_ARRAY, Double, Reply
 from ._resp3 import Argv, register_rule
@@ -53,7 +54,7 @@ def blmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
         items: tuple[bytes, ...] | None = ctx.read_as(key, tuple)  # type: ignore[assignment]
         if items:
             popped = items[:count] if left else items[::-1][:count]
-            ctx.write(key, items[count:] if left else items[: max(len(items) - count, 0)])
+            elements_removed(ctx, key, left, items[count:] if left else items[: max(len(items) - count, 0)])
             return (key, popped)
     return cannot_block(ctx, NULL_ARRAY)
 
@@ -72,6 +73,9 @@ def _pop_members(ctx: Context, key: bytes, lowest: bool, count: int) -> tuple[tu
     for _, member in popped:
         scores = scores.delete(member)
     ctx.write(key, ZSet(scores))  # the last member deletes the key
+    notify(ctx, ZSET, b"zpopmin" if lowest else b"zpopmax", key)
+    if not scores:
+        notify(ctx, GENERIC, b"del", key)
     return tuple((member, score_text(ctx, score)) for score, member in popped)
 
 

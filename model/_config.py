@@ -15,10 +15,11 @@ What the model does with a value, parameter by parameter:
   trimming (``XADD``/``XTRIM`` with ``~``);
 * ``min-replicas-to-write`` (with ``min-replicas-max-lag`` not 0): the model is a master with no
   replica, so every write is refused with NOREPLICAS (processCommand, EXEC, scripts);
-* ``notify-keyspace-events``: stored and re-spelt as Redis does (``ctx.config(b"notify-keyspace-events")``),
-  no notification is sent;
+* ``notify-keyspace-events``: re-spelt as Redis does; the keyspace notifications it enables are
+  sent (:mod:`redlin.model._notify`);
 * everything else, ``maxmemory`` (the model does not count memory: never an OOM error, never an
-  eviction) and ``busy-reply-threshold``/``lua-time-limit`` (a script is never busy) among them, is
+  eviction) and ``busy-reply-threshold``/``lua-time-limit`` (a step runs a script to its end; the
+  embedded server reads the limit to answer BUSY, :mod:`redlin.serve.busy`) among them, is
   stored and reported only.  So are the parameters whose apply step can fail on a real server
   (``port``, ``bind``, ``maxclients``, ``oom-score-adj``, ``appendonly``, TLS): the model's always
   succeeds.
@@ -44,7 +45,8 @@ from ._commands import command, container
 from ._config_table import DEFAULTS, NAMES, ORDER, Invalid, canonical
 from ._config_table import lookup as lookup_param
 from ._engine import Context, help_reply
-from ._pubsub import stringmatch
+from ._glob import stringmatch
+from ._notify import event_flags, remember_new_under_all
 from ._reply import OK, SYNTAX, Error, MapReply, Reply
 from ._resp3 import register_rule
 
@@ -126,7 +128,10 @@ def config_set(ctx: Context, argv: Sequence[bytes]) -> Reply:
             settings = settings.delete(param.name) if param.name in settings else settings
         else:
             settings = settings.set(param.name, new)
+        if param.name == b"notify-keyspace-events":
+            settings = remember_new_under_all(settings, value)
     ctx.settings = settings
+    ctx.notify_flags = event_flags(settings)  # the commands after it in this step notify at once
     return OK
 
 

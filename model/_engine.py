@@ -15,12 +15,13 @@ for every version: a command a version lacks, or whose arity differs, is told ap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from immutables import Map
 
 from ._commands import COMMANDS, CommandSpec, lookup
 from ._config_table import DEFAULTS
+from ._notify import EXPIRED, NEW, event_flags, notify
 from ._profiles import Profile
 from ._reply import (
     NULL_ARRAY,
@@ -109,11 +110,14 @@ class Context:
 
     __slots__ = ("base", "client", "session", "now", "dbs", "db", "data", "expires",
                  "sessions", "scripts", "changed", "watched", "in_script", "script_flags",
-                 "in_exec", "undeclared", "profile", "observed", "functions", "settings", "salt")
+                 "in_exec", "undeclared", "profile", "observed", "functions", "settings", "salt",
+                 "notify_flags", "interrupt")
 
     def __init__(self, state: State, client: ClientId, now: int, observed: Reply | Unseen = SEQUENTIAL,
-                 salt: int = 0) -> None:
+                 salt: int = 0, interrupt: Callable[..., bool] | None = None) -> None:
         self.base = state
+        # The server's SCRIPT KILL, polled by a running script (redlin.model._lua_runtime.Interrupt).
+        self.interrupt = interrupt
         self.client = client
         self.session: Session = state.sessions.get(client, DEFAULT_SESSION)
         self.now = now
@@ -137,6 +141,8 @@ class Context:
         # (None in sequential use): commands whose reply the server chooses follow it.
         self.observed = observed
         self.salt = salt
+        # Keyspace notifications (_notify.py): 0, the usual case, makes each notify() one test.
+        self.notify_flags = event_flags(self.settings) if self.settings else 0
 
     def config(self, name: bytes) -> bytes:
         """The value of configuration parameter ``name`` (its primary name), as CONFIG GET reports it.
@@ -190,9 +196,19 @@ class Context:
         if not value and type(value) is not bytes:
             self.delete(key)
             return
+        if self.notify_flags and self.read(key) is None:
+            notify(self, NEW, b"new", key)  # dbAdd
         self.data = self.data.set(key, value)
         self.changed = True
         self.touch(key)
+
+    def write_unsignalled(self, key: bytes, value: Value) -> None:
+        """Store ``value`` without signalModifiedKey (a change in place, or a dbAdd, that Redis does
+        not signal): WATCH does not see it; a created key is still notified as "new"."""
+        if self.notify_flags and self.data.get(key) is None:
+            notify(self, NEW, b"new", key)
+        self.data = self.data.set(key, value)
+        self.changed = True
 
     def replace(self, key: bytes, value: Value) -> None:
         """Store ``value`` and drop any TTL (what SET without KEEPTTL does)."""
@@ -231,6 +247,7 @@ class Context:
         # Lazy expiry deletes the key and signals it modified, as Redis's expireIfNeeded does.
         self._remove(key)
         self.touch(key)
+        notify(self, EXPIRED, b"expired", key)
 
     def keyspace(self, index: int) -> Keyspace:
         """Database ``index`` as it is now in this step."""
@@ -472,7 +489,8 @@ def unknown_subcommand(argv: Sequence[bytes]) -> Error:
 
 
 def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0,
-         observed: Reply | Unseen = SEQUENTIAL, salt: int = 0) -> tuple[State, Reply]:
+         observed: Reply | Unseen = SEQUENTIAL, salt: int = 0,
+         interrupt: Callable[..., bool] | None = None) -> tuple[State, Reply]:
     """Run one command sent by ``client``; returns the new state and the reply.
 
     ``argv`` is the command as the client sent it (bytes, name first); ``now`` is the server clock
@@ -480,13 +498,15 @@ def step(state: State, client: ClientId, argv: Sequence[bytes], now: int = 0,
     :data:`UNSEEN`): a command whose reply the server chooses (SPOP...) follows it when Redis could
     have sent it.  ``salt`` varies the model's own pseudo-random choices in sequential use (the
     embedded server numbers its commands, so that two SRANDMEMBERs in one millisecond differ).
+    ``interrupt`` (:data:`redlin.model._lua_runtime.Interrupt`) is how a server kills a script
+    the step runs (SCRIPT KILL); without one, a script runs to its end.
     Pure: the given state is never modified.
 
     >>> state, reply = step(INITIAL_STATE, 1, [b"SET", b"k", b"v"])
     >>> step(state, 2, [b"GET", b"k"])[1]
     b'v'
     """
-    ctx = Context(state, client, now, observed, salt)
+    ctx = Context(state, client, now, observed, salt, interrupt)
     reply = ctx.process(argv)
     return ctx.commit(), reply
 

@@ -110,7 +110,7 @@ def _fcall(ctx: Context, argv: Sequence[bytes], read_only: bool) -> Reply:
     if read_only and not info.no_writes:
         return _error("Can not execute a script with write flag using *_ro command.")
     entry = callbacks(code, ctx.profile)[info.name]
-    return run_script(ctx, info.name, Script(entry, None), argv[3:], numkeys, read_only or info.no_writes)
+    return run_script(ctx, info.name, Script(entry, None), argv[3:], numkeys, read_only or info.no_writes, argv)
 
 
 @command("fcall", -3, "noscript stale movablekeys", keys_fn=script_keys)
@@ -198,7 +198,7 @@ def function_stats(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("function|kill", 2, "noscript allow_busy")
 def function_kill(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return Error("NOTBUSY No scripts in execution right now.")  # a step never overlaps a function
+    return Error("NOTBUSY No scripts in execution right now.")  # the server kills (redlin.serve.busy)
 
 
 @command("function|dump", 2, "noscript")

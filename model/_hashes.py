@@ -19,6 +19,7 @@ from immutables import Map
 
 from ._commands import command
 from ._engine import CommandError, Context
+from ._notify import GENERIC, HASH, notify
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int
 from ._reply import OK, OVERFLOW, Error, Reply, arity_error
 
@@ -54,6 +55,7 @@ def _hset(ctx: Context, argv: Sequence[bytes], name: str) -> Reply:
             created += 1
         fields = fields.set(field, argv[i + 1])
     ctx.write(key, fields)  # touches even when every value was already there (W8)
+    notify(ctx, HASH, b"hset", key)
     return created if name == "hset" else OK
 
 
@@ -64,6 +66,7 @@ def hsetnx(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if field in fields:
         return 0
     ctx.write(key, fields.set(field, argv[3]))
+    notify(ctx, HASH, b"hset", key)
     return 1
 
 
@@ -92,6 +95,9 @@ def hdel(ctx: Context, argv: Sequence[bytes]) -> Reply:
             deleted += 1
     if deleted:  # nothing deleted, nothing touched (W7)
         ctx.write(key, fields)  # the last field deletes the key
+        notify(ctx, HASH, b"hdel", key)
+        if not fields:
+            notify(ctx, GENERIC, b"del", key)
     return deleted
 
 
@@ -148,6 +154,7 @@ def hincrby(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return OVERFLOW
     value += by
     ctx.write(key, fields.set(field, b"%d" % value))  # touches even for +0 (W8)
+    notify(ctx, HASH, b"hincrby", key)
     return value
 
 
@@ -174,6 +181,7 @@ def hincrbyfloat(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return Error("ERR increment would produce NaN or Infinity")
     text = format_long_double(total)
     ctx.write(key, fields.set(field, text))
+    notify(ctx, HASH, b"hincrbyfloat", key)
     return text
 
 

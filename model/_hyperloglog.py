@@ -44,6 +44,7 @@ from ._hll_encoding import (
     signed,
     with_cardinality,
 )
+from ._notify import STRING, notify
 from ._reply import OK, Error, Reply, Status
 
 NOT_HLL = Error("WRONGTYPE Key is not a valid HyperLogLog string value.")
@@ -64,8 +65,7 @@ def _hll(ctx: Context, key: bytes) -> bytes | None:
 
 def _store_unsignalled(ctx: Context, key: bytes, value: bytes) -> None:
     # The value was changed in place without signalModifiedKey: WATCH does not see it.
-    ctx.data = ctx.data.set(key, value)
-    ctx.changed = True
+    ctx.write_unsignalled(key, value)
 
 
 @command("pfadd", -2, "write denyoom fast", keys=(1, 1, 1))
@@ -85,6 +85,7 @@ def pfadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return 0
     sketch.invalidate()
     ctx.write(key, sketch.value())
+    notify(ctx, STRING, b"pfadd", key)
     return 1
 
 
@@ -139,6 +140,7 @@ def pfmerge(ctx: Context, argv: Sequence[bytes]) -> Reply:
         _merge_sparse(sketch, maxima)
     sketch.invalidate()
     ctx.write(key, sketch.value())
+    notify(ctx, STRING, b"pfadd", key)  # "for semantical simplicity", says hyperloglog.c
     return OK
 
 

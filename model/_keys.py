@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from ._commands import command
 from ._engine import CommandError, Context, expire_time_error
+from ._notify import GENERIC, notify
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ._reply import DB_INDEX, NO_SUCH_KEY, NOT_INTEGER, OK, SYNTAX, Error, Reply, Status
 from ._state import DATABASES, TYPE_NAMES
@@ -20,7 +21,12 @@ from ._state import DATABASES, TYPE_NAMES
 
 @command("del", -2, "write", keys=(1, -1, 1))
 def del_(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return sum(ctx.delete(key) for key in argv[1:])
+    deleted = 0
+    for key in argv[1:]:
+        if ctx.delete(key):
+            notify(ctx, GENERIC, b"del", key)
+            deleted += 1
+    return deleted
 
 
 @command("unlink", -2, "write fast", keys=(1, -1, 1))
@@ -57,9 +63,11 @@ def _rename(ctx: Context, argv: Sequence[bytes], nx: bool) -> Reply:
         ctx.delete(target)
     deadline = ctx.deadline(source)
     ctx.delete(source)
-    ctx.replace(target, value)
+    ctx.replace(target, value)  # dbAdd: "new", even when an old value was just deleted
     if deadline is not None:
         ctx.set_deadline(target, deadline)
+    notify(ctx, GENERIC, b"rename_from", source)
+    notify(ctx, GENERIC, b"rename_to", target)
     return 1 if nx else OK
 
 
@@ -98,6 +106,8 @@ def move(ctx: Context, argv: Sequence[bytes]) -> Reply:
     finally:
         ctx.select(source)
     ctx.delete(key)
+    notify(ctx, GENERIC, b"move_from", key)
+    notify(ctx, GENERIC, b"move_to", key, target)
     return 1
 
 
@@ -138,6 +148,7 @@ def copy(ctx: Context, argv: Sequence[bytes]) -> Reply:
             ctx.set_deadline(target, deadline)
     finally:
         ctx.select(source_db)
+    notify(ctx, GENERIC, b"copy_to", target, target_db)
     return 1
 
 
@@ -182,8 +193,10 @@ def _expire(ctx: Context, argv: Sequence[bytes], unit_ms: int, absolute: bool) -
         return 0
     if when <= ctx.now:
         ctx.delete(key)  # a deadline in the past deletes at once
+        notify(ctx, GENERIC, b"del", key)
     else:
         ctx.set_deadline(key, when)
+        notify(ctx, GENERIC, b"expire", key)
     return 1
 
 
@@ -212,6 +225,7 @@ def persist(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if not ctx.exists(argv[1]) or ctx.deadline(argv[1]) is None:
         return 0  # nothing changed, nothing touched (W7)
     ctx.set_deadline(argv[1], None)
+    notify(ctx, GENERIC, b"persist", argv[1])
     return 1
 
 

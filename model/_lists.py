@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from ._commands import command
 from ._engine import CommandError, Context
 from ._hashes import parse_long_double, round_long_double
+from ._notify import GENERIC, LIST, notify
 from ._numbers import LLONG_MAX, LLONG_MIN, counted_keys, parse_int
 from ._reply import NULL_ARRAY, OK, SYNTAX, Error, Reply, arity_error
 
@@ -36,6 +37,14 @@ def _get_list(ctx: Context, key: bytes) -> Items | None:
 # --------------------------------------------------------------------- push and pop
 
 
+def elements_removed(ctx: Context, key: bytes, left: bool, kept: Items) -> None:
+    """``listElementsRemoved``: store what is left, notify the pop, and "del" if nothing is."""
+    ctx.write(key, kept)  # the last element deletes the key
+    notify(ctx, LIST, b"lpop" if left else b"rpop", key)
+    if not kept:
+        notify(ctx, GENERIC, b"del", key)
+
+
 def _push(ctx: Context, argv: Sequence[bytes], left: bool, only_existing: bool) -> Reply:
     key = argv[1]
     items = _get_list(ctx, key)
@@ -46,6 +55,7 @@ def _push(ctx: Context, argv: Sequence[bytes], left: bool, only_existing: bool) 
     pushed = tuple(argv[2:])
     items = pushed[::-1] + items if left else items + pushed  # LPUSH a b c -> c b a (D11)
     ctx.write(key, items)
+    notify(ctx, LIST, b"lpush" if left else b"rpush", key)
     return len(items)
 
 
@@ -82,15 +92,15 @@ def _pop(ctx: Context, argv: Sequence[bytes], left: bool) -> Reply:
     if items is None:
         return None if count < 0 else NULL_ARRAY  # nothing changed, nothing touched (W7)
     if count < 0:
-        ctx.write(key, items[1:] if left else items[:-1])  # the last element deletes the key
+        elements_removed(ctx, key, left, items[1:] if left else items[:-1])
         return items[0] if left else items[-1]
     if count == 0:
         return ()
     if left:
-        ctx.write(key, items[count:])
+        elements_removed(ctx, key, left, items[count:])
         return items[:count]
     kept = items[: max(len(items) - count, 0)]
-    ctx.write(key, kept)
+    elements_removed(ctx, key, left, kept)
     return items[len(kept) :][::-1]  # tail first
 
 
@@ -136,7 +146,7 @@ def lmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
         items = _get_list(ctx, key)
         if items:
             popped = items[:count] if left else items[::-1][:count]
-            ctx.write(key, items[count:] if left else items[: max(len(items) - count, 0)])
+            elements_removed(ctx, key, left, items[count:] if left else items[: max(len(items) - count, 0)])
             return (key, popped)
     return NULL_ARRAY
 
@@ -252,6 +262,7 @@ def lset(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if not 0 <= index < len(items):
         return Error("ERR index out of range")
     ctx.write(key, items[:index] + (argv[3],) + items[index + 1 :])  # touches even if equal
+    notify(ctx, LIST, b"lset", key)
     return OK
 
 
@@ -275,6 +286,9 @@ def lrem(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if count < 0:
         kept.reverse()
     ctx.write(key, tuple(kept))
+    notify(ctx, LIST, b"lrem", key)
+    if not kept:
+        notify(ctx, GENERIC, b"del", key)
     return removed
 
 
@@ -287,6 +301,9 @@ def ltrim(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return OK
     start, stop = _clamp(start, end, len(items))
     ctx.write(key, items[start:stop])  # Redis signals the key even when nothing was trimmed
+    notify(ctx, LIST, b"ltrim", key)
+    if start >= stop:
+        notify(ctx, GENERIC, b"del", key)
     return OK
 
 
@@ -307,6 +324,7 @@ def linsert(ctx: Context, argv: Sequence[bytes]) -> Reply:
         index += 1
     items = items[:index] + (argv[4],) + items[index:]
     ctx.write(key, items)
+    notify(ctx, LIST, b"linsert", key)
     return len(items)
 
 
@@ -330,12 +348,17 @@ def _move(ctx: Context, source: bytes, destination: bytes, from_left: bool, to_l
     target = items if destination == source else _get_list(ctx, destination)
     value = items[0] if from_left else items[-1]
     rest = items[1:] if from_left else items[:-1]
+    push = b"lpush" if to_left else b"rpush"
     if destination == source:
         ctx.write(source, (value,) + rest if to_left else rest + (value,))
+        notify(ctx, LIST, push, source)
+        notify(ctx, LIST, b"lpop" if from_left else b"rpop", source)
         return value
-    ctx.write(source, rest)  # the last element deletes the source key
     target = target or ()
+    # lmoveHandlePush: the destination (created, "new") gets its push first, then the source's pop.
     ctx.write(destination, (value,) + target if to_left else target + (value,))
+    notify(ctx, LIST, push, destination)
+    elements_removed(ctx, source, from_left, rest)
     return value
 
 
@@ -378,7 +401,7 @@ def _blocking_pop(ctx: Context, argv: Sequence[bytes], left: bool) -> Reply:
         items = _get_list(ctx, key)  # a wrong type stops the scan only once reached
         if items is None:
             continue
-        ctx.write(key, items[1:] if left else items[:-1])
+        elements_removed(ctx, key, left, items[1:] if left else items[:-1])
         return (key, items[0] if left else items[-1])
     return cannot_block(ctx, NULL_ARRAY)
 
@@ -412,4 +435,4 @@ def brpoplpush(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return _blocking_move(ctx, argv, from_left=False, to_left=True)
 
 
-__all__ = ["DOES_NOT_BLOCK", "cannot_block", "check_timeout", "parse_mpop"]
+__all__ = ["DOES_NOT_BLOCK", "cannot_block", "check_timeout", "elements_removed", "parse_mpop"]

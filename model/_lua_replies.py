@@ -21,9 +21,11 @@ The other way, :func:`command_reply_to_lua` is ``redisProtocolToLuaType``: what 
 hands the script, in RESP2 or, after ``redis.setresp(3)``, RESP3 form.
 
 A run sets ``KEYS`` and ``ARGV`` (E19), then calls the compiled script under ``xpcall`` with
-Redis's message handler.  A runaway script would hang the model where Redis would answer BUSY to
-everyone else (E25-E27, not modelled), so an instruction-count hook ends it past a budget: the
-model's own limit, not Redis's (:class:`redlin.model._lua_runtime.ScriptTooLong`).
+Redis's message handler.  An instruction-count hook runs every million instructions: given an
+interrupt (a server's SCRIPT KILL, :mod:`redlin.serve.busy`; E26, E27) it polls it and kills the
+script as ``luaMaskCountHook`` does; without one, a runaway script, which would hang the model
+where Redis would answer BUSY to everyone else, ends past a budget: the model's own limit, not
+Redis's (:class:`redlin.model._lua_runtime.ScriptTooLong`).
 
 :data:`REPLIES_LUA` is the second part of the chunk that :class:`redlin.model._lua_runtime.Sandbox`
 loads: it is appended to :data:`redlin.model._lua_environment.ENVIRONMENT_LUA`, uses that part's
@@ -231,9 +233,30 @@ local function exhausted()
   sethook(exhausted, '', 1)
   error('redlin: instruction budget exhausted', 0)
 end
+-- A run given an interrupt (Sandbox.run) polls it at every hook, as luaMaskCountHook calls
+-- scriptInterrupt; no budget then: the interrupt ends the script (SCRIPT KILL, FUNCTION KILL).
+local poll, polled = nil, false
+local KILLED = 'Script killed by user with SCRIPT KILL...'
+local function user_code(level)
+  local frame = getinfo(level + 1, 'S')
+  local source = frame and frame.source
+  return source == '@user_script' or source == '@user_function'
+end
+local function kill()
+  -- Like luaMaskCountHook after SCRIPT_KILL, error again at every instruction of the script's own
+  -- code, so that no pcall can keep it going (not in the library's code: Redis's is C).
+  if user_code(2) then error(KILLED, 0) end
+end
 local function count()
   left = left - 1
   if left <= 0 then exhausted() end
+  if polled and poll() then
+    sethook(kill, '', 1)
+    if user_code(2) then error(KILLED, 0) end
+  end
+end
+local function set_poll(f)
+  poll = f
 end
 
 -- The server version a run imitates (Sandbox.mode): redis.REDIS_VERSION, the error handler (6.2's
@@ -260,7 +283,9 @@ local function run(f, budget, mode, keys, argv)
   rawset(REAL, 'ARGV', argv)
   left = budget
   sethook(count, '', HOOK_EVERY)
+  polled = poll ~= nil
   local ok, v = xpcall(f, active_handler)
+  polled = false  -- the script has ended: encoding its reply cannot be interrupted
   -- Still under the budget: encoding a reply may not end either (a table that holds itself
   -- several times, as map keys and values, is walked along every path).
   local tag, a, b, c = finish(ok, v)
@@ -287,7 +312,7 @@ return {
   compile = compile, run = run, run_args = run_args, error_table = error_table,
   c_error = c_error, c_argerror = c_argerror, sethook = sethook, where_62 = where_62,
   tonumber = tonumber, tostring = tostring, new_table = function() return {} end,
-  set_resp = set_resp, missing_global = missing_global,
+  set_resp = set_resp, missing_global = missing_global, set_poll = set_poll,
 }
 """
 

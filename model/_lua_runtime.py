@@ -44,6 +44,8 @@ NativeFactory = Callable[["Sandbox"], Mapping[str, Callable[..., Any]]]
 
 # A script may run this many million Lua instructions (a few seconds) before the model gives up.
 INSTRUCTION_BUDGET_MILLIONS = 100
+# The budget of a run given an interrupt: that caller ends runaway scripts (SCRIPT KILL).
+_UNBOUNDED = 2 ** 53
 
 
 # The deepest nesting of arrays, maps and sets the model replies from a script: the Python side
@@ -54,6 +56,42 @@ MODEL_REPLY_DEPTH = 400
 
 class ScriptTooLong(RuntimeError):
     """A script ran past the model's instruction budget: Redis would still be running it (BUSY)."""
+
+
+class RunningScript:
+    """The script a step is running, as the server that gave the step an interrupt sees it.
+
+    Redis's ``scriptRunCtx`` as SCRIPT KILL, FUNCTION KILL and FUNCTION STATS read it: whether it
+    is an EVAL (``eval_mode``, else an FCALL), its ``name`` (the SHA1, or the function's name),
+    the ``command`` that runs it, and whether it has called a write command (``dirty``: Redis's
+    SCRIPT_WRITE_DIRTY, after which it cannot be killed).  ``hooks`` counts the polls: the
+    interrupt is called once when the script starts (0) and at every hook after.
+
+    >>> seen = []
+    >>> running = RunningScript(lambda script: seen.append(script.hooks) or script.hooks > 1, True, b"f", ())
+    >>> running.poll(), running.poll(), seen
+    (False, True, [1, 2])
+    """
+
+    __slots__ = ("eval_mode", "name", "command", "dirty", "hooks", "_interrupt")
+
+    def __init__(self, interrupt: Interrupt, eval_mode: bool, name: bytes, command: tuple[bytes, ...]) -> None:
+        self._interrupt = interrupt
+        self.eval_mode = eval_mode
+        self.name = name
+        self.command = command
+        self.dirty = False
+        self.hooks = 0
+
+    def poll(self) -> bool:
+        """The hook (``luaMaskCountHook``): True when the server asks to kill the script."""
+        self.hooks += 1
+        return bool(self._interrupt(self))
+
+
+Interrupt = Callable[[RunningScript], bool]
+"""What a step may be given to end a script (``step(..., interrupt=...)``): called with the
+:class:`RunningScript` when a script starts and at every hook; True kills it (SCRIPT KILL)."""
 
 
 class LuaRaise(Exception):
@@ -121,6 +159,7 @@ class Sandbox:
         self.where_62: Callable[[], bytes] = exported[b"where_62"]
         self.set_resp: Callable[[int], None] = exported[b"set_resp"]
         self.missing_global: Callable[[Any], None] = exported[b"missing_global"]
+        self._set_poll: Callable[[Callable[[], bool] | None], None] = exported[b"set_poll"]
         self._modes: dict[str, Any] = {}
         # Lupa wraps every call in a handler found at globals().debug; the runs catch their own
         # errors, so drop it (and the other globals scripts must never see).
@@ -168,15 +207,23 @@ class Sandbox:
             mode = self._modes[name] = self.runtime.table_from({k: v for k, v in fields.items() if v is not None})
         return mode
 
-    def run(self, function: Any, args: Sequence[bytes], numkeys: int, profile: Profile | None = None) -> tuple[Any, ...]:
+    def run(self, function: Any, args: Sequence[bytes], numkeys: int, profile: Profile | None = None,
+            interrupt: Callable[[], bool] | None = None) -> tuple[Any, ...]:
         """Run a compiled script with KEYS = args[:numkeys], ARGV = the rest, as ``profile``'s server.
 
         Returns the raw outcome of ``finish`` in the prelude: ``(0, value)``, ``(1, resp)``,
         ``(2, err, source, line)``, ``(3, text)``, ``(4, digits)``, ``(5, error)``, ``(6, status)``,
         ``(7, boolean)`` (RESP3) or ``(8, resp, depth)`` (nested too deep for the model).
+
+        ``interrupt``, if given, is called every million instructions while the script's code runs
+        (Redis's ``luaMaskCountHook``); when it returns True the script is killed: it fails with
+        ``Script killed by user with SCRIPT KILL...``, and so does every later instruction of its
+        code, which no ``pcall`` can catch.  Such a run has no instruction budget.
         """
+        if interrupt is not None:
+            self._set_poll(interrupt)
         try:
-            budget = INSTRUCTION_BUDGET_MILLIONS
+            budget = INSTRUCTION_BUDGET_MILLIONS if interrupt is None else _UNBOUNDED
             mode = self.mode(profile)
             if len(args) <= self._DIRECT_ARGS:
                 result = self._run_args(function, budget, mode, numkeys, *args)
@@ -190,6 +237,9 @@ class Sandbox:
                     f"a script ran more than {INSTRUCTION_BUDGET_MILLIONS} million Lua instructions; "
                     "Redis would still be running it (other clients would get BUSY)") from None
             raise
+        finally:
+            if interrupt is not None:
+                self._set_poll(None)
         return result if type(result) is tuple else (result,)
 
     def number(self, value: Any) -> float | None:

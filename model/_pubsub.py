@@ -30,127 +30,13 @@ from collections.abc import Hashable, Sequence
 
 from ._commands import command, container
 from ._engine import CommandError, Context, help_reply
+from ._glob import stringmatch
+from ._notify import MESSAGE, PMESSAGE, deliver, publish_message
 from ._reply import Error, Frames, Push, Reply, frames_of
 from ._state import DEFAULT_SESSION, Mail, Session, State, mail_frames
 
-MESSAGE = b"message"
-PMESSAGE = b"pmessage"
 SMESSAGE = b"smessage"
 MESSAGE_KINDS = frozenset({MESSAGE, PMESSAGE, SMESSAGE})
-
-
-# ---------------------------------------------------------------------------- glob patterns
-
-
-def stringmatch(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
-    """Redis 7.0's ``stringmatchlen``: does ``string`` match the glob ``pattern``?
-
-    ``*`` any run, ``?`` one byte, ``[abc]`` / ``[^abc]`` / ``[a-z]`` a class (a reversed range
-    is swapped, bytes compare as C's signed ``char``), ``\\x`` the byte x.  An unterminated class
-    ends at the pattern's end.
-
-    >>> stringmatch(b"news.*", b"news.art"), stringmatch(b"h[^e]llo", b"hello")
-    (True, False)
-    """
-    skip = [False]  # skipLongerMatches: the CVE-2022-36021 cut-off, which changes no answer
-    return _match(pattern, 0, string, 0, nocase, skip)
-
-
-def _byte(data: bytes, index: int) -> int:
-    # C reads the NUL terminator (sds strings have one) one past the end.
-    return data[index] if index < len(data) else 0
-
-
-def _signed(byte: int) -> int:
-    return byte - 256 if byte > 127 else byte
-
-
-def _lower(byte: int) -> int:
-    return byte + 32 if 65 <= byte <= 90 else byte
-
-
-def _match(pattern: bytes, p: int, string: bytes, s: int, nocase: bool, skip: list[bool]) -> bool:
-    plen, slen = len(pattern) - p, len(string) - s
-    while plen and slen:
-        char = pattern[p]
-        if char == 0x2A:  # '*'
-            while plen and _byte(pattern, p + 1) == 0x2A:
-                p += 1
-                plen -= 1
-            if plen == 1:
-                return True
-            while slen:
-                if _match(pattern, p + 1, string, s, nocase, skip):
-                    return True
-                if skip[0]:
-                    return False
-                s += 1
-                slen -= 1
-            skip[0] = True
-            return False
-        if char == 0x3F:  # '?'
-            s += 1
-            slen -= 1
-        elif char == 0x5B:  # '['
-            p += 1
-            plen -= 1
-            negate = _byte(pattern, p) == 0x5E  # '^'
-            if negate:
-                p += 1
-                plen -= 1
-            matched = False
-            target = string[s]
-            while True:
-                here = _byte(pattern, p)
-                if here == 0x5C and plen >= 2:  # '\\'
-                    p += 1
-                    plen -= 1
-                    if _byte(pattern, p) == target:
-                        matched = True
-                elif here == 0x5D:  # ']'
-                    break
-                elif plen == 0:
-                    p -= 1
-                    plen += 1
-                    break
-                elif plen >= 3 and _byte(pattern, p + 1) == 0x2D:  # '-'
-                    start, end, c = _signed(here), _signed(_byte(pattern, p + 2)), _signed(target)
-                    if start > end:
-                        start, end = end, start
-                    if nocase:
-                        start, end, c = _lower(start), _lower(end), _lower(c)
-                    p += 2
-                    plen -= 2
-                    if start <= c <= end:
-                        matched = True
-                elif here == target or (nocase and _lower(here) == _lower(target)):
-                    matched = True
-                p += 1
-                plen -= 1
-            if negate:
-                matched = not matched
-            if not matched:
-                return False
-            s += 1
-            slen -= 1
-        else:
-            if char == 0x5C and plen >= 2:  # '\\': the next byte literally
-                p += 1
-                plen -= 1
-                char = pattern[p]
-            target = string[s]
-            if char != target and not (nocase and _lower(char) == _lower(target)):
-                return False
-            s += 1
-            slen -= 1
-        p += 1
-        plen -= 1
-        if slen == 0:
-            while _byte(pattern, p) == 0x2A:
-                p += 1
-                plen -= 1
-            break
-    return plen == 0 and slen == 0
 
 
 # ---------------------------------------------------------------------------- mailboxes
@@ -244,16 +130,6 @@ def is_message(frame: Reply) -> bool:
             and all(type(part) is bytes for part in parts))
 
 
-def _deliver(ctx: Context, client: Hashable, session: Session, mail: list[tuple[bytes, ...]]) -> None:
-    entry: tuple[Mail, ...]
-    if len(mail) <= 1 or mail[-2][0] != PMESSAGE:
-        entry = tuple(mail)
-    else:  # two or more pmessages: Redis's pattern order is its hash table's
-        first = 1 if mail[0][0] == MESSAGE else 0
-        entry = (*mail[:first], frozenset(mail[first:]))
-    ctx.set_session(session.replace(mailbox=session.mailbox + entry), client)
-
-
 def _sessions(ctx: Context) -> list[tuple[Hashable, Session]]:
     return [(c, s) for c, s in ctx.sessions.items() if c != ctx.client] + [(ctx.client, ctx.session)]
 
@@ -322,19 +198,7 @@ def punsubscribe(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("publish", 3, "pubsub loading stale fast")
 def publish(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    channel, payload = argv[1], argv[2]
-    receivers = 0
-    for client, session in _sessions(ctx):
-        mail: list[tuple[bytes, ...]] = []
-        if channel in session.channels:
-            mail.append((MESSAGE, channel, payload))
-        for pattern in session.patterns:
-            if stringmatch(pattern, channel):
-                mail.append((PMESSAGE, pattern, channel, payload))
-        if mail:
-            receivers += len(mail)
-            _deliver(ctx, client, session, mail)
-    return receivers
+    return publish_message(ctx, argv[1], argv[2])
 
 
 # --- sharded Pub/Sub: a namespace of its own; in a standalone server one shard holds every channel
@@ -366,7 +230,7 @@ def spublish(ctx: Context, argv: Sequence[bytes]) -> Reply:
     for client, session in _sessions(ctx):
         if channel in session.shard_channels:
             receivers += 1
-            _deliver(ctx, client, session, [(SMESSAGE, channel, payload)])
+            deliver(ctx, client, session, [(SMESSAGE, channel, payload)])
     return receivers
 
 

@@ -43,6 +43,7 @@ from ._commands import command
 from ._engine import SEQUENTIAL, UNSEEN, CommandError, Context
 from ._numbers import parse_int
 from ._reply import SYNTAX, Error, Reply, SetReply
+from ._sets import members_removed
 from ._state import ZSet
 from ._zsets import score_text
 
@@ -157,7 +158,7 @@ def spop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if count == 0:
         return ()
     chosen = choose(ctx, "spop", tuple(members), 1 if count is None else count, True, argv)
-    ctx.write(key, members.difference(chosen))
+    members_removed(ctx, key, members.difference(chosen), b"spop")
     return chosen[0] if count is None else chosen
 
 

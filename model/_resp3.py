@@ -25,7 +25,7 @@ ZPOPMIN ZPOPMAX                                 ``[member, double]``; with a cou
 EXEC                                            each queued command's reply by its own rule
 EVAL EVALSHA EVAL_RO EVALSHA_RO                 nulls only: a script's reply is converted by the
                                                 RESP2 rules unless it runs ``redis.setresp(3)``
-                                                (which the model refuses); its ``{double=}``,
+                                                (then as Redis converts it); its ``{double=}``,
                                                 ``{map=}``, ``{set=}``, ``{big_number=}`` and
                                                 ``{verbatim_string=}`` tables are RESP3 types
                                                 already, made by the model for a RESP3 caller

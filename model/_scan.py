@@ -49,9 +49,9 @@ from immutables import Map
 
 from ._commands import command
 from ._engine import CommandError, Context
+from ._glob import stringmatch
 from ._numbers import format_double, parse_int
 from ._object import encoding, type_name
-from ._pubsub import stringmatch
 from ._reply import SYNTAX, Error, Reply
 from ._state import ZSet
 

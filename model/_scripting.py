@@ -12,8 +12,10 @@ then hands it the command's RESP3 reply as Lua tables (:mod:`redlin.model._lua_r
 booleans are replied as RESP3 booleans.  A ``noscript`` command is refused with Redis's text, also
 one the model's table lacks (ACL, CLIENT, CLUSTER RESET...: ``_NOSCRIPT_ELSEWHERE``).
 
-Left out on purpose: time (busy scripts, SCRIPT KILL, E25-E27, E32 are about a running server) and
-the debugger (``SCRIPT DEBUG YES``).  Known limits: ``math.random`` cannot continue Redis's
+Time (busy scripts, E25-E27, E32) belongs to a running server: a step given an ``interrupt``
+polls it while the script runs, and the server kills the script through it (SCRIPT KILL in
+:mod:`redlin.serve.busy`); in a step, SCRIPT KILL finds no script.  Left out: the debugger
+(``SCRIPT DEBUG YES``).  Known limits: ``math.random`` cannot continue Redis's
 server-wide sequence (see :attr:`Run.random`), and ``redis.call`` with more than 7997 arguments
 fails in lupa ("bad argument #1 to 'call' (not a python object)": lupa's call of a Python
 function checks the Lua C stack, which such a call fills), where Redis takes up to ~8000.
@@ -35,7 +37,7 @@ from ._engine import NOREPLICAS, CommandError, Context, help_reply
 from ._lua_libs import Lrand48, c_int, library_natives
 from ._lua_packing import packing_natives
 from ._lua_replies import command_reply_to_lua, script_reply
-from ._lua_runtime import LuaRaise, Sandbox, lua_type
+from ._lua_runtime import LuaRaise, RunningScript, Sandbox, lua_type
 from ._numbers import fpconv_dtoa, to_int
 from ._profiles import Profile
 from ._reply import NOT_INTEGER, OK, Error, Reply
@@ -158,7 +160,8 @@ def _cache(ctx: Context, sha: bytes, body: bytes) -> None:
 class Run:
     """What the Lua side needs to know about the script being run."""
 
-    __slots__ = ("ctx", "read_only", "_random", "bug", "declared", "wrapper_62", "texts_62", "resp", "cjson", "sha")
+    __slots__ = ("ctx", "read_only", "_random", "bug", "declared", "wrapper_62", "texts_62", "resp", "cjson", "sha",
+                 "running")
 
     def __init__(self, ctx: Context, read_only: bool, declared: frozenset[bytes] = frozenset(),
                  sha: bytes = b"") -> None:
@@ -172,6 +175,7 @@ class Run:
         self.texts_62 = ctx.profile.has("script-call-error-texts")
         self.resp = 2  # the script client's protocol: redis.setresp() changes it
         self.cjson: Any = None  # the cjson global's configuration, once the script changes it
+        self.running: RunningScript | None = None  # what the step's interrupt sees
 
     @property
     def random(self) -> Lrand48:
@@ -224,16 +228,23 @@ _ONE_AT_A_TIME = threading.Lock()  # one Lua interpreter per process: runs from 
 
 
 def run_script(ctx: Context, sha: bytes, script: Script, args: Sequence[bytes], numkeys: int,
-               read_only: bool) -> Reply:
-    """Run ``script`` as client ``ctx.client``; the caller's selected DB is kept (E31)."""
+               read_only: bool, command: Sequence[bytes] = ()) -> Reply:
+    """Run ``script`` as client ``ctx.client``; the caller's selected DB is kept (E31).
+
+    ``command`` is the FCALL that runs a function (empty for an EVAL): what the step's interrupt sees."""
     lua = sandbox()
     run = Run(ctx, read_only, frozenset(args[:numkeys]), sha)
     db = ctx.db
+    poll = None
+    if ctx.interrupt is not None:
+        run.running = RunningScript(ctx.interrupt, not command, sha, tuple(command))
+        ctx.interrupt(run.running)  # scriptPrepareForRun: the server times the script from here
+        poll = run.running.poll
     with _ONE_AT_A_TIME:
         lua.current = run
         ctx.in_script = True
         try:
-            outcome = lua.run(script.function, args, numkeys, ctx.profile)
+            outcome = lua.run(script.function, args, numkeys, ctx.profile, poll)
         finally:
             ctx.in_script = False
             lua.current = None
@@ -407,6 +418,8 @@ def _redis_natives(lua: Sandbox) -> dict[str, Callable[..., Any]]:
             return call_fail(b"Write commands are not allowed from read-only scripts.", raise_error)
         if "write" in spec.flags and run.ctx.lacks_good_replicas():  # scriptVerifyWriteCommandAllow
             return call_fail(b"-" + NOREPLICAS.text.encode(), raise_error)
+        if run.running is not None and "write" in spec.flags:
+            run.running.dirty = True  # SCRIPT_WRITE_DIRTY: SCRIPT KILL now answers UNKILLABLE
         if not run.ctx.undeclared and not _declares(run, spec, argv):
             run.ctx.undeclared = True
         try:
@@ -535,7 +548,7 @@ def script_flush(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("script|kill", 2, "noscript allow_busy")
 def script_kill(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return Error("NOTBUSY No scripts in execution right now.")  # a step never overlaps a script
+    return Error("NOTBUSY No scripts in execution right now.")  # the server kills (redlin.serve.busy)
 
 
 @command("script|debug", 3, "noscript")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ._commands import command
 from ._engine import CommandError, Context
+from ._notify import GENERIC, SET, notify
 from ._numbers import parse_int, to_int
 from ._reply import SYNTAX, WRONGTYPE, Error, Reply
 
@@ -32,6 +33,7 @@ def sadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
     added = len(new) - len(members)
     if added:  # only existing members: nothing changed, nothing touched (W7)
         ctx.write(key, new)
+        notify(ctx, SET, b"sadd", key)
     return added
 
 
@@ -44,7 +46,7 @@ def srem(ctx: Context, argv: Sequence[bytes]) -> Reply:
     new = members.difference(argv[2:])
     removed = len(members) - len(new)
     if removed:  # the last member deletes the key (D14); none removed, nothing touched (W7)
-        ctx.write(key, new)
+        members_removed(ctx, key, new, b"srem")
     return removed
 
 
@@ -85,9 +87,10 @@ def smove(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return int(member in members)
     if member not in members:
         return 0
-    ctx.write(source, members - {member})  # the last member deletes the source
+    members_removed(ctx, source, members - {member}, b"srem")  # the last member deletes the source
     if target is None or member not in target:  # the destination is touched only if it grew
         ctx.write(destination, (target or EMPTY_SET) | {member})
+        notify(ctx, SET, b"sadd", destination)
     return 1
 
 
@@ -161,27 +164,36 @@ def sintercard(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return min(size, limit) if limit else size
 
 
-def _store(ctx: Context, destination: bytes, result: Members) -> Reply:
+def members_removed(ctx: Context, key: bytes, left: Members, event: bytes) -> None:
+    """Store what is left of the set, notify ``event`` (srem, spop), and "del" if nothing is."""
+    ctx.write(key, left)  # the last member deletes the key
+    notify(ctx, SET, event, key)
+    if not left:
+        notify(ctx, GENERIC, b"del", key)
+
+
+def _store(ctx: Context, destination: bytes, result: Members, event: bytes) -> Reply:
     if result:
         ctx.replace(destination, result)  # setKey: any old value and its TTL go
-    else:
-        ctx.delete(destination)  # touches only if the destination existed
+        notify(ctx, SET, event, destination)
+    elif ctx.delete(destination):  # touches only if the destination existed
+        notify(ctx, GENERIC, b"del", destination)
     return len(result)
 
 
 @command("sinterstore", -3, "write denyoom", keys=(1, -1, 1))
 def sinterstore(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _store(ctx, argv[1], _inter(ctx, argv[2:]))
+    return _store(ctx, argv[1], _inter(ctx, argv[2:]), b"sinterstore")
 
 
 @command("sunionstore", -3, "write denyoom", keys=(1, -1, 1))
 def sunionstore(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _store(ctx, argv[1], _union(ctx, argv[2:]))
+    return _store(ctx, argv[1], _union(ctx, argv[2:]), b"sunionstore")
 
 
 @command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1))
 def sdiffstore(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _store(ctx, argv[1], _diff(ctx, argv[2:]))
+    return _store(ctx, argv[1], _diff(ctx, argv[2:]), b"sdiffstore")
 
 
-__all__ = ["CommandError"]
+__all__ = ["CommandError", "members_removed"]

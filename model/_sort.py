@@ -46,6 +46,7 @@ from immutables import Map
 
 from ._commands import command
 from ._engine import CommandError, Context
+from ._notify import GENERIC, LIST, notify
 from ._numbers import parse_int, to_float, to_int
 from ._reply import NOT_INTEGER, SYNTAX, WRONGTYPE, Error, Reply
 from ._state import ZSet
@@ -363,8 +364,9 @@ def _sort(ctx: Context, argv: Sequence[bytes], readonly: bool) -> Reply:
         stored = tuple(chosen)
     if stored:
         ctx.replace(options.store, stored)
-    else:
-        ctx.delete(options.store)
+        notify(ctx, LIST, b"sortstore", options.store)
+    elif ctx.delete(options.store):
+        notify(ctx, GENERIC, b"del", options.store)
     return len(stored)
 
 

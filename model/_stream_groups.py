@@ -28,6 +28,7 @@ from immutables import Map
 
 from ._commands import command, container
 from ._engine import CommandError, Context, help_reply
+from ._notify import STREAM, notify
 from ._numbers import parse_int, to_int
 from ._reply import NO_SUCH_KEY, NULL_ARRAY, OK, SYNTAX, Error, Reply
 from ._streams import (
@@ -137,6 +138,12 @@ def seen(group: Group, name: bytes, now: int) -> Group:
     return group._replace(consumers=group.consumers.set(name, refreshed))
 
 
+def consumer_created(ctx: Context, key: bytes, before: Group, after: Group, name: bytes) -> None:
+    """streamCreateConsumer's "xgroup-createconsumer", if consumer ``name`` is new in ``after``."""
+    if name not in before.consumers and name in after.consumers:
+        notify(ctx, STREAM, b"xgroup-createconsumer", key)
+
+
 def give(group: Group, sid: StreamID, owner: bytes, time: int, count: int) -> Group:
     """Make ``owner`` (an existing consumer) own the pending entry ``sid``."""
     consumers = group.consumers
@@ -211,6 +218,7 @@ def xgroup_create(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return Error("BUSYGROUP Consumer Group name already exists")
     group = Group(sid, entries_read, EMPTY, EMPTY)
     store(ctx, argv[2], stream.replace(groups=stream.groups.set(argv[3], group)), signal=created)
+    notify(ctx, STREAM, b"xgroup-create", argv[2])
     return OK
 
 
@@ -222,6 +230,7 @@ def xgroup_setid(ctx: Context, argv: Sequence[bytes]) -> Reply:
     assert stream is not None and group is not None
     sid = stream.last_id if cstr(argv[4]) == b"$" else parse_id(argv[4])[0]
     put(ctx, argv[2], stream, argv[3], group._replace(last_id=sid, entries_read=entries_read))
+    notify(ctx, STREAM, b"xgroup-setid", argv[2])
     return OK
 
 
@@ -231,6 +240,7 @@ def xgroup_destroy(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if stream is None or group is None:
         return 0
     store(ctx, argv[2], stream.replace(groups=stream.groups.delete(argv[3])), signal=False)
+    notify(ctx, STREAM, b"xgroup-destroy", argv[2])
     return 1
 
 
@@ -241,6 +251,7 @@ def xgroup_createconsumer(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if argv[4] in group.consumers:
         return 0
     put(ctx, argv[2], stream, argv[3], seen(group, argv[4], ctx.now))
+    notify(ctx, STREAM, b"xgroup-createconsumer", argv[2])
     return 1
 
 
@@ -255,6 +266,7 @@ def xgroup_delconsumer(ctx: Context, argv: Sequence[bytes]) -> Reply:
     for sid in consumer.pel:
         pel = pel.delete(sid)
     put(ctx, argv[2], stream, argv[3], group._replace(pel=pel, consumers=group.consumers.delete(argv[4])))
+    notify(ctx, STREAM, b"xgroup-delconsumer", argv[2])
     return len(consumer.pel)
 
 
@@ -414,6 +426,7 @@ def xclaim(ctx: Context, argv: Sequence[bytes]) -> Reply:
         have_owner = True
         out.append(format_id(sid) if justid else entry_reply(entry))
     put(ctx, key, stream, name, group)
+    consumer_created(ctx, key, stream.groups[name], group, owner)
     return tuple(out)
 
 
@@ -466,6 +479,7 @@ def xautoclaim(ctx: Context, argv: Sequence[bytes]) -> Reply:
         claimed.append(format_id(sid) if justid else entry_reply(entry))
         count -= 1
     put(ctx, key, stream, name, group)
+    consumer_created(ctx, key, stream.groups[name], group, owner)
     cursor = ids[visited] if visited < len(ids) else MIN_ID
     return (format_id(cursor), tuple(claimed), tuple(deleted))
 

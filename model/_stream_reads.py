@@ -34,6 +34,7 @@ from ._reply import NULL_ARRAY, SYNTAX, Error, MapReply, Reply
 from ._resp3 import register_rule
 from ._stream_groups import (
     Group,
+    consumer_created,
     estimate_entries_read,
     give,
     group_of,
@@ -229,7 +230,8 @@ def xreadgroup(ctx: Context, argv: Sequence[bytes]) -> Reply:
                 continue
             gt = group.last_id
         start = next_id(gt) or MIN_ID
-        group = seen(group, owner, ctx.now)
+        known, group = group, seen(group, owner, ctx.now)
+        consumer_created(ctx, key, known, group, owner)
         if serve_history:
             reply, group = history(stream, group, owner, start, args.max_count, ctx.now)
         else:

@@ -5,18 +5,15 @@ A stream is kept as Redis keeps it: a sequence of radix-tree *nodes*, each a lis
 which deleted entries stay as tombstones.  The model computes each listpack's byte size exactly
 (listpack.c's encodings), so it splits nodes where Redis does, and approximate trimming (``~``),
 which only drops whole nodes, and XINFO's ``radix-tree-keys``/``radix-tree-nodes`` come out as
-Redis's for the default configuration.  Consumer groups live in the value too; their value types
-and commands are in :mod:`redlin.model._stream_groups`, XREAD and XREADGROUP in
-:mod:`redlin.model._stream_reads`.
+Redis's for the default configuration.  Consumer groups live in the value too; their value types and
+commands are in :mod:`redlin.model._stream_groups`, XREAD and XREADGROUP in :mod:`redlin.model._stream_reads`.
 
-Ids are ``(ms, seq)`` pairs; ``*`` takes its time from the step's clock ``ctx.now``.  Only XADD,
-XDEL, XTRIM (and XGROUP CREATE MKSTREAM) signal a modified key to WATCH, as in Redis: group
-commands and XSETID change the value without touching watchers.
-
-Nodes split at ``stream-node-max-entries``/``stream-node-max-bytes`` as CONFIG SET left them
-(``ctx.config``; 0: no limit).  Assumed for ``radix-tree-nodes``: Redis's rax stays in its
-canonical compressed form (the root, each branching prefix and its children, each key), which
-rax.c's insertion and deletion (with recompression) maintain.
+Ids are ``(ms, seq)`` pairs; ``*`` takes its time from the step's clock ``ctx.now``.  Only XADD, XDEL,
+XTRIM (and XGROUP CREATE MKSTREAM) signal a modified key to WATCH, as in Redis: group commands and
+XSETID change the value without touching watchers.  Nodes split at ``stream-node-max-entries`` and
+``stream-node-max-bytes`` as CONFIG SET left them (``ctx.config``; 0: no limit).  Assumed for
+``radix-tree-nodes``: Redis's rax stays in its canonical compressed form (the root, each branching
+prefix and its children, each key), which rax.c's insertion and deletion maintain.
 
 >>> from redlin.model import Redis
 >>> c = Redis(now=5).client()
@@ -37,6 +34,7 @@ from immutables import Map
 
 from ._commands import command
 from ._engine import CommandError, Context
+from ._notify import STREAM, notify
 from ._numbers import parse_int, to_int
 from ._reply import NO_SUCH_KEY, NULL_ARRAY, OK, SYNTAX, Error, Reply, arity_error
 from ._state import TYPE_NAMES
@@ -373,12 +371,9 @@ def get_stream(ctx: Context, key: bytes) -> Stream | None:
 
 
 def store(ctx: Context, key: bytes, stream: Stream, signal: bool = True) -> None:
-    """Write the stream back; ``signal`` is Redis's signalModifiedKey (only some commands call it)."""
-    if signal:
-        ctx.write(key, stream)
-    else:  # the value changes (DUMP, XINFO see it) but watchers are not told
-        ctx.data = ctx.data.set(key, stream)
-        ctx.changed = True
+    """Write the stream back; ``signal`` is Redis's signalModifiedKey (only some commands call it:
+    without it the value changes, DUMP and XINFO see it, but watchers are not told)."""
+    (ctx.write if signal else ctx.write_unsignalled)(key, stream)
 
 
 def quoted(name: bytes) -> str:
@@ -488,9 +483,11 @@ def xadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return Error("ERR Elements are too large to be stored")
     stream = append(stream, sid, tuple(pairs[0::2]), tuple(pairs[1::2]),
                     ctx.config_int(b"stream-node-max-entries"), ctx.config_int(b"stream-node-max-bytes"))
-    if how.maxlen is not None or how.minid is not None:
-        stream = trim(stream, how)[0]
+    stream, trimmed = trim(stream, how) if how.maxlen is not None or how.minid is not None else (stream, 0)
     store(ctx, key, stream)
+    notify(ctx, STREAM, b"xadd", key)
+    if trimmed:
+        notify(ctx, STREAM, b"xtrim", key)
     return format_id(sid)
 
 
@@ -550,6 +547,7 @@ def xdel(ctx: Context, argv: Sequence[bytes]) -> Reply:
         elif first_gone:
             stream = stream.replace(first_id=first_live(stream))
         store(ctx, argv[1], stream)
+        notify(ctx, STREAM, b"xdel", argv[1])
     return deleted
 
 
@@ -562,6 +560,7 @@ def xtrim(ctx: Context, argv: Sequence[bytes]) -> Reply:
     stream, deleted = trim(stream, how)
     if deleted:
         store(ctx, argv[1], stream)
+        notify(ctx, STREAM, b"xtrim", argv[1])
     return deleted
 
 
@@ -595,6 +594,7 @@ def xsetid(ctx: Context, argv: Sequence[bytes]) -> Reply:
     stream = stream.replace(last_id=sid, entries_added=stream.entries_added if entries_added == -1 else entries_added,
                             max_deleted=stream.max_deleted if max_deleted == MIN_ID else max_deleted)
     store(ctx, argv[1], stream, signal=False)
+    notify(ctx, STREAM, b"xsetid", argv[1])
     return OK
 
 

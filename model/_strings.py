@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ._commands import command
 from ._engine import CommandError, Context, expire_time_error
 from ._hashes import format_long_double, parse_long_double, round_long_double
+from ._notify import GENERIC, STRING, notify
 from ._numbers import LLONG_MAX, LLONG_MIN, parse_int
 from ._reply import NOT_FLOAT, NOT_INTEGER, OK, OVERFLOW, SYNTAX, WRONGTYPE, Error, Reply, arity_error
 
@@ -65,8 +66,10 @@ def set_(ctx: Context, argv: Sequence[bytes]) -> Reply:
         ctx.write(key, argv[2])
     else:
         ctx.replace(key, argv[2])
+    notify(ctx, STRING, b"set", key)
     if deadline is not None:
         ctx.set_deadline(key, deadline)
+        notify(ctx, GENERIC, b"expire", key)
     return old if want_old else OK
 
 
@@ -88,7 +91,9 @@ def _deadline(ctx: Context, name: str, unit: bytes, text: bytes) -> int:
 def setex(ctx: Context, argv: Sequence[bytes]) -> Reply:
     deadline = _deadline(ctx, "setex", b"ex", argv[2])
     ctx.replace(argv[1], argv[3])
+    notify(ctx, STRING, b"set", argv[1])
     ctx.set_deadline(argv[1], deadline)
+    notify(ctx, GENERIC, b"expire", argv[1])
     return OK
 
 
@@ -96,7 +101,9 @@ def setex(ctx: Context, argv: Sequence[bytes]) -> Reply:
 def psetex(ctx: Context, argv: Sequence[bytes]) -> Reply:
     deadline = _deadline(ctx, "psetex", b"px", argv[2])
     ctx.replace(argv[1], argv[3])
+    notify(ctx, STRING, b"set", argv[1])
     ctx.set_deadline(argv[1], deadline)
+    notify(ctx, GENERIC, b"expire", argv[1])
     return OK
 
 
@@ -122,12 +129,15 @@ def getex(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if unit == b"persist":
         if ctx.deadline(key) is not None:
             ctx.set_deadline(key, None)
+            notify(ctx, GENERIC, b"persist", key)
     elif unit is not None:
         deadline = _deadline(ctx, "getex", unit, expire)
         if unit in (b"exat", b"pxat") and deadline <= ctx.now:
             ctx.delete(key)  # checkAlreadyExpired
+            notify(ctx, GENERIC, b"del", key)
         else:
             ctx.set_deadline(key, deadline)
+            notify(ctx, GENERIC, b"expire", key)
     return value
 
 
@@ -136,6 +146,7 @@ def setnx(ctx: Context, argv: Sequence[bytes]) -> Reply:
     if ctx.exists(argv[1]):
         return 0
     ctx.replace(argv[1], argv[2])
+    notify(ctx, STRING, b"set", argv[1])
     return 1
 
 
@@ -143,6 +154,7 @@ def setnx(ctx: Context, argv: Sequence[bytes]) -> Reply:
 def getset(ctx: Context, argv: Sequence[bytes]) -> Reply:
     old = _get_string(ctx, argv[1])
     ctx.replace(argv[1], argv[2])
+    notify(ctx, STRING, b"set", argv[1])
     return old
 
 
@@ -151,6 +163,7 @@ def getdel(ctx: Context, argv: Sequence[bytes]) -> Reply:
     old = _get_string(ctx, argv[1])
     if old is not None:
         ctx.delete(argv[1])
+        notify(ctx, GENERIC, b"del", argv[1])
     return old
 
 
@@ -161,6 +174,7 @@ def append(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return STRING_TOO_BIG  # checkStringLength, only when appending to a string
     value = argv[2] if old is None else old + argv[2]
     ctx.write(argv[1], value)  # touches even when nothing was appended (W8)
+    notify(ctx, STRING, b"append", argv[1])
     return len(value)
 
 
@@ -186,6 +200,7 @@ def setrange(ctx: Context, argv: Sequence[bytes]) -> Reply:
         base += bytes(offset - len(base))
     new = base[:offset] + value + base[offset + len(value):]
     ctx.write(key, new)
+    notify(ctx, STRING, b"setrange", key)
     return len(new)
 
 
@@ -218,6 +233,7 @@ def _incr(ctx: Context, key: bytes, by: int) -> Reply:
         return OVERFLOW
     value += by
     ctx.write(key, b"%d" % value)  # keeps the TTL
+    notify(ctx, STRING, b"incrby", key)
     return value
 
 
@@ -259,6 +275,7 @@ def incrbyfloat(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return Error("ERR increment would produce NaN or Infinity")
     text = format_long_double(total)
     ctx.write(key, text)  # keeps the TTL
+    notify(ctx, STRING, b"incrbyfloat", key)
     return text
 
 
@@ -283,6 +300,7 @@ def mset(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return _mset_arity(ctx, "mset")
     for i in range(1, len(argv), 2):
         ctx.replace(argv[i], argv[i + 1])
+        notify(ctx, STRING, b"set", argv[i])
     return OK
 
 
@@ -294,6 +312,7 @@ def msetnx(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return 0
     for i in range(1, len(argv), 2):
         ctx.replace(argv[i], argv[i + 1])
+        notify(ctx, STRING, b"set", argv[i])
     return 1
 
 

@@ -25,6 +25,7 @@ from immutables import Map
 from ._commands import command
 from ._engine import CommandError, Context
 from ._lists import parse_mpop
+from ._notify import GENERIC, ZSET, notify
 from ._numbers import counted_keys, parse_float, parse_int
 from ._reply import NULL_ARRAY, SYNTAX, WRONGTYPE, Error, Reply
 from ._state import ZSet
@@ -131,14 +132,16 @@ def _reply(ctx: Context, result: Scores, withscores: bool) -> Reply:
     return tuple(flat)
 
 
-def _store(ctx: Context, destination: bytes, result: Scores) -> Reply:
+def _store(ctx: Context, destination: bytes, result: Scores, event: bytes) -> Reply:
     if not result:
-        ctx.delete(destination)  # touches only if the destination existed
+        if ctx.delete(destination):  # touches only if the destination existed
+            notify(ctx, GENERIC, b"del", destination)
         return 0
     small = len(result) <= 128 and all(len(member) <= 64 for member in result)
     if small and not ctx.profile.has("zset-keeps-negative-zero"):  # a listpack reads -0 back as 0
         result = {member: score + 0.0 for member, score in result.items()}
     ctx.replace(destination, ZSet(Map(result)))
+    notify(ctx, ZSET, event, destination)
     return len(result)
 
 
@@ -162,17 +165,17 @@ def zdiff(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("zunionstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), keys_fn=counted_keys(2, fixed=1))
 def zunionstore(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _store(ctx, argv[1], _operate(ctx, argv, 2, UNION, store=True)[0])
+    return _store(ctx, argv[1], _operate(ctx, argv, 2, UNION, store=True)[0], b"zunionstore")
 
 
 @command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), keys_fn=counted_keys(2, fixed=1))
 def zinterstore(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _store(ctx, argv[1], _operate(ctx, argv, 2, INTER, store=True)[0])
+    return _store(ctx, argv[1], _operate(ctx, argv, 2, INTER, store=True)[0], b"zinterstore")
 
 
 @command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), keys_fn=counted_keys(2, fixed=1))
 def zdiffstore(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    return _store(ctx, argv[1], _operate(ctx, argv, 2, DIFF, store=True)[0])
+    return _store(ctx, argv[1], _operate(ctx, argv, 2, DIFF, store=True)[0], b"zdiffstore")
 
 
 @command("zintercard", -3, "readonly movablekeys", keys_fn=counted_keys(1))
@@ -196,5 +199,8 @@ def zmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
         for _, member in popped:
             scores = scores.delete(member)
         ctx.write(key, ZSet(scores))  # the last member deletes the key
+        notify(ctx, ZSET, b"zpopmin" if lowest else b"zpopmax", key)
+        if not scores:
+            notify(ctx, GENERIC, b"del", key)
         return (key, tuple((member, score_text(ctx, score)) for score, member in popped))
     return NULL_ARRAY

@@ -23,6 +23,7 @@ from immutables import Map
 
 from ._commands import command
 from ._engine import Context
+from ._notify import GENERIC, ZSET, notify
 from ._numbers import _FLOAT as STRTOD_SYNTAX
 from ._numbers import format_double, format_double_shortest, parse_float, parse_int
 from ._reply import NULL_ARRAY, SYNTAX, Error, Reply, arity_error
@@ -103,6 +104,7 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
             processed += 1
     if added or updated:  # an unchanged score (ZINCRBY by 0 included) touches nothing
         ctx.write(key, ZSet(scores))
+        notify(ctx, ZSET, b"zincr" if incr else b"zadd", key)
     if incr:
         return score_text(ctx, score) if processed else None
     return added + updated if ch else added
@@ -216,7 +218,7 @@ def zrem(ctx: Context, argv: Sequence[bytes]) -> Reply:
             scores = scores.delete(member)
             removed += 1
     if removed:  # the last member deletes the key; none removed, nothing touched (W7)
-        ctx.write(key, ZSet(scores))
+        _removed(ctx, key, scores, b"zrem")
     return removed
 
 
@@ -243,7 +245,7 @@ def _pop(ctx: Context, argv: Sequence[bytes], highest: bool) -> Reply:
     for score, member in popped:
         scores = scores.delete(member)
         flat += (member, score_text(ctx, score))
-    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    _removed(ctx, key, scores, b"zpopmax" if highest else b"zpopmin")
     return tuple(flat)
 
 
@@ -472,8 +474,9 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
                      and not ctx.profile.has("zset-keeps-negative-zero"))
             stored = Map((member, score + 0.0 if small else score) for score, member in chosen)  # -0 -> 0
             ctx.replace(destination, ZSet(stored))
-        else:
-            ctx.delete(destination)  # touches only if the destination existed
+            notify(ctx, ZSET, b"zrangestore", destination)
+        elif ctx.delete(destination):  # touches only if the destination existed
+            notify(ctx, GENERIC, b"del", destination)
         return len(chosen)
     if not withscores:
         return tuple(member for _, member in chosen)
@@ -535,14 +538,21 @@ __all__ = ["NAN_SCORE"]
 # --------------------------------------------------------------------- ZREMRANGEBY*
 
 
-def _remove(ctx: Context, key: bytes, members: Sequence[bytes]) -> Reply:
+def _removed(ctx: Context, key: bytes, scores: Scores, event: bytes) -> None:
+    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    notify(ctx, ZSET, event, key)
+    if not scores:
+        notify(ctx, GENERIC, b"del", key)
+
+
+def _remove(ctx: Context, key: bytes, members: Sequence[bytes], event: bytes) -> Reply:
     zset = _get_zset(ctx, key)
     if zset is None or not members:
         return 0  # nothing removed, nothing touched
     scores = zset.scores
     for member in members:
         scores = scores.delete(member)
-    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    _removed(ctx, key, scores, event)
     return len(members)
 
 
@@ -557,7 +567,8 @@ def zremrangebyrank(ctx: Context, argv: Sequence[bytes]) -> Reply:
     end = end + length if end < 0 else end
     if start > end or start >= length:
         return 0
-    return _remove(ctx, argv[1], [member for _, member in ordered[start : min(end, length - 1) + 1]])
+    return _remove(ctx, argv[1], [member for _, member in ordered[start : min(end, length - 1) + 1]],
+                   b"zremrangebyrank")
 
 
 @command("zremrangebyscore", 4, "write", keys=(1, 1, 1))
@@ -569,7 +580,8 @@ def zremrangebyscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
     zset = _get_zset(ctx, argv[1])
     if zset is None:
         return 0
-    return _remove(ctx, argv[1], [member for score, member in zset.ordered() if _in_score_range(score, spec)])
+    return _remove(ctx, argv[1], [member for score, member in zset.ordered() if _in_score_range(score, spec)],
+                   b"zremrangebyscore")
 
 
 @command("zremrangebylex", 4, "write", keys=(1, 1, 1))
@@ -581,4 +593,5 @@ def zremrangebylex(ctx: Context, argv: Sequence[bytes]) -> Reply:
     zset = _get_zset(ctx, argv[1])
     if zset is None:
         return 0
-    return _remove(ctx, argv[1], _lex_slice([member for _, member in zset.ordered()], low, high, reverse=False))
+    return _remove(ctx, argv[1], _lex_slice([member for _, member in zset.ordered()], low, high, reverse=False),
+                   b"zremrangebylex")

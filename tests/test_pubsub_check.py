@@ -275,6 +275,20 @@ def test_pattern_that_does_not_match_is_a_phantom() -> None:
     assert impossible_message(h.history().operations) == h.history()[2]
 
 
+def test_keyspace_notifications_are_messages_a_write_sends() -> None:
+    """With CONFIG SET notify-keyspace-events, a SET sends messages no PUBLISH names: no pre-check
+    may call them phantoms, and the model explains them; one the SET could not send is a violation."""
+    h = HistoryBuilder()
+    h.op(2, 0, 1, ("CONFIG", "SET", "notify-keyspace-events", "KA"), OK)
+    h.op(1, 2, 3, ("PSUBSCRIBE", "*"), confirm("psubscribe", "*", 1))
+    h.op(2, 4, 5, ("SET", "foo", "bar"), OK)
+    recv(h, 1, 6, 7, pmessage("*", "__keyspace@0__:foo", "set"))
+    assert impossible_message(h.history().operations) is None
+    assert verdict(h.history()) == "linearizable"
+    recv(h, 1, 8, 9, pmessage("*", "__keyspace@0__:foo", "del"))
+    assert verdict(h.history()) == "violation"
+
+
 def test_receipts_read_messages_in_front_of_replies() -> None:
     history = two_messages(reads=[(31, 32, message("ch", "a"))], pending=(message("ch", "b"),))
     mine = receipts(history.operations)[1]

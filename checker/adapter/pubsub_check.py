@@ -37,7 +37,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from typing import Final
 
-from redlin.adapter.deliveries import impossible_message, is_receive
+from redlin.adapter.deliveries import enables_notifications, impossible_message, is_receive
 from redlin.adapter.redis_model import redis_model
 from redlin.adapter.replies import history_protocol
 from redlin.history.records import History, Operation, Outcome
@@ -109,8 +109,9 @@ def _projections(part: Sequence[Operation], whole: Model[State],
     out = [(counted, _projection_model("counts", whole, None, protocol))]
     subscribers = sorted({op.client for op in part if is_receive(op)
                           or any(argv and argv[0].lower() in _SUBSCRIBERS for argv in op.call)}, key=repr)
+    notifying = enables_notifications(part)  # then any write may send a subscriber a message
     for client in subscribers:
-        ops = [op for op in part if op.client == client or _publishes(op)]
+        ops = [op for op in part if op.client == client or notifying or _publishes(op)]
         out.append((ops, _projection_model(f"deliveries-{client}", whole, client, protocol)))
     return out
 

@@ -2,8 +2,10 @@
 
 Every command is one call of the model's pure ``step``, made synchronously on the asyncio event
 loop: nothing else runs while it runs, so a command, a whole EXEC and a whole EVAL are atomic
-exactly as in Redis's single-threaded ``processCommand`` (sheet M17, E25).  The server keeps one
-:class:`~model.State` value and replaces it after each step; ``now`` is Unix time in milliseconds,
+exactly as in Redis's single-threaded ``processCommand`` (sheet M17, E25).  A step that may run a
+script runs in a worker thread while the other connections wait, then (past
+``busy-reply-threshold``) get BUSY, and may SCRIPT KILL it (:mod:`redlin.serve.busy`).  The server
+keeps one :class:`~model.State` value and replaces it after each step; ``now`` is Unix time in milliseconds,
 read once at start and carried on by the monotonic clock.  Between commands, ten times a second, it
 deletes the keys that have expired, as Redis's active expiry does (:mod:`redlin.model._expiry`).
 
@@ -25,10 +27,12 @@ the model has no command of that name and the connection is neither in MULTI nor
   ``HELLO 2`` (or ``RESET``) back; another version → ``-NOPROTO unsupported protocol version``.
 - ``CLIENT UNBLOCK id [TIMEOUT|ERROR]`` and ``CLIENT REPLY ON|OFF|SKIP`` (OFF and SKIP silence replies,
   not Pub/Sub confirmations and messages), as Redis 7.0.15.
-- ``COMMAND``, ``COMMAND DOCS`` → ``*0`` (``COMMAND DOCS``: ``%0`` under RESP3).
+- ``COMMAND``, ``COMMAND DOCS`` → ``*0`` (``COMMAND DOCS``: ``%0`` under RESP3); ``COMMAND GETKEYS``
+  and ``MEMORY USAGE`` / ``MEMORY HELP`` (:mod:`redlin.serve.introspection`).
 - ``INFO [section...]`` → a small bulk with ``redis_version:7.0.15-redlin-model`` (a verbatim
   ``txt`` string under RESP3): the version of the profile the server plays (``6.2.14-redlin-model``
-  for ``redis-6.2``, see :data:`SERVER_VERSIONS`).
+  for ``redis-6.2``, see :data:`SERVER_VERSIONS`); the sections clients, memory, stats
+  (``total_error_replies``) and errorstats hold the few fields Redis's own tests read.
 
 RESP3: the connection's protocol lives in its model session (:func:`redlin.model._resp3.use_protocol`),
 because it changes what the model does (a RESP3 client may run any command while subscribed, and
@@ -85,7 +89,9 @@ from redlin.model import step as model_step
 from redlin.model._expiry import active_expire
 from redlin.model._resp3 import nulls
 from redlin.serve.blocking import Blocking, wait_parked, would_block
+from redlin.serve.busy import Busy, runs_lua
 from redlin.serve.hooks import Argv, Fault, is_standalone
+from redlin.serve.introspection import ErrorStats, command_getkeys, memory_command
 
 __all__ = ["REDIS_VERSION", "SERVER_VERSIONS", "Connection", "Server"]
 
@@ -142,6 +148,8 @@ class Server:
         self.state: State = initial_state(profile)  # ValueError for an unknown profile
         self.connections: dict[int, Connection] = {}
         self.blocking = Blocking()  # the parked clients (redlin.serve.blocking)
+        self.errors = ErrorStats()  # INFO errorstats (redlin.serve.introspection)
+        self.busy = Busy()  # the script step running in the worker thread (redlin.serve.busy)
         # Unix time when the server started, carried on by the monotonic clock: absolute expiry times
         # (EXPIREAT, SET ... PXAT, XADD's ids) mean what they mean to Redis, and time never goes back.
         # Kept in nanoseconds: rounding both clocks to ms first could put ``now`` 1 ms behind Unix time.
@@ -172,7 +180,8 @@ class Server:
         second, delete the keys whose time has come (:func:`redlin.model._expiry.active_expire`)."""
         while True:
             await asyncio.sleep(ACTIVE_EXPIRY_PERIOD)
-            self.state = self.deliver(active_expire(self.state, self.now()))
+            if self.busy.run is None:  # not while a script runs (its step started from this state)
+                self.state = self.deliver(active_expire(self.state, self.now()))
 
     async def serve_forever(self) -> None:
         """Run until cancelled (or until :meth:`close`)."""
@@ -183,6 +192,7 @@ class Server:
         """Stop listening, close every connection and end its session."""
         if self._listener is not None:
             self._listener.close()
+        self.busy.kill_all()
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -193,6 +203,7 @@ class Server:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._listener is not None:
             await self._listener.wait_closed()
+        self.busy.shutdown()
 
     async def __aenter__(self) -> Server:
         return self
@@ -236,7 +247,8 @@ class Server:
         finally:
             connection.closing = True
             self.blocking.drop(connection.id)
-            self.state = disconnect(self.state, connection.id)
+            client = connection.id
+            self.update(lambda state: disconnect(state, client))
             if self.fault is not None:
                 self.fault.closed(connection.id)
             del self.connections[connection.id]
@@ -249,6 +261,12 @@ class Server:
 
     async def _serve_command(self, connection: Connection, argv: Argv, reader: asyncio.StreamReader,
                              feed: Callable[[bytes], None]) -> None:
+        if self.busy.run is not None:  # a script runs: wait for it, or (timed out) maybe BUSY
+            answered = await self.busy.admit(self.state, connection.id, argv)
+            if answered is not None:
+                self.state, reply = answered
+                self._reply(connection, argv, reply)
+                return
         name = argv[0].lower()
         handler = _SERVER_COMMANDS.get(name)
         if handler is not None and (lookup(argv) is not None or not is_standalone(self.state, connection.id)):
@@ -259,6 +277,9 @@ class Server:
         try:
             if handler is not None:
                 reply = handler(self, connection, argv)
+            elif self.fault is None and self.busy.run is None and runs_lua(argv, session.multi):
+                self._commands += 1
+                self.state, reply = await self.busy.step(self.state, connection.id, argv, self.now(), self._commands)
             elif self.fault is None:
                 reply = self.step(connection.id, argv)
             else:
@@ -273,6 +294,7 @@ class Server:
             argv = list(served)  # the command that served it (narrowed to one key): its reply's shape
         else:
             self.blocking.serve(lambda: self.state, self._set_state, self.now(), before, queued or (argv,))
+        self._count_errors(name, argv, reply)  # after a wait: the reply that ended it
         if protocol_of(self.state, connection.id) == 3:
             reply = to_resp3(argv, reply, queued) if handler is None else _server_resp3(name, argv, reply)
         self.state = self.deliver(self.state)
@@ -302,13 +324,34 @@ class Server:
                     self.fault.deliver(connection, frame)
         return state
 
+    def _reply(self, connection: Connection, argv: Argv, reply: Reply) -> None:
+        """Send a reply of busy time (:meth:`Busy.admit`), as its connection's protocol has it."""
+        if protocol_of(self.state, connection.id) == 3:
+            reply = to_resp3(argv, reply, ())
+        if _reply_wanted(connection, argv[0].lower(), argv, reply):
+            connection.push(reply)
+
+    def _count_errors(self, name: bytes, argv: Argv, reply: Reply) -> None:
+        if name == b"config" and len(argv) == 2 and argv[1].lower() == b"resetstat" and reply == Status("OK"):
+            self.errors.reset()
+        else:
+            self.errors.record(reply)
+
     def _set_state(self, state: State) -> None:
         self.state = state
+
+    def update(self, change: Callable[[State], State]) -> None:
+        """Apply a change to the state; while a script step runs, also to its result, when it ends."""
+        self.state = change(self.state)
+        self.busy.log(change)
 
     def step(self, client: int, argv: Sequence[bytes]) -> Reply:
         """One atomic model step on the current state (no await: nothing can interleave)."""
         self._commands += 1
-        self.state, reply = model_step(self.state, client, argv, self.now(), salt=self._commands)
+        now, salt = self.now(), self._commands
+        self.state, reply = model_step(self.state, client, argv, now, salt=salt)
+        if self.busy.run is not None:  # an allow-busy command while a script runs: replay it after
+            self.busy.log(lambda state: model_step(state, client, argv, now, salt=salt)[0])
         return reply
 
 
@@ -407,7 +450,8 @@ def _hello(server: Server, connection: Connection, argv: Argv) -> Reply:
         error = _set_name(connection, name)
         if type(error) is Error:
             return error
-    server.state = use_protocol(server.state, connection.id, protocol)
+    client = connection.id
+    server.update(lambda state: use_protocol(state, client, protocol))
     redis_version, valkey_version = SERVER_VERSIONS[server.profile]
     product, reported = ("valkey", valkey_version) if valkey_version else ("redis", redis_version)
     fields: tuple[Reply, ...] = (
@@ -420,7 +464,13 @@ def _hello(server: Server, connection: Connection, argv: Argv) -> Reply:
 def _command_command(server: Server, connection: Connection, argv: Argv) -> Reply:
     if len(argv) == 1 or argv[1].lower() == b"docs":
         return _EMPTY
+    if argv[1].lower() == b"getkeys":
+        return command_getkeys(argv)
     return _unknown_subcommand(argv)
+
+
+def _memory(server: Server, connection: Connection, argv: Argv) -> Reply:
+    return memory_command(server.state, connection.id, argv)
 
 
 def _info(server: Server, connection: Connection, argv: Argv) -> Reply:
@@ -435,7 +485,12 @@ def _info(server: Server, connection: Connection, argv: Argv) -> Reply:
         text += ("\r\n" if text else "") + (f"# Clients\r\nconnected_clients:{len(server.connections)}\r\n"
                                             f"blocked_clients:{len(server.blocking)}\r\n")
     if sections & {b"memory", b"default", b"all", b"everything"}:  # the script cache (SCRIPT LOAD, EVAL)
-        text += ("\r\n" if text else "") + f"# Memory\r\nnumber_of_cached_scripts:{len(server.state.scripts)}\r\n"
+        text += ("\r\n" if text else "") + (f"# Memory\r\nmem_allocator:libc\r\n"  # MEMORY USAGE is an estimate
+                                            f"number_of_cached_scripts:{len(server.state.scripts)}\r\n")
+    if sections & {b"stats", b"default", b"all", b"everything"}:
+        text += ("\r\n" if text else "") + f"# Stats\r\ntotal_error_replies:{server.errors.total}\r\n"
+    if sections & {b"errorstats", b"all", b"everything"}:
+        text += ("\r\n" if text else "") + server.errors.info()
     return text.encode()
 
 
@@ -467,4 +522,5 @@ _SERVER_COMMANDS: Final[dict[bytes, Callable[[Server, Connection, Argv], Reply]]
     b"hello": _hello,
     b"command": _command_command,
     b"info": _info,
+    b"memory": _memory,
 }
