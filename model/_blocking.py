@@ -30,12 +30,10 @@ from collections.abc import Sequence
 from ._commands import command
 from ._engine import Context
 from ._lists import cannot_block, check_timeout, elements_removed, parse_mpop
-from ._notify import GENERIC, ZSET, notify
 from ._numbers import counted_keys
 from ._reply import NULL_ARRAY, Double, Reply
 from ._resp3 import Argv, register_rule
-from ._state import ZSet
-from ._zsets import score_text
+from ._zset_algebra import pop_members
 
 __all__ = ["BLOCKING_POPS"]
 
@@ -62,27 +60,10 @@ def blmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
 # --------------------------------------------------------------------- sorted sets
 
 
-def _pop_members(ctx: Context, key: bytes, lowest: bool, count: int) -> tuple[tuple[bytes, bytes], ...] | None:
-    """Pop up to ``count`` members of the sorted set at ``key`` (None: no such key; WRONGTYPE raises)."""
-    zset: ZSet | None = ctx.read_as(key, ZSet)  # type: ignore[assignment]
-    if zset is None:
-        return None
-    ordered = zset.ordered()
-    popped = ordered[:count] if lowest else ordered[::-1][:count]
-    scores = zset.scores
-    for _, member in popped:
-        scores = scores.delete(member)
-    ctx.write(key, ZSet(scores))  # the last member deletes the key
-    notify(ctx, ZSET, b"zpopmin" if lowest else b"zpopmax", key)
-    if not scores:
-        notify(ctx, GENERIC, b"del", key)
-    return tuple((member, score_text(ctx, score)) for score, member in popped)
-
-
 def _bzpop(ctx: Context, argv: Sequence[bytes], lowest: bool) -> Reply:
     check_timeout(argv[-1])
     for key in argv[1:-1]:
-        popped = _pop_members(ctx, key, lowest, 1)
+        popped = pop_members(ctx, key, lowest, 1)
         if popped is not None:
             return (key, *popped[0])
     return cannot_block(ctx, NULL_ARRAY)
@@ -103,7 +84,7 @@ def bzmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     keys, lowest, count = parse_mpop(argv, (b"min", b"max"), at=2)
     check_timeout(argv[1])
     for key in keys:
-        popped = _pop_members(ctx, key, lowest, count)
+        popped = pop_members(ctx, key, lowest, count)
         if popped is not None:
             return (key, popped)
     return cannot_block(ctx, NULL_ARRAY)

@@ -184,23 +184,29 @@ def zintercard(ctx: Context, argv: Sequence[bytes]) -> Reply:
     return min(len(result), limit) if limit else len(result)
 
 
+def pop_members(ctx: Context, key: bytes, lowest: bool, count: int) -> tuple[tuple[bytes, bytes], ...] | None:
+    """Pop up to ``count`` members of the sorted set at ``key`` (None: no such key; WRONGTYPE raises):
+    ZMPOP, BZMPOP, BZPOPMIN and BZPOPMAX."""
+    zset: ZSet | None = ctx.read_as(key, ZSet)  # type: ignore[assignment]
+    if zset is None:
+        return None
+    ordered = zset.ordered()
+    popped = ordered[:count] if lowest else ordered[::-1][:count]
+    scores = zset.scores
+    for _, member in popped:
+        scores = scores.delete(member)
+    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    notify(ctx, ZSET, b"zpopmin" if lowest else b"zpopmax", key)
+    if not scores:
+        notify(ctx, GENERIC, b"del", key)
+    return tuple((member, score_text(ctx, score)) for score, member in popped)
+
+
 @command("zmpop", -4, "write movablekeys", keys_fn=counted_keys(1))
 def zmpop(ctx: Context, argv: Sequence[bytes]) -> Reply:
     keys, lowest, count = parse_mpop(argv, (b"min", b"max"))
     for key in keys:
-        value = ctx.read(key)
-        if value is None:
-            continue
-        if type(value) is not ZSet:
-            return WRONGTYPE
-        ordered = value.ordered()
-        popped = ordered[:count] if lowest else ordered[::-1][:count]
-        scores = value.scores
-        for _, member in popped:
-            scores = scores.delete(member)
-        ctx.write(key, ZSet(scores))  # the last member deletes the key
-        notify(ctx, ZSET, b"zpopmin" if lowest else b"zpopmax", key)
-        if not scores:
-            notify(ctx, GENERIC, b"del", key)
-        return (key, tuple((member, score_text(ctx, score)) for score, member in popped))
+        popped = pop_members(ctx, key, lowest, count)
+        if popped is not None:
+            return (key, popped)
     return NULL_ARRAY

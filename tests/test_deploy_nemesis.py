@@ -8,7 +8,6 @@ ones are marked slow (they run under CI or with ``--run-slow``).
 
 from __future__ import annotations
 
-import os
 import shlex
 import socket
 import sys
@@ -19,10 +18,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from conftest import need_binary
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from redlin.deploy.binaries import distribution_binary
 from redlin.deploy.cluster import Cluster
 from redlin.deploy.faults import (
     FaultEvent,
@@ -38,17 +37,9 @@ from redlin.deploy.topology import PrimaryReplica, SentinelGroup
 from redlin.errors import UsageError
 
 
-def _need(program: str) -> None:
-    if distribution_binary(program) is None:
-        message = f"{program} is not installed (.ci/run installs it with apt-get)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture
 def servers() -> None:
-    _need("redis-server")
+    need_binary("redis-server")
 
 
 @pytest.fixture
@@ -421,7 +412,7 @@ def test_user_commands_run_and_record_their_exit_status(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_sentinel_failover_as_a_fault(servers: None) -> None:
-    _need("redis-sentinel")
+    need_binary("redis-sentinel")
     with SentinelGroup() as group:
         old = group.primary
         with Nemesis(group, "failover", seed=1, interval=(0, 0), limit=1) as nemesis:
@@ -433,7 +424,7 @@ def test_a_sentinel_failover_as_a_fault(servers: None) -> None:
 
 @pytest.mark.slow
 def test_sentinels_fail_over_during_a_kill_and_the_event_says_to_whom(servers: None) -> None:
-    _need("redis-sentinel")
+    need_binary("redis-sentinel")
     with SentinelGroup() as group:
         old = group.primary
         nemesis = Nemesis(group, "kill:target=primary", seed=1)

@@ -8,7 +8,6 @@ tests are marked slow (a few seconds each).
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -18,34 +17,26 @@ from pathlib import Path
 
 import pytest
 import redis
+from conftest import need_binary
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
 from redlin.deploy import node as node_module
-from redlin.deploy.binaries import distribution_binary
 from redlin.deploy.cluster import Cluster, Peer, slot_ranges
 from redlin.deploy.node import DeployError, Node, Persistence, config_text
 from redlin.deploy.topology import MASTER_NAME, Deployment, PrimaryReplica, SentinelGroup
 from redlin.errors import UsageError
 
 
-def _need(program: str) -> None:
-    if distribution_binary(program) is None:
-        message = f"{program} is not installed (.ci/run installs it with apt-get)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture
 def servers() -> None:
-    _need("redis-server")
+    need_binary("redis-server")
 
 
 @pytest.fixture
 def sentinels() -> None:
-    _need("redis-server")
-    _need("redis-sentinel")
+    need_binary("redis-server")
+    need_binary("redis-sentinel")
 
 
 def _alive(pid: int) -> bool:
