@@ -16,7 +16,7 @@ from redis_histories import OK, HistoryBuilder
 
 from redlin import History, Linearizable, Outcome, Violation, check, minimise
 from redlin.adapter.deliveries import impossible_message, receipts, receive_call
-from redlin.adapter.pubsub_check import check_pubsub
+from redlin.adapter.pubsub_check import check_pubsub, minimise_pubsub
 from redlin.adapter.redis_model import redis_model
 from redlin.explain.anomalies import TITLES, Message, Subscription, Time
 from redlin.explain.recognise import (
@@ -287,6 +287,24 @@ def test_keyspace_notifications_are_messages_a_write_sends() -> None:
     assert verdict(h.history()) == "linearizable"
     recv(h, 1, 8, 9, pmessage("*", "__keyspace@0__:foo", "del"))
     assert verdict(h.history()) == "violation"
+
+
+def test_a_core_keeps_the_writes_that_sent_notifications() -> None:
+    """Shrinking to one subscriber's deliveries must keep the writes: with notifications on, client
+    1's keyspace message came from the SET, and the violation is client 3's lost message."""
+    h = HistoryBuilder()
+    h.op(2, 0, 1, ("CONFIG", "SET", "notify-keyspace-events", "KA"), OK)
+    h.op(1, 2, 3, ("PSUBSCRIBE", "__keyspace@*"), confirm("psubscribe", "__keyspace@*", 1))
+    h.op(3, 2, 3, ("SUBSCRIBE", "ch"), confirm("subscribe", "ch", 1))
+    h.op(2, 4, 5, ("SET", "foo", "bar"), OK)
+    recv(h, 1, 6, 7, pmessage("__keyspace@*", "__keyspace@0__:foo", "set"))
+    h.op(2, 8, 9, ("PUBLISH", "ch", "a"), 1)
+    h.op(3, 10, 11, ("UNSUBSCRIBE", "ch"), confirm("unsubscribe", "ch", 0))  # without ch's message
+    history = h.history()
+    result = check(history, MODEL, time_limit=30)
+    assert isinstance(result, Violation)
+    # Client 3's SUBSCRIBE and UNSUBSCRIBE around the PUBLISH; nothing of client 1's notification.
+    assert minimise_pubsub(history, result, time_limit=30) == (2, 5, 6)
 
 
 def test_receipts_read_messages_in_front_of_replies() -> None:
