@@ -19,6 +19,12 @@ anomaly is a paragraph that lists the operations it names; those operations are 
 timeline and in the counterexample table, and hovering the paragraph (or one operation it mentions)
 highlights them.  Times, clients and keys are named as in every other report
 (:mod:`redlin.explain.names`).
+
+A run with a nemesis records the faults it injected (metadata ``faults``: objects as
+:meth:`redlin.deploy.faults.FaultEvent.to_json` writes them, on the operations' clock).  The page
+draws each as a band across the lanes from its start to its heal, the way Jepsen draws its nemesis,
+and a violation's explanation names the fault that came last before the operation that cannot be
+placed (:mod:`redlin.report.faults`).
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from redlin.explain.names import Names, plural
+from redlin.explain.names import Names, cut, plural
 from redlin.explain.render import HTML
 from redlin.history.records import History, Operation, Outcome
+from redlin.report.faults import FAULT_TEXT, fault_count, fault_events, fault_sentences, fault_text
 from redlin.report.text import describe_target, document_paragraphs
 from redlin.search.model import Model
 
@@ -48,6 +55,8 @@ REPLAY_LIMIT = 200_000
 SUMMARY_CLIENTS = 15
 BOX_TEXT = 240
 """The longest command or reply text drawn in a box or a table row (the history file has it whole)."""
+FAULT_LIMIT = 500
+"""The most faults drawn on one page (a nemesis injects a few; a runaway one is cut)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +180,18 @@ def render_html(document: dict[str, Any], history: History, model: Model[Any]) -
     template = asset("report.html")
     if not violation:  # a clean page has no legend entries about violations
         template = re.sub(r'\n *<span class="violation-only">.*?</span>', "", template)
+    if not data["faults"]:  # nor, without a nemesis, about faults
+        template = re.sub(r'\n *<span class="fault-only">.*?</span>', "", template)
+    # After the anomalies: the fault a violation came after, if a nemesis ran (its operation's times
+    # from the history, which has them even when the document's counterexample is empty).
+    stuck = (document.get("violation") or {}).get("operation")
+    times = None
+    if isinstance(stuck, int) and 0 <= stuck < len(history):
+        times = (history[stuck].invoke, history[stuck].complete)
+    explanation = explanation_html(document) + "".join(
+        f'\n<p class="fault-note">{line}</p>' for line in fault_sentences(document, HTML, times))
     fields = {"title": html.escape(title), "heading": html.escape(heading),
-              "subtitle": html.escape(" · ".join(subtitle)), "explanation": explanation_html(document),
+              "subtitle": html.escape(" · ".join(subtitle)), "explanation": explanation,
               "coverage": coverage_html(document.get("meta") or {}),
               "css": asset("report.css"), "js": asset("report.js"), "data": blob}
     # One pass: text put in one field is never read as another field's placeholder.
@@ -291,6 +310,7 @@ def page_data(document: dict[str, Any], history: History, model: Model[Any]) -> 
                    "end": window.end - origin, "before": window.before, "after": window.after,
                    "beside": window.beside, "hidden": _hidden_rows(window)},
         "run": _run_rows(document),
+        "faults": _drawn_faults(document, window),
     }
     if violation:
         prefix = violation["prefixes"][0] if violation["prefixes"] else []
@@ -351,7 +371,7 @@ def _hidden_rows(window: Window) -> list[list[Any]]:
 
 
 _FOLDED = frozenset({"verdict", "model", "operations", "clients", "target", "server_version", "embedded", "fault",
-                     "time_origin", "coverage", "coverage_summary"})
+                     "time_origin", "coverage", "coverage_summary", "faults"})
 """Metadata the run table shows in its fixed rows (or the target's), not again on its own."""
 
 
@@ -373,6 +393,9 @@ def _run_rows(document: dict[str, Any]) -> list[list[str]]:
     target = describe_target(meta)
     if target is not None:
         rows.append(["target", target])
+    faults = fault_events(meta)
+    if faults:
+        rows.append(["faults", fault_count(faults)])
     for key, value in meta.items():
         if key in _FOLDED or value is None or value == "" or value == [] or value == {}:
             continue
@@ -382,3 +405,16 @@ def _run_rows(document: dict[str, Any]) -> list[list[str]]:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         rows.append([str(key).replace("_", " "), text if len(text) <= 300 else text[:299] + "…"])
     return rows
+
+
+def _drawn_faults(document: dict[str, Any], window: Window) -> list[dict[str, Any]]:
+    """The page's faults: those overlapping the drawn time range, times relative to the origin."""
+    origin, unit = document["time"]["origin"], document["time"]["unit"]
+    shown = [fault for fault in fault_events(document.get("meta") or {})
+             if fault["start"] <= window.end and (fault["end"] is None or fault["end"] >= window.start)]
+    return [{"s": fault["start"] - origin, "e": None if fault["end"] is None else fault["end"] - origin,
+             "kind": fault["fault"], "target": fault["target"], "port": fault["port"],
+             "text": fault_text(fault, unit),
+             "detail": cut(json.dumps(fault["detail"], ensure_ascii=False, sort_keys=True), FAULT_TEXT)
+             if fault["detail"] else ""}
+            for fault in shown[:FAULT_LIMIT]]

@@ -104,6 +104,7 @@ from redlin.explain.recognise import as_version_difference, classify, explain, v
 from redlin.explain.render import MARKDOWN, TEXT, markdown_code, render
 from redlin.history.jsonl import save_history
 from redlin.history.records import History, Operation, Outcome
+from redlin.report.faults import fault_count, fault_events, fault_sentences
 from redlin.report.html import render_html
 from redlin.report.text import LIMIT, describe_target, document_paragraphs
 from redlin.search.model import Model
@@ -467,6 +468,10 @@ def render_summary(document: dict[str, Any]) -> str:
     ]
     for paragraph in document_paragraphs(document, MARKDOWN):
         lines += [paragraph, ""]
+    faults = fault_events(document.get("meta") or {})
+    if faults:  # a nemesis's run: how many faults, and the one the violation came after
+        lines += [" ".join([f"**Faults injected:** {MARKDOWN.words(fault_count(faults))}.",
+                            *fault_sentences(document, MARKDOWN)]), ""]
     counterexample = document["counterexample"]
     if counterexample:
         lines += [f"**Minimal counterexample** ({plural(len(counterexample), 'operation')}, times from the start):",

@@ -1,10 +1,12 @@
 // report.html's script: draws the timeline from the JSON blob (see redlin/report/html.py, page_data)
 // and ties the explanation to it: the operations an anomaly names are marked, and hovering the
 // anomaly, or one operation it mentions, highlights them; clicking finds them on the timeline.
+// Faults a nemesis injected (D.faults) are bands across the lanes, labelled in a row of their own.
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("redlin-data").textContent);
-  var LABEL = 96, GAP = 16, LANE = 66, RULER = 26, MARK_Y = 11;
+  D.faults = D.faults || [];
+  var LABEL = 96, GAP = 16, LANE = 66, RULER = 26, MARK_Y = 11, NEM = 24, OPEN = 50;
   var $ = function (id) { return document.getElementById(id); };
   var byId = {}, i;
   for (i = 0; i < D.ops.length; i++) byId[D.ops[i].id] = D.ops[i];
@@ -171,6 +173,51 @@
     }
   }
 
+  // ------------------------------------------------------------------ faults (a nemesis's)
+  // Where time t falls on the axis: proportionally, or in event order between the two ticks
+  // around it; a time before the first tick is the left edge, after the last the right one.
+  function xAt(L, t) {
+    if (!L.axis.ticks) return Math.min(Math.max(0, (t - L.axis.lo) * L.axis.scale), L.maxX);
+    var tk = L.axis.ticks, a = 0, b = tk.length - 1;
+    if (!tk.length || t < tk[0][1]) return 0;
+    if (t >= tk[b][1]) return t === tk[b][1] ? tk[b][0] : L.maxX;
+    while (b - a > 1) {  // tk[a] is at or before t, tk[b] after it
+      var m = (a + b) >> 1;
+      if (tk[m][1] <= t) a = m; else b = m;
+    }
+    return tk[a][0] + (tk[b][0] - tk[a][0]) * (t - tk[a][1]) / (tk[b][1] - tk[a][1]);
+  }
+  // The bands, behind the operations (which stay clickable), and their labels in the nemesis row;
+  // the height that row takes (none without faults).
+  function drawFaults(L, laneCount, width) {
+    var box = $("faults"), row = $("nemesis");
+    box.textContent = "";
+    row.textContent = "";
+    row.hidden = !D.faults.length;
+    if (!D.faults.length) return 0;
+    row.style.width = width + "px";
+    row.appendChild(el("div", "lane-label", "nemesis"));
+    D.faults.forEach(function (f, k) {
+      var x0 = xAt(L, f.s), x1 = f.e === null ? L.maxX + OPEN : Math.max(x0 + 4, xAt(L, f.e));
+      var tip = f.text + "\n" + fmt(f.s) + " to " + (f.e === null ? "the end (not healed)" : fmt(f.e)) +
+        (f.detail ? "\n" + f.detail : "");
+      var band = el("div", "fault-band" + (f.e === null ? " open" : ""));
+      band.dataset.fault = k;
+      band.style.left = (LABEL + x0) + "px";
+      band.style.width = (x1 - x0) + "px";
+      band.style.top = RULER + "px";
+      band.style.height = (NEM + laneCount * LANE) + "px";
+      box.appendChild(band);
+      var label = el("div", "fault-label", f.kind + (f.target ? " " + f.target : ""));
+      label.dataset.fault = k;
+      label.style.left = (LABEL + x0) + "px";
+      label.style.maxWidth = Math.max(90, x1 - x0) + "px";
+      label.title = tip;
+      row.appendChild(label);
+    });
+    return NEM;
+  }
+
   // ------------------------------------------------------------------ drawing
   var boxes = {};
   function draw() {
@@ -189,6 +236,7 @@
       var x = D.clients[a], y = D.clients[b], nx = Number(x), ny = Number(y);
       return isNaN(nx) || isNaN(ny) ? (x < y ? -1 : x > y ? 1 : 0) : nx - ny;
     });
+    var top = RULER + drawFaults(L, lanes.length, width);
     var rows = {};
     lanes.forEach(function (c, k) {
       laneOf[c] = k;
@@ -222,7 +270,7 @@
     var svg = $("links"), pts = [], p = -Infinity;
     svg.textContent = "";
     svg.setAttribute("width", width);
-    svg.setAttribute("height", lanes.length * LANE + RULER);
+    svg.setAttribute("height", lanes.length * LANE + top);
     steps.forEach(function (s) {
       var op = byId[s[0]];
       if (!op || laneOf[op.c] === undefined || !boxes[op.id]) return;
@@ -235,7 +283,7 @@
     }
     var line = "";
     pts.forEach(function (q) {
-      line += (LABEL + q[0]) + "," + (RULER + q[1] * LANE + MARK_Y) + " ";
+      line += (LABEL + q[0]) + "," + (top + q[1] * LANE + MARK_Y) + " ";
       var m = el("div", "marker" + (q[4] ? " stuck" : ""));
       var dot = el("i", "pt", String(q[2]));
       m.appendChild(dot);
