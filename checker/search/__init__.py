@@ -6,7 +6,8 @@
 - :mod:`redlin.search.check`: partition a history (Horn & Kroening) and search each part within a budget;
 - :mod:`redlin.search.wgl`: the search of one part (Wing & Gong, with Lowe's memoisation);
 - :mod:`redlin.search.minimise`: shrink a violation to a core of operations;
-- :mod:`redlin.search.result`: the three verdicts, as values.
+- :mod:`redlin.search.result`: the three verdicts, as values;
+- :mod:`redlin.search.sequential`: the weaker check for replica reads, sequential consistency.
 """
 
 from redlin.search.check import check
@@ -14,8 +15,9 @@ from redlin.search.minimise import minimise
 from redlin.search.model import Model, partition_by_keys
 from redlin.search.models import cas_register, kv, kv_single, register
 from redlin.search.result import Linearizable, Result, Unknown, Violation
+from redlin.search.sequential import SequentialResult, check_sequential
 
 __all__ = [
-    "Linearizable", "Model", "Result", "Unknown", "Violation", "cas_register", "check", "kv",
-    "kv_single", "minimise", "partition_by_keys", "register",
+    "Linearizable", "Model", "Result", "SequentialResult", "Unknown", "Violation", "cas_register", "check",
+    "check_sequential", "kv", "kv_single", "minimise", "partition_by_keys", "register",
 ]
