@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import time
 from pathlib import Path
 
 from redlin.cli.args import MAX_SECONDS, bounded_int, positive_float, positive_int, seconds
+from redlin.deploy.faults import FAULT_KINDS, parse_commands
+from redlin.deploy.runner import DeploymentPlan, parse_wait, report_path, run_deployment
 from redlin.errors import UsageError
 from redlin.harness.budget import CHECK_OPERATIONS, CHECK_SCALE_MAX, REPORT_ALLOWANCE
 from redlin.harness.run_profile import AUTO, profile_choices
@@ -28,6 +31,11 @@ from redlin.harness.runner import (
 from redlin.harness.workloads import FAMILIES
 from redlin.serve.server import FAULTS
 
+DEFAULT_DEPLOY_DURATION = 15.0
+"""Seconds a deployment run records, without --duration."""
+DEFAULT_DEPLOY_RATE = 200.0
+"""Operations a second of a deployment run, without --rate: Jepsen's pace, so a run of a minute
+stays checkable while failovers happen under it."""
 MAX_CLIENTS = 1_000
 """The most clients of one run: each is a thread and a connection (two with the embedded server)."""
 
@@ -93,6 +101,25 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "difference")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
+    deploy = parser.add_argument_group("deployments under faults")
+    deploy.add_argument("--deployment", metavar="SPEC",
+                        help="start a local deployment from the distribution's redis-server/redis-sentinel and test "
+                             "it: single, primary-replica[:N], sentinel (primary, 2 replicas, 3 sentinels) or cluster "
+                             "(3 primaries, 3 replicas), then ,none / ,aof-everysec / ,aof-always; or test the user's: "
+                             "hosts=redis://H:P,..., sentinel=redis://H:P,...[?master=NAME], cluster=redis://H:P,... "
+                             f"(runs --duration S, default {DEFAULT_DEPLOY_DURATION:g})")
+    deploy.add_argument("--nemesis", metavar="FAULTS",
+                        help="faults during the run: " + ", ".join(FAULT_KINDS) + ", all, or a --nemesis-cmd name; "
+                             "options after colons: kill:target=primary:interval=2-5:duration=1-3")
+    deploy.add_argument("--nemesis-cmd", action="append", default=[], metavar="NAME=COMMAND",
+                        help="a fault injected by the user's own command (and heal-NAME=COMMAND to heal it), for a "
+                             "deployment redlin does not own; repeat for several")
+    deploy.add_argument("--replica-reads", type=bounded_int(64), default=0, metavar="N",
+                        help="N more clients that only read, each from one replica, checked for sequential "
+                             "consistency with everything else (default 0)")
+    deploy.add_argument("--wait", metavar="N[:MS]",
+                        help="after every acknowledged write send WAIT N MS (MS default 100) and report what it "
+                             "confirmed of the writes that were lost")
     parser.epilog = ("Ctrl-C, SIGTERM and SIGHUP end a run cleanly: generation stops, what was recorded is checked "
                      "and reported, the run's keys are deleted, and the exit code is the verdict's (130 if nothing "
                      "could be checked).")
@@ -100,6 +127,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Test, print the verdict and where the files are; the exit code."""
+    if args.deployment or args.nemesis or args.nemesis_cmd:
+        return _deployment_command(args)
     _enough_file_descriptors(args.clients)
     mode = args.progress
     tty = None if mode == "auto" else mode == "bar"
@@ -116,6 +145,37 @@ def run_command(args: argparse.Namespace) -> int:
     )
     print(render_outcome(outcome))
     return outcome.exit_code
+
+
+def _deployment_command(args: argparse.Namespace) -> int:
+    """``--deployment``: run the deployment workload under the nemesis (:mod:`redlin.deploy.runner`)."""
+    if not args.deployment:
+        raise UsageError("--nemesis and --nemesis-cmd need --deployment (a local kind, or hosts=/sentinel=/cluster=URL...)")
+    if args.target:
+        raise UsageError("--target and --deployment cannot be used together: name the user's servers in --deployment "
+                         "hosts=redis://HOST:PORT,...")
+    out = args.out or Path("reports") / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-seed{args.seed}"
+    plan = DeploymentPlan(
+        deployment=args.deployment, out=out, nemesis=args.nemesis, commands=parse_commands(args.nemesis_cmd),
+        clients=args.clients, replica_readers=args.replica_reads, duration=args.duration or DEFAULT_DEPLOY_DURATION,
+        seed=args.seed, timeout=args.timeout, wait=_wait_option(args.wait), rate=args.rate or DEFAULT_DEPLOY_RATE,
+        check_time=args.check_time * 6,
+    )
+    _enough_file_descriptors(args.clients + args.replica_reads)
+    outcome = run_deployment(plan, None if args.progress == "none" else sys.stderr)
+    print(outcome.summary)
+    print(f"report: {report_path(outcome)}")
+    return outcome.exit_code
+
+
+def _wait_option(text: str | None) -> tuple[int, int] | None:
+    """``--wait N[:MS]``; UsageError naming the option if malformed."""
+    if text is None:
+        return None
+    try:
+        return parse_wait(text)
+    except ValueError:
+        raise UsageError(f"bad --wait {text!r}: expected N[:MS], a number of replicas and milliseconds") from None
 
 
 def _enough_file_descriptors(clients: int) -> None:

@@ -90,14 +90,18 @@ class Nemesis:
     ``interval`` and ``duration`` are ``(low, high)`` seconds, drawn uniformly for each fault (a
     fault's own options override them); ``proxies`` is the proxy layer clients go through (needed by
     ``partition`` and ``latency``); ``commands`` the user's ``--nemesis-cmd`` faults; ``limit`` stops
-    the schedule after that many faults.
+    the schedule after that many faults; each fault is appended to ``journal`` and given to
+    ``listener`` once healed.
     """
 
     def __init__(self, topology: Topology | None, faults: str | Sequence[FaultSpec], *, seed: int = 0,
                  interval: tuple[float, float] = INTERVAL, duration: tuple[float, float] = DURATION,
                  proxies: ProxyLayer | None = None, commands: Mapping[str, UserCommand] | None = None,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, journal: Path | None = None,
+                 listener: Callable[[FaultEvent], None] | None = None) -> None:
         self.topology = topology
+        self.journal = journal
+        self.listener = listener
         self.proxies = proxies
         self.commands = dict(commands or {})
         specs = parse_nemesis(faults, self.commands) if isinstance(faults, str) else tuple(faults)
@@ -194,6 +198,11 @@ class Nemesis:
                 aim("")
         event = replace(aimed[0], end=clock(), detail=detail)
         self._replace(index, event)
+        if self.journal is not None:  # written as it happens: a crash keeps every fault healed so far
+            with self._lock, self.journal.open("a", encoding="utf-8") as journal:
+                journal.write(event.to_json() + "\n")
+        if self.listener is not None:
+            self.listener(event)
         return event
 
     def _record(self, event: FaultEvent) -> int:

@@ -24,8 +24,12 @@ the last invocation the old process answered to the first reply of the new one
 (:mod:`redlin.adapter.restarts`).  A ``fail`` event's ``error`` says why the operation certainly
 did not run: the recorder writes one when the server's state rejected it before running it, e.g.
 ``"error": "OOM: OOM command not allowed when used memory > 'maxmemory'."``
-(:mod:`redlin.harness.server_state`).  Both fit version 1: older readers refuse ``RESTART`` as an
-unknown command rather than misread it.  The meta line may name the version profile the server is
+(:mod:`redlin.harness.server_state`).  A deployment run (``redlin run --deployment``) also writes
+each injected fault once it is healed, on the operations' clock: ``{"event": "fault", "fault":
+"kill", "target": "node0", "port": 10234, "start": 5000, "end": 900000, "detail": {...}}``; they
+load into the history's meta as ``faults``, and reports draw them.  All of these fit version 1:
+older readers refuse them (``RESTART`` as an unknown command, a fault as an unknown event) rather
+than misread them.  The meta line may name the version profile the server is
 checked as, ``"profile": "redis-6.2"`` (one of :data:`redlin.model.PROFILES`; Redis 7.0 if none).
 
 A history recorded over RESP3 says ``"protocol": 3`` in its meta line (RESP2 histories say
@@ -285,6 +289,10 @@ class HistoryWriter:
             event["error"] = error
         self._write(event)
 
+    def fault(self, record: dict[str, Any]) -> None:
+        """Record an injected fault (``FaultEvent.to_json``'s fields), once it is healed."""
+        self._write({"event": "fault", **record})
+
     def close(self) -> None:
         with self._lock:
             if not self._file.closed:
@@ -339,6 +347,7 @@ class _Loader:
         busy: dict[Hashable, Any] = {}  # client -> op id in flight
         done: list[dict[str, Any]] = []
         seen: set[Any] = set()
+        faults: list[dict[str, Any]] = []
         try:
             lines = self._lines()
             for number, event in lines:
@@ -347,6 +356,9 @@ class _Loader:
                     if number != 1 and self.meta:
                         raise self.fail(number, "a second meta line")
                     self._meta(number, event)
+                    continue
+                if kind == "fault":
+                    faults.append(self._fault(number, event))
                     continue
                 op = event.get("op")
                 if not isinstance(op, (int, str)) or isinstance(op, bool):
@@ -382,7 +394,7 @@ class _Loader:
                                             if kind == "ok" else None)
                     done.append(invocation)
                 else:
-                    raise self.fail(number, f"unknown event {kind!r} (expected meta, invoke, ok, fail or info)")
+                    raise self.fail(number, f"unknown event {kind!r} (expected meta, invoke, ok, fail, info or fault)")
         except OSError as error:
             raise HistoryError(self.path, None, error.strerror or str(error)) from None
         for invocation in pending.values():  # never completed: the recorder stopped (crash, Ctrl-C)
@@ -394,7 +406,16 @@ class _Loader:
                       None if inv["outcome"] is Outcome.INFO else inv["complete"], inv["outcome"], inv["line"])
             for index, inv in enumerate(done)
         )
-        return History(ops, {"model": self.model, **self.meta})
+        return History(ops, {"model": self.model, **self.meta, **({"faults": faults} if faults else {})})
+
+    def _fault(self, number: int, event: dict[str, Any]) -> dict[str, Any]:
+        """A ``fault`` line as the report's fault record (``event`` dropped), or a one-line error."""
+        start, end = event.get("start"), event.get("end")
+        if not isinstance(event.get("fault"), str) or not isinstance(start, int) or isinstance(start, bool):
+            raise self.fail(number, "a fault needs 'fault' (its kind) and 'start' (nanoseconds)")
+        if end is not None and (not isinstance(end, int) or isinstance(end, bool) or end < start):
+            raise self.fail(number, "a fault's 'end' must be null or nanoseconds no earlier than its 'start'")
+        return {key: value for key, value in event.items() if key != "event"}
 
     def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
         for number, line in read_lines(self.path, max_line=MAX_LINE):

@@ -1,0 +1,218 @@
+"""How a deployment client finds the server for a key: the primary path, as real clients find it.
+
+A :class:`Route` answers :meth:`~Route.address` (where to send a command on ``key``; a replica's
+address for a replica read) and learns from what goes wrong: :meth:`~Route.refresh` after a lost
+connection or a refusal (``READONLY`` from a demoted primary, ``LOADING``), :meth:`~Route.moved`
+after a Cluster redirection.  Three kinds, one per way a deployment names its primary:
+
+- :class:`HostsRoute`: a list of servers (``primary-replica``, or the user's hosts); the primary is
+  the server whose ``ROLE`` says ``master`` (the one with the most replicas if several do, as after a
+  restart races a promotion);
+- :class:`SentinelRoute`: ``SENTINEL GET-MASTER-ADDR-BY-NAME`` on the first sentinel that answers
+  (``SENTINEL MASTER`` lags behind it during a failover), replicas from ``SENTINEL REPLICAS``;
+- :class:`ClusterRoute`: the slot table of ``CLUSTER SLOTS`` from any node that answers, updated by
+  ``MOVED`` and reloaded on :meth:`~Route.refresh`.
+
+``via`` maps a server's own address to where clients reach it (a proxy of
+:class:`~redlin.deploy.proxy.ProxyLayer`), so a partition between clients and nodes is seen by the
+clients alone; the route itself asks for the topology directly.
+
+>>> route = HostsRoute([("127.0.0.1", 1)], probe_timeout=0.1)
+>>> route.address(b"k")
+('127.0.0.1', 1)
+>>> redirect_of(Error("MOVED 3999 127.0.0.1:6381"))
+('MOVED', 3999, ('127.0.0.1', 6381))
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from redis.crc import key_slot
+
+from redlin.harness.wire import Connection, WireError
+from redlin.model import Error, Reply
+
+Address = tuple[str, int]
+PROBE_TIMEOUT: Final = 0.5
+"""Seconds a route waits for a server or sentinel to answer while it looks for the primary."""
+
+
+def _text(value: Reply) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ask(address: Address, *argv: bytes, timeout: float) -> Reply:
+    """One command on a fresh connection (the route's own, never a client's)."""
+    with Connection(*address, timeout=timeout) as connection:
+        return connection.execute(*argv)
+
+
+def redirect_of(reply: Reply) -> tuple[str, int, Address] | None:
+    """``("MOVED" | "ASK", slot, address)`` for a Cluster redirection error, else None."""
+    if type(reply) is not Error:
+        return None
+    kind, _, rest = reply.text.partition(" ")
+    if kind not in ("MOVED", "ASK"):
+        return None
+    slot, _, where = rest.partition(" ")
+    host, _, port = where.rpartition(":")
+    return kind, int(slot), (host, int(port))
+
+
+class Route:
+    """Where commands on a key go; subclasses find the primary their own way."""
+
+    needs_readonly = False
+    """Whether a replica serves reads only after ``READONLY`` on the connection (a cluster's)."""
+
+    def __init__(self, via: Callable[[Address], Address] | None = None, probe_timeout: float = PROBE_TIMEOUT) -> None:
+        self.via = via or (lambda address: address)
+        self.probe_timeout = probe_timeout
+        self._lock = threading.Lock()
+
+    def address(self, key: bytes, replica: int | None = None) -> Address:
+        """Where a client sends a command on ``key``: the primary serving it, or for a replica read
+        replica number ``replica`` (modulo how many there are; the primary if there is none)."""
+        with self._lock:
+            primary, replicas = self._locate(key)
+        chosen = replicas[replica % len(replicas)] if replica is not None and replicas else primary
+        return self.via(chosen)
+
+    def _locate(self, key: bytes) -> tuple[Address, list[Address]]:
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        """Look for the primary again (after a lost connection or a refusal)."""
+        with self._lock:
+            self._discover()
+
+    def _discover(self) -> None:
+        raise NotImplementedError
+
+    def moved(self, slot: int, address: Address) -> None:
+        """A ``MOVED`` said ``slot`` is served at ``address`` (only a cluster has slots)."""
+
+
+class HostsRoute(Route):
+    """Servers named by address; the primary is found with ``ROLE``."""
+
+    def __init__(self, hosts: Sequence[Address], **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.hosts = list(hosts)
+        self._primary = self.hosts[0]
+        self._replicas = self.hosts[1:]
+
+    def _locate(self, key: bytes) -> tuple[Address, list[Address]]:
+        return self._primary, self._replicas
+
+    def _discover(self) -> None:
+        masters: list[tuple[int, Address]] = []
+        replicas: list[Address] = []
+        for host in self.hosts:
+            try:
+                role = _ask(host, b"ROLE", timeout=self.probe_timeout)
+            except WireError:
+                continue  # down or paused: neither primary nor a replica to read from now
+            if isinstance(role, tuple) and role and role[0] == b"master":
+                followers = role[2] if len(role) > 2 and isinstance(role[2], tuple) else []
+                masters.append((len(followers), host))
+            elif isinstance(role, tuple) and role:
+                replicas.append(host)
+        if masters:
+            self._primary = max(masters, key=lambda entry: entry[0])[1]  # max keeps the first of equals
+            self._replicas = replicas
+
+
+class SentinelRoute(Route):
+    """A primary watched by sentinels under ``name``."""
+
+    def __init__(self, sentinels: Sequence[Address], name: str, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.sentinels = list(sentinels)
+        self.name = name.encode()
+        self._primary: Address | None = None
+        self._replicas: list[Address] = []
+
+    def _locate(self, key: bytes) -> tuple[Address, list[Address]]:
+        if self._primary is None:
+            self._discover()
+        if self._primary is None:
+            raise WireError(f"no sentinel of {len(self.sentinels)} named the primary of {self.name.decode()!r}")
+        return self._primary, self._replicas
+
+    def _discover(self) -> None:
+        for sentinel in self.sentinels:
+            try:
+                reply = _ask(sentinel, b"SENTINEL", b"GET-MASTER-ADDR-BY-NAME", self.name, timeout=self.probe_timeout)
+                listed = _ask(sentinel, b"SENTINEL", b"REPLICAS", self.name, timeout=self.probe_timeout)
+            except WireError:
+                continue
+            if isinstance(reply, tuple) and len(reply) == 2:
+                self._primary = (_text(reply[0]), int(_text(reply[1])))
+                self._replicas = _healthy_replicas(listed)
+                return
+
+
+def _healthy_replicas(listed: Reply) -> list[Address]:
+    """The replicas ``SENTINEL REPLICAS`` lists as neither down nor disconnected."""
+    found = []
+    for entry in listed if isinstance(listed, tuple) else []:
+        if not isinstance(entry, tuple):
+            continue
+        fields = dict(zip(map(_text, entry[::2]), map(_text, entry[1::2]), strict=False))
+        if not {"s_down", "o_down", "disconnected"} & set(fields.get("flags", "").split(",")):
+            found.append((fields["ip"], int(fields["port"])))
+    return found
+
+
+class ClusterRoute(Route):
+    """A Redis Cluster reached through any of ``seeds``; keys go by their hash slot."""
+
+    needs_readonly = True
+
+    def __init__(self, seeds: Sequence[Address], **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.seeds = list(seeds)
+        self._slots: dict[int, tuple[Address, list[Address]]] = {}
+
+    def _locate(self, key: bytes) -> tuple[Address, list[Address]]:
+        slot = key_slot(key)
+        if slot not in self._slots:
+            self._discover()
+        if slot not in self._slots:
+            raise WireError(f"no node of the cluster serves slot {slot}")
+        return self._slots[slot]
+
+    def moved(self, slot: int, address: Address) -> None:
+        with self._lock:
+            self._slots[slot] = (address, [])
+
+    def _discover(self) -> None:
+        known = [*self.seeds, *{entry[0] for entry in self._slots.values()}]
+        for node in known:
+            try:
+                table = _ask(node, b"CLUSTER", b"SLOTS", timeout=self.probe_timeout)
+            except WireError:
+                continue
+            if type(table) is Error or not isinstance(table, tuple) or not table:
+                continue
+            slots: dict[int, tuple[Address, list[Address]]] = {}
+            for entry in table:
+                if not isinstance(entry, tuple) or len(entry) < 3:
+                    continue
+                first, last, primary, *replicas = entry
+                served = (_address(primary), [_address(replica) for replica in replicas])
+                for slot in range(int(_text(first)), int(_text(last)) + 1):
+                    slots[slot] = served
+            self._slots = slots
+            return
+
+
+def _address(node: Reply) -> Address:
+    """A node's ``[ip, port, id, ...]`` entry of ``CLUSTER SLOTS`` as an address."""
+    if not isinstance(node, tuple) or len(node) < 2:
+        raise WireError(f"CLUSTER SLOTS gave a node entry redlin cannot read: {node!r}")
+    return (_text(node[0]), int(_text(node[1])))

@@ -1,0 +1,368 @@
+"""``redlin run --deployment``: a workload against a deployment under a nemesis, checked and reported.
+
+One run: start the deployment (or reach the user's), start the nemesis, record the workload of
+:mod:`redlin.deploy.record` for ``duration`` seconds, stop the nemesis (which heals every fault),
+let the deployment settle, read every key through the primary path, delete the run's keys, then
+judge what was recorded:
+
+- **linearizability** of what clients saw through the primary path (the replica readers' operations
+  left out), with the Redis model, minimised to a small counterexample;
+- **lost acknowledged writes**: :mod:`redlin.deploy.analysis`, each with the fault that lost it;
+- with replica readers, **sequential consistency** of every operation, replica reads included
+  (:mod:`redlin.search.sequential`): whether the deployment gives the weaker guarantee;
+- with ``wait``, what ``WAIT`` confirmed of the writes that were lost.
+
+The report directory holds ``history.jsonl`` (written as it happened, each fault too), ``nemesis.jsonl`` (each
+fault, appended once healed), ``waits.jsonl``, the report (faults as bands on its timeline) and
+``deployment.json`` with every figure; ``nodes/`` keeps the servers' logs.
+
+>>> parse_existing("cluster=redis://10.0.0.1:7000,redis://10.0.0.2:7000")
+('cluster', [('10.0.0.1', 7000), ('10.0.0.2', 7000)], '')
+>>> parse_existing("sentinel=redis://10.0.0.1:26379?master=cache")
+('sentinel', [('10.0.0.1', 26379)], 'cache')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+from redlin.deploy.analysis import (
+    LostWrite,
+    acknowledged_pushes,
+    append_only_violation,
+    describe_fault,
+    fault_before,
+    lost_writes,
+    read_waits,
+    wait_summary,
+)
+from redlin.deploy.cluster import Cluster
+from redlin.deploy.faults import FaultEvent, UserCommand, parse_nemesis, write_events
+from redlin.deploy.nemesis import Nemesis
+from redlin.deploy.node import DeployError, Topology
+from redlin.deploy.proxy import ProxyLayer
+from redlin.deploy.record import WAITS_FILE, DeploymentRecorder, KeySpace
+from redlin.deploy.routes import Address, ClusterRoute, HostsRoute, Route, SentinelRoute
+from redlin.deploy.topology import MASTER_NAME, Deployment, PrimaryReplica, SentinelGroup
+from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
+from redlin.harness.wire import Connection, WireError
+from redlin.history.jsonl import HistoryWriter
+from redlin.history.records import History
+from redlin.registry import load
+from redlin.report.write import write_report
+from redlin.search.check import check
+from redlin.search.compose import piece
+from redlin.search.minimise import minimise
+from redlin.search.result import Linearizable, Result, Violation
+from redlin.search.sequential import SequentialResult, check_sequential
+
+EXISTING: Final = ("hosts", "sentinel", "cluster")
+"""Deployments redlin does not own: ``hosts=URL,...``, ``sentinel=URL,...[?master=NAME]``, ``cluster=URL,...``."""
+SETTLE_TIMEOUT: Final = 20.0
+FINAL_READS_TIMEOUT: Final = 30.0
+HISTORY_FILE: Final = "history.jsonl"
+NEMESIS_FILE: Final = "nemesis.jsonl"
+RESULT_FILE: Final = "deployment.json"
+
+
+@dataclass
+class DeploymentPlan:
+    """What one deployment run does (the ``redlin run --deployment`` options)."""
+
+    deployment: str
+    out: Path
+    nemesis: str | None = None
+    commands: dict[str, UserCommand] = field(default_factory=dict)
+    clients: int = 4
+    replica_readers: int = 0
+    duration: float = 15.0
+    ops: int | None = None
+    seed: int = 0
+    timeout: float = 1.0
+    wait: tuple[int, int] | None = None
+    rate: float | None = 200.0
+    check_time: float = 60.0
+    max_states: int = 2_000_000
+
+
+@dataclass
+class DeploymentOutcome:
+    """What a deployment run found (also ``deployment.json``)."""
+
+    out: Path
+    verdict: str
+    operations: int
+    faults: list[FaultEvent]
+    lost: list[LostWrite]
+    acknowledged: int
+    sequential: SequentialResult | None
+    seconds: float
+    summary: str
+    exit_code: int
+    document: dict[str, Any]
+
+
+def parse_existing(text: str) -> tuple[str, list[Address], str]:
+    """``KIND=URL[,URL...][?master=NAME]`` as (kind, addresses, master name); UsageError if bad."""
+    kind, _, urls = text.partition("=")
+    if kind not in EXISTING or not urls:
+        raise UsageError(f"bad --deployment {text!r}: expected a local kind or one of "
+                         + ", ".join(f"{name}=URL[,URL...]" for name in EXISTING))
+    urls, _, query = urls.partition("?")
+    master = urllib.parse.parse_qs(query).get("master", [""])[0]
+    addresses = []
+    for url in urls.split(","):
+        parsed = urllib.parse.urlsplit(url.strip())
+        try:
+            port = 6379 if parsed.port is None else parsed.port
+        except ValueError:
+            port = 0
+        if parsed.scheme != "redis" or not parsed.hostname or not 0 < port < 65536:
+            raise UsageError(f"bad --deployment {text!r}: {url!r} is not redis://HOST:PORT")
+        if parsed.password or parsed.username:
+            raise UsageError(f"bad --deployment {text!r}: passwords are not supported for deployments yet")
+        addresses.append((parsed.hostname, port))
+    return kind, addresses, master or (MASTER_NAME if kind == "sentinel" else "")
+
+
+def parse_wait(text: str) -> tuple[int, int]:
+    """``N[:MS]`` (``WAIT``'s replicas and milliseconds, 100 by default); ValueError if it is not that."""
+    replicas, _, ms = text.partition(":")
+    if not replicas.isdigit() or not (ms or "100").isdigit():
+        raise ValueError(f"bad WAIT option {text!r}")
+    return int(replicas), int(ms or "100")
+
+
+def _route(topology: Topology, via: Callable[[Address], Address] | None) -> Route:
+    if isinstance(topology, SentinelGroup):
+        return SentinelRoute(topology.sentinel_addresses, MASTER_NAME, via=via)
+    if isinstance(topology, Cluster):
+        return ClusterRoute(topology.startup_nodes, via=via)
+    assert isinstance(topology, PrimaryReplica)
+    return HostsRoute([node.address for node in topology.servers], via=via)
+
+
+def _settle(topology: Topology | None) -> str:
+    """Wait until the deployment is whole again after the nemesis healed it; what went wrong, if anything."""
+    try:
+        if isinstance(topology, SentinelGroup):
+            topology.follow()
+            topology.wait_synced(SETTLE_TIMEOUT)
+        elif isinstance(topology, Cluster):
+            topology.wait_healthy(SETTLE_TIMEOUT)
+        elif isinstance(topology, PrimaryReplica):
+            topology.wait_synced(SETTLE_TIMEOUT)
+    except DeployError as error:
+        return str(error)
+    return ""
+
+
+def _proxied(topology: Topology, proxies: ProxyLayer) -> Callable[[Address], Address]:
+    by_port = {node.port: proxies.address(node) for node in topology.nodes if node in proxies}
+    return lambda address: by_port.get(address[1], address)
+
+
+def _delete_keys(route: Route, keys: KeySpace, timeout: float) -> None:
+    """Delete the run's keys (each through the node serving it); a node that cannot be reached
+    keeps them (they are under the run's prefix)."""
+    for key in keys.all():
+        try:
+            with Connection(*route.address(key), timeout=timeout) as connection:
+                connection.execute(b"DEL", key)
+        except WireError:
+            continue
+
+
+def run_deployment(plan: DeploymentPlan, progress: IO[str] | None = None) -> DeploymentOutcome:
+    """Run ``plan``; see the module docstring."""
+    started = time.monotonic()
+    out = plan.out
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (HISTORY_FILE, NEMESIS_FILE, WAITS_FILE):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "nodes", ignore_errors=True)  # an earlier run's data files would be loaded
+    keys = KeySpace(b"redlin:%s:" % uuid.uuid4().hex[:10].encode())
+
+    def say(text: str) -> None:
+        if progress is not None:
+            print(text, file=progress, flush=True)
+
+    interrupted = False
+    with ExitStack() as stack:
+        writer = stack.enter_context(HistoryWriter(
+            out / HISTORY_FILE, model="redis", deployment=plan.deployment, nemesis=plan.nemesis or "none",
+            seed=plan.seed, prefix=keys.prefix.decode()))
+        topology, route, nemesis = _open(plan, out, stack, say,
+                                         lambda event: writer.fault(json.loads(event.to_json())))
+        recorder = DeploymentRecorder(route, writer, keys, clients=plan.clients, seed=plan.seed, timeout=plan.timeout,
+                                      replica_readers=plan.replica_readers, wait=plan.wait, directory=out,
+                                      rate=plan.rate)
+        stack.callback(recorder.close)
+        say(f"recording for {plan.duration:g} s: {plan.clients} clients"
+            + (f", {plan.replica_readers} replica readers" if plan.replica_readers else "")
+            + (f", nemesis {plan.nemesis}" if plan.nemesis else ""))
+        if nemesis is not None:
+            nemesis.start()
+        try:
+            recorder.run(plan.duration, plan.ops)
+        except KeyboardInterrupt:
+            interrupted = True
+            recorder.stopping.set()
+        events = _stop(nemesis, out)
+        unsettled = _settle(topology)
+        say("reading every key after healing" + (f" (not settled: {unsettled})" if unsettled else ""))
+        missing = recorder.final_reads(time.monotonic() + FINAL_READS_TIMEOUT)
+        _delete_keys(route, keys, plan.timeout)
+        readers = set(recorder.readers_of)
+    say("checking")
+    return _judge(plan, out, events, readers, started, notes={"unsettled": unsettled, "unread_keys": len(missing),
+                                                               "interrupted": interrupted})
+
+
+def _open(plan: DeploymentPlan, out: Path, stack: ExitStack, say: Callable[[str], None],
+          listener: Callable[[FaultEvent], None]) -> tuple[Topology | None, Route, Nemesis | None]:
+    """The topology (None for the user's), the route to it and the nemesis, closed by ``stack``."""
+    kinds = [spec.kind for spec in parse_nemesis(plan.nemesis, plan.commands)] if plan.nemesis else []
+    topology: Topology | None = None
+    proxies: ProxyLayer | None = None
+    if "=" in plan.deployment:
+        kind, addresses, master = parse_existing(plan.deployment)
+        route: Route = (HostsRoute(addresses) if kind == "hosts" else ClusterRoute(addresses) if kind == "cluster"
+                        else SentinelRoute(addresses, master))
+        route.refresh()
+    else:
+        deployment = Deployment.parse(plan.deployment)
+        say(f"starting {deployment}")
+        topology = stack.enter_context(deployment.build(out / "nodes"))
+        if {"partition", "latency", "all"} & set(kinds):
+            proxies = stack.enter_context(ProxyLayer(node for node in topology.nodes if not node.sentinel))
+        route = _route(topology, None if proxies is None else _proxied(topology, proxies))
+        route.refresh()
+    nemesis = None
+    if plan.nemesis:
+        nemesis = Nemesis(topology, plan.nemesis, seed=plan.seed, proxies=proxies, commands=plan.commands,
+                          journal=out / NEMESIS_FILE, listener=listener)
+        stack.callback(nemesis.heal_all)  # whatever happens, nothing stays paused or partitioned
+    return topology, route, nemesis
+
+
+def _stop(nemesis: Nemesis | None, out: Path) -> list[FaultEvent]:
+    if nemesis is None:
+        return []
+    try:
+        events = nemesis.stop()
+    finally:
+        write_events(out / NEMESIS_FILE, nemesis.events())
+    return events
+
+
+def _judge(plan: DeploymentPlan, out: Path, events: list[FaultEvent], readers: set[int], started: float,
+           notes: dict[str, Any]) -> DeploymentOutcome:
+    history, model = load(out / HISTORY_FILE, "jsonl", None, None)
+    ids = [op.id for op in history if op.client not in readers]
+    primary = piece(history, ids) if readers else history
+    deadline = time.monotonic() + plan.check_time
+    shortcut = append_only_violation(primary, model)
+    result: Result
+    core: tuple[int, ...] = ()
+    if shortcut is not None:
+        result, core = shortcut
+    else:
+        result = check(primary, model, time_limit=plan.check_time, max_states=plan.max_states)
+        if isinstance(result, Violation):
+            core = minimise(primary, model, result, time_limit=max(1.0, plan.check_time / 4))
+    sequential = None
+    with_replicas: Result | None = None
+    if readers:  # the weaker guarantee first, then whether replica reads are linearizable after all
+        sequential = check_sequential(history, model, time_limit=max(1.0, deadline - time.monotonic()),
+                                      max_states=plan.max_states)
+        with_replicas = check(history, model, time_limit=max(1.0, deadline - time.monotonic()),
+                              max_states=plan.max_states)
+    waits = read_waits(out / WAITS_FILE)
+    lost = lost_writes(history, events, waits)
+    origin = min((op.invoke for op in history), default=0)
+    notes["replica_reads_linearizable"] = None if with_replicas is None else with_replicas.verdict
+    document = _document(plan, history, result, primary, sequential, events, lost, waits, origin, notes)
+    write_report(out, history=primary, model=model, result=result, core=core,
+                 meta={"faults": [json.loads(event.to_json()) for event in events], "deployment": document})
+    summary = render_summary(document)
+    document["summary"] = summary
+    (out / RESULT_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    bad = isinstance(result, Violation) or bool(lost) or (sequential is not None and sequential.verdict == "violation")
+    code = EXIT_VIOLATION if bad else EXIT_OK if isinstance(result, Linearizable) else EXIT_UNKNOWN
+    return DeploymentOutcome(out, result.verdict, len(history), events, lost, acknowledged_pushes(history),
+                             sequential, time.monotonic() - started, summary, code, document)
+
+
+def _document(plan: DeploymentPlan, history: History, result: Result, primary: History,
+              sequential: SequentialResult | None, events: list[FaultEvent], lost: list[LostWrite],
+              waits: dict[int, int], origin: int, notes: dict[str, Any]) -> dict[str, Any]:
+    violation = None
+    if isinstance(result, Violation):
+        op = primary[result.operation]
+        before = fault_before(events, op.invoke)
+        violation = {"operation": result.operation, "invoke_ms": round((op.invoke - origin) / 1e6, 3),
+                     "fault_before": None if before is None else describe_fault(before, origin),
+                     "during": before is not None and before.covers(op.invoke)}
+    return {
+        "deployment": plan.deployment, "nemesis": plan.nemesis or "none", "seed": plan.seed,
+        "clients": plan.clients, "replica_readers": plan.replica_readers, "duration": plan.duration,
+        "wait": None if plan.wait is None else {"numreplicas": plan.wait[0], "timeout_ms": plan.wait[1]},
+        "operations": len(history), "primary_path_operations": len(primary),
+        "linearizability": result.verdict, "violation": violation,
+        "sequential": None if sequential is None else {"verdict": sequential.verdict, "scope": sequential.scope,
+                                                       "reason": sequential.reason},
+        "faults": [describe_fault(event, origin) for event in events],
+        "acknowledged_writes": acknowledged_pushes(history), "lost_writes": [write.to_json(origin) for write in lost],
+        "wait_summary": wait_summary(lost, waits, plan.wait[0]) if plan.wait else "",
+        **notes,
+    }
+
+
+def render_summary(document: dict[str, Any]) -> str:
+    """The run's findings in a few lines of text (printed, and kept in ``deployment.json``)."""
+    lines = [f"deployment {document['deployment']} under nemesis {document['nemesis']}: "
+             f"{document['operations']:,} operations, {len(document['faults'])} faults"]
+    lines += [f"  fault: {text}" for text in document["faults"][:10]]
+    verdict = document["linearizability"]
+    line = f"linearizability (primary path, {document['primary_path_operations']:,} operations): {verdict}"
+    violation = document["violation"]
+    if violation:
+        line += f" at operation {violation['operation']} ({violation['invoke_ms']:,.1f} ms)"
+        if violation["fault_before"]:
+            line += (f"; {'during' if violation['during'] else 'after'} the fault {violation['fault_before']}")
+        else:
+            line += "; no fault came before it"
+    lines.append(line)
+    lost, acknowledged = document["lost_writes"], document["acknowledged_writes"]
+    lines.append(f"{len(lost)} acknowledged writes lost (of {acknowledged:,} acknowledged list appends)")
+    for write in lost[:5]:
+        lines.append(f"  lost: {write['element']} to {write['key']}, acknowledged at {write['acknowledged_ms']:,.1f} ms"
+                     + (f", lost in the {write['fault']}" if write["fault"] else ", no fault after it")
+                     + (f", WAIT said {write['wait']} replicas" if write["wait"] is not None else ""))
+    if document["wait_summary"]:
+        lines.append(document["wait_summary"])
+    if document["sequential"]:
+        sequential = document["sequential"]
+        lines.append(f"with the replica reads: linearizability {document['replica_reads_linearizable']}, "
+                     f"sequential consistency {sequential['verdict']}"
+                     + (f" ({sequential['reason']})" if sequential["reason"] else ""))
+    if document.get("unsettled"):
+        lines.append(f"the deployment did not settle after healing: {document['unsettled']}")
+    if document.get("unread_keys"):
+        lines.append(f"{document['unread_keys']} keys could not be read after healing: their writes were not judged")
+    return "\n".join(lines)
+
+
+def report_path(outcome: DeploymentOutcome) -> str:
+    return os.fspath(outcome.out / "report.html")
