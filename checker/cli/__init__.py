@@ -1,9 +1,9 @@
 """The ``redlin`` command line: the top of the package (nothing in redlin imports it).
 
-Every subcommand lives in its own module (``check``, ``conform``, ``report``, ``run``, ``serve``) and is a pair
-``add_<name>_arguments(parser)`` / ``<name>_command(args) -> exit code``.  :func:`main` turns
-every error a user can fix into one line on stderr and exit 3, and a bug into one line and exit 4
-(the traceback with ``--debug``); the exit codes live in :mod:`redlin.errors`.
+Every subcommand lives in its own module (``campaign``, ``check``, ``conform``, ``report``, ``run``,
+``serve``) and is a pair ``add_<name>_arguments(parser)`` / ``<name>_command(args) -> exit code``.
+:func:`main` turns every error a user can fix into one line on stderr and exit 3, and a bug into one
+line and exit 4 (the traceback with ``--debug``); the exit codes live in :mod:`redlin.errors`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from redlin import __version__
+from redlin.cli.campaign import add_campaign_arguments, campaign_command
 from redlin.cli.check import add_check_arguments, check_command
 from redlin.cli.conform import add_conform_arguments, conform_command
 from redlin.cli.report import add_report_arguments, report_command
@@ -24,6 +25,8 @@ from redlin.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, 
 _COMMANDS = (
     ("check", "check a recorded history for linearizability", add_check_arguments, check_command),
     ("run", "test a Redis server (default: the embedded model) for linearizability", add_run_arguments, run_command),
+    ("campaign", "run a matrix of deployments under faults and tabulate what each run found",
+     add_campaign_arguments, campaign_command),
     ("conform", "compare a server's replies with the model's, command by command, and shrink each difference",
      add_conform_arguments, conform_command),
     ("report", "write a report for a history, or re-render a saved result", add_report_arguments, report_command),
