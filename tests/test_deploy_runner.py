@@ -33,7 +33,8 @@ from redlin.deploy.node import Node
 from redlin.deploy.record import KeySpace, refused
 from redlin.deploy.routes import HostsRoute, redirect_of
 from redlin.deploy.runner import DeploymentOutcome, DeploymentPlan, parse_existing, run_deployment
-from redlin.deploy.topology import PrimaryReplica
+from redlin.deploy.cluster import Cluster
+from redlin.deploy.topology import MASTER_NAME, PrimaryReplica, SentinelGroup
 from redlin.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, HistoryError, UsageError
 from redlin.history.jsonl import HistoryWriter, load_history
 from redlin.history.records import History, Operation, Outcome
@@ -260,3 +261,24 @@ def test_a_cluster_run_follows_its_primaries_through_a_failover(servers: None, t
     finals = [op for op in history if isinstance(op.client, str) and op.outcome is Outcome.OK]
     assert len(finals) == len(KeySpace(b"").reads())
     assert outcome.lost == [] and outcome.verdict == "linearizable", outcome.summary
+
+
+@pytest.mark.slow
+def test_the_users_sentinel_group_is_found_through_its_sentinels(servers: None, tmp_path: Path) -> None:
+    need_binary("redis-sentinel")
+    with SentinelGroup(2) as group:
+        seeds = ",".join(f"redis://{host}:{port}" for host, port in group.sentinel_addresses)
+        outcome = _run(tmp_path, f"sentinel={seeds}?master={MASTER_NAME}", None, replica_readers=1)
+        assert outcome.verdict == "linearizable" and outcome.lost == [] and outcome.acknowledged > 50
+        writes = [op for op in load_history(outcome.out / "history.jsonl") if op.outcome is Outcome.OK]
+        assert writes and group.primary.command("KEYS", "redlin:*") == []  # reached the primary, then cleaned up
+        assert outcome.document["sequential"] is not None
+
+
+@pytest.mark.slow
+def test_the_users_cluster_is_reached_from_one_seed(servers: None, tmp_path: Path) -> None:
+    with Cluster() as cluster:
+        outcome = _run(tmp_path, f"cluster={cluster.seed_url}", None)
+        assert outcome.verdict == "linearizable" and outcome.lost == [] and outcome.acknowledged > 50
+        for primary in cluster.primaries():
+            assert primary.command("KEYS", "redlin:*") == []
