@@ -18,8 +18,10 @@ parsing, the CLI's errors) are not.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,12 +30,12 @@ from conftest import need_binary
 
 from redlin.adapter.redis_model import redis_model
 from redlin.deploy.analysis import append_only_violation, describe_fault, lost_writes, wait_summary
+from redlin.deploy.cluster import Cluster
 from redlin.deploy.faults import FaultEvent, parse_commands, read_events
 from redlin.deploy.node import Node
 from redlin.deploy.record import KeySpace, refused
 from redlin.deploy.routes import HostsRoute, redirect_of
 from redlin.deploy.runner import DeploymentOutcome, DeploymentPlan, parse_existing, run_deployment
-from redlin.deploy.cluster import Cluster
 from redlin.deploy.topology import MASTER_NAME, PrimaryReplica, SentinelGroup
 from redlin.errors import EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, HistoryError, UsageError
 from redlin.history.jsonl import HistoryWriter, load_history
@@ -282,3 +284,34 @@ def test_the_users_cluster_is_reached_from_one_seed(servers: None, tmp_path: Pat
         assert outcome.verdict == "linearizable" and outcome.lost == [] and outcome.acknowledged > 50
         for primary in cluster.primaries():
             assert primary.command("KEYS", "redlin:*") == []
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_deployment_run_with_a_verdict_and_no_server_left(servers: None, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--deployment", "primary-replica:1",
+                                "--nemesis", "pause", "--duration", "120", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "history.jsonl").exists() or (out / "history.jsonl").stat().st_size < 5000:
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == EXIT_OK, stderr
+    assert "recording stopped early by SIGTERM" in stdout and "linearizability" in stdout
+    assert json.loads((out / "deployment.json").read_text())["interrupted"] == "SIGTERM"
+    assert not _processes_mentioning(str(out)), "a server of the run was left running"
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """The command lines of running processes that contain ``text`` (from /proc, no pgrep needed)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().decode(errors="replace").replace("\0", " ")
+        except OSError:
+            continue  # gone meanwhile
+        if text in words:
+            found.append(words)
+    return found

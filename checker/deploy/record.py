@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from redlin.deploy.routes import Address, Route, redirect_of
+from redlin.harness.interrupts import checkpoint
 from redlin.harness.wire import Connection, WireError
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import Outcome
@@ -187,6 +188,7 @@ class DeploymentRecorder:
                 if ops is not None and self.recorded >= ops:
                     break
                 self.stopping.wait(0.05)
+                checkpoint()  # SIGINT, SIGTERM or SIGHUP: stop here, the clients after their operation
         finally:
             self.stopping.set()
             for thread in threads:

@@ -55,6 +55,7 @@ from redlin.deploy.record import WAITS_FILE, DeploymentRecorder, KeySpace
 from redlin.deploy.routes import Address, ClusterRoute, HostsRoute, Route, SentinelRoute
 from redlin.deploy.topology import MASTER_NAME, Deployment, PrimaryReplica, SentinelGroup
 from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
+from redlin.harness.interrupts import Interrupts, signal_text
 from redlin.harness.wire import Connection, WireError
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History
@@ -198,7 +199,7 @@ def run_deployment(plan: DeploymentPlan, progress: IO[str] | None = None) -> Dep
             print(text, file=progress, flush=True)
 
     interrupted = False
-    with ExitStack() as stack:
+    with Interrupts() as interrupts, ExitStack() as stack:
         writer = stack.enter_context(HistoryWriter(
             out / HISTORY_FILE, model="redis", deployment=plan.deployment, nemesis=plan.nemesis or "none",
             seed=plan.seed, prefix=keys.prefix.decode()))
@@ -214,7 +215,8 @@ def run_deployment(plan: DeploymentPlan, progress: IO[str] | None = None) -> Dep
         if nemesis is not None:
             nemesis.start()
         try:
-            recorder.run(plan.duration, plan.ops)
+            with interrupts.armed():  # a signal stops the recording; healing, reading and checking go on
+                recorder.run(plan.duration, plan.ops)
         except KeyboardInterrupt:
             interrupted = True
             recorder.stopping.set()
@@ -225,8 +227,9 @@ def run_deployment(plan: DeploymentPlan, progress: IO[str] | None = None) -> Dep
         _delete_keys(route, keys, plan.timeout)
         readers = set(recorder.readers_of)
     say("checking")
-    return _judge(plan, out, events, readers, started, notes={"unsettled": unsettled, "unread_keys": len(missing),
-                                                               "interrupted": interrupted})
+    notes = {"unsettled": unsettled, "unread_keys": len(missing),
+             "interrupted": signal_text(interrupts.received or "SIGINT") if interrupted else ""}
+    return _judge(plan, out, events, readers, started, notes=notes)
 
 
 def _open(plan: DeploymentPlan, out: Path, stack: ExitStack, say: Callable[[str], None],
@@ -284,7 +287,10 @@ def _judge(plan: DeploymentPlan, out: Path, events: list[FaultEvent], readers: s
     sequential = None
     with_replicas: Result | None = None
     if readers:  # the weaker guarantee first, then whether replica reads are linearizable after all
-        sequential = check_sequential(history, model, time_limit=max(1.0, deadline - time.monotonic()),
+        # A third of the budget: the whole-history search is often undecided after the parts pass,
+        # and it should not hold up the rest (the verdict then says unknown, per part).
+        sequential = check_sequential(history, model, time_limit=max(1.0, min(plan.check_time / 3,
+                                                                              deadline - time.monotonic())),
                                       max_states=plan.max_states)
         with_replicas = check(history, model, time_limit=max(1.0, deadline - time.monotonic()),
                               max_states=plan.max_states)
@@ -357,6 +363,8 @@ def render_summary(document: dict[str, Any]) -> str:
         lines.append(f"with the replica reads: linearizability {document['replica_reads_linearizable']}, "
                      f"sequential consistency {sequential['verdict']}"
                      + (f" ({sequential['reason']})" if sequential["reason"] else ""))
+    if document.get("interrupted"):
+        lines.append(f"recording stopped early by {document['interrupted']}: what was recorded was judged")
     if document.get("unsettled"):
         lines.append(f"the deployment did not settle after healing: {document['unsettled']}")
     if document.get("unread_keys"):
