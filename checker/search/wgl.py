@@ -12,8 +12,12 @@ them in reverse order, so no list is ever copied.
 
 Lowe (2017), "Testing for linearizability", Concurrency Computat.: Pract. Exper. 29(4): memoise
 configurations.  Two search nodes with the same set of linearized operations and the same model state
-have the same future, so each ``(linearized set, state)`` pair is explored once.  The set is a Python
-``int`` used as a bitset (one bit per operation of the part), which hashes fast and is immutable.
+have the same future, so each ``(linearized set, state)`` pair is explored once.  The set is kept as
+a watermark and a window: every definite operation (in call order) below the watermark is placed, and
+an ``int`` bitset says which above it are; real time keeps that window as narrow as the history's
+concurrency, so a configuration costs a few words however long the part (a bitset of the whole part,
+as Lowe and Porcupine keep, costs 12 KB a configuration at 100,000 operations).  The INFO operations
+assumed to have taken effect are a bitset of their own.
 
 In the spirit of Lowe's just-in-time linearization, an operation is placed only when the search needs
 it, and the cheapest choices come first.  Every choice below is sound and complete (it never loses a
@@ -253,11 +257,13 @@ def _search(
     last = {head: head for head in (returns_head, *heads)}
     call_op: list[Operation] = [ops[0]] * size  # call entry -> its operation (others: filler)
     returns_to: list[int] = [0] * size  # call entry -> its return entry (0: none, an INFO op)
-    bit: list[int] = [0] * size  # call entry -> its bit in the linearized set
+    rank: list[int] = [0] * size  # call entry -> its definite operation's rank (in call order)
+    bit: list[int] = [0] * size  # call entry -> its INFO operation's bit in the set of assumed ones
     phase_of: list[int] = [0] * size  # call entry -> the phase of its list
     returning: list[int] = [0] * size  # return entry -> index of its operation in ops
     read_only = model.read_only
     call_entry_of: dict[int, int] = {}
+    ranked = maybes = 0
     for entry, (index, is_call) in enumerate(layout, start=1):
         op = ops[index]
         if not is_call:
@@ -266,12 +272,18 @@ def _search(
             head = returns_head
         else:
             call_op[entry] = op
-            bit[entry] = 1 << index
             call_entry_of[index] = entry
             if op.outcome is not Outcome.OK:
                 phase_of[entry] = 2
-            elif read_only is None or not read_only(op):
-                phase_of[entry] = 1
+                bit[entry] = 1 << maybes
+                maybes += 1
+            else:
+                rank[entry] = ranked
+                ranked += 1
+                if read_only is not None and read_only(op):
+                    phase_of[entry] = 0
+                else:
+                    phase_of[entry] = 1
             head = heads[phase_of[entry]]
         nxt[last[head]] = entry
         prv[entry] = last[head]
@@ -300,16 +312,24 @@ def _search(
 
     step = model.step
     state: Hashable = model.init()
-    bits = 0  # the operations linearized so far
-    assumed = 0  # the INFO operations among them
-    seen: set[tuple[int, Hashable]] = set()
+    # The definite operations linearized so far: every one ranked below `low`, and those of
+    # `window` (bit k: rank low + k; bit 0 is clear).  Real time keeps them close to a prefix, so
+    # this stays a few words long however long the part is: a plain bitset of the part would cost
+    # every configuration in the memo an int as long as the part (12 KB at 100k operations).
+    low = 0
+    window = 0
+    assumed = 0  # the INFO operations assumed to have taken effect (by `bit`)
+    seen: set[tuple[int, int, int, Hashable]] = set()
     remember = seen.add
     # Failed configurations that assumed INFO operations, by (definite operations, state): a
     # configuration that assumed a superset of a failed one's INFO operations fails too.
-    failed: dict[tuple[int, Hashable], list[int]] = {}
+    failed: dict[tuple[int, int, Hashable], list[int]] = {}
     failed_get = failed.get
     stack_entries: list[int] = []
     stack_states: list[Hashable] = []
+    stack_marks: list[tuple[int, int]] = []  # (low, window) before each placement
+    push_mark = stack_marks.append
+    pop_mark = stack_marks.pop
     push_entry = stack_entries.append
     push_state = stack_states.append
     pop_entry = stack_entries.pop
@@ -328,7 +348,7 @@ def _search(
         if entry < due:
             op = call_op[entry]
             if phase == 2:
-                if bits & twin[entry] != twin[entry]:
+                if assumed & twin[entry] != twin[entry]:
                     # An earlier INFO operation with the same effect is still pending: use it.
                     entry = nxt[entry]
                     continue
@@ -343,8 +363,18 @@ def _search(
                 if new_state is None:
                     entry = nxt[entry]
                     continue
-            new_bits = bits | bit[entry]
-            remember((new_bits, new_state))
+            if phase == 2:
+                new_low, new_window, new_assumed = low, window, assumed | bit[entry]
+            else:
+                new_assumed = assumed
+                offset = rank[entry] - low
+                if offset:
+                    new_low, new_window = low, window | (1 << offset)
+                else:  # the lowest pending one: move the watermark past every placed one above it
+                    new_window = window | 1
+                    ones = (~new_window & (new_window + 1)).bit_length() - 1
+                    new_low, new_window = low + ones, new_window >> ones
+            remember((new_low, new_window, new_assumed, new_state))
             fresh = len(seen) != explored  # (one hash instead of a lookup and an insertion)
             if fresh:
                 explored += 1
@@ -356,17 +386,18 @@ def _search(
                     while explored >= budget:
                         budget = yield explored
                     checkpoint = min(budget, explored + _CHECK_EVERY)
-                new_assumed = assumed | bit[entry] if phase == 2 else assumed
                 if new_assumed:
-                    for failure in failed_get((new_bits ^ new_assumed, new_state), ()):
+                    for failure in failed_get((new_low, new_window, new_state), ()):
                         if failure & new_assumed == failure:
                             fresh = False  # dominated by a failed configuration
                             break
             if fresh:
                 push_entry(entry)
                 push_state(state)
+                push_mark((low, window))
                 state = new_state
-                bits = new_bits
+                low = new_low
+                window = new_window
                 assumed = new_assumed
                 # Lift the call (and its return, if any) out of their lists.
                 before = prv[entry]
@@ -414,7 +445,7 @@ def _search(
                     states_explored=explored,
                 )
             if assumed:
-                key = (bits ^ assumed, state)
+                key = (low, window, state)
                 failures = failed_get(key)
                 if failures is None:
                     failed[key] = [assumed]
@@ -422,7 +453,7 @@ def _search(
                     failures.append(assumed)
             entry = pop_entry()
             state = pop_state()
-            bits ^= bit[entry]
+            low, window = pop_mark()
             if phase_of[entry] == 2:
                 assumed ^= bit[entry]
             # Unlift in the reverse order of the lift.
