@@ -76,6 +76,9 @@ from redlin.history.records import Operation, Outcome
 from redlin.search.model import Model
 from redlin.search.result import Prefix
 
+_Path = Any
+"""A search path: ``None``, or (call entry, state before it, low, window, the path before it)."""
+
 PREFIXES_KEPT = 8
 """How many longest linearizable prefixes a violation keeps: enough to show the alternatives that
 were tried, few enough to keep reports (and the search) small."""
@@ -325,21 +328,16 @@ def _search(
     # configuration that assumed a superset of a failed one's INFO operations fails too.
     failed: dict[tuple[int, int, Hashable], list[int]] = {}
     failed_get = failed.get
-    stack_entries: list[int] = []
-    stack_states: list[Hashable] = []
-    stack_marks: list[tuple[int, int]] = []  # (low, window) before each placement
-    push_mark = stack_marks.append
-    pop_mark = stack_marks.pop
-    push_entry = stack_entries.append
-    push_state = stack_states.append
-    pop_entry = stack_entries.pop
-    pop_state = stack_states.pop
+    # The search path, as a persistent list: (call entry, state, low, window before it, the rest).
+    # A dead end keeps a reference to it, never a copy: copying the path at every new deepest dead
+    # end made a long part quadratic.
+    path: _Path = None
     definite = sum(1 for op in ops if op.outcome is Outcome.OK)
     pending = definite  # definite operations not yet placed
     explored = 0
     checkpoint = min(budget, _CHECK_EVERY)
     deepest = -1
-    dead_ends: list[tuple[tuple[int, ...], tuple[Hashable, ...], Hashable, int]] = []
+    dead_ends: list[tuple[_Path, Hashable, int]] = []
 
     due = nxt[returns_head]  # the first remaining return: candidates are the calls before it
     phase = 0
@@ -392,9 +390,7 @@ def _search(
                             fresh = False  # dominated by a failed configuration
                             break
             if fresh:
-                push_entry(entry)
-                push_state(state)
-                push_mark((low, window))
+                path = (entry, state, low, window, path)
                 state = new_state
                 low = new_low
                 window = new_window
@@ -435,13 +431,13 @@ def _search(
                     deepest = depth
                     dead_ends.clear()
                 if len(dead_ends) < PREFIXES_KEPT:
-                    dead_ends.append((tuple(stack_entries), tuple(stack_states), state, due))
+                    dead_ends.append((path, state, due))
         # Back up; past a committed read its configuration has failed as well, so keep going.
         while True:
-            if not stack_entries:
+            if path is None:
                 return Stuck(
-                    operation=ops[returning[dead_ends[0][3]]].id,
-                    prefixes=tuple(_prefix(call_op, *dead_end[:3]) for dead_end in dead_ends),
+                    operation=ops[returning[dead_ends[0][2]]].id,
+                    prefixes=tuple(_prefix(call_op, dead_path, last) for dead_path, last, _ in dead_ends),
                     states_explored=explored,
                 )
             if assumed:
@@ -451,9 +447,7 @@ def _search(
                     failed[key] = [assumed]
                 elif len(failures) < _FAILURES_KEPT:
                     failures.append(assumed)
-            entry = pop_entry()
-            state = pop_state()
-            low, window = pop_mark()
+            entry, state, low, window, path = path
             if phase_of[entry] == 2:
                 assumed ^= bit[entry]
             # Unlift in the reverse order of the lift.
@@ -470,18 +464,19 @@ def _search(
         due = nxt[returns_head]
         phase = phase_of[entry]
         entry = nxt[entry]
-    return Linearized(order=tuple(call_op[e].id for e in stack_entries), states_explored=explored)
+    order = []
+    while path is not None:
+        order.append(call_op[path[0]].id)
+        path = path[4]
+    return Linearized(order=tuple(reversed(order)), states_explored=explored)
 
 
-def _prefix(
-    call_op: list[Operation],
-    entries: tuple[int, ...],
-    states_before: tuple[Hashable, ...],
-    last_state: Hashable,
-) -> Prefix:
-    """Turn a saved search path into (operation id, state after it) pairs."""
-    states_after = states_before[1:] + (last_state,)
+def _prefix(call_op: list[Operation], path: _Path, last_state: Hashable) -> Prefix:
+    """Turn a saved search path into (operation id, state after it) pairs, first to last."""
     prefix: list[tuple[int, Hashable]] = []
-    for entry, after in zip(entries, states_after):
+    after = last_state
+    while path is not None:
+        entry, before, _, _, path = path
         prefix.append((call_op[entry].id, after))
-    return tuple(prefix)
+        after = before
+    return tuple(reversed(prefix))
