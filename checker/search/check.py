@@ -2,7 +2,8 @@
 
 Horn & Kroening's P-compositionality makes a history linearizable iff each of its independent parts
 is, so :func:`check` splits the history with the model's ``partition``, runs the cheap sound
-pre-checks of every part, then searches the parts smallest first and stops at the first violation.
+pre-checks of every part, decides the parts a fast path knows (unique-value registers), then
+searches the others smallest first and stops at the first violation.
 A part whose search runs out of budget does not end the check: a later part may still prove a
 violation, which settles the verdict; otherwise the whole is :class:`~redlin.Unknown`.
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
+from redlin.search.fastpath import fast_order
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused
@@ -133,7 +135,16 @@ def _check_parts(
     # (and searched again from scratch if their turn comes).
     suspended: dict[int, PartSearch] = {}
     budget = min(FIRST_ROUND_STATES, max_states)
-    undecided = list(range(len(parts)))
+    undecided = []
+    for index, part in enumerate(parts):
+        # A register part with unique values needs no search: Gibbons & Korach decide it in
+        # O(n log n), and the witness is replayed through the model (:mod:`redlin.search.fastpath`).
+        order = fast_order(part, model)
+        if order is None:
+            undecided.append(index)
+        else:
+            witness.append(order)
+            linearized_parts.append(tuple(op.id for op in part))
     beyond: dict[int, str] = {}  # parts the model could not evaluate, with why
     out_of_time = False
     with cyclic_gc_paused() as collect_young:
