@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from redlin.adapter.pubsub_check import minimise_pubsub
@@ -36,6 +36,9 @@ from redlin.search.model import Model
 from redlin.search.result import Result, Unknown, Violation
 
 __all__ = ["check_pieces", "minimise_piece", "run_pieces"]
+
+Checker = Callable[[History, float | None], Result]
+"""Checks one piece within a time limit (``None``: none)."""
 
 
 def run_pieces(history: History) -> tuple[tuple[int, ...], ...] | None:
@@ -91,10 +94,12 @@ def _piece_of(arg: object, run: bytes) -> bytes | None:
 
 
 def check_pieces(history: History, pieces: Sequence[Sequence[int]], model: Model[Any], *,
-                 time_limit: float | None = None, max_states: int = 1_000_000) -> Result:
+                 time_limit: float | None = None, max_states: int = 1_000_000,
+                 checker: Checker | None = None) -> Result:
     """Check each piece on its own within what is left of ``time_limit`` (seconds for all of
     them), until the first violation; a piece the time did not reach is undecided.  The result is
-    about the whole history (:func:`redlin.search.compose.combine`)."""
+    about the whole history (:func:`redlin.search.compose.combine`).  ``checker(piece, time_limit)``
+    checks one piece (default: :func:`~redlin.search.check` with ``max_states``), say in parallel."""
     deadline = None if time_limit is None else time.monotonic() + time_limit
     results: list[Result] = []
     for ids in pieces:
@@ -103,7 +108,10 @@ def check_pieces(history: History, pieces: Sequence[Sequence[int]], model: Model
             results.append(Unknown(reason="time limit reached before this piece was checked", parts_checked=0,
                                    parts_total=1, states_explored=0, elapsed=0.0))
             continue
-        result = lift(check(piece(history, ids), model, time_limit=left, max_states=max_states), ids)
+        part = piece(history, ids)
+        found = (check(part, model, time_limit=left, max_states=max_states) if checker is None
+                 else checker(part, left))
+        result = lift(found, ids)
         results.append(result)
         if isinstance(result, Violation):
             break

@@ -2,8 +2,13 @@
 
 ``--time-limit`` holds for the whole command: reading the file, checking, minimising a
 violation and writing the report.  The check gets what is left once the file is read, less a
-reserve for the report (:func:`report_reserve`); minimising gets at most a quarter of the limit of
-what is left after that.  A history recorded by ``redlin run`` is checked run by run (round by
+reserve for the report (:func:`report_reserve`); minimising a violation gets ``--minimise-time``
+(:func:`minimise_budget`: by default 5 s, at most ten times what the check took and a quarter of
+the limit), within what is left.  Minimising that stops at its budget keeps the smallest core
+found, and the report and the console say it may not be minimal.
+
+The parts of a history are checked in ``--jobs`` processes (:mod:`redlin.search.parallel`), or on
+a Dask cluster with ``--dask`` (:mod:`redlin.search.distributed`, the ``dask`` extra).  A history recorded by ``redlin run`` is checked run by run (round by
 round for ``--workload pubsub``), as the run checked it (:mod:`redlin.adapter.run_pieces`), so
 that it gets the run's verdict in about the run's time.
 
@@ -18,21 +23,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 from redlin.adapter.profiles import explaining_profile, failing_history, profile_in
+from redlin.adapter.redis_model import redis_model
 from redlin.adapter.run_pieces import check_pieces, minimise_piece, run_pieces
 from redlin.cli.args import positive_float, positive_int
-from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
+from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
 from redlin.history.jsonl import REDIS_MODELS
+from redlin.history.records import History
 from redlin.model import DEFAULT_PROFILE, PROFILES
-from redlin.registry import FORMATS, MODELS, guess_format, load
+from redlin.registry import FORMATS, MODELS, guess_format, load, make_model
 from redlin.report.text import history_ids, render_text
-from redlin.report.write import default_report_dir, result_document, write_check_report
+from redlin.report.write import default_report_dir, minimise_sentence, result_document, write_check_report
 from redlin.search.check import check
+from redlin.search.distributed import DASK_MISSING, check_dask, dask_installed
 from redlin.search.minimise import minimise
-from redlin.search.result import Linearizable, Violation
+from redlin.search.model import Model
+from redlin.search.parallel import ModelSpec, check_parallel
+from redlin.search.result import Linearizable, Result, Violation
+
+DEFAULT_MINIMISE_SECONDS = 5.0
+"""Seconds for minimising a violation, without --minimise-time."""
+MINIMISE_RATIO = 10.0
+"""Without --minimise-time, minimising takes at most this many times what the check took."""
 
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +65,15 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-states", type=positive_int, default=2_000_000, metavar="N",
                         help="memory budget: most search states memoised per part (default 2,000,000)")
     parser.add_argument("--no-minimise", action="store_true", help="do not shrink the counterexample")
+    parser.add_argument("--minimise-time", type=positive_float, metavar="S",
+                        help=f"seconds for shrinking the counterexample (default {DEFAULT_MINIMISE_SECONDS:g}, and at "
+                             f"most {MINIMISE_RATIO:g} times what the check took); the smallest found when it runs out")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=positive_int, metavar="N",
+                       help=f"check independent parts in N processes (default: the cores, {os.cpu_count() or 1}; "
+                            "1: in this process)")
+    where.add_argument("--dask", type=dask_address, metavar="tcp://HOST:PORT",
+                       help="check independent parts on the Dask cluster of this scheduler (needs the dask extra)")
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,22 +88,28 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 def check_command(args: argparse.Namespace) -> int:
     """Check ``args.history``, write its report directory, print the verdict; the exit code."""
     deadline = time.monotonic() + args.time_limit
+    if getattr(args, "dask", None) and not dask_installed():
+        raise UsageError(DASK_MISSING)
     history, model = load(args.history, args.format, args.model, getattr(args, "profile", None))
     writes_report = not getattr(args, "no_report", False)
     reserve = report_reserve(len(history), args.time_limit) if writes_report else 0.0
     pieces = run_pieces(history) if model.name.startswith("redis") else None
-    left = max(0.0, deadline - reserve - time.monotonic())
-    if pieces is not None:
-        result = check_pieces(history, pieces, model, time_limit=left, max_states=args.max_states)
-    else:
-        result = check(history, model, time_limit=left, max_states=args.max_states)
+    checking = time.monotonic()
+    left = max(0.0, deadline - reserve - checking)
+    result = _check_each(history, pieces, model, args, time_limit=left)
     core: tuple[int, ...] = ()
-    left = min(args.time_limit / 4, deadline - reserve - time.monotonic())
+    minimised: dict[str, Any] | None = None
+    checked = time.monotonic()
+    left = min(minimise_budget(getattr(args, "minimise_time", None), checked - checking, args.time_limit),
+               deadline - reserve - checked)
     if isinstance(result, Violation) and not args.no_minimise and left > 0:
         if pieces is not None:
             core = minimise_piece(history, pieces, result, model, time_limit=left)
         else:
             core = minimise(history, model, result, time_limit=left)
+        took = time.monotonic() - checked
+        # ddmin gives up at its deadline with the smallest core proved so far (see minimise()).
+        minimised = {"seconds": round(took, 3), "budget": round(left, 3), "stopped_early": took >= left}
     meta: dict[str, str] = {}
     left = min(args.time_limit / 4, deadline - reserve - time.monotonic())
     if isinstance(result, Violation) and model.name in REDIS_MODELS and left > 0:
@@ -91,11 +123,14 @@ def check_command(args: argparse.Namespace) -> int:
         out = args.out or default_report_dir(args.history)
         fmt = args.format or guess_format(args.history)
         files = write_check_report(args.history, fmt, out, history=history, model=model, result=result, core=core,
-                                   meta=meta)
+                                   meta=meta, minimised=minimised)
     if getattr(args, "json", False):
-        print(json.dumps(result_document(history, model, result, core, meta, history_file="history.jsonl"), indent=2))
+        print(json.dumps(result_document(history, model, result, core, meta, history_file="history.jsonl",
+                                         minimised=minimised), indent=2))
     else:
         print(render_text(history, model, result, core, history_ids(history)))
+        if minimised is not None and minimised["stopped_early"]:
+            print(minimise_sentence(minimised))
         if "version_difference" in meta:
             version = meta["version_difference"]
             print(f"version difference: the model of profile {version} explains the failing history: the server "
@@ -116,3 +151,62 @@ def report_reserve(operations: int, time_limit: float) -> float:
     (2.5, 1.0)
     """
     return min(time_limit / 2, 0.5 + 2e-5 * operations)
+
+
+def minimise_budget(given: float | None, check_seconds: float, time_limit: float) -> float:
+    """Seconds for minimising: ``given`` (``--minimise-time``), else 5 s but at most ten times the
+    ``check_seconds`` the check took and a quarter of ``time_limit`` (the version-profile re-check
+    gets another quarter).
+
+    >>> minimise_budget(None, 0.1, 60.0), minimise_budget(None, 3.0, 60.0), minimise_budget(30.0, 0.1, 60.0)
+    (1.0, 5.0, 30.0)
+    """
+    if given is not None:
+        return given
+    return min(DEFAULT_MINIMISE_SECONDS, MINIMISE_RATIO * check_seconds, time_limit / 4)
+
+
+def dask_address(text: str) -> str:
+    """A Dask scheduler's address, ``tcp://host:port`` (or another of Dask's protocols).
+
+    >>> dask_address("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
+    """
+    scheme, separator, rest = text.partition("://")
+    host, colon, port = rest.rpartition(":")
+    networked = scheme in ("tcp", "tls", "ucx")  # inproc:// (a cluster in this process) has no port
+    if not separator or not (networked and host and colon and port.isdigit() or scheme == "inproc" and rest):
+        raise argparse.ArgumentTypeError(f"not a scheduler address like tcp://HOST:PORT: {text!r}")
+    return text
+
+
+def model_spec(history: History, model: Model[Any]) -> ModelSpec:
+    """How a worker on another machine builds ``model``: a Redis model with the history's version
+    profile and protocol, or a generic model by name."""
+    if model.name in REDIS_MODELS:
+        return ModelSpec(redis_model, (("partitioned", model.name == "redis"),
+                                       ("protocol", 3 if history.meta.get("protocol") == 3 else 2),
+                                       ("profile", profile_in(history.meta))))
+    return ModelSpec(make_model, (("name", model.name),))
+
+
+def _check(history: History, model: Model[Any], args: argparse.Namespace, *, time_limit: float) -> Result:
+    """:func:`~redlin.check` in this process, in ``--jobs`` processes or on the ``--dask`` cluster."""
+    address = getattr(args, "dask", None)
+    if address:
+        return check_dask(history, model_spec(history, model), address=address, time_limit=time_limit,
+                          max_states=args.max_states)
+    jobs = getattr(args, "jobs", None) or os.cpu_count() or 1
+    if jobs > 1:
+        return check_parallel(history, model, jobs=jobs, time_limit=time_limit, max_states=args.max_states)
+    return check(history, model, time_limit=time_limit, max_states=args.max_states)
+
+
+def _check_each(history: History, pieces: tuple[tuple[int, ...], ...] | None, model: Model[Any],
+                args: argparse.Namespace, *, time_limit: float) -> Result:
+    """The history checked whole, or a run's history piece by piece as the run did, each with
+    :func:`_check`, until the first violation."""
+    if pieces is None:
+        return _check(history, model, args, time_limit=time_limit)
+    return check_pieces(history, pieces, model, time_limit=time_limit,
+                        checker=lambda part, left: _check(part, model, args, time_limit=left or 0.0))

@@ -70,6 +70,9 @@ The JSON Schema is ``redlin/report/schema.json``; in words, an object with:
 ``core``, ``counterexample``
     The minimal counterexample's operation ids (empty if not minimised) and the same operations
     described (``id``, ``client``, ``invoke``, ``complete``, ``outcome``, ``text``, ``line``).
+``minimise``
+    ``null`` unless the violation was minimised (by ``redlin check``): ``seconds`` it took,
+    its ``budget`` and ``stopped_early`` (the budget ran out: the core may not be minimal).
 ``violation``
     ``null`` unless a violation: ``operation`` (the id that cannot be placed), ``part`` (index
     into ``parts``), ``part_operations`` (that part's ids), ``initial_state`` (the model's initial
@@ -175,6 +178,7 @@ def write_report(
     result: Result,
     core: tuple[int, ...] = (),
     meta: dict[str, Any] | None = None,
+    minimised: dict[str, Any] | None = None,
 ) -> ReportFiles:
     """Write a report directory for a checked history.
 
@@ -195,6 +199,8 @@ def write_report(
         The minimal counterexample from :func:`~redlin.minimise`, if any.
     meta:
         Extra facts for the report (target, seed, command line); merged over ``history.meta``.
+    minimised:
+        How minimising went (the ``minimise`` field of ``result.json``), if it ran.
 
     Returns
     -------
@@ -220,13 +226,14 @@ def write_report(
     if history_path.name == CHECKED_HISTORY_FILE or not history_path.exists():
         history, result, core = _in_file_order(history, result, core)
         save_history(history, history_path, model=model.name)
-    document = result_document(history, model, result, core, meta, history_file=history_path.name)
+    document = result_document(history, model, result, core, meta, history_file=history_path.name,
+                               minimised=minimised)
     return render_report(out_dir, document, history, model)
 
 
 def write_check_report(
     path: Path, fmt: str, out: Path, *, history: History, model: Model[Any], result: Result, core: tuple[int, ...],
-    meta: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None, minimised: dict[str, Any] | None = None,
 ) -> ReportFiles:
     """The report of a history file that was just checked (``redlin check`` / ``redlin report``).
 
@@ -241,7 +248,7 @@ def write_check_report(
     if fmt == "jsonl" and not target.exists():
         shutil.copyfile(path, target)
     return write_report(out, history=history, model=model, result=result, core=core,
-                        meta={"source_file": os.fspath(path), **(meta or {})})
+                        meta={"source_file": os.fspath(path), **(meta or {})}, minimised=minimised)
 
 
 def _invocations(path: Path) -> int:
@@ -312,6 +319,7 @@ def result_document(
     meta: dict[str, Any] | None = None,
     *,
     history_file: str = HISTORY_FILE,
+    minimised: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``result.json`` document (see the module docstring for its schema)."""
     merged = {**history.meta, **(meta or {})}
@@ -342,6 +350,7 @@ def result_document(
         "witness": witness,
         "core": sorted(core, key=lambda i: (history[i].invoke, i)),
         "counterexample": [_operation_json(history[i], model) for i in sorted(core, key=lambda i: (history[i].invoke, i))],
+        "minimise": minimised,
         "violation": None,
         "unknown": None,
         "meta": _json_safe(merged),
@@ -439,6 +448,15 @@ def load_document(path: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- summary.md and junit.xml
 
 
+def minimise_sentence(minimised: dict[str, Any]) -> str:
+    """What the console and summary.md say when minimising ran out of time.
+
+    >>> minimise_sentence({"seconds": 5.01, "budget": 5.0, "stopped_early": True})
+    'minimised for 5 s; stopped early: the core may not be minimal'
+    """
+    return f"minimised for {minimised['budget']:.3g} s; stopped early: the core may not be minimal"
+
+
 def _headline(document: dict[str, Any]) -> str:
     verdict = document["verdict"]
     if verdict == "violation":
@@ -485,6 +503,8 @@ def render_summary(document: dict[str, Any]) -> str:
         if len(counterexample) > SUMMARY_ROWS:
             lines.append(f"| … | | | | {len(counterexample) - SUMMARY_ROWS} more in result.json |")
         lines.append("")
+        if (document.get("minimise") or {}).get("stopped_early"):
+            lines += [MARKDOWN.words(minimise_sentence(document["minimise"]).capitalize() + "."), ""]
     findings = (document.get("meta") or {}).get("findings")
     if isinstance(findings, list) and len(findings) > 1:
         lines += [f"**{len(findings)} distinct findings** (`--keep-going`; the first is the one above):", ""]

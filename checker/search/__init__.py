@@ -7,7 +7,10 @@
 - :mod:`redlin.search.wgl`: the search of one part (Wing & Gong, with Lowe's memoisation);
 - :mod:`redlin.search.minimise`: shrink a violation to a core of operations;
 - :mod:`redlin.search.result`: the three verdicts, as values;
-- :mod:`redlin.search.sequential`: the weaker check for replica reads, sequential consistency.
+- :mod:`redlin.search.sequential`: the weaker check for replica reads, sequential consistency;
+- :mod:`redlin.search.fastpath`: unique-value register parts decided without a search;
+- :mod:`redlin.search.parallel` and :mod:`redlin.search.distributed`: the parts checked in worker
+  processes (``--jobs``) or on a Dask cluster (``--dask``).
 """
 
 from redlin.search.check import check

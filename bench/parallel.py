@@ -1,0 +1,134 @@
+"""Check time of ``--jobs 1`` against ``--jobs N`` on a many-key Redis history (issue #15).
+
+Usage::
+
+    python bench/parallel.py [--keys K] [--clients C] [--ops N] [--jobs N] [--repeat R] [--seed S]
+
+Draws a linearizable history of APPEND and GET on ``K`` keys, ``C`` concurrent clients per key,
+``N`` operations each (:func:`many_key_history`), checks it with :func:`redlin.check` (``--jobs
+1``) and with :func:`redlin.search.parallel.check_parallel` (``--jobs N``), and prints the best
+wall time of ``--repeat`` runs of each, the speed-up and the verdicts.  The goal of the issue:
+``--jobs 2`` at least 1.7 times faster than ``--jobs 1`` on two idle cores.
+
+Also ``--break-even``: the time of ``--jobs 1``, of ``--jobs N`` always starting a pool, and of
+``--jobs N`` as it is (in this process when the check ends within
+:data:`redlin.search.parallel.PROBE_SECONDS`) on histories of growing size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import time
+from collections.abc import Callable
+
+from redlin import History, Operation, Result, check, redis_model
+from redlin.search import parallel
+from redlin.search.parallel import check_parallel
+
+
+def many_key_history(keys: int, clients: int, ops: int, *, seed: int = 0, stale: bool = False) -> History:
+    """A Redis history of APPEND and GET, linearizable by construction (each operation takes
+    effect at a random point of its interval), over ``keys`` keys with ``clients`` clients each.
+    Long, overlapping intervals make each key's search hard.  ``stale``: one GET of the last key
+    returns an older value than it could have (a violation).
+
+    >>> history = many_key_history(2, 2, 3)
+    >>> len(history), sorted({op.call[0][1] for op in history})
+    (12, [b'k0', b'k1'])
+    """
+    rng = random.Random(seed)
+    steps = []  # (effect point, invoke, complete, client, command)
+    for client in range(keys * clients):
+        key = f"k{client % keys}".encode()
+        at = rng.randrange(100)
+        for n in range(ops):
+            span = rng.randrange(50, 300)
+            command: tuple[bytes, ...] = (
+                (b"GET", key) if rng.random() < 0.4 else (b"APPEND", key, f"{client}.{n} ".encode()))
+            steps.append((at + rng.randrange(span), at, at + span, client, command))
+            at += span + rng.randrange(1, 5)
+    steps.sort()
+    values: dict[bytes, bytes] = {}
+    done = []
+    for _, invoke, complete, client, command in steps:
+        key = command[1]
+        if command[0] == b"APPEND":
+            values[key] = values.get(key, b"") + command[2]
+            reply: object = len(values[key])
+        else:
+            reply = values.get(key)
+        done.append((invoke, complete, client, command, reply))
+    done.sort()
+    if stale:
+        last = f"k{keys - 1}".encode()
+        reads = [i for i, (_, _, _, command, reply) in enumerate(done) if command == (b"GET", last) and reply]
+        invoke, complete, client, command, reply = done[reads[-1]]
+        assert isinstance(reply, bytes)
+        done[reads[-1]] = (invoke, complete, client, command, reply[: reply.index(b" ") + 1])  # the first append only
+    return History(tuple(Operation(i, client, (command,), (reply,), invoke, complete)
+                         for i, (invoke, complete, client, command, reply) in enumerate(done)))
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def best(run: Callable[[], Result], repeat: int) -> tuple[float, float, Result]:
+    """The best wall time of ``repeat`` runs, the CPU time of that run, and the last result."""
+    times = []
+    result = None
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), _cpu()
+        result = run()
+        times.append((time.perf_counter() - started, _cpu() - cpu))
+    assert result is not None
+    wall, cpu = min(times)
+    return wall, cpu, result
+
+
+def compare(history: History, jobs: int, repeat: int) -> tuple[tuple[float, float], tuple[float, float], str, str]:
+    """(wall, CPU) seconds with --jobs 1 and --jobs ``jobs``, and the two verdicts."""
+    model = redis_model()
+    one, one_cpu, first = best(lambda: check(history, model, time_limit=600), repeat)
+    many, many_cpu, second = best(lambda: check_parallel(history, model, jobs=jobs, time_limit=600), repeat)
+    return (one, one_cpu), (many, many_cpu), first.verdict, second.verdict
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keys", type=int, default=8, help="keys (independent parts)")
+    parser.add_argument("--clients", type=int, default=12, help="concurrent clients per key")
+    parser.add_argument("--ops", type=int, default=40, help="operations per client")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes to compare with one")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, the best kept")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--break-even", action="store_true", help="time both on growing histories")
+    args = parser.parse_args(argv)
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}")
+    if args.break_even:
+        probe = parallel.PROBE_SECONDS
+        for keys, clients in ((2, 4), (4, 4), (8, 4), (8, 6), (8, 8), (8, 10), (8, 12)):
+            history = many_key_history(keys, clients, 20, seed=args.seed)
+            parallel.PROBE_SECONDS = 0
+            (one, _), (pool, _), _, _ = compare(history, args.jobs, args.repeat)
+            parallel.PROBE_SECONDS = probe
+            (_, _), (many, _), _, _ = compare(history, args.jobs, args.repeat)
+            print(f"{len(history):6,} operations: --jobs 1 {one * 1000:7.1f} ms; --jobs {args.jobs}: always a pool "
+                  f"{pool * 1000:7.1f} ms, as it is {many * 1000:7.1f} ms")
+        return 0
+    history = many_key_history(args.keys, args.clients, args.ops, seed=args.seed)
+    (one, one_cpu), (many, many_cpu), first, second = compare(history, args.jobs, args.repeat)
+    print(f"{len(history):,} operations on {args.keys} keys, {args.clients} clients per key")
+    print(f"--jobs 1: {one:.3f} s ({one_cpu:.3f} CPU s, {first}); --jobs {args.jobs}: {many:.3f} s "
+          f"({many_cpu:.3f} CPU s in all processes, {second}); speed-up {one / many:.2f}x")
+    print(f"load average now {os.getloadavg()[0]:.2f}: the speed-up needs {args.jobs} idle cores")
+    return 0 if first == second else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,362 @@
+"""Check the independent parts of a history in several worker processes at once.
+
+Horn & Kroening's P-compositionality (see :mod:`redlin.search.check`) makes the parts of a history
+independent, so they can be searched side by side.  :func:`check_parallel` does what
+:func:`~redlin.search.check.check` does, with the parts spread over ``jobs`` processes of a
+:class:`~concurrent.futures.ProcessPoolExecutor`, and gives the same verdicts:
+
+- the same rounds of growing budgets (``FIRST_ROUND_STATES``, times ``ROUND_GROWTH``): every part
+  is first searched with a small budget, and a part that reaches it is searched again, from the
+  start, with eight times more.  A search cannot be suspended in one process and resumed in
+  another, so a part is searched anew each round; the budgets grow geometrically, so that costs at
+  most a seventh more;
+- the violation reported is the one check() reports: the first in (round, part) order, parts
+  ordered smallest first.  A violation found in a worker is held back until every task before it
+  in that order has ended, so the answer does not depend on which worker was faster (and an
+  easy violation in a later part still ends the check after one round of the hard parts);
+- a witness lists the parts in the order check() decides them;
+- Unknown, with check()'s reasons, when the time limit (shared by all workers: one deadline) or
+  the state budget ran out and no violation was proved.
+
+Memory: ``max_states`` bounds the configurations memoised at once over all workers, so each
+worker's search gets ``max_states // jobs``.  A part that needs more than that share is Unknown
+in parallel where check() (with all of ``max_states`` for one search) might decide it.
+
+How the model reaches the workers.  On Linux the pool forks: the workers inherit the model and the
+parts from the parent's memory, nothing is pickled on the way in, and any model works (the Redis
+model holds closures and Lua runtimes, which do not pickle).  Elsewhere (``spawn``) a worker must
+build its own model, from a :class:`ModelSpec` -- a module-level factory and its keyword
+options, which pickle by reference; a bare :class:`~redlin.search.model.Model` is then checked in
+this process.  What comes back is pickled: part outcomes, whose violation prefixes hold model
+states (values, which pickle).
+
+Small histories stay in this process.  Starting a pool of two forked workers and getting a first
+answer back costs 15-40 ms (measured on the reference machine), and how long a check takes
+depends on how hard its parts are far more than on how many operations it has (a few thousand
+easy operations check in 20 ms; a few hundred hard ones take seconds).  So the break-even is
+placed by time, not size: the check first runs here for ``PROBE_SECONDS`` (about the pool's start
+cost), and only a check not done by then goes to the pool, which starts over.  Below the probe a
+check never pays for a pool; above it, it pays the probe once (bench/parallel.py --break-even).
+
+>>> from redlin.search.models import kv
+>>> from redlin.history.records import History, Operation
+>>> ops = tuple(Operation(i, i, ("put", f"k{i % 3}", "x"), None, invoke=i, complete=i + 1) for i in range(6))
+>>> check_parallel(History(ops), kv(), jobs=2, time_limit=10).verdict
+'linearizable'
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+import time
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from redlin.history.records import History, Operation, Outcome
+from redlin.search.check import DEFAULT_MAX_STATES, FIRST_ROUND_STATES, ROUND_GROWTH, check_operations
+from redlin.search.fastpath import fast_order
+from redlin.search.model import CannotPartition, Model, ModelLimit
+from redlin.search.result import Linearizable, Result, Unknown, Violation
+from redlin.search.wgl import Linearized, OutOfBudget, PartOutcome, Stuck, search_part
+
+__all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "search_task"]
+
+PROBE_SECONDS = 0.05
+"""A check that ends within this many seconds in this process never starts a pool."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A recipe for a model that pickles: ``factory(**options)`` builds it.
+
+    ``factory`` must be a module-level function (pickled by its name, imported again by a worker
+    in another process or on another machine); ``options`` its keyword arguments, as pairs of
+    picklable values.  The spec compares by value, so a worker builds each model once.
+
+    >>> from redlin.search.models import cas_register
+    >>> ModelSpec(cas_register).build().name
+    'cas-register'
+    """
+
+    factory: Callable[..., Model[Any]]
+    options: tuple[tuple[str, Hashable], ...] = ()
+
+    def build(self) -> Model[Any]:
+        """A fresh model."""
+        return self.factory(**dict(self.options))
+
+
+# ----------------------------------------------------------------------------- the rounds
+
+
+Task = tuple[int, int]
+"""(round, part index): the order check() searches in, and the order tasks are compared in."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """What a worker found for one part: a search outcome, or why the part could not be searched
+    (``limit``: the model's own limit, a :class:`ModelLimit`; ``unsplittable``: the partition was
+    unsound, a :class:`CannotPartition`)."""
+
+    outcome: PartOutcome | None
+    limit: str | None = None
+    unsplittable: bool = False
+
+
+@dataclass
+class Rounds:
+    """The bookkeeping of a check spread over workers, whatever runs the tasks.
+
+    :meth:`start` gives the first tasks; :meth:`record` takes each task's outcome and gives the
+    tasks to run next; :attr:`result` is set once the verdict is settled (a caller stops then,
+    cancelling what still runs).  ``cap`` is one search's state budget (the memory share of a
+    worker).
+    """
+
+    parts: list[list[Operation]]
+    cap: int
+    started: float
+    max_states: int
+    result: Result | None = None
+    unsplittable: bool = False
+    explored: int = 0
+    out_of_time: bool = False
+    outstanding: set[Task] = field(default_factory=set)
+    decided: dict[Task, tuple[int, ...]] = field(default_factory=dict)
+    violations: dict[Task, Violation] = field(default_factory=dict)
+    exhausted: set[int] = field(default_factory=set)
+    beyond: dict[int, str] = field(default_factory=dict)
+
+    def budget(self, round_: int) -> int:
+        """The state budget of a round: check()'s, capped at a worker's share."""
+        growth: int = ROUND_GROWTH**round_  # (an int power of ints is typed Any)
+        return min(self.cap, FIRST_ROUND_STATES * growth)
+
+    def start(self) -> list[Task]:
+        """The first round: every part, smallest first."""
+        tasks = [(0, index) for index in range(len(self.parts))]
+        self.outstanding.update(tasks)
+        if not tasks:
+            self._settle()
+        return tasks
+
+    def record(self, task: Task, found: TaskOutcome) -> list[Task]:
+        """Take a task's outcome; the tasks to run next (a part's next round)."""
+        self.outstanding.discard(task)
+        round_, index = task
+        follow: list[Task] = []
+        outcome = found.outcome
+        if found.unsplittable:
+            self.unsplittable = True
+        elif found.limit is not None:
+            self.beyond[index] = found.limit
+        elif isinstance(outcome, Linearized):
+            self.explored += outcome.states_explored
+            self.decided[task] = outcome.order
+        elif isinstance(outcome, Stuck):
+            self.explored += outcome.states_explored
+            part = self.parts[index]
+            self.violations[task] = Violation(part=tuple(op.id for op in part), operation=outcome.operation,
+                                              prefixes=outcome.prefixes, states_explored=0, elapsed=0.0)
+        elif isinstance(outcome, OutOfBudget):
+            self.explored += outcome.states_explored
+            if outcome.reason.startswith("time"):
+                self.out_of_time = True
+            elif self.budget(round_) < self.cap:
+                follow.append((round_ + 1, index))
+            else:
+                self.exhausted.add(index)
+        self.outstanding.update(follow)
+        self._settle()
+        return follow
+
+    def time_out(self) -> None:
+        """The deadline passed with tasks still running: settle on what is known."""
+        self.out_of_time = True
+        self._settle(force=True)
+
+    def _settle(self, *, force: bool = False) -> None:
+        elapsed = time.monotonic() - self.started
+        if self.unsplittable:
+            return  # the caller checks the history again as one part
+        if self.violations:
+            first = min(self.violations)
+            # Only once nothing before it in check()'s order can still turn up a violation.
+            if force or not any(task < first for task in self.outstanding):
+                violation = self.violations[first]
+                self.result = Violation(part=violation.part, operation=violation.operation,
+                                        prefixes=violation.prefixes, states_explored=self.explored,
+                                        elapsed=elapsed)
+                return
+        if self.outstanding and not force:
+            return
+        undecided = len(self.parts) - len(self.decided)
+        if undecided:
+            if self.beyond:
+                reason = f"the model could not evaluate an operation: {next(iter(self.beyond.values()))}"
+            elif self.out_of_time:
+                reason = f"time limit reached after {elapsed:.3g} s"
+            else:
+                reason = (f"state budget of {self.max_states} configurations exhausted ({self.cap} for each "
+                          "search at once)")
+            total = len(self.parts)
+            self.result = Unknown(reason=f"{reason}; {undecided} of {total} {'part' if total == 1 else 'parts'} "
+                                         "undecided", parts_checked=len(self.decided), parts_total=total,
+                                  states_explored=self.explored, elapsed=elapsed)
+            return
+        order = sorted(self.decided)
+        self.result = Linearizable(witness=tuple(self.decided[task] for task in order),
+                                   parts=tuple(tuple(op.id for op in self.parts[index]) for _, index in order),
+                                   states_explored=self.explored, elapsed=elapsed)
+
+
+def split(ops: Sequence[Operation], model: Model[Any], started: float) -> list[list[Operation]] | Violation:
+    """check()'s parts, smallest first, or the violation a pre-check proves without a search."""
+    parts = model.partition(ops) if model.partition is not None else [list(ops)]
+    parts = sorted(parts, key=len)
+    if model.find_impossible is not None:
+        for part in parts:
+            impossible = model.find_impossible(part)
+            if impossible is not None:
+                return Violation(part=tuple(op.id for op in part), operation=impossible.id, prefixes=(),
+                                 states_explored=0, elapsed=time.monotonic() - started)
+    return parts
+
+
+def search_one(part: Sequence[Operation], model: Model[Any], budget: int, seconds: float | None) -> TaskOutcome:
+    """Search one part with a state budget and ``seconds`` (``None``: no limit) -- a worker's task."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        order = fast_order(part, model)  # a unique-value register part needs no search
+        if order is not None:
+            return TaskOutcome(Linearized(order=order, states_explored=0))
+        return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget))
+    except ModelLimit as limit:
+        return TaskOutcome(None, limit=str(limit))
+    except CannotPartition:
+        return TaskOutcome(None, unsplittable=True)
+
+
+# ----------------------------------------------------------------------------- the process pool
+
+_worker_job: tuple[Model[Any], list[list[Operation]]] | None = None
+
+
+def _install(model: Model[Any] | ModelSpec, parts: list[list[Operation]]) -> None:
+    """A worker's initializer: keep the model (built from its spec if need be) and the parts."""
+    global _worker_job
+    # Ctrl-C reaches the whole process group: the parent stops the workers, which need not
+    # print a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_job = (model.build() if isinstance(model, ModelSpec) else model, parts)
+
+
+def search_task(index: int, budget: int, deadline: float | None) -> TaskOutcome:
+    """A pool worker's task: search part ``index`` of the installed job until ``deadline``."""
+    assert _worker_job is not None, "the worker's initializer did not run"
+    model, parts = _worker_job
+    seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
+    return search_one(parts[index], model, budget, seconds)
+
+
+def check_parallel(
+    history: History,
+    model: Model[Any] | ModelSpec,
+    *,
+    jobs: int,
+    time_limit: float | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+) -> Result:
+    """:func:`~redlin.search.check.check`, with the parts searched in ``jobs`` worker processes.
+
+    Same verdicts and the same violation (see the module docstring); ``time_limit`` holds for
+    the whole check, ``max_states`` for all workers together.  ``jobs`` of 1, a history of one
+    part or one checked within :data:`PROBE_SECONDS` is checked in this process.
+    The pool forks (on Linux): call it from a program's main thread while no other thread holds
+    a lock the workers could need (``redlin check`` runs no other thread).
+    """
+    started = time.monotonic()
+    deadline = None if time_limit is None else started + time_limit
+    ops = [op for op in history if op.outcome is not Outcome.FAIL]
+    built = model.build() if isinstance(model, ModelSpec) else model
+    context = _context(model)
+    if jobs <= 1 or context is None:
+        return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
+    probed = 0
+    if PROBE_SECONDS > 0:
+        probe = started + PROBE_SECONDS if deadline is None else min(deadline, started + PROBE_SECONDS)
+        result = check_operations(ops, built, started=started, deadline=probe, max_states=max_states)
+        if not _out_of_probe_time(result, deadline):
+            return result
+        probed = result.states_explored
+    parts = split(ops, built, started)
+    if isinstance(parts, Violation) or len(parts) < 2:
+        if isinstance(parts, Violation):
+            return parts
+        return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
+    workers = min(jobs, len(parts))
+    rounds = Rounds(parts, cap=max(1, max_states // workers), started=started, max_states=max_states,
+                    explored=probed)
+    # Forked workers inherit the built model; spawned ones build their own from the spec.
+    installed: Model[Any] | ModelSpec = built if context.get_start_method() == "fork" else model
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_install, initargs=(installed, parts))
+    try:
+        _drive(executor, rounds, deadline)
+    finally:
+        _stop(executor)
+    if rounds.unsplittable or rounds.result is None:
+        # A script reached keys beyond its part: check the history as one part, as check() does.
+        return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
+    return rounds.result
+
+
+def _out_of_probe_time(result: Result, deadline: float | None) -> bool:
+    """Whether the probe ran out of its own time, with time left for the pool."""
+    if not isinstance(result, Unknown) or not result.reason.startswith("time limit"):
+        return False  # a verdict, or another budget than time: the pool would not do better
+    return deadline is None or time.monotonic() < deadline
+
+
+def _context(model: Model[Any] | ModelSpec) -> Any:
+    """The multiprocessing context to use (fork where there is one), or ``None`` when ``model``
+    cannot reach a worker (a bare model, and no fork)."""
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn") if isinstance(model, ModelSpec) else None
+
+
+def _drive(executor: ProcessPoolExecutor, rounds: Rounds, deadline: float | None) -> None:
+    """Run the rounds' tasks on ``executor`` until the verdict is settled or the deadline passes."""
+    running: dict[Future[TaskOutcome], Task] = {}
+
+    def submit(tasks: list[Task]) -> None:
+        for task in tasks:
+            running[executor.submit(search_task, task[1], rounds.budget(task[0]), deadline)] = task
+
+    submit(rounds.start())
+    while rounds.result is None and running:
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5
+        done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+        if not done:  # the workers overran the deadline (they check it only now and then)
+            rounds.time_out()
+            return
+        for future in sorted(done, key=lambda f: running[f]):
+            submit(rounds.record(running.pop(future), future.result()))
+            if rounds.unsplittable:
+                return
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: cancel queued tasks and end workers still searching (a verdict
+    no longer needs them, and a search does not look up from its loop)."""
+    processes = list((executor._processes or {}).values())  # shutdown forgets them
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()

@@ -1,0 +1,276 @@
+"""Checking independent parts in parallel (--jobs) and on a Dask cluster (--dask), and the bounded
+minimisation (--minimise-time): the same verdicts, witnesses and violations as :func:`redlin.check`."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from redlin import (
+    History,
+    Linearizable,
+    Model,
+    Operation,
+    Outcome,
+    Result,
+    Unknown,
+    Violation,
+    check,
+    kv,
+    redis_model,
+)
+from redlin.cli import main
+from redlin.cli.check import minimise_budget, model_spec
+from redlin.errors import UsageError
+from redlin.history.importers import load_porcupine_kv
+from redlin.search import parallel
+from redlin.search.distributed import DASK_MISSING, check_dask
+from redlin.search.parallel import ModelSpec, Rounds, TaskOutcome, check_parallel
+from redlin.search.wgl import Linearized, OutOfBudget, Stuck
+
+ROOT = Path(__file__).resolve().parents[1]
+KV_FILES = ("c01-bad", "c01-ok", "c10-bad", "c10-ok", "c50-bad", "c50-ok")
+jsonschema: Any = importlib.import_module("jsonschema")  # a test dependency without type stubs
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[ModuleType]:
+    """bench/parallel.py, for its history generator."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(ROOT / "bench"))
+        yield importlib.import_module("parallel")
+
+
+@pytest.fixture
+def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small histories go through the pool too (they would stay in-process)."""
+    monkeypatch.setattr(parallel, "PROBE_SECONDS", 0)
+
+
+def kv_history(shared_dir: Path, name: str) -> History:
+    return load_porcupine_kv(shared_dir / "data/porcupine/kv" / f"{name}.txt")
+
+
+def assert_same(history: History, model: Model[Any], expected: Result, got: Result) -> None:
+    """Same verdict; the same violation; a witness that replays through the model."""
+    assert got.verdict == expected.verdict
+    if isinstance(expected, Violation):
+        assert isinstance(got, Violation)
+        assert (got.part, got.operation, got.prefixes) == (expected.part, expected.operation, expected.prefixes)
+    if isinstance(expected, Linearizable):
+        assert isinstance(got, Linearizable)
+        assert sorted(got.parts) == sorted(expected.parts)
+        assert_valid_witness(history, model, got)
+
+
+def assert_valid_witness(history: History, model: Model[Any], result: Linearizable) -> None:
+    """Every part's order is accepted by the model, holds all its definite operations and respects
+    real time (no operation placed before one that completed before it was invoked)."""
+    assert len(result.witness) == len(result.parts)
+    for part, order in zip(result.parts, result.witness, strict=True):
+        assert {i for i in part if history[i].outcome is Outcome.OK} <= set(order) <= set(part)
+        state = model.init()
+        for position, op_id in enumerate(order):
+            state = model.step(state, history[op_id])
+            assert state is not None, f"the model rejects operation {op_id} of the witness"
+            invoked = history[op_id].invoke
+            completions = [history[later].complete for later in order[position + 1:]]
+            assert all(complete is None or complete >= invoked for complete in completions)
+
+
+@pytest.mark.parametrize("name", KV_FILES)
+def test_porcupine_kv_same_verdicts(shared_dir: Path, name: str, always_parallel: None) -> None:
+    history = kv_history(shared_dir, name)
+    expected = check(history, kv(), time_limit=60)
+    got = check_parallel(history, kv(), jobs=2, time_limit=60)
+    assert got.verdict == ("violation" if name.endswith("bad") else "linearizable")
+    assert_same(history, kv(), expected, got)
+
+
+@pytest.mark.parametrize("stale", [False, True])
+def test_many_key_redis_histories(bench: ModuleType, stale: bool, always_parallel: None) -> None:
+    history = bench.many_key_history(6, 5, 12, seed=3, stale=stale)
+    model = redis_model()
+    expected = check(history, model, time_limit=60)
+    got = check_parallel(history, model, jobs=2, time_limit=60)
+    assert expected.verdict == ("violation" if stale else "linearizable")
+    assert_same(history, model, expected, got)
+    # A spec the workers rebuild gives the same answer as the model itself.
+    assert_same(history, model, expected, check_parallel(history, ModelSpec(redis_model), jobs=3, time_limit=60))
+
+
+def test_time_limit_gives_unknown_never_a_wrong_verdict(bench: ModuleType) -> None:
+    history = bench.many_key_history(4, 12, 40, seed=1)  # about 2 s of checking on one core
+    started = time.monotonic()
+    result = check_parallel(history, redis_model(), jobs=2, time_limit=0.2)
+    took = time.monotonic() - started
+    assert isinstance(result, Unknown) and "time limit" in result.reason
+    assert took < 0.2 + 1.5  # the pool's start and stop, on a loaded machine
+
+
+def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None) -> None:
+    history = kv_history(shared_dir, "c50-ok")
+    result = check_parallel(history, kv(), jobs=2, time_limit=60, max_states=2_000)
+    assert isinstance(result, Unknown) and "state budget of 2000" in result.reason
+    assert isinstance(check(history, kv(), max_states=2_000), Unknown)
+
+
+def test_small_histories_stay_in_process(monkeypatch: pytest.MonkeyPatch, bench: ModuleType) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started for a small history")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", no_pool)
+    history = bench.many_key_history(8, 2, 10)  # checked in a few milliseconds
+    assert check_parallel(history, redis_model(), jobs=2).verdict == "linearizable"
+    monkeypatch.setattr(parallel, "PROBE_SECONDS", 0)
+    with pytest.raises(AssertionError, match="a pool was started"):
+        check_parallel(history, redis_model(), jobs=2)
+
+
+def test_rounds_report_the_violation_check_would() -> None:
+    """A violation waits for every task before it in (round, part) order: an earlier part's
+    violation, even found later, wins; a violation of a later round loses to one of round 0."""
+    parts: list[list[Operation]] = [[], [], []]  # the bookkeeping needs only how many parts there are
+    rounds = Rounds(parts, cap=80_000, started=time.monotonic(), max_states=80_000)
+    assert rounds.start() == [(0, 0), (0, 1), (0, 2)]
+    assert rounds.record((0, 2), TaskOutcome(Stuck(7, (), 5))) == []
+    assert rounds.result is None  # parts 0 and 1 may still violate
+    assert rounds.record((0, 0), TaskOutcome(Linearized((1, 2), 3))) == []
+    assert rounds.result is None
+    assert rounds.record((0, 1), TaskOutcome(OutOfBudget("state budget of 10000 configurations exhausted", 9))) == [
+        (1, 1)]
+    assert isinstance(rounds.result, Violation) and rounds.result.operation == 7  # round 1 comes after it
+    assert rounds.result.states_explored == 17
+
+
+def test_unsplittable_and_model_limits_are_kept() -> None:
+    rounds = Rounds([[], []], cap=10, started=time.monotonic(), max_states=10)
+    rounds.start()
+    rounds.record((0, 0), TaskOutcome(None, limit="script ran too long"))
+    rounds.record((0, 1), TaskOutcome(Linearized((), 0)))
+    assert isinstance(rounds.result, Unknown) and "script ran too long" in rounds.result.reason
+    rounds = Rounds([[], []], cap=10, started=time.monotonic(), max_states=10)
+    rounds.start()
+    rounds.record((0, 0), TaskOutcome(None, unsplittable=True))
+    assert rounds.unsplittable and rounds.result is None
+
+
+# ----------------------------------------------------------------------------- Dask
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[str]:
+    """A local Dask cluster of two single-threaded workers in this process (quick to start)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+@pytest.mark.parametrize("name", ["c10-bad", "c10-ok", "c50-bad"])
+def test_dask_same_verdicts(shared_dir: Path, dask_cluster: str, name: str) -> None:
+    history = kv_history(shared_dir, name)
+    expected = check(history, kv(), time_limit=60)
+    got = check_dask(history, ModelSpec(kv), address=dask_cluster, time_limit=60)
+    assert_same(history, kv(), expected, got)
+
+
+def test_dask_rebuilds_a_redis_model_with_its_profile(bench: ModuleType, dask_cluster: str) -> None:
+    history = bench.many_key_history(4, 4, 10, seed=5, stale=True)
+    history = History(history.operations, {"profile": "redis-6.2"})
+    model = redis_model(profile="redis-6.2")
+    spec = model_spec(history, model)
+    assert dict(spec.options)["profile"] == "redis-6.2"
+    expected = check(history, model, time_limit=60)
+    assert_same(history, model, expected, check_dask(history, spec, address=dask_cluster, time_limit=60))
+
+
+def test_dask_time_limit_gives_unknown(bench: ModuleType, dask_cluster: str) -> None:
+    history = bench.many_key_history(4, 12, 40, seed=1)  # about 2 s of checking on one core
+    started = time.monotonic()
+    result = check_dask(history, ModelSpec(redis_model), address=dask_cluster, time_limit=0.3)
+    assert isinstance(result, Unknown) and "time limit" in result.reason
+    assert time.monotonic() - started < 0.3 + 3.0
+
+
+def test_dask_unreachable_scheduler_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("redlin.search.distributed.CONNECT_SECONDS", 1.0)
+    history = load_porcupine_kv(ROOT.parent / "shared/data/porcupine/kv/c10-ok.txt")
+    with pytest.raises(UsageError, match="cannot reach the Dask scheduler"):
+        check_dask(history, ModelSpec(kv), address="tcp://127.0.0.1:1", time_limit=5)
+
+
+def test_cli_dask(shared_dir: Path, dask_cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = shared_dir / "data/porcupine/kv/c10-bad.txt"
+    assert main(["check", str(path), "--dask", dask_cluster, "--no-report", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["verdict"] == "violation"
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def test_cli_jobs_same_verdict(shared_dir: Path, capsys: pytest.CaptureFixture[str], always_parallel: None) -> None:
+    path = str(shared_dir / "data/porcupine/kv/c10-ok.txt")
+    assert main(["check", path, "--jobs", "2", "--no-report"]) == 0
+    assert main(["check", path, "--jobs", "1", "--no-report"]) == 0
+    assert capsys.readouterr().out.count("LINEARIZABLE") == 2
+
+
+def test_minimise_time_is_honoured_and_reported(shared_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(shared_dir / "data/porcupine/kv/c50-bad.txt")  # minimising it takes seconds
+    started = time.monotonic()
+    assert main(["check", path, "--jobs", "1", "--minimise-time", "0.2", "--out", str(tmp_path / "r")]) == 1
+    assert time.monotonic() - started < 20
+    assert "minimised for 0.2 s; stopped early: the core may not be minimal" in capsys.readouterr().out
+    document = json.loads((tmp_path / "r/result.json").read_text())
+    assert document["minimise"]["stopped_early"] is True and document["minimise"]["budget"] == 0.2
+    assert document["minimise"]["seconds"] < 0.2 + 1.0  # ddmin looks at the clock between sub-checks
+    schema = json.loads((ROOT / "checker/report/schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert "stopped early: the core may not be minimal" in (tmp_path / "r/summary.md").read_text()
+
+
+def test_minimise_finishing_in_time_says_nothing(shared_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(shared_dir / "data/porcupine/kv/c01-bad.txt"), "--minimise-time", "30", "--json",
+                 "--no-report"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["minimise"]["stopped_early"] is False and document["core"]
+
+
+def test_default_minimise_budget() -> None:
+    assert minimise_budget(None, 0.01, 60.0) == pytest.approx(0.1)  # ten times the check
+    assert minimise_budget(None, 2.0, 60.0) == 5.0
+    assert minimise_budget(None, 2.0, 8.0) == 2.0  # a quarter of the limit
+    assert minimise_budget(0.5, 100.0, 60.0) == 0.5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--jobs", "0"], "--jobs: must be positive"),
+    (["--jobs", "two"], "--jobs: not a whole number"),
+    (["--dask", "localhost"], "--dask: not a scheduler address"),
+    (["--dask", "tcp://h:1", "--jobs", "2"], "not allowed with argument"),
+    (["--minimise-time", "-1"], "--minimise-time"),
+])
+def test_cli_flag_errors_are_one_line_exit_3(shared_dir: Path, capsys: pytest.CaptureFixture[str],
+                                            args: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["check", str(shared_dir / "data/porcupine/kv/c01-ok.txt"), *args])
+    assert stopped.value.code == 3
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_dask_missing_is_one_line_exit_3(shared_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("redlin.cli.check.dask_installed", lambda: False)
+    code = main(["check", str(shared_dir / "data/porcupine/kv/c01-ok.txt"), "--dask", "tcp://127.0.0.1:8786"])
+    assert code == 3
+    assert capsys.readouterr().err.strip() == f"redlin: {DASK_MISSING}"
