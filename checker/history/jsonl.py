@@ -50,7 +50,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,7 +59,7 @@ from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError
 from redlin.history.records import History, Literal, Operation, Outcome
-from redlin.history.source import read_lines
+from redlin.history.source import paused_gc, read_lines
 from redlin.model import (
     COMMANDS,
     NULL,
@@ -219,8 +219,11 @@ def encode_call(call: Sequence[Sequence[bytes]]) -> list[list[Any]]:
 
 
 def _frozen(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_frozen(item) for item in value)
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # as Literal.of leaves them, sooner
+        return value
+    if kind is list:
+        return tuple([_frozen(item) for item in value])
     if isinstance(value, dict):
         if len(value) == 1 and isinstance(value.get("literal"), str):
             return Literal(value["literal"])
@@ -239,6 +242,30 @@ MAX_LINE = 64 << 20
 MAX_DEPTH = 64
 """JSON values nest at most this deep (replies of nested arrays are a few levels deep)."""
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_OUTCOMES = {"ok": Outcome.OK, "fail": Outcome.FAIL, "info": Outcome.INFO}
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+"""json.loads's own scanner (C), without the Python layers around it."""
+
+
+def _quick_event(line: str) -> dict[str, Any] | None:
+    """The object on ``line`` when it is one plain JSON object (the common case), else None.
+
+    The same scanner as :func:`json.loads` reads the same values; anything else (leading white
+    space, trailing data, malformed JSON) is left to the full path, which finds the same value or
+    words the same error.
+
+    >>> _quick_event('{"op": 1}\\n'), _quick_event(' {"op": 1}'), _quick_event('{"op": 1} x')
+    ({'op': 1}, None, None)
+    """
+    if line[:1] != "{":
+        return None
+    try:
+        event, end = _SCAN(line, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    if end != len(line) and line[end:] != "\n":
+        return None
+    return event  # type: ignore[no-any-return]
 
 
 # ----------------------------------------------------------------------------- writing
@@ -330,7 +357,8 @@ def save_history(history: History, path: str | os.PathLike[str], *, model: str =
 
 def load_history(path: str | os.PathLike[str]) -> History:
     """Read and validate a history file.  Errors are :class:`HistoryError` naming ``file:line``."""
-    return _Loader(Path(path)).load()
+    with paused_gc():
+        return _Loader(Path(path)).load()
 
 
 class _Loader:
@@ -338,20 +366,32 @@ class _Loader:
         self.path = path
         self.model = "redis"
         self.meta: dict[str, Any] = {}
+        self.known: set[bytes] = set()  # command names seen that the model knows, as written
 
     def fail(self, line: int, message: str) -> HistoryError:
         return HistoryError(self.path, line, message)
 
     def load(self) -> History:
-        pending: dict[Any, dict[str, Any]] = {}  # op id -> invocation
+        # One pass, no per-line generators or dicts: an invocation is a slot in ``ops`` (ids follow
+        # the invocation lines' order) and a list in ``pending`` until its completion fills the slot.
+        ops: list[Operation | None] = []
+        pending: dict[Any, list[Any]] = {}  # op id -> [index, line, client, time, call]
         busy: dict[Hashable, Any] = {}  # client -> op id in flight
-        done: list[dict[str, Any]] = []
         seen: set[Any] = set()
         faults: list[dict[str, Any]] = []
         try:
-            lines = self._lines()
-            for number, event in lines:
-                kind = event.get("event")
+            for number, line in read_lines(self.path, max_line=MAX_LINE):
+                event = _quick_event(line)
+                if event is None:
+                    event = self._event(number, line)
+                    if event is None:
+                        continue
+                elif len(line) > 2 * MAX_DEPTH and _deep(line, event):  # each level opens and closes
+                    raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep")
+                if "\\u" in line:
+                    self._surrogates(number, line, event)
+                get = event.get
+                kind = get("event")
                 if kind == "meta":
                     if number != 1 and self.meta:
                         raise self.fail(number, "a second meta line")
@@ -360,53 +400,46 @@ class _Loader:
                 if kind == "fault":
                     faults.append(self._fault(number, event))
                     continue
-                op = event.get("op")
-                if not isinstance(op, (int, str)) or isinstance(op, bool):
+                op, time = get("op"), get("time")
+                if type(op) is not int and type(op) is not str:  # JSON gives exact types: bool is not int here
                     raise self.fail(number, "'op' must be an integer or a string")
-                time = event.get("time")
-                if not isinstance(time, int) or isinstance(time, bool):
+                if type(time) is not int:
                     raise self.fail(number, "'time' must be an integer (nanoseconds)")
                 if kind == "invoke":
                     if op in seen:
                         raise self.fail(number, f"operation {op!r} invoked twice")
-                    client = event.get("client")
-                    if not isinstance(client, (int, str)) or isinstance(client, bool):
+                    client = get("client")
+                    if type(client) is not int and type(client) is not str:
                         raise self.fail(number, "'client' must be an integer or a string")
                     if client in busy:
                         raise self.fail(number, f"client {client!r} invoked operation {op!r} while "
                                                 f"operation {busy[client]!r} was still in flight")
                     seen.add(op)
                     busy[client] = op
-                    pending[op] = {"line": number, "client": client, "time": time,
-                                   "call": self._call(number, event.get("call"))}
-                elif kind in ("ok", "fail", "info"):
+                    pending[op] = [len(ops), number, client, time, self._call(number, get("call"))]
+                    ops.append(None)
+                elif type(kind) is str and kind in _OUTCOMES:  # (a list would not hash)
                     invocation = pending.pop(op, None)
                     if invocation is None:
                         what = "completed twice" if op in seen else "completed but never invoked"
                         raise self.fail(number, f"operation {op!r} {what}")
-                    if time < invocation["time"]:
+                    index, invoked_at, client, invoked, call = invocation
+                    if time < invoked:
                         raise self.fail(number, f"operation {op!r} completes at {time}, before its "
-                                                f"invocation at {invocation['time']} (line {invocation['line']})")
-                    del busy[invocation["client"]]
-                    invocation["outcome"] = Outcome(kind)
-                    invocation["complete"] = time
-                    invocation["result"] = (self._result(number, invocation["call"], event.get("result"))
-                                            if kind == "ok" else None)
-                    done.append(invocation)
+                                                f"invocation at {invoked} (line {invoked_at})")
+                    del busy[client]
+                    outcome = _OUTCOMES[kind]
+                    result = self._result(number, call, get("result")) if kind == "ok" else None
+                    ops[index] = Operation(index, client, call, result, invoked,
+                                           None if outcome is Outcome.INFO else time, outcome, invoked_at)
                 else:
                     raise self.fail(number, f"unknown event {kind!r} (expected meta, invoke, ok, fail, info or fault)")
         except OSError as error:
             raise HistoryError(self.path, None, error.strerror or str(error)) from None
-        for invocation in pending.values():  # never completed: the recorder stopped (crash, Ctrl-C)
-            invocation.update(outcome=Outcome.INFO, complete=None, result=None)
-            done.append(invocation)
-        done.sort(key=lambda inv: inv["line"])
-        ops = tuple(
-            Operation(index, inv["client"], inv["call"], inv["result"], inv["time"],
-                      None if inv["outcome"] is Outcome.INFO else inv["complete"], inv["outcome"], inv["line"])
-            for index, inv in enumerate(done)
-        )
-        return History(ops, {"model": self.model, **self.meta, **({"faults": faults} if faults else {})})
+        for index, invoked_at, client, invoked, call in pending.values():  # never completed: a crash, Ctrl-C
+            ops[index] = Operation(index, client, call, None, invoked, None, Outcome.INFO, invoked_at)
+        return History(tuple(ops), {"model": self.model, **self.meta,  # type: ignore[arg-type]
+                                    **({"faults": faults} if faults else {})})
 
     def _fault(self, number: int, event: dict[str, Any]) -> dict[str, Any]:
         """A ``fault`` line as the report's fault record (``event`` dropped), or a one-line error."""
@@ -417,28 +450,31 @@ class _Loader:
             raise self.fail(number, "a fault's 'end' must be null or nanoseconds no earlier than its 'start'")
         return {key: value for key, value in event.items() if key != "event"}
 
-    def _lines(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, line in read_lines(self.path, max_line=MAX_LINE):
-            if not line.strip():
-                continue
+    def _event(self, number: int, line: str) -> dict[str, Any] | None:
+        """A line :func:`_quick_event` did not take: blank (None), an event, or a one-line error."""
+        if not line.strip():
+            return None
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise self.fail(number, f"not JSON: {error.msg} at column {error.colno}") from None
+        except ValueError as error:  # an integer beyond Python's limit on digits
+            raise self.fail(number, f"not JSON redlin can read: {error}") from None
+        except RecursionError:
+            raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep") from None
+        if not isinstance(event, dict):
+            raise self.fail(number, "each line must be a JSON object")
+        if _depth(event) > MAX_DEPTH:
+            raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep")
+        return event
+
+    def _surrogates(self, number: int, line: str, event: dict[str, Any]) -> None:
+        """Refuse a ``\\ud800``-``\\udfff`` escape that is not half of a pair (not a character)."""
+        if _SURROGATE_ESCAPE.search(line):
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise self.fail(number, f"not JSON: {error.msg} at column {error.colno}") from None
-            except ValueError as error:  # an integer beyond Python's limit on digits
-                raise self.fail(number, f"not JSON redlin can read: {error}") from None
-            except RecursionError:
-                raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep") from None
-            if not isinstance(event, dict):
-                raise self.fail(number, "each line must be a JSON object")
-            if _depth(event) > MAX_DEPTH:
-                raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep")
-            if _SURROGATE_ESCAPE.search(line):
-                try:
-                    json.dumps(event, ensure_ascii=False).encode("utf-8")
-                except UnicodeEncodeError:
-                    raise self.fail(number, "a lone surrogate (\\ud800-\\udfff) is not a character") from None
-            yield number, event
+                json.dumps(event, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise self.fail(number, "a lone surrogate (\\ud800-\\udfff) is not a character") from None
 
     def _meta(self, number: int, event: dict[str, Any]) -> None:
         if event.get("format") != FORMAT:
@@ -466,7 +502,7 @@ class _Loader:
             if not isinstance(argv, list) or not argv:
                 raise self.fail(number, "each command must be a non-empty list of arguments")
             try:
-                commands.append(tuple(decode_bytes(arg) for arg in argv))
+                commands.append(tuple([arg.encode() if type(arg) is str else decode_bytes(arg) for arg in argv]))
             except ValueError as error:
                 raise self.fail(number, f"bad argument: {error}") from None
         return tuple(commands)
@@ -478,18 +514,33 @@ class _Loader:
             return _frozen(result)
         if not isinstance(result, list) or len(result) != len(call):
             raise self.fail(number, f"'result' must be a list of {len(call)} replies, one per command")
-        try:
-            replies = tuple(decode_reply(item) for item in result)
+        try:  # a bulk string, an integer or a null bulk inline: most replies are one of them
+            replies = tuple([item.encode() if type(item) is str else item if type(item) is int or item is None
+                             else decode_reply(item) for item in result])
         except ValueError as error:
             raise self.fail(number, str(error)) from None
-
         for argv, reply in zip(call, replies):
-            if argv[0].lower() not in COMMANDS and not is_receive_argv(argv) and not is_restart_argv(argv) and not (
+            name = argv[0]
+            if name in self.known:  # as written: most histories repeat a few names, not to lower-case again
+                continue
+            if name.lower() in COMMANDS:
+                self.known.add(name)
+            elif not is_receive_argv(argv) and not is_restart_argv(argv) and not (
                 type(reply) is Error and reply.text.startswith("ERR unknown command")
             ):
-                name = argv[0].decode("utf-8", "replace")
-                raise self.fail(number, f"unknown command '{name}': redlin's model does not know it")
+                raise self.fail(number, f"unknown command '{name.decode('utf-8', 'replace')}': redlin's model "
+                                        "does not know it")
         return canonical_result(call, replies)
+
+
+def _deep(line: str, event: Any) -> bool:
+    """Whether a line's JSON nests more than :data:`MAX_DEPTH` deep; brackets counted first (as many
+    in strings at most), so only a line with that many is walked.
+
+    >>> _deep("[" * 70 + "]" * 70, json.loads("[" * 70 + "]" * 70)), _deep('{"a": "[[[["}', {"a": "[[[["})
+    (True, False)
+    """
+    return line.count("[") + line.count("{") > MAX_DEPTH and _depth(event) > MAX_DEPTH
 
 
 def _depth(value: Any) -> int:

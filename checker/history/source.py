@@ -9,9 +9,11 @@ start is dropped (a file saved by an editor that adds one reads as the same hist
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from redlin.errors import HistoryError
@@ -69,3 +71,27 @@ def read_lines(path: str | os.PathLike[str], *, max_line: int) -> Iterator[tuple
 def read_text(path: str | os.PathLike[str], *, max_line: int) -> str:
     """The whole file as text, read through :func:`read_lines` (same checks, same limits)."""
     return "".join(line for _, line in read_lines(path, max_line=max_line))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run the block without the cyclic garbage collector.
+
+    A loader makes millions of small containers that all stay alive, and each collection walks
+    every one of them again: with the collector on, reading takes about a third longer.  Nothing
+    a loader makes is a cycle, so nothing is left for the collector once it is back on.
+
+    >>> import gc
+    >>> with paused_gc():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
