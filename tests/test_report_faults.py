@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_report import browser  # noqa: F401 (the fixture: headless chromium, as the report tests drive it)
 
 from redlin import History, Operation, Violation, check, minimise, register
 from redlin.deploy.faults import FaultEvent
@@ -175,31 +173,6 @@ def test_without_faults_there_is_no_fault_text(tmp_path: Path, meta_faults: list
 # ----------------------------------------------------------------------------- in a real browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, through Debian's chromedriver (as in test_report.py)."""
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if chromium is None or driver_path is None:
-        pytest.skip("chromium and chromium-driver are not installed")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = tempfile.mkdtemp(prefix="redlin-chromium-")
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
-                     "--window-size=1400,1000"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 BANDS = """
 var out = [];
 document.querySelectorAll('.fault-band').forEach(function (b) {
@@ -208,7 +181,7 @@ return out;"""
 EDGES = "var r = document.querySelector('.op[data-op=\"' + arguments[0] + '\"]').getBoundingClientRect(); return [r.left, r.right];"
 
 
-def test_browser_draws_the_bands_in_both_axis_modes(browser: Any, tmp_path: Path) -> None:
+def test_browser_draws_the_bands_in_both_axis_modes(browser: Any, tmp_path: Path) -> None:  # noqa: F811
     from selenium.webdriver.support.ui import WebDriverWait
 
     # The kill lies between op 1's reply and op 2's invocation; the pause covers everything, open-ended.
