@@ -139,7 +139,8 @@ def _check_parts(
     for index, part in enumerate(parts):
         # A register part with unique values needs no search: Gibbons & Korach decide it in
         # O(n log n), and the witness is replayed through the model (:mod:`redlin.search.fastpath`).
-        order = fast_order(part, model)
+        timely = deadline is None or time.monotonic() < deadline
+        order = fast_order(part, model) if timely else None
         if order is None:
             undecided.append(index)
         else:

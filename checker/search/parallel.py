@@ -232,7 +232,8 @@ def search_one(part: Sequence[Operation], model: Model[Any], budget: int, second
     """Search one part with a state budget and ``seconds`` (``None``: no limit) -- a worker's task."""
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
-        order = fast_order(part, model)  # a unique-value register part needs no search
+        timely = deadline is None or time.monotonic() < deadline
+        order = fast_order(part, model) if timely else None  # a unique-value register part needs no search
         if order is not None:
             return TaskOutcome(Linearized(order=order, states_explored=0))
         return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget))
