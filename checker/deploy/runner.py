@@ -60,7 +60,7 @@ from redlin.harness.wire import Connection, WireError
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History
 from redlin.registry import load
-from redlin.report.write import write_report
+from redlin.report.write import HISTORY_FILE, write_report  # the report keeps the history recorded there
 from redlin.search.check import check
 from redlin.search.compose import piece
 from redlin.search.minimise import minimise
@@ -71,7 +71,6 @@ EXISTING: Final = ("hosts", "sentinel", "cluster")
 """Deployments redlin does not own: ``hosts=URL,...``, ``sentinel=URL,...[?master=NAME]``, ``cluster=URL,...``."""
 SETTLE_TIMEOUT: Final = 20.0
 FINAL_READS_TIMEOUT: Final = 30.0
-HISTORY_FILE: Final = "history.jsonl"
 NEMESIS_FILE: Final = "nemesis.jsonl"
 RESULT_FILE: Final = "deployment.json"
 
