@@ -192,3 +192,21 @@ def test_declarations_are_checked() -> None:
         component.add("x", lambda r: None)
     with pytest.raises(ValueError, match="weight"):
         component.add("y", lambda r: None, weight=0)
+
+
+def test_scripts_and_transactions_are_operations_too() -> None:
+    bank = Component("bank", keys=["u:a", "u:b"])
+    bank.setup(lambda r: r.mset({"u:a": 10, "u:b": 10}))
+    bank.script("move", "redis.call('DECRBY', KEYS[1], ARGV[1]); return redis.call('INCRBY', KEYS[2], ARGV[1])",
+                keys=["u:a", "u:b"], amount=st.integers(1, 3))
+    bank.transaction("total", lambda pipe: pipe.get("u:a").get("u:b"))
+    with start_in_thread() as server:
+        recorded = run_program(bank, ConcurrentProgram(((Call("move", (("amount", 2),)), Call("total")),
+                                                        (Call("total"), Call("move", (("amount", 1),))))),
+                               server.url)
+        assert judge(bank, recorded.history, commands=recorded.commands).verdict == "linearizable"
+        totals = [op.result for op in recorded.history if op.call[0] == "total"]
+        assert all(int(a) + int(b) == 20 for a, b in totals)  # type: ignore[misc]
+        moves = [op.id for op in recorded.history if op.call[0] == "move"]
+        assert all(any(argv[0] == "EVALSHA" for argv in recorded.commands[i]) for i in moves)
+        check_component(bank, server.url, clients=2, steps=3, max_examples=10)
