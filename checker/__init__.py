@@ -4,17 +4,19 @@
 the data flow (argv → workload → recorder → history → partitions → search → result →
 explanation → report):
 
-=====================  ===========================================================================
-:mod:`redlin.model`    the specification: an executable, sequential model of Redis 7.0
-:mod:`redlin.history`  histories and their files (redlin's JSON Lines, Porcupine, Jepsen EDN)
-:mod:`redlin.search`   the generic linearizability checker (knows nothing of Redis)
-:mod:`redlin.adapter`  the Redis model as a model of that checker
-:mod:`redlin.harness`  workloads, the recorder, ``run``, the lockstep differential tester
-:mod:`redlin.explain`  what a counterexample means, as data and as prose
-:mod:`redlin.report`   ``report.html``, ``summary.md``, ``result.json``, ``junit.xml``
-:mod:`redlin.serve`    the embedded model server and its planted faults
-:mod:`redlin.cli`      the ``redlin`` command (the top: nothing imports it)
-=====================  ===========================================================================
+=========================  ===========================================================================
+:mod:`redlin.model`        the specification: an executable, sequential model of Redis 7.0
+:mod:`redlin.history`      histories and their files (redlin's JSON Lines, Porcupine, Jepsen EDN)
+:mod:`redlin.search`       the generic linearizability checker (knows nothing of Redis)
+:mod:`redlin.adapter`      the Redis model as a model of that checker
+:mod:`redlin.harness`      workloads, the recorder, ``run``, the lockstep differential tester
+:mod:`redlin.explain`      what a counterexample means, as data and as prose
+:mod:`redlin.report`       ``report.html``, ``summary.md``, ``result.json``, ``junit.xml``
+:mod:`redlin.serve`        the embedded model server and its planted faults
+:mod:`redlin.testing`      your own Redis code under concurrency: components, the pytest plugin
+:mod:`redlin.strategies`   public Hypothesis strategies: commands, transactions, scripts, programs
+:mod:`redlin.cli`          the ``redlin`` command (the top: nothing imports it)
+=========================  ===========================================================================
 
 Check a history in a few lines:
 

@@ -80,10 +80,6 @@ class ConcurrentProgram:
                          for index, calls in enumerate(self.clients) if calls)
 
 
-def _build_call(name: str, arguments: Mapping[str, Any]) -> Call:
-    return Call(name, tuple(sorted(arguments.items())))
-
-
 @dataclass
 class Component:
     """A component under test: ``name``, the ``keys`` its operations touch (deleted before every run),
@@ -177,15 +173,18 @@ class Component:
         if not self.operations:
             raise ValueError(f"component {self.name!r} declares no operations")
         choices = [op for op in self.operations.values() for _ in range(op.weight)]
+        # Lambdas rather than named functions in map: Hypothesis then prints a failing program by
+        # its value's repr (Call(name='incr', ...)), not as the calls that built it.
         return st.sampled_from(choices).flatmap(
-            lambda op: st.fixed_dictionaries(dict(op.arguments)).map(lambda values: _build_call(op.name, values)))
+            lambda op: st.fixed_dictionaries(dict(op.arguments)).map(
+                lambda values: Call(op.name, tuple(sorted(values.items())))))
 
     def programs(self, *, clients: int = 2, steps: int = 3) -> st.SearchStrategy[ConcurrentProgram]:
         """Up to ``steps`` calls for each of ``clients`` clients."""
         if clients < 1 or steps < 1:
             raise ValueError("clients and steps must be at least 1")
-        per_client = st.lists(self.calls(), max_size=steps).map(tuple)
-        return st.tuples(*[per_client] * clients).map(ConcurrentProgram)
+        per_client = st.lists(self.calls(), max_size=steps).map(lambda calls: tuple(calls))
+        return st.tuples(*[per_client] * clients).map(lambda lists: ConcurrentProgram(lists))
 
 
 def canonical(value: Any) -> Hashable:
