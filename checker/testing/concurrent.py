@@ -60,38 +60,60 @@ def _indent(text: str) -> str:
 
 @dataclass
 class Search:
-    """The property's memory across Hypothesis's calls: failing programs and what was checked."""
+    """The property's memory across Hypothesis's calls: each program's verdict, and what was checked.
+
+    A program is run (``repeat`` times) the first time it is drawn only; drawn again, it gets the
+    verdict it got then.  Interleavings differ from run to run, so without this memory a program
+    could pass once and fail when Hypothesis's shrinker replays it, which Hypothesis reports as a
+    flaky test instead of the counterexample.
+    """
 
     component: Component
     repeat: int = DEFAULT_REPEAT
     report_dir: Path | None = None
     journal_dir: Path | None = None
-    failures: dict[ConcurrentProgram, Verdict] = field(default_factory=dict)
+    verdicts: dict[ConcurrentProgram, Verdict | None] = field(default_factory=dict)
     runs: int = 0
     unknown: int = 0
 
     def run(self, url: str, program: ConcurrentProgram) -> Verdict | None:
-        """Run ``program`` up to ``repeat`` times; raise :class:`ConcurrencyViolation` on a violation.
-        Returns the last run's verdict (``None`` for an empty program)."""
-        verdict = self.failures.get(program)
-        runs = 0 if verdict is not None or not program.size else self.repeat
-        for _ in range(runs):
+        """The verdict on ``program`` (``None`` for an empty one); raise
+        :class:`ConcurrencyViolation` if some run of it was not linearizable."""
+        if program not in self.verdicts:
+            self.verdicts[program] = self._first_verdict(url, program)
+        verdict = self.verdicts[program]
+        if verdict is not None and verdict.verdict == "violation":
+            # Raised from one place: Hypothesis tells bugs apart by where they were raised.
+            raise ConcurrencyViolation(program, verdict)
+        return verdict
+
+    @property
+    def failures(self) -> dict[ConcurrentProgram, Verdict]:
+        """The programs that failed, with their violations."""
+        return {program: verdict for program, verdict in self.verdicts.items()
+                if verdict is not None and verdict.verdict == "violation"}
+
+    def _first_verdict(self, url: str, program: ConcurrentProgram) -> Verdict | None:
+        """Run ``program`` until a run is not linearizable, ``repeat`` times at most.  The live
+        history of a run (``journal_dir``) is kept only if that run failed."""
+        verdict = None
+        journal = None if self.journal_dir is None else self.journal_dir / "history.live.jsonl"
+        for _ in range(self.repeat if program.size else 0):
             self.runs += 1
-            journal = None if self.journal_dir is None else self.journal_dir / "history.live.jsonl"
             if journal is not None:
                 journal.parent.mkdir(parents=True, exist_ok=True)
                 journal.unlink(missing_ok=True)
             recorded = run_program(self.component, program, url, journal=journal)
             verdict = judge(self.component, recorded.history, commands=recorded.commands, report_dir=self.report_dir)
             if verdict.verdict == "violation":
-                self.failures[program] = verdict
-                break
+                return verdict
             if verdict.verdict == "unknown":
                 self.unknown += 1
                 note(verdict.explain())
-        if verdict is not None and verdict.verdict == "violation":
-            # Raised from one place: Hypothesis tells bugs apart by where they were raised.
-            raise ConcurrencyViolation(program, verdict)
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+            if journal.parent.is_dir() and not any(journal.parent.iterdir()):
+                journal.parent.rmdir()
         return verdict
 
 
