@@ -86,6 +86,7 @@ def test_a_broken_variant_is_caught_quickly_with_a_small_counterexample(broken: 
     assert call in verdict.explain(), caught.value
 
 
+@pytest.mark.slow
 def test_the_user_tests_of_the_examples_pass_under_pytest(tmp_path: Path) -> None:
     """``pytest examples/`` as a user runs it: the plugin from the installed package, the embedded
     server, reports and Hypothesis's files in the working folder (here a temporary one)."""
