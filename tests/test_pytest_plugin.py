@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+import redis
 from conftest import RedisServer
 
 pytest_plugins = ["pytester"]
@@ -125,9 +126,13 @@ def test_a_bad_target_is_a_usage_error(pytester: pytest.Pytester) -> None:
 def test_the_target_option_points_the_tests_at_a_real_server(pytester: pytest.Pytester,
                                                              redis_server: RedisServer) -> None:
     _project(pytester, test_counter=TESTS, test_racy=FAILING)
+    server = redis.Redis.from_url(redis_server.url)
+    server.delete("sample:n")
     result = _run(pytester, "--redlin-target", redis_server.url)
     result.assert_outcomes(passed=3, failed=1)
     assert "not linearizable" in result.stdout.str()
+    assert server.exists("sample:n")  # the runs went to this server, not to an embedded one
+    server.close()
 
 
 def test_the_readme_example_fails_as_the_readme_shows(pytester: pytest.Pytester) -> None:
