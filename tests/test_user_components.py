@@ -212,3 +212,14 @@ def test_scripts_and_transactions_are_operations_too() -> None:
         moves = [op.id for op in recorded.history if op.call[0] == "move"]
         assert all(any(argv[0] == "EVALSHA" for argv in recorded.commands[i]) for i in moves)
         check_component(bank, server.url, clients=2, steps=3, max_examples=10)
+
+
+def test_a_report_holds_results_that_json_cannot(tmp_path: Path) -> None:
+    # A lock's holder is bytes; the report's history file is JSON, and must still be written.
+    lock = Component("holder", keys=["u:lock"])
+    lock.add("holder", lambda r: r.get("u:lock"))
+    history = History((Operation(0, 0, ("holder", ()), b"me", invoke=0, complete=1),))
+    verdict = judge(lock, history, commands={}, report_dir=tmp_path)
+    assert verdict.verdict == "violation" and (tmp_path / "report.html").is_file()
+    assert "b'me'" in (tmp_path / "history.jsonl").read_text()
+    assert "holder() -> b'me'" in verdict.explain()

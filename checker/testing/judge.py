@@ -22,8 +22,9 @@ in which they ran.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from redlin.adapter.redis_model import describe_state
 from redlin.history.records import History, Operation, Outcome
@@ -33,7 +34,7 @@ from redlin.search.check import check
 from redlin.search.minimise import minimise
 from redlin.search.model import Model
 from redlin.search.result import Result, Violation
-from redlin.testing.component import SETUP, Component, canonical
+from redlin.testing.component import Call, Component, canonical
 from redlin.testing.model_client import StateBox, model_client
 
 __all__ = ["Verdict", "component_model", "judge"]
@@ -57,13 +58,14 @@ def component_model(component: Component) -> Model[State]:
             return None
         return box.state
 
-    def describe(op: Operation) -> str:
-        name, arguments = op.call
-        shown = "setup" if name == SETUP else f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments)})"
-        return f"{shown} -> {op.result!r}" if op.outcome is Outcome.OK else f"{shown} -> ? (connection lost)"
-
-    return Model(name=f"component:{component.name}", init=initial_state, step=step, describe_operation=describe,
+    return Model(name=f"component:{component.name}", init=initial_state, step=step, describe_operation=_describe,
                  describe_state=describe_state)
+
+
+def _describe(op: Operation) -> str:
+    """``incr() -> 3``: the call and what it returned."""
+    outcome = repr(op.result) if op.outcome is Outcome.OK else "? (connection lost)"
+    return f"{Call(*op.call).describe()} -> {outcome}"
 
 
 @dataclass
@@ -91,11 +93,8 @@ class Verdict:
             f"no order of these {len(core)} calls, one at a time, gives each the result it got")
         lines = [f"not linearizable: {calls} (times in ms from the first call):"]
         for op in core:
-            name, arguments = op.call
-            shown = "setup" if name == SETUP else f"{name}({', '.join(f'{k}={v!r}' for k, v in arguments)})"
             end = "?" if op.complete is None else f"{(op.complete - start) / 1e6:.3f}"
-            outcome = repr(op.result) if op.outcome is Outcome.OK else "? (connection lost)"
-            lines.append(f"  client {op.client}: {shown} -> {outcome}   [{(op.invoke - start) / 1e6:.3f} .. {end}]")
+            lines.append(f"  client {op.client}: {_describe(op)}   [{(op.invoke - start) / 1e6:.3f} .. {end}]")
             for argv in self.commands.get(op.id, ()):
                 lines.append(f"      {' '.join(argv)}")
         if self.report is not None:
@@ -115,7 +114,30 @@ def judge(component: Component, history: History, *, commands: dict[int, list[tu
         core = minimise(history, model, result, time_limit=minimise_seconds)
     verdict = Verdict(result.verdict, result, history, core, commands)
     if report_dir is not None and result.verdict != "linearizable":
-        write_report(report_dir, history=history, model=model, result=result, core=core,
+        write_report(report_dir, history=_displayable(history), model=model, result=result, core=core,
                      meta={"component": component.name, "keys": list(component.keys)})
         verdict.report = report_dir
     return verdict
+
+
+def _displayable(history: History) -> History:
+    """``history`` with values JSON can hold, for the report's ``history.jsonl``: a call's arguments
+    and results are whatever the user's functions take and return (bytes, sets...), and redlin's
+    JSON Lines format keeps only JSON values for models other than Redis.  Bytes are shown as their
+    ``repr`` (``"b'v'"``), so they stay apart from strings; the check itself used the real values.
+
+    >>> from redlin import Operation
+    >>> op = Operation(0, 0, ("get", (("key", b"k"),)), (b"v", None), invoke=0, complete=1)
+    >>> _displayable(History((op,)))[0].call, _displayable(History((op,)))[0].result
+    (('get', (('key', "b'k'"),)), ("b'v'", None))
+    """
+    return History(tuple(replace(op, call=_json_value(op.call), result=_json_value(op.result)) for op in history),
+                   meta=history.meta)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return tuple(_json_value(item) for item in value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
