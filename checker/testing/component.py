@@ -57,6 +57,8 @@ class Call:
     arguments: tuple[tuple[str, Hashable], ...] = ()
 
     def describe(self) -> str:
+        if self.name == SETUP:
+            return "setup"
         return f"{self.name}({', '.join(f'{key}={value!r}' for key, value in self.arguments)})"
 
 

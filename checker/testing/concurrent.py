@@ -87,12 +87,6 @@ class Search:
             raise ConcurrencyViolation(program, verdict)
         return verdict
 
-    @property
-    def failures(self) -> dict[ConcurrentProgram, Verdict]:
-        """The programs that failed, with their violations."""
-        return {program: verdict for program, verdict in self.verdicts.items()
-                if verdict is not None and verdict.verdict == "violation"}
-
     def _first_verdict(self, url: str, program: ConcurrentProgram) -> Verdict | None:
         """Run ``program`` until a run is not linearizable, ``repeat`` times at most.  The live
         history of a run (``journal_dir``) is kept only if that run failed."""

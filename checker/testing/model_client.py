@@ -109,8 +109,6 @@ class ModelConnection:
         self.session = session
         self.encoder = encoder
         self.retry = Retry(NoBackoff(), 0)
-        self.sent: list[tuple[bytes, ...]] = []
-        """Every command this connection ran, in order (for the history's inner commands)."""
         self._replies: deque[bytes] = deque()
         self._parser = _RESP2Parser(socket_read_size=65536)  # type: ignore[no-untyped-call]
         self._buffer = _Bytes()
@@ -144,7 +142,6 @@ class ModelConnection:
     def send_packed_command(self, command: Sequence[tuple[Any, ...]], check_health: bool = True) -> None:
         for args in command:
             argv = to_argv(args)
-            self.sent.append(argv)
             self.box.state, reply = step(self.box.state, self.session, argv)
             self._replies.append(encode_reply(reply))
 
@@ -165,7 +162,7 @@ class ModelPool:
         self.client = client
         self.connection_kwargs: dict[str, Any] = {"decode_responses": decode_responses, "protocol": 2}
         self.encoder = Encoder("utf-8", "strict", decode_responses)  # type: ignore[no-untyped-call]
-        self.connections: list[ModelConnection] = []
+        self._made = 0
         self._free: list[ModelConnection] = []
 
     def get_encoder(self) -> Any:
@@ -177,9 +174,8 @@ class ModelPool:
     def get_connection(self, command_name: object = None, *keys: object, **options: object) -> ModelConnection:
         if self._free:
             return self._free.pop()
-        connection = ModelConnection(self.box, (self.client, len(self.connections) + 1), self.encoder)
-        self.connections.append(connection)
-        return connection
+        self._made += 1
+        return ModelConnection(self.box, (self.client, self._made), self.encoder)
 
     def release(self, connection: ModelConnection) -> None:
         self._free.append(connection)
@@ -189,10 +185,6 @@ class ModelPool:
 
     def close(self) -> None:
         """Nothing to close."""
-
-    def sent(self) -> list[tuple[bytes, ...]]:
-        """The commands of all its connections (in connection order)."""
-        return [argv for connection in self.connections for argv in connection.sent]
 
 
 def model_client(box: StateBox, client: Hashable, *, decode_responses: bool = False) -> redis.Redis:
