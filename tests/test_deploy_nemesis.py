@@ -31,6 +31,7 @@ from redlin.deploy.faults import (
     write_events,
 )
 from redlin.deploy.nemesis import Nemesis, stopped
+from redlin.deploy.network import PeerNetwork
 from redlin.deploy.node import HOST, Node
 from redlin.deploy.proxy import Proxy, ProxyLayer
 from redlin.deploy.topology import PrimaryReplica, SentinelGroup
@@ -104,7 +105,8 @@ def test_nemesis_strings() -> None:
     assert parse_nemesis("failover:mode=takeover")[0].mode == "takeover"
     everything = parse_nemesis("all")
     assert [spec.kind for spec in everything] == ["kill", "pause", "failover", "client-pause", "partition",
-                                                  "latency", "restart"]
+                                                  "latency", "restart", "isolate", "split"]
+    assert parse_nemesis("isolate:mode=drop")[0].mode == "drop" and parse_nemesis("split")[0].mode == "stall"
     assert all(spec.implied for spec in everything)
 
 
@@ -144,7 +146,7 @@ def test_nemesis_commands_become_fault_kinds() -> None:
     assert commands["stop-db"].argv == ("ssh", "h", "sudo", "systemctl", "kill", "redis")
     assert commands["stop-db"].heal == ("ssh", "h", "sudo", "systemctl", "start", "redis")
     assert [spec.kind for spec in parse_nemesis("stop-db", commands)] == ["stop-db"]
-    with pytest.raises(UsageError, match="expected kill, .*, restart, stop-db or all"):
+    with pytest.raises(UsageError, match="expected kill, .*, split, stop-db or all"):
         parse_nemesis("stop", commands)
 
 
@@ -354,14 +356,15 @@ def test_a_seed_gives_the_same_schedule(servers: None, tmp_path: Path) -> None:
 
 
 def test_every_fault_kind_in_one_schedule(servers: None) -> None:
-    with PrimaryReplica(2) as topology, ProxyLayer(topology.servers) as layer:
+    topology = PrimaryReplica(2)
+    with PeerNetwork(topology.nodes) as network, topology, ProxyLayer(topology.servers) as layer:
         started = time.monotonic()
-        with Nemesis(topology, "all", seed=11, interval=(0, 0.05), duration=(0.05, 0.15), limit=28,
-                     proxies=layer) as nemesis:
-            events = _until_healed(nemesis, 28, timeout=30)
-        assert time.monotonic() - started < 20
+        with Nemesis(topology, "all", seed=5, interval=(0, 0.05), duration=(0.05, 0.15), limit=40,
+                     proxies=layer, network=network) as nemesis:
+            events = _until_healed(nemesis, 40, timeout=40)
+        assert time.monotonic() - started < 30
         assert {event.kind for event in events} == {"kill", "pause", "failover", "client-pause", "partition",
-                                                    "latency", "restart"}
+                                                    "latency", "restart", "isolate", "split"}
         assert not any("error" in event.detail for event in events), events
         _all_healed(topology)
         topology.primary.command("SET", "key", "after")

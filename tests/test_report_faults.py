@@ -120,14 +120,14 @@ def test_a_violation_names_the_last_fault_before_the_operation(tmp_path: Path) -
 def test_an_operation_invoked_during_a_fault_says_so() -> None:
     doc = document(stale_read(), [KILL, fault("partition", 9, None, target="node1", port=7002)])
     assert fault_sentences(doc, MARKDOWN) == [
-        "Operation 2 (the one that cannot be placed) was invoked during a fault: a partition of node1 "
+        "Operation 2 (the one that cannot be placed) was invoked during a fault: a partition from the clients of node1 "
         "(port 7002), from 9 ms, never healed."]
     # A short fault healed before the invocation, inside a long one still in effect: both are named.
     doc = document(stale_read(), [fault("partition", 1, None, target="node1", port=7002), KILL])
     assert fault_sentences(doc, MARKDOWN) == [
         "The last fault before operation 2 (the one that cannot be placed) was a kill of primary (port 10234) "
         "at 4 ms, healed at 6 ms.",
-        "It was invoked during an earlier fault still in effect: a partition of node1 (port 7002), from 1 ms, "
+        "It was invoked during an earlier fault still in effect: a partition from the clients of node1 (port 7002), from 1 ms, "
         "never healed."]
 
 

@@ -58,13 +58,14 @@ single x none,kill,pause,client-pause
 primary-replica x kill:target=primary,failover,partition:target=primary
 primary-replica,aof-always x kill:target=primary
 primary-replica x failover +replica-reads=2
-sentinel x failover,kill:target=primary
+sentinel x failover,kill:target=primary,isolate:target=primary
 sentinel x failover +wait=1
-cluster x kill:target=primary,failover
+cluster x kill:target=primary,failover,split
 """
 """The campaign without a matrix: every local kind under the faults that apply to it (``failover``
-needs a replica; ``partition`` is one case for all, through the proxies), one ``+wait`` cell and
-one ``+replica-reads`` cell; 14 cells, about 4 to 5 minutes at 8 s a cell on 2 cores (a cell whose
+needs a replica; ``partition`` between clients and a node is one case for all, through the proxies,
+and the partitions between nodes are a Sentinel and a Cluster case), one ``+wait`` cell and one
+``+replica-reads`` cell; 16 cells, about 4 to 5 minutes at 8 s a cell on 2 cores (a cell whose
 history holds a violation takes 25-35 s: minimising it, and Sentinel's failover, take the rest)."""
 DEFAULT_DURATION: Final = 8.0
 MAX_REPLICA_READS: Final = 64

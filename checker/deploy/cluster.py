@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from redlin.deploy.node import HOST, DeployError, Node, Persistence, Topology, wait_until
+from redlin.deploy.node import DeployError, Node, Persistence, Topology, wait_until
 
 SLOTS: Final = 16384
 FORM_TIMEOUT: Final = 30.0
@@ -168,7 +168,7 @@ class Cluster(Topology):
             self.ids[_text(node.command("CLUSTER", "MYID"))] = node
         seed = self.nodes[0]
         for node in self.nodes[1:]:
-            seed.command("CLUSTER", "MEET", HOST, node.port, node.bus_port)
+            seed.command("CLUSTER", "MEET", *node.peer_address, node.peer_bus_port or node.bus_port)
         for primary, (first, last) in zip(self.initial_primaries, slot_ranges(len(self.initial_primaries))):
             primary.command("CLUSTER", "ADDSLOTSRANGE", first, last)
         everyone = len(self.nodes)

@@ -6,7 +6,8 @@ fault events a run records beside its history.
 ``interval`` (seconds between faults, ``3`` or a range ``2-5``), ``duration`` (seconds a fault
 lasts before it is healed), ``target`` (``primary``, ``replica``, ``any`` or a node name),
 ``mode`` (``force``/``takeover`` for a Cluster ``failover``, ``write``/``all`` for
-``client-pause``, ``stall``/``drop`` for ``partition``) and ``ms`` (the ``latency`` added).
+``client-pause``, ``stall``/``drop`` for ``partition``, ``isolate`` and ``split``) and ``ms`` (the
+``latency`` added).
 
 >>> [spec.kind for spec in parse_nemesis("kill,pause:duration=0.5")]
 ['kill', 'pause']
@@ -15,7 +16,7 @@ FaultSpec(kind='kill', interval=(2.0, 4.0), duration=None, target='primary', mod
 >>> parse_nemesis("kil")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: bad --nemesis 'kil': unknown fault 'kil', expected kill, pause, failover, client-pause, partition, latency, restart or all
+redlin.errors.UsageError: bad --nemesis 'kil': unknown fault 'kil', expected kill, pause, failover, client-pause, partition, latency, restart, isolate, split or all
 
 ``--nemesis-cmd`` pairs ``NAME=COMMAND`` (and ``heal-NAME=COMMAND``) name faults the user's own
 commands inject, on a deployment redlin does not own; a name may then appear in ``--nemesis``:
@@ -47,11 +48,15 @@ from typing import Any, Final
 
 from redlin.errors import UsageError
 
-FAULT_KINDS: Final = ("kill", "pause", "failover", "client-pause", "partition", "latency", "restart")
+FAULT_KINDS: Final = ("kill", "pause", "failover", "client-pause", "partition", "latency", "restart", "isolate",
+                      "split")
+NODE_PARTITIONS: Final = ("isolate", "split")
+"""The kinds that partition nodes from each other: they need a :class:`~redlin.deploy.network.PeerNetwork`."""
 MODES: Final[Mapping[str, tuple[str, ...]]] = {
     "failover": ("", "force", "takeover"), "client-pause": ("write", "all"), "partition": ("stall", "drop"),
+    "isolate": ("stall", "drop"), "split": ("stall", "drop"),
 }
-DEFAULT_MODE: Final = {"client-pause": "write", "partition": "stall"}
+DEFAULT_MODE: Final = {"client-pause": "write", "partition": "stall", "isolate": "stall", "split": "stall"}
 OPTIONS: Final = ("interval", "duration", "target", "mode", "ms")
 COMMAND_TIMEOUT: Final = 60.0  # seconds a user's fault or heal command may take
 OUTPUT_TAIL: Final = 200  # characters of a command's output kept in its event

@@ -16,7 +16,13 @@ The faults (:data:`~redlin.deploy.faults.FAULT_KINDS`), all on processes and pro
 - ``client-pause``: ``CLIENT PAUSE ms WRITE|ALL`` on a primary (a command, not a signal), ``ms``
   the fault's duration; a WRITE pause is lifted early by ``CLIENT UNPAUSE`` when the nemesis
   stops, an ALL pause cannot be (it holds ``CLIENT UNPAUSE`` too) and is waited out;
-- ``partition`` and ``latency``: through the node's :class:`~redlin.deploy.proxy.Proxy`;
+- ``partition`` (clients from a node) and ``latency``: through the node's
+  :class:`~redlin.deploy.proxy.Proxy` of the clients' layer;
+- ``isolate`` (one server, by ``target``, cut off from every other node, sentinels included) and
+  ``split`` (every node, sentinels included, dealt at random into two halves, the links between
+  them cut): partitions between nodes, through the :class:`~redlin.deploy.network.PeerNetwork`;
+  the clients still reach every node, so an isolated primary goes on taking writes while the others
+  elect a new one (the split brain that loses acknowledged writes);
 - a name of the user's ``--nemesis-cmd``: the user's command, and its ``heal-`` command.
 
 :meth:`Nemesis.stop` (and leaving a ``with``) stops the schedule and heals everything: paused nodes
@@ -49,7 +55,15 @@ from typing import Any, Final
 import redis
 
 from redlin.deploy.cluster import Cluster
-from redlin.deploy.faults import FaultEvent, FaultSpec, UserCommand, parse_nemesis, run_command
+from redlin.deploy.faults import (
+    NODE_PARTITIONS,
+    FaultEvent,
+    FaultSpec,
+    UserCommand,
+    parse_nemesis,
+    run_command,
+)
+from redlin.deploy.network import PeerNetwork
 from redlin.deploy.node import DeployError, Node, Topology
 from redlin.deploy.proxy import ProxyLayer
 from redlin.deploy.topology import PrimaryReplica, SentinelGroup
@@ -89,20 +103,23 @@ class Nemesis:
 
     ``interval`` and ``duration`` are ``(low, high)`` seconds, drawn uniformly for each fault (a
     fault's own options override them); ``proxies`` is the proxy layer clients go through (needed by
-    ``partition`` and ``latency``); ``commands`` the user's ``--nemesis-cmd`` faults; ``limit`` stops
+    ``partition`` and ``latency``), ``network`` the one between nodes (needed by ``isolate`` and
+    ``split``); ``commands`` the user's ``--nemesis-cmd`` faults; ``limit`` stops
     the schedule after that many faults; each fault is appended to ``journal`` and given to
     ``listener`` once healed.
     """
 
     def __init__(self, topology: Topology | None, faults: str | Sequence[FaultSpec], *, seed: int = 0,
                  interval: tuple[float, float] = INTERVAL, duration: tuple[float, float] = DURATION,
-                 proxies: ProxyLayer | None = None, commands: Mapping[str, UserCommand] | None = None,
+                 proxies: ProxyLayer | None = None, network: PeerNetwork | None = None,
+                 commands: Mapping[str, UserCommand] | None = None,
                  limit: int | None = None, journal: Path | None = None,
                  listener: Callable[[FaultEvent], None] | None = None) -> None:
         self.topology = topology
         self.journal = journal
         self.listener = listener
         self.proxies = proxies
+        self.network = network
         self.commands = dict(commands or {})
         specs = parse_nemesis(faults, self.commands) if isinstance(faults, str) else tuple(faults)
         self.faults = [spec for spec in specs if self._applies(spec)]
@@ -140,6 +157,11 @@ class Nemesis:
             return "needs a deployment redlin started (or a --nemesis-cmd of that name)"
         if spec.kind in ("partition", "latency") and self.proxies is None:
             return "needs the proxy layer (clients connecting through redlin's proxies)"
+        if spec.kind in NODE_PARTITIONS:
+            if self.network is None or len(self.network.nodes) < 2:
+                return "needs the network between nodes (a deployment of several nodes redlin starts)"
+            if spec.kind == "split" and spec.target != "any":
+                return "splits every node into halves at random: it takes no target"
         if spec.kind == "failover":
             if isinstance(topology, PrimaryReplica) and not topology.replicas:
                 return "needs a replica to promote (primary-replica, sentinel or cluster)"
@@ -255,6 +277,8 @@ class Nemesis:
             return self._command(self.commands[spec.kind])
         if spec.kind == "failover":
             return self._failover(spec, aim)
+        if spec.kind == "split":
+            return self._split(spec, aim)
         if spec.kind in ("partition", "latency"):
             assert self.proxies is not None
             pool: list[Node] | None = [node for node in self._servers() if node in self.proxies]
@@ -266,6 +290,10 @@ class Nemesis:
         aim(node)
         if spec.kind in ("partition", "latency"):
             return self._network(spec, node)
+        if spec.kind == "isolate":
+            assert self.network is not None
+            others = self.network.isolate(node, spec.mode or "stall")
+            return self._mend, {"mode": spec.mode or "stall", "from": others}
         if spec.kind == "client-pause":
             return self._client_pause(spec, node, hold)
         if spec.kind == "kill":
@@ -312,6 +340,27 @@ class Nemesis:
             return {}
 
         return heal, detail
+
+    def _split(self, spec: FaultSpec, aim: Callable[[Node | str], None]) -> tuple[Heal, dict[str, Any]]:
+        """Deal every node into two halves at random (the smaller first) and cut between them; the
+        event's target names the smaller half."""
+        assert self.network is not None
+        names = sorted(node.name for node in self.network.nodes)
+        self._random.shuffle(names)
+        half = len(names) // 2
+        aim("+".join(sorted(names[:half])))
+        sides = self.network.split(names[:half], names[half:], mode=spec.mode or "stall")
+        return self._mend, {"mode": spec.mode or "stall", "sides": sides}
+
+    def _mend(self) -> dict[str, Any]:
+        assert self.network is not None
+        self.network.heal()
+        if isinstance(self.topology, SentinelGroup):
+            try:  # the sentinels may have elected a new primary while the links were cut: follow them
+                return {"primary": self.topology.follow().name}
+            except DeployError:
+                pass
+        return {}
 
     def _client_pause(self, spec: FaultSpec, node: Node, hold: float) -> tuple[Heal, dict[str, Any]]:
         """``CLIENT PAUSE`` for ``hold`` seconds: the server lifts it by itself then, should redlin
@@ -400,6 +449,8 @@ class Nemesis:
                     failures.append(str(error))
         if self.proxies is not None:
             self.proxies.heal_all()
+        if self.network is not None:
+            self.network.heal()
         for node in list(self._client_paused):  # WRITE pauses only: an ALL pause is waited out
             with contextlib.suppress(redis.RedisError, OSError):  # a node down has no pause left
                 node.command("CLIENT", "UNPAUSE")

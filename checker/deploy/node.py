@@ -179,6 +179,8 @@ class Node:
         self.port = 0  # chosen at the first start
         self.cluster_bus = cluster_bus
         self.bus_port = 0
+        self.peer_port = 0  # where the other nodes reach this one, when not at :attr:`port` (a proxy)
+        self.peer_bus_port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._written = False
 
@@ -208,6 +210,16 @@ class Node:
     @property
     def address(self) -> tuple[str, int]:
         return (HOST, self.port)
+
+    @property
+    def peer_address(self) -> tuple[str, int]:
+        """Where the other nodes reach this one: its own address, or the proxy of a
+        :class:`~redlin.deploy.network.PeerNetwork` in front of it (what it announces)."""
+        return (HOST, self.peer_port or self.port)
+
+    def listens_on(self, port: int) -> bool:
+        """Whether ``port`` reaches this node: its own, or the port it announces to its peers."""
+        return port != 0 and port in (self.port, self.peer_port)
 
     @property
     def url(self) -> str:
@@ -256,11 +268,11 @@ class Node:
         """Make this server a replica of ``primary`` (``None``: a primary, ``REPLICAOF NO ONE``), now
         if it runs and in its configuration file either way, so a restart keeps the role."""
         if self.running:
-            self.command("REPLICAOF", *(("NO", "ONE") if primary is None else (HOST, primary.port)))
+            self.command("REPLICAOF", *(("NO", "ONE") if primary is None else primary.peer_address))
             self.command("CONFIG", "REWRITE")
             return
         # A node that is down reads its file at the next start; the last ``replicaof`` line wins.
-        line = "replicaof no one" if primary is None else f"replicaof {HOST} {primary.port}"
+        line = "replicaof no one" if primary is None else "replicaof {} {}".format(*primary.peer_address)
         with self.config.open("a", encoding="utf-8") as config:
             config.write(line + "\n")
 

@@ -10,15 +10,20 @@ connection's bytes both ways, and on command:
   direction, so a request and its reply gain ``2 * ms``;
 - **heals**: forwarding resumes, bytes held during a stall are delivered.
 
-Only traffic through the proxy is affected: the replication link and Sentinel's and the Cluster
-bus's own connections go to the nodes' real ports (and clients that learn addresses from Sentinel
-or ``CLUSTER SLOTS`` learn the real ones).  Everything is on 127.0.0.1.
+Only traffic through the proxy is affected.  A proxy may also sit between nodes (a
+:class:`~redlin.deploy.network.PeerNetwork`): then it tells its connections apart by where they come
+from (``sources`` names the peer by its address), and :meth:`Proxy.cut` stalls or drops the
+connections of some sources only, the others flowing on.  Everything is on 127.0.0.1.
 
 >>> proxy = Proxy(("127.0.0.1", 6379), name="node0")
 >>> proxy.partition("stall"); proxy.state
 'stall'
 >>> proxy.delay(25); proxy.heal(); (proxy.state, proxy.latency_ms)
 ('open', 0)
+>>> proxy.cut({"node1"}, "drop"); (proxy.state, proxy.mode_for("node1"), proxy.mode_for("clients"))
+('open', 'drop', 'open')
+>>> proxy.heal(); proxy.mode_for("node1")
+'open'
 >>> proxy.partition("sideways")
 Traceback (most recent call last):
 ...
@@ -46,12 +51,18 @@ POLL: Final = 0.02  # seconds a pump or the acceptor waits before looking at the
 CONNECT_TIMEOUT: Final = 2.0
 
 
+Address = tuple[str, int]
+CLIENTS: Final = "clients"
+"""The source of every connection a proxy without ``sources`` forwards."""
+
+
 class _Link:
     """One client connection and its upstream connection to the node."""
 
-    def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
+    def __init__(self, client: socket.socket, upstream: socket.socket, source: str = CLIENTS) -> None:
         self.client = client
         self.upstream = upstream
+        self.source = source
         self.closed = threading.Event()
 
     def close(self) -> None:
@@ -65,16 +76,21 @@ class _Link:
 
 
 class Proxy:
-    """Forwards connections made to :attr:`port` (on 127.0.0.1) to ``target``; see the module doc.
+    """Forwards connections made to :attr:`port` (on 127.0.0.1) to ``target`` (an address, or
+    what gives it when a connection comes: a node's port is known only once it has started); see
+    the module doc.  ``sources`` names a connection's source by the address it comes from.
 
     Not listening until :meth:`start`; :meth:`close` (or leaving a ``with``) stops it and resets
     every connection."""
 
-    def __init__(self, target: tuple[str, int], *, name: str = "proxy") -> None:
+    def __init__(self, target: Address | Callable[[], Address], *, name: str = "proxy",
+                 sources: Callable[[str], str] | None = None) -> None:
         self.target = target
         self.name = name
+        self.sources = sources or (lambda host: CLIENTS)
         self.port = 0
-        self.state = "open"  # or one of PARTITION_MODES
+        self.state = "open"  # or one of PARTITION_MODES: every source at once
+        self.cuts: dict[str, str] = {}  # source -> one of PARTITION_MODES
         self.latency_ms = 0
         self._lock = threading.Lock()
         self._links: set[_Link] = set()
@@ -83,7 +99,8 @@ class Proxy:
         self._threads: list[threading.Thread] = []
 
     def __repr__(self) -> str:
-        return f"Proxy({self.name!r}, port={self.port} -> {self.target[1]}, {self.state}, {self.latency_ms} ms)"
+        target = self.target() if callable(self.target) else self.target
+        return f"Proxy({self.name!r}, port={self.port} -> {target[1]}, {self.state}, {self.latency_ms} ms)"
 
     @property
     def address(self) -> tuple[str, int]:
@@ -106,6 +123,22 @@ class Proxy:
         for link in dropped:
             link.close()
 
+    def cut(self, sources: Iterable[str], mode: str = "stall") -> None:
+        """Cut the connections of ``sources`` only (see :meth:`partition`); the others flow on."""
+        if mode not in PARTITION_MODES:
+            raise UsageError(f"unknown partition mode {mode!r}: expected stall or drop")
+        with self._lock:
+            chosen = set(sources)
+            self.cuts.update(dict.fromkeys(chosen, mode))
+            dropped = [link for link in self._links if mode == "drop" and link.source in chosen]
+            self._links.difference_update(dropped)
+        for link in dropped:
+            link.close()
+
+    def mode_for(self, source: str) -> str:
+        """How the connections of ``source`` fare now: ``open``, ``stall`` or ``drop``."""
+        return self.state if self.state != "open" else self.cuts.get(source, "open")
+
     def delay(self, ms: int) -> None:
         """Hold each chunk ``ms`` milliseconds before forwarding it (0: no added latency)."""
         self.latency_ms = max(0, int(ms))
@@ -114,6 +147,7 @@ class Proxy:
         """Forward again at full speed."""
         with self._lock:
             self.state = "open"
+            self.cuts = {}
         self.latency_ms = 0
 
     # -- running ------------------------------------------------------------------------------------
@@ -143,23 +177,25 @@ class Proxy:
         assert self._listener is not None
         while not self._closing.is_set():
             try:
-                client, _ = self._listener.accept()
+                client, (host, _) = self._listener.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return  # the listener was closed
-            if self.state == "drop":
+            source = self.sources(host)
+            if self.mode_for(source) == "drop":
                 _Link(client, socket.socket()).close()
                 continue
             try:
-                upstream = socket.create_connection(self.target, timeout=CONNECT_TIMEOUT)
+                target = self.target() if callable(self.target) else self.target
+                upstream = socket.create_connection(target, timeout=CONNECT_TIMEOUT)
             except OSError:
                 _Link(client, socket.socket()).close()  # the node is down: the client sees it too
                 continue
             for sock in (client, upstream):
                 sock.settimeout(None)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            link = _Link(client, upstream)
+            link = _Link(client, upstream, source)
             with self._lock:
                 self._links.add(link)
             self._spawn(self._pump, link, client, upstream)
@@ -169,7 +205,7 @@ class Proxy:
         """Forward ``source`` to ``sink`` until either end closes or the link is reset."""
         try:
             while not link.closed.is_set() and not self._closing.is_set():
-                if self.state != "open":  # stalled: leave the bytes in the kernel's buffers
+                if self.mode_for(link.source) != "open":  # stalled: leave the bytes in the kernel's buffers
                     time.sleep(POLL)
                     continue
                 ready, _, _ = select.select([source], [], [], POLL)
@@ -180,7 +216,7 @@ class Proxy:
                     break
                 if self.latency_ms:
                     time.sleep(self.latency_ms / 1000)
-                while self.state == "stall" and not link.closed.is_set():
+                while self.mode_for(link.source) == "stall" and not link.closed.is_set():
                     time.sleep(POLL)  # a chunk read just before a stall waits for the heal too
                 sink.sendall(data)
         except (OSError, ValueError):

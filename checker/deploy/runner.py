@@ -47,8 +47,9 @@ from redlin.deploy.analysis import (
     wait_summary,
 )
 from redlin.deploy.cluster import Cluster
-from redlin.deploy.faults import FaultEvent, UserCommand, parse_nemesis, write_events
+from redlin.deploy.faults import NODE_PARTITIONS, FaultEvent, UserCommand, parse_nemesis, write_events
 from redlin.deploy.nemesis import Nemesis
+from redlin.deploy.network import PeerNetwork
 from redlin.deploy.node import DeployError, Topology
 from redlin.deploy.proxy import ProxyLayer
 from redlin.deploy.record import WAITS_FILE, DeploymentRecorder, KeySpace
@@ -168,7 +169,10 @@ def _settle(topology: Topology | None) -> str:
 
 
 def _proxied(topology: Topology, proxies: ProxyLayer) -> Callable[[Address], Address]:
-    by_port = {node.port: proxies.address(node) for node in topology.nodes if node in proxies}
+    """Where clients reach a node, by any port that reaches it (its own, or the one it announces
+    when a peer network is in front of it): through its proxy."""
+    by_port = {port: proxies.address(node) for node in topology.nodes if node in proxies
+               for port in (node.port, node.peer_port) if port}
     return lambda address: by_port.get(address[1], address)
 
 
@@ -237,6 +241,7 @@ def _open(plan: DeploymentPlan, out: Path, stack: ExitStack, say: Callable[[str]
     kinds = [spec.kind for spec in parse_nemesis(plan.nemesis, plan.commands)] if plan.nemesis else []
     topology: Topology | None = None
     proxies: ProxyLayer | None = None
+    network: PeerNetwork | None = None
     if "=" in plan.deployment:
         kind, addresses, master = parse_existing(plan.deployment)
         route: Route = (HostsRoute(addresses) if kind == "hosts" else ClusterRoute(addresses) if kind == "cluster"
@@ -245,14 +250,19 @@ def _open(plan: DeploymentPlan, out: Path, stack: ExitStack, say: Callable[[str]
     else:
         deployment = Deployment.parse(plan.deployment)
         say(f"starting {deployment}")
-        topology = stack.enter_context(deployment.build(out / "nodes"))
+        topology = deployment.build(out / "nodes")
+        if {*NODE_PARTITIONS, "all"} & set(kinds) and len(topology.nodes) > 1:
+            network = stack.enter_context(PeerNetwork(topology.nodes))  # before the start: the nodes announce it
+        stack.callback(topology.close)  # closed before the network: the nodes go first
+        topology.start()
         if {"partition", "latency", "all"} & set(kinds):
             proxies = stack.enter_context(ProxyLayer(node for node in topology.nodes if not node.sentinel))
         route = _route(topology, None if proxies is None else _proxied(topology, proxies))
         route.refresh()
     nemesis = None
     if plan.nemesis:
-        nemesis = Nemesis(topology, plan.nemesis, seed=plan.seed, proxies=proxies, commands=plan.commands,
+        nemesis = Nemesis(topology, plan.nemesis, seed=plan.seed, proxies=proxies, network=network,
+                          commands=plan.commands,
                           journal=out / NEMESIS_FILE, listener=listener)
         stack.callback(nemesis.heal_all)  # whatever happens, nothing stays paused or partitioned
     return topology, route, nemesis

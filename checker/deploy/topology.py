@@ -145,14 +145,14 @@ class PrimaryReplica(Topology):
         for replica in self.replicas:
             if not replica.running:
                 if replica.port == 0:  # first start: the file is written with the primary's port
-                    replica.settings.append(("replicaof", (HOST, str(self.primary.port))))
+                    replica.settings.append(("replicaof", (HOST, str(self.primary.peer_address[1]))))
                 replica.start()
         self.wait_synced()
         return self
 
     def node_at(self, port: int) -> Node:
         for node in self.nodes:
-            if node.port == port:
+            if node.listens_on(port):
                 return node
         raise DeployError(f"no node of this deployment listens on port {port}")
 
@@ -160,7 +160,7 @@ class PrimaryReplica(Topology):
         offset = int(self.primary.info("replication")["master_repl_offset"])
         for replica in replicas:
             info = replica.info("replication")
-            if (info.get("master_link_status") != "up" or int(info.get("master_port", 0)) != self.primary.port
+            if (info.get("master_link_status") != "up" or not self.primary.listens_on(int(info.get("master_port", 0)))
                     or int(info.get("slave_repl_offset", -1)) < offset):
                 return False
         return True
@@ -211,7 +211,7 @@ class SentinelGroup(PrimaryReplica):
         for sentinel in self.sentinels:
             if sentinel.port == 0:
                 sentinel.settings += [
-                    ("sentinel", ("monitor", MASTER_NAME, HOST, str(self.primary.port), str(self.quorum))),
+                    ("sentinel", ("monitor", MASTER_NAME, HOST, str(self.primary.peer_address[1]), str(self.quorum))),
                     ("sentinel", ("down-after-milliseconds", MASTER_NAME, str(down_after))),
                     ("sentinel", ("failover-timeout", MASTER_NAME, str(failover_timeout))),
                 ]

@@ -34,8 +34,9 @@ FAULT_TEXT = 160
 """The longest fault error or detail a report shows."""
 
 _FAULT_WORDS = {"kill": "a kill of", "pause": "a pause (SIGSTOP) of", "restart": "a restart of",
-                "failover": "a failover of", "client-pause": "a CLIENT PAUSE on", "partition": "a partition of",
-                "latency": "added latency on"}
+                "failover": "a failover of", "client-pause": "a CLIENT PAUSE on",
+                "partition": "a partition from the clients of", "latency": "added latency on",
+                "isolate": "a partition from the other nodes of", "split": "a partition of the nodes, cutting off"}
 """How a sentence names a fault of each built-in kind (a user's command is "a <name> fault on")."""
 
 
