@@ -55,18 +55,18 @@ from redlin.harness.wire import WireError
 
 DEFAULT_MATRIX: Final = """\
 single x none,kill,pause,client-pause
-primary-replica x kill:target=primary,failover,partition:target=primary
+primary-replica x kill:target=primary,failover,partition:target=primary,split
 primary-replica,aof-always x kill:target=primary
 primary-replica x failover +replica-reads=2
-sentinel x failover,kill:target=primary,isolate:target=primary
+sentinel x failover,kill:target=primary,isolate:target=primary:interval=1-2:duration=5
 sentinel x failover +wait=1
-cluster x kill:target=primary,failover,split
+cluster x kill:target=primary,failover,isolate:target=primary:interval=1-2:duration=5
 """
 """The campaign without a matrix: every local kind under the faults that apply to it (``failover``
-needs a replica; ``partition`` between clients and a node is one case for all, through the proxies,
-and the partitions between nodes are a Sentinel and a Cluster case), one ``+wait`` cell and one
-``+replica-reads`` cell; 16 cells, about 4 to 5 minutes at 8 s a cell on 2 cores (a cell whose
-history holds a violation takes 25-35 s: minimising it, and Sentinel's failover, take the rest)."""
+needs a replica; ``partition`` between clients and a node is one case for all, through the proxies;
+a primary isolated from the other nodes long enough for a failover, 5 s, is a Sentinel and a
+Cluster case), one ``+wait`` cell and one ``+replica-reads`` cell; 17 cells, about 4 minutes at 8 s
+a cell on 2 cores (a Sentinel cell takes 18-20 s: the failover, and the old primary's demotion)."""
 DEFAULT_DURATION: Final = 8.0
 MAX_REPLICA_READS: Final = 64
 RESULTS_MD: Final = "results.md"
