@@ -129,6 +129,16 @@ def test_cell_directories_are_numbered_slugs() -> None:
     assert re.fullmatch(r"[0-9a-z-]+", cell_directory(12, parse_matrix("single x none")[0]))
 
 
+def test_a_cell_never_shows_the_password_of_the_users_deployment(tmp_path: Path) -> None:
+    [cell] = parse_matrix("hosts=redis://alice:s3cret@10.0.0.5:6379 x none")
+    assert cell.deployment == "hosts=redis://alice:s3cret@10.0.0.5:6379"  # what the run connects with
+    result = CellResult(1, cell, cell_directory(1, cell), "linearizable", 0, 10, "", 20, 0, 1.0, "")
+    shown = [cell.label, cell.command(8, 0, 4), cell_directory(1, cell), json.dumps(result.to_json()),
+             render_markdown([result])]
+    assert not any("s3cret" in text for text in shown), shown
+    assert "alice:***@10.0.0.5" in cell.label and "alice:***@" in render_markdown([result])
+
+
 # -- the table --------------------------------------------------------------------------------------
 
 

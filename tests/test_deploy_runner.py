@@ -138,7 +138,7 @@ def test_every_key_has_a_slot_of_its_own_and_a_final_read() -> None:
     ("hosts=", "expected a local kind"),
     ("hosts=http://a:1", "is not redis://HOST:PORT"),
     ("cluster=redis://a:0", "is not redis://HOST:PORT"),
-    ("hosts=redis://u:pw@a:1", "passwords are not supported"),
+    ("hosts=redis://u:pw@a:1,redis://a:2", "has another user name or password"),
 ])
 def test_a_bad_existing_deployment_is_one_line(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):

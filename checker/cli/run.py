@@ -107,6 +107,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "it: single, primary-replica[:N], sentinel (primary, 2 replicas, 3 sentinels) or cluster "
                              "(3 primaries, 3 replicas), then ,none / ,aof-everysec / ,aof-always; or test the user's: "
                              "hosts=redis://H:P,..., sentinel=redis://H:P,...[?master=NAME], cluster=redis://H:P,... "
+                             "(with a password: redis://[USER]:PASSWORD@H:P, the same in every URL; behind "
+                             "sentinels, the servers' own as ?master=NAME&password=...[&username=...]) "
                              f"(runs --duration S, default {DEFAULT_DEPLOY_DURATION:g})")
     deploy.add_argument("--nemesis", metavar="FAULTS",
                         help="faults during the run: " + ", ".join(FAULT_KINDS) + ", all, or a --nemesis-cmd name; "
@@ -159,7 +161,7 @@ def _deployment_command(args: argparse.Namespace) -> int:
         deployment=args.deployment, out=out, nemesis=args.nemesis, commands=parse_commands(args.nemesis_cmd),
         clients=args.clients, replica_readers=args.replica_reads, duration=args.duration or DEFAULT_DEPLOY_DURATION,
         seed=args.seed, timeout=args.timeout, wait=_wait_option(args.wait), rate=args.rate or DEFAULT_DEPLOY_RATE,
-        check_time=args.check_time * 6,
+        check_time=args.check_time * 6, password_env=args.password_env,
     )
     _enough_file_descriptors(args.clients + args.replica_reads)
     outcome = run_deployment(plan, None if args.progress == "none" else sys.stderr)

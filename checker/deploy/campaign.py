@@ -48,7 +48,7 @@ import redis
 
 from redlin.deploy.faults import FAULT_KINDS, parse_nemesis
 from redlin.deploy.node import DeployError
-from redlin.deploy.runner import DeploymentPlan, parse_existing, parse_wait, run_deployment
+from redlin.deploy.runner import DeploymentPlan, parse_existing, parse_wait, redacted, run_deployment
 from redlin.deploy.topology import Deployment
 from redlin.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, HistoryError, UsageError
 from redlin.harness.wire import WireError
@@ -107,12 +107,13 @@ class Cell:
 
     @property
     def label(self) -> str:
-        """The cell as the matrix writes it (it parses back to the same cell)."""
-        return " ".join(filter(None, (self.deployment, "x", "+".join(self.faults) or "none", self.options)))
+        """The cell as the matrix writes it (it parses back to the same cell, passwords aside:
+        they are shown ``***``)."""
+        return " ".join(filter(None, (redacted(self.deployment), "x", "+".join(self.faults) or "none", self.options)))
 
     def command(self, duration: float, seed: int, clients: int) -> str:
-        """The ``redlin run`` that runs this cell alone."""
-        words = ["redlin", "run", "--deployment", self.deployment]
+        """The ``redlin run`` that runs this cell alone (a password shown ``***``)."""
+        words = ["redlin", "run", "--deployment", redacted(self.deployment)]
         if self.nemesis:
             words += ["--nemesis", self.nemesis]
         words += ["--duration", f"{duration:g}", "--seed", str(seed), "--clients", str(clients)]
@@ -248,7 +249,8 @@ class CellResult:
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
-        document["cell"] = {**asdict(self.cell), "label": self.cell.label}
+        document["cell"] = {**asdict(self.cell), "deployment": redacted(self.cell.deployment),
+                            "label": self.cell.label}
         return document
 
 
@@ -344,7 +346,7 @@ def _brief(result: CellResult) -> str:
 def _deployment_columns(deployment: str) -> tuple[str, str]:
     """(topology, persistence) of a ``--deployment`` spec as the table shows them."""
     if "=" in deployment:
-        return deployment, "(yours)"
+        return redacted(deployment), "(yours)"
     parsed = Deployment.parse(deployment)
     shown = Deployment(parsed.kind, parsed.replicas)
     return str(shown), parsed.persistence.value

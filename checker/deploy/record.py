@@ -9,8 +9,9 @@ hash slot of its own (``redlin:<token>:{r0}``) so a cluster spreads them:
 - transactions: ``MULTI`` / ``RPUSH`` to two lists of one hash tag / ``EXEC``, and the same two read
   in one ``MULTI``: a failover must not split them.
 
-Each client is a thread with its own connections; it sends a command to the node its
-:class:`~redlin.deploy.routes.Route` names.  How an operation ends decides what the history says:
+Each client is a thread with its own connections (authenticated with the route's credentials); it
+sends a command to the node its :class:`~redlin.deploy.routes.Route` names.  How an operation ends
+decides what the history says:
 
 - a reply: OK, whatever it is (the model judges it), after following ``MOVED``/``ASK``;
 - a refusal that certainly ran nothing (``READONLY`` from a demoted primary, ``LOADING``,
@@ -315,7 +316,7 @@ class _Client:
 
     def connection(self, address: Address) -> Connection:
         if address not in self.connections:
-            connection = Connection(*address, timeout=self.recorder.timeout)
+            connection = self.recorder.route.connect(address, timeout=self.recorder.timeout)  # authenticated
             try:
                 # A proxy accepts a connection even when its node is down: a PING first, recorded
                 # nowhere, makes sure an operation is only sent where a server answers.

@@ -17,6 +17,12 @@ after a Cluster redirection.  Three kinds, one per way a deployment names its pr
 :class:`~redlin.deploy.proxy.ProxyLayer`), so a partition between clients and nodes is seen by the
 clients alone; the route itself asks for the topology directly.
 
+``credentials`` (:class:`Credentials`) are the data nodes' user name and password: every
+connection to a server, the route's probes and the clients' (:meth:`~Route.connect`), sends them
+first.  A :class:`SentinelRoute` has the sentinels' own as well, since Sentinel and the servers it
+watches usually have different passwords.  :meth:`~Route.check_access` tells a refused password
+apart from a server that is down, before a run starts.
+
 >>> route = HostsRoute([("127.0.0.1", 1)], probe_timeout=0.1)
 >>> route.address(b"k")
 ('127.0.0.1', 1)
@@ -28,11 +34,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from redis.crc import key_slot
 
-from redlin.harness.wire import Connection, WireError
+from redlin.harness.wire import AuthRefused, Connection, WireError
 from redlin.model import Error, Reply
 
 Address = tuple[str, int]
@@ -44,10 +51,43 @@ def _text(value: Reply) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _ask(address: Address, *argv: bytes, timeout: float) -> Reply:
+@dataclass(frozen=True)
+class Credentials:
+    """A user name (Redis ACL) and password a connection authenticates with; without a password it
+    sends no ``AUTH``.  The password never shows in the repr.
+
+    >>> Credentials("alice", "s3cret")
+    Credentials(username='alice')
+    """
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def connect(self, address: Address, timeout: float) -> Connection:
+        """A connection to ``address``, authenticated (``AuthRefused`` if the server refuses)."""
+        return Connection(*address, timeout=timeout, username=self.username, password=self.password)
+
+
+NO_CREDENTIALS: Final = Credentials()
+
+
+def _ask(address: Address, *argv: bytes, timeout: float, credentials: Credentials = NO_CREDENTIALS) -> Reply:
     """One command on a fresh connection (the route's own, never a client's)."""
-    with Connection(*address, timeout=timeout) as connection:
+    with credentials.connect(address, timeout) as connection:
         return connection.execute(*argv)
+
+
+def _check(address: Address, credentials: Credentials, timeout: float, hint: str) -> None:
+    """``AuthRefused`` if the server at ``address`` refuses ``credentials``, or answers ``PING``
+    with ``NOAUTH`` (``hint`` says where a password goes); a server that does not answer passes."""
+    try:
+        reply = _ask(address, b"PING", timeout=timeout, credentials=credentials)
+    except AuthRefused:
+        raise
+    except WireError:
+        return
+    if type(reply) is Error and reply.text.startswith("NOAUTH"):
+        raise AuthRefused(f"{address[0]}:{address[1]} requires a password ({hint}): {reply.text}", reply)
 
 
 def redirect_of(reply: Reply) -> tuple[str, int, Address] | None:
@@ -68,10 +108,26 @@ class Route:
     needs_readonly = False
     """Whether a replica serves reads only after ``READONLY`` on the connection (a cluster's)."""
 
-    def __init__(self, via: Callable[[Address], Address] | None = None, probe_timeout: float = PROBE_TIMEOUT) -> None:
+    def __init__(self, via: Callable[[Address], Address] | None = None, probe_timeout: float = PROBE_TIMEOUT,
+                 credentials: Credentials = NO_CREDENTIALS) -> None:
         self.via = via or (lambda address: address)
         self.probe_timeout = probe_timeout
+        self.credentials = credentials
         self._lock = threading.Lock()
+
+    def connect(self, address: Address, timeout: float) -> Connection:
+        """A connection to the data node at ``address`` (as :meth:`address` gave it), authenticated
+        with the route's credentials: ``AuthRefused`` (a ``WireError``) if it refuses them."""
+        return self.credentials.connect(address, timeout)
+
+    def check_access(self) -> None:
+        """``AuthRefused`` naming the first server the route was given that refuses its credentials
+        or asks for a password none was given for; servers that do not answer are not checked."""
+        for address in self._seeds():
+            _check(address, self.credentials, self.probe_timeout, "give it in the URL: redis://[USER]:PASSWORD@HOST:PORT")
+
+    def _seeds(self) -> list[Address]:
+        raise NotImplementedError
 
     def address(self, key: bytes, replica: int | None = None) -> Address:
         """Where a client sends a command on ``key``: the primary serving it, or for a replica read
@@ -108,12 +164,15 @@ class HostsRoute(Route):
     def _locate(self, key: bytes) -> tuple[Address, list[Address]]:
         return self._primary, self._replicas
 
+    def _seeds(self) -> list[Address]:
+        return self.hosts
+
     def _discover(self) -> None:
         masters: list[tuple[int, Address]] = []
         replicas: list[Address] = []
         for host in self.hosts:
             try:
-                role = _ask(host, b"ROLE", timeout=self.probe_timeout)
+                role = _ask(host, b"ROLE", timeout=self.probe_timeout, credentials=self.credentials)
             except WireError:
                 continue  # down or paused: neither primary nor a replica to read from now
             if isinstance(role, tuple) and role and role[0] == b"master":
@@ -127,11 +186,14 @@ class HostsRoute(Route):
 
 
 class SentinelRoute(Route):
-    """A primary watched by sentinels under ``name``."""
+    """A primary watched by sentinels under ``name``; ``sentinel_credentials`` are the sentinels'
+    (``credentials``, the servers')."""
 
-    def __init__(self, sentinels: Sequence[Address], name: str, **options: object) -> None:
+    def __init__(self, sentinels: Sequence[Address], name: str, *, sentinel_credentials: Credentials = NO_CREDENTIALS,
+                 **options: object) -> None:
         super().__init__(**options)  # type: ignore[arg-type]
         self.sentinels = list(sentinels)
+        self.sentinel_credentials = sentinel_credentials
         self.name = name.encode()
         self._primary: Address | None = None
         self._replicas: list[Address] = []
@@ -143,11 +205,25 @@ class SentinelRoute(Route):
             raise WireError(f"no sentinel of {len(self.sentinels)} named the primary of {self.name.decode()!r}")
         return self._primary, self._replicas
 
+    def check_access(self) -> None:
+        """The sentinels with their credentials, then the primary they name with the servers'."""
+        for sentinel in self.sentinels:
+            _check(sentinel, self.sentinel_credentials, self.probe_timeout,
+                   "give it in the URL: redis://[USER]:PASSWORD@HOST:PORT")
+        with self._lock:
+            self._discover()
+            primary = self._primary
+        if primary is not None:
+            _check(primary, self.credentials, self.probe_timeout,
+                   f"the primary of {self.name.decode()!r}: give its password as ?master=NAME&password=PASSWORD")
+
     def _discover(self) -> None:
         for sentinel in self.sentinels:
             try:
-                reply = _ask(sentinel, b"SENTINEL", b"GET-MASTER-ADDR-BY-NAME", self.name, timeout=self.probe_timeout)
-                listed = _ask(sentinel, b"SENTINEL", b"REPLICAS", self.name, timeout=self.probe_timeout)
+                reply = _ask(sentinel, b"SENTINEL", b"GET-MASTER-ADDR-BY-NAME", self.name, timeout=self.probe_timeout,
+                             credentials=self.sentinel_credentials)
+                listed = _ask(sentinel, b"SENTINEL", b"REPLICAS", self.name, timeout=self.probe_timeout,
+                              credentials=self.sentinel_credentials)
             except WireError:
                 continue
             if isinstance(reply, tuple) and len(reply) == 2:
@@ -190,11 +266,14 @@ class ClusterRoute(Route):
         with self._lock:
             self._slots[slot] = (address, [])
 
+    def _seeds(self) -> list[Address]:
+        return self.seeds
+
     def _discover(self) -> None:
         known = [*self.seeds, *{entry[0] for entry in self._slots.values()}]
         for node in known:
             try:
-                table = _ask(node, b"CLUSTER", b"SLOTS", timeout=self.probe_timeout)
+                table = _ask(node, b"CLUSTER", b"SLOTS", timeout=self.probe_timeout, credentials=self.credentials)
             except WireError:
                 continue
             if type(table) is Error or not isinstance(table, tuple) or not table:

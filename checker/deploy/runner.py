@@ -16,16 +16,25 @@ The report directory holds ``history.jsonl`` (written as it happened, each fault
 fault, appended once healed), ``waits.jsonl``, the report (faults as bands on its timeline) and
 ``deployment.json`` with every figure; ``nodes/`` keeps the servers' logs.
 
->>> parse_existing("cluster=redis://10.0.0.1:7000,redis://10.0.0.2:7000")
+A deployment of the user's may need a password: ``redis://[[USER]:PASSWORD@]HOST:PORT`` in every
+URL (the same in all), and for ``sentinel=`` the servers' own in ``?master=NAME&password=...[&username=...]``
+(the URLs' are the sentinels').  Every connection redlin opens to it authenticates, and whatever
+shows the deployment (history, report, ``deployment.json``, errors) shows :func:`redacted` instead.
+
+>>> parse_existing("cluster=redis://10.0.0.1:7000,redis://10.0.0.2:7000")[:3]
 ('cluster', [('10.0.0.1', 7000), ('10.0.0.2', 7000)], '')
->>> parse_existing("sentinel=redis://10.0.0.1:26379?master=cache")
-('sentinel', [('10.0.0.1', 26379)], 'cache')
+>>> existing = parse_existing("sentinel=redis://:pw@10.0.0.1:26379?master=cache&password=other")
+>>> existing.master, existing.sentinel_credentials.password, existing.credentials.password
+('cache', 'pw', 'other')
+>>> redacted("sentinel=redis://alice:pw@10.0.0.1:26379?master=cache&password=other")
+'sentinel=redis://alice:***@10.0.0.1:26379?master=cache&password=***'
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import urllib.parse
@@ -34,7 +43,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, NamedTuple
 
 from redlin.deploy.analysis import (
     LostWrite,
@@ -53,11 +62,19 @@ from redlin.deploy.network import PeerNetwork
 from redlin.deploy.node import DeployError, Topology
 from redlin.deploy.proxy import ProxyLayer
 from redlin.deploy.record import WAITS_FILE, DeploymentRecorder, KeySpace
-from redlin.deploy.routes import Address, ClusterRoute, HostsRoute, Route, SentinelRoute
+from redlin.deploy.routes import (
+    NO_CREDENTIALS,
+    Address,
+    ClusterRoute,
+    Credentials,
+    HostsRoute,
+    Route,
+    SentinelRoute,
+)
 from redlin.deploy.topology import MASTER_NAME, Deployment, PrimaryReplica, SentinelGroup
 from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
 from redlin.harness.interrupts import Interrupts, signal_text
-from redlin.harness.wire import Connection, WireError
+from redlin.harness.wire import AuthRefused, WireError
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History
 from redlin.registry import load
@@ -70,6 +87,11 @@ from redlin.search.sequential import SequentialResult, check_sequential
 
 EXISTING: Final = ("hosts", "sentinel", "cluster")
 """Deployments redlin does not own: ``hosts=URL,...``, ``sentinel=URL,...[?master=NAME]``, ``cluster=URL,...``."""
+SENTINEL_OPTIONS: Final = ("master", "password", "username")
+"""What the query of ``sentinel=URL,...?...`` may set: the primary's name, the servers' password and user."""
+_QUERY_SECRET: Final = re.compile(r"([?&](?!master=|username=)[^=&]*=)[^&]*")  # password= or a misspelling
+_USERINFO: Final = re.compile(r"://((?:(?!://).)*)@")  # up to the last @ before the next URL
+_STRAY: Final = re.compile(r"(^[a-z]+=|^|,)(?:(?!://)[^,])*@")  # an @ in no URL: a password split at a ','
 SETTLE_TIMEOUT: Final = 20.0
 FINAL_READS_TIMEOUT: Final = 30.0
 NEMESIS_FILE: Final = "nemesis.jsonl"
@@ -94,6 +116,9 @@ class DeploymentPlan:
     rate: float | None = 200.0
     check_time: float = 60.0
     max_states: int = 2_000_000
+    password_env: str | None = None
+    """An environment variable with the servers' password of a deployment of the user's, used when
+    its ``--deployment`` gives none (``--password-env``): a password kept off the command line."""
 
 
 @dataclass
@@ -113,27 +138,94 @@ class DeploymentOutcome:
     document: dict[str, Any]
 
 
-def parse_existing(text: str) -> tuple[str, list[Address], str]:
-    """``KIND=URL[,URL...][?master=NAME]`` as (kind, addresses, master name); UsageError if bad."""
+class Existing(NamedTuple):
+    """A deployment of the user's, as ``--deployment`` names it."""
+
+    kind: str
+    addresses: list[Address]
+    master: str
+    credentials: Credentials
+    """The servers' (for ``sentinel=``, from the query's ``password=`` and ``username=``)."""
+    sentinel_credentials: Credentials
+    """The sentinels' (the URLs' of ``sentinel=``)."""
+
+
+def parse_existing(text: str) -> Existing:
+    """``KIND=URL[,URL...][?master=NAME&password=...&username=...]``; UsageError if bad, which
+    shows the text :func:`redacted`."""
     kind, _, urls = text.partition("=")
+    shown = redacted(text)
     if kind not in EXISTING or not urls:
-        raise UsageError(f"bad --deployment {text!r}: expected a local kind or one of "
+        raise UsageError(f"bad --deployment {shown!r}: expected a local kind or one of "
                          + ", ".join(f"{name}=URL[,URL...]" for name in EXISTING))
     urls, _, query = urls.partition("?")
-    master = urllib.parse.parse_qs(query).get("master", [""])[0]
+    encode = "(a ',', '?', '#', '/' or '@' in a user name or password must be percent-encoded: %2C, %3F...)"
+    try:
+        options = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise UsageError(f"bad --deployment {shown!r}: the part after '?' is not NAME=VALUE&... {encode}") from None
+    given = dict(options)
+    if kind != "sentinel" and given:
+        raise UsageError(f"bad --deployment {shown!r}: only sentinel= takes ?master=...&password=... "
+                         "(give the servers' password in their URLs: redis://[USER]:PASSWORD@HOST:PORT)")
+    names = [name for name, _ in options]
+    wrong = sorted({name for name in names if name not in SENTINEL_OPTIONS or names.count(name) > 1})
+    if wrong:
+        raise UsageError(f"bad --deployment {shown!r}: unknown or repeated option(s) {', '.join(wrong)} "
+                         f"(expected {', '.join(SENTINEL_OPTIONS)})")
+    listed = urls.split(",")
+    for number, url in enumerate(listed, 1):
+        if "://" not in url:  # not shown: it may be the end of a password split at a ','
+            raise UsageError(f"bad --deployment {shown!r}: URL {number} is not redis://HOST:PORT {encode}")
     addresses = []
-    for url in urls.split(","):
+    found: Credentials | None = None
+    for url in listed:
         parsed = urllib.parse.urlsplit(url.strip())
         try:
             port = 6379 if parsed.port is None else parsed.port
         except ValueError:
             port = 0
         if parsed.scheme != "redis" or not parsed.hostname or not 0 < port < 65536:
-            raise UsageError(f"bad --deployment {text!r}: {url!r} is not redis://HOST:PORT")
-        if parsed.password or parsed.username:
-            raise UsageError(f"bad --deployment {text!r}: passwords are not supported for deployments yet")
+            raise UsageError(f"bad --deployment {shown!r}: {redacted(url)!r} is not redis://HOST:PORT "
+                             "(with a password: redis://[USER]:PASSWORD@HOST:PORT)")
+        credentials = _credentials(parsed.username, parsed.password)
+        if found is not None and credentials != found:
+            raise UsageError(f"bad --deployment {shown!r}: {redacted(url)!r} has another user name or password than "
+                             "the URLs before it (every server of a deployment takes the same)")
+        found = credentials
         addresses.append((parsed.hostname, port))
-    return kind, addresses, master or (MASTER_NAME if kind == "sentinel" else "")
+    assert found is not None
+    if kind != "sentinel":
+        return Existing(kind, addresses, "", found, NO_CREDENTIALS)
+    servers = _credentials(given.get("username"), given.get("password"), quoted=False)
+    return Existing(kind, addresses, given.get("master") or MASTER_NAME, servers, found)
+
+
+def _credentials(username: str | None, password: str | None, quoted: bool = True) -> Credentials:
+    """A URL's user name and password (percent-encoded if ``quoted``); a user name alone
+    authenticates with an empty password (an ACL user that has ``nopass``)."""
+    decode = urllib.parse.unquote if quoted else str
+    user = decode(username) if username else None
+    secret = decode(password) if password else ""
+    return Credentials(user, secret if secret or user else None)
+
+
+def redacted(text: str) -> str:
+    """``--deployment`` text (or one of its URLs) as it may be shown and stored: every password
+    ``***``, and every query value but the master's and user's names.  Anything before an ``@``
+    that belongs to no URL is hidden too (a password with an unencoded ``,``).
+
+    >>> redacted("hosts=redis://:a,b@h:1,redis://u:p@w@k:2"), redacted("cluster=:x@h:1")
+    ('hosts=redis://:***@h:1,redis://u:***@k:2', 'cluster=***@h:1')
+    """
+    text = _QUERY_SECRET.sub(r"\1***", text)
+    text = _USERINFO.sub(lambda match: "://" + _masked_userinfo(match.group(1)) + "@", text)
+    return _STRAY.sub(r"\1***@", text)
+
+
+def _masked_userinfo(userinfo: str) -> str:
+    user, colon, _ = userinfo.partition(":")
+    return user + ":***" if colon else user
 
 
 def parse_wait(text: str) -> tuple[int, int]:
@@ -177,11 +269,11 @@ def _proxied(topology: Topology, proxies: ProxyLayer) -> Callable[[Address], Add
 
 
 def _delete_keys(route: Route, keys: KeySpace, timeout: float) -> None:
-    """Delete the run's keys (each through the node serving it); a node that cannot be reached
-    keeps them (they are under the run's prefix)."""
+    """Delete the run's keys (each through the node serving it, authenticated); a node that cannot
+    be reached keeps them (they are under the run's prefix)."""
     for key in keys.all():
         try:
-            with Connection(*route.address(key), timeout=timeout) as connection:
+            with route.connect(route.address(key), timeout=timeout) as connection:
                 connection.execute(b"DEL", key)
         except WireError:
             continue
@@ -204,7 +296,7 @@ def run_deployment(plan: DeploymentPlan, progress: IO[str] | None = None) -> Dep
     interrupted = False
     with Interrupts() as interrupts, ExitStack() as stack:
         writer = stack.enter_context(HistoryWriter(
-            out / HISTORY_FILE, model="redis", deployment=plan.deployment, nemesis=plan.nemesis or "none",
+            out / HISTORY_FILE, model="redis", deployment=redacted(plan.deployment), nemesis=plan.nemesis or "none",
             seed=plan.seed, prefix=keys.prefix.decode()))
         topology, route, nemesis = _open(plan, out, stack, say,
                                          lambda event: writer.fault(json.loads(event.to_json())))
@@ -243,9 +335,19 @@ def _open(plan: DeploymentPlan, out: Path, stack: ExitStack, say: Callable[[str]
     proxies: ProxyLayer | None = None
     network: PeerNetwork | None = None
     if "=" in plan.deployment:
-        kind, addresses, master = parse_existing(plan.deployment)
-        route: Route = (HostsRoute(addresses) if kind == "hosts" else ClusterRoute(addresses) if kind == "cluster"
-                        else SentinelRoute(addresses, master))
+        existing = parse_existing(plan.deployment)
+        addresses, credentials = existing.addresses, existing.credentials
+        secret = os.environ.get(plan.password_env) if plan.password_env else None
+        if credentials.password is None and secret:
+            credentials = Credentials(credentials.username, secret)
+        route: Route = (HostsRoute(addresses, credentials=credentials) if existing.kind == "hosts"
+                        else ClusterRoute(addresses, credentials=credentials) if existing.kind == "cluster"
+                        else SentinelRoute(addresses, existing.master, credentials=credentials,
+                                           sentinel_credentials=existing.sentinel_credentials))
+        try:
+            route.check_access()  # a refused password is the user's to fix, not a server that is down
+        except AuthRefused as error:
+            raise UsageError(f"--deployment {redacted(plan.deployment)}: {error}") from None
         route.refresh()
     else:
         deployment = Deployment.parse(plan.deployment)
@@ -330,7 +432,7 @@ def _document(plan: DeploymentPlan, history: History, result: Result, primary: H
                      "fault_before": None if before is None else describe_fault(before, origin),
                      "during": before is not None and before.covers(op.invoke)}
     return {
-        "deployment": plan.deployment, "nemesis": plan.nemesis or "none", "seed": plan.seed,
+        "deployment": redacted(plan.deployment), "nemesis": plan.nemesis or "none", "seed": plan.seed,
         "clients": plan.clients, "replica_readers": plan.replica_readers, "duration": plan.duration,
         "wait": None if plan.wait is None else {"numreplicas": plan.wait[0], "timeout_ms": plan.wait[1]},
         "operations": len(history), "primary_path_operations": len(primary),

@@ -10,6 +10,9 @@ so two different replies can come back equal.  This client encodes commands with
 
 With ``protocol=3`` it sends ``HELLO 3`` once connected, and replies come back in RESP3 types
 (:data:`model.NULL`, ``MapReply``, ``SetReply``, ``Double``, ``Push``...), again exactly as sent.
+With a ``password`` it sends ``AUTH [username] password`` first, and a refusal raises
+:class:`AuthRefused` (the connection closed), naming the server and the server's reason, never the
+password.
 
 It is deliberately small: one blocking socket, commands written as they are given (pipelining is
 just writing several before reading), and two failure modes a caller must tell apart:
@@ -97,6 +100,19 @@ class ProtocolRefused(WireError):
         self.reply = reply
 
 
+class AuthRefused(WireError):
+    """The server refused the credentials (:attr:`reply`: ``-WRONGPASS``, ``-NOAUTH``...), or asked
+    for a password none was given for; the connection is closed.
+
+    >>> str(AuthRefused("authenticating to 127.0.0.1:6379: WRONGPASS invalid password", Error("WRONGPASS x")))
+    'authenticating to 127.0.0.1:6379: WRONGPASS invalid password'
+    """
+
+    def __init__(self, text: str, reply: Error) -> None:
+        super().__init__(text)
+        self.reply = reply
+
+
 class Connection:
     """One connection to a Redis server speaking RESP2, or RESP3 after ``HELLO 3``.
 
@@ -108,9 +124,13 @@ class Connection:
         Seconds to wait for connecting and for each reply.
     protocol
         3: send ``HELLO 3`` at once (:meth:`use_protocol`); 2: speak RESP2 (no ``HELLO``).
+    username, password
+        With a password (``""`` counts), ``AUTH password`` (``AUTH username password`` with a user
+        name) is sent first; :class:`AuthRefused` if the server refuses it.  Without one, no ``AUTH``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 6379, timeout: float = 5.0, protocol: int = 2) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 6379, timeout: float = 5.0, protocol: int = 2, *,
+                 username: str | None = None, password: str | None = None) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
@@ -129,6 +149,8 @@ class Connection:
         except OSError as error:
             raise WireClosed(f"connecting to {host}:{port}: {error}") from error
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if password is not None:
+            self._authenticate(username, password)
         if protocol != 2:
             self.use_protocol(protocol)
 
@@ -147,6 +169,14 @@ class Connection:
                                   reply)
         self.protocol = protocol
         return reply
+
+    def _authenticate(self, username: str | None, password: str) -> None:
+        user = () if username is None else (username.encode(),)
+        reply = self.execute(b"AUTH", *user, password.encode())
+        if type(reply) is Error:
+            self.close()
+            raise AuthRefused(f"authenticating to {self._where()}"
+                              + (f" as {username}" if username is not None else "") + f": {reply.text}", reply)
 
     def stamp_arrivals(self) -> bool:
         """From now on, keep in :attr:`arrived` when the kernel received each reply's bytes (Linux,
@@ -272,4 +302,4 @@ def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int:
     return now
 
 
-__all__ = ["Connection", "NotRESP", "ProtocolRefused", "WireClosed", "WireError", "WireTimeout"]
+__all__ = ["AuthRefused", "Connection", "NotRESP", "ProtocolRefused", "WireClosed", "WireError", "WireTimeout"]
