@@ -287,6 +287,21 @@ def test_the_users_cluster_is_reached_from_one_seed(servers: None, tmp_path: Pat
 
 
 @pytest.mark.slow
+def test_replica_reads_of_a_cluster_are_served_by_its_replicas(servers: None, tmp_path: Path) -> None:
+    with Cluster() as cluster:
+        outcome = _run(tmp_path, f"cluster={cluster.seed_url}", None, replica_readers=2)
+        assert outcome.verdict == "linearizable" and outcome.document["sequential"] is not None
+        assert outcome.document["replica_readers"] == 2
+        primaries = cluster.primaries()
+        replicas = [node for node in cluster.nodes if node not in primaries]
+        served = [node.info("commandstats") for node in replicas]
+        # each replica was switched to READONLY and answered reads itself (no MOVED back to a primary)
+        assert sum(stats.get("cmdstat_readonly", {}).get("calls", 0) for stats in served) >= 1
+        assert sum(stats.get(f"cmdstat_{read}", {}).get("calls", 0) for stats in served
+                   for read in ("get", "lrange")) > 10
+
+
+@pytest.mark.slow
 def test_sigterm_ends_a_deployment_run_with_a_verdict_and_no_server_left(servers: None, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = subprocess.Popen([sys.executable, "-m", "redlin", "run", "--deployment", "primary-replica:1",

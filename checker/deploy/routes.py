@@ -33,6 +33,7 @@ apart from a server that is down, before a run starts.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -45,6 +46,8 @@ from redlin.model import Error, Reply
 Address = tuple[str, int]
 PROBE_TIMEOUT: Final = 0.5
 """Seconds a route waits for a server or sentinel to answer while it looks for the primary."""
+REPLICA_RELOAD: Final = 1.0
+"""Seconds between two reloads of a cluster's slot table while a replica read finds no replica."""
 
 
 def _text(value: Reply) -> str:
@@ -245,7 +248,13 @@ def _healthy_replicas(listed: Reply) -> list[Address]:
 
 
 class ClusterRoute(Route):
-    """A Redis Cluster reached through any of ``seeds``; keys go by their hash slot."""
+    """A Redis Cluster reached through any of ``seeds``; keys go by their hash slot.
+
+    ``CLUSTER SLOTS`` leaves out a replica that has replicated nothing yet (Redis 7.0 lists only
+    replicas with a replication offset), as every replica of a new, empty cluster; and a ``MOVED``
+    names a primary alone.  So a replica read that finds no replica for its slot reloads the table,
+    at most every :data:`REPLICA_RELOAD` seconds, until the replicas show (meanwhile it reads the
+    primary)."""
 
     needs_readonly = True
 
@@ -253,6 +262,15 @@ class ClusterRoute(Route):
         super().__init__(**options)  # type: ignore[arg-type]
         self.seeds = list(seeds)
         self._slots: dict[int, tuple[Address, list[Address]]] = {}
+        self._loaded = 0.0
+
+    def address(self, key: bytes, replica: int | None = None) -> Address:
+        if replica is not None:
+            with self._lock:
+                _, replicas = self._locate(key)
+                if not replicas and time.monotonic() - self._loaded >= REPLICA_RELOAD:
+                    self._discover()
+        return super().address(key, replica)
 
     def _locate(self, key: bytes) -> tuple[Address, list[Address]]:
         slot = key_slot(key)
@@ -270,6 +288,7 @@ class ClusterRoute(Route):
         return self.seeds
 
     def _discover(self) -> None:
+        self._loaded = time.monotonic()
         known = [*self.seeds, *{entry[0] for entry in self._slots.values()}]
         for node in known:
             try:
