@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,26 @@ def test_small_histories_stay_in_process(monkeypatch: pytest.MonkeyPatch, bench:
     monkeypatch.setattr(parallel, "PROBE_SECONDS", 0)
     with pytest.raises(AssertionError, match="a pool was started"):
         check_parallel(history, redis_model(), jobs=2)
+
+
+def test_a_long_history_starts_its_pool_at_once(
+        monkeypatch: pytest.MonkeyPatch, bench: ModuleType, tmp_path: Path) -> None:
+    searched_by = tmp_path / "pids"  # forked workers inherit the patch and append to the same file
+    searching = parallel.search_one
+
+    def logged(*args: Any) -> TaskOutcome:
+        with searched_by.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return searching(*args)
+
+    monkeypatch.setattr(parallel, "search_one", logged)
+    monkeypatch.setattr(parallel, "PROBE_SECONDS", 60)  # a probe would decide everything here
+    history = bench.many_key_history(8, 4, 40, stale=True)
+    assert len(history) >= parallel.EARLY_POOL
+    result = check_parallel(history, redis_model(), jobs=2)
+    assert_same(history, redis_model(), check(history, redis_model()), result)
+    pids = set(searched_by.read_text().split())
+    assert str(os.getpid()) not in pids and len(pids) == 2  # the workers alone: no probe here
 
 
 def test_rounds_report_the_violation_check_would() -> None:

@@ -174,32 +174,27 @@ def partition_by_keys(
     >>> [[op.id for op in part] for part in partition_by_keys(ops, lambda op: (op.call[1],))]
     [[0, 2], [1, 3]]
     """
+    # The graph's nodes are the keys (few), not the operations (many): an operation joins its keys
+    # by a path, and an operation without keys stands for itself.  Its part is its first node's.
     graph = nx.Graph()
-    graph.add_nodes_from(op.id for op in ops)
-    last_with_key: dict[Hashable, int] = {}
-    touches_everything = False
+    firsts: list[Hashable] = []
     for op in ops:
         keys = keys_of(op)
-        if keys is None:
-            # One star around the first such operation connects everything; later ones are already
-            # nodes of that star.
-            if not touches_everything:
-                graph.add_edges_from((op.id, other.id) for other in ops if other.id != op.id)
-                touches_everything = True
-            continue
-        # A path through the operations that share a key connects them as well as a clique would,
-        # with one edge per (operation, key) instead of one per pair.
-        for key in keys:
-            before = last_with_key.get(key)
-            if before is not None:
-                graph.add_edge(before, op.id)
-            last_with_key[key] = op.id
+        if keys is None:  # touches everything: one part of all
+            return [list(ops)] if ops else []
+        nodes = [("key", key) for key in keys] or [("op", op.id)]
+        graph.add_node(nodes[0])
+        graph.add_edges_from(zip(nodes, nodes[1:]))
+        firsts.append(nodes[0])
     if links is not None:
+        first_of = {op.id: first for op, first in zip(ops, firsts)}
         for a, b in links:
-            if a in graph and b in graph:
-                graph.add_edge(a, b)
-    position = {op.id: index for index, op in enumerate(ops)}
-    parts = [sorted(component, key=position.__getitem__) for component in nx.connected_components(graph)]
-    parts.sort(key=lambda part: position[part[0]])
-    by_id = {op.id: op for op in ops}
-    return [[by_id[op_id] for op_id in part] for part in parts]
+            if a in first_of and b in first_of:
+                graph.add_edge(first_of[a], first_of[b])
+    component_of: dict[Hashable, int] = {}
+    for number, component in enumerate(nx.connected_components(graph)):
+        component_of.update(dict.fromkeys(component, number))
+    grouped: dict[int, list[Operation]] = {}
+    for op, first in zip(ops, firsts):
+        grouped.setdefault(component_of[first], []).append(op)
+    return list(grouped.values())  # each in the order of ops, and ordered by its first operation

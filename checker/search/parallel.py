@@ -33,10 +33,11 @@ states (values, which pickle).
 Small histories stay in this process.  Starting a pool of two forked workers and getting a first
 answer back costs 15-40 ms (measured on the reference machine), and how long a check takes
 depends on how hard its parts are far more than on how many operations it has (a few thousand
-easy operations check in 20 ms; a few hundred hard ones take seconds).  So the break-even is
-placed by time, not size: the check first runs here for ``PROBE_SECONDS`` (about the pool's start
-cost), and only a check not done by then goes to the pool, which starts over.  Below the probe a
-check never pays for a pool; above it, it pays the probe once (bench/parallel.py --break-even).
+easy operations check in 20 ms; a few hundred hard ones take seconds).  So a history of fewer
+than ``EARLY_POOL`` operations is first searched here, part after part, for ``PROBE_SECONDS``
+(about the pool's start cost): a check done by then never pays for a pool, and what the probe
+decided counts (only a search cut short by the probe's end is done again).  A longer history
+starts its pool at once, since even the probe's time would leave the other cores idle.
 
 >>> from redlin.search.models import kv
 >>> from redlin.history.records import History, Operation
@@ -51,7 +52,8 @@ import multiprocessing
 import signal
 import sys
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +67,10 @@ from redlin.search.wgl import Linearized, OutOfBudget, PartOutcome, Stuck, searc
 
 __all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "search_task"]
 
+EARLY_POOL = 1000
+"""A history of this many operations or more starts its pool at once (no probe)."""
 PROBE_SECONDS = 0.05
-"""A check that ends within this many seconds in this process never starts a pool."""
+"""A shorter history checked within this many seconds in this process never starts a pool."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +281,7 @@ def check_parallel(
 
     Same verdicts and the same violation (see the module docstring); ``time_limit`` holds for
     the whole check, ``max_states`` for all workers together.  ``jobs`` of 1, a history of one
-    part or one checked within :data:`PROBE_SECONDS` is checked in this process.
+    part or a short one checked within :data:`PROBE_SECONDS` is checked in this process.
     The pool forks (on Linux): call it from a program's main thread while no other thread holds
     a lock the workers could need (``redlin check`` runs no other thread).
     """
@@ -288,39 +292,50 @@ def check_parallel(
     context = _context(model)
     if jobs <= 1 or context is None:
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
-    probed = 0
-    if PROBE_SECONDS > 0:
-        probe = started + PROBE_SECONDS if deadline is None else min(deadline, started + PROBE_SECONDS)
-        result = check_operations(ops, built, started=started, deadline=probe, max_states=max_states)
-        if not _out_of_probe_time(result, deadline):
-            return result
-        probed = result.states_explored
     parts = split(ops, built, started)
-    if isinstance(parts, Violation) or len(parts) < 2:
-        if isinstance(parts, Violation):
-            return parts
+    if isinstance(parts, Violation):
+        return parts
+    if len(parts) < 2:
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
     workers = min(jobs, len(parts))
-    rounds = Rounds(parts, cap=max(1, max_states // workers), started=started, max_states=max_states,
-                    explored=probed)
-    # Forked workers inherit the built model; spawned ones build their own from the spec.
-    installed: Model[Any] | ModelSpec = built if context.get_start_method() == "fork" else model
-    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_install, initargs=(installed, parts))
-    try:
-        _drive(executor, rounds, deadline)
-    finally:
-        _stop(executor)
+    rounds = Rounds(parts, cap=max(1, max_states // workers), started=started, max_states=max_states)
+    queue = deque(rounds.start())
+    # The probe: this process searches the first tasks itself; a check done by then starts no pool,
+    # and what it decided counts for the rest.
+    probe = started + PROBE_SECONDS if deadline is None else min(deadline, started + PROBE_SECONDS)
+    if len(ops) < EARLY_POOL:
+        _search_here(rounds, queue, built, deadline, until=probe)
+    if rounds.result is None and not rounds.unsplittable and queue:
+        # Forked workers inherit the built model; spawned ones build their own from the spec.
+        installed: Model[Any] | ModelSpec = built if context.get_start_method() == "fork" else model
+        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_install,
+                                       initargs=(installed, parts))
+        try:
+            _drive(executor, rounds, queue, deadline)
+        finally:
+            _stop(executor)
     if rounds.unsplittable or rounds.result is None:
         # A script reached keys beyond its part: check the history as one part, as check() does.
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
     return rounds.result
 
 
-def _out_of_probe_time(result: Result, deadline: float | None) -> bool:
-    """Whether the probe ran out of its own time, with time left for the pool."""
-    if not isinstance(result, Unknown) or not result.reason.startswith("time limit"):
-        return False  # a verdict, or another budget than time: the pool would not do better
-    return deadline is None or time.monotonic() < deadline
+def _search_here(rounds: Rounds, queue: deque[Task], model: Model[Any], deadline: float | None, *,
+                 until: float | None) -> None:
+    """Search queued tasks in this process, one after another, until ``until`` (a search cut
+    short by ``until`` rather than by the check's deadline stays queued, for the pool)."""
+    while queue and rounds.result is None and not rounds.unsplittable:
+        now = time.monotonic()
+        stop = deadline if until is None else until
+        if stop is not None and now >= stop:
+            return
+        task = queue[0]
+        found = search_one(rounds.parts[task[1]], model, rounds.budget(task[0]), None if stop is None else stop - now)
+        cut = isinstance(found.outcome, OutOfBudget) and found.outcome.reason.startswith("time")
+        if cut and (deadline is None or time.monotonic() < deadline):
+            return
+        queue.popleft()
+        queue.extend(rounds.record(task, found))
 
 
 def _context(model: Model[Any] | ModelSpec) -> Any:
@@ -331,15 +346,16 @@ def _context(model: Model[Any] | ModelSpec) -> Any:
     return multiprocessing.get_context("spawn") if isinstance(model, ModelSpec) else None
 
 
-def _drive(executor: ProcessPoolExecutor, rounds: Rounds, deadline: float | None) -> None:
-    """Run the rounds' tasks on ``executor`` until the verdict is settled or the deadline passes."""
+def _drive(executor: ProcessPoolExecutor, rounds: Rounds, queue: deque[Task], deadline: float | None) -> None:
+    """Run the rounds' tasks (``queue``: those the probe left) on ``executor`` until the verdict is
+    settled or the deadline passes."""
     running: dict[Future[TaskOutcome], Task] = {}
 
-    def submit(tasks: list[Task]) -> None:
+    def submit(tasks: Iterable[Task]) -> None:
         for task in tasks:
             running[executor.submit(search_task, task[1], rounds.budget(task[0]), deadline)] = task
 
-    submit(rounds.start())
+    submit(queue)
     while rounds.result is None and running:
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5
         done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
