@@ -17,7 +17,8 @@ Partitioning (P-compositionality) splits by the keys of the command table, and n
 operations of one client's *session window* (from a WATCH or MULTI to the EXEC, DISCARD, UNWATCH,
 RESET or QUIT that closes it), because the session state they share is not a key.  Commands that
 read or change every key, or that move a session to another database (SELECT, MOVE, SWAPDB,
-FLUSHALL...), put the whole history in one part.
+FLUSHALL...), put the whole history in one part.  A set only single-member commands touch splits
+further, by member (:mod:`redlin.adapter.members`).
 
 Pub/Sub (sheet P): channels are not keys, so every Pub/Sub command, and every operation of a client
 that ever subscribes, touches one shared pseudo-key and lands in one part.  A message an idle
@@ -41,6 +42,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache, partial
 
 from redlin.adapter.deliveries import impossible_message, is_receive_argv
+from redlin.adapter.members import by_member
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
@@ -389,7 +391,7 @@ def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
             return found | {_PUBSUB_STATE}
         return found
 
-    return partition_by_keys(ops, keys, _links(ops))
+    return partition_by_keys(ops, by_member(ops, keys), _links(ops))  # a set used member by member splits
 
 
 def describe_reply(reply: Reply) -> str:
