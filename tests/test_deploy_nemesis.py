@@ -120,7 +120,8 @@ def test_nemesis_strings() -> None:
     ("latency:ms=fast", "'ms=fast' wants a whole number of milliseconds"),
     ("partition:mode=sideways", "'mode=sideways', expected stall or drop"),
     ("kill:mode=force", "'mode=force', kill takes no mode"),
-    ("all:interval=2", "unknown fault 'all'"),
+    ("all:interval=2", "all takes no options"),
+    ("split:mode=half", "'mode=half', expected stall or drop"),
 ])
 def test_bad_nemesis_strings_are_one_line_usage_errors(text: str, message: str) -> None:
     with pytest.raises(UsageError) as caught:

@@ -122,7 +122,9 @@ def parse_nemesis(text: str, commands: Collection[str] = ()) -> tuple[FaultSpec,
     specs: list[FaultSpec] = []
     for item in text.split(","):
         kind, *options = item.strip().split(":")
-        if kind == "all" and not options:
+        if kind == "all":
+            if options:
+                raise UsageError(f"bad --nemesis {text!r}: all takes no options (name the faults to give them some)")
             specs += [FaultSpec(name, mode=DEFAULT_MODE.get(name, ""), implied=True) for name in FAULT_KINDS]
             continue
         if kind not in FAULT_KINDS and kind not in commands:
