@@ -266,8 +266,9 @@ _FLAT_MAP = re.compile(rf"[\s,]*\{{[\s,]*(?:{_FLAT_ENTRY}(?:[\s,]+{_FLAT_ENTRY})
 _FLAT_ENTRIES = re.compile(_FLAT_ENTRY)
 _FLAT_SCALARS = re.compile(_FLAT_SCALAR)
 _FLAT_VALUE_TEXT = re.compile(_FLAT_VALUE)
-# In a template, a value's text up to the delimiter that follows it (checked afterwards, in _FlatValues).
-_TEMPLATE_VALUE = r'([^\s,\[\]{}()"#;\\]+|"[^"\\\n]*"|\[(?:[^\[\]{}()"#;\\\n]|"[^"\\\n]*")*\])'
+# In a template, a value's text: only a flat value matches, so a line that fits a template holds
+# nothing the full reader would read otherwise, values it is not asked for included.
+_TEMPLATE_VALUE = f"({_FLAT_VALUE})"
 _BLANK = re.compile(r"[\s,]*")
 _MAX_TEMPLATES = 16
 _MAX_VALUES = 1 << 16
@@ -318,7 +319,7 @@ def _template(line: str) -> tuple[re.Pattern[str], tuple[Keyword, ...]] | None:
         keys.append(Keyword(entry.group(1)))
         pattern += [re.escape(line[at:entry.start(2)]), _TEMPLATE_VALUE]
         at = entry.end(2)
-    pattern.append(re.escape(line[at:]))
+    pattern.append(re.escape(line[at:]) + "()")  # and an empty group: what a missing key reads as
     return re.compile("".join(pattern)), tuple(keys)
 
 
@@ -355,3 +356,38 @@ def flat_records(text: str) -> list[tuple[int, dict[Keyword, Any]]] | None:
     except _NotFlat:
         return None
     return records
+
+
+def flat_fields(text: str, wanted: tuple[Keyword, ...]) -> list[tuple[int, tuple[str, ...]]] | None:
+    """The lines of ``text`` that hold a flat map, each as its number and the texts of the ``wanted``
+    keys' values (the last one of a key given twice; ``""`` for a key the map does not have), if
+    every line is one flat map or blank, else None: :func:`flat_records`, for a reader that needs
+    a few keys of each map, as text (``wanted`` names two keys or more).
+
+    >>> flat_fields('{:f :read, :value [1 nil]}\\n\\n{:f :write}', (Keyword("f"), Keyword("value")))
+    [(1, (':read', '[1 nil]')), (3, (':write', ''))]
+    """
+    templates: list[tuple[re.Pattern[str], tuple[int, ...]]] = []
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        for made in templates:
+            match = made[0].fullmatch(line)
+            if match is not None:
+                break
+        else:
+            if _BLANK.fullmatch(line) is not None:
+                continue
+            fresh = _template(line)
+            if fresh is None:
+                return None
+            pattern, keys = fresh
+            match = pattern.fullmatch(line)
+            if match is None:  # cannot be (the line is its template's first instance), but never misread
+                return None
+            last = {key: group for group, key in enumerate(keys, start=1)}
+            picks = tuple(last.get(key, len(keys) + 1) for key in wanted)
+            made = (pattern, picks)
+            if len(templates) < _MAX_TEMPLATES:
+                templates.insert(0, made)
+        rows.append((number, match.group(*made[1])))
+    return rows

@@ -29,10 +29,10 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, NamedTuple
 
 from redlin.errors import HistoryError
-from redlin.history.edn import EdnError, Keyword, Symbol, edn_records, flat_records, read_value
+from redlin.history.edn import EdnError, Keyword, Symbol, edn_records, flat_fields, flat_records, read_value
 from redlin.history.edn import read_edn as read_edn  # where tests and users have found it
-from redlin.history.records import History, Literal, Operation, Outcome
-from redlin.history.source import BOM, paused_gc, read_text, regular_file
+from redlin.history.records import History, Literal, Operation, Outcome, make_operation
+from redlin.history.source import BOM, lines_fit, paused_gc, read_text, regular_file
 
 _UNREAD = object()
 _COMPLETIONS = frozenset({"ok", "fail", "info"})
@@ -108,6 +108,74 @@ def _pair(path: str | os.PathLike[str], events: Iterator[_Event], convert: _Conv
     return History(tuple(operations), {"source": os.fspath(path)})
 
 
+def _pair_rows(path: str | os.PathLike[str], rows: list[tuple[int, Hashable, str, str, Any, Any]], kind: str
+               ) -> History | None:
+    """:func:`_pair` and its converter in one pass, for rows of well-formed events: the same
+    History, or None at the first thing out of the ordinary (an error, a cas without two values,
+    ...), so that the careful path reads the file again and words the error as it always has.
+
+    ``rows`` are (line, process, type, f, value, key); ``kind`` is ``"kv"``, ``"register"`` (Jepsen
+    EDN) or ``"etcd"`` (``:fail :cas`` an observed failure).
+    """
+    ops: list[Operation | None] = []
+    pending: dict[Hashable, tuple[int, int, str, Any, Any, int]] = {}  # process -> its invocation
+    fs = _KV_FS if kind == "kv" else _REGISTER_FS
+    observed = kind == "etcd"
+    ok, fail, info = Outcome.OK, Outcome.FAIL, Outcome.INFO
+    outcomes = {"ok": ok, "fail": fail, "info": info}
+    for time, (line, process, type_, f, value, key) in enumerate(rows):
+        if type_ == "invoke":
+            if process in pending or f not in fs:
+                return None
+            pending[process] = (len(ops), line, f, value, key, time)
+            ops.append(None)
+            continue
+        invocation = pending.pop(process, None)
+        outcome = outcomes.get(type_)
+        if invocation is None or outcome is None:
+            return None
+        index, invoked_at, invoked_f, argument, invoked_key, invoked = invocation
+        if f != invoked_f or (key is not None and key != invoked_key):
+            return None
+        made = _made(kind, observed, invoked_f, argument, invoked_key, value, outcome)
+        if made is None:
+            return None
+        call, result, outcome = made
+        ops[index] = make_operation(index, process, call, result, invoked, None if outcome is info else time,
+                                    outcome, invoked_at)
+    for process, (index, invoked_at, f, argument, key, invoked) in pending.items():  # never completed
+        made = _made(kind, observed, f, argument, key, None, info)
+        if made is None:
+            return None
+        ops[index] = make_operation(index, process, made[0], None, invoked, None, info, invoked_at)
+    return History(tuple(ops), {"source": os.fspath(path)})  # type: ignore[arg-type]
+
+
+def _made(kind: str, observed: bool, f: str, argument: Any, key: Any, value: Any, outcome: Outcome
+          ) -> tuple[Any, Any, Outcome] | None:
+    """What the converters make of an invocation of ``f`` and its completion's ``value`` and
+    ``outcome``: (call, result if OK else None, outcome), or None where they would refuse it."""
+    if kind == "kv":
+        if key is None:
+            return None
+        if f == "get":
+            if outcome is Outcome.OK and type(value) is not str:
+                return None
+            return ("get", key), value if outcome is Outcome.OK else None, outcome
+        if type(argument) is not str:
+            return None
+        return (f, key, argument), None, outcome
+    if f == "read":
+        return ("read",), value if outcome is Outcome.OK else None, outcome
+    if f == "write":
+        return ("write", argument), None, outcome
+    if type(argument) is not tuple or len(argument) != 2:
+        return None
+    if outcome is Outcome.FAIL and observed:
+        return ("cas", argument[0], argument[1]), False, Outcome.OK
+    return ("cas", argument[0], argument[1]), True if outcome is Outcome.OK else None, outcome
+
+
 def _outcome(completion: _Event | None) -> Outcome:
     if completion is None or completion.type == "info":
         return Outcome.INFO
@@ -174,27 +242,12 @@ def _read_text(path: str | os.PathLike[str]) -> str:
     """
     try:
         data = regular_file(path).read_bytes()
-        text = data.decode("utf-8") if _lines_fit(data, MAX_LINE) else None
+        text = data.decode("utf-8") if lines_fit(data, MAX_LINE) else None
     except (OSError, UnicodeDecodeError):
         text = None
     if text is None:
         return read_text(path, max_line=MAX_LINE)
     return text[1:] if text.startswith(BOM) else text
-
-
-def _lines_fit(data: bytes, limit: int) -> bool:
-    """Whether no line of ``data`` is longer than ``limit`` bytes (a few steps of ``limit`` bytes each).
-
-    >>> _lines_fit(b"ab\\ncd\\n", 2), _lines_fit(b"ab\\ncde", 2)
-    (True, False)
-    """
-    start = 0
-    while len(data) - start > limit:
-        newline = data.rfind(b"\n", start, start + limit + 1)
-        if newline < 0:
-            return False
-        start = newline + 1
-    return True
 
 
 def _line_of(text: str) -> Callable[[int], int]:
@@ -218,7 +271,7 @@ def load_porcupine_etcd(path: str | os.PathLike[str]) -> History:
     """
     text = _read_text(path)
 
-    def events() -> Iterator[_Event]:
+    def events() -> Iterator[_Event]:  # the careful path
         values: dict[str, Any] = {}
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
@@ -243,7 +296,68 @@ def load_porcupine_etcd(path: str | os.PathLike[str]) -> History:
             yield _new_event(_Event, (number, process, type_, f, value, None))
 
     with paused_gc():
-        return _pair(path, events(), _register_converter(fail_is_observed=True), _REGISTER_FS)
+        rows = _etcd_rows(text)
+        history = _pair_rows(path, rows, "etcd") if rows is not None else None
+        return history or _pair(path, events(), _register_converter(fail_is_observed=True), _REGISTER_FS)
+
+
+def _etcd_rows(text: str) -> list[tuple[int, Hashable, str, str, Any, Any]] | None:
+    """The events of an etcd log as :func:`_pair_rows` takes them; None for anything out of the
+    ordinary (the careful path then words it)."""
+    rows: list[tuple[int, Hashable, str, str, Any, Any]] = []
+    values: dict[str, Any] = {}
+    processes: dict[str, int] = {}
+    try:
+        for number, line in enumerate(text.split("\n"), start=1):
+            # Split at white space, the line is what _ETCD_LINE matches, sooner, when it has seven
+            # fields (the value, the last, may hold spaces) and the first three are as they must be.
+            parts = line.split(None, 6)
+            if (len(parts) == 7 and line[:4] == "INFO" and parts[0] == "INFO" and parts[1] == "jepsen.util"
+                    and parts[2] == "-" and parts[4][:1] == ":" == parts[5][:1] and parts[4][1:] and parts[5][1:]):
+                process_text, type_, f, value_text = parts[3], parts[4][1:], parts[5][1:], parts[6].rstrip()
+            else:
+                match = _ETCD_LINE.fullmatch(line)
+                if match is None:
+                    if line.strip():
+                        return None
+                    continue
+                process_text, type_, f, value_text = match.groups()
+            process = processes.get(process_text)
+            if process is None:
+                process = processes[process_text] = int(process_text)
+            value = values.get(value_text, _UNREAD)
+            if value is _UNREAD:
+                value = _read_value(number, value_text)
+                if len(values) >= 1 << 16:  # all distinct (unique writes): keep memory flat
+                    values.clear()
+                values[value_text] = value
+            rows.append((number, process, type_, f, value, None))
+    except (ValueError, _Bad):  # int(), EdnError, an unsupported value
+        return None
+    return rows
+
+
+def _read_value(line: int, text: str) -> Any:
+    """An event's value from its text, read as the careful paths read it (a keyword, such as
+    ``:timed-out``, as nil); a natural number, or a vector of two, sooner (a log of unique writes
+    has a new one on nearly every line).
+
+    >>> _read_value(1, "17"), _read_value(1, "[1 2]"), _read_value(1, ":timed-out"), _read_value(1, "[1 2.5]")
+    (17, (1, 2), None, (1, 2.5))
+    """
+    if text.isdigit() and text.isascii() and len(text) <= 18:
+        return int(text)
+    if text[:1] == "[" and text[-1:] == "]":
+        items = text[1:-1].split(" ")
+        if len(items) == 2:
+            first, second = items
+            if (first.isdigit() and first.isascii() and len(first) <= 18 and second.isdigit()
+                    and second.isascii() and len(second) <= 18):
+                return (int(first), int(second))
+    value = read_value(text)
+    if isinstance(value, Keyword):  # :timed-out and the like: no value was observed
+        return None
+    return _value(line, value)
 
 
 _TYPE = Keyword("type")
@@ -254,8 +368,8 @@ _KEY = Keyword("key")
 _NEMESIS = Keyword("nemesis")
 
 
-def _edn_events(path: str | os.PathLike[str], *, with_key: bool) -> Iterator[_Event]:
-    text = _read_text(path)
+def _edn_events(text: str, *, with_key: bool) -> Iterator[_Event]:
+    """The events of an EDN history, the careful way: every record checked in turn."""
     records = flat_records(text)
     if records is None:
         line_of = _line_of(text)
@@ -288,6 +402,87 @@ def _edn_events(path: str | os.PathLike[str], *, with_key: bool) -> Iterator[_Ev
         yield _new_event(_Event, (line, process, type_.name, f.name, value, key))
 
 
+_FIELDS = (_PROCESS, _TYPE, _F, _VALUE, _KEY)
+
+
+def _flat_rows(text: str, *, with_key: bool) -> list[tuple[int, Hashable, str, str, Any, Any]] | None:
+    """The events of an EDN history of one flat map per line as :func:`_pair_rows` takes them
+    (the records of the ``:nemesis`` process left out), or None if it is not one or anything is out
+    of the ordinary (the careful path, :func:`_edn_events`, then reads it)."""
+    fields = flat_fields(text, _FIELDS)
+    if fields is None:
+        return None
+    rows: list[tuple[int, Hashable, str, str, Any, Any]] = []
+    processes: dict[str, Any] = {}
+    names: dict[str, str] = {}  # a keyword's text -> its name
+    values: dict[str, Any] = {"": None}
+    try:
+        for number, (process_text, type_text, f_text, value_text, key_text) in fields:
+            process = processes.get(process_text, _UNREAD)
+            if process is _UNREAD:
+                process = processes[process_text] = _flat_process(number, process_text)
+            if process is _NEMESIS:
+                continue
+            type_, f = names.get(type_text), names.get(f_text)
+            if type_ is None or f is None:
+                type_, f = _flat_name(names, type_text), _flat_name(names, f_text)
+            if value_text[:1] == '"':
+                value = value_text[1:-1]
+            else:
+                value = values.get(value_text, _UNREAD)
+                if value is _UNREAD:
+                    value = _flat_value(number, values, value_text)
+            if not with_key or not key_text:
+                key = None
+            elif key_text[0] == '"':
+                key = key_text[1:-1]
+            else:
+                key = _value(number, read_value(key_text))
+            rows.append((number, process, type_, f, value, key))
+    except _Bad:
+        return None
+    return rows
+
+
+def _flat_process(line: int, text: str) -> Any:
+    """A ``:process`` value's text read (as :func:`_process` has it), or :data:`_NEMESIS`."""
+    if not text:
+        raise _Bad(line, "no :process")
+    process = read_value(text)
+    return process if process is _NEMESIS or type(process) is int else _process(line, process)
+
+
+def _flat_name(names: dict[str, str], text: str) -> str:
+    """A keyword's name from its text (kept in ``names``); _Bad if the text is not a keyword."""
+    keyword = read_value(text) if text else None
+    if type(keyword) is not Keyword:
+        raise _Bad(0, "not a keyword")
+    names[text] = keyword.name
+    return keyword.name
+
+
+def _flat_value(line: int, values: dict[str, Any], text: str) -> Any:
+    """A ``:value``'s text read as :func:`_edn_events` reads it, kept in ``values``."""
+    value = _read_value(line, text)
+    if len(values) >= 1 << 16:  # all distinct (unique writes): keep memory flat
+        values.clear()
+        values[""] = None
+    values[text] = value
+    return value
+
+
+def _edn_history(path: str | os.PathLike[str], *, with_key: bool, kind: str) -> History:
+    """An EDN history, by the fast path when it takes the file, else the careful one."""
+    text = _read_text(path)
+    rows = _flat_rows(text, with_key=with_key)
+    history = _pair_rows(path, rows, kind) if rows is not None else None
+    if history is not None:
+        return history
+    if kind == "kv":
+        return _pair(path, _edn_events(text, with_key=True), _convert_kv, _KV_FS)
+    return _pair(path, _edn_events(text, with_key=False), _register_converter(fail_is_observed=False), _REGISTER_FS)
+
+
 def load_jepsen_edn(path: str | os.PathLike[str]) -> History:
     """Read a Jepsen/Knossos register history in EDN, for :func:`register` or :func:`cas_register`.
 
@@ -297,8 +492,7 @@ def load_jepsen_edn(path: str | os.PathLike[str]) -> History:
     ``:nemesis`` process are skipped.
     """
     with paused_gc():
-        return _pair(path, _edn_events(path, with_key=False), _register_converter(fail_is_observed=False),
-                     _REGISTER_FS)
+        return _edn_history(path, with_key=False, kind="register")
 
 
 def _convert_kv(invocation: _Event, completion: _Event | None) -> tuple[Any, Any, Outcome]:
@@ -323,4 +517,4 @@ def load_porcupine_kv(path: str | os.PathLike[str]) -> History:
     ``:f`` is ``:get``, ``:put`` or ``:append``.
     """
     with paused_gc():
-        return _pair(path, _edn_events(path, with_key=True), _convert_kv, _KV_FS)
+        return _edn_history(path, with_key=True, kind="kv")

@@ -58,8 +58,8 @@ from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError
-from redlin.history.records import History, Literal, Operation, Outcome
-from redlin.history.source import paused_gc, read_lines
+from redlin.history.records import History, Literal, Operation, Outcome, make_operation
+from redlin.history.source import paused_gc, read_blocks
 from redlin.model import (
     COMMANDS,
     NULL,
@@ -242,6 +242,10 @@ MAX_LINE = 64 << 20
 MAX_DEPTH = 64
 """JSON values nest at most this deep (replies of nested arrays are a few levels deep)."""
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+FAST_PATHS = True
+"""Whether :func:`load_history` reads the usual lines of a Redis history inline: a call of one
+command of strings, a reply that is a string, an integer or nil (anything else, and any history
+when False, goes through the full checks; tests compare the two)."""
 _OUTCOMES = {"ok": Outcome.OK, "fail": Outcome.FAIL, "info": Outcome.INFO}
 _SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 """json.loads's own scanner (C), without the Python layers around it."""
@@ -375,69 +379,97 @@ class _Loader:
         # One pass, no per-line generators or dicts: an invocation is a slot in ``ops`` (ids follow
         # the invocation lines' order) and a list in ``pending`` until its completion fills the slot.
         ops: list[Operation | None] = []
-        pending: dict[Any, list[Any]] = {}  # op id -> [index, line, client, time, call]
+        pending: dict[Any, tuple[int, int, Hashable, int, Any]] = {}  # op id -> (index, line, client, time, call)
         busy: dict[Hashable, Any] = {}  # client -> op id in flight
         seen: set[Any] = set()
         faults: list[dict[str, Any]] = []
+        known = self.known
+        encode = str.encode
+        OK = Outcome.OK
+        inline = FAST_PATHS  # a Redis history's usual calls and replies read inline (set at each meta line)
+        quick, outcomes, deep = _quick_event, _OUTCOMES, 2 * MAX_DEPTH
         try:
-            for number, line in read_lines(self.path, max_line=MAX_LINE):
-                event = _quick_event(line)
-                if event is None:
-                    event = self._event(number, line)
+            for first, lines, newline in read_blocks(self.path, max_line=MAX_LINE):
+                for number, line in enumerate(lines, first):
+                    event = quick(line)
                     if event is None:
+                        event = self._event(number, line + newline)
+                        if event is None:
+                            continue
+                    elif len(line) > deep and _deep(line, event):  # each level opens and closes
+                        raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep")
+                    if "\\u" in line:
+                        self._surrogates(number, line, event)
+                    get = event.get
+                    kind = get("event")
+                    if kind == "meta":
+                        if number != 1 and self.meta:
+                            raise self.fail(number, "a second meta line")
+                        self._meta(number, event)
+                        inline = FAST_PATHS and self.model in REDIS_MODELS
                         continue
-                elif len(line) > 2 * MAX_DEPTH and _deep(line, event):  # each level opens and closes
-                    raise self.fail(number, f"JSON nested more than {MAX_DEPTH} deep")
-                if "\\u" in line:
-                    self._surrogates(number, line, event)
-                get = event.get
-                kind = get("event")
-                if kind == "meta":
-                    if number != 1 and self.meta:
-                        raise self.fail(number, "a second meta line")
-                    self._meta(number, event)
-                    continue
-                if kind == "fault":
-                    faults.append(self._fault(number, event))
-                    continue
-                op, time = get("op"), get("time")
-                if type(op) is not int and type(op) is not str:  # JSON gives exact types: bool is not int here
-                    raise self.fail(number, "'op' must be an integer or a string")
-                if type(time) is not int:
-                    raise self.fail(number, "'time' must be an integer (nanoseconds)")
-                if kind == "invoke":
-                    if op in seen:
-                        raise self.fail(number, f"operation {op!r} invoked twice")
-                    client = get("client")
-                    if type(client) is not int and type(client) is not str:
-                        raise self.fail(number, "'client' must be an integer or a string")
-                    if client in busy:
-                        raise self.fail(number, f"client {client!r} invoked operation {op!r} while "
-                                                f"operation {busy[client]!r} was still in flight")
-                    seen.add(op)
-                    busy[client] = op
-                    pending[op] = [len(ops), number, client, time, self._call(number, get("call"))]
-                    ops.append(None)
-                elif type(kind) is str and kind in _OUTCOMES:  # (a list would not hash)
-                    invocation = pending.pop(op, None)
-                    if invocation is None:
-                        what = "completed twice" if op in seen else "completed but never invoked"
-                        raise self.fail(number, f"operation {op!r} {what}")
-                    index, invoked_at, client, invoked, call = invocation
-                    if time < invoked:
-                        raise self.fail(number, f"operation {op!r} completes at {time}, before its "
-                                                f"invocation at {invoked} (line {invoked_at})")
-                    del busy[client]
-                    outcome = _OUTCOMES[kind]
-                    result = self._result(number, call, get("result")) if kind == "ok" else None
-                    ops[index] = Operation(index, client, call, result, invoked,
-                                           None if outcome is Outcome.INFO else time, outcome, invoked_at)
-                else:
-                    raise self.fail(number, f"unknown event {kind!r} (expected meta, invoke, ok, fail, info or fault)")
+                    if kind == "fault":
+                        faults.append(self._fault(number, event))
+                        continue
+                    op, time = get("op"), get("time")
+                    if type(op) is not int and type(op) is not str:  # JSON gives exact types: bool is not int here
+                        raise self.fail(number, "'op' must be an integer or a string")
+                    if type(time) is not int:
+                        raise self.fail(number, "'time' must be an integer (nanoseconds)")
+                    if kind == "invoke":
+                        if op in seen:
+                            raise self.fail(number, f"operation {op!r} invoked twice")
+                        client = get("client")
+                        if type(client) is not int and type(client) is not str:
+                            raise self.fail(number, "'client' must be an integer or a string")
+                        if client in busy:
+                            raise self.fail(number, f"client {client!r} invoked operation {op!r} while "
+                                                    f"operation {busy[client]!r} was still in flight")
+                        seen.add(op)
+                        busy[client] = op
+                        call = get("call")
+                        if inline and type(call) is list and len(call) == 1 and type(call[0]) is list and call[0]:
+                            try:  # one command of strings, the usual call: its arguments' UTF-8 bytes
+                                call = (tuple(map(encode, call[0])),)
+                            except (TypeError, ValueError):  # {"b64": ...} or a surrogate: the full path
+                                call = self._call(number, call)
+                        else:
+                            call = self._call(number, call)
+                        pending[op] = (len(ops), number, client, time, call)
+                        ops.append(None)
+                    elif type(kind) is str and kind in outcomes:  # (a list would not hash)
+                        invocation = pending.pop(op, None)
+                        if invocation is None:
+                            what = "completed twice" if op in seen else "completed but never invoked"
+                            raise self.fail(number, f"operation {op!r} {what}")
+                        index, invoked_at, client, invoked, call = invocation
+                        if time < invoked:
+                            raise self.fail(number, f"operation {op!r} completes at {time}, before its "
+                                                    f"invocation at {invoked} (line {invoked_at})")
+                        del busy[client]
+                        if kind != "ok":
+                            ops[index] = make_operation(index, client, call, None, invoked,
+                                                        None if kind == "info" else time, outcomes[kind], invoked_at)
+                            continue
+                        result = get("result")
+                        if (inline and len(call) == 1 and call[0][0] in known and type(result) is list
+                                and len(result) == 1):
+                            reply = result[0]  # one reply, of a command seen before: a bulk string, an integer, nil
+                            if type(reply) is str and reply.isascii():
+                                result = canonical_result(call, (reply.encode(),))
+                            elif type(reply) is int or reply is None:
+                                result = canonical_result(call, (reply,))
+                            else:
+                                result = self._result(number, call, result)
+                        else:
+                            result = self._result(number, call, result)
+                        ops[index] = make_operation(index, client, call, result, invoked, time, OK, invoked_at)
+                    else:
+                        raise self.fail(number, f"unknown event {kind!r} (expected meta, invoke, ok, fail, info or fault)")
         except OSError as error:
             raise HistoryError(self.path, None, error.strerror or str(error)) from None
         for index, invoked_at, client, invoked, call in pending.values():  # never completed: a crash, Ctrl-C
-            ops[index] = Operation(index, client, call, None, invoked, None, Outcome.INFO, invoked_at)
+            ops[index] = make_operation(index, client, call, None, invoked, None, Outcome.INFO, invoked_at)
         return History(tuple(ops), {"model": self.model, **self.meta,  # type: ignore[arg-type]
                                     **({"faults": faults} if faults else {})})
 

@@ -56,6 +56,38 @@ class Operation:
         return self.outcome is Outcome.OK
 
 
+_new = object.__new__
+_FIELDS = ("id", "client", "call", "result", "invoke", "complete", "outcome", "line", "ends_session")
+if tuple(Operation.__slots__) != _FIELDS:  # a field added or moved: make_operation must follow
+    raise ImportError(f"Operation's fields {Operation.__slots__} are not make_operation's {_FIELDS}")
+_SET_ID, _SET_CLIENT, _SET_CALL, _SET_RESULT, _SET_INVOKE, _SET_COMPLETE, _SET_OUTCOME, _SET_LINE, _SET_ENDS = (
+    getattr(Operation, name).__set__ for name in _FIELDS)
+
+
+def make_operation(id: int, client: Hashable, call: Any, result: Any, invoke: int, complete: int | None,
+                   outcome: Outcome, line: int | None) -> Operation:
+    """``Operation(id, client, call, result, invoke, complete, outcome, line)``, in half the time.
+
+    A frozen dataclass sets each field through ``object.__setattr__``; the loaders make one
+    operation per line pair, so they set the slots directly instead.  Same object, same fields
+    (``ends_session`` its default).
+
+    >>> make_operation(0, 1, ("read",), 3, 5, 9, Outcome.OK, 2) == Operation(0, 1, ("read",), 3, 5, 9, Outcome.OK, 2)
+    True
+    """
+    op = _new(Operation)
+    _SET_ID(op, id)
+    _SET_CLIENT(op, client)
+    _SET_CALL(op, call)
+    _SET_RESULT(op, result)
+    _SET_INVOKE(op, invoke)
+    _SET_COMPLETE(op, complete)
+    _SET_OUTCOME(op, outcome)
+    _SET_LINE(op, line)
+    _SET_ENDS(op, True)
+    return op
+
+
 @dataclass(frozen=True, slots=True)
 class History:
     """An ordered collection of operations (ids are their indexes) plus free-form metadata."""
