@@ -16,8 +16,9 @@ flat map (:func:`flat_records`, the common case, about five times faster) or any
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 # --- a minimal EDN reader --------------------------------------------------------------------------
 
@@ -271,6 +272,7 @@ _FLAT_VALUE_TEXT = re.compile(_FLAT_VALUE)
 _TEMPLATE_VALUE = f"({_FLAT_VALUE})"
 _BLANK = re.compile(r"[\s,]*")
 _MAX_TEMPLATES = 16
+T = TypeVar("T")
 _MAX_VALUES = 1 << 16
 
 
@@ -323,6 +325,29 @@ def _template(line: str) -> tuple[re.Pattern[str], tuple[Keyword, ...]] | None:
     return re.compile("".join(pattern)), tuple(keys)
 
 
+def _flat_lines(text: str, prepare: Callable[[tuple[Keyword, ...]], T]) -> Iterator[tuple[int, re.Match[str], T]]:
+    """Each non-blank line of ``text`` with its number, its match, and what ``prepare`` made of the
+    keys of the template that matched it (once a template: the templates made so far are tried
+    first); :class:`_NotFlat` at the first line that is not one flat map."""
+    templates: list[tuple[re.Pattern[str], T]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        for made in templates:
+            match = made[0].fullmatch(line)
+            if match is not None:
+                break
+        else:
+            if _BLANK.fullmatch(line) is not None:
+                continue
+            fresh = _template(line)
+            match = None if fresh is None else fresh[0].fullmatch(line)
+            if fresh is None or match is None:  # (a line always matches its own template, but never misread)
+                raise _NotFlat(line)
+            made = (fresh[0], prepare(fresh[1]))
+            if len(templates) < _MAX_TEMPLATES:
+                templates.insert(0, made)
+        yield number, match, made[1]
+
+
 def flat_records(text: str) -> list[tuple[int, dict[Keyword, Any]]] | None:
     """The records of ``text`` with their line numbers if every line is one flat map or blank, else None.
 
@@ -331,31 +356,12 @@ def flat_records(text: str) -> list[tuple[int, dict[Keyword, Any]]] | None:
     >>> flat_records('{:value "a\\\\"b"}') is None  # an escape: the full reader reads it
     True
     """
-    templates: list[tuple[re.Pattern[str], tuple[Keyword, ...]]] = []
     value_of = _FlatValues().__getitem__
-    records = []
+    lines = _flat_lines(text, lambda keys: keys)
     try:
-        for number, line in enumerate(text.split("\n"), start=1):
-            for made in templates:
-                match = made[0].fullmatch(line)
-                if match is not None:
-                    break
-            else:
-                if _BLANK.fullmatch(line) is not None:
-                    continue
-                fresh = _template(line)
-                if fresh is None:
-                    return None
-                made = fresh
-                match = made[0].fullmatch(line)
-                if match is None:  # cannot be (the line is its template's first instance), but never misread
-                    return None
-                if len(templates) < _MAX_TEMPLATES:
-                    templates.insert(0, made)
-            records.append((number, dict(zip(made[1], map(value_of, match.groups())))))
+        return [(number, dict(zip(keys, map(value_of, match.groups())))) for number, match, keys in lines]
     except _NotFlat:
         return None
-    return records
 
 
 def flat_fields(text: str, wanted: tuple[Keyword, ...]) -> list[tuple[int, tuple[str, ...]]] | None:
@@ -367,27 +373,12 @@ def flat_fields(text: str, wanted: tuple[Keyword, ...]) -> list[tuple[int, tuple
     >>> flat_fields('{:f :read, :value [1 nil]}\\n\\n{:f :write}', (Keyword("f"), Keyword("value")))
     [(1, (':read', '[1 nil]')), (3, (':write', ''))]
     """
-    templates: list[tuple[re.Pattern[str], tuple[int, ...]]] = []
-    rows = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        for made in templates:
-            match = made[0].fullmatch(line)
-            if match is not None:
-                break
-        else:
-            if _BLANK.fullmatch(line) is not None:
-                continue
-            fresh = _template(line)
-            if fresh is None:
-                return None
-            pattern, keys = fresh
-            match = pattern.fullmatch(line)
-            if match is None:  # cannot be (the line is its template's first instance), but never misread
-                return None
-            last = {key: group for group, key in enumerate(keys, start=1)}
-            picks = tuple(last.get(key, len(keys) + 1) for key in wanted)
-            made = (pattern, picks)
-            if len(templates) < _MAX_TEMPLATES:
-                templates.insert(0, made)
-        rows.append((number, match.group(*made[1])))
-    return rows
+
+    def groups(keys: tuple[Keyword, ...]) -> tuple[int, ...]:  # a template's groups of the wanted keys
+        last = {key: group for group, key in enumerate(keys, start=1)}
+        return tuple(last.get(key, len(keys) + 1) for key in wanted)
+
+    try:
+        return [(number, match.group(*picked)) for number, match, picked in _flat_lines(text, groups)]
+    except _NotFlat:
+        return None
