@@ -99,12 +99,15 @@ class Proxy:
         self._threads: list[threading.Thread] = []
 
     def __repr__(self) -> str:
-        target = self.target() if callable(self.target) else self.target
-        return f"Proxy({self.name!r}, port={self.port} -> {target[1]}, {self.state}, {self.latency_ms} ms)"
+        return f"Proxy({self.name!r}, port={self.port} -> {self.target_address()[1]}, {self.state}, {self.latency_ms} ms)"
 
     @property
     def address(self) -> tuple[str, int]:
         return (HOST, self.port)
+
+    def target_address(self) -> Address:
+        """Where connections are forwarded now."""
+        return self.target() if callable(self.target) else self.target
 
     @property
     def url(self) -> str:
@@ -114,23 +117,23 @@ class Proxy:
 
     def partition(self, mode: str = "stall") -> None:
         """Cut the traffic: ``stall`` (hold every byte) or ``drop`` (reset and refuse connections)."""
-        if mode not in PARTITION_MODES:
-            raise UsageError(f"unknown partition mode {mode!r}: expected stall or drop")
-        with self._lock:
-            self.state = mode
-            dropped = list(self._links) if mode == "drop" else []
-            self._links.difference_update(dropped)
-        for link in dropped:
-            link.close()
+        self._cut(mode, None)
 
     def cut(self, sources: Iterable[str], mode: str = "stall") -> None:
         """Cut the connections of ``sources`` only (see :meth:`partition`); the others flow on."""
+        self._cut(mode, set(sources))
+
+    def _cut(self, mode: str, sources: set[str] | None) -> None:
+        """Cut ``sources``' connections (every source's when None) and, for ``drop``, reset them."""
         if mode not in PARTITION_MODES:
             raise UsageError(f"unknown partition mode {mode!r}: expected stall or drop")
         with self._lock:
-            chosen = set(sources)
-            self.cuts.update(dict.fromkeys(chosen, mode))
-            dropped = [link for link in self._links if mode == "drop" and link.source in chosen]
+            if sources is None:
+                self.state = mode
+            else:
+                self.cuts.update(dict.fromkeys(sources, mode))
+            dropped = [link for link in self._links
+                       if mode == "drop" and (sources is None or link.source in sources)]
             self._links.difference_update(dropped)
         for link in dropped:
             link.close()
@@ -187,8 +190,7 @@ class Proxy:
                 _Link(client, socket.socket()).close()
                 continue
             try:
-                target = self.target() if callable(self.target) else self.target
-                upstream = socket.create_connection(target, timeout=CONNECT_TIMEOUT)
+                upstream = socket.create_connection(self.target_address(), timeout=CONNECT_TIMEOUT)
             except OSError:
                 _Link(client, socket.socket()).close()  # the node is down: the client sees it too
                 continue
