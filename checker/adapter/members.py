@@ -54,23 +54,16 @@ def member_of(op: Operation) -> tuple[bytes, bytes] | None:
 
 
 def by_member(ops: Sequence[Operation], keys: Keys) -> Keys:
-    """``keys``, except that an operation on a set only single-member commands touch (see the
-    module docstring) has the key ``("member", key, member)`` instead of the set's key."""
-    found = {op.id: keys(op) for op in ops}
+    """``keys`` for the operations of ``ops``, except that an operation on a set only single-member
+    commands touch (see the module docstring) has the key ``("member", key, member)`` instead."""
+    found = {op.id: (keys(op), member_of(op)) for op in ops}
     mixed: set[Hashable] = set()  # keys some other operation touches: they stay whole
-    for op in ops:
-        touched = found[op.id]
+    for touched, pair in found.values():
         if touched is None:
             return keys  # one part of all anyway
-        pair = member_of(op)
         if pair is None or touched != frozenset({pair[0]}):
             mixed.update(touched)
-
-    def split(op: Operation) -> frozenset[Hashable] | None:
-        touched = found[op.id] if op.id in found else keys(op)
-        pair = member_of(op)
-        if pair is not None and touched is not None and touched == frozenset({pair[0]}) and pair[0] not in mixed:
-            return frozenset({("member", *pair)})
-        return touched
-
-    return split
+    split = {op_id: frozenset({("member", *pair)})
+             if pair is not None and touched == frozenset({pair[0]}) and pair[0] not in mixed else touched
+             for op_id, (touched, pair) in found.items()}
+    return lambda op: split[op.id]
