@@ -441,6 +441,20 @@ def test_tiny_state_budget_gives_unknown() -> None:
     assert "state budget" in result.reason
 
 
+def test_the_default_budget_grows_with_the_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history whose operations never overlap still memoises one configuration per operation, so
+    a fixed default budget made every long enough history Unknown (bench/scale.py: a 1M-operation
+    cas register).  The default now grows with the history; a budget given is kept."""
+    monkeypatch.setattr(importlib.import_module("redlin.search.check"), "DEFAULT_MAX_STATES", 100)
+    specs: list[tuple[Any, ...]] = []
+    for i in range(400):  # one after another; cas keeps the fast path out, so the search runs
+        specs.append((f"c{i}", ("cas", i, i + 1), True, 2 * i, 2 * i + 1))
+    h = history(("w", ("write", 0), None, -2, -1), *specs)
+    assert isinstance(check(h, cas_register()), Linearizable)
+    given_budget = check(h, cas_register(), max_states=100)
+    assert isinstance(given_budget, Unknown) and "state budget of 100 " in given_budget.reason
+
+
 def test_zero_time_limit_gives_unknown() -> None:
     result = check(hard_history(), plain_search(cas_register()), time_limit=0)
     assert isinstance(result, Unknown)

@@ -94,7 +94,7 @@ def _piece_of(arg: object, run: bytes) -> bytes | None:
 
 
 def check_pieces(history: History, pieces: Sequence[Sequence[int]], model: Model[Any], *,
-                 time_limit: float | None = None, max_states: int = 1_000_000,
+                 time_limit: float | None = None, max_states: int | None = None,
                  checker: Checker | None = None) -> Result:
     """Check each piece on its own within what is left of ``time_limit`` (seconds for all of
     them), until the first violation; a piece the time did not reach is undecided.  The result is

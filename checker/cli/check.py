@@ -62,8 +62,9 @@ def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=positive_float, default=60.0, metavar="S",
                         help="give up with 'unknown' after S seconds, reading the file and writing the report "
                              "included (default 60)")
-    parser.add_argument("--max-states", type=positive_int, default=2_000_000, metavar="N",
-                        help="memory budget: most search states memoised per part (default 2,000,000)")
+    parser.add_argument("--max-states", type=positive_int, default=None, metavar="N",
+                        help="memory budget: most search states memoised at once (default: 2 per operation, "
+                             "at least 1,000,000)")
     parser.add_argument("--no-minimise", action="store_true", help="do not shrink the counterexample")
     parser.add_argument("--minimise-time", type=positive_float, metavar="S",
                         help=f"seconds for shrinking the counterexample (default {DEFAULT_MINIMISE_SECONDS:g}, and at "

@@ -21,9 +21,28 @@ from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused
 
 DEFAULT_MAX_STATES = 1_000_000
-"""Default bound on the configurations memoised at once.  One costs about 400 bytes with the kv
-model's strings of a few hundred characters (measured on Porcupine's c50 histories), so this keeps a
-check under half a GiB for such states; the largest peer history needs 0.3 M."""
+"""Default bound on the configurations memoised at once, for a history of up to half a million
+operations.  One costs about 400 bytes with the kv model's strings of a few hundred characters
+(measured on Porcupine's c50 histories), so this keeps a check under half a GiB for such states; the
+largest peer history needs 0.3 M."""
+
+STATES_PER_OPERATION = 2
+"""A longer history's default budget grows with it: this many configurations per operation.  Even
+a history whose operations never overlap memoises one configuration per operation it linearizes,
+so a fixed budget would make every long enough history Unknown; at this rate the memo stays about
+the size of the loaded history itself (a loaded operation takes a few hundred bytes too)."""
+
+
+def state_budget(max_states: int | None, operations: int) -> int:
+    """The state budget of a check of ``operations`` operations: ``max_states`` when one was given,
+    else :data:`DEFAULT_MAX_STATES` or :data:`STATES_PER_OPERATION` per operation, the larger.
+
+    >>> state_budget(None, 1_000), state_budget(None, 3_000_000), state_budget(5, 3_000_000)
+    (1000000, 6000000, 5)
+    """
+    if max_states is not None:
+        return max_states
+    return max(DEFAULT_MAX_STATES, STATES_PER_OPERATION * operations)
 
 FIRST_ROUND_STATES = 10_000
 """Budget of the first round over the parts (see :func:`check_operations`)."""
@@ -37,7 +56,7 @@ def check(
     model: Model[Any],
     *,
     time_limit: float | None = None,
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int | None = None,
 ) -> Result:
     """Decide whether ``history`` is linearizable with respect to ``model``.
 
@@ -52,7 +71,8 @@ def check(
         Seconds for the whole check (all parts together); ``None`` for no limit.
     max_states:
         The most configurations memoised at any one time, over all parts: this bounds the
-        checker's memory (and the effort on any one part).
+        checker's memory (and the effort on any one part).  Default: :func:`state_budget`, which
+        grows with the history.
 
     Returns
     -------
@@ -74,7 +94,8 @@ def check(
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
     ops = [op for op in history if op.outcome is not Outcome.FAIL]
-    return check_operations(ops, model, started=started, deadline=deadline, max_states=max_states)
+    return check_operations(ops, model, started=started, deadline=deadline,
+                            max_states=state_budget(max_states, len(ops)))
 
 
 def check_operations(

@@ -37,7 +37,7 @@ from typing import Any
 
 from redlin.errors import UsageError
 from redlin.history.records import History, Operation, Outcome
-from redlin.search.check import DEFAULT_MAX_STATES, check_operations
+from redlin.search.check import check_operations, state_budget
 from redlin.search.model import Model
 from redlin.search.parallel import ModelSpec, Rounds, Task, TaskOutcome, search_one, split
 from redlin.search.result import Result, Violation
@@ -100,7 +100,7 @@ def check_dask(
     *,
     address: str,
     time_limit: float | None = None,
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int | None = None,
 ) -> Result:
     """:func:`~redlin.search.check.check` of ``history`` with its parts searched on the Dask
     cluster whose scheduler is at ``address`` (``tcp://host:8786``).
@@ -113,6 +113,7 @@ def check_dask(
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
     ops = [op for op in history if op.outcome is not Outcome.FAIL]
+    max_states = state_budget(max_states, len(ops))
     model = model_spec.build()
     parts = split(ops, model, started)
     if isinstance(parts, Violation):

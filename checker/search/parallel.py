@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
-from redlin.search.check import DEFAULT_MAX_STATES, FIRST_ROUND_STATES, ROUND_GROWTH, check_operations
+from redlin.search.check import FIRST_ROUND_STATES, ROUND_GROWTH, check_operations, state_budget
 from redlin.search.fastpath import fast_order
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
@@ -275,7 +275,7 @@ def check_parallel(
     *,
     jobs: int,
     time_limit: float | None = None,
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int | None = None,
 ) -> Result:
     """:func:`~redlin.search.check.check`, with the parts searched in ``jobs`` worker processes.
 
@@ -288,6 +288,7 @@ def check_parallel(
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
     ops = [op for op in history if op.outcome is not Outcome.FAIL]
+    max_states = state_budget(max_states, len(ops))
     built = model.build() if isinstance(model, ModelSpec) else model
     context = _context(model)
     if jobs <= 1 or context is None:
