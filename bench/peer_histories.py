@@ -3,6 +3,7 @@
 Usage::
 
     python bench/peer_histories.py [--shared PATH] [--repeat N] [--set etcd|kv|kv-nopartition]
+                                   [--porcupine PORCUPINE-SRC]
 
 Prints one line per file (check time, verdict, configurations explored), then per set the total check
 time, whether every verdict matched ``expected.tsv``, and the process's peak resident memory.  Times
@@ -12,7 +13,10 @@ time beside it.  Loading (parsing) time is reported apart: the peer's figures be
 only.
 
 The peer, Porcupine (Go), checks the whole etcd set in about 0.47 s and the partitioned kv set in
-about 0.24 s on the reference machine (2 cores); see shared/data/porcupine/README.md.
+about 0.24 s on the reference machine (2 cores); see shared/data/porcupine/README.md.  With
+``--porcupine`` (a Porcupine source tree, and ``go`` on PATH), Porcupine itself checks every file in
+the same run, through ``bench/scale.py``'s driver (built into ``--work``), best of ``--repeat``
+runs too, and each line and total shows both times (CPU) and their ratio.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from scale import build_driver, run_child
 
 from redlin import (
     History,
@@ -56,7 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", choices=sorted(SETS), action="append", help="only these sets (repeatable)")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per check")
     parser.add_argument("--quiet", action="store_true", help="totals only")
+    parser.add_argument("--porcupine", type=Path, default=None, help="a Porcupine source tree, to check beside it")
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "redlin-bench",
+                        help="where the Porcupine driver is built")
     args = parser.parse_args(argv)
+    driver = None
+    if args.porcupine is not None:
+        driver, why = build_driver(args.work, args.porcupine)
+        if driver is None:
+            print(why, file=sys.stderr)
+            return 2
 
     data = args.shared / "data" / "porcupine"
     expected_path = data / "expected.tsv"
@@ -72,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = args.set or list(SETS)
     totals: dict[str, float] = {}
+    peer_totals: dict[str, float] = {}
     wall_totals: dict[str, float] = {}
     load_totals: dict[str, float] = {}
     mismatches: list[str] = []
@@ -93,13 +109,19 @@ def main(argv: list[str] | None = None) -> int:
         totals[name] = totals.get(name, 0.0) + best
         wall_totals[name] = wall_totals.get(name, 0.0) + best_wall
         expected = EXPECTED_VERDICT[row["expected_verdict"]]
+        beside = ""
+        if driver is not None and name in PORCUPINE_SETS:
+            peer_best = min(_peer_seconds(driver, name, data / row["file"], args.time_limit)
+                            for _ in range(max(1, args.repeat)))
+            peer_totals[name] = peer_totals.get(name, 0.0) + peer_best
+            beside = f"  porcupine {peer_best:8.4f} s cpu ({best / peer_best if peer_best else float('inf'):6.2f}x)"
         mark = "" if result.verdict == expected else f"  MISMATCH (expected {expected})"
         if mark:
             mismatches.append(f"{row['file']} ({name})")
         if not args.quiet:
             print(
                 f"{row['file']:24} {name:15} {len(history):5} ops  {best:8.4f} s cpu {best_wall:8.4f} s wall  "
-                f"{result.verdict:12} {result.states_explored:9} configurations{mark}"
+                f"{result.verdict:12} {result.states_explored:9} configurations{beside}{mark}"
             )
 
     print()
@@ -108,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         peer = PEER_SECONDS.get(name)
         against = f"  (peer {peer:.2f} s: {totals[name] / peer:.2f}x)" if peer else ""
+        if name in peer_totals:
+            against = (f"  (porcupine, same run: {peer_totals[name]:.3f} s cpu, "
+                       f"{totals[name] / peer_totals[name]:.2f}x)")
         print(
             f"{name:15} check {totals[name]:7.3f} s cpu ({wall_totals[name]:7.3f} s wall)   "
             f"load {load_totals[name]:6.3f} s{against}"
@@ -116,6 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"verdicts: {'all match expected.tsv' if not mismatches else 'MISMATCH: ' + ', '.join(mismatches)}")
     print(f"peak memory (max RSS): {peak_mib:.0f} MiB")
     return 1 if mismatches else 0
+
+
+PORCUPINE_SETS = ("kv", "kv-nopartition")
+"""The sets the driver reads as Porcupine's own tests do.  Not the etcd logs: their ``:info``
+completions (timeouts) need Porcupine's test parser, which the driver does not have."""
+
+
+def _peer_seconds(driver: Path, name: str, path: Path, time_limit: float) -> float:
+    """Porcupine's CPU seconds checking one file."""
+    found = run_child([str(driver), name, str(path), str(time_limit)], time_limit + 30, 20_000)
+    if not isinstance(found, dict):
+        raise SystemExit(f"porcupine on {path.name}: {found}")
+    return float(found["check"])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from redlin import (
     load_porcupine_etcd,
     load_porcupine_kv,
 )
+from redlin.search import fastpath
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PORCUPINE = SHARED / "data" / "porcupine"
@@ -94,14 +95,27 @@ def c50_bad() -> History:
     return load_porcupine_kv(PORCUPINE / "kv" / "c50-bad.txt")
 
 
-def test_c50_bad_whole_stops_at_the_first_violation(c50_bad: History) -> None:
+def test_c50_bad_whole_is_proved_by_the_string_fast_path(c50_bad: History) -> None:
+    result = check(c50_bad, kv(), time_limit=60)
+    assert isinstance(result, Violation) and result.states_explored == 0 and not result.prefixes
+    by_id = {op.id: op for op in c50_bad}
+    (earlier,) = result.proof
+    assert {earlier, result.operation} <= set(result.part)
+    first, then = by_id[earlier], by_id[result.operation]
+    assert first.call == then.call == ("get", first.call[1]) and first.complete < then.invoke
+    assert first.result.startswith(then.result) and first.result != then.result  # a stale read
+
+
+def test_c50_bad_whole_stops_at_the_first_violation(c50_bad: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone
     result = check(c50_bad, kv(), time_limit=60)
     assert isinstance(result, Violation)
     assert result.states_explored < 200_000  # 4 of its 10 keys exhaust millions of states alone
     assert_violation_evidence(c50_bad, kv(), result)
 
 
-def test_c50_bad_each_key_alone_within_a_small_budget(c50_bad: History) -> None:
+def test_c50_bad_each_key_alone_within_a_small_budget(c50_bad: History, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone
     # Porcupine ran out of 24 GB on one of these keys; a budget must turn that into Unknown.
     verdicts = []
     for key in sorted({op.call[1] for op in c50_bad}):

@@ -31,7 +31,7 @@ from redlin.cli import main
 from redlin.cli.check import minimise_budget, model_spec
 from redlin.errors import UsageError
 from redlin.history.importers import load_porcupine_kv
-from redlin.search import parallel
+from redlin.search import fastpath, parallel
 from redlin.search.distributed import DASK_MISSING, check_dask
 from redlin.search.parallel import ModelSpec, Rounds, TaskOutcome, check_parallel
 from redlin.search.wgl import Linearized, OutOfBudget, Stuck
@@ -116,7 +116,9 @@ def test_time_limit_gives_unknown_never_a_wrong_verdict(bench: ModuleType) -> No
     assert took < 0.2 + 1.5  # the pool's start and stop, on a loaded machine
 
 
-def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None) -> None:
+def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone (the workers fork with it)
     history = kv_history(shared_dir, "c50-ok")
     result = check_parallel(history, kv(), jobs=2, time_limit=60, max_states=2_000)
     assert isinstance(result, Unknown) and "state budget of 2000" in result.reason
@@ -245,8 +247,9 @@ def test_cli_jobs_same_verdict(shared_dir: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_minimise_time_is_honoured_and_reported(shared_dir: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(shared_dir / "data/porcupine/kv/c50-bad.txt")  # minimising it takes seconds
+                                                capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone: minimising then takes seconds
+    path = str(shared_dir / "data/porcupine/kv/c50-bad.txt")
     started = time.monotonic()
     assert main(["check", path, "--jobs", "1", "--minimise-time", "0.2", "--out", str(tmp_path / "r")]) == 1
     assert time.monotonic() - started < 20

@@ -517,6 +517,12 @@ CLAIM_EXAMPLES: dict[str, Callable[[], Explanation]] = {
     "search-stuck/expected": lambda: explanation_of(stale_read_core()),
     "pre-check": lambda: explanation_of(kv_history((0, ("put", "x", "1"), None, 0, 1), (1, ("get", "x"), "zz", 4, 5)),
                                         kv()),
+    "fast-proof/stale": lambda: explanation_of(kv_history(
+        (0, ("put", "x", "p"), None, 0, 1), (1, ("append", "x", "a"), None, 2, 3), (2, ("get", "x"), "pa", 4, 5),
+        (3, ("get", "x"), "p", 6, 7)), kv()),
+    "fast-proof/fork": lambda: explanation_of(kv_history(
+        (0, ("put", "x", "p"), None, 0, 1), (1, ("append", "x", "a"), None, 0, 9), (2, ("append", "x", "b"), None, 0, 9),
+        (3, ("get", "x"), "pa", 2, 9), (4, ("get", "x"), "pb", 2, 9)), kv()),
     "linearizable": lambda: explanation_of(kv_history((0, ("put", "x", "1"), None, 0, 1), (1, ("get", "y"), "", 2, 3)),
                                            kv()),
     "linearizable/one-part": lambda: explanation_of(redis_history((1, 0, 1, ("SET", "k", "1"), OK))),

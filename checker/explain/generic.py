@@ -443,6 +443,10 @@ def search_note(analysis: Analysis, model: Model[Any]) -> Note:
     that cannot follow it, with what the model would have replied instead."""
     violation = analysis.violation
     op = analysis.op(analysis.history[violation.operation])
+    if violation.proof:
+        earlier = analysis.history[violation.proof[0]]
+        stale = earlier.complete is not None and earlier.complete < analysis.history[violation.operation].invoke
+        return Note.of("fast-proof/stale" if stale else "fast-proof/fork", op=op, earlier=analysis.op(earlier))
     if not violation.prefixes:
         return Note.of("pre-check", op=op)
     prefix = violation.prefixes[0]

@@ -224,6 +224,13 @@ CLAIMS: dict[str, str] = {
     "search-stuck/expected": _SEARCH + ": there {expected}.",
     "pre-check": "The checker's pre-check found {op:client}'s operation {op:id} impossible by itself, before any "
                  "search.",
+    "fast-proof/stale": "Found without a search: {earlier:client}'s operation {earlier:id} completed before "
+                        "{op:client}'s operation {op:id} began, and the string {op:id} read cannot come back after "
+                        "the one {earlier:id} read (the write it starts with ran once, and nothing written is "
+                        "empty).",
+    "fast-proof/fork": "Found without a search: {earlier:client}'s operation {earlier:id} and {op:client}'s "
+                       "operation {op:id} read strings that part ways after the same write, which ran once: no "
+                       "order of the writes leads to both.",
     "version-difference": "Version difference: the model of profile {profile} explains every reply of the failing "
                           "history, and the model of {checked}, the profile it was checked as, cannot: the server "
                           "behaves as that version here, which is no bug. Check it as that version with --profile "

@@ -304,7 +304,8 @@ def _in_file_order(history: History, result: Result, core: tuple[int, ...]) -> t
                          parts=tuple(ids(p) for p in result.parts))
     elif isinstance(result, Violation):
         result = replace(result, part=ids(result.part), operation=new[result.operation],
-                         prefixes=tuple(tuple((new[i], s) for i, s in prefix) for prefix in result.prefixes))
+                         prefixes=tuple(tuple((new[i], s) for i, s in prefix) for prefix in result.prefixes),
+                         proof=ids(result.proof))
     return renumbered, result, tuple(sorted(ids(core)))
 
 
@@ -370,6 +371,7 @@ def result_document(
                  for step, (op_id, state) in enumerate(prefix)]
                 for prefix in result.prefixes
             ],
+            "proof": list(result.proof),
         }
     elif isinstance(result, Unknown):
         document["unknown"] = {"reason": result.reason, "parts_checked": result.parts_checked,

@@ -1,9 +1,9 @@
 """The entry point: check a whole history, part by part, within a budget.
 
 Horn & Kroening's P-compositionality makes a history linearizable iff each of its independent parts
-is, so :func:`check` splits the history with the model's ``partition``, runs the cheap sound
-pre-checks of every part, decides the parts a fast path knows (unique-value registers), then
-searches the others smallest first and stops at the first violation.
+is, so :func:`check` splits the history with the model's ``partition``, decides the parts a fast
+path knows (unique-value registers, strings of unique appends), runs the cheap sound pre-checks of
+the others, then searches them smallest first and stops at the first violation.
 A part whose search runs out of budget does not end the check: a later part may still prove a
 violation, which settles the verdict; otherwise the whole is :class:`~redlin.Unknown`.
 """
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
-from redlin.search.fastpath import fast_order
+from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused
@@ -132,23 +132,39 @@ def _check_parts(
     parts = model.partition(ops) if model.partition is not None else [list(ops)]
     parts = sorted(parts, key=len)  # small parts first: cheap verdicts, and an early stop is likelier
 
+    explored = 0
+    witness: list[tuple[int, ...]] = []
+    linearized_parts: list[tuple[int, ...]] = []
+    undecided = []
+    for index, part in enumerate(parts):
+        # A register part with unique values needs no search: Gibbons & Korach decide it in
+        # O(n log n), and the witness is replayed through the model (:mod:`redlin.search.fastpath`);
+        # nor does a string of unique appends, either way (:mod:`redlin.search.appends`).
+        timely = deadline is None or time.monotonic() < deadline
+        decided = fast_decision(part, model) if timely else None
+        if decided is None:
+            undecided.append(index)
+        elif isinstance(decided, Stuck):
+            return Violation(part=tuple(op.id for op in part), operation=decided.operation, prefixes=(),
+                             states_explored=0, elapsed=time.monotonic() - started, proof=decided.proof)
+        else:
+            witness.append(decided.order)
+            linearized_parts.append(tuple(op.id for op in part))
+
     if model.find_impossible is not None:
         # All pre-checks before any search: they are linear, and a violation found here makes every
         # search unnecessary (and survives a budget that a search would exhaust).
-        for part in parts:
-            impossible = model.find_impossible(part)
+        for index in undecided:
+            impossible = model.find_impossible(parts[index])
             if impossible is not None:
                 return Violation(
-                    part=tuple(op.id for op in part),
+                    part=tuple(op.id for op in parts[index]),
                     operation=impossible.id,
                     prefixes=(),
                     states_explored=0,
                     elapsed=time.monotonic() - started,
                 )
 
-    explored = 0
-    witness: list[tuple[int, ...]] = []
-    linearized_parts: list[tuple[int, ...]] = []
     # Budgets grow by rounds: every undecided part gets a small budget first, then a larger one, so
     # one hard part (Porcupine's c50-bad has keys that exhaust 24 GB) cannot hide an easy violation
     # in another.  A part that reaches its budget is suspended with its memo and resumed in the next
@@ -156,17 +172,6 @@ def _check_parts(
     # (and searched again from scratch if their turn comes).
     suspended: dict[int, PartSearch] = {}
     budget = min(FIRST_ROUND_STATES, max_states)
-    undecided = []
-    for index, part in enumerate(parts):
-        # A register part with unique values needs no search: Gibbons & Korach decide it in
-        # O(n log n), and the witness is replayed through the model (:mod:`redlin.search.fastpath`).
-        timely = deadline is None or time.monotonic() < deadline
-        order = fast_order(part, model) if timely else None
-        if order is None:
-            undecided.append(index)
-        else:
-            witness.append(order)
-            linearized_parts.append(tuple(op.id for op in part))
     beyond: dict[int, str] = {}  # parts the model could not evaluate, with why
     out_of_time = False
     with cyclic_gc_paused() as collect_young:

@@ -50,7 +50,8 @@ def lift(result: Result, ids: Sequence[int] | Mapping[int, int]) -> Result:
                        parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
     if isinstance(result, Violation):
         return replace(result, part=tuple(ids[i] for i in result.part), operation=ids[result.operation],
-                       prefixes=tuple(tuple((ids[i], state) for i, state in prefix) for prefix in result.prefixes))
+                       prefixes=tuple(tuple((ids[i], state) for i, state in prefix) for prefix in result.prefixes),
+                       proof=tuple(ids[i] for i in result.proof))
     return result
 
 

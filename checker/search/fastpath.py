@@ -65,11 +65,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from redlin.history.records import Operation, Outcome
-from redlin.search.model import Model
+from redlin.search.appends import AppendAccess, decide_appends, kv_access, refute_appends
+from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
-from redlin.search.wgl import cyclic_gc_paused
+from redlin.search.wgl import Linearized, Stuck, cyclic_gc_paused
 
-__all__ = ["VIEWS", "Access", "RegisterView", "decide_register", "fast_order", "fast_result", "replay_ok"]
+__all__ = ["APPEND_VIEWS", "VIEWS", "Access", "RegisterView", "decide_register", "fast_decision", "fast_order",
+           "fast_result", "replay_ok"]
 
 Access = tuple[bool, Hashable, Hashable]
 """How a view sees one operation: ``(is_write, object, value)``.  ``object`` names the register
@@ -232,13 +234,35 @@ def fast_order(ops: Sequence[Operation], model: Model[Any]) -> tuple[int, ...] |
     """A replay-verified linearization of one part (OK and INFO operations), or ``None`` when the
     fast path does not apply to ``model`` or to these operations, or the part is not linearizable."""
     view = VIEWS.get(model.name)
-    if view is None:
+    appends = APPEND_VIEWS.get(model.name)
+    if view is None and appends is None:
         return None
     with cyclic_gc_paused():  # a million small objects kept: the collector's passes are pure cost
-        order = decide_register(ops, view.access, view.initial(model))
-        if order is None or not replay_ok(order, ops, model):
+        order = None if view is None else decide_register(ops, view.access, view.initial(model))
+        if order is None and appends is not None:
+            order = decide_appends(ops, appends)
+        try:
+            if order is None or not replay_ok(order, ops, model):
+                return None
+        except ModelLimit:  # the model cannot evaluate an operation: the search says so
             return None
     return order
+
+
+def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | Stuck | None:
+    """One part decided without a search: :func:`fast_order`'s linearization, or a violation the
+    string fast path proves (:func:`~redlin.search.appends.refute_appends`: ``operation`` is the
+    later read, ``proof`` the earlier one), or ``None`` for the search to decide."""
+    order = fast_order(ops, model)
+    if order is not None:
+        return Linearized(order=order, states_explored=0)
+    appends = APPEND_VIEWS.get(model.name)
+    if appends is not None:
+        pair = refute_appends(ops, appends)
+        if pair is not None:
+            earlier, later = pair
+            return Stuck(operation=ops[later].id, prefixes=(), states_explored=0, proof=(ops[earlier].id,))
+    return None
 
 
 def fast_result(ops: Sequence[Operation], model: Model[Any]) -> Linearizable | None:
@@ -318,3 +342,7 @@ VIEWS: dict[str, RegisterView] = {
     "redis-single": _REDIS,
 }
 """The models the fast path knows, by :attr:`Model.name`.  A model may add its own view here."""
+
+APPEND_VIEWS: dict[str, Callable[[Operation], AppendAccess | None]] = {"kv": kv_access, "kv-single": kv_access}
+"""The models whose strings :func:`~redlin.search.appends.decide_appends` may decide, by name:
+tried when a part is not a plain register's."""

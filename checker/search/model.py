@@ -176,25 +176,27 @@ def partition_by_keys(
     """
     # The graph's nodes are the keys (few), not the operations (many): an operation joins its keys
     # by a path, and an operation without keys stands for itself.  Its part is its first node's.
-    graph = nx.Graph()
     firsts: list[Hashable] = []
+    edges: list[tuple[Hashable, Hashable]] = []
     for op in ops:
         keys = keys_of(op)
         if keys is None:  # touches everything: one part of all
             return [list(ops)] if ops else []
         nodes = [("key", key) for key in keys] or [("op", op.id)]
-        graph.add_node(nodes[0])
-        graph.add_edges_from(zip(nodes, nodes[1:]))
+        if len(nodes) > 1:
+            edges.extend(zip(nodes, nodes[1:]))
         firsts.append(nodes[0])
     if links is not None:
         first_of = {op.id: first for op, first in zip(ops, firsts)}
-        for a, b in links:
-            if a in first_of and b in first_of:
-                graph.add_edge(first_of[a], first_of[b])
-    component_of: dict[Hashable, int] = {}
-    for number, component in enumerate(nx.connected_components(graph)):
-        component_of.update(dict.fromkeys(component, number))
-    grouped: dict[int, list[Operation]] = {}
+        edges.extend((first_of[a], first_of[b]) for a, b in links if a in first_of and b in first_of)
+    component_of: dict[Hashable, Hashable] = {}
+    if edges:  # (else every node is a component of its own: one key per operation, as in a kv store)
+        graph = nx.Graph()
+        graph.add_nodes_from(firsts)
+        graph.add_edges_from(edges)
+        for number, component in enumerate(nx.connected_components(graph)):
+            component_of.update(dict.fromkeys(component, number))
+    grouped: dict[Hashable, list[Operation]] = {}
     for op, first in zip(ops, firsts):
-        grouped.setdefault(component_of[first], []).append(op)
+        grouped.setdefault(component_of.get(first, first), []).append(op)
     return list(grouped.values())  # each in the order of ops, and ordered by its first operation

@@ -27,7 +27,7 @@ from collections.abc import Callable, Hashable, Sequence
 import immutables
 
 from redlin.history.records import Operation, Outcome
-from redlin.search.model import Model, partition_by_keys
+from redlin.search.model import Model
 
 RegisterState = tuple[Hashable]
 KvState = immutables.Map[Hashable, str]
@@ -220,12 +220,17 @@ def _kv_read_only(op: Operation) -> bool:
     return bool(op.call[0] == "get")
 
 
-def _kv_keys(op: Operation) -> tuple[Hashable]:
-    return (op.call[1],)
-
-
 def _kv_partition(ops: Sequence[Operation]) -> list[list[Operation]]:
-    return partition_by_keys(ops, _kv_keys)
+    # One key per operation: :func:`partition_by_keys` without its graph.
+    parts: dict[Hashable, list[Operation]] = {}
+    for op in ops:
+        key = op.call[1]
+        part = parts.get(key)
+        if part is None:
+            parts[key] = [op]
+        else:
+            part.append(op)
+    return list(parts.values())
 
 
 def kv() -> Model[KvState]:

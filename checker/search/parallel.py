@@ -60,7 +60,7 @@ from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
 from redlin.search.check import FIRST_ROUND_STATES, ROUND_GROWTH, check_operations, state_budget
-from redlin.search.fastpath import fast_order
+from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, OutOfBudget, PartOutcome, Stuck, search_part
@@ -166,7 +166,8 @@ class Rounds:
             self.explored += outcome.states_explored
             part = self.parts[index]
             self.violations[task] = Violation(part=tuple(op.id for op in part), operation=outcome.operation,
-                                              prefixes=outcome.prefixes, states_explored=0, elapsed=0.0)
+                                              prefixes=outcome.prefixes, states_explored=0, elapsed=0.0,
+                                              proof=outcome.proof)
         elif isinstance(outcome, OutOfBudget):
             self.explored += outcome.states_explored
             if outcome.reason.startswith("time"):
@@ -195,7 +196,7 @@ class Rounds:
                 violation = self.violations[first]
                 self.result = Violation(part=violation.part, operation=violation.operation,
                                         prefixes=violation.prefixes, states_explored=self.explored,
-                                        elapsed=elapsed)
+                                        elapsed=elapsed, proof=violation.proof)
                 return
         if self.outstanding and not force:
             return
@@ -237,9 +238,9 @@ def search_one(part: Sequence[Operation], model: Model[Any], budget: int, second
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
         timely = deadline is None or time.monotonic() < deadline
-        order = fast_order(part, model) if timely else None  # a unique-value register part needs no search
-        if order is not None:
-            return TaskOutcome(Linearized(order=order, states_explored=0))
+        decided = fast_decision(part, model) if timely else None  # e.g. a unique-value register part
+        if decided is not None:
+            return TaskOutcome(decided)
         return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget))
     except ModelLimit as limit:
         return TaskOutcome(None, limit=str(limit))

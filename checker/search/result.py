@@ -46,7 +46,9 @@ class Violation:
     result from the state there.  ``prefixes`` holds a few of those longest prefixes (longest = placing
     the most definite operations; INFO operations assumed to have happened appear in them too), each
     a tuple of ``(operation id, state after it)``.  It is empty when a pre-check proved ``operation``
-    impossible by itself (a read of a value nobody wrote), without a search.
+    impossible by itself (a read of a value nobody wrote), without a search, or when a fast path
+    proved it impossible together with the operations of ``proof`` (a read that began after
+    another completed, and returned a string no order can bring back after that one's).
     """
 
     verdict: ClassVar[str] = "violation"
@@ -55,6 +57,7 @@ class Violation:
     prefixes: tuple[Prefix, ...]
     states_explored: int
     elapsed: float
+    proof: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

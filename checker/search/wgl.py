@@ -101,11 +101,13 @@ class Linearized:
 
 @dataclass(frozen=True, slots=True)
 class Stuck:
-    """The part has no linearization; ``operation`` cannot be placed after any of ``prefixes``."""
+    """The part has no linearization; ``operation`` cannot be placed after any of ``prefixes``, or
+    (from a fast path, without a search) after the operations of ``proof``."""
 
     operation: int
     prefixes: tuple[Prefix, ...]
     states_explored: int
+    proof: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
