@@ -4,8 +4,12 @@ A Redis set that only ``SADD k m``, ``SREM k m``, ``SISMEMBER k m`` and ``SMISME
 each with a single member and each an operation of its own (not inside a transaction or a script,
 and never the key of any other command), is a product of independent objects, one per member: a
 boolean "is ``m`` in ``k``".  Each of those commands reads and changes its own member's boolean
-and nothing else: its reply (``1``/``0``, or ``[1]``/``[0]``) depends on that boolean alone, and
-with no other command on the key, neither the key's existence nor its type can show.
+and nothing else: its reply (``1``/``0``, or ``[1]``/``[0]``) depends on that boolean alone
+(``SADD`` answers the number added, ``SREM`` the number removed: the sheet's D14), and with no
+other command on the key, neither the key's existence nor its type can show (removing the last
+member deletes the key, D14, which only a whole-key command could see; a no-op ``SADD`` or
+``SREM`` touches nothing, W7, which only a WATCH on the key could see, and a WATCH is another
+command on the key).
 Linearizability is local (Herlihy & Wing, "Linearizability: a correctness condition for
 concurrent objects", TOPLAS 1990, Theorem 1): a history of a product of objects is linearizable
 iff each object's projection is.  So such a key's operations split into one part per member,
