@@ -13,6 +13,11 @@ from redlin.deploy.faults import FAULT_KINDS, parse_commands
 from redlin.deploy.runner import DeploymentPlan, parse_wait, report_path, run_deployment
 from redlin.errors import UsageError
 from redlin.harness.budget import CHECK_OPERATIONS, CHECK_SCALE_MAX, REPORT_ALLOWANCE
+from redlin.harness.pressure_run import (
+    PRESSURE_WORKLOADS,
+    pressure_workload_name,
+    run_pressure,
+)
 from redlin.harness.run_profile import AUTO, profile_choices
 from redlin.harness.runner import (
     DEFAULT_CHECK_TIME,
@@ -99,6 +104,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default): from the target's INFO server; the embedded server plays the profile named "
                              "(redis-7.0 for auto).  A violation another profile explains is reported as a version "
                              "difference")
+    parser.add_argument("--engine", choices=("programs", "async"), default="programs",
+                        help="programs (default): drawn programs between barriers, shrunk when they fail; async: "
+                             "the pressure engine, every client in a closed loop of SET/GET with unique values on "
+                             "asyncio, from worker processes, checked epoch by epoch as it records "
+                             f"(--workload {' or '.join(PRESSURE_WORKLOADS)})")
+    parser.add_argument("--pipeline", type=bounded_int(1_000), default=1, metavar="N",
+                        help="with --engine async: commands each client writes at once (each its own operation; "
+                             "default 1)")
+    parser.add_argument("--processes", type=bounded_int(256), metavar="N",
+                        help="with --engine async: worker processes (default: one per CPU)")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
     deploy = parser.add_argument_group("deployments under faults")
@@ -132,6 +147,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.deployment or args.nemesis or args.nemesis_cmd:
         return _deployment_command(args)
     _enough_file_descriptors(args.clients)
+    if args.engine == "async":
+        return _pressure_command(args)
     mode = args.progress
     tty = None if mode == "auto" else mode == "bar"
     progress: Progress | None = None
@@ -145,6 +162,24 @@ def run_command(args: argparse.Namespace) -> int:
         keep_going=args.keep_going, password_env=args.password_env, database=args.database, progress=progress,
         protocol=args.protocol, profile=args.profile,
     )
+    print(render_outcome(outcome))
+    return outcome.exit_code
+
+
+def _pressure_command(args: argparse.Namespace) -> int:
+    """``--engine async``: the pressure engine (:mod:`redlin.harness.pressure_run`)."""
+    for given, option in ((args.rate is not None, "--rate"), (args.protocol != 2, "--protocol 3"),
+                          (args.keep_going, "--keep-going")):
+        if given:
+            raise UsageError(f"{option} does not apply to --engine async (a closed loop as fast as the server answers, "
+                             "over RESP2)")
+    workload = "register" if args.workload == "default" else args.workload
+    outcome = run_pressure(args.target, fault=None if args.fault == "none" else args.fault,
+                           workload=pressure_workload_name(workload), clients=args.clients,
+                           ops=args.ops if args.duration is None else None, duration=args.duration, seed=args.seed,
+                           out=args.out, timeout=args.timeout, check_time=args.check_time, pipeline=args.pipeline,
+                           processes=args.processes, password_env=args.password_env,
+                           progress=None if args.progress == "none" else sys.stderr)
     print(render_outcome(outcome))
     return outcome.exit_code
 

@@ -58,6 +58,9 @@ class RunPlan:
     profile: ProfileChoice = DEFAULT_CHOICE
     """The version the target is checked as (``--profile``, resolved by
     :func:`~redlin.harness.preflight.resolve_profile`); the embedded server plays it."""
+    engine: str = "programs"
+    """How the run records (``--engine``): ``programs`` drawn and run between barriers
+    (:mod:`redlin.harness.runner`), or ``async``, the pressure engine (:mod:`redlin.harness.pressure_run`)."""
 
     @property
     def prefix(self) -> bytes:
@@ -82,6 +85,8 @@ class RunPlan:
                  "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
         if self.protocol != 2:  # RESP2 histories keep the meta they always had
             facts["protocol"] = self.protocol
+        if self.engine != "programs":
+            facts["engine"] = self.engine
         facts.update(self.profile.meta())
         return RunRecord(self.run_id, self.prefix, opened.described, self.out_dir, opened.history_path, facts,
                          self.profile)

@@ -1,0 +1,154 @@
+"""Operations a second, side by side against one redis-server: redis-benchmark, ``redlin run``, the pressure engine (issue #19).
+
+Usage::
+
+    python bench/pressure.py [--duration S] [--clients 8,64,1000] [--pipeline N] [--requests N]
+
+Starts a private ``redis-server`` (the distribution's, on a free loopback port) and measures, one
+after the other against it:
+
+- ``redis-benchmark -t set,get -c 8 -n N`` (when installed): its requests a second, the mean of SET
+  and GET -- what the server can serve to 8 clients from a C client;
+- the programs engine, ``redlin run --workload register --clients 8 --duration S``
+  (:func:`redlin.run`): operations recorded and checked, over its whole wall time;
+- the pressure engine (``redlin run --engine async``, :func:`redlin.harness.pressure.record_pressure`)
+  at each of ``--clients``: operations recorded a second, and recorded *and checked* a second (over
+  the time from the start until the last epoch was checked, the checks running beside the recording),
+  its verdict; with ``--pipeline N`` one more row at 8 clients, N commands written at once.
+
+For each row: the CPU seconds of redlin (this process, and the engine's worker and checker
+processes) and of the server (psutil if installed, else ``/proc/<pid>/stat``).  The goals of the
+issue, on a 2-core machine: the pressure engine at 8 clients at least a quarter of
+redis-benchmark's rate, and 1,000 clients recorded without an UNKNOWN verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from detect import start_redis  # bench/detect.py: a private redis-server on a free port
+
+import redlin
+from redlin.harness.pressure import PressureWorkload, record_pressure
+from redlin.harness.target import Target
+
+try:
+    import psutil
+except ImportError:  # pragma: no cover - /proc is read instead
+    psutil = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measurement."""
+
+    name: str
+    rate: float
+    recorded_rate: float | None
+    redlin_cpu: float | None
+    server_cpu: float
+    verdict: str
+    operations: int
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user and system) process ``pid`` has used."""
+    if psutil is not None:
+        times = psutil.Process(pid).cpu_times()
+        return float(times.user + times.system)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def measured(pid: int, action: Callable[[], Row]) -> Row:
+    """``action``'s row with the server's CPU seconds during it."""
+    before = server_cpu(pid)
+    row = action()
+    return Row(row.name, row.rate, row.recorded_rate, row.redlin_cpu, server_cpu(pid) - before, row.verdict,
+               row.operations)
+
+
+def benchmark_row(port: int, requests: int) -> Row | None:
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return None
+    done = subprocess.run([binary, "-p", str(port), "-t", "set,get", "-c", "8", "-n", str(requests), "--csv"],
+                          capture_output=True, text=True, check=True)
+    rates = [float(line.split(",")[1].strip('"')) for line in done.stdout.splitlines()
+             if line.startswith(('"SET"', '"GET"'))]
+    return Row("redis-benchmark -t set,get -c 8", sum(rates) / len(rates), None, None, 0.0, "-", 2 * requests)
+
+
+def programs_row(port: int, duration: float, out: Path) -> Row:
+    before, started = own_cpu(), time.monotonic()
+    outcome = redlin.run(f"redis://127.0.0.1:{port}/0", workload="register", clients=8, duration=duration,
+                         out=out, database=None)
+    elapsed = time.monotonic() - started
+    operations = outcome.stats.operations
+    return Row("redlin run --workload register --clients 8", operations / elapsed, None, own_cpu() - before, 0.0,
+               outcome.verdict, operations)
+
+
+def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: int = 1) -> Row:
+    before = own_cpu()
+    path = out / f"pressure-{clients}-{pipeline}.jsonl"
+    recording = record_pressure(Target("127.0.0.1", port), path,
+                                PressureWorkload(clients=clients, duration=duration, pipeline=pipeline),
+                                f"redlin:bench-{clients}-{pipeline}:".encode())
+    name = f"--engine async --clients {clients}" + (f" --pipeline {pipeline}" if pipeline > 1 else "")
+    return Row(name, recording.operations / recording.checked_after, recording.rate,
+               own_cpu() - before + recording.cpu, 0.0, recording.verdict, recording.operations)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of each redlin row (default 10)")
+    parser.add_argument("--clients", default="8,64,1000", help="the pressure engine's client counts")
+    parser.add_argument("--pipeline", type=int, default=8, help="one more row at 8 clients with this pipeline (1: none)")
+    parser.add_argument("--requests", type=int, default=400_000, help="redis-benchmark's -n (default 400000)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="redlin-pressure-") as directory:
+        server, port = start_redis(directory)
+        try:
+            rows: list[Row] = []
+            found = measured(server.pid, lambda: benchmark_row(port, args.requests) or Row("-", 0, None, None, 0, "-", 0))
+            if found.name != "-":
+                rows.append(found)
+            rows.append(measured(server.pid, lambda: programs_row(port, args.duration, Path(directory) / "programs")))
+            for clients in (int(text) for text in args.clients.split(",")):
+                rows.append(measured(server.pid, lambda c=clients: pressure_row(port, c, args.duration, Path(directory))))
+            if args.pipeline > 1:
+                rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
+                                                                      args.pipeline)))
+        finally:
+            server.kill()
+            server.wait()
+    reference = rows[0].rate if rows[0].name.startswith("redis-benchmark") else None
+    print(f"{'':50} {'checked/s':>10} {'recorded/s':>10} {'share':>6} {'ops':>9} {'redlin cpu':>10} "
+          f"{'server cpu':>10}  verdict")
+    for row in rows:
+        share = f"{row.rate / reference:6.1%}" if reference else "     -"
+        recorded = f"{row.recorded_rate:10,.0f}" if row.recorded_rate is not None else f"{'-':>10}"
+        cpu = f"{row.redlin_cpu:9.1f}s" if row.redlin_cpu is not None else f"{'-':>10}"
+        print(f"{row.name:50} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
+              f"  {row.verdict}")
+    print(f"({os.cpu_count()} CPUs; redis-benchmark's figure is requests/s, redlin's operations recorded and "
+          "checked per second of wall time)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Check a pressure run's history epoch by epoch, in a process of its own, while the recording goes on.
+
+The clients of :mod:`redlin.harness.pressure_clients` send each command to a key of the epoch it
+is invoked in (``<prefix>e<epoch>:k<n>``), so epochs share no key and each is checked on its own
+(P-compositionality: a history is linearizable iff each part on disjoint keys is).  :func:`follow`
+reads ``history.jsonl`` as the workers append to it, sorts each line into its epoch (an invocation
+by its key, a completion by its operation), and once an epoch is over -- its end, plus the reply
+timeout, plus :data:`GRACE`, has passed, so no operation of it can still be written -- checks it:
+its lines go to a file of their own behind the run's meta line, which is read back with
+:func:`~redlin.history.jsonl.load_history` and checked with :func:`~redlin.search.check.check`, as
+``redlin check`` would read and check the whole file.  A line that comes for an epoch already
+checked (a worker that stalled longer than the grace) reopens it: it is checked again at the end.
+Lines of no epoch (none today) are checked together at the end.
+
+Checking an epoch early never invents a violation: what has been read is a prefix of the file, and
+an invocation line is written before its command is sent, so every write a read of the prefix
+returned is in the prefix.  What the prefix lacks is operations still in flight (indeterminate in
+it: sound) and writes nobody in it read (leaving out a write no read saw keeps a linearizable
+history linearizable).  A re-check at the end sees the whole epoch.
+
+>>> route(b'{"event":"invoke","op":7,"client":2,"time":5,"call":[["GET","redlin:r:e3:k1"]]}')
+(7, 3)
+>>> route(b'{"event":"ok","op":7,"time":9,"result":[null]}')
+(7, None)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import time
+from collections import Counter
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any, Final
+
+from redlin.adapter.redis_model import redis_model
+from redlin.harness.pressure_clients import ignore_terminal_signals
+from redlin.history.jsonl import load_history
+from redlin.history.records import Outcome
+from redlin.search.check import check
+from redlin.search.result import Result
+
+__all__ = ["GRACE", "EpochCheck", "follow", "route"]
+
+GRACE: Final = 0.25
+"""Seconds past an epoch's end before it is checked, if none of its operations is in flight;
+else past its end and the reply timeout."""
+POLL: Final = 0.05
+_OP: Final = re.compile(rb'"op":(\d+)')
+_EPOCH: Final = re.compile(rb'"call":\[\["[A-Za-z]+","(?:[^"\\]|\\.)*?:e(\d+):k\d+"')
+NO_EPOCH: Final = -1
+
+
+@dataclass(frozen=True, slots=True)
+class EpochCheck:
+    """One epoch checked: its operations, how many indeterminate, the verdict, the checking time,
+    and the file of its lines (the run's meta line first; removed with the run's pieces)."""
+
+    epoch: int
+    operations: int
+    indeterminate: int
+    verdict: str
+    elapsed: float
+    path: str
+    result: Result | None = None
+    """The checker's result (the parent keeps it only where the report may need it)."""
+
+
+def route(line: bytes) -> tuple[int, int | None]:
+    """A line's operation id and, for an invocation, its epoch (``None`` for a completion)."""
+    found = _OP.search(line)
+    if found is None:
+        raise ValueError(f"not an event of an operation: {line[:80]!r}")
+    if line.startswith(b'{"event":"invoke"'):
+        epoch = _EPOCH.search(line)
+        return int(found.group(1)), NO_EPOCH if epoch is None else int(epoch.group(1))
+    return int(found.group(1)), None
+
+
+class _Follower:
+    """The state of :func:`follow`."""
+
+    def __init__(self, path: Path, pieces: Path, epoch_ns: int, started_ns: int, wait_ns: int,
+                 time_limit: float | None) -> None:
+        self.path, self.pieces = path, pieces
+        self.epoch_ns, self.started_ns, self.wait_ns = epoch_ns, started_ns, wait_ns
+        self.time_limit = time_limit
+        self.offset = 0
+        self.rest = b""
+        self.meta = b""
+        self.lines: dict[int, list[bytes]] = {}
+        self.owner: dict[int, int] = {}  # op -> epoch, while the op is in flight
+        self.flying: Counter[int] = Counter()  # epoch -> operations in flight
+        self.checked: dict[int, EpochCheck] = {}
+        self.reopened: set[int] = set()
+        self.model = redis_model()
+
+    def read(self) -> None:
+        with open(self.path, "rb") as file:
+            file.seek(self.offset)
+            data = file.read()
+        self.offset += len(data)
+        data = self.rest + data
+        cut = data.rfind(b"\n") + 1
+        self.rest = data[cut:]
+        for line in data[:cut].splitlines(keepends=True):
+            if not self.meta:
+                self.meta = line
+                continue
+            op, epoch = route(line)
+            if epoch is None:
+                epoch = self.owner.pop(op, NO_EPOCH)
+                self.flying[epoch] -= 1
+            else:
+                self.owner[op] = epoch
+                self.flying[epoch] += 1
+            self.lines.setdefault(epoch, []).append(line)
+            if epoch in self.checked:
+                self.reopened.add(epoch)
+
+    def due(self, now: int, final: bool) -> list[int]:
+        """Epochs with lines not checked yet that are over (all of them when ``final``): past their
+        end and the grace with nothing in flight, or past their end and the wait."""
+        grace = int(GRACE * 1e9)
+        return sorted(epoch for epoch, lines in self.lines.items() if lines and (
+            final or (epoch != NO_EPOCH and epoch not in self.checked and (
+                now > self.started_ns + (epoch + 1) * self.epoch_ns + (grace if self.flying[epoch] <= 0 else self.wait_ns)))))
+
+    def check(self, epoch: int) -> EpochCheck:
+        piece = self.pieces / f"epoch{epoch}.jsonl"
+        with open(piece, "ab") as file:
+            if epoch not in self.checked:
+                file.write(self.meta)
+            file.writelines(self.lines[epoch])
+        self.lines[epoch] = []
+        history = load_history(piece)
+        started = time.monotonic()
+        result = check(history, self.model, time_limit=self.time_limit)
+        done = EpochCheck(epoch, len(history), sum(1 for op in history if op.outcome is Outcome.INFO),
+                          result.verdict, time.monotonic() - started, str(piece), result)
+        self.checked[epoch] = done
+        return done
+
+
+def follow(path: str, pieces: str, epoch_ns: int, started: Any, wait_ns: int, recorded: Event,
+           results: Queue[Any] | None = None, time_limit: float | None = None, go: Event | None = None) -> list[EpochCheck]:
+    """Check the epochs of the history at ``path`` as they end, until ``recorded`` is set and every
+    line is checked; each :class:`EpochCheck` also goes to ``results`` as it is made (then the CPU
+    seconds this process used, as the end).
+
+    ``pieces`` is a directory for the epochs' files; ``wait_ns`` the reply timeout plus the grace;
+    ``time_limit`` seconds of checking for each epoch; ``started`` the run's start
+    (``time.monotonic_ns()``), an integer or a shared ``multiprocessing.Value`` set before ``go``.
+    """
+    ignore_terminal_signals()  # Ctrl-C is the parent's to handle (it sets ``recorded``)
+    if go is not None:
+        go.wait()
+    started_ns = started if isinstance(started, int) else int(started.value)
+    follower = _Follower(Path(path), Path(pieces), epoch_ns, started_ns, wait_ns, time_limit)
+    os.makedirs(pieces, exist_ok=True)
+    made: list[EpochCheck] = []
+    while True:
+        final = recorded.is_set()  # read after the flag: the workers' last lines are in the file
+        follower.read()
+        due = follower.due(time.monotonic_ns(), final)
+        for epoch in due:
+            made.append(follower.check(epoch))
+            if results is not None:
+                results.put(made[-1])
+        if final:
+            break
+        if not due:
+            time.sleep(POLL)
+    if results is not None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        results.put(used.ru_utime + used.ru_stime)
+    return made

@@ -1,0 +1,516 @@
+"""One worker process of the pressure engine: many clients on one asyncio event loop, each in a closed loop.
+
+:mod:`redlin.harness.pressure` starts one or several worker processes; each runs :func:`work`,
+which opens its share of the clients' connections and records every operation into the run's one
+``history.jsonl``.  A client is an :class:`asyncio.Protocol` rather than a stream: a reply is
+parsed in the callback that received its bytes, and the client's next command is queued right
+there, so an operation costs no task, future or wake-up of its own (streams cost about one of each
+per read, which is most of an operation's time at these rates).
+
+The workload is a register with unique values, which :mod:`redlin.search.fastpath` checks in
+O(n log n) per key: each client sends ``SET k v`` (``v`` unique: the client id and its sequence
+number) or ``GET k`` on one of a few keys under the run's prefix, every command past the run's
+:class:`~redlin.harness.guard.Guard`.  With ``pipeline`` above 1 a client writes that many commands
+at once; each is an operation of its own, under a client id of its own (a client has one operation
+in flight in a history), invoked when the batch is written and complete when its reply is read.
+
+Crash safety
+------------
+Every event goes through :class:`EventLog`, which keeps the lines of one turn of the event loop and
+writes them with one ``write(2)`` on a file opened with ``O_APPEND`` (Linux appends a write to a
+regular file whole: lines of different workers never interleave inside a line).  A client does not
+write to its socket itself: it hands the bytes to the log, which sends them only after the lines
+before them, the client's invocations included, are in the file.  So whatever a crash (``kill -9``
+of a worker, of the whole run) loses, no command that reached the server is missing from the file:
+at most the completions of the last turn, and an invocation without its completion reads back as
+indeterminate (:func:`~redlin.history.jsonl.load_history`), which is sound.
+
+Operation and client ids are unique across workers without talking to each other: worker ``w`` of
+``n`` numbers them ``w, w + n, w + 2n, ...`` (clients from ``w + 1``).  Times are
+``time.monotonic_ns()``, one clock for every process of the machine.
+
+>>> spec = WorkerSpec(index=1, workers=2, host="127.0.0.1", port=6379, path="h.jsonl", prefix=b"redlin:r:",
+...                   clients=4, keys=8, pipeline=1, read_share=0.5, timeout=1.0, duration_ns=0, ops=None, seed=0)
+>>> [_Ids(spec.index, spec.workers).next_client() for _ in range(2)]
+[2, 2]
+>>> ids = _Ids(1, 2); ids.next_client(), ids.next_client(), ids.next_op(), ids.next_op()
+(2, 4, 1, 3)
+>>> call_json((b"SET", b"redlin:r:k1", b"7.1"))
+'[["SET","redlin:r:k1","7.1"]]'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import resource
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any, Final
+
+from redlin.harness.guard import Guard
+from redlin.harness.server_state import rejection
+from redlin.history.jsonl import encode_call, encode_reply
+from redlin.model import Error, Parser, ProtocolError, Reply, Status, encode_command
+from redlin.model._resp import Incomplete
+
+__all__ = ["EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "ignore_terminal_signals", "work"]
+
+FLUSH_LINES: Final = 4096
+"""Lines the log holds before it writes them at once, whatever the turn of the loop."""
+TICK: Final = 0.05
+"""Seconds between two looks of the watchdog (timeouts, the stop signal, the log's tail)."""
+RECONNECT_TIME: Final = 5.0
+"""Seconds a client keeps trying to reconnect before it stops."""
+FILES_BESIDE_CLIENTS: Final = 64
+"""Open files a worker needs beside its clients' connections (the history, the pipes, Python's own)."""
+REFUSED_PAUSE: Final = 0.1
+"""Seconds a client whose connection the server refused waits before it tries again."""
+_OK: Final = Status("OK")
+_OK_RESULT: Final = '[{"status":"OK"}]'
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """What one worker process does (it is pickled to the process)."""
+
+    index: int
+    workers: int
+    host: str
+    port: int
+    path: str
+    """The run's history file (its meta line already written): events are appended."""
+    prefix: bytes
+    clients: int
+    keys: int
+    pipeline: int
+    read_share: float
+    timeout: float
+    duration_ns: int
+    """Stop issuing commands this long after the start (0: no time limit)."""
+    ops: int | None
+    """Stop after this many operations of this worker (``None``: no count limit)."""
+    seed: int
+    started_ns: int = 0
+    """When the run started (``time.monotonic_ns()``): epochs and the duration count from it (set
+    by :func:`work` when the parent says go)."""
+    epoch_ns: int = 0
+    """Length of an epoch: a client's commands go to the keys of the epoch they are invoked in,
+    ``<prefix>e<epoch>:k<n>``, so that an epoch's operations can be checked once it is over, while
+    the next ones are recorded (0: one epoch)."""
+    password: str | None = field(default=None, repr=False)
+    username: str | None = None
+    db: int = 0
+    reconnect_time: float = RECONNECT_TIME
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerReport:
+    """What a worker did: operations recorded, of which indeterminate, connections lost, problems."""
+
+    index: int
+    operations: int
+    indeterminate: int
+    reconnects: int
+    problems: tuple[str, ...]
+    rejected: dict[str, int]
+    cpu: float = 0.0
+    """CPU seconds the worker process used (user and system)."""
+    failure: str | None = None
+    """A bug that stopped the worker (a command the guard refused), if one did."""
+
+
+def epoch_key(prefix: bytes, epoch: int, number: int) -> bytes:
+    """Key ``number`` of ``epoch`` under ``prefix``.
+
+    >>> epoch_key(b"redlin:r:", 3, 7)
+    b'redlin:r:e3:k7'
+    """
+    return prefix + b"e%d:k%d" % (epoch, number)
+
+
+def call_json(argv: tuple[bytes, ...]) -> str:
+    """The JSON of a call of one command, exactly as :class:`~redlin.history.jsonl.HistoryWriter` writes it."""
+    return json.dumps(encode_call((argv,)), separators=(",", ":"), ensure_ascii=False)
+
+
+def _result_json(reply: Reply) -> str:
+    if reply == _OK and type(reply) is Status:
+        return _OK_RESULT
+    return json.dumps([encode_reply(reply)], separators=(",", ":"), ensure_ascii=False)
+
+
+class _Ids:
+    """Operation and client ids of worker ``index`` of ``workers``, unique over all workers."""
+
+    def __init__(self, index: int, workers: int) -> None:
+        self.step = workers
+        self.op = index - workers
+        self.client = index + 1 - workers
+
+    def next_op(self) -> int:
+        self.op += self.step
+        return self.op
+
+    def next_client(self) -> int:
+        self.client += self.step
+        return self.client
+
+
+class EventLog:
+    """The history's events of one worker: kept for one turn of the loop, then appended with one write,
+    before the commands that wait for them are sent (see the module docstring)."""
+
+    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self.loop = loop
+        self.lines: list[str] = []
+        self.sends: list[tuple[asyncio.Transport, bytes]] = []
+        self.scheduled = False
+
+    def invoke(self, op: int, client: int, call: str, time: int) -> None:
+        self.lines.append(f'{{"event":"invoke","op":{op},"client":{client},"time":{time},"call":{call}}}\n')
+
+    def ok(self, op: int, time: int, result: str) -> None:
+        self.lines.append(f'{{"event":"ok","op":{op},"time":{time},"result":{result}}}\n')
+        if len(self.lines) >= FLUSH_LINES:
+            self.flush()
+
+    def ended(self, op: int, outcome: str, time: int, error: str) -> None:
+        """A completion without result: ``info`` (indeterminate) or ``fail``."""
+        self.lines.append(f'{{"event":"{outcome}","op":{op},"time":{time},"error":{json.dumps(error)}}}\n')
+
+    def send(self, transport: asyncio.Transport, payload: bytes) -> None:
+        """Send ``payload`` once the lines logged so far are in the file (this turn's end)."""
+        self.sends.append((transport, payload))
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self.scheduled = False
+        if self.lines:
+            data = "".join(self.lines).encode("utf-8")
+            self.lines.clear()
+            while data:
+                written = os.write(self.fd, data)
+                data = data[written:]
+        sends, self.sends = self.sends, []
+        for transport, payload in sends:
+            if not transport.is_closing():
+                transport.write(payload)
+
+    def close(self) -> None:
+        self.flush()
+        os.fsync(self.fd)
+        os.close(self.fd)
+
+
+class _Client(asyncio.Protocol):
+    """One client slot: a connection (renewed after a loss, under new client ids) in a closed loop."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self.worker = worker
+        self.transport: asyncio.Transport | None = None
+        self.parser = Parser()
+        self.lanes: list[int] = []
+        self.sequence = 0
+        self.pending: deque[tuple[int, int, bool]] = deque()  # (op, invoked, is_write), in send order
+        self.since = 0
+        self.timed_out = False
+        self.setup = 0  # replies of AUTH/SELECT still to read (not recorded)
+        self.lost: asyncio.Future[None] | None = None
+        self.refused = False  # the server refused the connection (max clients): wait before the next
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        try:
+            self._start(transport)
+        except Exception as error:  # noqa: BLE001 - a bug (a refusal of the guard): the worker stops
+            self.worker.fail(error)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._received(data)
+        except Exception as error:  # noqa: BLE001 - as above
+            self.worker.fail(error)
+
+    def _start(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.parser = Parser()
+        self.timed_out = False
+        self.lanes = [self.worker.ids.next_client() for _ in range(self.worker.spec.pipeline)]
+        spec = self.worker.spec
+        hello = []
+        if spec.password is not None:
+            hello.append((b"AUTH", *((spec.username.encode(),) if spec.username else ()), spec.password.encode()))
+        if spec.db:
+            hello.append((b"SELECT", str(spec.db).encode()))
+        self.setup = len(hello)
+        if hello:
+            self.since = time.monotonic_ns()
+            transport.write(b"".join(encode_command(argv) for argv in hello))
+        else:
+            self.next_batch()
+
+    def next_batch(self) -> None:
+        worker, transport = self.worker, self.transport
+        if transport is None or transport.is_closing():
+            return
+        now = time.monotonic_ns()
+        if not worker.may_go(now):
+            transport.close()
+            return
+        spec, log, rng, ids = worker.spec, worker.log, worker.rng, worker.ids
+        payload = []
+        keys = worker.keys_at(now)
+        for index, lane in enumerate(self.lanes):
+            key = keys[rng.randrange(len(keys))]
+            write = rng.random() >= spec.read_share
+            if write:
+                self.sequence += 1
+                argv: tuple[bytes, ...] = (b"SET", key, b"%d.%d" % (lane, self.sequence))
+                call = f'[["SET",{worker.key_json[key]},"{lane}.{self.sequence}"]]'
+            else:
+                argv = (b"GET", key)
+                call = worker.get_json[key]
+            worker.guard.check(argv)
+            op = ids.next_op()
+            log.invoke(op, lane, call, now + index)
+            self.pending.append((op, now + index, write))
+            payload.append(encode_command(argv))
+        worker.started += len(self.lanes)
+        self.since = now
+        log.send(transport, b"".join(payload))
+
+    def _received(self, data: bytes) -> None:
+        parser = self.parser
+        parser.feed(data)
+        while self.setup:
+            try:
+                reply = parser.take()
+            except Incomplete:
+                return
+            except ProtocolError as error:
+                self.abort(f"not RESP: {error}")
+                return
+            self.setup -= 1
+            if type(reply) is Error:
+                self.worker.problem(f"connection setup refused: {reply.text}")
+                self.abort(reply.text)
+                return
+            if not self.setup:
+                self.next_batch()
+                return
+        pending, log, worker = self.pending, self.worker.log, self.worker
+        while pending:
+            try:
+                reply = parser.take()
+            except Incomplete:
+                return
+            except ProtocolError as error:
+                self.abort(f"not RESP: {error}")
+                return
+            op, invoked, write = pending.popleft()
+            done = time.monotonic_ns()
+            worker.completed += 1
+            if type(reply) is Error:
+                refused = rejection(((b"SET" if write else b"GET",),), (reply,))
+                if refused is not None:
+                    worker.rejected[refused.code] = worker.rejected.get(refused.code, 0) + 1
+                    log.ended(op, "fail" if refused.definite else "info", done, f"{refused.code}: {refused.text}")
+                    worker.indeterminate += not refused.definite
+                    if refused.reconnect:
+                        self.refused = True
+                        self.abort(refused.text)
+                        return
+                    continue
+            log.ok(op, done, _result_json(reply))  # type: ignore[arg-type]
+        self.next_batch()
+
+    def abort(self, why: str) -> None:
+        """Close the connection at once; what is in flight becomes indeterminate (``why``)."""
+        self.timed_out = self.timed_out or why == "timeout"
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        worker = self.worker
+        done = time.monotonic_ns()
+        if self.pending:
+            why = f"timeout: no reply in {worker.spec.timeout:g} s" if self.timed_out else \
+                f"connection lost: {exc or 'closed by the server'}"
+            for op, _, _ in self.pending:
+                worker.log.ended(op, "info", done, why)
+            worker.indeterminate += len(self.pending)
+            worker.completed += len(self.pending)
+            self.pending.clear()
+        self.transport = None
+        if self.lost is not None and not self.lost.done():
+            self.lost.set_result(None)
+
+
+class _Worker:
+    """The clients of one process and what they share."""
+
+    def __init__(self, spec: WorkerSpec, log: EventLog) -> None:
+        self.spec = spec
+        self.log = log
+        self.ids = _Ids(spec.index, spec.workers)
+        self.rng = random.Random(spec.seed * 1_000_003 + spec.index)
+        self.epoch = -1
+        self.keys: list[bytes] = []
+        self.key_json: dict[bytes, str] = {}
+        self.get_json: dict[bytes, str] = {}
+        self.guard = Guard(spec.prefix)
+        self.stopping = False
+        self.started = 0
+        self.completed = 0
+        self.indeterminate = 0
+        self.reconnects = 0
+        self.rejected: dict[str, int] = {}
+        self.problems: list[str] = []
+        self.clients: list[_Client] = []
+        self.failure: str | None = None
+
+    def keys_at(self, now: int) -> list[bytes]:
+        """The keys of the epoch ``now`` lies in (:attr:`WorkerSpec.epoch_ns`)."""
+        spec = self.spec
+        epoch = (now - spec.started_ns) // spec.epoch_ns if spec.epoch_ns else 0
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.keys = [epoch_key(spec.prefix, epoch, number) for number in range(spec.keys)]
+            self.key_json = {key: json.dumps(key.decode("utf-8", "surrogateescape")) for key in self.keys}
+            self.get_json = {key: call_json((b"GET", key)) for key in self.keys}
+        return self.keys
+
+    def may_go(self, now: int | None = None) -> bool:
+        """Whether a client may send its next command (at ``now``, default the present)."""
+        spec = self.spec
+        if self.stopping:
+            return False
+        if spec.ops is not None and self.started >= spec.ops:
+            return False
+        if spec.duration_ns and (now or time.monotonic_ns()) >= spec.started_ns + spec.duration_ns:
+            self.stopping = True
+            return False
+        return True
+
+    def fail(self, error: Exception) -> None:
+        """A bug in a callback (a command the guard refused): stop every client of this worker; the
+        parent raises it."""
+        if self.failure is None:
+            self.failure = f"{type(error).__name__}: {error}"
+        self.stopping = True
+        for client in self.clients:
+            if client.transport is not None:
+                client.transport.abort()
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < 10:
+            self.problems.append(text)
+
+    async def client(self, loop: asyncio.AbstractEventLoop) -> None:
+        """One client slot: connect, run until stopped, reconnect after every loss."""
+        client = _Client(self)
+        self.clients.append(client)
+        first = True
+        while not self.stopping and self.may_go():
+            client.lost = loop.create_future()
+            if not await self.connect(loop, client):
+                return
+            if not first:
+                self.reconnects += 1
+            first = False
+            await client.lost
+            if client.refused:
+                client.refused = False
+                await asyncio.sleep(REFUSED_PAUSE)
+
+    async def connect(self, loop: asyncio.AbstractEventLoop, client: _Client) -> bool:
+        pause, until = 0.05, time.monotonic() + self.spec.reconnect_time
+        while True:
+            try:
+                await asyncio.wait_for(loop.create_connection(lambda: client, self.spec.host, self.spec.port),
+                                       self.spec.timeout)
+                return True
+            except (OSError, asyncio.TimeoutError) as error:
+                if self.stopping or time.monotonic() + pause > until:
+                    self.problem(f"a client stopped: cannot reconnect to {self.spec.host}:{self.spec.port} ({error})")
+                    return False
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+
+    async def watch(self, stop: Event | None) -> None:
+        """Every :data:`TICK`: abort connections whose reply is late, notice the stop signal, write the log."""
+        timeout = int(self.spec.timeout * 1e9)
+        while True:
+            await asyncio.sleep(TICK)
+            if stop is not None and stop.is_set():
+                self.stopping = True
+            now = time.monotonic_ns()
+            for client in self.clients:
+                if (client.pending or client.setup) and now - client.since > timeout:
+                    client.abort("timeout")
+            self.log.flush()
+
+
+async def _run(spec: WorkerSpec, stop: Event | None) -> _Worker:
+    loop = asyncio.get_running_loop()
+    log = EventLog(spec.path, loop)
+    worker = _Worker(spec, log)
+    try:
+        tasks = [asyncio.ensure_future(worker.client(loop)) for _ in range(spec.clients)]
+        watcher = asyncio.ensure_future(worker.watch(stop))
+        await asyncio.gather(*tasks)
+        watcher.cancel()
+    finally:
+        log.close()
+    return worker
+
+
+def _enough_files(need: int) -> None:
+    """Raise this process's soft open-files limit to ``need`` if the hard limit allows (the parent
+    raised its own, but a fork server started earlier keeps the limit it started with)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else min(need, hard), hard))
+
+
+def ignore_terminal_signals() -> None:
+    """Ignore SIGINT and SIGHUP, which a terminal sends to every process of its group: the parent
+    handles them (:mod:`redlin.harness.interrupts`) and stops this process cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None = None,
+         go: Event | None = None, start: Any = None) -> WorkerReport:
+    """Run one worker to its end (the target of a worker process); its report, also put on ``results``.
+
+    With ``go``, the worker says it is ready on ``results`` (its index), waits for ``go``, and takes
+    the run's start from ``start`` (a shared ``multiprocessing.Value``): the processes' start-up is
+    not counted in the run.  SIGINT is ignored: Ctrl-C reaches every process of the terminal's
+    group, and the parent stops the workers through ``stop`` after it has noticed, so that they end
+    their operations cleanly (SIGHUP likewise).
+    """
+    ignore_terminal_signals()
+    _enough_files(spec.clients + FILES_BESIDE_CLIENTS)
+    if go is not None and results is not None:
+        results.put(spec.index)
+        go.wait()
+        spec = replace(spec, started_ns=int(start.value))
+    worker = asyncio.run(_run(spec, stop))
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    report = WorkerReport(spec.index, worker.completed, worker.indeterminate, worker.reconnects,
+                          tuple(worker.problems), dict(worker.rejected), used.ru_utime + used.ru_stime,
+                          worker.failure)
+    if results is not None:
+        results.put(report)
+    return report

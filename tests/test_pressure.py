@@ -1,0 +1,220 @@
+"""The pressure engine (``redlin run --engine async``): fast recording, checked while it records.
+
+Against a redis-server each test starts itself (or the embedded model server with a planted
+fault): histories load, stay under the prefix and in time order, check linearizable; lost
+connections and a killed worker give indeterminate operations and no false violation; a stale
+read planted in the embedded server is found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import RedisServer
+
+from redlin import load_history
+from redlin.cli import main
+from redlin.errors import UsageError
+from redlin.harness import pressure
+from redlin.harness.pressure import PressureRecording, PressureWorkload, record_pressure
+from redlin.harness.pressure_check import EpochCheck, route
+from redlin.harness.pressure_clients import EventLog, call_json
+from redlin.harness.target import Target
+from redlin.harness.wire import Connection
+from redlin.history.jsonl import HistoryWriter
+from redlin.history.records import Outcome
+from redlin.model import Status
+from redlin.serve.server import start_in_thread
+
+
+def _record(server: RedisServer | Target, path: Path, prefix: bytes, **options: object) -> PressureRecording:
+    target = server if isinstance(server, Target) else Target(server.host, server.port)
+    settings: dict[str, object] = {"duration": 1.0, "epoch": 0.5, "timeout": 2.0, **options}
+    return record_pressure(target, path, PressureWorkload(**settings), prefix)  # type: ignore[arg-type]
+
+
+def _assert_sound_history(path: Path, prefix: bytes, recording: PressureRecording) -> None:
+    history = load_history(path)
+    assert len(history) == recording.operations > 0
+    assert history.meta["prefix"] == prefix.decode()
+    for op in history:
+        ((name, key, *_),) = op.call
+        assert name in (b"SET", b"GET") and key.startswith(prefix)
+        assert op.complete is None or op.invoke <= op.complete
+    clients = {op.client for op in history}
+    assert len(clients) >= recording.processes
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("clients", [8, 200])
+def test_records_and_checks_linearizable(redis_server: RedisServer, tmp_path: Path, clients: int) -> None:
+    prefix = b"redlin:pressure-%d:" % clients
+    with Connection(redis_server.host, redis_server.port) as conn:
+        before = set(conn.execute(b"KEYS", b"*"))  # type: ignore[arg-type]
+        recording = _record(redis_server, tmp_path / "history.jsonl", prefix, clients=clients)
+        written = set(conn.execute(b"KEYS", b"*")) - before  # type: ignore[arg-type]
+        conn.execute(b"DEL", *written)
+    assert written and all(key.startswith(prefix) for key in written)  # the run wrote under its prefix only
+    assert recording.verdict == "linearizable", recording.checks
+    assert sum(check.operations for check in recording.checks) == recording.operations
+    assert recording.indeterminate == 0 and not recording.problems
+    _assert_sound_history(tmp_path / "history.jsonl", prefix, recording)
+
+
+@pytest.mark.redis
+def test_pipelined_and_counted_run(redis_server: RedisServer, tmp_path: Path) -> None:
+    prefix = b"redlin:pressure-pipe:"
+    recording = _record(redis_server, tmp_path / "h.jsonl", prefix, clients=4, duration=None, ops=3000, pipeline=4,
+                        processes=2)
+    assert recording.verdict == "linearizable"
+    assert 3000 <= recording.operations < 3000 + 4 * 4 * 2  # the last batch of each client may overshoot
+    history = load_history(tmp_path / "h.jsonl")
+    batch = [op for op in history if op.invoke - history[0].invoke < 10][:4]  # a pipeline: one client id each
+    assert len({op.client for op in batch}) == len(batch)
+    _assert_sound_history(tmp_path / "h.jsonl", prefix, recording)
+
+
+@pytest.mark.redis
+def test_server_closing_connections_gives_indeterminate_operations(server_in: Callable[..., RedisServer],
+                                                                     tmp_path: Path) -> None:
+    server = server_in()
+    prefix = b"redlin:pressure-kill:"
+    done: list[PressureRecording] = []
+    thread = threading.Thread(target=lambda: done.append(_record(server, tmp_path / "h.jsonl", prefix, clients=16,
+                                                                 duration=1.5)))
+    thread.start()
+    killed = 0
+    with Connection(server.host, server.port) as conn:
+        _wait_for_records(tmp_path / "h.jsonl")
+        for _ in range(10):
+            killed += conn.execute(b"CLIENT", b"KILL", b"TYPE", b"normal")  # type: ignore[operator]
+            time.sleep(0.05)
+    thread.join()
+    (recording,) = done
+    assert killed > 0
+    assert recording.reconnects > 0 and recording.indeterminate > 0
+    assert recording.verdict == "linearizable", recording.checks
+    history = load_history(tmp_path / "h.jsonl")
+    assert sum(op.outcome is Outcome.INFO for op in history) == recording.indeterminate
+    _assert_sound_history(tmp_path / "h.jsonl", prefix, recording)
+
+
+@pytest.mark.redis
+def test_killed_worker_leaves_indeterminate_operations(server_in: Callable[..., RedisServer], tmp_path: Path) -> None:
+    server = server_in()
+    prefix = b"redlin:pressure-worker:"
+    done: list[PressureRecording] = []
+    thread = threading.Thread(target=lambda: done.append(_record(server, tmp_path / "h.jsonl", prefix, clients=8,
+                                                                 processes=2, duration=1.5, timeout=1.0)))
+    thread.start()
+    deadline = time.monotonic() + 20
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        victim = next((child for child in _children() if child[1] == "redlin-pressure-1"), None)
+        time.sleep(0.05)
+    assert victim is not None
+    _wait_for_records(tmp_path / "h.jsonl")
+    os.kill(victim[0], signal.SIGKILL)
+    thread.join()
+    (recording,) = done
+    assert any("worker process 1 ended" in problem for problem in recording.problems)
+    history = load_history(tmp_path / "h.jsonl")
+    assert any(op.outcome is Outcome.INFO for op in history)  # its operations in flight
+    assert recording.verdict == "linearizable", recording.checks
+
+
+def _wait_for_records(path: Path) -> None:
+    """Until the history at ``path`` holds some operations (the clients are recording)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not path.exists() or path.stat().st_size < 100_000):
+        time.sleep(0.05)
+
+
+def _children() -> list[tuple[int, str]]:
+    """This process's children: pid and the name multiprocessing gave them."""
+    return [(child.pid, child.name) for child in multiprocessing.active_children() if child.pid is not None]
+
+
+def test_planted_stale_read_is_found(tmp_path: Path) -> None:
+    seen: list[EpochCheck] = []
+    with start_in_thread(fault="stale-read", seed=3) as running:
+        target = Target.parse(running.url, password_env=None)
+        recording = record_pressure(target, tmp_path / "h.jsonl", PressureWorkload(clients=8, duration=20.0, epoch=0.5),
+                                    b"redlin:pressure-stale:", on_check=seen.append, stop_on_violation=True)
+    assert recording.verdict == "violation"
+    assert any(check.verdict == "violation" for check in seen)
+    assert recording.elapsed < 10  # the first violation ended the recording
+
+
+def test_event_lines_are_the_history_writers(tmp_path: Path) -> None:
+    """The engine's lines are the lines HistoryWriter writes for the same events."""
+    call = (b"SET", b"redlin:r:e0:k1", b"3.1")
+    with HistoryWriter(tmp_path / "w.jsonl") as writer:
+        op = writer.invoke(client=3, call=[call], time=10)
+        writer.complete(op, Outcome.OK, time=20, result=[Status("OK")])
+        op = writer.invoke(client=3, call=[(b"GET", b"redlin:r:e0:k1")], time=30)
+        writer.complete(op, Outcome.INFO, time=40, error="timeout")
+    expected = (tmp_path / "w.jsonl").read_text().splitlines(keepends=True)[1:]
+    path = tmp_path / "e.jsonl"
+    path.touch()
+
+    async def log_events() -> None:
+        log = EventLog(str(path), asyncio.get_running_loop())
+        log.invoke(0, 3, call_json(call), 10)
+        log.ok(0, 20, '[{"status":"OK"}]')
+        log.invoke(1, 3, call_json((b"GET", b"redlin:r:e0:k1")), 30)
+        log.ended(1, "info", 40, "timeout")
+        log.close()
+
+    asyncio.run(log_events())
+    assert path.read_text().splitlines(keepends=True) == expected
+    assert route(expected[0].encode()) == (0, 0)
+
+
+def test_too_few_file_descriptors_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pressure.resource, "getrlimit", lambda _: (64, 64))
+    with pytest.raises(UsageError) as raised:
+        pressure.raise_file_limit(1000)
+    text = str(raised.value)
+    assert "--clients 1000" in text and "64" in text and "\n" not in text
+
+
+def test_cli_refuses_other_workloads(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--engine", "async", "--workload", "cas", "--duration", "1"]) == 3
+    assert "--engine async runs --workload register only" in capsys.readouterr().err
+    assert main(["run", "--engine", "async", "--rate", "100", "--duration", "1"]) == 3
+    assert "--rate does not apply to --engine async" in capsys.readouterr().err
+
+
+@pytest.mark.redis
+def test_cli_async_engine_reports(redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--engine", "async", "--workload", "register", "--clients", "8", "--duration", "1",
+                 "--target", redis_server.url, "--out", str(tmp_path / "out"), "--progress", "none"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert text.startswith("LINEARIZABLE: ")
+    for name in ("history.jsonl", "report.html", "summary.md", "result.json", "junit.xml"):
+        assert (tmp_path / "out" / name).exists()
+    assert not (tmp_path / "out" / "history.jsonl.pieces").exists()
+    assert load_history(tmp_path / "out" / "history.jsonl").meta["engine"] == "async"
+    with Connection(redis_server.host, redis_server.port) as conn:  # the run's keys are gone
+        prefix = load_history(tmp_path / "out" / "history.jsonl").meta["prefix"]
+        assert conn.execute(b"KEYS", f"{prefix}*".encode()) == ()
+
+
+@pytest.mark.slow
+def test_cli_async_engine_finds_planted_fault(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--engine", "async", "--fault", "lost-write", "--clients", "8", "--duration", "3",
+                 "--out", str(tmp_path / "out"), "--progress", "none"])
+    text = capsys.readouterr().out
+    assert code == 1, text
+    assert text.startswith("VIOLATION: ")
+    assert (tmp_path / "out" / "counterexample.jsonl").exists()
