@@ -2,7 +2,7 @@
 
     python bench/detect.py [--seeds 5] [--workload exposing|default|mixed|FAMILY] [--duration 60]
                            [--shrink-time 5] [--clients 8] [--steps 500] [--trials 3]
-                           [--skip-faults] [--skip-overhead] [--faults FAULT ...]
+                           [--skip-faults] [--skip-overhead] [--faults FAULT ...] [--engine programs|async]
 
 Faults: for each planted fault of the embedded server (``redlin.serve.server.FAULTS``), ``redlin run``
 (the Python API, no example database so that no run replays another's failure) with seeds
@@ -17,6 +17,12 @@ counterexample (median and worst), and the whole run's time with shrinking.
 Goals: ``exposing``: every fault found in under 10 s, with a counterexample of at most 6
 operations; ``default``: every program fault found within 60 s by every seed, and the median over
 all of them at most 10 s.
+
+``--engine async`` runs the faults the pressure engine's register workload can show (those whose
+exposing workload is ``register``) with ``redlin run --engine async`` (the Python API,
+:func:`redlin.harness.pressure_run.run_pressure`, ``--clients`` clients) instead, same seeds: its
+time is the whole run's (it stops at the first violating epoch) and it is not minimised, so its
+core is the violating epoch's minimal counterexample when the report has one.
 
 Overhead: a private ``redis-server`` (started here on a free loopback port) runs one program of
 ``--clients`` clients x ``--steps`` steps of the ``mixed`` family twice: recorded by
@@ -48,6 +54,7 @@ import redis
 
 from redlin.deploy.binaries import distribution_binary
 from redlin.harness.guard import Guard
+from redlin.harness.pressure_run import run_pressure
 from redlin.harness.recorder import Recorder, Target, next_value
 from redlin.harness.runner import FAULT_WORKLOADS, run
 from redlin.harness.workloads import (
@@ -65,6 +72,17 @@ from redlin.history.jsonl import HistoryWriter
 from redlin.serve.server import FAULTS
 
 # ----------------------------------------------------------------------------- faults
+
+
+def detect_async(fault: str, seed: int, duration: float, clients: int, out: Path) -> dict[str, Any]:
+    """:func:`detect` with the pressure engine: the time and operations of the whole run."""
+    started = time.monotonic()
+    outcome = run_pressure(fault=fault, workload="register", seed=seed, duration=duration, clients=clients,
+                           out=out / f"{fault}-async-{seed}")
+    total = time.monotonic() - started
+    found = outcome.verdict == "violation"
+    return {"found": found, "seconds": total, "operations": outcome.stats.operations,
+            "core": len(outcome.core) if found and outcome.core else 0, "program": None, "total": total}
 
 
 def detect(fault: str, workload: str, seed: int, duration: float, shrink_time: float, out: Path) -> dict[str, Any]:
@@ -93,9 +111,12 @@ def workload_for(fault: str, workload: str) -> str:
 
 
 def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
-                 only: Sequence[str] = ()) -> bool:
+                 only: Sequence[str] = (), engine: str = "programs", clients: int = 8) -> bool:
+    if engine == "async":
+        only = [fault for fault in only or FAULTS if FAULT_WORKLOADS[fault] == "register"]
+        workload = "register"
     print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
-          f"shrink time {shrink_time:g} s")
+          f"shrink time {shrink_time:g} s, engine {engine}")
     print(f"{'fault':<22} {'workload':<12} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
           f"{'core (median/max)':>18} {'program':>8} {'run total':>10}")
     ok = True
@@ -106,7 +127,10 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
             chosen = workload_for(fault, workload)
             label = chosen + ("*" if chosen != workload and workload != "exposing" else "")
             substituted = substituted or label.endswith("*")
-            rows = [detect(fault, chosen, seed, duration, shrink_time, Path(directory)) for seed in range(seeds)]
+            if engine == "async":
+                rows = [detect_async(fault, seed, duration, clients, Path(directory)) for seed in range(seeds)]
+            else:
+                rows = [detect(fault, chosen, seed, duration, shrink_time, Path(directory)) for seed in range(seeds)]
             found = [r for r in rows if r["found"]]
             if not label.endswith("*"):
                 counted += [r["seconds"] if r["found"] else float("inf") for r in rows]
@@ -331,10 +355,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faults", nargs="+", default=(), choices=sorted(FAULTS), metavar="FAULT",
                         help="only these planted faults (default: all)")
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--engine", choices=("programs", "async"), default="programs",
+                        help="async: the pressure engine (redlin run --engine async), register faults only")
     args = parser.parse_args(argv)
     ok = True
     if not args.skip_faults:
-        ok = bench_faults(args.seeds, args.workload, args.duration, args.shrink_time, args.faults) and ok
+        ok = bench_faults(args.seeds, args.workload, args.duration, args.shrink_time, args.faults, args.engine,
+                          args.clients) and ok
     if not args.skip_overhead:
         ok = bench_overhead(args.clients, args.steps, args.trials) and ok
     return 0 if ok else 1
