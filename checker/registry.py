@@ -35,6 +35,11 @@ _MODELS: Final[dict[str, Callable[[], Model[Any]]]] = {
 MODELS: Final = tuple(_MODELS)
 """Model names: the Redis model (partitioned by key, or whole) and the generic models."""
 
+TRANSACTION_FORMATS: Final = ("elle-edn",)
+"""Formats of transactional histories only: Jepsen/Elle's EDN list-append and rw-register logs."""
+TRANSACTION_MODELS: Final = ("list-append", "rw-register")
+"""Models checked by :func:`redlin.cycles.check_transactions` (dependency cycles), not by the search."""
+
 _DEFAULT_MODEL: Final = {"porcupine-etcd": "cas-register", "porcupine-kv": "kv", "jepsen-edn": "cas-register"}
 
 
@@ -63,6 +68,8 @@ def guess_format(path: Path) -> str:
                     return "jsonl"
                 if "jepsen.util" in line:
                     return "porcupine-etcd"
+                if line.startswith("{") and (":txn" in line or "[[:" in line):
+                    return "elle-edn"
                 if line.startswith("{") and ":key" in line:
                     return "porcupine-kv"
                 return "jepsen-edn"
@@ -87,6 +94,9 @@ def load(path: str | Path, fmt: str | None = None, model_name: str | None = None
         raise UsageError(f"{path}: no such file")
     regular_file(path)
     fmt = fmt or guess_format(path)
+    if fmt in TRANSACTION_FORMATS:
+        raise UsageError(f"{path}: a {fmt} history holds transactions: check it with --model "
+                         f"{' or --model '.join(TRANSACTION_MODELS)}")
     if fmt not in FORMATS:
         raise UsageError(f"{path}: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if fmt == "jsonl":

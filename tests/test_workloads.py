@@ -65,14 +65,15 @@ def written_values(program: Program) -> list[tuple[object, bytes]]:
 
 
 def test_builtin_families() -> None:
-    assert set(BASE_FAMILIES) | {"mixed", "model", "default", "stream"} == set(FAMILIES)
+    assert set(BASE_FAMILIES) | {"mixed", "model", "default", "stream", "rw-register"} == set(FAMILIES)
+    assert FAMILIES["rw-register"].commands() == {"MULTI", "GET", "SET", "EXEC", "WATCH", "UNWATCH"}
     assert FAMILIES["stream"].commands() == {"XGROUP", "XADD", "XREADGROUP", "XACK", "XCLAIM", "XAUTOCLAIM",
                                              "XPENDING", "XLEN"}
     expected = {
         "register": {"GET", "SET"},
         "counter": {"INCR", "DECRBY", "GET", "MULTI", "EXEC"},
         "cas": {"WATCH", "GET", "UNWATCH", "MULTI", "SET", "EXEC"},
-        "list-append": {"MULTI", "RPUSH", "LRANGE", "EXEC"},
+        "list-append": {"MULTI", "RPUSH", "LRANGE", "EXEC", "EVAL", "EVALSHA"},
         "transfer": {"EVAL", "EVALSHA", "GET"},
         "set": {"SADD", "SREM", "SMEMBERS"},
     }

@@ -32,11 +32,24 @@ from redlin.adapter.profiles import explaining_profile, failing_history, profile
 from redlin.adapter.redis_model import redis_model
 from redlin.adapter.run_pieces import check_pieces, minimise_piece, run_pieces
 from redlin.cli.args import positive_float, positive_int
+from redlin.cli.check_transactions import (
+    add_isolation_argument,
+    check_transactions_command,
+    wants_transactions,
+)
 from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION, UsageError
 from redlin.history.jsonl import REDIS_MODELS
 from redlin.history.records import History
 from redlin.model import DEFAULT_PROFILE, PROFILES
-from redlin.registry import FORMATS, MODELS, guess_format, load, make_model
+from redlin.registry import (
+    FORMATS,
+    MODELS,
+    TRANSACTION_FORMATS,
+    TRANSACTION_MODELS,
+    guess_format,
+    load,
+    make_model,
+)
 from redlin.report.text import history_ids, render_text
 from redlin.report.write import default_report_dir, minimise_sentence, result_document, write_check_report
 from redlin.search.check import check
@@ -54,8 +67,11 @@ MINIMISE_RATIO = 10.0
 
 def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``redlin check`` and ``redlin report`` share: format, model and budgets."""
-    parser.add_argument("--format", choices=FORMATS, help="history format (default: guessed from the file)")
-    parser.add_argument("--model", choices=MODELS, help="model to check against (default: from the format)")
+    parser.add_argument("--format", choices=FORMATS + TRANSACTION_FORMATS,
+                        help="history format (default: guessed from the file)")
+    parser.add_argument("--model", choices=MODELS + TRANSACTION_MODELS,
+                        help="model to check against (default: from the format); list-append and rw-register check "
+                             "transactions for named isolation anomalies (Elle)")
     parser.add_argument("--profile", choices=list(PROFILES), metavar="NAME",
                         help=f"the version a Redis history is checked as: {', '.join(PROFILES)} (default: the one "
                              f"its meta line names, else {DEFAULT_PROFILE})")
@@ -84,10 +100,13 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result document (result.json) instead of text")
     parser.add_argument("--out", type=Path, metavar="DIR", help="report directory (default: reports/<history name>)")
     parser.add_argument("--no-report", action="store_true", help="do not write a report directory")
+    add_isolation_argument(parser)
 
 
 def check_command(args: argparse.Namespace) -> int:
     """Check ``args.history``, write its report directory, print the verdict; the exit code."""
+    if hasattr(args, "isolation") and wants_transactions(args):
+        return check_transactions_command(args)
     deadline = time.monotonic() + args.time_limit
     if getattr(args, "dask", None) and not dask_installed():
         raise UsageError(DASK_MISSING)

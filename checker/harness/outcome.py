@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from redlin.adapter.redis_model import redis_model
+from redlin.cycles.check import TransactionVerdict
 from redlin.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
 from redlin.explain.names import Clock, Names, plural
 from redlin.harness.actions import Program
@@ -29,6 +30,7 @@ from redlin.harness.interrupts import signal_text
 from redlin.harness.run_profile import ProfileChoice, version_advice
 from redlin.history.records import History
 from redlin.report.text import render_text
+from redlin.report.transactions import transactions_text
 from redlin.search.result import Result
 
 __all__ = ["EXIT_CODES", "RunOutcome", "RunStats", "render_outcome"]
@@ -100,6 +102,11 @@ class RunOutcome:
     version_difference: str | None = None
     """For a violation: another profile whose model explains the failing run -- the server behaves
     as that version there, which is no bug (:func:`redlin.adapter.profiles.explaining_profile`)."""
+    transactions: TransactionVerdict | None = None
+    """For a transactional workload (list-append, rw-register): the recorded history checked for
+    named isolation anomalies (:mod:`redlin.harness.run_transactions`)."""
+    transactions_kind: str = ""
+    """The kind of that check: ``"list-append"`` or ``"rw-register"``."""
 
 
 def render_outcome(outcome: RunOutcome) -> str:
@@ -144,6 +151,8 @@ def render_outcome(outcome: RunOutcome) -> str:
             shown.append("  (operations are numbered as in history.jsonl)")
     elif outcome.verdict == "interrupted":
         shown.append(f"  nothing was recorded before {signal_text(stats.interrupted_by or 'SIGINT')}")
+    if outcome.transactions is not None:
+        shown += ["  " + line for line in transactions_text(outcome.transactions, outcome.transactions_kind).splitlines()]
     if outcome.verdict == "unknown":
         if stats.restarted_executions:
             shown.append(f"  ({plural(stats.restarted_executions, 'run')} lived through a restart of the target: "

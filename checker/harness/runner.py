@@ -89,6 +89,7 @@ from redlin.harness.recorder import RECONNECT_TIME, Recorder, TargetError
 from redlin.harness.rounds import ROUND_MESSAGES, run_rounds
 from redlin.harness.run_profile import AUTO
 from redlin.harness.run_report import conclude_programs
+from redlin.harness.run_transactions import with_transactions
 from redlin.harness.server_state import closing_finding, rejection_note, restart_note
 from redlin.harness.wire import WireError
 from redlin.harness.workloads import FAMILIES, Family
@@ -263,8 +264,9 @@ def run(
             notes.append(_pubsub_note(first))
             if plan.duration is not None:
                 plan = replace(plan, duration=max(1.0, plan.duration - stats.elapsed))
-        return _run_programs(plan, source, guard, notes, Path(database) if database is not None else None,
-                             progress or Quiet(), interrupts, keep_going, None if first is None else first.stats)
+        outcome = _run_programs(plan, source, guard, notes, Path(database) if database is not None else None,
+                                progress or Quiet(), interrupts, keep_going, None if first is None else first.stats)
+        return with_transactions(outcome, source.name, time_limit=plan.check_time)
 
 
 def _with_profile(plan: RunPlan, requested: str, progress: Progress) -> RunPlan:

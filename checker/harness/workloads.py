@@ -53,6 +53,7 @@ from typing import Any, Final, cast
 
 from hypothesis import strategies as st
 
+from redlin.adapter.transactions import LIST_APPEND_SCRIPT
 from redlin.harness.actions import (
     Action,
     Arg,
@@ -138,7 +139,10 @@ def _builtin_families() -> dict[str, Family]:
             Tx(("RPUSH {key} {value}", "LRANGE {key} 0 -1"), weight=2),
             Tx(("RPUSH {key} {value}", "RPUSH {key2} {value}")),
             Tx(("LRANGE {key} 0 -1", "LRANGE {key2} 0 -1")),
+            Eval(LIST_APPEND_SCRIPT, keys=("{key}",), args=("{value}",)),
         ),
+        # The setup EVALs the script on every list, so that the clients' EVALSHAs find it loaded.
+        setup=(Eval(LIST_APPEND_SCRIPT, keys=("{all}",), args=("{value}",)),),
     )
     transfer = Family(
         name="transfer",
@@ -180,6 +184,14 @@ def _builtin_families() -> dict[str, Family]:
                                   AnyPipeline(weight=4), AnyScriptCache(weight=4)))
     registry["default"] = replace(mixed([*registry.values()][:6] + [drawn], name="default"),
                                   doc="the families, and (most steps) the drawn ones of model")
+    # Not in the mixes: SETs of unique values would only dilute them.
+    registry["rw-register"] = Family(
+        name="rw-register", doc="SET of unique values and GET inside MULTI/EXEC over a few registers, and "
+        "WATCH/GET/MULTI/SET/EXEC read-modify-writes (checked for isolation anomalies too)",
+        keys=("x0", "x1", "x2"),
+        steps=(Tx(("GET {key}",)), Tx(("SET {key} {value}",), weight=2), Tx(("GET {key}", "SET {key} {value}")),
+               Tx(("GET {key}", "SET {key2} {value}"), weight=2), Tx(("GET {key}", "GET {key2}")),
+               Tx(("SET {key} {value}", "GET {key}")), Tx(("SET {key} {value}", "SET {key2} {value}")), Cas()))
     return registry
 
 
@@ -215,7 +227,7 @@ def _bind(template: Template, pool: tuple[str, ...]) -> Template:
 
 FAMILIES: Final[dict[str, Family]] = _builtin_families()
 """The built-in families by name (``register``, ``counter``, ``cas``, ``list-append``,
-``transfer``, ``set``, ``mixed``, ``model``, ``default``); :func:`register_family` adds to it."""
+``transfer``, ``set``, ``mixed``, ``model``, ``default``, ``stream``, ``rw-register``); :func:`register_family` adds to it."""
 
 BASE_FAMILIES: Final = ("register", "counter", "cas", "list-append", "transfer", "set")
 """The built-in families ``mixed`` is made of."""

@@ -42,6 +42,7 @@ from typing import Any
 from redlin.explain.names import Names, cut, plural
 from redlin.explain.render import HTML
 from redlin.history.records import History, Operation, Outcome
+from redlin.report.cycles_svg import transactions_html
 from redlin.report.faults import FAULT_TEXT, fault_count, fault_events, fault_sentences, fault_text
 from redlin.report.text import describe_target, document_paragraphs
 from redlin.search.model import Model
@@ -189,7 +190,7 @@ def render_html(document: dict[str, Any], history: History, model: Model[Any]) -
     if isinstance(stuck, int) and 0 <= stuck < len(history):
         times = (history[stuck].invoke, history[stuck].complete)
     explanation = explanation_html(document) + "".join(
-        f'\n<p class="fault-note">{line}</p>' for line in fault_sentences(document, HTML, times))
+        f'\n<p class="fault-note">{line}</p>' for line in fault_sentences(document, HTML, times)) + transactions_html(document)
     fields = {"title": html.escape(title), "heading": html.escape(heading),
               "subtitle": html.escape(" · ".join(subtitle)), "explanation": explanation,
               "coverage": coverage_html(document.get("meta") or {}),
