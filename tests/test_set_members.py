@@ -18,6 +18,8 @@ import pytest
 
 from redlin import History, Operation, Outcome, check, redis_model
 from redlin.adapter.members import by_member
+from redlin.harness.runner import render_outcome, run
+from redlin.history.jsonl import load_history
 from redlin.search.result import Linearizable
 
 adapter = importlib.import_module("redlin.adapter.redis_model")  # the module (the package exports the function)
@@ -99,3 +101,14 @@ def test_by_member_keeps_keys_it_cannot_split() -> None:
     ops = [Operation(0, 0, ((b"SADD", b"k", b"m"),), (1,), 0, 1), Operation(1, 1, ((b"FLUSHALL",),), None, 0, 1)]
     keys = by_member(ops, lambda op: None if op.call[0][0] == b"FLUSHALL" else frozenset({op.call[0][1]}))
     assert keys(ops[0]) == {b"k"} and keys(ops[1]) is None
+
+
+def test_redlin_run_members_family_is_checked_member_by_member(tmp_path: Path) -> None:
+    outcome = run(workload="members", clients=6, ops=1500, out=tmp_path / "clean", database=None)
+    assert outcome.verdict == "linearizable", render_outcome(outcome)
+    history = load_history(outcome.paths["history"])
+    keys = {argv[1] for op in history for argv in op.call if len(argv) > 1 and argv[0] != b"PING"}
+    parts = parts_of(History(tuple(op for op in history if op.outcome is not Outcome.FAIL)))
+    assert len(parts) > 4 * len(keys), (len(parts), len(keys))  # members, not keys
+    found = run(workload="members", fault="lost-write", clients=6, ops=3000, out=tmp_path / "lost", database=None)
+    assert found.verdict == "violation", render_outcome(found)

@@ -65,7 +65,8 @@ def written_values(program: Program) -> list[tuple[object, bytes]]:
 
 
 def test_builtin_families() -> None:
-    assert set(BASE_FAMILIES) | {"mixed", "model", "default", "stream", "rw-register"} == set(FAMILIES)
+    assert set(BASE_FAMILIES) | {"mixed", "model", "default", "stream", "rw-register", "members"} == set(FAMILIES)
+    assert FAMILIES["members"].commands() == {"SADD", "SREM", "SISMEMBER", "SMISMEMBER"}
     assert FAMILIES["rw-register"].commands() == {"MULTI", "GET", "SET", "EXEC", "WATCH", "UNWATCH"}
     assert FAMILIES["stream"].commands() == {"XGROUP", "XADD", "XREADGROUP", "XACK", "XCLAIM", "XAUTOCLAIM",
                                              "XPENDING", "XLEN"}

@@ -192,6 +192,14 @@ def _builtin_families() -> dict[str, Family]:
         steps=(Tx(("GET {key}",)), Tx(("SET {key} {value}",), weight=2), Tx(("GET {key}", "SET {key} {value}")),
                Tx(("GET {key}", "SET {key2} {value}"), weight=2), Tx(("GET {key}", "GET {key2}")),
                Tx(("SET {key} {value}", "GET {key}")), Tx(("SET {key} {value}", "SET {key2} {value}")), Cas()))
+    # Also out of the mixes: a set only single-member commands touch is checked member by member
+    # (redlin.adapter.members), however many operations it has; SMEMBERS in a mix would join it.
+    registry["members"] = Family(
+        name="members", doc="SADD, SREM, SISMEMBER and SMISMEMBER of one member at a time on two sets of 32 "
+        "members (checked member by member)",
+        keys=("ms0", "ms1"), members=tuple(f"m{n}" for n in range(32)),
+        steps=(Op("SADD {key} {member}", weight=3), Op("SREM {key} {member}", weight=2),
+               Op("SISMEMBER {key} {member}", weight=3), Op("SMISMEMBER {key} {member}")))
     return registry
 
 
@@ -227,7 +235,8 @@ def _bind(template: Template, pool: tuple[str, ...]) -> Template:
 
 FAMILIES: Final[dict[str, Family]] = _builtin_families()
 """The built-in families by name (``register``, ``counter``, ``cas``, ``list-append``,
-``transfer``, ``set``, ``mixed``, ``model``, ``default``, ``stream``, ``rw-register``); :func:`register_family` adds to it."""
+``transfer``, ``set``, ``mixed``, ``model``, ``default``, ``stream``, ``rw-register``, ``members``);
+:func:`register_family` adds to it."""
 
 BASE_FAMILIES: Final = ("register", "counter", "cas", "list-append", "transfer", "set")
 """The built-in families ``mixed`` is made of."""
