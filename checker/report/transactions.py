@@ -23,6 +23,7 @@ from redlin.cycles.check import INVALID, UNKNOWN, VALID, TransactionVerdict
 from redlin.cycles.explain import describe, describe_step, render
 from redlin.cycles.findings import Anomaly
 from redlin.errors import EXIT_OK, EXIT_UNKNOWN, EXIT_VIOLATION
+from redlin.explain.names import plural
 
 __all__ = ["EXIT_CODES", "transactions_document", "transactions_text"]
 
@@ -73,7 +74,7 @@ def transactions_text(verdict: TransactionVerdict, kind: str) -> str:
     if verdict.verdict == UNKNOWN:
         return f"{head}: {verdict.reason}"
     kinds = sorted({anomaly.kind for anomaly in verdict.anomalies})
-    lines = [f"{head}: {len(verdict.anomalies)} anomalies ({', '.join(kinds)}); rules out "
+    lines = [f"{head}: {plural(len(verdict.anomalies), 'anomaly', 'anomalies')} ({', '.join(kinds)}); rules out "
              f"{', '.join(verdict.ruled_out)}"]
     for anomaly in verdict.anomalies[:MAX_SHOWN]:
         lines += ["  " + line for line in render(anomaly, kind).splitlines()]
