@@ -202,12 +202,30 @@ def test_realtime_and_process_variants() -> None:
         return lists(txn(0, append("x", 1), process=process, at=(0, 1)),
                      txn(1, read("x", ()), process=process if process is None else process, at=(later, later + 1)))
     realtime = check(history(None, 2))
-    assert kinds(realtime) == ["G-single-realtime"]
+    assert kinds(realtime) == ["missing-element", "G-single-realtime"]  # (the same, named plainly)
     assert only(realtime, "G-single-realtime").models == ("strict-serializable",)
     assert check_transactions(history(None, 2), models=["serializable"]).valid
-    assert kinds(check(history("c", 2))) == ["G-single-process"]
+    assert kinds(check(history("c", 2))) == ["missing-element", "G-single-process"]
     assert check(history(None, 0.5)).valid  # overlapping: T1 may come first
     assert check(history(None, 1)).valid  # T0 ends as T1 begins: neither precedes the other
+
+
+def test_missing_elements() -> None:
+    """A list only grows: a read begun after an append completed must show it (strict
+    serializability), whether some other read shows it or none does (a lost append)."""
+    seen_elsewhere = lists(txn(0, append("x", 1), at=(0, 1)), txn(1, append("x", 2), at=(2, 3)),
+                           txn(2, read("x", (1,)), at=(4, 5)), txn(3, read("x", (1, 2)), at=(6, 7)))
+    missing = only(check(seen_elsewhere), "missing-element")
+    assert (missing.transactions, missing.values, missing.models) == ((1, 2), (2, (1,)), ("strict-serializable",))
+    assert "T1 appended 2 to x and completed before T2 began, yet T2 read x = [1], without it." in render(
+        missing, "list-append")
+    lost = lists(txn(0, append("x", 1), at=(0, 1)), txn(1, append("x", 2), at=(2, 3)),
+                 txn(2, read("x", (1,)), at=(4, 5)))
+    assert only(check(lost), "missing-element").values == (2, (1,))
+    overlapping = lists(txn(0, append("x", 1), at=(0, 1)), txn(1, append("x", 2), at=(2, 5)),
+                        txn(2, read("x", (1,)), at=(4, 6)), txn(3, read("x", (1, 2)), at=(7, 8)))
+    assert "missing-element" not in kinds(check(overlapping))
+    assert check_transactions(lost, models=["serializable"]).valid
 
 
 def test_g0_realtime() -> None:

@@ -25,6 +25,7 @@ from redlin.cycles.anomalies import find_cycles
 from redlin.cycles.findings import MODELS, STRICT_SERIALIZABLE, Anomaly
 from redlin.cycles.graph import build_graph, cyclic_parts, graph_steps
 from redlin.cycles.infer import infer
+from redlin.cycles.missing import missing_elements
 from redlin.cycles.transactions import TransactionHistory
 from redlin.errors import UsageError
 from redlin.history.source import paused_gc
@@ -109,7 +110,8 @@ def check_transactions(history: TransactionHistory, *, models: Iterable[str] = (
         part_of = {member: number for number, part in enumerate(parts) for member in part}
         inside = [(a, b, why) for a, b, why in steps if part_of.get(a, -1) == part_of.get(b)] if parts else []
         cycles, complete = find_cycles(build_graph(part_of, inside), deadline=deadline)
-    found = tuple(a for a in (*inference.anomalies, *cycles) if set(a.models) & set(wanted))
+    missing = missing_elements(history) if STRICT_SERIALIZABLE in wanted else []
+    found = tuple(a for a in (*inference.anomalies, *missing, *cycles) if set(a.models) & set(wanted))
     ruled = tuple(model for model in wanted if any(model in a.models for a in found))
     verdict = INVALID if found else VALID if complete else UNKNOWN  # cycle-exists is a proof too
     reason = "" if complete else "the time limit ran out during the cycle search"

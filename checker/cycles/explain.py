@@ -98,6 +98,9 @@ def describe(anomaly: Anomaly, kind: str) -> list[str]:
         version = values[0] if anomaly.values[0] is not None else "nil (nothing written yet)"
         return [f"{', '.join(names)} each read {key} at {version} and each wrote {key}: all but one update "
                 "was lost."]
+    if anomaly.kind == "missing-element":
+        return [f"{names[0]} appended {values[0]} to {key} and completed before {names[1]} began, yet "
+                f"{names[1]} read {key} = {values[1]}, without it."]
     if anomaly.kind == "cycle-exists":
         return [f"{len(names)} transactions form a cycle ({', '.join(names[:10])}"
                 f"{', ...' if len(names) > 10 else ''}); the search ran out of time before naming it."]

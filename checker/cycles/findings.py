@@ -59,6 +59,7 @@ _RULED_OUT: dict[str, tuple[str, ...]] = {
     "G2-item": (STRICT_SERIALIZABLE, SERIALIZABLE, REPEATABLE_READ),
     "internal": (STRICT_SERIALIZABLE, SERIALIZABLE, SNAPSHOT_ISOLATION),  # Elle: Cerone's INT axiom
     "cycle-exists": (STRICT_SERIALIZABLE,),
+    "missing-element": (STRICT_SERIALIZABLE,),  # real time: a read begun after an append misses it
 }
 CYCLE_KINDS = ("G0", "G1c", "G-single", "G2-item")
 """The cycle anomalies, by their data edges; each also comes as ``-process`` and ``-realtime``."""
