@@ -89,6 +89,32 @@ def test_the_adapter_maps_registers_and_names_what_it_cannot_map() -> None:
         transaction_history(History(ops), "list-append")
 
 
+def test_reads_under_watch_join_the_exec_that_ran() -> None:
+    """EXEC runs only if no watched key changed since WATCH: the GET made in between still held, so
+    WATCH/GET/MULTI/SET/EXEC is one read-modify-write; with the EXEC aborted, the GET stands alone."""
+    def loop(first: int, client: int, seen: bytes | None, new: bytes, ran: bool) -> tuple[Operation, ...]:
+        return (Operation(first, client, ((b"WATCH", b"x"),), (OK,), first, first + 1),
+                Operation(first + 1, client, ((b"GET", b"x"),), (seen,), first + 2, first + 3),
+                Operation(first + 2, client, block((b"SET", b"x", new)), (OK, QUEUED, (OK,) if ran else None),
+                          first + 4, first + 5))
+    joined = transaction_history(History(loop(0, 1, None, b"1", True)), "rw-register")
+    assert [[(m.f, m.value) for m in t.mops] for t in joined.transactions] == [[("r", None), ("w", "1")]]
+    assert (joined.transactions[0].invoke, joined.transactions[0].complete) == (2, 5)
+    aborted = transaction_history(History(loop(0, 1, None, b"1", False)), "rw-register")
+    assert [([(m.f, m.value) for m in t.mops], t.outcome) for t in aborted.transactions] == [
+        ([("r", None)], "ok"), ([("w", "1")], "fail")]
+    # Two loops that read the same version and both ran: what a server ignoring WATCH allows.
+    both = transaction_history(History(loop(0, 1, None, b"1", True) + loop(3, 2, None, b"2", True)), "rw-register")
+    assert "lost-update" in {a.kind for a in check_transactions(both).anomalies}
+
+
+@pytest.mark.slow
+def test_watch_ignored_shows_as_lost_update(tmp_path: Path) -> None:
+    outcome = quick(tmp_path, workload="rw-register", fault="watch-ignored", clients=6, ops=1500, keep_going=True)
+    assert outcome.verdict == "violation"
+    assert "lost-update" in anomalies(outcome), render_outcome(outcome)
+
+
 # ------------------------------------------------------------------------------------ redlin check
 
 

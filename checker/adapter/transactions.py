@@ -14,7 +14,12 @@ redlin's JSON Lines) to a :class:`~redlin.cycles.transactions.TransactionHistory
 Each operation is one transaction: a MULTI/EXEC block (its queued commands in order), a script,
 or a single command.  Outcomes: a reply is ``ok``; an EXEC that replied nil (a WATCHed key
 changed) or an error (EXECABORT) is ``fail``, it had no effect; an operation without a reply is
-``info``.  WATCH, UNWATCH and PING carry no data and are left out.  Keys are shown without the
+``info``.  WATCH, UNWATCH and PING carry no data and are left out.  But a client's reads (``GET``,
+``LRANGE``) of the keys it WATCHes, made between its WATCH and an EXEC that ran, join that block:
+EXEC runs only if no watched key changed since WATCH, so those reads still held when the block
+ran, and Redis's promise makes the whole read-modify-write one transaction (a server that ignores
+WATCH then shows a lost update).  When the EXEC aborts, or the client does anything else first,
+the reads stay transactions of their own.  Keys are shown without the
 run's prefix and round (``redlin:<run-id>:<n>:``), as every report shows them
 (:class:`RunKey`: two rounds' ``l0`` stay two keys).  What cannot be mapped raises
 :class:`~redlin.errors.HistoryError` naming the operation and why: the history is then not a
@@ -124,6 +129,17 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
     keys = _Keys(prefix.encode() if isinstance(prefix, str) else b"")
     scripts: dict[bytes, bytes] = {}
     transactions: list[Transaction] = []
+    watching: dict[Hashable, tuple[frozenset[bytes], list[tuple[Operation, tuple[MicroOp, ...]]]]] = {}
+
+    def add(first: Operation, op: Operation, mops: tuple[MicroOp, ...], outcome: str) -> None:
+        complete = op.complete if outcome != INFO else None
+        transactions.append(Transaction(len(transactions), op.client, mops, outcome, first.invoke, complete,
+                                        first.line))
+
+    def release(client: Hashable) -> None:  # the reads of a WATCH that no EXEC joined: on their own
+        for read_op, read_mops in watching.pop(client, (frozenset(), []))[1]:
+            add(read_op, read_op, read_mops, OK)
+
     for op in history:
         try:
             mapped = _transaction(op, kind, keys, scripts)
@@ -131,11 +147,26 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
             knows = _LIST_COMMANDS if kind == LIST_APPEND else _REGISTER_COMMANDS
             raise HistoryError(source, op.line, f"operation {op.id} is not a {kind} transaction ({knows}, in "
                                                 f"MULTI/EXEC or not): {why}") from None
+        call, watched = op.call, watching.get(op.client)
+        if watched is not None and mapped is not None and op.outcome is Outcome.OK and len(call) == 1 \
+                and bytes(call[0][0]).upper() in (b"GET", b"LRANGE") and call[0][1] in watched[0]:
+            watched[1].append((op, mapped[0]))  # a read of a watched key: it may join the EXEC
+            continue
+        if watched is not None and mapped is not None and bytes(call[0][0]).upper() == b"MULTI" \
+                and mapped[1] == OK and watched[1]:
+            # The EXEC ran, so no watched key changed since WATCH: the reads made after WATCH
+            # still held when the block ran, and with it they are one transaction (at EXEC).
+            reads = watched[1]
+            del watching[op.client]
+            add(reads[0][0], op, tuple(mop for _, mops in reads for mop in mops) + mapped[0], OK)
+            continue
+        release(op.client)
+        if len(call) == 1 and bytes(call[0][0]).upper() == b"WATCH" and op.outcome is Outcome.OK:
+            watching[op.client] = (frozenset(call[0][1:]), [])
         if mapped is not None:
-            mops, outcome = mapped
-            complete = op.complete if outcome != INFO else None
-            transactions.append(Transaction(len(transactions), op.client, mops, outcome, op.invoke, complete,
-                                            op.line))
+            add(op, op, *mapped)
+    for client in list(watching):
+        release(client)
     return TransactionHistory(tuple(transactions), kind)
 
 
