@@ -110,7 +110,9 @@ def check_transactions(history: TransactionHistory, *, models: Iterable[str] = (
         part_of = {member: number for number, part in enumerate(parts) for member in part}
         inside = [(a, b, why) for a, b, why in steps if part_of.get(a, -1) == part_of.get(b)] if parts else []
         cycles, complete = find_cycles(build_graph(part_of, inside), deadline=deadline)
-    missing = missing_elements(history) if STRICT_SERIALIZABLE in wanted else []
+    # A missing element always closes a cycle (its real-time path to the read, the read's
+    # anti-dependency, ww edges back along the order), so a history without one has none to name.
+    missing = missing_elements(history, inference.orders) if STRICT_SERIALIZABLE in wanted and cycles else []
     found = tuple(a for a in (*inference.anomalies, *missing, *cycles) if set(a.models) & set(wanted))
     ruled = tuple(model for model in wanted if any(model in a.models for a in found))
     verdict = INVALID if found else VALID if complete else UNKNOWN  # cycle-exists is a proof too

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redlin.cycles.findings import RW, WR, WW, Anomaly, Dependency, Step, anomaly
@@ -83,6 +83,8 @@ class Inference:
     edges: list[Step]
     anomalies: list[Anomaly]
     keys: int
+    orders: dict[Hashable, tuple[Any, ...]] = field(default_factory=dict)
+    """List-append: each key's version order, for the keys whose reads are prefixes of one."""
 
 
 def infer(history: TransactionHistory) -> Inference:
@@ -147,7 +149,7 @@ def _list_append(transactions: tuple[Transaction, ...]) -> Inference:
         if writes_later:
             versions[key, latest].append(reader)
     _lost_updates(versions, found)
-    return Inference(frozenset(nodes), edges, found, len(orders))
+    return Inference(frozenset(nodes), edges, found, len(orders), orders)
 
 
 def _list_reads(transactions: tuple[Transaction, ...], found: list[Anomaly]
