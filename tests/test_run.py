@@ -626,6 +626,10 @@ def test_progress_bar_and_lines() -> None:
     plain = Progress(lines, total_ops=None, duration=10.0, tty=False)
     plain._render()
     assert lines.getvalue().startswith("redlin: 0%: 0 ops, 0 programs") and "\r" not in lines.getvalue()
+    assert "busy" not in lines.getvalue()  # nobody said how busy the clients are
+    plain.busy = lambda: (1e9, 2)
+    plain._render()
+    assert lines.getvalue().splitlines()[-1].endswith(", clients busy 100%")
 
 
 def test_progress_lines_mark_each_tenth_and_the_end() -> None:
@@ -653,6 +657,9 @@ def test_progress_lines_on_an_ops_run_from_the_command_line(tmp_path: Path, mode
     assert all(line.startswith("redlin: ") for line in lines)
     assert [line for line in lines if "%: " in line and " ops, " in line], done.stderr  # on the way
     assert lines[-1].startswith("redlin: done: ") and " ops, " in lines[-1]
+    # How much of the clients' time went to operations (the rest: barriers, generating, checking).
+    busy = re.search(r", clients busy (\d+)%$", lines[-1])
+    assert busy is not None and 0 < int(busy.group(1)) < 100, lines[-1]
     assert redlin("run", "--workload", "register", "--ops", "50", "--progress", "none", "--out", str(tmp_path / "n"),
                   "--database", str(tmp_path / "db"), cwd=tmp_path).stderr == ""
 

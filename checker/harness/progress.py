@@ -6,7 +6,10 @@ run: one at every tenth of the budget (written by the operation that completes i
 at the next look at the clock with ``--duration``), at least one every :attr:`Progress.interval`
 seconds, one for each phase change (violation found, shrinking, minimising), and a last one when
 the run ends.  Nothing here knows what a run does:
-the driver counts operations (:meth:`Progress.tick`) and programs, and names the phase.
+the driver counts operations (:meth:`Progress.tick`) and programs, and names the phase.  Given
+:attr:`Progress.busy` (the seconds clients have spent with an operation in flight, and how many
+clients there are), each line also says how busy the clients were: the rest of their time went to
+barriers, generating and checking programs (:func:`busy_share`).
 
 >>> import io
 >>> log = io.StringIO()
@@ -22,15 +25,28 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Final
 
-__all__ = ["Progress", "Quiet"]
+__all__ = ["Progress", "Quiet", "busy_share"]
 
 BAR_WIDTH: Final = 24
 MILESTONES: Final = 10
 """Plain lines mark every tenth of the budget."""
 POLL: Final = 0.1
 """Seconds between two looks at the counters (a plain line is written only when one is due)."""
+
+
+def busy_share(busy_seconds: float, clients: int, elapsed: float) -> float | None:
+    """The share of ``clients`` x ``elapsed`` client-seconds spent with an operation in flight
+    (``None`` before there is any time to share).
+
+    >>> busy_share(3.0, 4, 2.0), busy_share(0.0, 4, 0.0)
+    (0.375, None)
+    """
+    if clients <= 0 or elapsed <= 0:
+        return None
+    return min(1.0, busy_seconds / (clients * elapsed))
 
 
 class Progress:
@@ -66,6 +82,8 @@ class Progress:
         self._last_line = self._started
         self._milestone = 0
         self._active = False
+        self.busy: Callable[[], tuple[float, int]] | None = None
+        """The seconds clients have spent with an operation in flight so far, and their number."""
 
     def tick(self) -> None:
         """One more operation recorded (called from the clients' threads).
@@ -98,6 +116,9 @@ class Progress:
         """The progress as text, without the ``redlin:`` of a plain line."""
         elapsed = time.monotonic() - self._started
         text = f"{self.operations} ops, {self.programs} programs, {elapsed:.1f} s"
+        share = busy_share(*self.busy(), elapsed) if self.busy is not None else None
+        if share is not None:
+            text += f", clients busy {share:.0%}"
         if self.phase != "testing":
             return f"{self.phase}: {text}"
         fraction = self.fraction()
@@ -156,7 +177,10 @@ class Progress:
             if self.tty:
                 self._clear_bar()
             else:  # the last line of a log: what the run did, however short it was
-                self.stream.write(f"redlin: done: {self.operations} ops, {self.programs} programs, {elapsed:.1f} s\n")
+                share = busy_share(*self.busy(), elapsed) if self.busy is not None else None
+                busy = f", clients busy {share:.0%}" if share is not None else ""
+                self.stream.write(f"redlin: done: {self.operations} ops, {self.programs} programs, {elapsed:.1f} s"
+                                  f"{busy}\n")
             self.stream.flush()
 
 

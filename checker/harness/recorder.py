@@ -141,6 +141,9 @@ class Recorder:
         execution's history (its ``time_origin``), so that all of them read times alike."""
         self._throttle = Throttle(rate)
         self._on_operation = on_operation
+        self.busy_ns = 0
+        """Nanoseconds clients have spent waiting for replies, over every execution (a display
+        figure: the threads add to it without a lock)."""
         self._ids = 0
         self._lock = threading.Lock()
 
@@ -557,6 +560,7 @@ class _ExecutionRun:
             return None, refused.reconnect
         recorder.writer.complete(op, Outcome.OK, time=end, result=replies)
         record.complete, record.outcome, record.replies = end, Outcome.OK, replies
+        recorder.busy_ns += end - start  # racy by design: a display counter (see Progress.busy)
         if recorder._on_operation is not None:
             recorder._on_operation()
         return replies, False

@@ -324,6 +324,7 @@ def _run_programs(plan: RunPlan, source: Family, guard: Guard, notes: list[str],
         if before is not None:
             state.operations, state.started = before.operations, budget.started - before.elapsed
         progress.total_ops, progress.duration = state.ops_budget, plan.duration
+        progress.busy = lambda: (recorder.busy_ns / 1e9, plan.clients)
         interrupted_by: str | None = None
         lost: str | None = None
         found: Counterexample | None = None
