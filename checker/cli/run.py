@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from redlin.cli.args import MAX_SECONDS, bounded_int, positive_float, positive_int, seconds
+from redlin.cli.check import dask_address
 from redlin.deploy.faults import FAULT_KINDS, parse_commands
 from redlin.deploy.runner import DeploymentPlan, parse_wait, report_path, run_deployment
 from redlin.errors import UsageError
@@ -114,6 +115,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "default 1)")
     parser.add_argument("--processes", type=bounded_int(256), metavar="N",
                         help="with --engine async: worker processes (default: one per CPU)")
+    parser.add_argument("--dask", type=dask_address, metavar="tcp://HOST:PORT",
+                        help="with --engine async: run the worker processes as tasks on the Dask cluster of this "
+                             "scheduler, one per Dask worker (at most --processes), each machine's clock "
+                             "uncertainty widening its operations' intervals; gathered and checked when they end "
+                             "(needs the dask extra)")
     parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
                         help="progress on stderr: a bar on a terminal, plain lines otherwise (default auto)")
     deploy = parser.add_argument_group("deployments under faults")
@@ -144,6 +150,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Test, print the verdict and where the files are; the exit code."""
+    if args.dask and (args.engine != "async" or args.deployment):
+        raise UsageError("--dask runs the pressure engine's workers on a Dask cluster: it needs --engine async "
+                         "(and no --deployment)")
     if args.deployment or args.nemesis or args.nemesis_cmd:
         return _deployment_command(args)
     _enough_file_descriptors(args.clients)
@@ -179,7 +188,7 @@ def _pressure_command(args: argparse.Namespace) -> int:
                            ops=args.ops if args.duration is None else None, duration=args.duration, seed=args.seed,
                            out=args.out, timeout=args.timeout, check_time=args.check_time, pipeline=args.pipeline,
                            processes=args.processes, password_env=args.password_env,
-                           progress=None if args.progress == "none" else sys.stderr)
+                           progress=None if args.progress == "none" else sys.stderr, dask=args.dask)
     print(render_outcome(outcome))
     return outcome.exit_code
 

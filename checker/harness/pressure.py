@@ -22,6 +22,9 @@ Time
 ----
 Invocation and completion times are ``time.monotonic_ns()`` (Linux's ``CLOCK_MONOTONIC``), which
 every process of one machine reads alike, so the intervals of clients in different workers compare.
+Workers on other machines (``--dask``: :mod:`redlin.harness.pressure_dask`) have clocks of their
+own: their intervals are widened by each clock's measured uncertainty (:mod:`redlin.harness.clocks`)
+and their events gathered into the history when they end, then checked by :func:`check_recorded`.
 
 Checking
 --------
@@ -59,8 +62,8 @@ from redlin.history.records import History, Outcome
 from redlin.search.check import check
 from redlin.search.result import Result
 
-__all__ = ["PressureRecording", "PressureWorkload", "check_pressure", "default_processes", "file_limit_needed",
-           "raise_file_limit", "record_pressure"]
+__all__ = ["PressureRecording", "PressureWorkload", "check_pressure", "check_recorded", "default_processes",
+           "file_limit_needed", "raise_file_limit", "record_pressure"]
 
 DEFAULT_KEYS: Final = 16
 DEFAULT_READ_SHARE: Final = 0.5
@@ -260,6 +263,23 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     return PressureRecording(path, operations, indeterminate, sum(r.reconnects for r in reports), elapsed, processes, tuple(problems), rejected,
                              interrupted, tuple(checks[epoch] for epoch in sorted(checks)), checked_after,
                              cpu + sum(r.cpu for r in reports))
+
+
+def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, time_limit: float | None = None,
+                   on_check: Callable[[EpochCheck], None] | None = None) -> tuple[tuple[EpochCheck, ...], float]:
+    """Check a history recorded elsewhere and complete (:mod:`redlin.harness.pressure_dask`) epoch by
+    epoch, as :func:`record_pressure` checks while it records; the checks and the checker's CPU seconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    recorded, checked = context.Event(), context.Queue()
+    recorded.set()  # every line is in the file: each epoch is checked once, whole
+    checker = context.Process(target=follow, args=(os.fspath(path), pieces_dir(path), int(workload.epoch * 1e9), 0, 0,
+                                                   recorded, checked, time_limit),
+                              name="redlin-pressure-check", daemon=True)
+    checker.start()
+    progress = _Checks(checker, checked, on_check)
+    progress.drain(until_done=True)
+    return tuple(progress.latest[epoch] for epoch in sorted(progress.latest)), progress.cpu
 
 
 def pieces_dir(path: str | os.PathLike[str]) -> str:

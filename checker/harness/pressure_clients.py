@@ -47,6 +47,7 @@ import os
 import random
 import resource
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -485,7 +486,10 @@ def _enough_files(need: int) -> None:
 
 def ignore_terminal_signals() -> None:
     """Ignore SIGINT and SIGHUP, which a terminal sends to every process of its group: the parent
-    handles them (:mod:`redlin.harness.interrupts`) and stops this process cleanly."""
+    handles them (:mod:`redlin.harness.interrupts`) and stops this process cleanly.  Outside the main
+    thread (a Dask task: :mod:`redlin.harness.pressure_dask`) signals are not this code's to handle."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 

@@ -11,6 +11,12 @@ millions of operations would be unreadable; every epoch's verdict is in the note
 is over all of them).  The violating epoch's history is also saved as ``counterexample.jsonl``.
 The run's keys are deleted at the end.
 
+With ``dask`` (``--dask tcp://HOST:8786``) the workers are tasks on a Dask cluster's workers, on
+other machines, each recording with its own clock: their intervals are widened by each clock's
+measured uncertainty and gathered into ``history.jsonl`` when they end, then checked
+(:mod:`redlin.harness.pressure_dask`, which says what that guarantees and what a crash loses); the
+notes give each worker's clock offset, uncertainty and file.
+
 >>> pressure_workload_name("register")
 'register'
 >>> pressure_workload_name("cas")
@@ -37,6 +43,7 @@ from redlin.harness.preflight import new_run_id, validate
 from redlin.harness.pressure import PressureRecording, PressureWorkload, pieces_dir, record_pressure
 from redlin.harness.pressure_check import EpochCheck
 from redlin.harness.pressure_clients import epoch_key
+from redlin.harness.pressure_dask import record_pressure_dask
 from redlin.harness.run_report import report_paths
 from redlin.harness.target import Target, open_connection
 from redlin.harness.wire import WireError
@@ -64,12 +71,14 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                  clients: int = 8, ops: int | None = None, duration: float | None = None, seed: int = 0,
                  out: str | Path | None = None, timeout: float = 5.0, check_time: float = 10.0,
                  pipeline: int = 1, processes: int | None = None,
-                 password_env: str | None = "REDLIN_PASSWORD", progress: TextIO | None = None) -> RunOutcome:
+                 password_env: str | None = "REDLIN_PASSWORD", progress: TextIO | None = None,
+                 dask: str | None = None) -> RunOutcome:
     """Record and check a pressure run (see the module docstring); its outcome, report written.
 
     ``check_time`` is the seconds of checking each epoch may take before it is unknown; ``progress``
     gets a line for each epoch checked.  The first violation ends the recording, as it ends
-    ``redlin run``'s search.
+    ``redlin run``'s search.  With ``dask``, the address of a Dask scheduler, the workers record on
+    its cluster and the epochs are checked once they are gathered.
     """
     pressure_workload_name(workload)
     if ops is None and duration is None:
@@ -86,11 +95,18 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
     with ExitStack() as stack, Interrupts() as interrupts:
         opened = plan.open(stack)
         record = plan.record(opened, workload=workload, pipeline=pipeline)
+        on_check = None if progress is None else partial(_say_check, progress)
+        clock_notes: tuple[str, ...] = ()
         with interrupts.armed():
-            recording = record_pressure(opened.target, opened.history_path, spec, plan.prefix, time_limit=check_time,
-                                        meta=record.meta, stop_on_violation=True,
-                                        on_check=None if progress is None else partial(_say_check, progress))
-        notes = list(recording.problems)
+            if dask is None:
+                recording = record_pressure(opened.target, opened.history_path, spec, plan.prefix,
+                                            time_limit=check_time, meta=record.meta, stop_on_violation=True,
+                                            on_check=on_check)
+            else:
+                remote = record_pressure_dask(opened.target, opened.history_path, spec, plan.prefix, address=dask,
+                                              meta=record.meta, time_limit=check_time, on_check=on_check)
+                recording, clock_notes = remote.recording, remote.notes
+        notes = [*recording.problems, *clock_notes]
         notes += _delete_keys(opened.target, plan.prefix, spec, recording, timeout)
         stats = RunStats(programs=1, executions=len(recording.checks), operations=recording.operations,
                          elapsed=recording.checked_after, unknown_executions=sum(
