@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from redlin.deploy.faults import FAULT_KINDS, parse_commands
 from redlin.deploy.runner import DeploymentPlan, parse_wait, report_path, run_deployment
 from redlin.errors import UsageError
 from redlin.harness.budget import CHECK_OPERATIONS, CHECK_SCALE_MAX, REPORT_ALLOWANCE
+from redlin.harness.pressure import raise_file_limit
 from redlin.harness.pressure_run import (
     PRESSURE_WORKLOADS,
     pressure_workload_name,
@@ -155,7 +155,7 @@ def run_command(args: argparse.Namespace) -> int:
                          "(and no --deployment)")
     if args.deployment or args.nemesis or args.nemesis_cmd:
         return _deployment_command(args)
-    _enough_file_descriptors(args.clients)
+    raise_file_limit(args.clients)
     if args.engine == "async":
         return _pressure_command(args)
     mode = args.progress
@@ -207,7 +207,7 @@ def _deployment_command(args: argparse.Namespace) -> int:
         seed=args.seed, timeout=args.timeout, wait=_wait_option(args.wait), rate=args.rate or DEFAULT_DEPLOY_RATE,
         check_time=args.check_time * 6, password_env=args.password_env,
     )
-    _enough_file_descriptors(args.clients + args.replica_reads)
+    raise_file_limit(args.clients + args.replica_reads)
     outcome = run_deployment(plan, None if args.progress == "none" else sys.stderr)
     print(outcome.summary)
     print(f"report: {report_path(outcome)}")
@@ -222,16 +222,3 @@ def _wait_option(text: str | None) -> tuple[int, int] | None:
         return parse_wait(text)
     except ValueError:
         raise UsageError(f"bad --wait {text!r}: expected N[:MS], a number of replicas and milliseconds") from None
-
-
-def _enough_file_descriptors(clients: int) -> None:
-    """Raise the open-files limit to what ``clients`` connections need, or say why it cannot be."""
-    need = 2 * clients + 256  # both ends with the embedded server, plus files, the history, reports
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= need:
-        return
-    if hard == resource.RLIM_INFINITY or hard >= need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-        return
-    raise UsageError(f"--clients {clients} needs about {need} open files, but this process may open at most "
-                     f"{hard} (raise it with `ulimit -n {need}`, or use fewer clients)")
