@@ -394,8 +394,8 @@ class AddArgs(NamedTuple):
     at: int = 0
 
 
-def parse_trim(argv: Sequence[bytes], xadd: bool, node_max_entries: int = NODE_MAX_ENTRIES) -> AddArgs:
-    """streamParseAddOrTrimArgsOrReply (the id of XADD is parsed where it stands, as there)."""
+def parse_trim(argv: Sequence[bytes], xadd: bool, node_max_entries: int = NODE_MAX_ENTRIES, star_seq: bool = True) -> AddArgs:
+    """streamParseAddOrTrimArgsOrReply (XADD's id parsed where it stands; ``<ms>-*`` only if ``star_seq``)."""
     given: StreamID | None = None
     seq_given = True
     maxlen: int | None = None
@@ -429,7 +429,7 @@ def parse_trim(argv: Sequence[bytes], xadd: bool, node_max_entries: int = NODE_M
         elif xadd and option == b"nomkstream":
             nomkstream = True
         elif xadd:
-            given, seq_given = parse_id(argv[i], strict=True, star_seq=True)
+            given, seq_given = parse_id(argv[i], strict=True, star_seq=star_seq)
             break
         else:
             raise CommandError(SYNTAX)
@@ -450,8 +450,8 @@ def parse_trim(argv: Sequence[bytes], xadd: bool, node_max_entries: int = NODE_M
 
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1))
 def xadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    how, nomkstream, given, seq_given, at = parse_trim(argv, xadd=True,
-                                                       node_max_entries=ctx.config_int(b"stream-node-max-entries"))
+    how, nomkstream, given, seq_given, at = parse_trim(argv, True, ctx.config_int(b"stream-node-max-entries"),
+                                                       not ctx.profile.has("streams-6.2"))  # 6.2: no <ms>-* ids
     pairs = argv[at + 1:]
     if len(pairs) < 2 or len(pairs) % 2:
         return arity_error("xadd")
