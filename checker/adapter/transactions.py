@@ -10,6 +10,8 @@ redlin's JSON Lines) to a :class:`~redlin.cycles.transactions.TransactionHistory
 - ``list-append``: ``RPUSH k v`` (unique ``v``) appends, ``LRANGE k 0 -1`` reads the whole list;
   the :data:`LIST_APPEND_SCRIPT` appends ``ARGV[1]`` to each of its KEYS and reads each back;
 - ``rw-register``: ``SET k v`` (unique ``v``, no options) writes, ``GET k`` reads.
+- ``mixed``: both, each command read by its own kind (a mixed run's history, once
+  :mod:`redlin.adapter.projection` has kept only the keys and commands that fit).
 
 Each operation is one transaction: a MULTI/EXEC block (its queued commands in order), a script,
 or a single command.  Outcomes: a reply is ``ok``; an EXEC that replied nil (a WATCHed key
@@ -47,6 +49,7 @@ from redlin.cycles.transactions import (
     INFO,
     KINDS,
     LIST_APPEND,
+    MIXED,
     OK,
     RW_REGISTER,
     MicroOp,
@@ -123,7 +126,7 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
     Raises :class:`~redlin.errors.HistoryError` (``source:line: ...``) for the first operation
     that is not one of ``kind``'s: the commands it knows are named in the message.
     """
-    if kind not in KINDS:
+    if kind not in (*KINDS, MIXED):
         raise HistoryError(source, None, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     prefix = history.meta.get("prefix")
     keys = _Keys(prefix.encode() if isinstance(prefix, str) else b"")
@@ -144,7 +147,8 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
         try:
             mapped = _transaction(op, kind, keys, scripts)
         except _Unmappable as why:
-            knows = _LIST_COMMANDS if kind == LIST_APPEND else _REGISTER_COMMANDS
+            knows = {LIST_APPEND: _LIST_COMMANDS, RW_REGISTER: _REGISTER_COMMANDS}.get(
+                kind, f"{_LIST_COMMANDS}, {_REGISTER_COMMANDS}")
             raise HistoryError(source, op.line, f"operation {op.id} is not a {kind} transaction ({knows}, in "
                                                 f"MULTI/EXEC or not): {why}") from None
         call, watched = op.call, watching.get(op.client)
@@ -167,7 +171,7 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
             add(op, op, *mapped)
     for client in list(watching):
         release(client)
-    return TransactionHistory(tuple(transactions), kind)
+    return TransactionHistory(tuple(transactions), kind, frozenset(keys.lists) if kind == MIXED else frozenset())
 
 
 class _Keys:
@@ -176,6 +180,13 @@ class _Keys:
     def __init__(self, prefix: bytes) -> None:
         self.pattern = re.compile(re.escape(prefix) + rb"(?:(\d+):)?") if prefix else None
         self.known: dict[bytes, RunKey] = {}
+        self.lists: set[RunKey] = set()
+
+    def list(self, raw: bytes) -> RunKey:
+        """The key ``raw`` names, noted as one that holds a list."""
+        key = self(raw)
+        self.lists.add(key)
+        return key
 
     def __call__(self, raw: bytes) -> RunKey:
         key = self.known.get(raw)
@@ -247,12 +258,12 @@ def _mop(argv: tuple[Any, ...], kind: str, keys: _Keys, reply: Any, *, done: boo
     name = bytes(argv[0]).upper()
     if done and isinstance(reply, Error):
         raise _Unmappable(f"{name.decode()} replied an error, {reply.text!r}")
-    if kind == LIST_APPEND:
+    if kind != RW_REGISTER:
         if name == b"RPUSH" and len(argv) == 3:
-            return append(keys(argv[1]), _text(argv[2]))
+            return append(keys.list(argv[1]), _text(argv[2]))
         if name == b"LRANGE" and len(argv) == 4 and argv[2:] == (b"0", b"-1"):
-            return read(keys(argv[1]), _list(reply) if done else None)
-    else:
+            return read(keys.list(argv[1]), _list(reply) if done else None)
+    if kind != LIST_APPEND:
         if name == b"SET" and len(argv) == 3:
             return write(keys(argv[1]), _text(argv[2]))
         if name == b"GET" and len(argv) == 2:
@@ -272,7 +283,7 @@ def _list(reply: Any) -> tuple[Hashable, ...] | None:
 def _script(argv: tuple[Any, ...], kind: str, keys: _Keys, scripts: dict[bytes, bytes], reply: Any,
             done: bool) -> tuple[MicroOp, ...]:
     """:data:`LIST_APPEND_SCRIPT` called by EVAL, or by EVALSHA of a body an EVAL sent earlier."""
-    if kind != LIST_APPEND or len(argv) < 3:
+    if kind == RW_REGISTER or len(argv) < 3:
         raise _Unmappable(f"a script in a {kind} history")
     name, body = bytes(argv[0]).upper(), bytes(argv[1])
     if name == b"EVAL":
@@ -295,7 +306,7 @@ def _script(argv: tuple[Any, ...], kind: str, keys: _Keys, scripts: dict[bytes, 
     element = _text(rest[0])
     mops: list[MicroOp] = []
     for position, raw in enumerate(listed):
-        key = keys(raw)
+        key = keys.list(raw)
         mops += [append(key, element), read(key, _list(reply[position]) if done else None)]
     return tuple(mops)
 

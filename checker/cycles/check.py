@@ -18,7 +18,7 @@ networkx graph is built for them alone (:func:`~redlin.cycles.graph.dependency_g
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from redlin.cycles.anomalies import find_cycles
@@ -55,6 +55,8 @@ class TransactionVerdict:
     complete: bool
     reason: str
     elapsed: float
+    lists: frozenset[Hashable] = frozenset()
+    """The keys read as lists in a mixed history (:attr:`TransactionHistory.lists`)."""
 
     @property
     def valid(self) -> bool:
@@ -118,4 +120,4 @@ def check_transactions(history: TransactionHistory, *, models: Iterable[str] = (
     verdict = INVALID if found else VALID if complete else UNKNOWN  # cycle-exists is a proof too
     reason = "" if complete else "the time limit ran out during the cycle search"
     return TransactionVerdict(verdict, found, wanted, ruled, len(inference.nodes), len(steps),
-                              inference.keys, complete, reason, time.monotonic() - started)
+                              inference.keys, complete, reason, time.monotonic() - started, history.lists)

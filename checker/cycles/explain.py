@@ -11,15 +11,19 @@ as Elle separates ``explain-pair-data`` from ``render-explanation`` (Kingsbury &
 G-single (rules out serializable): T1, T2
   T1 read x without 4, which T2 appended after 3.
   T1 read y ending in 5, which T2 appended.
+>>> print(render(cycle, "mixed", lists={"y"}))
+G-single (rules out serializable): T1, T2
+  T1 read x = 3, and T2 later wrote x = 4.
+  T1 read y ending in 5, which T2 appended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from typing import Any
 
 from redlin.cycles.findings import PROCESS, REALTIME, RW, WR, WW, Anomaly, Step
-from redlin.cycles.transactions import LIST_APPEND
+from redlin.cycles.transactions import LIST_APPEND, MIXED
 
 
 def _name(index: int) -> str:
@@ -38,8 +42,9 @@ def _key(key: Hashable) -> str:
     return str(key)
 
 
-def describe_step(step: Step, kind: str) -> str:
-    """One sentence saying why ``step``'s source comes before its target.
+def describe_step(step: Step, kind: str, lists: Collection[Hashable] = ()) -> str:
+    """One sentence saying why ``step``'s source comes before its target (in a mixed history,
+    ``lists`` are the keys that hold lists).
 
     >>> from redlin.cycles.findings import Dependency
     >>> describe_step((1, 2, Dependency("wr", "x", 5)), "rw-register")
@@ -48,18 +53,18 @@ def describe_step(step: Step, kind: str) -> str:
     a, b, dependency = step
     source, target = _name(a), _name(b)
     key, value, after = _key(dependency.key), _value(dependency.value), _value(dependency.next)
-    lists = kind == LIST_APPEND
+    is_list = _is_list(kind, dependency.key, lists)
     if dependency.type == WW:
-        if lists:
+        if is_list:
             return f"{source} appended {value} to {key} right before {target} appended {after}."
         why = f" ({target} read {value}, then wrote)" if dependency.assumed else ""
         return f"{source} wrote {key} = {value} before {target} wrote {key} = {after}{why}."
     if dependency.type == WR:
-        if lists:
+        if is_list:
             return f"{target} read {key} ending in {value}, which {source} appended."
         return f"{target} read {key} = {value}, which {source} wrote."
     if dependency.type == RW:
-        if lists:
+        if is_list:
             seen = f"after {value}" if dependency.value is not None else "first"
             return f"{source} read {key} without {after}, which {target} appended {seen}."
         return f"{source} read {key} = {value}, and {target} later wrote {key} = {after}."
@@ -70,17 +75,18 @@ def describe_step(step: Step, kind: str) -> str:
     raise ValueError(f"unknown dependency type {dependency.type!r}")
 
 
-def describe(anomaly: Anomaly, kind: str) -> list[str]:
+def describe(anomaly: Anomaly, kind: str, lists: Collection[Hashable] = ()) -> list[str]:
     """The sentences that explain ``anomaly``: one per cycle step, or its facts."""
     if anomaly.steps:
-        return [describe_step(step, kind) for step in anomaly.steps]
+        return [describe_step(step, kind, lists) for step in anomaly.steps]
     names = [_name(index) for index in anomaly.transactions]
     key, values = _key(anomaly.key), [_value(value) for value in anomaly.values]
-    shown = "ending in" if kind == LIST_APPEND else "="
+    is_list = _is_list(kind, anomaly.key, lists)
+    shown = "ending in" if is_list else "="
     if anomaly.kind == "G1a":
         return [f"{names[0]} read {key} {shown} {values[0]}, written by {names[1]}, which aborted."]
     if anomaly.kind == "G1b":
-        wrote = "appended" if kind == LIST_APPEND else "wrote"
+        wrote = "appended" if is_list else "wrote"
         return [f"{names[0]} read {key} {shown} {values[0]}, an intermediate value: {names[1]} {wrote} it, then "
                 f"{values[1]} in the same transaction."]
     if anomaly.kind == "garbage-read":
@@ -107,9 +113,13 @@ def describe(anomaly: Anomaly, kind: str) -> list[str]:
     raise ValueError(f"unknown anomaly kind {anomaly.kind!r}")
 
 
-def render(anomaly: Anomaly, kind: str) -> str:
+def render(anomaly: Anomaly, kind: str, lists: Collection[Hashable] = ()) -> str:
     """``anomaly`` as text: a heading (its name, the models it rules out, the transactions), then
     its sentences, indented."""
     heading = (f"{anomaly.kind} (rules out {', '.join(anomaly.models)}): "
                f"{', '.join(_name(index) for index in anomaly.transactions)}")
-    return "\n".join([heading, *("  " + sentence for sentence in describe(anomaly, kind))])
+    return "\n".join([heading, *("  " + sentence for sentence in describe(anomaly, kind, lists))])
+
+
+def _is_list(kind: str, key: Hashable, lists: Collection[Hashable]) -> bool:
+    return kind == LIST_APPEND or (kind == MIXED and key in lists)

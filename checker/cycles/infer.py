@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redlin.cycles.findings import RW, WR, WW, Anomaly, Dependency, Step, anomaly
@@ -64,6 +64,7 @@ from redlin.cycles.transactions import (
     FAIL,
     INFO,
     LIST_APPEND,
+    MIXED,
     OK,
     READ,
     Transaction,
@@ -88,10 +89,23 @@ class Inference:
 
 
 def infer(history: TransactionHistory) -> Inference:
-    """The dependencies and the anomalies that need no cycle, for either kind of history."""
+    """The dependencies and the anomalies that need no cycle, for any kind of history.
+
+    A mixed history is inferred as two, one of its lists and one of its registers: every
+    inference here is about one key at a time, so each key is read by the rules of its kind.
+    """
     if history.kind == LIST_APPEND:
         return _list_append(history.transactions)
-    return _rw_register(history.transactions)
+    if history.kind != MIXED:
+        return _rw_register(history.transactions)
+    lists = history.lists
+    on_lists = _list_append(tuple(replace(t, mops=tuple(m for m in t.mops if m.key in lists))
+                                  for t in history.transactions))
+    on_registers = _rw_register(tuple(replace(t, mops=tuple(m for m in t.mops if m.key not in lists))
+                                      for t in history.transactions))
+    return Inference(on_lists.nodes | on_registers.nodes, on_lists.edges + on_registers.edges,
+                     on_lists.anomalies + on_registers.anomalies, on_lists.keys + on_registers.keys,
+                     on_lists.orders)
 
 
 def _writers(transactions: tuple[Transaction, ...]) -> tuple[dict[Hashable, dict[Any, int]], dict[tuple[int, Hashable], Any]]:

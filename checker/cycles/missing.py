@@ -28,7 +28,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any
 
 from redlin.cycles.findings import Anomaly, anomaly
-from redlin.cycles.transactions import APPEND, LIST_APPEND, OK, READ, TransactionHistory
+from redlin.cycles.transactions import APPEND, OK, READ, RW_REGISTER, TransactionHistory
 
 __all__ = ["missing_elements"]
 
@@ -39,7 +39,7 @@ def missing_elements(history: TransactionHistory, orders: Mapping[Hashable, tupl
     """The ``missing-element`` anomalies of a list-append history, at most one per key of ``orders``
     (each key's version order, its reads all prefixes of it: :attr:`Inference.orders`): the first
     read, by invocation, that misses an element appended before it began."""
-    if history.kind != LIST_APPEND:
+    if history.kind == RW_REGISTER:
         return []
     reads: dict[Hashable, list[tuple[float, int, int]]] = defaultdict(list)
     appends: dict[Hashable, list[tuple[float, int, Any]]] = defaultdict(list)

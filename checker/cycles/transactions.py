@@ -9,6 +9,8 @@ Isolation Anomalies from Experimental Observations", VLDB 2020): a transaction i
   does not exist).  Every read reveals the order of all the appends it saw.
 - ``"rw-register"``: each key holds one value; ``w k v`` writes ``v`` (unique per key) and ``r k``
   returns the value, or ``None`` for a key never written.
+- ``"mixed"``: both at once, on separate keys: the keys in :attr:`TransactionHistory.lists` hold
+  lists, the others registers (what a ``redlin run`` of the mixed workloads records).
 
 A transaction's outcome is ``"ok"`` (committed, with its reads filled in), ``"fail"`` (definitely
 aborted: it had no effect, e.g. an EXECABORT or a WATCH that made EXEC return nil) or ``"info"``
@@ -32,6 +34,8 @@ from typing import Any
 LIST_APPEND = "list-append"
 RW_REGISTER = "rw-register"
 KINDS = (LIST_APPEND, RW_REGISTER)
+MIXED = "mixed"
+"""Lists and registers in one history (:attr:`TransactionHistory.lists` says which keys are lists)."""
 
 OK = "ok"
 FAIL = "fail"
@@ -106,14 +110,16 @@ class Transaction:
 
 @dataclass(frozen=True, slots=True)
 class TransactionHistory:
-    """A history of transactions of one ``kind`` (``"list-append"`` or ``"rw-register"``)."""
+    """A history of transactions of one ``kind`` (``"list-append"``, ``"rw-register"`` or ``"mixed"``,
+    whose ``lists`` are the keys that hold lists)."""
 
     transactions: tuple[Transaction, ...]
     kind: str
+    lists: frozenset[Hashable] = frozenset()
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.kind not in (*KINDS, MIXED):
+            raise ValueError(f"kind must be one of {', '.join((*KINDS, MIXED))}, not {self.kind!r}")
         for position, transaction in enumerate(self.transactions):
             if transaction.index != position:
                 raise ValueError(f"transaction {transaction.index} is at position {position}: index them in order")

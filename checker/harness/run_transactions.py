@@ -12,8 +12,13 @@ unknown but whose transactions show one is a violation.  A run the search found 
 cannot show one (a linearizable history of atomic blocks is strictly serializable): if it does,
 the checkers contradict each other, the run is unknown, and the note asks for a bug report.
 
->>> transactional_kind("list-append"), transactional_kind("register")
-('list-append', None)
+A run of the mixes (``mixed``, ``default``) holds those families' transactions among everything
+else: its lists and registers are checked as one ``mixed`` history, each key by the rules of its
+type, every key another command changed left out (:mod:`redlin.adapter.projection`; the notes
+and ``result.json`` say which).
+
+>>> transactional_kind("list-append"), transactional_kind("register"), transactional_kind("default")
+('list-append', None, 'mixed')
 """
 
 from __future__ import annotations
@@ -22,19 +27,32 @@ import json
 from dataclasses import replace
 from typing import Any, Final
 
+from redlin.adapter.projection import mixed_transactions
 from redlin.adapter.transactions import transaction_history
 from redlin.cycles.check import INVALID, check_transactions
-from redlin.cycles.transactions import LIST_APPEND, RW_REGISTER
+from redlin.cycles.transactions import LIST_APPEND, MIXED, RW_REGISTER
 from redlin.errors import EXIT_UNKNOWN, EXIT_VIOLATION, HistoryError
 from redlin.harness.outcome import RunOutcome
+from redlin.harness.workloads import FAMILIES
 from redlin.history.jsonl import load_history
 from redlin.report.cycles_svg import transactions_html
 from redlin.report.transactions import transactions_document
 
 __all__ = ["TRANSACTIONAL_FAMILIES", "transactional_kind", "with_transactions"]
 
-TRANSACTIONAL_FAMILIES: Final = {"list-append": LIST_APPEND, "rw-register": RW_REGISTER}
+TRANSACTIONAL_FAMILIES: Final = {"list-append": LIST_APPEND, "rw-register": RW_REGISTER, "mixed": MIXED,
+                                  "default": MIXED}
 """The families whose histories the transactional checker reads, and the kind of each."""
+
+MIXED_LISTS: Final = FAMILIES["list-append"].keys
+"""The keys a mix's lists are on (the list-append family's)."""
+
+MIXED_REGISTERS: Final = (*FAMILIES["register"].keys, *FAMILIES["cas"].keys, *FAMILIES["rw-register"].keys)
+"""The keys a mix's registers are on: the register, cas and rw-register families' (unique values written
+by SET and check-and-set loops, read by GET)."""
+
+SHOWN_LEFT_OUT: Final = 50
+"""Keys left out of a mixed check that ``result.json`` names (the notes name three)."""
 
 
 _EXPLANATION: Final = '<div id="explanation">'
@@ -52,12 +70,20 @@ def with_transactions(outcome: RunOutcome, family: str, *, time_limit: float) ->
     path = outcome.paths.get("history")
     if kind is None or path is None or not path.exists() or outcome.verdict == "interrupted":
         return outcome
+    left_out: tuple[str, ...] = ()
     try:
-        history = transaction_history(load_history(path), kind, source=str(path))
+        if kind == MIXED:
+            history, left_out = mixed_transactions(load_history(path), lists=MIXED_LISTS, registers=MIXED_REGISTERS,
+                                                   source=str(path))
+        else:
+            history = transaction_history(load_history(path), kind, source=str(path))
     except HistoryError as error:
         return replace(outcome, notes=(*outcome.notes, f"the transactional check was left out: {error}"))
     verdict = check_transactions(history, time_limit=time_limit)
     notes = outcome.notes
+    if left_out:
+        notes = (*notes, f"the transactional check left out {len(left_out)} keys that other commands changed or "
+                         f"that were written twice: {'; '.join(left_out[:3])}{'; ...' if len(left_out) > 3 else ''}")
     changed: dict[str, Any] = {}
     if verdict.verdict == INVALID and outcome.verdict == "unknown":
         notes = (*notes, "the search could not decide every run as a history of operations, but its transactions "
@@ -75,6 +101,8 @@ def with_transactions(outcome: RunOutcome, family: str, *, time_limit: float) ->
     if result_file is not None and result_file.exists():
         document = json.loads(result_file.read_text(encoding="utf-8"))
         document["transactions"] = transactions_document(verdict, kind)
+        if kind == MIXED:
+            document["transactions"]["left_out"] = list(left_out[:SHOWN_LEFT_OUT])
         result_file.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     page = outcome.paths.get("html")
     if page is not None and page.exists():  # the page was drawn before this check: add its section

@@ -17,6 +17,7 @@ transactions VALID (list-append, checked as strict-serializable): 1 transactions
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, Final
 
 from redlin.cycles.check import INVALID, UNKNOWN, VALID, TransactionVerdict
@@ -48,18 +49,18 @@ def transactions_document(verdict: TransactionVerdict, kind: str) -> dict[str, A
         "complete": verdict.complete,
         "reason": verdict.reason,
         "elapsed": round(verdict.elapsed, 6),
-        "anomalies": [_anomaly(anomaly, kind) for anomaly in verdict.anomalies],
+        "anomalies": [_anomaly(anomaly, kind, verdict.lists) for anomaly in verdict.anomalies],
     }
 
 
-def _anomaly(anomaly: Anomaly, kind: str) -> dict[str, Any]:
+def _anomaly(anomaly: Anomaly, kind: str, lists: frozenset[Hashable]) -> dict[str, Any]:
     return {
         "kind": anomaly.kind,
         "models": list(anomaly.models),
         "transactions": [f"T{index}" for index in anomaly.transactions],
-        "explanation": describe(anomaly, kind),
+        "explanation": describe(anomaly, kind, lists),
         "cycle": [{"from": f"T{a}", "to": f"T{b}", "type": why.type,
-                   "key": None if why.key is None else str(why.key), "text": describe_step((a, b, why), kind)}
+                   "key": None if why.key is None else str(why.key), "text": describe_step((a, b, why), kind, lists)}
                   for a, b, why in anomaly.steps],
     }
 
@@ -77,7 +78,7 @@ def transactions_text(verdict: TransactionVerdict, kind: str) -> str:
     lines = [f"{head}: {plural(len(verdict.anomalies), 'anomaly', 'anomalies')} ({', '.join(kinds)}); rules out "
              f"{', '.join(verdict.ruled_out)}"]
     for anomaly in verdict.anomalies[:MAX_SHOWN]:
-        lines += ["  " + line for line in render(anomaly, kind).splitlines()]
+        lines += ["  " + line for line in render(anomaly, kind, verdict.lists).splitlines()]
     if len(verdict.anomalies) > MAX_SHOWN:
         lines.append(f"  ... and {len(verdict.anomalies) - MAX_SHOWN} more (all of them in the JSON output)")
     return "\n".join(lines)

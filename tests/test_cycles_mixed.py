@@ -1,0 +1,164 @@
+"""The transactional verdict of a mixed run: list-append and rw-register keys cut out of a history
+that holds everything else (redlin.adapter.projection), checked as one ``mixed`` history
+(redlin.cycles with lists and registers side by side), and reported by ``redlin run`` for the
+``mixed`` and ``default`` workloads."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import RedisServer
+
+from redlin.adapter.projection import mixed_transactions
+from redlin.adapter.transactions import RunKey
+from redlin.cycles import check_transactions
+from redlin.cycles.explain import render
+from redlin.cycles.transactions import MIXED, OK, Transaction, TransactionHistory, append, read, write
+from redlin.harness.runner import RunOutcome, render_outcome, run
+from redlin.history.records import History, Operation, Outcome
+from redlin.model import NULL_ARRAY, Error, Status
+
+jsonschema: Any = importlib.import_module("jsonschema")
+SCHEMA = json.loads((Path(__file__).parent.parent / "checker" / "report" / "schema.json").read_text(encoding="utf-8"))
+QUEUED, DONE = Status("QUEUED"), Status("OK")
+WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
+LISTS, REGISTERS = ("l0", "l1"), ("x0", "x1")
+
+
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def op(number: int, client: int, call: tuple[tuple[bytes, ...], ...], result: Any, *,
+       outcome: Outcome = Outcome.OK) -> Operation:
+    return Operation(number, client, call, result, 10 * number, None if outcome is Outcome.INFO else 10 * number + 5,
+                     outcome)
+
+
+def project(*ops: Operation) -> tuple[list[list[tuple[str, str, Any]]], list[str], tuple[str, ...]]:
+    adapted, left_out = mixed_transactions(History(ops, {"prefix": "p:"}), lists=LISTS, registers=REGISTERS)
+    mops = [[(m.f, str(m.key), m.value) for m in t.mops] for t in adapted.transactions]
+    return mops, [t.outcome for t in adapted.transactions], left_out
+
+
+# ------------------------------------------------------------------------------------- projection
+
+
+def test_only_the_tracked_keys_own_commands_are_kept() -> None:
+    mops, outcomes, left_out = project(
+        op(0, 1, ((b"RPUSH", b"p:1:l0", b"a"),), (1,)),
+        op(1, 2, ((b"GET", b"p:1:l0"),), (WRONGTYPE,)),  # a read of another type: dropped, the key stays
+        op(2, 3, ((b"LRANGE", b"p:1:x0", b"0", b"-1"),), ((),)),
+        op(3, 4, ((b"SET", b"p:1:x0", b"v"),), (DONE,)),
+        op(4, 5, ((b"INCR", b"p:1:l1"),), (WRONGTYPE,)),  # failed: changed nothing
+        op(5, 6, ((b"SET", b"p:1:g0", b"v"),), (DONE,)),  # not a tracked key
+        op(6, 7, ((b"SET", b"l0", b"v"),), (DONE,)),  # without the run's prefix: not the run's key
+        op(7, 8, ((b"LRANGE", b"p:1:l0", b"0", b"-1"),), ((b"a",),)))
+    assert mops == [[("append", "l0", "a")], [("w", "x0", "v")], [("r", "l0", ("a",))]]
+    assert outcomes == [OK, OK, OK] and left_out == ()
+
+
+def test_a_key_another_command_changed_is_left_out_in_its_round_only() -> None:
+    mops, _, left_out = project(
+        op(0, 1, ((b"SET", b"p:1:x0", b"v"),), (DONE,)),
+        op(1, 2, ((b"INCR", b"p:2:x0"),), (1,)),
+        op(2, 3, ((b"GET", b"p:2:x0"),), (b"1",)),
+        op(3, 4, ((b"SADD", b"p:1:l0", b"m"),), None, outcome=Outcome.INFO),
+        op(4, 5, ((b"RPUSH", b"p:1:l0", b"a"),), (WRONGTYPE,)),
+        op(5, 6, ((b"SET", b"p:1:x1", b"w"),), (DONE,)),
+        op(6, 7, ((b"SET", b"p:1:x1", b"w"),), (DONE,)),
+        op(7, 8, ((b"GET", b"p:3:x0"), (b"GET", b"p:1:x1")), (None, b"w")))
+    assert mops == [[("w", "x0", "v")]]
+    assert left_out == ("x0 (round 2): INCR wrote it", "l0 (round 1): SADD may have written it (no reply)",
+                        "x1 (round 1): w was written twice", "x0 (round 3): GET was pipelined")
+
+
+def test_blocks_keep_what_ran_and_aborted_blocks_stay_aborted() -> None:
+    push, incr, get = (b"RPUSH", b"p:0:l0", b"a"), (b"INCR", b"p:0:l0"), (b"GET", b"p:0:x0")
+    multi, exec_ = (b"MULTI",), (b"EXEC",)
+    mops, outcomes, left_out = project(
+        op(0, 1, (multi, push, incr, get, (b"GET", b"p:0:x1"), exec_),
+           (DONE, QUEUED, QUEUED, QUEUED, QUEUED, (1, WRONGTYPE, None, WRONGTYPE))),
+        op(1, 2, (multi, (b"SET", b"p:0:x0", b"b"), exec_), (DONE, QUEUED, NULL_ARRAY)),
+        op(2, 3, (multi, (b"SET", b"p:0:g0", b"b"), exec_), (DONE, QUEUED, (DONE,))),
+        op(3, 4, (multi, (b"RPUSH", b"p:0:l1", b"c"), exec_), None, outcome=Outcome.INFO))
+    assert mops == [[("append", "l0", "a"), ("r", "x0", None)], [("w", "x0", "b")], [("append", "l1", "c")]]
+    assert outcomes == [OK, "fail", "info"] and left_out == ()
+
+
+# --------------------------------------------------------------------------------- the mixed kind
+
+
+def test_a_cycle_through_a_list_and_a_register_is_found_and_worded_by_each_key() -> None:
+    # Write skew across a list and a register: each reads what the other then changes.
+    skew = TransactionHistory((
+        Transaction(0, 0, (read("l", ()), write("x", 1)), OK, 0, 5),
+        Transaction(1, 1, (read("x", None), append("l", 1)), OK, 0, 5),
+        Transaction(2, 2, (read("l", (1,)), read("x", 1)), OK, 6, 9)), MIXED, frozenset({"l"}))
+    verdict = check_transactions(skew)
+    assert verdict.verdict == "invalid" and [a.kind for a in verdict.anomalies] == ["G2-item"]
+    text = render(verdict.anomalies[0], MIXED, verdict.lists)
+    assert "T0 read l without 1, which T1 appended first." in text
+    assert "T1 read x = nil, and T0 later wrote x = 1." in text
+    serial = TransactionHistory((
+        Transaction(0, 0, (read("l", ()), write("x", 1)), OK, 0, 5),
+        Transaction(1, 1, (read("x", 1), append("l", 1)), OK, 6, 9)), MIXED, frozenset({"l"}))
+    assert check_transactions(serial).verdict == "valid"
+
+
+def test_a_mixed_history_finds_each_kinds_own_anomalies() -> None:
+    broken = TransactionHistory((
+        Transaction(0, 0, (append("l", 1), read("l", ())), OK, 0, 5),  # does not see its own append
+        Transaction(1, 1, (read("x", 7),), OK, 0, 5)), MIXED, frozenset({"l"}))  # nobody wrote 7
+    assert {a.kind for a in check_transactions(broken).anomalies} == {"internal", "garbage-read"}
+
+
+# ------------------------------------------------------------------------------------- redlin run
+
+
+def quick(tmp_path: Path, **options: Any) -> RunOutcome:
+    options.setdefault("shrink_time", 3.0)
+    return run(out=tmp_path / "out", database=None, **options)
+
+
+def section(outcome: RunOutcome) -> dict[str, Any]:
+    document = json.loads(outcome.paths["result"].read_text(encoding="utf-8"))
+    jsonschema.validate(document, SCHEMA)
+    found: dict[str, Any] = document["transactions"]
+    return found
+
+
+@pytest.mark.parametrize("workload", ["mixed", "default"])
+def test_a_clean_mixed_run_reports_its_transactions_valid(tmp_path: Path, workload: str) -> None:
+    outcome = quick(tmp_path, workload=workload, ops=1500, seed=1)
+    assert outcome.verdict == "linearizable", render_outcome(outcome)
+    assert outcome.transactions is not None and outcome.transactions.verdict == "valid", render_outcome(outcome)
+    assert outcome.transactions_kind == "mixed" and outcome.transactions.transactions > 100
+    assert outcome.transactions.lists and all(isinstance(key, RunKey) and key.name in ("l0", "l1", "l2")
+                                              for key in outcome.transactions.lists)
+    assert "transactions VALID (mixed, checked as strict-serializable)" in render_outcome(outcome)
+    document = section(outcome)
+    assert document["kind"] == "mixed" and document["verdict"] == "valid"
+    assert all(": " in entry for entry in document["left_out"])
+
+
+@pytest.mark.slow
+def test_exec_not_atomic_in_a_mixed_run_shows_as_internal_inconsistency(tmp_path: Path) -> None:
+    outcome = quick(tmp_path, workload="mixed", fault="exec-not-atomic", ops=3000, seed=0, keep_going=True)
+    assert outcome.verdict == "violation"
+    assert outcome.transactions is not None, render_outcome(outcome)
+    assert "internal" in {a.kind for a in outcome.transactions.anomalies}, render_outcome(outcome)
+    assert section(outcome)["verdict"] == "invalid"
+
+
+@pytest.mark.redis
+def test_real_redis_keeps_a_mixed_runs_transactions_isolated(tmp_path: Path, redis_server: RedisServer) -> None:
+    outcome = quick(tmp_path, target=redis_server.url, workload="mixed", ops=1500)
+    assert outcome.verdict == "linearizable", render_outcome(outcome)
+    assert outcome.transactions is not None and outcome.transactions.verdict == "valid", render_outcome(outcome)
+    assert outcome.transactions.transactions > 100
