@@ -165,11 +165,15 @@ def _builtin_families() -> dict[str, Family]:
                    "from the grammar", keys=("g0", "g1", "g2", *(f"g{t}{n}" for t in "vlhszx" for n in (0, 1))),
                    steps=(AnyCommand(weight=12), AnyTransaction(weight=4), AnyScript(weight=2), AnyPipeline(weight=2),
                           AnyScriptCache(weight=2)))
-    registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets)}
-    # The mixes keep list-append without its script step: the default workload's draws (and the
-    # seeds tests and bench/detect.py rely on) stay as they were before the step was added.
-    plain_lists = replace(list_append, steps=list_append.steps[:-1], setup=())
-    bases = [plain_lists if f is list_append else f for f in registry.values()]
+    rw_register = Family(
+        name="rw-register", doc="SET of unique values and GET inside MULTI/EXEC over a few registers, and "
+        "WATCH/GET/MULTI/SET/EXEC read-modify-writes (checked for isolation anomalies too)",
+        keys=("x0", "x1", "x2"),
+        steps=(Tx(("GET {key}",)), Tx(("SET {key} {value}",), weight=2), Tx(("GET {key}", "SET {key} {value}")),
+               Tx(("GET {key}", "SET {key2} {value}"), weight=2), Tx(("GET {key}", "GET {key2}")),
+               Tx(("SET {key} {value}", "GET {key}")), Tx(("SET {key} {value}", "SET {key2} {value}")), Cas()))
+    registry = {f.name: f for f in (register, counter, cas, list_append, transfer, sets, rw_register)}
+    bases = list(registry.values())
     registry["mixed"] = mixed(bases)
     registry["model"] = model
     # One consumer group over one stream: ids are 1-0, 1-1... in the order the XADDs run, so
@@ -188,14 +192,6 @@ def _builtin_families() -> dict[str, Family]:
                                   AnyPipeline(weight=4), AnyScriptCache(weight=4)))
     registry["default"] = replace(mixed([*bases, drawn], name="default"),
                                   doc="the families, and (most steps) the drawn ones of model")
-    # Not in the mixes: SETs of unique values would only dilute them.
-    registry["rw-register"] = Family(
-        name="rw-register", doc="SET of unique values and GET inside MULTI/EXEC over a few registers, and "
-        "WATCH/GET/MULTI/SET/EXEC read-modify-writes (checked for isolation anomalies too)",
-        keys=("x0", "x1", "x2"),
-        steps=(Tx(("GET {key}",)), Tx(("SET {key} {value}",), weight=2), Tx(("GET {key}", "SET {key} {value}")),
-               Tx(("GET {key}", "SET {key2} {value}"), weight=2), Tx(("GET {key}", "GET {key2}")),
-               Tx(("SET {key} {value}", "GET {key}")), Tx(("SET {key} {value}", "SET {key2} {value}")), Cas()))
     # Also out of the mixes: a set only single-member commands touch is checked member by member
     # (redlin.adapter.members), however many operations it has; SMEMBERS in a mix would join it.
     registry["members"] = Family(
@@ -242,7 +238,7 @@ FAMILIES: Final[dict[str, Family]] = _builtin_families()
 ``transfer``, ``set``, ``mixed``, ``model``, ``default``, ``stream``, ``rw-register``, ``members``);
 :func:`register_family` adds to it."""
 
-BASE_FAMILIES: Final = ("register", "counter", "cas", "list-append", "transfer", "set")
+BASE_FAMILIES: Final = ("register", "counter", "cas", "list-append", "transfer", "set", "rw-register")
 """The built-in families ``mixed`` is made of."""
 
 
