@@ -5,13 +5,12 @@ that holds everything else (redlin.adapter.projection), checked as one ``mixed``
 
 from __future__ import annotations
 
-import importlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import RedisServer
+from test_cycles_redis import result_section
 
 from redlin.adapter.projection import mixed_transactions
 from redlin.adapter.transactions import RunKey
@@ -22,8 +21,6 @@ from redlin.harness.runner import RunOutcome, render_outcome, run
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import NULL_ARRAY, Error, Status
 
-jsonschema: Any = importlib.import_module("jsonschema")
-SCHEMA = json.loads((Path(__file__).parent.parent / "checker" / "report" / "schema.json").read_text(encoding="utf-8"))
 QUEUED, DONE = Status("QUEUED"), Status("OK")
 WRONGTYPE = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 LISTS, REGISTERS = ("l0", "l1"), ("x0", "x1")
@@ -126,13 +123,6 @@ def quick(tmp_path: Path, **options: Any) -> RunOutcome:
     return run(out=tmp_path / "out", database=None, **options)
 
 
-def section(outcome: RunOutcome) -> dict[str, Any]:
-    document = json.loads(outcome.paths["result"].read_text(encoding="utf-8"))
-    jsonschema.validate(document, SCHEMA)
-    found: dict[str, Any] = document["transactions"]
-    return found
-
-
 @pytest.mark.parametrize("workload", ["mixed", "default"])
 def test_a_clean_mixed_run_reports_its_transactions_valid(tmp_path: Path, workload: str) -> None:
     outcome = quick(tmp_path, workload=workload, ops=1500, seed=1)
@@ -142,7 +132,7 @@ def test_a_clean_mixed_run_reports_its_transactions_valid(tmp_path: Path, worklo
     assert outcome.transactions.lists and all(isinstance(key, RunKey) and key.name in ("l0", "l1", "l2")
                                               for key in outcome.transactions.lists)
     assert "transactions VALID (mixed, checked as strict-serializable)" in render_outcome(outcome)
-    document = section(outcome)
+    document = result_section(outcome)
     assert document["kind"] == "mixed" and document["verdict"] == "valid"
     assert all(": " in entry for entry in document["left_out"])
 
@@ -153,7 +143,7 @@ def test_exec_not_atomic_in_a_mixed_run_shows_as_internal_inconsistency(tmp_path
     assert outcome.verdict == "violation"
     assert outcome.transactions is not None, render_outcome(outcome)
     assert "internal" in {a.kind for a in outcome.transactions.anomalies}, render_outcome(outcome)
-    assert section(outcome)["verdict"] == "invalid"
+    assert result_section(outcome)["verdict"] == "invalid"
 
 
 @pytest.mark.redis
