@@ -13,6 +13,7 @@ from conftest import RedisServer
 from test_cycles_redis import result_section
 
 from redlin.adapter.projection import mixed_transactions
+from redlin.adapter.restarts import restart_call
 from redlin.adapter.transactions import RunKey
 from redlin.cycles import check_transactions
 from redlin.cycles.explain import render
@@ -73,6 +74,21 @@ def test_a_key_another_command_changed_is_left_out_in_its_round_only() -> None:
     assert mops == [[("w", "x0", "v")]]
     assert left_out == ("x0 (round 2): INCR wrote it", "l0 (round 1): SADD may have written it (no reply)",
                         "x1 (round 1): w was written twice", "x0 (round 3): GET was pipelined")
+
+
+def test_a_restart_that_lost_the_data_leaves_out_the_keys_in_use_across_it() -> None:
+    emptied = restart_call("emptied", "old", "new")
+    mops, _, left_out = project(
+        op(0, 1, ((b"RPUSH", b"p:1:l0", b"a"),), (1,)),  # wholly before the restart: kept
+        op(1, 2, ((b"LRANGE", b"p:1:l0", b"0", b"-1"),), ((b"a",),)),
+        op(2, 3, ((b"SET", b"p:2:x0", b"v"),), (DONE,)),  # in use across it: left out
+        op(3, 0, (emptied,), (DONE,)),
+        op(4, 4, ((b"GET", b"p:2:x0"),), (None,)),
+        op(5, 5, ((b"SET", b"p:3:x0", b"w"),), (DONE,)),  # wholly after: kept
+        op(6, 6, (restart_call("kept", "new", "newer"),), (DONE,)),  # kept its data: changes nothing
+        op(7, 7, ((b"GET", b"p:3:x0"),), (b"w",)))
+    assert mops == [[("append", "l0", "a")], [("r", "l0", ("a",))], [("w", "x0", "w")], [("r", "x0", "w")]]
+    assert left_out == ("x0 (round 2): the server restarted (run old -> new) and came back empty while it was in use",)
 
 
 def test_blocks_keep_what_ran_and_aborted_blocks_stay_aborted() -> None:

@@ -16,7 +16,10 @@ something else changed, so a key is left out whole (in every transaction) when:
   the mixes' wrong-type steps ``INCR`` and ``SADD`` on a key not created yet, another family's script);
   a command that failed, or only reads (``GET`` of a list, ``LRANGE`` of a register), changed nothing;
 - a value was written to it, or an element appended, twice (the checker needs unique ones);
-- a pipeline named it (the adapter reads commands one transaction at a time).
+- a pipeline named it (the adapter reads commands one transaction at a time);
+- the server restarted without its data (a ``RESTART`` the recorder wrote, :mod:`redlin.adapter.restarts`,
+  that came back empty or maybe lost writes) while the key was in use: between its first invocation
+  and its last completion.  A key used wholly before a restart, or wholly after, saw none of it.
 
 Keys are compared as sent, with the run's prefix and round, so a key left out in one round stays
 in the others.  Commands inside a MULTI block that replied an error did nothing (Redis does not
@@ -39,6 +42,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import replace
 from typing import Any, Final
 
+from redlin.adapter.restarts import describe_restart, is_restart_argv
 from redlin.adapter.transactions import LIST_APPEND_SCRIPT, transaction_history
 from redlin.cycles.transactions import MIXED, TransactionHistory
 from redlin.history.records import History, Operation, Outcome
@@ -53,6 +57,7 @@ _READ_ONLY: Final = frozenset({b"GET", b"LRANGE", b"SMEMBERS", b"SISMEMBER", b"S
 _SCRIPTS: Final = (b"EVAL", b"EVALSHA")
 _QUEUED: Final = Status("QUEUED")
 _NOT_RUN: Final = Error("EXECABORT not run")
+_NEVER: Final = float("inf")
 
 
 def mixed_transactions(history: History, *, lists: Collection[str], registers: Collection[str],
@@ -67,9 +72,22 @@ def mixed_transactions(history: History, *, lists: Collection[str], registers: C
     names = _Names(prefix.encode() if isinstance(prefix, str) else b"", frozenset(lists), frozenset(registers))
     why: dict[bytes, str] = {}
     written: set[tuple[bytes, bytes]] = set()
+    spans: dict[bytes, list[float]] = {}  # a tracked key's first invocation and last completion
+    restarts: list[tuple[float, float, str]] = []
     for op in history:
+        end = _NEVER if op.complete is None else op.complete
         for argv, reply, done in _commands(op):
+            if is_restart_argv(argv) and argv[1] != b"kept":
+                restarts.append((op.invoke, end, describe_restart(argv)))
             _taint(argv, reply, done, len(op.call) > 1 and op.call[0][0].upper() != b"MULTI", names, why, written)
+            for arg in argv[1:]:
+                if names.kind(arg) is not None:
+                    span = spans.setdefault(arg, [op.invoke, end])
+                    span[0], span[1] = min(span[0], op.invoke), max(span[1], end)
+    for key, (first, last) in spans.items():
+        for begun, ended, what in restarts:
+            if first <= ended and begun <= last:
+                why.setdefault(key, f"{what} while it was in use")
     kept = tuple(cut for op in history if (cut := _cut(op, names, why)) is not None)
     adapted = transaction_history(History(kept, history.meta), MIXED, source=source)
     return adapted, tuple(f"{names.show(raw)}: {reason}" for raw, reason in why.items())
