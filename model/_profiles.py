@@ -164,7 +164,7 @@ _REDIS_62 = (
     Difference("streams-6.2", "Streams: XSETID takes no option (arity 3) and looks the key up first; "
                "XAUTOCLAIM replies two elements; XINFO lacks entries-added, max-deleted-entry-id, "
                "recorded-first-entry-id, entries-read and lag; <ms>-* ids and XGROUP CREATE ... ENTRIESREAD "
-               "do not exist.  Encoded: XSETID's arity, and XADD's <ms>-* id refused (ERR Invalid stream ID "
+               "do not exist.  Encoded: XSETID's arity and its key looked up before its id, and XADD's <ms>-* id refused (ERR Invalid stream ID "
                "specified as stream command argument, as 6.2.14 replies); runs under this profile draw no "
                "stream command.", "", _R62),
     Difference("bit-byte-options-7.0", "BITCOUNT and BITPOS take no BIT|BYTE option (added in 7.0): "

@@ -443,9 +443,8 @@ def parse_trim(argv: Sequence[bytes], xadd: bool, node_max_entries: int = NODE_M
     if limit is None and approx:  # ~ alone works 100 nodes at most (capped both sides, as Redis does)
         limit = (100 * node_max_entries + 2**63) % 2**64 - 2**63  # a C long long product
         limit = 10000 if limit <= 0 else min(limit, 1000000)
-    elif limit is None:  # exact trimming is never limited
-        limit = 0
-    return AddArgs(Trim(maxlen, minid, approx, limit), nomkstream, given, seq_given, i)
+    return AddArgs(Trim(maxlen, minid, approx, 0 if limit is None else limit),  # exact trimming: never limited
+                   nomkstream, given, seq_given, i)
 
 
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1))
@@ -457,8 +456,7 @@ def xadd(ctx: Context, argv: Sequence[bytes]) -> Reply:
         return arity_error("xadd")
     if given == MIN_ID and seq_given:
         return Error("ERR The ID specified in XADD must be greater than 0-0")
-    key = argv[1]
-    stream = get_stream(ctx, key)
+    stream = get_stream(ctx, key := argv[1])
     created = stream is None
     if stream is None:
         if nomkstream:
@@ -566,6 +564,8 @@ def xtrim(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 @command("xsetid", -3, "write denyoom fast", keys=(1, 1, 1))
 def xsetid(ctx: Context, argv: Sequence[bytes]) -> Reply:
+    if ctx.profile.has("streams-6.2") and get_stream(ctx, argv[1]) is None:  # 6.2 looks the key up first
+        return NO_SUCH_KEY
     sid = strict_id(argv[2])
     entries_added = -1
     max_deleted = MIN_ID
