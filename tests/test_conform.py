@@ -255,13 +255,24 @@ def test_a_target_that_goes_away_exits_3_and_is_no_difference(server_in: Callabl
     child = subprocess.Popen([sys.executable, "-m", "redlin", "conform", "--target", server.url, "--duration", "60",
                               "--out", str(tmp_path / "out"), "--quiet"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
+    # Killed once conform is at work (on a loaded machine its start can take seconds, and a target
+    # gone before it started is a usage error, not a lost target).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _commands_processed(server) < 200:
+        time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)  # our own server
     out, err = child.communicate(timeout=60)
     assert child.returncode == 3, out + err
     assert out.startswith("TARGET LOST") and "lost the target" in out
     document = json.loads((tmp_path / "out" / "result.json").read_text())
     assert document["verdict"] == "target-lost" and not any(d["bug"] for d in document["differences"])
+
+
+def _commands_processed(server: RedisServer) -> int:
+    with Connection(server.host, server.port) as conn:
+        stats = conn.execute(b"INFO", b"stats")
+    assert isinstance(stats, bytes)
+    return int(stats.split(b"total_commands_processed:")[1].split(b"\r\n")[0])
 
 
 def test_replies_of_the_servers_state_are_no_differences(server_in: Callable[..., RedisServer]) -> None:
