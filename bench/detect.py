@@ -18,8 +18,8 @@ Goals: ``exposing``: every fault found in under 10 s, with a counterexample of a
 operations; ``default``: every program fault found within 60 s by every seed, and the median over
 all of them at most 10 s.
 
-``--engine async`` runs the faults the pressure engine's register workload can show (those whose
-exposing workload is ``register``) with ``redlin run --engine async`` (the Python API,
+``--engine async`` runs the faults the pressure engine's workloads can show
+(:data:`redlin.harness.pressure_run.PRESSURE_FAULTS`: register and counter) with ``redlin run --engine async`` (the Python API,
 :func:`redlin.harness.pressure_run.run_pressure`, ``--clients`` clients) instead, same seeds: its
 time is the whole run's (it stops at the first violating epoch) and it is not minimised, so its
 core is the violating epoch's minimal counterexample when the report has one.
@@ -54,7 +54,7 @@ import redis
 
 from redlin.deploy.binaries import distribution_binary
 from redlin.harness.guard import Guard
-from redlin.harness.pressure_run import run_pressure
+from redlin.harness.pressure_run import PRESSURE_FAULTS, run_pressure
 from redlin.harness.recorder import Recorder, Target, next_value
 from redlin.harness.runner import FAULT_WORKLOADS, run
 from redlin.harness.workloads import (
@@ -77,7 +77,7 @@ from redlin.serve.server import FAULTS
 def detect_async(fault: str, seed: int, duration: float, clients: int, out: Path) -> dict[str, Any]:
     """:func:`detect` with the pressure engine: the time and operations of the whole run."""
     started = time.monotonic()
-    outcome = run_pressure(fault=fault, workload="register", seed=seed, duration=duration, clients=clients,
+    outcome = run_pressure(fault=fault, workload=PRESSURE_FAULTS[fault], seed=seed, duration=duration, clients=clients,
                            out=out / f"{fault}-async-{seed}")
     total = time.monotonic() - started
     found = outcome.verdict == "violation"
@@ -113,8 +113,8 @@ def workload_for(fault: str, workload: str) -> str:
 def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
                  only: Sequence[str] = (), engine: str = "programs", clients: int = 8) -> bool:
     if engine == "async":
-        only = [fault for fault in only or FAULTS if FAULT_WORKLOADS[fault] == "register"]
-        workload = "register"
+        only = [fault for fault in only or FAULTS if fault in PRESSURE_FAULTS]
+        workload = "exposing"
     print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
           f"shrink time {shrink_time:g} s, engine {engine}")
     print(f"{'fault':<22} {'workload':<12} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
@@ -149,15 +149,16 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
             print(f"{fault:<22} {label:<12} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {slowest:>9.2f} s "
                   f"{operations:>13.0f} {statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} "
                   f"{total:>8.1f} s", flush=True)
-            if workload == "exposing":
-                ok = ok and len(found) == seeds and slowest < 10 and max(cores) <= 6
+            if workload == "exposing":  # the async engine does not minimise: its core is not counted
+                ok = ok and len(found) == seeds and slowest < 10 and (engine == "async" or max(cores) <= 6)
             elif not label.endswith("*"):
                 ok = ok and len(found) == seeds and slowest <= 60
     if substituted:
         print(f"* the {workload!r} workload sends no Pub/Sub commands: these faults ran on 'pubsub' and are "
               "not counted in the goal")
     if workload == "exposing":
-        print(f"goal (every fault, every seed, under 10 s, counterexample <= 6 operations): {'met' if ok else 'NOT met'}")
+        core = "not minimised by the async engine" if engine == "async" else "counterexample <= 6 operations"
+        print(f"goal (every fault, every seed, under 10 s, {core}): {'met' if ok else 'NOT met'}")
         return ok
     median = statistics.median(counted) if counted else float("nan")
     ok = ok and median <= 10
@@ -356,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only these planted faults (default: all)")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--engine", choices=("programs", "async"), default="programs",
-                        help="async: the pressure engine (redlin run --engine async), register faults only")
+                        help="async: the pressure engine (redlin run --engine async), the faults its register and counter "
+                             "workloads can show")
     args = parser.parse_args(argv)
     ok = True
     if not args.skip_faults:

@@ -107,7 +107,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "difference")
     parser.add_argument("--engine", choices=("programs", "async"), default="programs",
                         help="programs (default): drawn programs between barriers, shrunk when they fail; async: "
-                             "the pressure engine, every client in a closed loop of SET/GET with unique values on "
+                             "the pressure engine, every client in a closed loop of SET (unique values) or INCR, and GET, on "
                              "asyncio, from worker processes, checked epoch by epoch as it records "
                              f"(--workload {' or '.join(PRESSURE_WORKLOADS)})")
     parser.add_argument("--pipeline", type=bounded_int(1_000), default=1, metavar="N",

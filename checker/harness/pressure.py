@@ -55,7 +55,7 @@ from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.pressure_check import GRACE, EpochCheck, follow
-from redlin.harness.pressure_clients import WorkerReport, WorkerSpec, work
+from redlin.harness.pressure_clients import WRITES, WorkerReport, WorkerSpec, work
 from redlin.harness.target import Target
 from redlin.history.jsonl import HistoryWriter, load_history
 from redlin.history.records import History, Outcome
@@ -83,6 +83,8 @@ class PressureWorkload:
     ``duration`` seconds or ``ops`` operations over all clients (the first reached ends the run;
     at least one must be given); ``pipeline`` commands written at once per client; ``read_share``
     of the commands are ``GET``; ``processes`` worker processes (``None``: :func:`default_processes`).
+    ``workload`` is what the others are (:data:`~redlin.harness.pressure_clients.WRITES`):
+    ``register``, ``SET`` of unique values; ``counter``, ``INCR``.
     """
 
     clients: int = 8
@@ -97,6 +99,7 @@ class PressureWorkload:
     epoch: float = DEFAULT_EPOCH
     """Seconds of one epoch: the keys change every epoch, and each epoch is checked once it is over
     while later ones are recorded (:mod:`redlin.harness.pressure_check`)."""
+    workload: str = "register"
 
     def __post_init__(self) -> None:
         if self.clients < 1:
@@ -107,6 +110,8 @@ class PressureWorkload:
             raise UsageError(f"keys and --pipeline must be at least 1, not {self.keys} and {self.pipeline}")
         if not 0.0 <= self.read_share <= 1.0:
             raise UsageError(f"the read share must lie between 0 and 1, not {self.read_share}")
+        if self.workload not in WRITES:
+            raise UsageError(f"--engine async runs --workload {' or '.join(WRITES)} only, not {self.workload!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +220,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
                           prefix=prefix, clients=clients, keys=workload.keys, pipeline=workload.pipeline,
                           read_share=workload.read_share, timeout=workload.timeout, duration_ns=duration_ns, ops=ops,
                           seed=workload.seed, epoch_ns=epoch_ns, password=target.password,
-                          username=target.username, db=target.db)
+                          username=target.username, db=target.db, workload=workload.workload)
         process = context.Process(target=work, args=(spec, stop, results, go, start), name=f"redlin-pressure-{index}",
                                   daemon=True)
         process.start()

@@ -10,7 +10,8 @@ per read, which is most of an operation's time at these rates).
 The workload is a register with unique values, which :mod:`redlin.search.fastpath` checks in
 O(n log n) per key: each client sends ``SET k v`` (``v`` unique: the client id and its sequence
 number) or ``GET k`` on one of a few keys under the run's prefix, every command past the run's
-:class:`~redlin.harness.guard.Guard`.  With ``pipeline`` above 1 a client writes that many commands
+:class:`~redlin.harness.guard.Guard`.  Or a counter (:data:`WRITES`): ``INCR k`` instead of the
+``SET``, each reply the count it made, which a non-atomic increment repeats under contention.  With ``pipeline`` above 1 a client writes that many commands
 at once; each is an operation of its own, under a client id of its own (a client has one operation
 in flight in a history), invoked when the batch is written and complete when its reply is read.
 
@@ -61,7 +62,11 @@ from redlin.history.jsonl import encode_call, encode_reply
 from redlin.model import Error, Parser, ProtocolError, Reply, Status, encode_command
 from redlin.model._resp import Incomplete
 
-__all__ = ["EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "ignore_terminal_signals", "work"]
+__all__ = ["WRITES", "EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "ignore_terminal_signals",
+           "work"]
+
+WRITES: Final = {"register": b"SET", "counter": b"INCR"}
+"""The workloads the pressure engine runs, by name, and the command each writes with (it reads with GET)."""
 
 FLUSH_LINES: Final = 4096
 """Lines the log holds before it writes them at once, whatever the turn of the loop."""
@@ -109,6 +114,8 @@ class WorkerSpec:
     username: str | None = None
     db: int = 0
     reconnect_time: float = RECONNECT_TIME
+    workload: str = "register"
+    """A name of :data:`WRITES`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,9 +281,12 @@ class _Client(asyncio.Protocol):
         for index, lane in enumerate(self.lanes):
             key = keys[rng.randrange(len(keys))]
             write = rng.random() >= spec.read_share
-            if write:
+            if write and worker.counting:
+                argv: tuple[bytes, ...] = (b"INCR", key)
+                call = worker.incr_json[key]
+            elif write:
                 self.sequence += 1
-                argv: tuple[bytes, ...] = (b"SET", key, b"%d.%d" % (lane, self.sequence))
+                argv = (b"SET", key, b"%d.%d" % (lane, self.sequence))
                 call = f'[["SET",{worker.key_json[key]},"{lane}.{self.sequence}"]]'
             else:
                 argv = (b"GET", key)
@@ -322,7 +332,7 @@ class _Client(asyncio.Protocol):
             done = time.monotonic_ns()
             worker.completed += 1
             if type(reply) is Error:
-                refused = rejection(((b"SET" if write else b"GET",),), (reply,))
+                refused = rejection(((worker.write if write else b"GET",),), (reply,))
                 if refused is not None:
                     worker.rejected[refused.code] = worker.rejected.get(refused.code, 0) + 1
                     log.ended(op, "fail" if refused.definite else "info", done, f"{refused.code}: {refused.text}")
@@ -369,6 +379,9 @@ class _Worker:
         self.keys: list[bytes] = []
         self.key_json: dict[bytes, str] = {}
         self.get_json: dict[bytes, str] = {}
+        self.incr_json: dict[bytes, str] = {}
+        self.write = WRITES[spec.workload]
+        self.counting = spec.workload == "counter"
         self.guard = Guard(spec.prefix)
         self.stopping = False
         self.started = 0
@@ -389,6 +402,7 @@ class _Worker:
             self.keys = [epoch_key(spec.prefix, epoch, number) for number in range(spec.keys)]
             self.key_json = {key: json.dumps(key.decode("utf-8", "surrogateescape")) for key in self.keys}
             self.get_json = {key: call_json((b"GET", key)) for key in self.keys}
+            self.incr_json = {key: call_json((b"INCR", key)) for key in self.keys}
         return self.keys
 
     def may_go(self, now: int | None = None) -> bool:

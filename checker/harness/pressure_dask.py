@@ -352,7 +352,8 @@ def _spec(worker: WorkerClock, count: int, target: Target, prefix: bytes, worklo
                       timeout=workload.timeout,
                       duration_ns=int(workload.duration * 1e9) if workload.duration is not None else 0, ops=ops,
                       seed=workload.seed, epoch_ns=int(workload.epoch * 1e9),
-                      password=target.password, username=target.username, db=target.db)
+                      password=target.password, username=target.username, db=target.db,
+                      workload=workload.workload)
 
 
 def _wait(client: Any, futures: dict[Any, WorkerClock], lost: dict[int, str], *, ready: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""``redlin run --engine async``: a register workload recorded at pressure, checked as it goes, reported.
+"""``redlin run --engine async``: a register or counter workload recorded at pressure, checked as it goes, reported.
 
 Where :func:`redlin.harness.runner.run` draws programs and runs them between barriers, this run keeps
 ``--clients`` connections busy for ``--duration`` seconds (or ``--ops`` operations) with the pressure
@@ -22,7 +22,7 @@ notes give each worker's clock offset, uncertainty and file.
 >>> pressure_workload_name("cas")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register only, not 'cas'
+redlin.errors.UsageError: --engine async runs --workload register or counter only, not 'cas'
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from redlin.harness.plan import RunPlan
 from redlin.harness.preflight import new_run_id, validate
 from redlin.harness.pressure import PressureRecording, PressureWorkload, pieces_dir, record_pressure
 from redlin.harness.pressure_check import EpochCheck
-from redlin.harness.pressure_clients import epoch_key
+from redlin.harness.pressure_clients import WRITES, epoch_key
 from redlin.harness.pressure_dask import record_pressure_dask
 from redlin.harness.run_report import report_paths
 from redlin.harness.target import Target, open_connection
@@ -52,10 +52,13 @@ from redlin.history.records import History
 from redlin.search.check import check
 from redlin.search.result import Result
 
-__all__ = ["PRESSURE_WORKLOADS", "pressure_workload_name", "run_pressure"]
+__all__ = ["PRESSURE_FAULTS", "PRESSURE_WORKLOADS", "pressure_workload_name", "run_pressure"]
 
-PRESSURE_WORKLOADS: Final = ("register",)
+PRESSURE_WORKLOADS: Final = tuple(WRITES)
 """The workloads the pressure engine runs."""
+PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "incr-read-then-write": "counter"}
+"""The embedded server's planted faults a pressure workload can show, and the workload that shows each
+(the others need MULTI/EXEC, scripts, Pub/Sub or commands the engine does not send)."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 
@@ -91,7 +94,7 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                    password_env=password_env, run_id=run_id,
                    out_dir=Path(out) if out is not None else Path("reports") / run_id, engine="async")
     spec = PressureWorkload(clients=clients, duration=duration, ops=ops, pipeline=pipeline, processes=processes,
-                            timeout=timeout, seed=seed)
+                            timeout=timeout, seed=seed, workload=workload)
     with ExitStack() as stack, Interrupts() as interrupts:
         opened = plan.open(stack)
         record = plan.record(opened, workload=workload, pipeline=pipeline)
