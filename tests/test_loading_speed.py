@@ -27,6 +27,7 @@ from redlin.history.records import History
 from redlin.history.source import read_text
 
 BIG = 12345678901234567890123456789  # beyond 64 bits: orjson would refuse it, json reads it
+EDGES = [2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 19817275529406208693]  # msgspec < 0.19 misread the last
 META = {"event": "meta", "format": "redlin-history", "version": 1, "model": "redis", "protocol": 3}
 
 
@@ -60,7 +61,7 @@ def _event(**fields: Any) -> str:
 
 
 TRICKY_REPLIES = [
-    BIG, -BIG, "é ü 中文 🎉", {"b64": "/wA="}, None, [1, [None, "x"]], {"nil_array": True},
+    BIG, -BIG, *EDGES, "é ü 中文 🎉", {"b64": "/wA="}, None, [1, [None, "x"]], {"nil_array": True},
     {"status": "OK"}, {"error": "ERR \u00e9"}, {"frames": [["message", "c", "m"], 1]},
     {"map": [["f", {"double": "1.5"}]]}, {"set": ["a", "b"]}, {"push": ["pubsub", "x"]},
     {"double": "inf"}, {"bool": True}, {"big_number": str(BIG)}, {"verbatim": ["txt", "text"]},
@@ -120,7 +121,7 @@ def test_jsonl_errors_are_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_generic_models_load_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cas-register history: booleans and floats stay Literals, big integers stay exact."""
     lines = [_event(event="meta", format="redlin-history", version=1, model="cas-register")]
-    values: list[Any] = [1, BIG, True, 1.0, 2.5, "s", None, [1, [True]], {"literal": "x"}, {"a": 1}]
+    values: list[Any] = [1, BIG, True, 1.0, 2.5, "s", None, [1, [True]], {"literal": "x"}, {"a": 1}, *EDGES]
     for number, value in enumerate(values):
         lines.append(_event(event="invoke", op=number, client=number % 2, time=2 * number, call=["write", value]))
         lines.append(_event(event="ok", op=number, time=2 * number + 1, result=value))
@@ -267,3 +268,18 @@ def test_gc_is_paused_only_while_loading() -> None:
     with pytest.raises(RuntimeError), paused_gc():
         raise RuntimeError
     assert gc.isenabled()
+
+
+def test_what_a_loader_keeps_skips_the_young_collections() -> None:
+    """Kept in the oldest generation: the first collections after loading do not walk it all again."""
+    with paused_gc():
+        kept = [[number] for number in range(1000)]
+    young = {id(item) for generation in (0, 1) for item in gc.get_objects(generation=generation)}
+    assert gc.isenabled() and not any(id(item) in young for item in kept)
+    gc.freeze()  # objects someone froze stay frozen
+    try:
+        with paused_gc():
+            pass
+        assert gc.get_freeze_count() > len(kept)
+    finally:
+        gc.unfreeze()

@@ -33,6 +33,7 @@ RegisterState = tuple[Hashable]
 KvState = immutables.Map[Hashable, str]
 
 _INFO = Outcome.INFO
+_OK = Outcome.OK
 
 
 def _value_text(value: object) -> str:
@@ -97,10 +98,10 @@ def _register_impossible(initial: Hashable) -> Callable[[Sequence[Operation]], O
             call = op.call
             if call[0] == "write":
                 written.add(call[1])
-            elif call[0] == "cas" and (op.result or not op.definite):
+            elif call[0] == "cas" and (op.result or op.outcome is not _OK):
                 written.add(call[2])
         for op in ops:
-            if not op.definite:
+            if op.outcome is not _OK:  # (op.definite, without a property's call)
                 continue
             call = op.call
             if (call[0] == "read" and op.result not in written) or (

@@ -67,8 +67,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Generator, Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,25 +120,29 @@ class OutOfBudget:
 PartOutcome = Linearized | Stuck | OutOfBudget
 
 
-def _entries(ops: Sequence[Operation]) -> list[tuple[int, bool]]:
-    """The call and return entries of ``ops`` in real-time order, as (op index, is_call) pairs.
+def _entries(ops: Sequence[Operation]) -> list[tuple[int, int, int]]:
+    """The call and return entries of ``ops`` in real-time order, as (time, 0 for a call or 1 for a
+    return, op index).
 
     At equal times calls come before returns: A precedes B only if A completed strictly before B
     was invoked, so touching intervals overlap.  INFO operations have a call entry only.
     """
     events: list[tuple[int, int, int]] = []
+    append, ok, info = events.append, Outcome.OK, Outcome.INFO
     for index, op in enumerate(ops):
-        if op.outcome is Outcome.OK:
-            if op.complete is None:
+        outcome = op.outcome
+        if outcome is ok:
+            complete = op.complete
+            if complete is None:
                 raise ValueError(f"operation {op.id}: a definite operation needs a completion time")
-            if op.complete < op.invoke:
-                raise ValueError(f"operation {op.id}: completed ({op.complete}) before invoked ({op.invoke})")
-            events.append((op.complete, 1, index))
-        elif op.outcome is not Outcome.INFO:
-            raise ValueError(f"operation {op.id}: {op.outcome.value} operations must be removed before searching")
-        events.append((op.invoke, 0, index))
+            if complete < op.invoke:
+                raise ValueError(f"operation {op.id}: completed ({complete}) before invoked ({op.invoke})")
+            append((complete, 1, index))
+        elif outcome is not info:
+            raise ValueError(f"operation {op.id}: {outcome.value} operations must be removed before searching")
+        append((op.invoke, 0, index))
     events.sort()
-    return [(index, kind == 0) for _, kind, index in events]
+    return events
 
 
 _gc_lock = threading.Lock()
@@ -147,9 +150,8 @@ _gc_pauses = 0
 _gc_was_enabled = False
 
 
-@contextmanager
-def cyclic_gc_paused() -> Iterator[bool]:
-    """Pause the cyclic garbage collector; yields whether it was running (and will run again).
+def cyclic_gc_paused() -> _GcPause:
+    """Pause the cyclic garbage collector; ``with`` gives whether it was running (and will run again).
 
     The search allocates hundreds of thousands of small objects that it keeps (the memo) and
     creates no reference cycles, so the collector's repeated passes over the growing memo are pure
@@ -158,20 +160,33 @@ def cyclic_gc_paused() -> Iterator[bool]:
     checkpoints, for the sake of models whose steps make cycles.  Nested and concurrent pauses
     share one.
     """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-        running = _gc_was_enabled
-    try:
-        yield running
-    finally:
+    return _PAUSE
+
+
+class _GcPause:
+    """:func:`cyclic_gc_paused`'s context: a class, as a generator-based one costs as much as a
+    tiny part's search (a few microseconds, several times a part)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> bool:
+        global _gc_pauses, _gc_was_enabled
+        with _gc_lock:
+            if _gc_pauses == 0:
+                _gc_was_enabled = gc.isenabled()
+                gc.disable()
+            _gc_pauses += 1
+            return _gc_was_enabled
+
+    def __exit__(self, *exc: object) -> None:
+        global _gc_pauses
         with _gc_lock:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+_PAUSE = _GcPause()
 
 
 class PartSearch:
@@ -257,9 +272,6 @@ def _search(
     returns_head, reads_head, writes_head, maybe_head = m + 1, m + 2, m + 3, m + 4
     heads = (reads_head, writes_head, maybe_head)  # scanned in this order: phase 0, 1, 2
     size = m + 9
-    nxt = [0] * size
-    prv = [0] * size
-    last = {head: head for head in (returns_head, *heads)}
     call_op: list[Operation] = [ops[0]] * size  # call entry -> its operation (others: filler)
     returns_to: list[int] = [0] * size  # call entry -> its return entry (0: none, an INFO op)
     rank: list[int] = [0] * size  # call entry -> its definite operation's rank (in call order)
@@ -267,36 +279,42 @@ def _search(
     phase_of: list[int] = [0] * size  # call entry -> the phase of its list
     returning: list[int] = [0] * size  # return entry -> index of its operation in ops
     read_only = model.read_only
-    call_entry_of: dict[int, int] = {}
-    ranked = maybes = 0
-    for entry, (index, is_call) in enumerate(layout, start=1):
-        op = ops[index]
-        if not is_call:
+    call_entry_of = [0] * len(ops)  # index in ops -> its call entry
+    reads: list[int] = []  # each list's entries, in order (linked below, in one pass each)
+    writes: list[int] = []
+    infos: list[int] = []
+    returned: list[int] = []
+    ranked = 0
+    ok = Outcome.OK
+    for entry, (_, is_return, index) in enumerate(layout, start=1):
+        if is_return:
             returning[entry] = index
             returns_to[call_entry_of[index]] = entry
-            head = returns_head
+            returned.append(entry)
+            continue
+        op = ops[index]
+        call_op[entry] = op
+        call_entry_of[index] = entry
+        if op.outcome is not ok:
+            phase_of[entry] = 2
+            bit[entry] = 1 << len(infos)
+            infos.append(entry)
         else:
-            call_op[entry] = op
-            call_entry_of[index] = entry
-            if op.outcome is not Outcome.OK:
-                phase_of[entry] = 2
-                bit[entry] = 1 << maybes
-                maybes += 1
+            rank[entry] = ranked
+            ranked += 1
+            if read_only is not None and read_only(op):
+                reads.append(entry)  # (phase 0)
             else:
-                rank[entry] = ranked
-                ranked += 1
-                if read_only is not None and read_only(op):
-                    phase_of[entry] = 0
-                else:
-                    phase_of[entry] = 1
-            head = heads[phase_of[entry]]
-        nxt[last[head]] = entry
-        prv[entry] = last[head]
-        last[head] = entry
-    call_entries = set(call_entry_of.values())
-    for tail, head in enumerate((returns_head, *heads), start=m + 5):
-        nxt[last[head]] = tail
-        prv[tail] = last[head]
+                phase_of[entry] = 1
+                writes.append(entry)
+    nxt = [0] * size
+    prv = [0] * size
+    for tail, (head, chain) in enumerate(((returns_head, returned), (reads_head, reads), (writes_head, writes),
+                                          (maybe_head, infos)), start=m + 5):
+        linked = [head, *chain, tail]
+        for before, after in zip(linked, linked[1:]):
+            nxt[before] = after
+            prv[after] = before
     # twin[e]: for an INFO call, the bit of the previous INFO call with the same effect
     # (model.effect); it may be placed only once that twin is.  Interchangeable INFO operations
     # are thus placed in call order, which loses nothing: the earlier one can stand in for the later
@@ -313,7 +331,9 @@ def _search(
             last_with_effect[key] = entry
             entry = nxt[entry]
     # committed[e]: a definite read-only operation; once it fits, its siblings need no trying.
-    committed = [phase_of[entry] == 0 and entry in call_entries for entry in range(size)]
+    committed = [False] * size
+    for entry in reads:
+        committed[entry] = True
 
     step = model.step
     state: Hashable = model.init()
@@ -334,7 +354,7 @@ def _search(
     # A dead end keeps a reference to it, never a copy: copying the path at every new deepest dead
     # end made a long part quadratic.
     path: _Path = None
-    definite = sum(1 for op in ops if op.outcome is Outcome.OK)
+    definite = ranked  # (each definite operation has one call entry, ranked in call order)
     pending = definite  # definite operations not yet placed
     explored = 0
     checkpoint = min(budget, _CHECK_EVERY)
