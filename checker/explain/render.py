@@ -231,6 +231,17 @@ CLAIMS: dict[str, str] = {
     "fast-proof/fork": "Found without a search: {earlier:client}'s operation {earlier:id} and {op:client}'s "
                        "operation {op:id} read strings that part ways after the same write, which ran once: no "
                        "order of the writes leads to both.",
+    "fast-proof/repeat": "Found without a search: {earlier:client}'s operation {earlier:id} and {op:client}'s "
+                         "operation {op:id} popped the same value from the list, and it was pushed once.",
+    "fast-proof/early": "Found without a search: {op:client}'s operation {op:id} popped a value before "
+                        "{earlier:client}'s operation {earlier:id}, the only push of it, began.",
+    "fast-proof/order": "Found without a search: {op:client}'s operation {op:id} popped its value out of order: "
+                        "{earlier:client}'s operation {earlier:id} pushed a value that real time says had to come "
+                        "out first (first in, first out for a queue; last in, first out for a stack), and it did "
+                        "not.",
+    "fast-proof/witness": "Found without a search: {op:client}'s operation {op:id} found the list empty while the "
+                          "value {earlier:client}'s operation {earlier:id} pushed was certainly in it (pushed before "
+                          "the pop began, popped by nobody until after it ended).",
     "version-difference": "Version difference: the model of profile {profile} explains every reply of the failing "
                           "history, and the model of {checked}, the profile it was checked as, cannot: the server "
                           "behaves as that version here, which is no bug. Check it as that version with --profile "

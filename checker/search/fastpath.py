@@ -68,6 +68,7 @@ from redlin.history.records import Operation, Outcome
 from redlin.search.appends import AppendAccess, decide_appends, kv_access, refute_appends
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
+from redlin.search.sequences import LIST_VIEWS, decide_sequence, refute_sequence
 from redlin.search.wgl import Linearized, Stuck, cyclic_gc_paused
 
 __all__ = ["APPEND_VIEWS", "VIEWS", "Access", "RegisterView", "decide_register", "fast_decision", "fast_order",
@@ -235,12 +236,15 @@ def fast_order(ops: Sequence[Operation], model: Model[Any]) -> tuple[int, ...] |
     fast path does not apply to ``model`` or to these operations, or the part is not linearizable."""
     view = VIEWS.get(model.name)
     appends = APPEND_VIEWS.get(model.name)
-    if view is None and appends is None:
+    lists = LIST_VIEWS.get(model.name)
+    if view is None and appends is None and lists is None:
         return None
     with cyclic_gc_paused():  # a million small objects kept: the collector's passes are pure cost
         order = None if view is None else decide_register(ops, view.access, view.initial(model))
         if order is None and appends is not None:
             order = decide_appends(ops, appends)
+        if order is None and lists is not None:
+            order = decide_sequence(ops, lists)
         try:
             if order is None or not replay_ok(order, ops, model):
                 return None
@@ -252,10 +256,18 @@ def fast_order(ops: Sequence[Operation], model: Model[Any]) -> tuple[int, ...] |
 def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | Stuck | None:
     """One part decided without a search: :func:`fast_order`'s linearization, or a violation the
     string fast path proves (:func:`~redlin.search.appends.refute_appends`: ``operation`` is the
-    later read, ``proof`` the earlier one), or ``None`` for the search to decide."""
+    later read, ``proof`` the earlier one) or the list fast path does
+    (:func:`~redlin.search.sequences.refute_sequence`), or ``None`` for the search to decide."""
     order = fast_order(ops, model)
     if order is not None:
         return Linearized(order=order, states_explored=0)
+    lists = LIST_VIEWS.get(model.name)
+    if lists is not None:
+        refuted = refute_sequence(ops, lists)
+        if refuted is not None:
+            _, operation, proof = refuted
+            return Stuck(operation=ops[operation].id, prefixes=(), states_explored=0,
+                         proof=tuple(ops[index].id for index in proof))
     appends = APPEND_VIEWS.get(model.name)
     if appends is not None:
         pair = refute_appends(ops, appends)
