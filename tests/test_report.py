@@ -523,6 +523,15 @@ CLAIM_EXAMPLES: dict[str, Callable[[], Explanation]] = {
     "fast-proof/fork": lambda: explanation_of(kv_history(
         (0, ("put", "x", "p"), None, 0, 1), (1, ("append", "x", "a"), None, 0, 9), (2, ("append", "x", "b"), None, 0, 9),
         (3, ("get", "x"), "pa", 2, 9), (4, ("get", "x"), "pb", 2, 9)), kv()),
+    "fast-proof/repeat": lambda: explanation_of(redis_history(
+        (1, 0, 1, ("RPUSH", "q", "a"), 1), (2, 2, 3, ("LPOP", "q"), b"a"), (3, 4, 5, ("LPOP", "q"), b"a"))),
+    "fast-proof/early": lambda: explanation_of(redis_history(
+        (1, 0, 1, ("LPOP", "q"), b"a"), (2, 2, 3, ("RPUSH", "q", "a"), 1))),
+    "fast-proof/order": lambda: explanation_of(redis_history(
+        (1, 0, 1, ("RPUSH", "q", "a"), 1), (1, 2, 3, ("RPUSH", "q", "b"), 2), (2, 4, 5, ("LPOP", "q"), b"b"),
+        (2, 6, 7, ("LPOP", "q"), b"a"))),
+    "fast-proof/witness": lambda: explanation_of(redis_history(
+        (1, 0, 1, ("RPUSH", "q", "a"), 1), (2, 2, 3, ("LPOP", "q"), None), (3, 4, 5, ("LPOP", "q"), b"a"))),
     "linearizable": lambda: explanation_of(kv_history((0, ("put", "x", "1"), None, 0, 1), (1, ("get", "y"), "", 2, 3)),
                                            kv()),
     "linearizable/one-part": lambda: explanation_of(redis_history((1, 0, 1, ("SET", "k", "1"), OK))),
