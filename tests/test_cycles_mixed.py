@@ -14,7 +14,7 @@ from test_cycles_redis import result_section
 
 from redlin.adapter.projection import mixed_transactions
 from redlin.adapter.restarts import restart_call
-from redlin.adapter.transactions import RunKey
+from redlin.adapter.transactions import LIST_APPEND_SCRIPT, RunKey
 from redlin.cycles import check_transactions
 from redlin.cycles.explain import render
 from redlin.cycles.transactions import MIXED, OK, Transaction, TransactionHistory, append, read, write
@@ -89,6 +89,21 @@ def test_a_restart_that_lost_the_data_leaves_out_the_keys_in_use_across_it() -> 
         op(7, 7, ((b"GET", b"p:3:x0"),), (b"w",)))
     assert mops == [[("append", "l0", "a")], [("r", "l0", ("a",))], [("w", "x0", "w")], [("r", "x0", "w")]]
     assert left_out == ("x0 (round 2): the server restarted (run old -> new) and came back empty while it was in use",)
+
+
+def test_a_script_that_wrote_a_key_left_out_takes_its_other_keys_out_too() -> None:
+    # The CI met it: a setup script appended to l0 and l1, l1 was left out, and the script went
+    # with it, so l0's read of the script's element looked like a garbage read.
+    body = b"-- guard\n" + LIST_APPEND_SCRIPT.encode()
+    mops, _, left_out = project(
+        op(0, 1, ((b"EVAL", body, b"2", b"p:1:l0", b"p:1:l1", b"s"),), (((b"s",), (b"s",)),)),
+        op(1, 2, ((b"INCR", b"p:1:l1"),), (WRONGTYPE,)),
+        op(2, 3, ((b"SADD", b"p:1:l1", b"m"),), None, outcome=Outcome.INFO),
+        op(3, 4, ((b"LRANGE", b"p:1:l0", b"0", b"-1"),), ((b"s",),)),
+        op(4, 5, ((b"RPUSH", b"p:2:l0", b"a"),), (1,)))
+    assert mops == [[("append", "l0", "a")]]
+    assert left_out == ("l1 (round 1): SADD may have written it (no reply)",
+                        "l0 (round 1): a script also wrote l1 (round 1), which is left out")
 
 
 def test_blocks_keep_what_ran_and_aborted_blocks_stay_aborted() -> None:

@@ -17,6 +17,8 @@ something else changed, so a key is left out whole (in every transaction) when:
   a command that failed, or only reads (``GET`` of a list, ``LRANGE`` of a register), changed nothing;
 - a value was written to it, or an element appended, twice (the checker needs unique ones);
 - a pipeline named it (the adapter reads commands one transaction at a time);
+- the list-append script that wrote it also wrote a key left out (the script is one transaction:
+  it goes whole, and what it appended with it);
 - the server restarted without its data (a ``RESTART`` the recorder wrote, :mod:`redlin.adapter.restarts`,
   that came back empty or maybe lost writes) while the key was in use: between its first invocation
   and its last completion.  A key used wholly before a restart, or wholly after, saw none of it.
@@ -88,6 +90,7 @@ def mixed_transactions(history: History, *, lists: Collection[str], registers: C
         for begun, ended, what in restarts:
             if first <= ended and begun <= last:
                 why.setdefault(key, f"{what} while it was in use")
+    _spread(history, names, why)
     kept = tuple(cut for op in history if (cut := _cut(op, names, why)) is not None)
     adapted = transaction_history(History(kept, history.meta), MIXED, source=source)
     return adapted, tuple(f"{names.show(raw)}: {reason}" for raw, reason in why.items())
@@ -199,6 +202,26 @@ def _script_of_lists(argv: tuple[Any, ...], names: _Names) -> bool:
         listed = argv[3:3 + int(argv[2])]
         return bool(listed) and all(names.kind(key) == "list" for key in listed)
     return _list_script(argv, names)
+
+
+def _spread(history: History, names: _Names, why: dict[bytes, str]) -> None:
+    """Leave out every key of a list-append script that names a key left out: the script is one
+    transaction the adapter reads whole, so it goes, and with it what it appended to the others."""
+    scripts = [op.call[0] for op in history if isinstance(op.call, tuple) and len(op.call) == 1
+               and isinstance(op.call[0], tuple) and op.call[0] and isinstance(op.call[0][0], bytes)
+               and op.call[0][0].upper() in _SCRIPTS and _script_of_lists(op.call[0], names)]
+    spreading = True
+    while spreading:  # until no script joins a key left out to one kept
+        spreading = False
+        for argv in scripts:
+            listed = argv[3:3 + int(argv[2])]
+            out = next((key for key in listed if key in why), None)
+            if out is None:
+                continue
+            for key in listed:
+                if key not in why:
+                    why[key] = f"a script also wrote {names.show(out)}, which is left out"
+                    spreading = True
 
 
 def _cut(op: Operation, names: _Names, why: dict[bytes, str]) -> Operation | None:
