@@ -39,13 +39,12 @@ roll the others back) and are dropped one by one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator
 from dataclasses import replace
 from typing import Any, Final
 
 from redlin.adapter.restarts import describe_restart, is_restart_argv
-from redlin.adapter.transactions import LIST_APPEND_SCRIPT, transaction_history
+from redlin.adapter.transactions import LIST_APPEND_SCRIPT, KeyNames, transaction_history
 from redlin.cycles.transactions import MIXED, TransactionHistory
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import Error, Status
@@ -56,7 +55,6 @@ _READ_ONLY: Final = frozenset({b"GET", b"LRANGE", b"SMEMBERS", b"SISMEMBER", b"S
                                b"TYPE", b"STRLEN", b"WATCH", b"UNWATCH"})
 """Commands that change no key: naming a tracked key, they are dropped and the key stays."""
 
-_SCRIPTS: Final = (b"EVAL", b"EVALSHA")
 _QUEUED: Final = Status("QUEUED")
 _NOT_RUN: Final = Error("EXECABORT not run")
 _NEVER: Final = float("inf")
@@ -96,22 +94,18 @@ def mixed_transactions(history: History, *, lists: Collection[str], registers: C
     return adapted, tuple(f"{names.show(raw)}: {reason}" for raw, reason in why.items())
 
 
-class _Names:
+class _Names(KeyNames):
     """Which keys are tracked, and as what: a sent key's name after the run's prefix and round."""
 
     def __init__(self, prefix: bytes, lists: frozenset[str], registers: frozenset[str]) -> None:
-        self.pattern = re.compile(re.escape(prefix) + rb"(?:(\d+):)?") if prefix else None
+        super().__init__(prefix)
         self.lists, self.registers = lists, registers
         self.known: dict[bytes, tuple[str, str | None]] = {}
 
     def _split(self, raw: bytes) -> tuple[str, str | None]:
         found = self.known.get(raw)
         if found is None:
-            match = self.pattern.match(raw) if self.pattern is not None else None
-            name = raw[match.end():] if match is not None else raw
-            found = (name.decode("utf-8", errors="backslashreplace"),
-                     match.group(1).decode() if match is not None and match.group(1) else None)
-            self.known[raw] = found
+            found = self.known[raw] = self.split(raw)
         return found
 
     def kind(self, arg: Any) -> str | None:
@@ -161,8 +155,14 @@ def _own(argv: tuple[Any, ...], names: _Names) -> str | None:
 
 
 def _list_script(argv: tuple[Any, ...], names: _Names) -> bool:
-    """An EVAL of the list-append script on tracked lists only (EVALSHA: the adapter tells)."""
-    if argv[0].upper() == b"EVAL" and len(argv) > 2 and LIST_APPEND_SCRIPT.encode() in bytes(argv[1]):
+    """An EVAL of the list-append script on tracked lists only, or an EVALSHA whose listed keys
+    (one at least) are all tracked lists.  An EVALSHA's body is known from an EVAL before it; a wrong
+    guess makes the adapter refuse the history (HistoryError), never a wrong check."""
+    name = argv[0].upper()
+    if name == b"EVALSHA" and len(argv) > 3 and argv[2].isdigit():
+        listed = argv[3:3 + int(argv[2])]
+        return bool(listed) and all(names.kind(key) == "list" for key in listed)
+    if name == b"EVAL" and len(argv) > 2 and LIST_APPEND_SCRIPT.encode() in bytes(argv[1]):
         count = int(argv[2]) if argv[2].isdigit() else -1
         return count >= 0 and all(names.kind(key) == "list" for key in argv[3:3 + count])
     return False
@@ -183,7 +183,7 @@ def _taint(argv: tuple[Any, ...], reply: Any, done: bool, pipelined: bool, names
     if done and isinstance(reply, Error):
         return  # it did nothing
     own = _own(argv, names)
-    if own is not None or (name in _SCRIPTS and _script_of_lists(argv, names)):
+    if own is not None or _list_script(argv, names):
         if name in (b"RPUSH", b"SET"):
             if (argv[1], argv[2]) in written:
                 why.setdefault(argv[1], f"{argv[2].decode('utf-8', errors='backslashreplace')} was written twice")
@@ -195,21 +195,12 @@ def _taint(argv: tuple[Any, ...], reply: Any, done: bool, pipelined: bool, names
         why.setdefault(key, f"{shown} wrote it" if done else f"{shown} may have written it (no reply)")
 
 
-def _script_of_lists(argv: tuple[Any, ...], names: _Names) -> bool:
-    # An EVALSHA's body is known from an EVAL before it; a wrong guess makes the adapter refuse the
-    # history (HistoryError), never a wrong check.
-    if argv[0].upper() == b"EVALSHA" and len(argv) > 3 and argv[2].isdigit():
-        listed = argv[3:3 + int(argv[2])]
-        return bool(listed) and all(names.kind(key) == "list" for key in listed)
-    return _list_script(argv, names)
-
-
 def _spread(history: History, names: _Names, why: dict[bytes, str]) -> None:
     """Leave out every key of a list-append script that names a key left out: the script is one
     transaction the adapter reads whole, so it goes, and with it what it appended to the others."""
     scripts = [op.call[0] for op in history if isinstance(op.call, tuple) and len(op.call) == 1
                and isinstance(op.call[0], tuple) and op.call[0] and isinstance(op.call[0][0], bytes)
-               and op.call[0][0].upper() in _SCRIPTS and _script_of_lists(op.call[0], names)]
+               and _list_script(op.call[0], names)]
     spreading = True
     while spreading:  # until no script joins a key left out to one kept
         spreading = False
@@ -236,7 +227,7 @@ def _cut(op: Operation, names: _Names, why: dict[bytes, str]) -> Operation | Non
         if len(call) != 1:
             return None
         argv = call[0]
-        keep = _own(argv, names) is not None or (first in _SCRIPTS and _script_of_lists(argv, names))
+        keep = _own(argv, names) is not None or _list_script(argv, names)
         if not keep or any(arg in why for arg in argv[1:]):
             return None
         if op.outcome is Outcome.OK and isinstance(op.result, tuple) and op.result and isinstance(op.result[0], Error) \

@@ -63,7 +63,7 @@ from redlin.errors import HistoryError
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import NULL, NULL_ARRAY, Error
 
-__all__ = ["LIST_APPEND_SCRIPT", "RunKey", "history_kind", "transaction_history"]
+__all__ = ["LIST_APPEND_SCRIPT", "KeyNames", "RunKey", "history_kind", "transaction_history"]
 
 LIST_APPEND_SCRIPT: Final = """\
 -- redlin's list-append: append ARGV[1] to each list of KEYS, then read each list whole.
@@ -174,11 +174,32 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
     return TransactionHistory(tuple(transactions), kind, frozenset(keys.lists) if kind == MIXED else frozenset())
 
 
-class _Keys:
-    """Keys without the run's prefix, as :class:`RunKey` records (one per name)."""
+class KeyNames:
+    """A run's sent keys split into the name after the run's prefix and the digits of the round
+    (``<n>:``) that may follow it, as sent (:class:`RunKey` makes them a number); with no prefix
+    (``b""``), or on a key without it, the whole key is the name.
+
+    >>> names = KeyNames(b"r:")
+    >>> names.split(b"r:07:l0"), names.split(b"r:l0"), names.split(b"l0"), KeyNames(b"").split(b"r:0:l0")
+    (('l0', '07'), ('l0', None), ('l0', None), ('r:0:l0', None))
+    """
 
     def __init__(self, prefix: bytes) -> None:
         self.pattern = re.compile(re.escape(prefix) + rb"(?:(\d+):)?") if prefix else None
+
+    def split(self, raw: bytes) -> tuple[str, str | None]:
+        """``raw``'s name and round digits (``None``: no round); a key without the prefix is all name."""
+        match = self.pattern.match(raw) if self.pattern is not None else None
+        if match is None:
+            return _show(raw), None
+        return _show(raw[match.end():]), match.group(1).decode() if match.group(1) else None
+
+
+class _Keys(KeyNames):
+    """Keys without the run's prefix, as :class:`RunKey` records (one per name)."""
+
+    def __init__(self, prefix: bytes) -> None:
+        super().__init__(prefix)
         self.known: dict[bytes, RunKey] = {}
         self.lists: set[RunKey] = set()
 
@@ -191,12 +212,8 @@ class _Keys:
     def __call__(self, raw: bytes) -> RunKey:
         key = self.known.get(raw)
         if key is None:
-            match = self.pattern.match(raw) if self.pattern is not None else None
-            if match is None:
-                key = RunKey(_show(raw))
-            else:
-                key = RunKey(_show(raw[match.end():]), int(match.group(1)) if match.group(1) else None)
-            self.known[raw] = key
+            name, round_ = self.split(raw)
+            key = self.known[raw] = RunKey(name, None if round_ is None else int(round_))
         return key
 
 
