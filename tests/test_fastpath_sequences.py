@@ -17,7 +17,7 @@ from redlin import History, Operation, Outcome, redis_model
 from redlin.cli import main
 from redlin.history.jsonl import save_history
 from redlin.search import sequences
-from redlin.search.fastpath import fast_decision, replay_ok
+from redlin.search.fastpath import fast_decision, fast_order, replay_ok
 from redlin.search.sequences import decide_sequence, redis_list_access, refute_sequence
 from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
 
@@ -192,10 +192,13 @@ def test_each_decline() -> None:
     error = [push(0, a, 1, 0, 1), pop(1, None, 2, 3), op(2, (b"LPOP", b"q"), "WRONGTYPE", 4, 5)]
     for ops in (twice, both_ends, other, keys, counted, error):
         assert decide_sequence(ops, redis_list_access) is None and refute_sequence(ops, redis_list_access) is None
-        assert fast_decision(ops, MODEL) is None
+        assert fast_order(ops, MODEL) is None  # (each is one client's: real time alone decides it, redlin.search.forced)
     # A length no order gives: neither a witness nor one of the proofs; the search decides.
     wrong_length = [push(0, a, 1, 0, 1), push(1, b, 1, 2, 3)]
-    assert fast_decision(wrong_length, MODEL) is None and not search_says_linearizable(wrong_length)
+    assert fast_order(wrong_length, MODEL) is None and refute_sequence(wrong_length, redis_list_access) is None
+    assert not search_says_linearizable(wrong_length)
+    refused = fast_decision(wrong_length, MODEL)  # the order real time forces, refused at its second push
+    assert isinstance(refused, Stuck) and refused.operation == 1 and not refused.proof
 
 
 

@@ -145,7 +145,7 @@ def _check_parts(
         if decided is None:
             undecided.append(index)
         elif isinstance(decided, Stuck):
-            return Violation(part=tuple(op.id for op in part), operation=decided.operation, prefixes=(),
+            return Violation(part=tuple(op.id for op in part), operation=decided.operation, prefixes=decided.prefixes,
                              states_explored=0, elapsed=time.monotonic() - started, proof=decided.proof)
         else:
             witness.append(decided.order)

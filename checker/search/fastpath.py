@@ -66,6 +66,7 @@ from typing import Any
 
 from redlin.history.records import Operation, Outcome
 from redlin.search.appends import AppendAccess, decide_appends, kv_access, refute_appends
+from redlin.search.forced import forced_decision
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
 from redlin.search.sequences import LIST_VIEWS, decide_sequence, refute_sequence
@@ -257,8 +258,13 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
     """One part decided without a search: :func:`fast_order`'s linearization, or a violation the
     string fast path proves (:func:`~redlin.search.appends.refute_appends`: ``operation`` is the
     later read, ``proof`` the earlier one) or the list fast path does
-    (:func:`~redlin.search.sequences.refute_sequence`), or ``None`` for the search to decide."""
-    order = fast_order(ops, model)
+    (:func:`~redlin.search.sequences.refute_sequence`), or ``None`` for the search to decide.  A part
+    real time orders completely is decided too, for any model (:mod:`redlin.search.forced`): a
+    witness at once, a refusal only when no pattern above (nor the model's pre-check) words it."""
+    forced = forced_decision(ops, model)
+    if isinstance(forced, Linearized):
+        return forced
+    order = None if forced is not None else fast_order(ops, model)
     if order is not None:
         return Linearized(order=order, states_explored=0)
     lists = LIST_VIEWS.get(model.name)
@@ -274,7 +280,13 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
         if pair is not None:
             earlier, later = pair
             return Stuck(operation=ops[later].id, prefixes=(), states_explored=0, proof=(ops[earlier].id,))
-    return None
+    if forced is not None:
+        # The forced order failed: the model's pre-check, when it finds something, words the
+        # violation better than the refused prefix does (a value nobody wrote, say).
+        impossible = model.find_impossible(ops) if model.find_impossible is not None else None
+        if impossible is not None:
+            return Stuck(operation=impossible.id, prefixes=(), states_explored=0)
+    return forced
 
 
 def fast_result(ops: Sequence[Operation], model: Model[Any]) -> Linearizable | None:

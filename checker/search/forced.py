@@ -1,0 +1,102 @@
+"""Parts whose order real time forces: one client's operations, or any that never overlap.
+
+When every operation of a part completed before the next one began, and none is indeterminate,
+real time leaves exactly one candidate order: a linearization must put each operation after every
+one that completed before it began, which here is all those before it.  So nothing needs searching.
+Replaying that order through the model decides the part: if every step accepts, the order is the
+witness; if the model refuses the operation at position ``k``, no linearization exists, because
+every one must place operation ``k`` right after the first ``k`` operations, in that order.  The
+verdict is the search's, at the cost of one replay (O(n) steps), and the refusal comes with the one
+longest linearizable prefix, as the search would give it.
+
+Porcupine's single-client histories are of this kind, and so is any part one connection drove.
+An indeterminate operation, or two that overlap, and the part is left to the other fast paths and
+the search (``None``).
+
+>>> from redlin.history.records import Operation
+>>> from redlin.search.models import register
+>>> ops = [Operation(0, "a", ("write", 1), None, invoke=0, complete=1),
+...        Operation(1, "a", ("read",), 1, invoke=2, complete=3),
+...        Operation(2, "a", ("write", 2), None, invoke=4, complete=5)]
+>>> forced_decision(ops, register())
+Linearized(order=(0, 1, 2), states_explored=0)
+>>> stale = ops + [Operation(3, "a", ("read",), 1, invoke=6, complete=7)]
+>>> stuck = forced_decision(stale, register())
+>>> stuck.operation, [op for op, _ in stuck.prefixes[0]]
+(3, [0, 1, 2])
+>>> overlapping = ops[:2] + [Operation(2, "b", ("write", 2), None, invoke=2, complete=5)]
+>>> forced_decision(overlapping, register()) is None
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from redlin.history.records import Operation, Outcome
+from redlin.search.model import Model, ModelLimit
+from redlin.search.wgl import Linearized, Stuck
+
+__all__ = ["forced_decision", "forced_order"]
+
+
+def forced_order(ops: Sequence[Operation]) -> list[Operation] | None:
+    """``ops`` in the one order real time allows, or ``None`` when it allows more than one (two
+    operations overlap, or one is indeterminate).  Ties count as overlaps: an operation precedes
+    another only if it completed strictly before the other began."""
+    ordered: Sequence[Operation] = ops
+    definite = Outcome.OK
+    previous = float("-inf")
+    for op in ops:
+        invoke = op.invoke
+        if invoke <= previous:
+            break  # not in invocation order: sort once, then look again
+        complete = op.complete
+        if op.outcome is not definite or complete is None or complete < invoke:
+            return None
+        previous = complete
+    else:
+        return list(ops)
+    ordered = sorted(ops, key=_invoked)
+    previous = float("-inf")
+    for op in ordered:
+        complete = op.complete
+        if op.outcome is not definite or complete is None or op.invoke <= previous or complete < op.invoke:
+            return None
+        previous = complete
+    return list(ordered)
+
+
+def forced_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | Stuck | None:
+    """The verdict on a part real time orders completely (module docstring), or ``None`` when it
+    does not, or when the model cannot evaluate an operation (the search then says why)."""
+    ordered = forced_order(ops)
+    if ordered is None:
+        return None
+    step = model.step
+    state = model.init()
+    try:
+        for position, op in enumerate(ordered):
+            after = step(state, op)
+            if after is None:
+                return Stuck(operation=op.id, prefixes=(_prefix(ordered[:position], model),), states_explored=0)
+            state = after
+    except ModelLimit:
+        return None
+    return Linearized(order=tuple(op.id for op in ordered), states_explored=0)
+
+
+def _prefix(ops: Sequence[Operation], model: Model[Any]) -> tuple[tuple[int, Hashable], ...]:
+    """The prefix the model accepted, as (operation id, state after it) pairs: replayed again, so
+    that the common case, a linearizable part, keeps no states."""
+    state = model.init()
+    placed: list[tuple[int, Hashable]] = []
+    for op in ops:
+        state = model.step(state, op)
+        placed.append((op.id, state))
+    return tuple(placed)
+
+
+def _invoked(op: Operation) -> float:
+    return op.invoke

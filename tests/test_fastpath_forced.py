@@ -1,0 +1,190 @@
+"""Parts whose order real time forces (redlin.search.forced) against the search: random histories of
+operations that never overlap, for the cas register, the kv store and the Redis model; and the
+shapes the forced path must leave alone (an overlap, a tie, an indeterminate operation)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from redlin import (
+    History,
+    Linearizable,
+    Operation,
+    Outcome,
+    Violation,
+    cas_register,
+    check,
+    kv,
+    load_porcupine_kv,
+    redis_model,
+)
+from redlin.search.fastpath import fast_decision
+from redlin.search.forced import forced_decision, forced_order
+from redlin.search.model import Model
+from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
+
+PORCUPINE = Path(__file__).resolve().parents[2] / "shared" / "data" / "porcupine" / "kv"
+Pick = Callable[[int, int], int]
+
+
+def _cas_call(pick: Pick) -> tuple[Any, ...]:
+    kind = pick(0, 2)
+    return ("read",) if kind == 0 else ("write", pick(0, 2)) if kind == 1 else ("cas", pick(0, 2), pick(0, 2))
+
+
+def _cas_result(call: tuple[Any, ...], pick: Pick) -> Any:
+    return pick(0, 2) if call[0] == "read" else pick(0, 1) == 0 if call[0] == "cas" else None
+
+
+def _kv_call(pick: Pick) -> tuple[Any, ...]:
+    kind = ("get", "put", "append")[pick(0, 2)]
+    return ("get", "k") if kind == "get" else (kind, "k", "ab"[pick(0, 1)])
+
+
+def _kv_result(call: tuple[Any, ...], pick: Pick) -> Any:
+    return ("", "a", "b", "ab", "ba", "aa")[pick(0, 5)] if call[0] == "get" else None
+
+
+def _redis_call(pick: Pick) -> tuple[Any, ...]:
+    kind = pick(0, 3)
+    argv = ((b"GET", b"k"), (b"SET", b"k", b"12"[pick(0, 1):][:1]), (b"INCR", b"k"), (b"DEL", b"k"))[kind]
+    return (argv,)
+
+
+def _redis_result(call: tuple[Any, ...], pick: Pick) -> Any:
+    name = call[0][0]
+    if name == b"GET":
+        return ((None, b"1", b"2", b"3")[pick(0, 3)],)
+    if name == b"SET":
+        return ("OK",)
+    return (pick(0, 3),)
+
+
+FORMATS: dict[str, tuple[Callable[[], Model[Any]], Callable[[Pick], tuple[Any, ...]], Callable[..., Any]]] = {
+    "cas-register": (cas_register, _cas_call, _cas_result),
+    "kv": (kv, _kv_call, _kv_result),
+    "redis": (lambda: redis_model(partitioned=False), _redis_call, _redis_result),
+}
+
+
+def one_after_another(pick: Pick, name: str) -> list[Operation]:
+    """Operations of one client or several, each completing before the next begins (a gap of zero
+    or more), with replies either what the model replies (so the history may well be linearizable)
+    or drawn at random; listed in a shuffled order, which the forced path must sort."""
+    make_model, call_of, result_of = FORMATS[name]
+    model = make_model()
+    count = pick(1, 8)
+    ops: list[Operation] = []
+    state = model.init()
+    clock = 0
+    for index in range(count):
+        call = call_of(pick)
+        invoke = clock + pick(0, 2)
+        complete = invoke + pick(0, 2)
+        clock = complete + 1
+        result = result_of(call, pick)
+        op = Operation(index, pick(0, 2), call, result, invoke, complete, Outcome.OK)
+        if pick(0, 2):  # most replies are the model's own
+            for candidate in (result_of(call, lambda lo, hi, v=v: v) for v in range(4)):
+                trial = Operation(index, op.client, call, candidate, invoke, complete, Outcome.OK)
+                if model.step(state, trial) is not None:
+                    op = trial
+                    break
+        after = model.step(state, op)
+        state = after if after is not None else state
+        ops.append(op)
+    order = list(range(count))
+    for position in range(count - 1, 0, -1):
+        other = pick(0, position)
+        order[position], order[other] = order[other], order[position]
+    return [ops[i] for i in order]
+
+
+def agree(ops: list[Operation], name: str) -> bool:
+    model = FORMATS[name][0]()
+    searched = search_part(ops, model, deadline=None, max_states=1_000_000)
+    assert not isinstance(searched, OutOfBudget)
+    forced = forced_decision(ops, model)
+    assert forced is not None, "operations that never overlap: real time forces their order"
+    assert isinstance(forced, Linearized) == isinstance(searched, Linearized), (name, ops)
+    if isinstance(forced, Stuck):
+        assert isinstance(searched, Stuck) and forced.operation == searched.operation, (name, ops)
+        # The prefix is the one real time forces, each state the model's own after its operation.
+        (prefix,) = forced.prefixes
+        by_id = {op.id: op for op in ops}
+        state = model.init()
+        for op_id, after in prefix:
+            state = model.step(state, by_id[op_id])
+            assert state == after
+        assert model.step(state, by_id[forced.operation]) is None
+    else:
+        assert isinstance(forced, Linearized)
+        assert list(forced.order) == [op.id for op in sorted(ops, key=lambda op: op.invoke)]
+    return isinstance(forced, Linearized)
+
+
+@given(st.data(), st.sampled_from(sorted(FORMATS)))
+def test_the_forced_order_agrees_with_the_search(data: st.DataObject, name: str) -> None:
+    ops = one_after_another(lambda lo, hi: data.draw(st.integers(lo, hi)), name)
+    agree(ops, name)
+
+
+def test_a_seeded_sweep_agrees_and_mixes_both_verdicts() -> None:
+    rng = random.Random(15)
+    verdicts: dict[str, set[bool]] = {name: set() for name in FORMATS}
+    for trial in range(1500):
+        name = sorted(FORMATS)[trial % len(FORMATS)]
+        verdicts[name].add(agree(one_after_another(rng.randint, name), name))
+    assert all(seen == {True, False} for seen in verdicts.values()), verdicts
+
+
+def test_what_real_time_does_not_order_is_left_alone() -> None:
+    write = Operation(0, "a", ("write", 1), None, invoke=0, complete=2)
+    overlapping = Operation(1, "b", ("read",), 1, invoke=1, complete=3)
+    tie = Operation(1, "b", ("read",), 1, invoke=2, complete=3)  # began as the write completed
+    indeterminate = Operation(1, "b", ("write", 2), None, invoke=3, complete=None, outcome=Outcome.INFO)
+    after = Operation(1, "b", ("read",), 1, invoke=3, complete=4)
+    for ops in ([write, overlapping], [write, tie], [write, indeterminate]):
+        assert forced_order(ops) is None and forced_decision(ops, cas_register()) is None
+    assert forced_order([after, write]) == [write, after]  # listed out of order, yet forced
+
+
+def test_a_model_limit_leaves_the_part_to_the_search() -> None:
+    # A script the model refuses to run past its instruction limit: the search says why, not us.
+    looping = ((b"EVAL", b"while true do end", b"0"),)
+    ops = [Operation(0, "a", looping, (None,), invoke=0, complete=1)]
+    model = redis_model(partitioned=False)
+    assert forced_order(ops) is not None
+    assert forced_decision(ops, model) is None
+
+
+@pytest.mark.skipif(not PORCUPINE.is_dir(), reason="the shared Porcupine histories are not here")
+def test_porcupine_single_client_files_need_no_search() -> None:
+    good = check(load_porcupine_kv(PORCUPINE / "c01-ok.txt"), kv())
+    assert isinstance(good, Linearizable) and good.states_explored == 0
+    bad_history = load_porcupine_kv(PORCUPINE / "c01-bad.txt")
+    bad = check(bad_history, kv())
+    assert isinstance(bad, Violation) and bad.states_explored == 0
+    # The refused read, after the prefix real time forces: the one the search names.
+    searched = search_part([op for op in bad_history if op.id in bad.part], kv(), deadline=None, max_states=10_000)
+    assert isinstance(searched, Stuck) and searched.operation == bad.operation
+    assert [op_id for op_id, _ in bad.prefixes[0]] == sorted(
+        (op_id for op_id in bad.part if bad_history[op_id].invoke < bad_history[bad.operation].invoke),
+        key=lambda op_id: bad_history[op_id].invoke)
+
+
+def test_the_fast_paths_own_proofs_come_first() -> None:
+    # One client's stale read of a value never written: the pre-check's words, not a refused prefix.
+    ops = [Operation(0, "a", ("put", "k", "x"), None, invoke=0, complete=1),
+           Operation(1, "a", ("get", "k"), "never", invoke=2, complete=3)]
+    decided = fast_decision(ops, kv())
+    assert isinstance(decided, Stuck) and decided.operation == 1 and decided.prefixes == ()
+    result = check(History(tuple(ops)), kv())
+    assert isinstance(result, Violation) and result.prefixes == ()
