@@ -382,13 +382,19 @@ func main() {
 	}
 	model := register; if kind == "kv" { model = kv }
 	if kind == "kv-nopartition" { model = kvMap }
-	wall, started := time.Now(), cpu()
-	result := porcupine.CheckOperationsTimeout(model, ops, time.Duration(limit*float64(time.Second)))
-	spent := cpu() - started
+	repeat := 1 // an optional 4th argument: check N times in this process, keep the best (warm) time
+	if len(os.Args) > 4 { repeat, _ = strconv.Atoi(os.Args[4]) }
+	var result porcupine.CheckResult
+	spent, took := -1.0, time.Duration(0)
+	for r := 0; r < repeat; r++ {
+		wall, started := time.Now(), cpu()
+		result = porcupine.CheckOperationsTimeout(model, ops, time.Duration(limit*float64(time.Second)))
+		if now := cpu() - started; spent < 0 || now < spent { spent, took = now, time.Since(wall) }
+	}
 	status, _ := os.ReadFile("/proc/self/status") // VmHWM: this process's own peak (see peak_mib)
 	kib := 0.0
 	if m := regexp.MustCompile(`VmHWM:\s+(\d+)`).FindSubmatch(status); m != nil { kib, _ = strconv.ParseFloat(string(m[1]), 64) }
-	fmt.Printf("{\"verdict\": %q, \"check\": %f, \"wall\": %f, \"mib\": %f}\n", result, spent, time.Since(wall).Seconds(), kib/1024)
+	fmt.Printf("{\"verdict\": %q, \"check\": %f, \"wall\": %f, \"mib\": %f}\n", result, spent, took.Seconds(), kib/1024)
 }
 """
 _VERDICTS = {"Ok": "linearizable", "Illegal": "violation", "Unknown": "unknown"}

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redlin import History, Operation, Outcome, Violation, check, kv, load_porcupine_kv, minimise
+from redlin.search import appends
 from redlin.search.appends import decide_appends, kv_access, refute_appends
 from redlin.search.fastpath import fast_order, replay_ok
 from redlin.search.wgl import Linearized, OutOfBudget, search_part
@@ -171,3 +172,13 @@ def test_every_bad_porcupine_kv_file_is_refuted_and_no_good_one() -> None:
         refuted = [part for part in MODEL.partition(recorded) if refute_appends(part, kv_access) is not None]
         # c01-bad's violation is of another kind: the search finds it.
         assert len(refuted) == {"c10-bad.txt": 4, "c50-bad.txt": 10}.get(path.name, 0), path.name
+
+
+def test_a_split_reuses_only_what_every_value_was_checked_against() -> None:
+    # "ab" splits one way alone ("abc" does not fit), but in "abcd" both "ab" and "abc" fit at 0:
+    # reusing the shorter string's split there would read "abcd" as "ab" + "cd".
+    writers = {"ab": [0], "abc": [1], "cd": [2]}
+    assert appends._Splitter(writers).all(["abcd", "ab"]) == {"ab": ("ab",), "abcd": None}
+    longer = {"ab": [0], "cd": [2], "e": [3]}
+    assert appends._Splitter(longer).all(["abcde", "ab", "abcd"]) == {
+        "ab": ("ab",), "abcd": ("ab", "cd"), "abcde": ("ab", "cd", "e")}

@@ -154,6 +154,8 @@ def test_what_real_time_does_not_order_is_left_alone() -> None:
     for ops in ([write, overlapping], [write, tie], [write, indeterminate]):
         assert forced_order(ops) is None and forced_decision(ops, cas_register()) is None
     assert forced_order([after, write]) == [write, after]  # listed out of order, yet forced
+    late = Operation(2, "c", ("write", 3), None, invoke=5, complete=None, outcome=Outcome.INFO)
+    assert forced_order([after, write, late]) is None  # out of order, and one of them indeterminate
 
 
 def test_a_model_limit_leaves_the_part_to_the_search() -> None:

@@ -50,7 +50,7 @@ another returned a longer string, since every value written is non-empty.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from redlin.history.records import Operation, Outcome
 
@@ -173,19 +173,52 @@ def _classify(ops: Sequence[Operation], access: Callable[[Operation], AppendAcce
     return writers, is_put, reads
 
 
-def _split(text: str, writers: dict[str, list[int]], lengths: Sequence[int]) -> tuple[str, ...] | None:
-    """``text`` as the values it concatenates, if it splits exactly one way greedily."""
-    found: list[str] = []
-    position = 0
-    while position < len(text):
-        left = len(text) - position
-        matches = [text[position:position + length] for length in lengths
-                   if length <= left and text[position:position + length] in writers]
-        if len(matches) != 1:
-            return None
-        found.append(matches[0])
-        position += len(matches[0])
-    return tuple(found)
+class _Splitter:
+    """Strings split into the values they concatenate, if each splits exactly one way greedily (at
+    every position exactly one written value fits).  Reads of one string grow by appends, so each
+    split reuses what it can of the one before: a value found at a position where every written
+    value's length fitted in the earlier string was checked against all of them, and the longer
+    string starts with the same characters there, so the same value is found again."""
+
+    def __init__(self, writers: dict[str, list[int]]) -> None:
+        self.writers = writers
+        self.lengths = sorted({len(value) for value in writers})
+        self.longest = self.lengths[-1] if self.lengths else 0
+        self.last_text = ""
+        self.last_found: list[str] = []
+
+    def __call__(self, text: str) -> tuple[str, ...] | None:
+        found: list[str] = []
+        position = 0
+        last = self.last_text
+        if last and text.startswith(last):
+            checked = len(last) - self.longest  # a value found at or before this was checked against all
+            for value in self.last_found:
+                if position > checked:
+                    break
+                found.append(value)
+                position += len(value)
+        writers, lengths, end = self.writers, self.lengths, len(text)
+        while position < end:
+            match = None
+            for length in lengths:
+                if length > end - position:
+                    break
+                piece = text[position:position + length]
+                if piece in writers:
+                    if match is not None:
+                        return None  # two values fit here: not one way
+                    match = piece
+            if match is None:
+                return None
+            found.append(match)
+            position += len(match)
+        self.last_text, self.last_found = text, found
+        return tuple(found)
+
+    def all(self, texts: Iterable[str]) -> dict[str, tuple[str, ...] | None]:
+        """Each of ``texts`` split, shortest first (so the most is reused)."""
+        return {text: self(text) for text in sorted(texts, key=len)}
 
 
 def _parents(reads: list[tuple[int, str]], writers: dict[str, list[int]], is_put: set[int],
@@ -199,7 +232,6 @@ def _parents(reads: list[tuple[int, str]], writers: dict[str, list[int]], is_put
     value's writes in turn, the version needed earliest (the first completion of a read showing
     it) first, each the write invoked last before it was needed.  A wrong guess only fails the
     replay."""
-    lengths = sorted({len(value) for value in writers})
     # Versions are numbered in a trie: (parent version, value) -> version, the empty string 0.
     trie: dict[tuple[int, str], int] = {}
     value_of: list[str] = [""]
@@ -210,24 +242,39 @@ def _parents(reads: list[tuple[int, str]], writers: dict[str, list[int]], is_put
     for index, text in reads:
         complete = ops[index].complete
         finish = _INF if complete is None else complete
-        if earliest.get(text, _INF) > finish or text not in earliest:
+        known = earliest.get(text)
+        if known is None or known > finish:
             earliest[text] = finish
-    for text, finish in earliest.items():
-        values = _split(text, writers, lengths)
+    # Shortest first: a string that extends the one before it continues its walk down the trie (its
+    # split extends that one's, when both split one way), and each version's need is the least of
+    # its descendants', set once every string has its version.
+    splitter = _Splitter(writers)
+    last_text: str | None = None
+    path: list[int] = [0]  # the versions along the last string, the empty string's first
+    for text in sorted(earliest, key=len):
+        values = splitter(text)
         if values is None:
             return None
-        version = 0
-        for value in values:
+        if last_text is None or not text.startswith(last_text):
+            path = [0]
+        version = path[-1]
+        for value in values[len(path) - 1:]:
             step = trie.get((version, value))
             if step is None:
                 step = trie[(version, value)] = len(value_of)
                 value_of.append(value)
                 parent_of.append(version)
-                needed.append(finish)
-            elif needed[step] > finish:
-                needed[step] = finish
+                needed.append(_INF)
             version = step
+            path.append(version)
+        if needed[version] > earliest[text]:
+            needed[version] = earliest[text]
         shown[text] = version
+        last_text = text
+    for version in range(len(value_of) - 1, 0, -1):  # a child's version always comes after its parent's
+        parent = parent_of[version]
+        if needed[parent] > needed[version]:
+            needed[parent] = needed[version]
     made: list[int] = [_INITIAL] * len(value_of)
     taken: set[int] = set()
     for version in sorted(range(1, len(value_of)), key=needed.__getitem__):
@@ -321,12 +368,9 @@ def refute_appends(ops: Sequence[Operation], access: Callable[[Operation], Appen
     if seen is None:
         return None
     writers, _, reads = seen
-    lengths = sorted({len(value) for value in writers})
-    split: dict[str, tuple[str, ...] | None] = {}
+    split = _Splitter(writers).all({text for _, text in reads})
     longest: dict[str, tuple[int, tuple[str, ...]]] = {}  # first value -> a read of the longest string
     for index, text in reads:
-        if text not in split:
-            split[text] = _split(text, writers, lengths)
         values = split[text]
         if values and len(writers[values[0]]) == 1:
             known = longest.get(values[0])

@@ -45,27 +45,27 @@ def forced_order(ops: Sequence[Operation]) -> list[Operation] | None:
     """``ops`` in the one order real time allows, or ``None`` when it allows more than one (two
     operations overlap, or one is indeterminate).  Ties count as overlaps: an operation precedes
     another only if it completed strictly before the other began."""
-    ordered: Sequence[Operation] = ops
     definite = Outcome.OK
-    previous = float("-inf")
+    latest_invoke = latest_complete = float("-inf")
     for op in ops:
-        invoke = op.invoke
-        if invoke <= previous:
-            break  # not in invocation order: sort once, then look again
-        complete = op.complete
+        invoke, complete = op.invoke, op.complete
         if op.outcome is not definite or complete is None or complete < invoke:
             return None
-        previous = complete
+        if invoke < latest_invoke:
+            break  # not listed in invocation order: sort, then look again
+        if invoke <= latest_complete:
+            return None  # it began before the one listed before it completed
+        latest_invoke, latest_complete = invoke, complete
     else:
         return list(ops)
     ordered = sorted(ops, key=_invoked)
-    previous = float("-inf")
+    latest_complete = float("-inf")
     for op in ordered:
         complete = op.complete
-        if op.outcome is not definite or complete is None or op.invoke <= previous or complete < op.invoke:
+        if op.outcome is not definite or complete is None or complete < op.invoke or op.invoke <= latest_complete:
             return None
-        previous = complete
-    return list(ordered)
+        latest_complete = complete
+    return ordered
 
 
 def forced_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | Stuck | None:
