@@ -54,7 +54,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from redlin.history.records import Operation, Outcome
 
-__all__ = ["AppendAccess", "decide_appends", "kv_access", "refute_appends"]
+__all__ = ["AppendAccess", "StringPart", "decide_appends", "kv_access", "refute_appends"]
 
 AppendAccess = tuple[str, Hashable, str]
 """How a view sees one operation: ``(kind, object, value)``, kind ``"read"``, ``"put"`` or
@@ -76,16 +76,18 @@ def kv_access(op: Operation) -> AppendAccess | None:
     return None
 
 
-def decide_appends(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]
-                   ) -> tuple[int, ...] | None:
+def decide_appends(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None],
+                   part: StringPart | None = None) -> tuple[int, ...] | None:
     """A linearization of ``ops`` (op ids, in order) for one string built by puts and appends of
     unique values, if the argument of the module docstring finds one; ``None`` otherwise.  Not
-    re-verified here: the caller replays it through the model."""
-    seen = _classify(ops, access)
-    if seen is None:
+    re-verified here: the caller replays it through the model.  ``part``: ``ops`` already seen
+    (:class:`StringPart`), when the caller may refute them too."""
+    part = StringPart(ops, access) if part is None else part
+    if part.seen is None:
         return None
-    writers, is_put, reads = seen
-    found = _parents(reads, writers, is_put, ops)
+    writers, is_put, reads = part.seen
+    splits = part.splits()
+    found = _parents(reads, writers, is_put, ops, splits)
     if found is None:
         return None
     parents, last_write = found
@@ -125,6 +127,22 @@ def decide_appends(ops: Sequence[Operation], access: Callable[[Operation], Appen
             return None
         latest_start = max(latest_start, start)
     return tuple(ops[index].id for _, _, indexes in blocks for index in indexes)
+
+
+class StringPart:
+    """A part as this fast path sees it (its writes, puts and definite reads, each read split), found
+    once for :func:`decide_appends` and :func:`refute_appends` both."""
+
+    def __init__(self, ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]) -> None:
+        self.seen = _classify(ops, access)
+        self._splits: dict[str, tuple[str, ...] | None] | None = None
+
+    def splits(self) -> dict[str, tuple[str, ...] | None]:
+        """Every string read, split into the values it concatenates (``None``: not one way)."""
+        if self._splits is None:
+            assert self.seen is not None
+            self._splits = _Splitter(self.seen[0]).all({text for _, text in self.seen[2]})
+        return self._splits
 
 
 def _classify(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]
@@ -222,7 +240,8 @@ class _Splitter:
 
 
 def _parents(reads: list[tuple[int, str]], writers: dict[str, list[int]], is_put: set[int],
-             ops: Sequence[Operation]) -> tuple[dict[int, int | None], dict[str, int]] | None:
+             ops: Sequence[Operation], splits: dict[str, tuple[str, ...] | None]
+             ) -> tuple[dict[int, int | None], dict[str, int]] | None:
     """Each observed write's parent (the write before it, ``_INITIAL`` for an append made onto the
     empty string, ``None`` for a put), and the write that made each string read (the last value in
     it, ``_INITIAL`` for ``""``); ``None`` if reads disagree or one could not be split.
@@ -248,11 +267,10 @@ def _parents(reads: list[tuple[int, str]], writers: dict[str, list[int]], is_put
     # Shortest first: a string that extends the one before it continues its walk down the trie (its
     # split extends that one's, when both split one way), and each version's need is the least of
     # its descendants', set once every string has its version.
-    splitter = _Splitter(writers)
     last_text: str | None = None
     path: list[int] = [0]  # the versions along the last string, the empty string's first
     for text in sorted(earliest, key=len):
-        values = splitter(text)
+        values = splits[text]
         if values is None:
             return None
         if last_text is None or not text.startswith(last_text):
@@ -359,16 +377,16 @@ def _epoch(root: int, child: dict[int, int], starts: dict[int, float], finishes:
     return start, finish, indexes
 
 
-def refute_appends(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]
-                   ) -> tuple[int, int] | None:
+def refute_appends(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None],
+                   part: StringPart | None = None) -> tuple[int, int] | None:
     """Two definite reads, as indexes ``(earlier, later)`` into ``ops``, that no order of the part
     explains (a fork or a stale read, see the module docstring), or ``None`` when neither pattern
     is found (which proves nothing: the search decides)."""
-    seen = _classify(ops, access)
-    if seen is None:
+    part = StringPart(ops, access) if part is None else part
+    if part.seen is None:
         return None
-    writers, _, reads = seen
-    split = _Splitter(writers).all({text for _, text in reads})
+    writers, _, reads = part.seen
+    split = part.splits()
     longest: dict[str, tuple[int, tuple[str, ...]]] = {}  # first value -> a read of the longest string
     for index, text in reads:
         values = split[text]

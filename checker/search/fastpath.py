@@ -65,7 +65,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redlin.history.records import Operation, Outcome
-from redlin.search.appends import AppendAccess, decide_appends, kv_access, refute_appends
+from redlin.search.appends import AppendAccess, StringPart, decide_appends, kv_access, refute_appends
 from redlin.search.forced import forced_decision
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
@@ -216,25 +216,34 @@ def replay_ok(order: Sequence[int], ops: Sequence[Operation], model: Model[Any])
     """
     by_id = {op.id: op for op in ops}
     placed: set[int] = set()
+    definite = Outcome.OK
+    unplaced = len([op for op in ops if op.outcome is definite])  # definite operations not placed yet
     latest_invoke: float = _NEG_INF
     state = model.init()
+    step = model.step
     for op_id in order:
         op = by_id.get(op_id)
         if op is None or op_id in placed:
             return False
         placed.add(op_id)
-        if op.complete is not None and op.complete < latest_invoke:
+        complete = op.complete
+        if complete is not None and complete < latest_invoke:
             return False  # an operation placed earlier began after this one completed
-        latest_invoke = max(latest_invoke, op.invoke)
-        state = model.step(state, op)
+        if op.invoke > latest_invoke:
+            latest_invoke = op.invoke
+        state = step(state, op)
         if state is None:
             return False
-    return all(op.id in placed for op in ops if op.outcome is Outcome.OK)
+        if op.outcome is definite:
+            unplaced -= 1
+    return unplaced == 0
 
 
-def fast_order(ops: Sequence[Operation], model: Model[Any]) -> tuple[int, ...] | None:
+def fast_order(ops: Sequence[Operation], model: Model[Any], string: StringPart | None = None
+               ) -> tuple[int, ...] | None:
     """A replay-verified linearization of one part (OK and INFO operations), or ``None`` when the
-    fast path does not apply to ``model`` or to these operations, or the part is not linearizable."""
+    fast path does not apply to ``model`` or to these operations, or the part is not linearizable.
+    ``string``: the part as the string fast path saw it, if the caller did."""
     view = VIEWS.get(model.name)
     appends = APPEND_VIEWS.get(model.name)
     lists = LIST_VIEWS.get(model.name)
@@ -243,7 +252,7 @@ def fast_order(ops: Sequence[Operation], model: Model[Any]) -> tuple[int, ...] |
     with cyclic_gc_paused():  # a million small objects kept: the collector's passes are pure cost
         order = None if view is None else decide_register(ops, view.access, view.initial(model))
         if order is None and appends is not None:
-            order = decide_appends(ops, appends)
+            order = decide_appends(ops, appends, string)
         if order is None and lists is not None:
             order = decide_sequence(ops, lists)
         try:
@@ -264,7 +273,9 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
     forced = forced_decision(ops, model)
     if isinstance(forced, Linearized):
         return forced
-    order = None if forced is not None else fast_order(ops, model)
+    appends = APPEND_VIEWS.get(model.name)
+    string = StringPart(ops, appends) if appends is not None else None  # seen once, to decide or refute
+    order = None if forced is not None else fast_order(ops, model, string)
     if order is not None:
         return Linearized(order=order, states_explored=0)
     lists = LIST_VIEWS.get(model.name)
@@ -274,9 +285,8 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
             _, operation, proof = refuted
             return Stuck(operation=ops[operation].id, prefixes=(), states_explored=0,
                          proof=tuple(ops[index].id for index in proof))
-    appends = APPEND_VIEWS.get(model.name)
     if appends is not None:
-        pair = refute_appends(ops, appends)
+        pair = refute_appends(ops, appends, string)
         if pair is not None:
             earlier, later = pair
             return Stuck(operation=ops[later].id, prefixes=(), states_explored=0, proof=(ops[earlier].id,))
