@@ -19,7 +19,7 @@ operations; ``default``: every program fault found within 60 s by every seed, an
 all of them at most 10 s.
 
 ``--engine async`` runs the faults the pressure engine's workloads can show
-(:data:`redlin.harness.pressure_run.PRESSURE_FAULTS`: register and counter) with ``redlin run --engine async`` (the Python API,
+(:data:`redlin.harness.pressure_run.PRESSURE_FAULTS`: one workload for each) with ``redlin run --engine async`` (the Python API,
 :func:`redlin.harness.pressure_run.run_pressure`, ``--clients`` clients) instead, same seeds: its
 time is the whole run's (it stops at the first violating epoch) and it is not minimised, so its
 core is the violating epoch's minimal counterexample when the report has one.
@@ -124,7 +124,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
     substituted = False
     with tempfile.TemporaryDirectory(prefix="redlin-detect-") as directory:
         for fault in only or FAULTS:
-            chosen = workload_for(fault, workload)
+            chosen = PRESSURE_FAULTS[fault] if engine == "async" else workload_for(fault, workload)
             label = chosen + ("*" if chosen != workload and workload != "exposing" else "")
             substituted = substituted or label.endswith("*")
             if engine == "async":
@@ -357,8 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only these planted faults (default: all)")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--engine", choices=("programs", "async"), default="programs",
-                        help="async: the pressure engine (redlin run --engine async), the faults its register and counter "
-                             "workloads can show")
+                        help="async: the pressure engine (redlin run --engine async), the faults its workloads can show "
+                             "(register, counter, counter-multi, counter-script)")
     args = parser.parse_args(argv)
     ok = True
     if not args.skip_faults:

@@ -3,7 +3,8 @@
 Against a redis-server each test starts itself (or the embedded model server with a planted
 fault): histories load, stay under the prefix and in time order, check linearizable; lost
 connections and a killed worker give indeterminate operations and no false violation; a stale
-read planted in the embedded server is found.
+read planted in the embedded server is found, and so are non-atomic EXEC and scripts, by the
+counter workloads that write with a MULTI block or a script of two INCR.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from redlin.harness import pressure
 from redlin.harness.pressure import PressureRecording, PressureWorkload, record_pressure
 from redlin.harness.pressure_check import EpochCheck, route
 from redlin.harness.pressure_clients import EventLog, call_json
+from redlin.harness.pressure_workloads import counter_script
 from redlin.harness.target import Target
 from redlin.harness.wire import Connection
 from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import Outcome
-from redlin.model import Status
+from redlin.model import QUEUED, Status
 from redlin.serve.server import start_in_thread
 
 
@@ -166,8 +168,59 @@ def test_planted_non_atomic_incr_is_found_by_the_counter_workload(tmp_path: Path
                                     b"redlin:pressure-incr:", stop_on_violation=True)
     assert recording.verdict == "violation"
     assert recording.elapsed < 10  # the first violation ended the recording
-    with pytest.raises(UsageError, match="--engine async runs --workload register or counter only, not 'cas'"):
+    with pytest.raises(UsageError) as raised:
         PressureWorkload(duration=1.0, workload="cas")
+    assert str(raised.value) == ("--engine async runs --workload register, counter, counter-multi or counter-script "
+                                 "only, not 'cas'")
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("workload", ["counter-multi", "counter-script"])
+def test_counter_multi_and_script_workloads_on_a_real_server(redis_server: RedisServer, tmp_path: Path,
+                                                             workload: str) -> None:
+    """Each write is one operation of two INCR (a MULTI block, an EVAL), recorded with every reply."""
+    prefix = b"redlin:pressure-%s:" % workload.encode()
+    recording = _record(redis_server, tmp_path / "h.jsonl", prefix, clients=8, duration=None, ops=1500,
+                        pipeline=2, processes=2, workload=workload)
+    assert recording.verdict == "linearizable", recording.checks
+    assert recording.indeterminate == 0 and not recording.problems
+    assert recording.checks and all(check.epoch >= 0 for check in recording.checks)  # every line routed to its epoch
+    history = load_history(tmp_path / "h.jsonl")
+    assert len(history) == recording.operations
+    counts: dict[bytes, list[int]] = {}
+    for op in history:
+        assert op.outcome is Outcome.OK
+        if op.call[0][0] == b"GET":
+            assert len(op.call) == 1 and op.call[0][1].startswith(prefix)
+            continue
+        if workload == "counter-multi":
+            multi, first, second, end = op.call
+            key = first[1]
+            assert (multi, first, second, end) == ((b"MULTI",), (b"INCR", key), (b"INCR", key), (b"EXEC",))
+            assert op.result[:3] == (Status("OK"), QUEUED, QUEUED)
+            made = op.result[3]
+        else:
+            ((name, body, numkeys, key),) = op.call
+            assert (name, body, numkeys) == (b"EVAL", counter_script(int(key.rsplit(b":k", 1)[1])), b"1")
+            (made,) = op.result
+        assert key.startswith(prefix)
+        assert isinstance(made, tuple) and made[1] == made[0] + 1  # atomic: no INCR between the two
+        counts.setdefault(key, []).extend(made)
+    assert sum(map(len, counts.values())) > 500
+    assert all(len(set(made)) == len(made) for made in counts.values())  # no count made twice on one key
+    assert {op.client for op in history} >= set(range(1, 5))
+
+
+@pytest.mark.parametrize(("fault", "workload"), [("exec-not-atomic", "counter-multi"),
+                                                 ("script-not-atomic", "counter-script")])
+def test_planted_non_atomic_transactions_and_scripts_are_found(tmp_path: Path, fault: str, workload: str) -> None:
+    with start_in_thread(fault=fault, seed=3) as running:
+        target = Target.parse(running.url, password_env=None)
+        recording = record_pressure(target, tmp_path / "h.jsonl",
+                                    PressureWorkload(clients=8, duration=20.0, epoch=0.5, workload=workload),
+                                    b"redlin:pressure-atomic:", stop_on_violation=True)
+    assert recording.verdict == "violation", recording.checks
+    assert recording.elapsed < 10  # the first violation ended the recording
 
 
 def test_planted_stale_read_is_found(tmp_path: Path) -> None:
@@ -216,7 +269,9 @@ def test_too_few_file_descriptors_is_one_line(monkeypatch: pytest.MonkeyPatch) -
 
 def test_cli_refuses_other_workloads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--engine", "async", "--workload", "cas", "--duration", "1"]) == 3
-    assert "--engine async runs --workload register or counter only" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--engine async runs --workload register, counter, counter-multi or counter-script only, not 'cas'" in err
+    assert "\n" not in err.strip()
     assert main(["run", "--engine", "async", "--rate", "100", "--duration", "1"]) == 3
     assert "--rate does not apply to --engine async" in capsys.readouterr().err
 

@@ -107,12 +107,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "difference")
     parser.add_argument("--engine", choices=("programs", "async"), default="programs",
                         help="programs (default): drawn programs between barriers, shrunk when they fail; async: "
-                             "the pressure engine, every client in a closed loop of SET (unique values) or INCR, and GET, on "
-                             "asyncio, from worker processes, checked epoch by epoch as it records "
-                             f"(--workload {' or '.join(PRESSURE_WORKLOADS)})")
+                             "the pressure engine, every client in a closed loop of SET (unique values), INCR, a MULTI "
+                             "block or a script of two INCR, and GET, on asyncio, from worker processes, checked "
+                             f"epoch by epoch as it records (--workload {', '.join(PRESSURE_WORKLOADS)})")
     parser.add_argument("--pipeline", type=bounded_int(1_000), default=1, metavar="N",
-                        help="with --engine async: commands each client writes at once (each its own operation; "
-                             "default 1)")
+                        help="with --engine async: operations each client writes at once (each its own operation, "
+                             "a MULTI block one; default 1)")
     parser.add_argument("--processes", type=bounded_int(256), metavar="N",
                         help="with --engine async: worker processes (default: one per CPU)")
     parser.add_argument("--dask", type=dask_address, metavar="tcp://HOST:PORT",

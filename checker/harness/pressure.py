@@ -1,11 +1,13 @@
-"""The pressure engine: record a register workload at the speed the server can serve, then check it.
+"""The pressure engine: record a register or counter workload at the speed the server can serve, then check it.
 
 ``redlin run --engine async`` (and :func:`record_pressure` / :func:`check_pressure` from Python)
 drives ``clients`` connections from one or several worker processes
 (:mod:`redlin.harness.pressure_clients`, an asyncio event loop each), every client in a closed loop
-of single commands -- ``SET k v`` with a value unique to the client and its sequence number, or
-``GET k`` -- on a few keys under the run's prefix, for a duration or a number of operations.  There
-are no programs and no barrier: the server is kept busy for the whole run.
+of writes and reads -- ``SET k v`` with a value unique to the client and its sequence number, or
+``INCR k``, or two ``INCR k`` in one MULTI block or one script (each one operation:
+:mod:`redlin.harness.pressure_workloads`), and ``GET k`` -- on a few keys under the run's prefix,
+for a duration or a number of operations.  There are no programs and no barrier: the server is
+kept busy for the whole run.
 
 One history file
 ----------------
@@ -30,8 +32,9 @@ Checking
 --------
 The history is read back with :func:`~redlin.history.jsonl.load_history` and checked with
 :func:`~redlin.search.check.check` and :func:`~redlin.adapter.redis_model.redis_model`, which
-splits it by key; each key's part is a register with unique values, which the fast path
-(:mod:`redlin.search.fastpath`) decides in O(n log n), so the check keeps up with the recording.
+splits it by key; each key's part of the register workload is a register with unique values,
+which the fast path (:mod:`redlin.search.fastpath`) decides in O(n log n), so the check keeps up
+with the recording; the counters' parts are searched.
 
 >>> file_limit_needed(1000)
 2256
@@ -55,7 +58,8 @@ from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.pressure_check import GRACE, EpochCheck, follow
-from redlin.harness.pressure_clients import WRITES, WorkerReport, WorkerSpec, work
+from redlin.harness.pressure_clients import WorkerReport, WorkerSpec, work
+from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS
 from redlin.harness.target import Target
 from redlin.history.jsonl import HistoryWriter, load_history
 from redlin.history.records import History, Outcome
@@ -83,8 +87,9 @@ class PressureWorkload:
     ``duration`` seconds or ``ops`` operations over all clients (the first reached ends the run;
     at least one must be given); ``pipeline`` commands written at once per client; ``read_share``
     of the commands are ``GET``; ``processes`` worker processes (``None``: :func:`default_processes`).
-    ``workload`` is what the others are (:data:`~redlin.harness.pressure_clients.WRITES`):
-    ``register``, ``SET`` of unique values; ``counter``, ``INCR``.
+    ``workload`` is what the others are (:data:`~redlin.harness.pressure_workloads.WORKLOADS`):
+    ``register``, ``SET`` of unique values; ``counter``, ``INCR``; ``counter-multi``, a MULTI block
+    of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``.
     """
 
     clients: int = 8
@@ -110,8 +115,8 @@ class PressureWorkload:
             raise UsageError(f"keys and --pipeline must be at least 1, not {self.keys} and {self.pipeline}")
         if not 0.0 <= self.read_share <= 1.0:
             raise UsageError(f"the read share must lie between 0 and 1, not {self.read_share}")
-        if self.workload not in WRITES:
-            raise UsageError(f"--engine async runs --workload {' or '.join(WRITES)} only, not {self.workload!r}")
+        if self.workload not in WORKLOADS:
+            raise UsageError(f"--engine async runs --workload {WORKLOAD_NAMES} only, not {self.workload!r}")
 
 
 @dataclass(frozen=True, slots=True)

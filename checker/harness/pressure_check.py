@@ -4,7 +4,8 @@ The clients of :mod:`redlin.harness.pressure_clients` send each command to a key
 is invoked in (``<prefix>e<epoch>:k<n>``), so epochs share no key and each is checked on its own
 (P-compositionality: a history is linearizable iff each part on disjoint keys is).  :func:`follow`
 reads ``history.jsonl`` as the workers append to it, sorts each line into its epoch (an invocation
-by its key, a completion by its operation), and once an epoch is over -- its end, plus the reply
+by its key, wherever in its call that is: ``MULTI`` has none and ``EVAL`` names it last; a
+completion by its operation), and once an epoch is over -- its end, plus the reply
 timeout, plus :data:`GRACE`, has passed, so no operation of it can still be written -- checks it:
 its lines go to a file of their own behind the run's meta line, which is read back with
 :func:`~redlin.history.jsonl.load_history` and checked with :func:`~redlin.search.check.check`, as
@@ -20,6 +21,11 @@ history linearizable).  A re-check at the end sees the whole epoch.
 
 >>> route(b'{"event":"invoke","op":7,"client":2,"time":5,"call":[["GET","redlin:r:e3:k1"]]}')
 (7, 3)
+>>> route(b'{"event":"invoke","op":8,"client":2,"time":5,"call":[["MULTI"],["INCR","redlin:r:e4:k1"],["INCR","redlin:r:e4:k1"],["EXEC"]]}')
+(8, 4)
+>>> from redlin.harness.pressure_workloads import Write
+>>> route(b'{"event":"invoke","op":9,"client":2,"time":5,"call":%s}' % Write.of("counter-script", b"redlin:r:e5:k1", 1).call.encode())
+(9, 5)
 >>> route(b'{"event":"ok","op":7,"time":9,"result":[null]}')
 (7, None)
 """
@@ -51,7 +57,10 @@ GRACE: Final = 0.25
 else past its end and the reply timeout."""
 POLL: Final = 0.05
 _OP: Final = re.compile(rb'"op":(\d+)')
-_EPOCH: Final = re.compile(rb'"call":\[\["[A-Za-z]+","(?:[^"\\]|\\.)*?:e(\d+):k\d+"')
+_EPOCH: Final = re.compile(rb':e(\d+):k\d+"')
+"""The end of a key, ``:e<epoch>:k<n>`` and the closing quote: the first in an invocation line is its
+first key's (no other text of the line ends so: not the names of its commands, nor a register's value
+``<client>.<sequence>``, nor ``counter-script``'s body, which comes before its key)."""
 NO_EPOCH: Final = -1
 
 

@@ -7,13 +7,15 @@ parsed in the callback that received its bytes, and the client's next command is
 there, so an operation costs no task, future or wake-up of its own (streams cost about one of each
 per read, which is most of an operation's time at these rates).
 
-The workload is a register with unique values, which :mod:`redlin.search.fastpath` checks in
-O(n log n) per key: each client sends ``SET k v`` (``v`` unique: the client id and its sequence
-number) or ``GET k`` on one of a few keys under the run's prefix, every command past the run's
-:class:`~redlin.harness.guard.Guard`.  Or a counter (:data:`WRITES`): ``INCR k`` instead of the
-``SET``, each reply the count it made, which a non-atomic increment repeats under contention.  With ``pipeline`` above 1 a client writes that many commands
-at once; each is an operation of its own, under a client id of its own (a client has one operation
-in flight in a history), invoked when the batch is written and complete when its reply is read.
+The workloads (:mod:`redlin.harness.pressure_workloads`) read with ``GET k`` and write on one of a
+few keys under the run's prefix, every command past the run's :class:`~redlin.harness.guard.Guard`:
+a register with unique values, which :mod:`redlin.search.fastpath` checks in O(n log n) per key
+(``SET k v``, ``v`` the client id and its sequence number), or a counter: ``INCR k``, a ``MULTI``
+block of two ``INCR k``, or an ``EVAL`` of a guarded script that runs ``INCR k`` twice.  A write is
+one operation however many commands it sends (a MULTI block's four replies complete it).  With
+``pipeline`` above 1 a client writes that many operations at once; each is an operation of its own,
+under a client id of its own (a client has one operation in flight in a history), invoked when the
+batch is written and complete when its last reply is read.
 
 Crash safety
 ------------
@@ -54,19 +56,16 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from redlin.harness.guard import Guard
+from redlin.harness.pressure_workloads import Write, call_json, result_json
 from redlin.harness.server_state import rejection
-from redlin.history.jsonl import encode_call, encode_reply
-from redlin.model import Error, Parser, ProtocolError, Reply, Status, encode_command
+from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
 
-__all__ = ["WRITES", "EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "ignore_terminal_signals",
+__all__ = ["EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "ignore_terminal_signals",
            "work"]
-
-WRITES: Final = {"register": b"SET", "counter": b"INCR"}
-"""The workloads the pressure engine runs, by name, and the command each writes with (it reads with GET)."""
 
 FLUSH_LINES: Final = 4096
 """Lines the log holds before it writes them at once, whatever the turn of the loop."""
@@ -78,8 +77,7 @@ FILES_BESIDE_CLIENTS: Final = 64
 """Open files a worker needs beside its clients' connections (the history, the pipes, Python's own)."""
 REFUSED_PAUSE: Final = 0.1
 """Seconds a client whose connection the server refused waits before it tries again."""
-_OK: Final = Status("OK")
-_OK_RESULT: Final = '[{"status":"OK"}]'
+Argv = tuple[bytes, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +113,7 @@ class WorkerSpec:
     db: int = 0
     reconnect_time: float = RECONNECT_TIME
     workload: str = "register"
-    """A name of :data:`WRITES`."""
+    """A name of :data:`~redlin.harness.pressure_workloads.WORKLOADS`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,17 +139,6 @@ def epoch_key(prefix: bytes, epoch: int, number: int) -> bytes:
     b'redlin:r:e3:k7'
     """
     return prefix + b"e%d:k%d" % (epoch, number)
-
-
-def call_json(argv: tuple[bytes, ...]) -> str:
-    """The JSON of a call of one command, exactly as :class:`~redlin.history.jsonl.HistoryWriter` writes it."""
-    return json.dumps(encode_call((argv,)), separators=(",", ":"), ensure_ascii=False)
-
-
-def _result_json(reply: Reply) -> str:
-    if reply == _OK and type(reply) is Status:
-        return _OK_RESULT
-    return json.dumps([encode_reply(reply)], separators=(",", ":"), ensure_ascii=False)
 
 
 class _Ids:
@@ -229,7 +216,8 @@ class _Client(asyncio.Protocol):
         self.parser = Parser()
         self.lanes: list[int] = []
         self.sequence = 0
-        self.pending: deque[tuple[int, int, bool]] = deque()  # (op, invoked, is_write), in send order
+        self.pending: deque[tuple[int, int, tuple[Argv, ...]]] = deque()  # (op, invoked, commands), in send order
+        self.got: list[Reply] = []  # the replies read so far of the first pending operation (of several commands)
         self.since = 0
         self.timed_out = False
         self.setup = 0  # replies of AUTH/SELECT still to read (not recorded)
@@ -280,22 +268,24 @@ class _Client(asyncio.Protocol):
         keys = worker.keys_at(now)
         for index, lane in enumerate(self.lanes):
             key = keys[rng.randrange(len(keys))]
-            write = rng.random() >= spec.read_share
-            if write and worker.counting:
-                argv: tuple[bytes, ...] = (b"INCR", key)
-                call = worker.incr_json[key]
-            elif write:
-                self.sequence += 1
-                argv = (b"SET", key, b"%d.%d" % (lane, self.sequence))
-                call = f'[["SET",{worker.key_json[key]},"{lane}.{self.sequence}"]]'
-            else:
-                argv = (b"GET", key)
+            if rng.random() < spec.read_share:
+                commands: tuple[Argv, ...] = ((b"GET", key),)
                 call = worker.get_json[key]
-            worker.guard.check(argv)
+                payload.append(encode_command(commands[0]))
+            elif worker.writes is not None:
+                write = worker.writes[key]
+                commands, call = write.commands, write.call
+                payload.append(write.payload)
+            else:
+                self.sequence += 1
+                commands = ((b"SET", key, b"%d.%d" % (lane, self.sequence)),)
+                call = f'[["SET",{worker.key_json[key]},"{lane}.{self.sequence}"]]'
+                payload.append(encode_command(commands[0]))
+            for argv in commands:
+                worker.guard.check(argv)
             op = ids.next_op()
             log.invoke(op, lane, call, now + index)
-            self.pending.append((op, now + index, write))
-            payload.append(encode_command(argv))
+            self.pending.append((op, now + index, commands))
         worker.started += len(self.lanes)
         self.since = now
         log.send(transport, b"".join(payload))
@@ -322,17 +312,25 @@ class _Client(asyncio.Protocol):
         pending, log, worker = self.pending, self.worker.log, self.worker
         while pending:
             try:
-                reply = parser.take()
+                reply = cast(Reply, parser.take())  # a reply parser: never a command's list
             except Incomplete:
                 return
             except ProtocolError as error:
                 self.abort(f"not RESP: {error}")
                 return
-            op, invoked, write = pending.popleft()
+            op, invoked, commands = pending[0]
+            if len(commands) > 1:  # a MULTI block: one operation, complete with its last reply
+                self.got.append(reply)
+                if len(self.got) < len(commands):
+                    continue
+                replies, self.got = tuple(self.got), []
+            else:
+                replies = (reply,)
+            pending.popleft()
             done = time.monotonic_ns()
             worker.completed += 1
-            if type(reply) is Error:
-                refused = rejection(((worker.write if write else b"GET",),), (reply,))
+            if any(type(one) is Error for one in replies):
+                refused = rejection(commands, replies)
                 if refused is not None:
                     worker.rejected[refused.code] = worker.rejected.get(refused.code, 0) + 1
                     log.ended(op, "fail" if refused.definite else "info", done, f"{refused.code}: {refused.text}")
@@ -342,7 +340,7 @@ class _Client(asyncio.Protocol):
                         self.abort(refused.text)
                         return
                     continue
-            log.ok(op, done, _result_json(reply))  # type: ignore[arg-type]
+            log.ok(op, done, result_json(replies))
         self.next_batch()
 
     def abort(self, why: str) -> None:
@@ -362,6 +360,7 @@ class _Client(asyncio.Protocol):
             worker.indeterminate += len(self.pending)
             worker.completed += len(self.pending)
             self.pending.clear()
+        self.got = []
         self.transport = None
         if self.lost is not None and not self.lost.done():
             self.lost.set_result(None)
@@ -379,9 +378,7 @@ class _Worker:
         self.keys: list[bytes] = []
         self.key_json: dict[bytes, str] = {}
         self.get_json: dict[bytes, str] = {}
-        self.incr_json: dict[bytes, str] = {}
-        self.write = WRITES[spec.workload]
-        self.counting = spec.workload == "counter"
+        self.writes: dict[bytes, Write] | None = None  # each key's write (None: the register's, made each time)
         self.guard = Guard(spec.prefix)
         self.stopping = False
         self.started = 0
@@ -402,7 +399,8 @@ class _Worker:
             self.keys = [epoch_key(spec.prefix, epoch, number) for number in range(spec.keys)]
             self.key_json = {key: json.dumps(key.decode("utf-8", "surrogateescape")) for key in self.keys}
             self.get_json = {key: call_json((b"GET", key)) for key in self.keys}
-            self.incr_json = {key: call_json((b"INCR", key)) for key in self.keys}
+            if spec.workload != "register":
+                self.writes = {key: Write.of(spec.workload, key, number) for number, key in enumerate(self.keys)}
         return self.keys
 
     def may_go(self, now: int | None = None) -> bool:

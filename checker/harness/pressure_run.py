@@ -1,5 +1,10 @@
 """``redlin run --engine async``: a register or counter workload recorded at pressure, checked as it goes, reported.
 
+The workloads (:mod:`redlin.harness.pressure_workloads`) all read with ``GET k``; ``register`` writes
+with ``SET k v`` (unique values), ``counter`` with ``INCR k``, ``counter-multi`` with a MULTI block of
+two ``INCR k`` and ``counter-script`` with an ``EVAL`` of a guarded script that runs ``INCR k``
+twice (each write one operation).
+
 Where :func:`redlin.harness.runner.run` draws programs and runs them between barriers, this run keeps
 ``--clients`` connections busy for ``--duration`` seconds (or ``--ops`` operations) with the pressure
 engine (:mod:`redlin.harness.pressure`) and checks each epoch while the next ones are recorded.  It
@@ -22,7 +27,9 @@ notes give each worker's clock offset, uncertainty and file.
 >>> pressure_workload_name("cas")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register or counter only, not 'cas'
+redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi or counter-script only, not 'cas'
+>>> PRESSURE_FAULTS["exec-not-atomic"], PRESSURE_FAULTS["script-not-atomic"]
+('counter-multi', 'counter-script')
 """
 
 from __future__ import annotations
@@ -42,8 +49,9 @@ from redlin.harness.plan import RunPlan
 from redlin.harness.preflight import new_run_id, validate
 from redlin.harness.pressure import PressureRecording, PressureWorkload, pieces_dir, record_pressure
 from redlin.harness.pressure_check import EpochCheck
-from redlin.harness.pressure_clients import WRITES, epoch_key
+from redlin.harness.pressure_clients import epoch_key
 from redlin.harness.pressure_dask import record_pressure_dask
+from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS
 from redlin.harness.run_report import report_paths
 from redlin.harness.target import Target, open_connection
 from redlin.harness.wire import WireError
@@ -54,11 +62,12 @@ from redlin.search.result import Result
 
 __all__ = ["PRESSURE_FAULTS", "PRESSURE_WORKLOADS", "pressure_workload_name", "run_pressure"]
 
-PRESSURE_WORKLOADS: Final = tuple(WRITES)
+PRESSURE_WORKLOADS: Final = tuple(WORKLOADS)
 """The workloads the pressure engine runs."""
-PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "incr-read-then-write": "counter"}
+PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "incr-read-then-write": "counter",
+                          "exec-not-atomic": "counter-multi", "script-not-atomic": "counter-script"}
 """The embedded server's planted faults a pressure workload can show, and the workload that shows each
-(the others need MULTI/EXEC, scripts, Pub/Sub or commands the engine does not send)."""
+(the others need WATCH, long transactions, Pub/Sub or commands the engine does not send)."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 
@@ -66,7 +75,7 @@ DEFAULT_DURATION: Final = 10.0
 def pressure_workload_name(workload: str) -> str:
     """``workload`` if the pressure engine runs it, else a one-line UsageError naming ``--workload``."""
     if workload not in PRESSURE_WORKLOADS:
-        raise UsageError(f"--engine async runs --workload {' or '.join(PRESSURE_WORKLOADS)} only, not {workload!r}")
+        raise UsageError(f"--engine async runs --workload {WORKLOAD_NAMES} only, not {workload!r}")
     return workload
 
 

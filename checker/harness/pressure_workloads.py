@@ -1,0 +1,119 @@
+"""The workloads of the pressure engine: what a write sends, how it is recorded, how its replies read.
+
+Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
+
+- ``register``: ``SET k v`` with a value unique to the client and its sequence number (made by
+  :mod:`redlin.harness.pressure_clients` for each write, the others are the same for every write on
+  one key);
+- ``counter``: ``INCR k``, each reply the count it made, which a non-atomic increment repeats
+  under contention;
+- ``counter-multi``: ``MULTI``, ``INCR k``, ``INCR k``, ``EXEC`` written at once, one operation of
+  four commands whose replies are ``OK``, ``QUEUED``, ``QUEUED`` and EXEC's array of the two counts,
+  as :mod:`redlin.harness.recorder` records a transaction: an EXEC whose commands another
+  client's INCR falls between makes two counts that are not consecutive;
+- ``counter-script``: ``EVAL <script> 1 k`` of :func:`counter_script`, which increments ``KEYS[1]``
+  twice and returns both counts, wrapped in redlin's script guard
+  (:func:`~redlin.harness.script_guard.guard_script`) as every script redlin sends, so the run's
+  :class:`~redlin.harness.guard.Guard` lets it through.  It is sent as ``EVAL`` every time (about
+  9 kB), never ``EVALSHA``: each epoch is checked on its own, and an EVALSHA whose body was loaded in
+  an earlier epoch would answer ``NOSCRIPT`` in the model.  Each key number has a body of its own
+  (it names the number): the model's script cache is state of its own, which ties every operation
+  running one body into one part of the check, and one body for all keys would tie all of an
+  epoch's keys into one search, whose cost grows with the product of their counters' orders.
+
+A write is one operation whatever its commands; its call and its payload on the wire are the same
+for every write on a key, so they are made once per key and epoch (:class:`Write`).
+
+>>> write = Write.of("counter-multi", b"redlin:r:e0:k1", 1)
+>>> write.call
+'[["MULTI"],["INCR","redlin:r:e0:k1"],["INCR","redlin:r:e0:k1"],["EXEC"]]'
+>>> write.payload[:19]
+b'*1\\r\\n$5\\r\\nMULTI\\r\\n*2\\r\\n'
+>>> result_json((Status("OK"), Status("QUEUED"), Status("QUEUED"), (3, 4)))
+'[{"status":"OK"},{"status":"QUEUED"},{"status":"QUEUED"},[3,4]]'
+>>> Write.of("counter-script", b"redlin:r:e0:k1", 1).commands[0][2:]
+(b'1', b'redlin:r:e0:k1')
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Final
+
+from redlin.harness.script_guard import guard_script
+from redlin.history.jsonl import encode_call, encode_reply
+from redlin.model import Reply, Status, encode_command
+
+__all__ = ["WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "counter_script", "result_json", "write_commands"]
+
+Argv = tuple[bytes, ...]
+
+WORKLOADS: Final = {
+    "register": "SET k v (unique values)",
+    "counter": "INCR k",
+    "counter-multi": "MULTI, INCR k, INCR k, EXEC",
+    "counter-script": "EVAL of a script that runs INCR k twice",
+}
+"""The workloads the pressure engine runs, by name, and what each writes with (each reads with GET)."""
+WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOADS)[-1]
+"""The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi or counter-script``."""
+_OK: Final = Status("OK")
+_OK_RESULT: Final = '[{"status":"OK"}]'
+
+
+def counter_script(number: int) -> bytes:
+    """The body ``counter-script`` sends for key number ``number``, inside redlin's script guard.
+
+    >>> counter_script(3).endswith(b"; local number = 3; return {redis.call('INCR', KEYS[1]), redis.call('INCR', KEYS[1])}")
+    True
+    """
+    return guard_script(b"local number = %d; return {redis.call('INCR', KEYS[1]), redis.call('INCR', KEYS[1])}"
+                        % number)
+
+
+def write_commands(workload: str, key: bytes, number: int) -> tuple[Argv, ...]:
+    """The commands of one write of ``workload`` (not ``register``, whose values differ) on ``key``,
+    key number ``number`` of its epoch.
+
+    >>> write_commands("counter", b"k", 0)
+    ((b'INCR', b'k'),)
+    """
+    if workload == "counter":
+        return ((b"INCR", key),)
+    if workload == "counter-multi":
+        return ((b"MULTI",), (b"INCR", key), (b"INCR", key), (b"EXEC",))
+    if workload == "counter-script":
+        return ((b"EVAL", counter_script(number), b"1", key),)
+    raise ValueError(f"no fixed write for workload {workload!r}")
+
+
+def call_json(*commands: Argv) -> str:
+    """The JSON of a call of ``commands``, exactly as :class:`~redlin.history.jsonl.HistoryWriter` writes it.
+
+    >>> call_json((b"SET", b"redlin:r:k1", b"7.1"))
+    '[["SET","redlin:r:k1","7.1"]]'
+    """
+    return json.dumps(encode_call(commands), separators=(",", ":"), ensure_ascii=False)
+
+
+def result_json(replies: tuple[Reply, ...]) -> str:
+    """The JSON of an operation's replies, one per command, as the history writer writes them."""
+    if len(replies) == 1 and type(replies[0]) is Status and replies[0] == _OK:
+        return _OK_RESULT
+    return json.dumps([encode_reply(reply) for reply in replies], separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write on a key, ready to record and send: its commands, its call's JSON, its bytes."""
+
+    commands: tuple[Argv, ...]
+    call: str
+    payload: bytes
+
+    @classmethod
+    def of(cls, workload: str, key: bytes, number: int) -> Write:
+        """The write of ``workload`` on ``key``, key number ``number`` (see :func:`write_commands`)."""
+        commands = write_commands(workload, key, number)
+        return cls(commands, call_json(*commands), b"".join(encode_command(argv) for argv in commands))
