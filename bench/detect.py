@@ -117,7 +117,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
         workload = "exposing"
     print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
           f"shrink time {shrink_time:g} s, engine {engine}")
-    print(f"{'fault':<22} {'workload':<12} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
+    print(f"{'fault':<22} {'workload':<14} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
           f"{'core (median/max)':>18} {'program':>8} {'run total':>10}")
     ok = True
     counted: list[float] = []  # time to detection of every run the goal counts (a miss: inf)
@@ -135,7 +135,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
             if not label.endswith("*"):
                 counted += [r["seconds"] if r["found"] else float("inf") for r in rows]
             if not found:
-                print(f"{fault:<22} {label:<12} {0:>3}/{seeds:<2} {'-':>14} {'-':>11}", flush=True)
+                print(f"{fault:<22} {label:<14} {0:>3}/{seeds:<2} {'-':>14} {'-':>11}", flush=True)
                 ok = False
                 continue
             seconds = statistics.median(r["seconds"] for r in found)
@@ -146,7 +146,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
             programs = (statistics.median(r["program"] for r in found)
                         if all(r["program"] is not None for r in found) else float("nan"))
             total = statistics.median(r["total"] for r in found)
-            print(f"{fault:<22} {label:<12} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {slowest:>9.2f} s "
+            print(f"{fault:<22} {label:<14} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {slowest:>9.2f} s "
                   f"{operations:>13.0f} {statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} "
                   f"{total:>8.1f} s", flush=True)
             if workload == "exposing":  # the async engine does not minimise: its core is not counted
