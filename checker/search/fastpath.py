@@ -66,6 +66,7 @@ from typing import Any
 
 from redlin.history.records import Operation, Outcome
 from redlin.search.appends import AppendAccess, StringPart, decide_appends, kv_access, refute_appends
+from redlin.search.counters import COUNTER_VIEWS, decide_counter
 from redlin.search.forced import forced_decision
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
@@ -247,7 +248,8 @@ def fast_order(ops: Sequence[Operation], model: Model[Any], string: StringPart |
     view = VIEWS.get(model.name)
     appends = APPEND_VIEWS.get(model.name)
     lists = LIST_VIEWS.get(model.name)
-    if view is None and appends is None and lists is None:
+    counters = COUNTER_VIEWS.get(model.name)
+    if view is None and appends is None and lists is None and counters is None:
         return None
     with cyclic_gc_paused():  # a million small objects kept: the collector's passes are pure cost
         order = None if view is None else decide_register(ops, view.access, view.initial(model))
@@ -255,6 +257,8 @@ def fast_order(ops: Sequence[Operation], model: Model[Any], string: StringPart |
             order = decide_appends(ops, appends, string)
         if order is None and lists is not None:
             order = decide_sequence(ops, lists)
+        if order is None and counters is not None:
+            order = decide_counter(ops, counters)
         try:
             if order is None or not replay_ok(order, ops, model):
                 return None

@@ -1,0 +1,154 @@
+"""A fast path for a counter: one key that increments reply to with the count they made.
+
+``INCR k`` replies the count it made, so a history of increments and reads of one counter names its
+own version order: when the definite increments made the counts 1, 2, ..., N, each exactly once,
+the increment that made count ``c`` is the ``c``-th in every linearization (the counter only goes up
+by one at a time).  A block that increments several times atomically (a MULTI/EXEC of INCRs, a
+script) makes a run of consecutive counts and takes their place as one step; a read that returned
+``v`` reads the version of the step that made ``v`` (``0``: before any).  So, as in the unique-value
+register fast path (:mod:`redlin.search.fastpath`), every step and the reads of its count form a
+*cluster* whose place is now forced, not chosen: the clusters in count order respect real time iff
+no read completed before its step began, and no cluster's earliest completion ``f`` comes before
+the latest invocation ``s`` of a cluster before it (O(n log n), the sort by invocation inside each
+cluster).  The witness is replayed through the model, so a wrong reading of an operation (a script
+that only looks like an increment) can only cost speed: ``None`` sends the part to the search,
+which also explains every violation.
+
+Indeterminate increments are left out (one that took effect unobserved changes no reply; one that
+someone observed leaves a count no definite increment made, and the fast path declines: the search
+decides), and so are indeterminate reads.  A count made twice, a gap, a read of a count no step
+ended on (inside an atomic block, or never made), or a counter that did not start from nothing:
+``None``.
+
+>>> from redlin.history.records import Operation
+>>> def access(op):
+...     return (op.call[0] == "incr", "k", op.result)
+>>> ops = [Operation(0, "a", ("incr",), (2, 3), 0, 10), Operation(1, "b", ("incr",), (1,), 1, 3),
+...        Operation(2, "c", ("read",), 1, 2, 4), Operation(3, "d", ("read",), 3, 11, 12)]
+>>> decide_counter(ops, access)
+(1, 2, 0, 3)
+>>> decide_counter(ops[:3] + [Operation(3, "d", ("read",), 2, 11, 12)], access) is None  # inside a block
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+from redlin.history.records import Operation, Outcome
+
+__all__ = ["COUNTER_VIEWS", "CounterAccess", "decide_counter", "redis_counter_access"]
+
+CounterAccess = tuple[bool, Hashable, object]
+"""How a view sees one operation: ``(is_increment, key, seen)``; for a definite increment ``seen``
+is the tuple of counts it made (one per INCR, in order), for a definite read the count it returned
+(an int, ``0`` for a missing key); ignored for an indeterminate operation."""
+
+_INF = float("inf")
+_NEG_INF = float("-inf")
+
+
+def decide_counter(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None]
+                   ) -> tuple[int, ...] | None:
+    """A linearization of ``ops`` (op ids, in order) for one counter, by the argument of the module
+    docstring, or ``None``.  Not re-verified here: the caller replays it through the model."""
+    steps: dict[int, int] = {}  # the last count of each definite increment -> its index
+    made: set[int] = set()  # the counts the definite increments made
+    reads: list[tuple[int, int]] = []  # (index, count read), definite reads
+    key: Hashable = None
+    definite, indeterminate = Outcome.OK, Outcome.INFO
+    for index, op in enumerate(ops):
+        seen = access(op)
+        if seen is None:
+            return None
+        is_increment, obj, value = seen
+        if not index:
+            key = obj
+        elif obj != key:
+            return None
+        if op.outcome is indeterminate:
+            continue
+        if op.outcome is not definite or op.complete is None or op.complete < op.invoke:
+            return None
+        if is_increment:
+            if not isinstance(value, tuple) or not value or any(type(count) is not int for count in value):
+                return None
+            first = value[0]
+            if first < 1 or list(value) != list(range(first, first + len(value))):
+                return None
+            for count in value:
+                if count in made:
+                    return None  # a count made twice
+                made.add(count)
+            steps[value[-1]] = index
+        elif type(value) is int:
+            reads.append((index, value))
+        else:
+            return None
+    if made and max(made) != len(made):
+        return None  # a gap: the counts are not exactly 1..N
+    # Clusters by the count their step ended on (0: the virtual step before any), members in order.
+    members: dict[int, list[int]] = {count: [index] for count, index in steps.items()}
+    members[0] = []
+    for index, count in sorted(reads, key=lambda read: ops[read[0]].invoke):
+        cluster = members.get(count)
+        if cluster is None:
+            return None  # a count no step ended on
+        cluster.append(index)
+    latest_start = _NEG_INF
+    order: list[int] = []
+    for count in sorted(members):
+        cluster = members[count]
+        start, finish = _NEG_INF, _INF
+        write_invoke = ops[cluster[0]].invoke if count else _NEG_INF
+        for index in cluster:
+            op = ops[index]
+            complete = _INF if op.complete is None else op.complete
+            if complete < write_invoke:
+                return None  # a read that completed before its count was made
+            start = max(start, op.invoke)
+            finish = min(finish, complete)
+        if cluster and finish < latest_start:
+            return None  # a cluster that completed before an earlier one began: no order
+        latest_start = max(latest_start, start)
+        order += cluster
+    return tuple(ops[index].id for index in order)
+
+
+# --- the Redis view ---------------------------------------------------------------------------------
+
+
+def redis_counter_access(op: Operation) -> CounterAccess | None:
+    """``INCR k``, ``GET k``, a MULTI/EXEC of ``INCR k`` only, or an ``EVAL`` of one key that replied
+    an int or consecutive ints (taken as an increment: the replay tells), by argv shapes alone."""
+    call = op.call
+    if not isinstance(call, tuple) or not call or not all(
+            isinstance(argv, tuple) and argv and isinstance(argv[0], bytes) for argv in call):
+        return None
+    done = op.outcome is Outcome.OK and isinstance(op.result, tuple) and len(op.result) == len(call)
+    if len(call) == 1:
+        argv = call[0]
+        name = argv[0].lower()
+        reply = op.result[0] if done else None
+        if name == b"incr" and len(argv) == 2:
+            return True, argv[1], (reply,) if done else None
+        if name == b"get" and len(argv) == 2:
+            if not done:
+                return False, argv[1], None
+            if isinstance(reply, bytes):
+                return False, argv[1], int(reply) if reply.isdigit() and reply[:1] != b"0" else None
+            return False, argv[1], 0  # nil (RESP2's None, RESP3's NULL; anything else fails the replay)
+        if name == b"eval" and len(argv) == 4 and argv[2] == b"1":
+            counts = (reply,) if type(reply) is int else reply
+            return True, argv[3], counts if done else None
+        return None
+    inner = call[1:-1]
+    if call[0][0].lower() != b"multi" or call[-1][0].lower() != b"exec" or not inner or any(
+            len(argv) != 2 or argv[0].lower() != b"incr" or argv[1] != inner[0][1] for argv in inner):
+        return None
+    return True, inner[0][1], op.result[-1] if done else None
+
+
+COUNTER_VIEWS: dict[str, Callable[[Operation], CounterAccess | None]] = {
+    "redis": redis_counter_access, "redis-single": redis_counter_access}
+"""The models whose counters :func:`decide_counter` may decide, by :attr:`Model.name`."""
