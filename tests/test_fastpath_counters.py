@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from redlin import History, Linearizable, Operation, Outcome, check, redis_model
 from redlin.model import Error, Status
-from redlin.search.counters import decide_counter, redis_counter_access
-from redlin.search.fastpath import fast_order, replay_ok
+from redlin.search.counters import redis_counter_access
+from redlin.search.fastpath import decide_counter, fast_order, replay_ok
 from redlin.search.wgl import Linearized, OutOfBudget, search_part
 
 MODEL = redis_model()

@@ -20,14 +20,18 @@ decides), and so are indeterminate reads.  A count made twice, a gap, a read of 
 ended on (inside an atomic block, or never made), or a counter that did not start from nothing:
 ``None``.
 
+The fast path itself is :func:`redlin.search.fastpath.decide_counter`, which orders the clusters
+of :func:`counter_steps` with the register fast path's machinery; this module says what a counter
+history is.
+
 >>> from redlin.history.records import Operation
 >>> def access(op):
 ...     return (op.call[0] == "incr", "k", op.result)
 >>> ops = [Operation(0, "a", ("incr",), (2, 3), 0, 10), Operation(1, "b", ("incr",), (1,), 1, 3),
 ...        Operation(2, "c", ("read",), 1, 2, 4), Operation(3, "d", ("read",), 3, 11, 12)]
->>> decide_counter(ops, access)
-(1, 2, 0, 3)
->>> decide_counter(ops[:3] + [Operation(3, "d", ("read",), 2, 11, 12)], access) is None  # inside a block
+>>> counter_steps(ops, access)
+({3: 0, 1: 1}, [(2, 1), (3, 3)])
+>>> counter_steps(ops[:3] + [Operation(3, "d", ("read",), 2, 11, 12)], access) is None  # inside a block
 True
 """
 
@@ -37,24 +41,22 @@ from collections.abc import Callable, Hashable, Sequence
 
 from redlin.history.records import Operation, Outcome
 
-__all__ = ["COUNTER_VIEWS", "CounterAccess", "decide_counter", "redis_counter_access"]
+__all__ = ["COUNTER_VIEWS", "CounterAccess", "counter_steps", "redis_counter_access"]
 
 CounterAccess = tuple[bool, Hashable, object]
 """How a view sees one operation: ``(is_increment, key, seen)``; for a definite increment ``seen``
 is the tuple of counts it made (one per INCR, in order), for a definite read the count it returned
 (an int, ``0`` for a missing key); ignored for an indeterminate operation."""
 
-_INF = float("inf")
-_NEG_INF = float("-inf")
-
-
-def decide_counter(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None]
-                   ) -> tuple[int, ...] | None:
-    """A linearization of ``ops`` (op ids, in order) for one counter, by the argument of the module
-    docstring, or ``None``.  Not re-verified here: the caller replays it through the model."""
-    steps: dict[int, int] = {}  # the last count of each definite increment -> its index
+def counter_steps(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None]
+                  ) -> tuple[dict[int, int], list[tuple[int, int]]] | None:
+    """The definite increments by the last count each made (``{count: index}``) and the definite
+    reads as ``(index, count)``, when ``ops`` are one counter's whose increments made the counts
+    1..N once each and whose reads each returned ``0`` or a count an increment ended on; else ``None``
+    (module docstring).  Indeterminate operations are left out."""
+    steps: dict[int, int] = {}
     made: set[int] = set()  # the counts the definite increments made
-    reads: list[tuple[int, int]] = []  # (index, count read), definite reads
+    reads: list[tuple[int, int]] = []
     key: Hashable = None
     definite, indeterminate = Outcome.OK, Outcome.INFO
     for index, op in enumerate(ops):
@@ -87,32 +89,9 @@ def decide_counter(ops: Sequence[Operation], access: Callable[[Operation], Count
             return None
     if made and max(made) != len(made):
         return None  # a gap: the counts are not exactly 1..N
-    # Clusters by the count their step ended on (0: the virtual step before any), members in order.
-    members: dict[int, list[int]] = {count: [index] for count, index in steps.items()}
-    members[0] = []
-    for index, count in sorted(reads, key=lambda read: ops[read[0]].invoke):
-        cluster = members.get(count)
-        if cluster is None:
-            return None  # a count no step ended on
-        cluster.append(index)
-    latest_start = _NEG_INF
-    order: list[int] = []
-    for count in sorted(members):
-        cluster = members[count]
-        start, finish = _NEG_INF, _INF
-        write_invoke = ops[cluster[0]].invoke if count else _NEG_INF
-        for index in cluster:
-            op = ops[index]
-            complete = _INF if op.complete is None else op.complete
-            if complete < write_invoke:
-                return None  # a read that completed before its count was made
-            start = max(start, op.invoke)
-            finish = min(finish, complete)
-        if cluster and finish < latest_start:
-            return None  # a cluster that completed before an earlier one began: no order
-        latest_start = max(latest_start, start)
-        order += cluster
-    return tuple(ops[index].id for index in order)
+    if any(count and count not in steps for _, count in reads):
+        return None  # a read of a count no step ended on (inside an atomic block, or never made)
+    return steps, reads
 
 
 # --- the Redis view ---------------------------------------------------------------------------------
@@ -151,4 +130,4 @@ def redis_counter_access(op: Operation) -> CounterAccess | None:
 
 COUNTER_VIEWS: dict[str, Callable[[Operation], CounterAccess | None]] = {
     "redis": redis_counter_access, "redis-single": redis_counter_access}
-"""The models whose counters :func:`decide_counter` may decide, by :attr:`Model.name`."""
+"""The models whose counters :func:`~redlin.search.fastpath.decide_counter` may decide, by :attr:`Model.name`."""

@@ -62,11 +62,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redlin.history.records import Operation, Outcome
 from redlin.search.appends import AppendAccess, StringPart, decide_appends, kv_access, refute_appends
-from redlin.search.counters import COUNTER_VIEWS, decide_counter
+from redlin.search.counters import COUNTER_VIEWS, CounterAccess, counter_steps
 from redlin.search.forced import forced_decision
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
@@ -84,6 +84,7 @@ Access = tuple[bool, Hashable, Hashable]
 _INF = float("inf")
 _NEG_INF = float("-inf")
 _VIRTUAL = -1  # the index of the initial value's virtual write
+_Value = TypeVar("_Value", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,40 @@ def decide_register(
         return None
     starts, finishes, members = clusters
     order = sorted(members, key=lambda c: (min(starts[c], finishes[c]), starts[c] > finishes[c]))
+    return _in_order(ops, order, clusters)
+
+
+def decide_counter(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None]
+                   ) -> tuple[int, ...] | None:
+    """A linearization of ``ops`` (op ids, in order) for one counter whose increments reply the counts
+    they made (:mod:`redlin.search.counters`): the clusters of a register whose writes are the
+    increments (each by the last count it made) and whose initial value is 0, in the order the counts
+    force.  Not re-verified here: :func:`fast_order` does that.
+
+    >>> from redlin.history.records import Operation
+    >>> access = lambda op: (op.call[0] == "incr", "k", op.result)
+    >>> ops = [Operation(0, "a", ("incr",), (2, 3), 0, 10), Operation(1, "b", ("incr",), (1,), 1, 3),
+    ...        Operation(2, "c", ("read",), 1, 2, 4), Operation(3, "d", ("read",), 3, 11, 12)]
+    >>> decide_counter(ops, access)
+    (1, 2, 0, 3)
+    >>> decide_counter(ops[:2] + [Operation(2, "c", ("read",), 1, 11, 12)], access) is None  # stale
+    True
+    """
+    steps = counter_steps(ops, access)
+    if steps is None:
+        return None
+    writers, readers = steps
+    clusters = _clusters(ops, writers, readers)  # (a read of 0 joins the initial value's cluster)
+    if clusters is None:
+        return None
+    return _in_order(ops, [_VIRTUAL, *(writers[count] for count in sorted(writers))], clusters)
+
+
+def _in_order(ops: Sequence[Operation], order: Sequence[int],
+              clusters: tuple[dict[int, float], dict[int, float], dict[int, list[int]]]) -> tuple[int, ...] | None:
+    """The operations of ``clusters`` in the cluster ``order``, if it respects real time: no cluster
+    completes before one placed earlier began (the module docstring); else ``None``."""
+    starts, finishes, members = clusters
     latest_start: float = _NEG_INF
     for cluster in order:
         if finishes[cluster] < latest_start:
@@ -172,7 +207,7 @@ def _classify(
 
 
 def _clusters(
-    ops: Sequence[Operation], writers: dict[Hashable, int], readers: list[tuple[int, Hashable]]
+    ops: Sequence[Operation], writers: dict[_Value, int], readers: list[tuple[int, _Value]]
 ) -> tuple[dict[int, float], dict[int, float], dict[int, list[int]]] | None:
     """Each cluster's latest invocation ``s``, earliest completion ``f`` and operations (write first,
     then reads by invocation), keyed by its write's index (:data:`_VIRTUAL` for the initial value);
