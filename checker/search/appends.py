@@ -51,6 +51,7 @@ another returned a longer string, since every value written is non-empty.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from functools import cached_property
 
 from redlin.history.records import Operation, Outcome
 
@@ -131,11 +132,17 @@ def decide_appends(ops: Sequence[Operation], access: Callable[[Operation], Appen
 
 class StringPart:
     """A part as this fast path sees it (its writes, puts and definite reads, each read split), found
-    once for :func:`decide_appends` and :func:`refute_appends` both."""
+    once for :func:`decide_appends` and :func:`refute_appends` both, and only when one of them asks
+    (a part another fast path decides is never classified here)."""
 
     def __init__(self, ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]) -> None:
-        self.seen = _classify(ops, access)
+        self.ops, self.access = ops, access
         self._splits: dict[str, tuple[str, ...] | None] | None = None
+
+    @cached_property
+    def seen(self) -> tuple[dict[str, list[int]], set[int], list[tuple[int, str]]] | None:
+        """:func:`_classify`'s view of the part, found on first use."""
+        return _classify(self.ops, self.access)
 
     def splits(self) -> dict[str, tuple[str, ...] | None]:
         """Every string read, split into the values it concatenates (``None``: not one way)."""
