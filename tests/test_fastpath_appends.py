@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from redis_histories import Span, effect_order, random_span
 
 from redlin import History, Operation, Outcome, Violation, check, kv, load_porcupine_kv, minimise
 from redlin.search import appends
@@ -27,18 +28,14 @@ def simulated(pick: Callable[[int, int], int], *, unique: bool) -> list[Operatio
     have read at some point, which the history may or may not survive."""
     count = pick(1, 9)
     calls: list[tuple[str, ...]] = []
-    spans: list[tuple[int, int | None, int | None]] = []  # invoke, complete, point
+    spans: list[Span] = []
     for index in range(count):
         kind = ("get", "put", "append")[pick(0, 2)]
         token = f"<{index if unique else pick(0, 2)}>"
         calls.append(("get", "k") if kind == "get" else (kind, "k", token))
-        invoke, length, info = pick(0, 12), pick(0, 5), pick(0, 4) == 0
-        point: int | None = pick(invoke, invoke + length)
-        if info and pick(0, 1):
-            point = None
-        spans.append((invoke, None if info else invoke + length, point))
+        spans.append(random_span(pick, info_one_in=5))
     state, seen, results = "", [""], [None] * count
-    for index in sorted((i for i in range(count) if spans[i][2] is not None), key=lambda i: (spans[i][2], i)):
+    for index in effect_order(spans):
         call = calls[index]
         if call[0] == "get":
             results[index] = state

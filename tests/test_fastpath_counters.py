@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from redis_histories import effect_order, random_span
 
 from redlin import History, Linearizable, Operation, Outcome, check, redis_model
 from redlin.model import Error, Status
@@ -46,16 +47,10 @@ def counter_history(pick: Pick) -> list[Operation]:
     another the counter showed at some point, which the history may or may not survive."""
     count = pick(1, 8)
     kinds = [pick(0, 3) for _ in range(count)]
-    spans: list[tuple[int, int | None, int | None]] = []
-    for _ in range(count):
-        invoke, length, info = pick(0, 12), pick(0, 5), pick(0, 5) == 0
-        point: int | None = pick(invoke, invoke + length)
-        if info and pick(0, 1):
-            point = None
-        spans.append((invoke, None if info else invoke + length, point))
+    spans = [random_span(pick, info_one_in=6) for _ in range(count)]
     counter = 0
     results: list[tuple[Any, ...]] = [()] * count
-    effective = sorted((i for i in range(count) if spans[i][2] is not None), key=lambda i: (spans[i][2], i))
+    effective = effect_order(spans)
     for index in effective:
         results[index] = _result(kinds[index], counter)
         counter += (0, 1, 2, 2)[kinds[index]]

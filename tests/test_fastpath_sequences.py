@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from redis_histories import effect_order, random_span
 
 from redlin import History, Operation, Outcome, redis_model
 from redlin.cli import main
@@ -43,16 +44,10 @@ def simulated(pick: Callable[[int, int], int], *, queue: bool) -> list[Operation
     history is linearizable; then a pop may be given another value, or a push another length."""
     count = pick(1, 9)
     pushes = [bool(pick(0, 1)) for _ in range(count)]
-    spans: list[tuple[int, int | None, int | None]] = []
-    for _ in range(count):
-        invoke, length, info = pick(0, 12), pick(0, 5), pick(0, 5) == 0
-        point: int | None = pick(invoke, invoke + length)
-        if info and pick(0, 1):
-            point = None
-        spans.append((invoke, None if info else invoke + length, point))
+    spans = [random_span(pick, info_one_in=6) for _ in range(count)]
     items: list[bytes] = []
     replies: list[Any] = [None] * count
-    for index in sorted((i for i in range(count) if spans[i][2] is not None), key=lambda i: (spans[i][2], i)):
+    for index in effect_order(spans):
         if pushes[index]:
             items.append(b"v%d" % index)
             replies[index] = len(items)
