@@ -175,14 +175,17 @@ def system_redis_server() -> str | None:
     return distribution_binary("redis-server")
 
 
-def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_redis(directory: str, *, exposed: bool = False) -> tuple[subprocess.Popen[bytes], int]:
+    """A private redis-server on a free port, on loopback (``exposed``: on every interface, with
+    protected mode off, for clients on other machines)."""
     binary = system_redis_server()
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+    listen = ["--bind", "0.0.0.0", "--protected-mode", "no"] if exposed else ["--bind", "127.0.0.1"]
+    process = subprocess.Popen([binary, "--port", str(port), *listen, "--save", "", "--appendonly",
                                 "no", "--dir", directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

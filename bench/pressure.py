@@ -3,6 +3,8 @@
 Usage::
 
     python bench/pressure.py [--duration S] [--clients 8,64,1000] [--pipeline N] [--requests N]
+                             [--dask tcp://HOST:PORT | --dask local:N] [--dask-clients 8,64]
+                             [--host HOST]
 
 Starts a private ``redis-server`` (the distribution's, on a free loopback port) and measures, one
 after the other against it:
@@ -16,6 +18,16 @@ after the other against it:
   the time from the start until the last epoch was checked, the checks running beside the recording),
   its verdict; with ``--pipeline N`` one more row at 8 clients, N commands written at once.
 
+With ``--dask`` (the ``dask`` extra), rows of the pressure engine on a Dask cluster as well
+(``redlin run --engine async --dask``, :func:`redlin.harness.pressure_dask.record_pressure_dask`),
+at each of ``--dask-clients``: the clients spread over the cluster's workers, which record on
+their own clocks; each row also shows how much the workers' intervals were widened (the median
+and largest clock uncertainty, :mod:`redlin.harness.clocks`): what several machines cost in
+precision.  ``local:N`` starts a cluster of N worker processes on this machine; a scheduler's
+address runs on a real cluster, whose workers must reach the server: give ``--host`` an address
+of this machine they can reach (the private server then listens on every interface, with
+protected mode off, for the bench's length; use it on a trusted network).
+
 For each row: the CPU seconds of redlin (this process, and the engine's worker and checker
 processes) and of the server (psutil if installed, else ``/proc/<pid>/stat``).  The goals of the
 issue, on a 2-core machine: the pressure engine at 8 clients at least a quarter of
@@ -28,23 +40,31 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from detect import start_redis  # bench/detect.py: a private redis-server on a free port
 
 import redlin
 from redlin.harness.pressure import PressureWorkload, record_pressure
+from redlin.harness.pressure_dask import record_pressure_dask
 from redlin.harness.target import Target
 
 try:
     import psutil
 except ImportError:  # pragma: no cover - /proc is read instead
     psutil = None
+
+try:
+    import distributed
+except ImportError:  # pragma: no cover - the dask extra is not installed: no --dask rows
+    distributed = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,8 @@ class Row:
     server_cpu: float
     verdict: str
     operations: int
+    note: str = ""
+    """Printed under the table (the Dask rows' clock widening)."""
 
 
 def server_cpu(pid: int) -> float:
@@ -78,8 +100,7 @@ def measured(pid: int, action: Callable[[], Row]) -> Row:
     """``action``'s row with the server's CPU seconds during it."""
     before = server_cpu(pid)
     row = action()
-    return Row(row.name, row.rate, row.recorded_rate, row.redlin_cpu, server_cpu(pid) - before, row.verdict,
-               row.operations)
+    return replace(row, server_cpu=server_cpu(pid) - before)
 
 
 def benchmark_row(port: int, requests: int) -> Row | None:
@@ -114,38 +135,76 @@ def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: 
                own_cpu() - before + recording.cpu, 0.0, recording.verdict, recording.operations)
 
 
+def dask_row(host: str, port: int, address: str, clients: int, duration: float, out: Path) -> Row:
+    """The pressure engine's row on the Dask cluster at ``address``, with the widening of its workers."""
+    path = out / f"dask-{clients}.jsonl"
+    remote = record_pressure_dask(Target(host, port), path, PressureWorkload(clients=clients, duration=duration),
+                                  f"redlin:bench-dask-{clients}:".encode(), address=address)
+    recording = remote.recording
+    widths = [worker.clocks.uncertainty / 1e3 for worker in remote.workers]
+    name = f"--engine async --clients {clients} --dask ({len(widths)} workers)"
+    note = (f"{name}: each interval widened by its worker's clock uncertainty, median "
+            f"{statistics.median(widths):,.0f} us, largest {max(widths):,.0f} us")
+    return Row(name, recording.operations / recording.checked_after if recording.checked_after else 0.0,
+               recording.rate, None, 0.0, recording.verdict, recording.operations, note)
+
+
+@contextmanager
+def dask_cluster(spec: str | None) -> Iterator[str | None]:
+    """The scheduler address of ``--dask``: as given, or a local cluster of N processes (``local:N``)
+    for the bench's length."""
+    if spec is None or not spec.startswith("local:"):
+        yield spec
+        return
+    if distributed is None:
+        raise SystemExit("--dask needs the dask extra: pip install 'redlin[dask]'")
+    with distributed.LocalCluster(processes=True, n_workers=int(spec.split(":", 1)[1]), threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        yield str(cluster.scheduler_address)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of each redlin row (default 10)")
     parser.add_argument("--clients", default="8,64,1000", help="the pressure engine's client counts")
     parser.add_argument("--pipeline", type=int, default=8, help="one more row at 8 clients with this pipeline (1: none)")
     parser.add_argument("--requests", type=int, default=400_000, help="redis-benchmark's -n (default 400000)")
+    parser.add_argument("--dask", metavar="tcp://HOST:PORT|local:N", help="rows on this Dask cluster as well")
+    parser.add_argument("--dask-clients", default="8,64", help="the Dask rows' client counts")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address the Dask workers reach the server at (not loopback: it listens on all)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="redlin-pressure-") as directory:
-        server, port = start_redis(directory)
+    with tempfile.TemporaryDirectory(prefix="redlin-pressure-") as directory, dask_cluster(args.dask) as address:
+        server, port = start_redis(directory, exposed=args.host != "127.0.0.1")
         try:
             rows: list[Row] = []
             found = measured(server.pid, lambda: benchmark_row(port, args.requests) or Row("-", 0, None, None, 0, "-", 0))
             if found.name != "-":
                 rows.append(found)
             rows.append(measured(server.pid, lambda: programs_row(port, args.duration, Path(directory) / "programs")))
-            for clients in (int(text) for text in args.clients.split(",")):
+            for clients in (int(text) for text in args.clients.split(",") if text):
                 rows.append(measured(server.pid, lambda c=clients: pressure_row(port, c, args.duration, Path(directory))))
             if args.pipeline > 1:
                 rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
                                                                       args.pipeline)))
+            for clients in (int(text) for text in args.dask_clients.split(",") if text and address):
+                rows.append(measured(server.pid, lambda c=clients: dask_row(args.host, port, str(address), c,
+                                                                             args.duration, Path(directory))))
         finally:
             server.kill()
             server.wait()
     reference = rows[0].rate if rows[0].name.startswith("redis-benchmark") else None
-    print(f"{'':50} {'checked/s':>10} {'recorded/s':>10} {'share':>6} {'ops':>9} {'redlin cpu':>10} "
+    print(f"{'':52} {'checked/s':>10} {'recorded/s':>10} {'share':>6} {'ops':>9} {'redlin cpu':>10} "
           f"{'server cpu':>10}  verdict")
     for row in rows:
         share = f"{row.rate / reference:6.1%}" if reference else "     -"
         recorded = f"{row.recorded_rate:10,.0f}" if row.recorded_rate is not None else f"{'-':>10}"
         cpu = f"{row.redlin_cpu:9.1f}s" if row.redlin_cpu is not None else f"{'-':>10}"
-        print(f"{row.name:50} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
+        print(f"{row.name:52} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
               f"  {row.verdict}")
+    for row in rows:
+        if row.note:
+            print(row.note)
     print(f"({os.cpu_count()} CPUs; redis-benchmark's figure is requests/s, redlin's operations recorded and "
           "checked per second of wall time)")
 
