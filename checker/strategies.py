@@ -52,7 +52,7 @@ from redlin.harness.generated import LONGEST_TRANSACTION, TOKEN, AnyCommand, Any
 from redlin.harness.grammar import GRAMMAR, LEFT_OUT, Choose, draw_argv, keys_for
 from redlin.harness.guard import possible_commands
 from redlin.harness.script_guard import script_source
-from redlin.harness.workloads import FAMILIES, Family, family
+from redlin.harness.workloads import FAMILIES, Family, drawing, family
 from redlin.harness.workloads import programs as family_programs
 
 __all__ = ["commands", "programs", "scripts", "transactions"]
@@ -151,9 +151,9 @@ def programs(workload: str | Family = "register", *, clients: int = 2, steps: in
 
 
 def _chooser(draw: st.DrawFn) -> Choose:
-    """The internal generators' ``choose``, fed by Hypothesis (as the workloads' programs are):
-    every choice is a draw Hypothesis records, shrinks and replays."""
-    return lambda options: draw(st.sampled_from(options))
+    """The internal generators' ``choose``, fed by Hypothesis as the workloads' programs are
+    (:func:`redlin.harness.workloads.drawing`)."""
+    return drawing(draw)
 
 
 def _argvs(action: Action) -> list[tuple[bytes, ...]]:

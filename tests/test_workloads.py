@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
+from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 
+from redlin.harness import workloads
 from redlin.harness.guard import Guard, possible_commands
 from redlin.harness.recorder import next_value
 from redlin.harness.script_guard import script_source
@@ -27,6 +29,7 @@ from redlin.harness.workloads import (
     ScriptCall,
     Transaction,
     Tx,
+    drawing,
     family_from_json,
     load_family,
     mixed,
@@ -301,3 +304,54 @@ def test_model_command_list_is_what_families_are_checked_against() -> None:
     # A family the model implements fully is runnable; the others are refused up front by run().
     runnable = {name for name in BASE_FAMILIES if FAMILIES[name].commands() <= MODEL_COMMANDS}
     assert {"register", "counter", "cas"} <= runnable
+
+
+# Option lists whose elements compare equal across lists, in other containers or of other types:
+# each must still draw as a strategy built anew for it would.
+_OPTIONS = ([1, 2, 3], range(1, 4), (1, 2, 3), [1.0, 2.0, 3.0], [True, False], [1, 0], ["a", "b"], [[1], [2]])
+
+
+def _draws(choose_with: str) -> list[object]:
+    drawn: list[object] = []
+
+    @with_seed(7)
+    @settings(max_examples=60, database=None, phases=[Phase.generate], deadline=None)
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        choose = drawing(data.draw) if choose_with == "cached" else (lambda o: data.draw(st.sampled_from(o)))
+        picked = [choose(options) for options in _OPTIONS for _ in range(3)]
+        drawn.append([(type(value), value) for value in picked])
+
+    run()
+    return drawn
+
+
+def test_a_cached_choice_draws_as_a_new_strategy_would() -> None:
+    """``drawing`` builds each option list's strategy once; the same seed draws the same values, of
+    the same types, as building it anew each time (so seeds and saved examples keep their programs)."""
+    assert _draws("cached") == _draws("fresh")
+
+
+def _default_programs() -> list[str]:
+    described: list[str] = []
+
+    @with_seed(1)
+    @settings(max_examples=20, database=None, phases=[Phase.generate], deadline=None)
+    @given(programs(FAMILIES["default"], clients=4, steps=10))
+    def run(program: Program) -> None:
+        described.append(program.describe())
+
+    run()
+    return described
+
+
+def test_programs_draw_the_same_with_the_cached_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default family's programs (its generated commands choose from many option lists) by one
+    seed: the same with every strategy cached as with none kept, so every seed of ``redlin run``
+    draws the programs it drew before the cache."""
+    monkeypatch.setattr(workloads, "_sampled", {})
+    cached = _default_programs()
+    assert workloads._sampled  # the cache was used
+    monkeypatch.setattr(workloads, "_sampled", {})
+    monkeypatch.setattr(workloads, "SAMPLED_CACHE", 0)
+    assert _default_programs() == cached and not workloads._sampled

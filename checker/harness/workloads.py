@@ -84,7 +84,7 @@ from redlin.harness.templates import (
 
 __all__ = [
     "BASE_FAMILIES", "FAMILIES", "Action", "Arg", "Cas", "CasLoop", "Command", "Eval", "Family", "Key", "Op", "Program",
-    "ScriptCall", "Template", "Transaction", "Tx", "family", "load_family", "mixed", "programs",
+    "ScriptCall", "Template", "Transaction", "Tx", "drawing", "family", "load_family", "mixed", "programs",
     "example_actions", "register_family", "render", "sample_program",
 ]
 
@@ -326,12 +326,43 @@ class _Draft:
     drawn: Any = None  # a Drawn template's skeleton
 
 
+SAMPLED_CACHE: Final = 4096
+"""How many distinct option lists :func:`drawing` keeps a ``sampled_from`` strategy for."""
+_sampled: dict[tuple[type, tuple[Any, ...], tuple[type, ...]], st.SearchStrategy[Any]] = {}
+
+
+def drawing(draw: st.DrawFn) -> Choose:
+    """The generators' ``choose`` fed by Hypothesis: every choice is a draw Hypothesis records,
+    shrinks and replays.
+
+    Each option list's ``st.sampled_from`` strategy is built once: building one costs more than
+    drawing from it, and a program of 8 clients makes hundreds of choices.  The draws are those of
+    a strategy built anew each time; the same elements in another container (a range, a tuple) or
+    of other types (``1 == 1.0 == True``) make other draws, so they are other options here.
+    """
+
+    def choose(options: Sequence[Any]) -> Any:
+        elements = tuple(options)
+        key = (type(options), elements, tuple(map(type, elements)))
+        try:
+            strategy = _sampled.get(key)
+        except TypeError:  # options that do not hash
+            return draw(st.sampled_from(options))
+        if strategy is None:
+            strategy = st.sampled_from(options)
+            if len(_sampled) < SAMPLED_CACHE:
+                _sampled[key] = strategy
+        return draw(strategy)
+
+    return choose
+
+
 def _draft(source: Family) -> st.SearchStrategy[_Draft]:
     expanded = [t for t in source.steps for _ in range(t.weight)]
 
     @st.composite
     def draw_step(draw: st.DrawFn) -> _Draft:
-        return _draft_with(lambda options: draw(st.sampled_from(options)), source, expanded)
+        return _draft_with(drawing(draw), source, expanded)
 
     return draw_step()
 
