@@ -42,6 +42,7 @@ import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +53,8 @@ from pathlib import Path
 from detect import start_redis  # bench/detect.py: a private redis-server on a free port
 
 import redlin
+from redlin.cli.check import dask_address
+from redlin.errors import UsageError
 from redlin.harness.pressure import PressureWorkload, record_pressure
 from redlin.harness.pressure_dask import record_pressure_dask
 from redlin.harness.target import Target
@@ -149,6 +152,16 @@ def dask_row(host: str, port: int, address: str, clients: int, duration: float, 
                recording.rate, None, 0.0, recording.verdict, recording.operations, note)
 
 
+def dask_spec(text: str) -> str:
+    """``--dask``: ``local:N`` (N worker processes here) or a scheduler's address."""
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"local:N needs a number of workers of at least 1: {text!r}")
+        return text
+    return dask_address(text)
+
+
 @contextmanager
 def dask_cluster(spec: str | None) -> Iterator[str | None]:
     """The scheduler address of ``--dask``: as given, or a local cluster of N processes (``local:N``)
@@ -169,7 +182,8 @@ def main() -> None:
     parser.add_argument("--clients", default="8,64,1000", help="the pressure engine's client counts")
     parser.add_argument("--pipeline", type=int, default=8, help="one more row at 8 clients with this pipeline (1: none)")
     parser.add_argument("--requests", type=int, default=400_000, help="redis-benchmark's -n (default 400000)")
-    parser.add_argument("--dask", metavar="tcp://HOST:PORT|local:N", help="rows on this Dask cluster as well")
+    parser.add_argument("--dask", type=dask_spec, metavar="tcp://HOST:PORT|local:N",
+                        help="rows on this Dask cluster as well")
     parser.add_argument("--dask-clients", default="8,64", help="the Dask rows' client counts")
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address the Dask workers reach the server at (not loopback: it listens on all)")
@@ -187,9 +201,15 @@ def main() -> None:
             if args.pipeline > 1:
                 rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
                                                                       args.pipeline)))
-            for clients in (int(text) for text in args.dask_clients.split(",") if text and address):
-                rows.append(measured(server.pid, lambda c=clients: dask_row(args.host, port, str(address), c,
-                                                                             args.duration, Path(directory))))
+            if address is not None:
+                scheduler: str = address
+                for clients in (int(text) for text in args.dask_clients.split(",") if text):
+                    try:
+                        rows.append(measured(server.pid, lambda c=clients: dask_row(args.host, port, scheduler, c,
+                                                                                     args.duration, Path(directory))))
+                    except UsageError as error:  # Dask missing, the scheduler unreachable: one line, exit 3
+                        print(f"bench/pressure.py: {error}", file=sys.stderr)
+                        raise SystemExit(3) from None
         finally:
             server.kill()
             server.wait()
