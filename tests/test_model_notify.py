@@ -93,7 +93,7 @@ PROBES: dict[str, list[Line]] = {
         ("RENAME", "a", "b"), ("SET", "c", "3"), ("RENAME", "b", "c"), ("RENAMENX", "c", "d"), ("SET", "e", "1"),
         ("RENAMENX", "d", "e"), ("RENAME", "d", "d"), ("EXPIRE", "d", "100"), ("PEXPIRE", "d", "100000", "NX"),
         ("EXPIRE", "d", "200", "GT"), ("PERSIST", "d"), ("PERSIST", "d"), ("EXPIREAT", "d", "99999999999"),
-        ("RENAME", "d", "f"), ("TTL", "f"), ("PEXPIREAT", "f", "1"), ("EXISTS", "f"), ("EXPIRE", "e", "-1"),
+        ("RENAME", "d", "f"), ("EXPIRETIME", "f"), ("PEXPIREAT", "f", "1"), ("EXISTS", "f"), ("EXPIRE", "e", "-1"),
         ("EXPIRE", "nope", "10"), ("SET", "m", "1"), ("MOVE", "m", "1"), ("MOVE", "m", "1"), ("SET", "m", "2"),
         ("MOVE", "m", "1"), ("COPY", "e", "e2"), ("SET", "e", "x"), ("COPY", "e", "e2"), ("COPY", "e", "e2", "REPLACE"),
         ("COPY", "e", "m", "DB", "1"), ("COPY", "e", "m", "DB", "1", "REPLACE"), ("COPY", "e", "e", "DB", "2"),
