@@ -55,6 +55,7 @@ from redlin.harness.interrupts import checkpoint
 from redlin.harness.journal import Journal
 from redlin.harness.outages import TargetWatch
 from redlin.harness.outcome import RunStats
+from redlin.harness.own_draws import own_draws
 from redlin.harness.progress import Progress
 from redlin.harness.recorder import Execution, Recorder
 from redlin.harness.target import TargetError
@@ -391,7 +392,8 @@ def search_programs(state: ProgramSearch, source: Family, *, clients: int, steps
             phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         )(test)
         try:
-            test()
+            with own_draws():  # the seed alone decides the programs (see redlin.harness.own_draws)
+                test()
         except _Found as found:
             return found.program
         except _StopSearch:
