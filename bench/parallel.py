@@ -24,6 +24,8 @@ import resource
 import time
 from collections.abc import Callable
 
+from machine import Steal  # bench/machine.py: the hypervisor's share of the CPU time
+
 from redlin import History, Operation, Result, check, redis_model
 from redlin.search import parallel
 from redlin.search.parallel import check_parallel
@@ -78,25 +80,29 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def best(run: Callable[[], Result], repeat: int) -> tuple[float, float, Result]:
-    """The best wall time of ``repeat`` runs, the CPU time of that run, and the last result."""
+def best(run: Callable[[], Result], repeat: int) -> tuple[float, float, Result, float | None]:
+    """The best wall time of ``repeat`` runs, the CPU time of that run, the last result, and the
+    steal over all the runs (percent of CPU time; ``None`` if the kernel does not say)."""
     times = []
     result = None
+    steal = Steal()
     for _ in range(repeat):
         started, cpu = time.perf_counter(), _cpu()
-        result = run()
+        with steal:
+            result = run()
         times.append((time.perf_counter() - started, _cpu() - cpu))
     assert result is not None
     wall, cpu = min(times)
-    return wall, cpu, result
+    return wall, cpu, result, steal.percent
 
 
-def compare(history: History, jobs: int, repeat: int) -> tuple[tuple[float, float], tuple[float, float], str, str]:
-    """(wall, CPU) seconds with --jobs 1 and --jobs ``jobs``, and the two verdicts."""
+def compare(history: History, jobs: int, repeat: int) -> tuple[tuple[float, float], tuple[float, float], str, str,
+                                                             tuple[float | None, float | None]]:
+    """(wall, CPU) seconds with --jobs 1 and --jobs ``jobs``, the two verdicts, and the steal of each."""
     model = redis_model()
-    one, one_cpu, first = best(lambda: check(history, model, time_limit=600), repeat)
-    many, many_cpu, second = best(lambda: check_parallel(history, model, jobs=jobs, time_limit=600), repeat)
-    return (one, one_cpu), (many, many_cpu), first.verdict, second.verdict
+    one, one_cpu, first, one_steal = best(lambda: check(history, model, time_limit=600), repeat)
+    many, many_cpu, second, many_steal = best(lambda: check_parallel(history, model, jobs=jobs, time_limit=600), repeat)
+    return (one, one_cpu), (many, many_cpu), first.verdict, second.verdict, (one_steal, many_steal)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,18 +121,20 @@ def main(argv: list[str] | None = None) -> int:
         for keys, clients in ((2, 4), (4, 4), (8, 4), (8, 6), (8, 8), (8, 10), (8, 12)):
             history = many_key_history(keys, clients, 20, seed=args.seed)
             parallel.PROBE_SECONDS = 0
-            (one, _), (pool, _), _, _ = compare(history, args.jobs, args.repeat)
+            (one, _), (pool, _), _, _, _ = compare(history, args.jobs, args.repeat)
             parallel.PROBE_SECONDS = probe
-            (_, _), (many, _), _, _ = compare(history, args.jobs, args.repeat)
+            (_, _), (many, _), _, _, _ = compare(history, args.jobs, args.repeat)
             print(f"{len(history):6,} operations: --jobs 1 {one * 1000:7.1f} ms; --jobs {args.jobs}: always a pool "
                   f"{pool * 1000:7.1f} ms, as it is {many * 1000:7.1f} ms")
         return 0
     history = many_key_history(args.keys, args.clients, args.ops, seed=args.seed)
-    (one, one_cpu), (many, many_cpu), first, second = compare(history, args.jobs, args.repeat)
+    (one, one_cpu), (many, many_cpu), first, second, steal = compare(history, args.jobs, args.repeat)
     print(f"{len(history):,} operations on {args.keys} keys, {args.clients} clients per key")
     print(f"--jobs 1: {one:.3f} s ({one_cpu:.3f} CPU s, {first}); --jobs {args.jobs}: {many:.3f} s "
           f"({many_cpu:.3f} CPU s in all processes, {second}); speed-up {one / many:.2f}x")
-    print(f"load average now {os.getloadavg()[0]:.2f}: the speed-up needs {args.jobs} idle cores")
+    print(f"load average now {os.getloadavg()[0]:.2f}: the speed-up needs {args.jobs} idle cores; "
+          f"--jobs 1 ran under {Steal.describe(steal[0])}, --jobs {args.jobs} under {Steal.describe(steal[1])} "
+          "(time the hypervisor gave other guests)")
     return 0 if first == second else 1
 
 

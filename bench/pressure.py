@@ -51,6 +51,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from detect import start_redis  # bench/detect.py: a private redis-server on a free port
+from machine import Steal  # bench/machine.py: the hypervisor's share of the CPU time
 
 import redlin
 from redlin.cli.check import dask_address
@@ -83,6 +84,8 @@ class Row:
     operations: int
     note: str = ""
     """Printed under the table (the Dask rows' clock widening)."""
+    steal: float | None = None
+    """Percent of CPU time the hypervisor gave other guests during the row (``None``: not known)."""
 
 
 def server_cpu(pid: int) -> float:
@@ -100,10 +103,11 @@ def own_cpu() -> float:
 
 
 def measured(pid: int, action: Callable[[], Row]) -> Row:
-    """``action``'s row with the server's CPU seconds during it."""
+    """``action``'s row with the server's CPU seconds and the steal during it."""
     before = server_cpu(pid)
-    row = action()
-    return replace(row, server_cpu=server_cpu(pid) - before)
+    with Steal() as steal:
+        row = action()
+    return replace(row, server_cpu=server_cpu(pid) - before, steal=steal.percent)
 
 
 def benchmark_row(port: int, requests: int) -> Row | None:
@@ -215,18 +219,19 @@ def main() -> None:
             server.wait()
     reference = rows[0].rate if rows[0].name.startswith("redis-benchmark") else None
     print(f"{'':52} {'checked/s':>10} {'recorded/s':>10} {'share':>6} {'ops':>9} {'redlin cpu':>10} "
-          f"{'server cpu':>10}  verdict")
+          f"{'server cpu':>10} {'steal':>6}  verdict")
     for row in rows:
         share = f"{row.rate / reference:6.1%}" if reference else "     -"
         recorded = f"{row.recorded_rate:10,.0f}" if row.recorded_rate is not None else f"{'-':>10}"
         cpu = f"{row.redlin_cpu:9.1f}s" if row.redlin_cpu is not None else f"{'-':>10}"
+        steal = f"{row.steal / 100:6.1%}" if row.steal is not None else "     -"
         print(f"{row.name:52} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
-              f"  {row.verdict}")
+              f" {steal}  {row.verdict}")
     for row in rows:
         if row.note:
             print(row.note)
     print(f"({os.cpu_count()} CPUs; redis-benchmark's figure is requests/s, redlin's operations recorded and "
-          "checked per second of wall time)")
+          "checked per second of wall time; steal: CPU time the hypervisor gave other guests during the row)")
 
 
 if __name__ == "__main__":
