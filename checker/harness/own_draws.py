@@ -1,4 +1,4 @@
-"""redlin's program draws depend on the seed alone, not on which modules Hypothesis finds "local".
+"""redlin's program draws do not depend on which modules Hypothesis finds "local".
 
 Hypothesis (6.131 and later) collects the numbers, strings and bytes written in the source of every
 *local* module -- one outside site-packages and the standard library -- and returns one of them in
@@ -10,13 +10,15 @@ searches it does harm:
   same ``--seed`` draws other programs than an installed wheel does, and other programs again when
   a number anywhere in redlin's source changes, or when another module was imported first;
 - the first draw of a process parses the source of every local module it has not seen (redlin's
-  150 modules: a second or more with a cold cache) and writes a cache file for each under
+  150 modules: 30 programs of the default family took 3.0 s to draw with a cold cache, 1.3 s with
+  a warm one, 0.7 s without the scan) and writes a cache file for each under
   ``.hypothesis/constants`` in the working directory.
 
 Hypothesis has no setting for it (HypothesisWorks/hypothesis#4627).  Inside :func:`own_draws`, the
 calling thread's draws see no local constants, as in a wheel install with no local code: the
 scanner is wrapped once, and answers an empty pool to a thread inside the block.  Hypothesis's
-global constants (0, 1, powers of two ...) are still drawn as usual.  Outside the block, and in
+global constants (integers near powers of two and ten, float corners, a few strings) are still
+drawn as usual.  Outside the block, and in
 every other thread, Hypothesis behaves as it always does (a user's tests keep their own constants).
 The filtered pools Hypothesis caches per thread are dropped on the way in and out, so that neither
 side sees the other's.  With a Hypothesis that has no such scanner the block changes nothing.

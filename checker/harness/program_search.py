@@ -392,7 +392,7 @@ def search_programs(state: ProgramSearch, source: Family, *, clients: int, steps
             phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         )(test)
         try:
-            with own_draws():  # the seed alone decides the programs (see redlin.harness.own_draws)
+            with own_draws():  # a seed draws alike however redlin is installed (redlin.harness.own_draws)
                 test()
         except _Found as found:
             return found.program
