@@ -224,7 +224,7 @@ def main() -> None:
         share = f"{row.rate / reference:6.1%}" if reference else "     -"
         recorded = f"{row.recorded_rate:10,.0f}" if row.recorded_rate is not None else f"{'-':>10}"
         cpu = f"{row.redlin_cpu:9.1f}s" if row.redlin_cpu is not None else f"{'-':>10}"
-        steal = f"{row.steal / 100:6.1%}" if row.steal is not None else "     -"
+        steal = f"{row.steal:5.1f}%" if row.steal is not None else "     -"
         print(f"{row.name:52} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
               f" {steal}  {row.verdict}")
     for row in rows:

@@ -1,4 +1,4 @@
-"""redlin's program draws depend on the seed alone (redlin.harness.own_draws).
+"""redlin's program draws do not depend on which modules are local (redlin.harness.own_draws).
 
 Hypothesis mixes constants from the source of "local" modules into its draws.  Each check runs in a
 fresh interpreter, so that the module it makes local (a probe full of numbers) does not change the

@@ -18,8 +18,8 @@ Hypothesis has no setting for it (HypothesisWorks/hypothesis#4627).  Inside :fun
 calling thread's draws see no local constants, as in a wheel install with no local code: the
 scanner is wrapped once, and answers an empty pool to a thread inside the block.  Hypothesis's
 global constants (integers near powers of two and ten, float corners, a few strings) are still
-drawn as usual.  Outside the block, and in
-every other thread, Hypothesis behaves as it always does (a user's tests keep their own constants).
+drawn as usual.  Outside the block, and in every other thread, Hypothesis behaves as it always does
+(a user's tests keep their own constants).
 The filtered pools Hypothesis caches per thread are dropped on the way in and out, so that neither
 side sees the other's.  With a Hypothesis that has no such scanner the block changes nothing.
 
