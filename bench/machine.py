@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from redlin.cli.args import positive_float
+
 STAT = Path("/proc/stat")
 
 
@@ -84,7 +86,7 @@ class Steal:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="how long to watch (default 5)")
+    parser.add_argument("--seconds", type=positive_float, default=5.0, help="how long to watch (default 5)")
     args = parser.parse_args(argv)
     steal = Steal()
     with steal:
