@@ -3,6 +3,7 @@
 Usage::
 
     python bench/pressure.py [--duration S] [--clients 8,64,1000] [--pipeline N] [--requests N]
+                             [--other-loop asyncio|uvloop|none]
                              [--dask tcp://HOST:PORT | --dask local:N] [--dask-clients 8,64]
                              [--host HOST]
 
@@ -16,7 +17,9 @@ after the other against it:
 - the pressure engine (``redlin run --engine async``, :func:`redlin.harness.pressure.record_pressure`)
   at each of ``--clients``: operations recorded a second, and recorded *and checked* a second (over
   the time from the start until the last epoch was checked, the checks running beside the recording),
-  its verdict; with ``--pipeline N`` one more row at 8 clients, N commands written at once.
+  its verdict; with ``--pipeline N`` one more row at 8 clients, N commands written at once.  Its
+  rows run on the default event loop (uvloop where installed); ``--other-loop`` adds a row at 8
+  clients on another (asyncio's own, by default), for the loop's share of the rate side by side.
 
 With ``--dask`` (the ``dask`` extra), rows of the pressure engine on a Dask cluster as well
 (``redlin run --engine async --dask``, :func:`redlin.harness.pressure_dask.record_pressure_dask`),
@@ -131,13 +134,14 @@ def programs_row(port: int, duration: float, out: Path) -> Row:
                outcome.verdict, operations)
 
 
-def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: int = 1) -> Row:
+def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: int = 1, loop: str = "auto") -> Row:
     before = own_cpu()
-    path = out / f"pressure-{clients}-{pipeline}.jsonl"
+    path = out / f"pressure-{clients}-{pipeline}-{loop}.jsonl"
     recording = record_pressure(Target("127.0.0.1", port), path,
-                                PressureWorkload(clients=clients, duration=duration, pipeline=pipeline),
-                                f"redlin:bench-{clients}-{pipeline}:".encode())
-    name = f"--engine async --clients {clients}" + (f" --pipeline {pipeline}" if pipeline > 1 else "")
+                                PressureWorkload(clients=clients, duration=duration, pipeline=pipeline, loop=loop),
+                                f"redlin:bench-{clients}-{pipeline}-{loop}:".encode())
+    name = (f"--engine async --clients {clients}" + (f" --pipeline {pipeline}" if pipeline > 1 else "")
+            + f" ({'/'.join(recording.loops)})")
     return Row(name, recording.operations / recording.checked_after, recording.rate,
                own_cpu() - before + recording.cpu, 0.0, recording.verdict, recording.operations)
 
@@ -186,6 +190,8 @@ def main() -> None:
     parser.add_argument("--clients", default="8,64,1000", help="the pressure engine's client counts")
     parser.add_argument("--pipeline", type=int, default=8, help="one more row at 8 clients with this pipeline (1: none)")
     parser.add_argument("--requests", type=int, default=400_000, help="redis-benchmark's -n (default 400000)")
+    parser.add_argument("--other-loop", choices=("asyncio", "uvloop", "none"), default="asyncio",
+                        help="one more row at 8 clients on this event loop (default asyncio; none: no row)")
     parser.add_argument("--dask", type=dask_spec, metavar="tcp://HOST:PORT|local:N",
                         help="rows on this Dask cluster as well")
     parser.add_argument("--dask-clients", default="8,64", help="the Dask rows' client counts")
@@ -205,6 +211,9 @@ def main() -> None:
             if args.pipeline > 1:
                 rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
                                                                       args.pipeline)))
+            if args.other_loop != "none":
+                rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
+                                                                      loop=args.other_loop)))
             if address is not None:
                 scheduler: str = address
                 for clients in (int(text) for text in args.dask_clients.split(",") if text):

@@ -34,7 +34,8 @@ def test_constraints_min_are_pyprojects_lower_bounds() -> None:
     text = (ROOT / "pyproject.toml").read_text()
     dependencies = re.search(r"^dependencies = \[(.*?)\]", text, re.S | re.M)
     assert dependencies
-    bounds = dict(re.findall(r'"([A-Za-z0-9_.-]+)>=([0-9][^",]*)"', dependencies.group(1)))
+    bounds = dict(re.findall(r'"([A-Za-z0-9_.-]+)>=([0-9][^",;\s]*)\s*(?:;[^"]*)?"', dependencies.group(1)))
+    assert len(bounds) == dependencies.group(1).count(">="), "a dependency the pattern did not read"
     assert {name.lower(): _release(version) for name, version in bounds.items()} == {
         name: _release(version) for name, version in lows.items()}
 

@@ -24,10 +24,10 @@ from conftest import RedisServer
 from redlin import load_history
 from redlin.cli import main
 from redlin.errors import UsageError
-from redlin.harness import pressure
+from redlin.harness import pressure, pressure_clients
 from redlin.harness.pressure import PressureRecording, PressureWorkload, record_pressure
 from redlin.harness.pressure_check import EpochCheck, route
-from redlin.harness.pressure_clients import EventLog, call_json
+from redlin.harness.pressure_clients import EventLog, WorkerSpec, call_json, event_loop, work
 from redlin.harness.pressure_workloads import counter_script
 from redlin.harness.target import Target
 from redlin.harness.wire import Connection
@@ -69,6 +69,54 @@ def test_records_and_checks_linearizable(redis_server: RedisServer, tmp_path: Pa
     assert sum(check.operations for check in recording.checks) == recording.operations
     assert recording.indeterminate == 0 and not recording.problems
     _assert_sound_history(tmp_path / "history.jsonl", prefix, recording)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_each_event_loop_records_and_checks(redis_server: RedisServer, tmp_path: Path, loop: str) -> None:
+    prefix = b"redlin:pressure-loop-%s:" % loop.encode()
+    recording = _record(redis_server, tmp_path / "h.jsonl", prefix, clients=4, loop=loop)
+    assert recording.loops == (loop,)
+    assert recording.verdict == "linearizable", recording.checks
+    assert recording.indeterminate == 0 and not recording.problems
+    _assert_sound_history(tmp_path / "h.jsonl", prefix, recording)
+
+
+def test_uvloop_missing_is_asyncio_or_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert event_loop("auto") == "uvloop"  # a dependency: installed wherever the tests run
+    monkeypatch.setattr(pressure_clients, "HAVE_UVLOOP", False)
+    assert event_loop("auto") == event_loop("asyncio") == "asyncio"
+    for loop, words in (("uvloop", "--event-loop uvloop: uvloop is not installed here"),
+                        ("trio", "--event-loop must be one of auto, uvloop, asyncio, not 'trio'")):
+        with pytest.raises(UsageError) as raised:
+            PressureWorkload(duration=1.0, loop=loop)
+        assert words in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.redis
+def test_a_worker_without_uvloop_runs_asyncio_and_says_so(redis_server: RedisServer, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine whose worker lacks uvloop (a Dask worker's): the run goes on, and the problem is named."""
+    monkeypatch.setattr(pressure_clients, "HAVE_UVLOOP", False)
+    path, prefix = tmp_path / "h.jsonl", b"redlin:pressure-nouv:"
+    with HistoryWriter(path, model="redis"):
+        pass
+    spec = WorkerSpec(index=0, workers=1, host=redis_server.host, port=redis_server.port, path=str(path), prefix=prefix,
+                      clients=2, keys=2, pipeline=1, read_share=0.5, timeout=2.0, duration_ns=0, ops=200, seed=0,
+                      loop="uvloop")
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGHUP)}
+    try:
+        report = work(spec)  # in this process: it ignores SIGINT and SIGHUP, as a worker does
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        with Connection(redis_server.host, redis_server.port) as conn:
+            written = conn.execute(b"KEYS", prefix + b"*")
+            if written:
+                conn.execute(b"DEL", *written)  # type: ignore[misc]
+    assert report.loop == "asyncio" and report.operations == len(load_history(path)) == 200
+    assert report.problems == ("--event-loop uvloop: uvloop is not installed here (pip install uvloop; it has no "
+                               "wheels for Windows): asyncio's loop ran instead",)
 
 
 @pytest.mark.redis
@@ -274,12 +322,15 @@ def test_cli_refuses_other_workloads(capsys: pytest.CaptureFixture[str]) -> None
     assert "\n" not in err.strip()
     assert main(["run", "--engine", "async", "--rate", "100", "--duration", "1"]) == 3
     assert "--rate does not apply to --engine async" in capsys.readouterr().err
+    assert main(["run", "--event-loop", "asyncio", "--duration", "1"]) == 3
+    assert "--event-loop is the pressure engine's: it needs --engine async" in capsys.readouterr().err
 
 
 @pytest.mark.redis
 def test_cli_async_engine_reports(redis_server: RedisServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["run", "--engine", "async", "--workload", "register", "--clients", "8", "--duration", "1",
-                 "--target", redis_server.url, "--out", str(tmp_path / "out"), "--progress", "none"])
+                 "--target", redis_server.url, "--out", str(tmp_path / "out"), "--progress", "none",
+                 "--event-loop", "asyncio"])
     text = capsys.readouterr().out
     assert code == 0, text
     assert text.startswith("LINEARIZABLE: ")
@@ -287,6 +338,7 @@ def test_cli_async_engine_reports(redis_server: RedisServer, tmp_path: Path, cap
         assert (tmp_path / "out" / name).exists()
     assert not (tmp_path / "out" / "history.jsonl.pieces").exists()
     assert load_history(tmp_path / "out" / "history.jsonl").meta["engine"] == "async"
+    assert "worker processes on asyncio event loop, all checked" in (tmp_path / "out" / "result.json").read_text()
     with Connection(redis_server.host, redis_server.port) as conn:  # the run's keys are gone
         prefix = load_history(tmp_path / "out" / "history.jsonl").meta["prefix"]
         assert conn.execute(b"KEYS", f"{prefix}*".encode()) == ()

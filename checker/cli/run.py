@@ -14,6 +14,7 @@ from redlin.deploy.runner import DeploymentPlan, parse_wait, report_path, run_de
 from redlin.errors import UsageError
 from redlin.harness.budget import CHECK_OPERATIONS, CHECK_SCALE_MAX, REPORT_ALLOWANCE
 from redlin.harness.pressure import raise_file_limit
+from redlin.harness.pressure_clients import EVENT_LOOPS
 from redlin.harness.pressure_run import (
     PRESSURE_WORKLOADS,
     pressure_workload_name,
@@ -115,6 +116,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "a MULTI block one; default 1)")
     parser.add_argument("--processes", type=bounded_int(256), metavar="N",
                         help="with --engine async: worker processes (default: one per CPU)")
+    parser.add_argument("--event-loop", choices=EVENT_LOOPS,
+                        help="with --engine async: the workers' event loop: uvloop (its reads and writes in C), "
+                             "asyncio's own, or auto (default): uvloop where it is installed")
     parser.add_argument("--dask", type=dask_address, metavar="tcp://HOST:PORT",
                         help="with --engine async: run the worker processes as tasks on the Dask cluster of this "
                              "scheduler, one per Dask worker (at most --processes), each machine's clock "
@@ -153,6 +157,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.dask and (args.engine != "async" or args.deployment):
         raise UsageError("--dask runs the pressure engine's workers on a Dask cluster: it needs --engine async "
                          "(and no --deployment)")
+    if args.event_loop and (args.engine != "async" or args.deployment):
+        raise UsageError("--event-loop is the pressure engine's: it needs --engine async (and no --deployment)")
     if args.deployment or args.nemesis or args.nemesis_cmd:
         return _deployment_command(args)
     raise_file_limit(args.clients)
@@ -188,7 +194,8 @@ def _pressure_command(args: argparse.Namespace) -> int:
                            ops=args.ops if args.duration is None else None, duration=args.duration, seed=args.seed,
                            out=args.out, timeout=args.timeout, check_time=args.check_time, pipeline=args.pipeline,
                            processes=args.processes, password_env=args.password_env,
-                           progress=None if args.progress == "none" else sys.stderr, dask=args.dask)
+                           progress=None if args.progress == "none" else sys.stderr, dask=args.dask,
+                           loop=args.event_loop or "auto")
     print(render_outcome(outcome))
     return outcome.exit_code
 

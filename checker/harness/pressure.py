@@ -58,7 +58,7 @@ from redlin.adapter.redis_model import redis_model
 from redlin.errors import UsageError
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.pressure_check import GRACE, EpochCheck, follow
-from redlin.harness.pressure_clients import WorkerReport, WorkerSpec, work
+from redlin.harness.pressure_clients import WorkerReport, WorkerSpec, event_loop, work
 from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS
 from redlin.harness.target import Target
 from redlin.history.jsonl import HistoryWriter, load_history
@@ -89,7 +89,8 @@ class PressureWorkload:
     of the commands are ``GET``; ``processes`` worker processes (``None``: :func:`default_processes`).
     ``workload`` is what the others are (:data:`~redlin.harness.pressure_workloads.WORKLOADS`):
     ``register``, ``SET`` of unique values; ``counter``, ``INCR``; ``counter-multi``, a MULTI block
-    of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``.
+    of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``.  ``loop`` is the
+    workers' event loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
     """
 
     clients: int = 8
@@ -105,8 +106,10 @@ class PressureWorkload:
     """Seconds of one epoch: the keys change every epoch, and each epoch is checked once it is over
     while later ones are recorded (:mod:`redlin.harness.pressure_check`)."""
     workload: str = "register"
+    loop: str = "auto"
 
     def __post_init__(self) -> None:
+        event_loop(self.loop)  # a loop that does not exist here, or uvloop missing: a UsageError now
         if self.clients < 1:
             raise UsageError(f"--clients must be at least 1, not {self.clients}")
         if self.duration is None and self.ops is None:
@@ -139,6 +142,8 @@ class PressureRecording:
     """Seconds from the start until the last epoch was checked."""
     cpu: float = 0.0
     """CPU seconds the worker processes and the checker process used."""
+    loops: tuple[str, ...] = ()
+    """The event loops the workers ran (each once, sorted)."""
 
     @property
     def rate(self) -> float:
@@ -225,7 +230,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
                           prefix=prefix, clients=clients, keys=workload.keys, pipeline=workload.pipeline,
                           read_share=workload.read_share, timeout=workload.timeout, duration_ns=duration_ns, ops=ops,
                           seed=workload.seed, epoch_ns=epoch_ns, password=target.password,
-                          username=target.username, db=target.db, workload=workload.workload)
+                          username=target.username, db=target.db, workload=workload.workload, loop=workload.loop)
         process = context.Process(target=work, args=(spec, stop, results, go, start), name=f"redlin-pressure-{index}",
                                   daemon=True)
         process.start()
@@ -272,7 +277,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
         indeterminate = sum(check.indeterminate for check in checks.values())
     return PressureRecording(path, operations, indeterminate, sum(r.reconnects for r in reports), elapsed, processes, tuple(problems), rejected,
                              interrupted, tuple(checks[epoch] for epoch in sorted(checks)), checked_after,
-                             cpu + sum(r.cpu for r in reports))
+                             cpu + sum(r.cpu for r in reports), tuple(sorted({r.loop for r in reports})))
 
 
 def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, time_limit: float | None = None,

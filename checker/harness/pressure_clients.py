@@ -28,6 +28,10 @@ of a worker, of the whole run) loses, no command that reached the server is miss
 at most the completions of the last turn, and an invocation without its completion reads back as
 indeterminate (:func:`~redlin.history.jsonl.load_history`), which is sound.
 
+The event loop is uvloop's where it is installed (a dependency on every platform it has wheels
+for: its transports read, write and poll in C, which is most of a worker's time at these rates),
+else asyncio's own; :attr:`WorkerSpec.loop` can ask for either (:func:`event_loop`).
+
 Operation and client ids are unique across workers without talking to each other: worker ``w`` of
 ``n`` numbers them ``w, w + n, w + 2n, ...`` (clients from ``w + 1``).  Times are
 ``time.monotonic_ns()``, one clock for every process of the machine.
@@ -38,6 +42,8 @@ Operation and client ids are unique across workers without talking to each other
 [2, 2]
 >>> ids = _Ids(1, 2); ids.next_client(), ids.next_client(), ids.next_op(), ids.next_op()
 (2, 4, 1, 3)
+>>> event_loop("asyncio"), event_loop("auto") in ("uvloop", "asyncio")
+('asyncio', True)
 >>> call_json((b"SET", b"redlin:r:k1", b"7.1"))
 '[["SET","redlin:r:k1","7.1"]]'
 """
@@ -58,14 +64,22 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any, Final, cast
 
+from redlin.errors import UsageError
 from redlin.harness.guard import Guard
 from redlin.harness.pressure_workloads import Write, call_json, result_json
 from redlin.harness.server_state import rejection
 from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
 
-__all__ = ["EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "ignore_terminal_signals",
-           "work"]
+try:
+    import uvloop
+
+    HAVE_UVLOOP = True
+except ImportError:  # no wheel for this platform (Windows): asyncio's own loop
+    HAVE_UVLOOP = False
+
+__all__ = ["EVENT_LOOPS", "EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "event_loop",
+           "ignore_terminal_signals", "work"]
 
 FLUSH_LINES: Final = 4096
 """Lines the log holds before it writes them at once, whatever the turn of the loop."""
@@ -77,6 +91,8 @@ FILES_BESIDE_CLIENTS: Final = 64
 """Open files a worker needs beside its clients' connections (the history, the pipes, Python's own)."""
 REFUSED_PAUSE: Final = 0.1
 """Seconds a client whose connection the server refused waits before it tries again."""
+EVENT_LOOPS: Final = ("auto", "uvloop", "asyncio")
+"""The event loops a worker can run: ``auto`` is uvloop where it is installed, else asyncio's."""
 Argv = tuple[bytes, ...]
 
 
@@ -112,6 +128,8 @@ class WorkerSpec:
     username: str | None = None
     db: int = 0
     reconnect_time: float = RECONNECT_TIME
+    loop: str = "auto"
+    """The event loop (:data:`EVENT_LOOPS`; resolved in the worker's process by :func:`event_loop`)."""
     workload: str = "register"
     """A name of :data:`~redlin.harness.pressure_workloads.WORKLOADS`."""
 
@@ -130,6 +148,8 @@ class WorkerReport:
     """CPU seconds the worker process used (user and system)."""
     failure: str | None = None
     """A bug that stopped the worker (a command the guard refused), if one did."""
+    loop: str = "asyncio"
+    """The event loop the worker ran (``uvloop`` or ``asyncio``)."""
 
 
 def epoch_key(prefix: bytes, epoch: int, number: int) -> bytes:
@@ -225,7 +245,7 @@ class _Client(asyncio.Protocol):
         self.refused = False  # the server refused the connection (max clients): wait before the next
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
         try:
             self._start(transport)
         except Exception as error:  # noqa: BLE001 - a bug (a refusal of the guard): the worker stops
@@ -389,6 +409,7 @@ class _Worker:
         self.problems: list[str] = []
         self.clients: list[_Client] = []
         self.failure: str | None = None
+        self.loop = type(log.loop).__module__.partition(".")[0]  # the loop that runs: "uvloop" or "asyncio"
 
     def keys_at(self, now: int) -> list[bytes]:
         """The keys of the epoch ``now`` lies in (:attr:`WorkerSpec.epoch_ns`)."""
@@ -506,6 +527,17 @@ def ignore_terminal_signals() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
+def event_loop(name: str) -> str:
+    """The loop ``name`` (:data:`EVENT_LOOPS`) runs in this process: ``uvloop`` or ``asyncio``;
+    a one-line :class:`~redlin.errors.UsageError` for ``uvloop`` where it is not installed."""
+    if name not in EVENT_LOOPS:
+        raise UsageError(f"--event-loop must be one of {', '.join(EVENT_LOOPS)}, not {name!r}")
+    if name == "uvloop" and not HAVE_UVLOOP:
+        raise UsageError("--event-loop uvloop: uvloop is not installed here (pip install uvloop; it has no "
+                         "wheels for Windows)")
+    return "asyncio" if name == "asyncio" or not HAVE_UVLOOP else "uvloop"
+
+
 def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None = None,
          go: Event | None = None, start: Any = None) -> WorkerReport:
     """Run one worker to its end (the target of a worker process); its report, also put on ``results``.
@@ -522,11 +554,18 @@ def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None
         results.put(spec.index)
         go.wait()
         spec = replace(spec, started_ns=int(start.value))
-    worker = asyncio.run(_run(spec, stop))
+    absent: str | None = None
+    try:
+        loop = event_loop(spec.loop)
+    except UsageError as missing:  # uvloop asked for and missing on this machine (a Dask worker's)
+        loop, absent = "asyncio", str(missing)
+    worker = (uvloop.run if loop == "uvloop" else asyncio.run)(_run(spec, stop))
+    if absent is not None:
+        worker.problem(f"{absent}: asyncio's loop ran instead")
     used = resource.getrusage(resource.RUSAGE_SELF)
     report = WorkerReport(spec.index, worker.completed, worker.indeterminate, worker.reconnects,
                           tuple(worker.problems), dict(worker.rejected), used.ru_utime + used.ru_stime,
-                          worker.failure)
+                          worker.failure, worker.loop)
     if results is not None:
         results.put(report)
     return report

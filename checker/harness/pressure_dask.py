@@ -338,7 +338,8 @@ def _record(client: Any, target: Target, path: Path, workload: PressureWorkload,
     recording = PressureRecording(path, operations, indeterminate, sum(r.reconnects for r in reports.values()),
                                   elapsed, count, tuple(problems), rejected, interrupted, checks,
                                   (time.monotonic_ns() - started_ns) / 1e9,
-                                  cpu + sum(r.cpu for r in reports.values()))
+                                  cpu + sum(r.cpu for r in reports.values()),
+                                  tuple(sorted({r.loop for r in reports.values()})))
     return DaskRecording(recording, tuple(workers), tuple(w.note() for w in workers))
 
 
@@ -353,7 +354,7 @@ def _spec(worker: WorkerClock, count: int, target: Target, prefix: bytes, worklo
                       duration_ns=int(workload.duration * 1e9) if workload.duration is not None else 0, ops=ops,
                       seed=workload.seed, epoch_ns=int(workload.epoch * 1e9),
                       password=target.password, username=target.username, db=target.db,
-                      workload=workload.workload)
+                      workload=workload.workload, loop=workload.loop)
 
 
 def _wait(client: Any, futures: dict[Any, WorkerClock], lost: dict[int, str], *, ready: str | None = None) -> None:

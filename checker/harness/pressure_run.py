@@ -84,13 +84,14 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                  out: str | Path | None = None, timeout: float = 5.0, check_time: float = 10.0,
                  pipeline: int = 1, processes: int | None = None,
                  password_env: str | None = "REDLIN_PASSWORD", progress: TextIO | None = None,
-                 dask: str | None = None) -> RunOutcome:
+                 dask: str | None = None, loop: str = "auto") -> RunOutcome:
     """Record and check a pressure run (see the module docstring); its outcome, report written.
 
     ``check_time`` is the seconds of checking each epoch may take before it is unknown; ``progress``
     gets a line for each epoch checked.  The first violation ends the recording, as it ends
     ``redlin run``'s search.  With ``dask``, the address of a Dask scheduler, the workers record on
-    its cluster and the epochs are checked once they are gathered.
+    its cluster and the epochs are checked once they are gathered.  ``loop`` is the workers' event
+    loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
     """
     pressure_workload_name(workload)
     if ops is None and duration is None:
@@ -103,7 +104,7 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                    password_env=password_env, run_id=run_id,
                    out_dir=Path(out) if out is not None else Path("reports") / run_id, engine="async")
     spec = PressureWorkload(clients=clients, duration=duration, ops=ops, pipeline=pipeline, processes=processes,
-                            timeout=timeout, seed=seed, workload=workload)
+                            timeout=timeout, seed=seed, workload=workload, loop=loop)
     with ExitStack() as stack, Interrupts() as interrupts:
         opened = plan.open(stack)
         record = plan.record(opened, workload=workload, pipeline=pipeline)
@@ -181,7 +182,8 @@ def _epoch_summary(checks: tuple[EpochCheck, ...]) -> str:
 def _rate_note(recording: PressureRecording) -> str:
     return (f"async engine: {recording.operations:,} operations recorded in {recording.elapsed:.1f} s "
             f"({recording.rate:,.0f}/s) by {recording.processes} worker process"
-            f"{'es' if recording.processes != 1 else ''}, all checked after {recording.checked_after:.1f} s")
+            f"{'es' if recording.processes != 1 else ''} on {' and '.join(recording.loops) or 'no'} event loop"
+            f"{'s' if len(recording.loops) > 1 else ''}, all checked after {recording.checked_after:.1f} s")
 
 
 def _delete_keys(target: Target, prefix: bytes, spec: PressureWorkload, recording: PressureRecording,
