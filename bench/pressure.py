@@ -3,7 +3,7 @@
 Usage::
 
     python bench/pressure.py [--duration S] [--clients 8,64,1000] [--pipeline N] [--requests N]
-                             [--other-loop asyncio|uvloop|none]
+                             [--other-loop asyncio|uvloop|none] [--other-niceness N]
                              [--dask tcp://HOST:PORT | --dask local:N] [--dask-clients 8,64]
                              [--host HOST]
 
@@ -20,6 +20,8 @@ after the other against it:
   its verdict; with ``--pipeline N`` one more row at 8 clients, N commands written at once.  Its
   rows run on the default event loop (uvloop where installed); ``--other-loop`` adds a row at 8
   clients on another (asyncio's own, by default), for the loop's share of the rate side by side.
+  The engine's workers run at a niceness of 19 (the checker first); ``--other-niceness N`` adds a
+  row at 8 clients whose workers run at N (0 by default: as the checker; -1: no row).
 
 With ``--dask`` (the ``dask`` extra), rows of the pressure engine on a Dask cluster as well
 (``redlin run --engine async --dask``, :func:`redlin.harness.pressure_dask.record_pressure_dask`),
@@ -59,7 +61,7 @@ from machine import Steal  # bench/machine.py: the hypervisor's share of the CPU
 import redlin
 from redlin.cli.check import dask_address
 from redlin.errors import UsageError
-from redlin.harness.pressure import PressureWorkload, record_pressure
+from redlin.harness.pressure import WORKER_NICENESS, PressureWorkload, record_pressure
 from redlin.harness.pressure_dask import record_pressure_dask
 from redlin.harness.target import Target
 
@@ -134,14 +136,15 @@ def programs_row(port: int, duration: float, out: Path) -> Row:
                outcome.verdict, operations)
 
 
-def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: int = 1, loop: str = "auto") -> Row:
+def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: int = 1, loop: str = "auto",
+                 niceness: int = WORKER_NICENESS) -> Row:
     before = own_cpu()
-    path = out / f"pressure-{clients}-{pipeline}-{loop}.jsonl"
+    path = out / f"pressure-{clients}-{pipeline}-{loop}-{niceness}.jsonl"
     recording = record_pressure(Target("127.0.0.1", port), path,
                                 PressureWorkload(clients=clients, duration=duration, pipeline=pipeline, loop=loop),
-                                f"redlin:bench-{clients}-{pipeline}-{loop}:".encode())
+                                f"redlin:bench-{clients}-{pipeline}-{loop}-{niceness}:".encode(), niceness=niceness)
     name = (f"--engine async --clients {clients}" + (f" --pipeline {pipeline}" if pipeline > 1 else "")
-            + f" ({'/'.join(recording.loops)})")
+            + f" ({'/'.join(recording.loops)}, nice {'/'.join(map(str, recording.niceness))})")
     return Row(name, recording.operations / recording.checked_after, recording.rate,
                own_cpu() - before + recording.cpu, 0.0, recording.verdict, recording.operations)
 
@@ -192,6 +195,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400_000, help="redis-benchmark's -n (default 400000)")
     parser.add_argument("--other-loop", choices=("asyncio", "uvloop", "none"), default="asyncio",
                         help="one more row at 8 clients on this event loop (default asyncio; none: no row)")
+    parser.add_argument("--other-niceness", type=int, default=0, choices=range(-1, 20), metavar="N",
+                        help="one more row at 8 clients with the workers at this niceness (default 0; -1: no row)")
     parser.add_argument("--dask", type=dask_spec, metavar="tcp://HOST:PORT|local:N",
                         help="rows on this Dask cluster as well")
     parser.add_argument("--dask-clients", default="8,64", help="the Dask rows' client counts")
@@ -214,6 +219,9 @@ def main() -> None:
             if args.other_loop != "none":
                 rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
                                                                       loop=args.other_loop)))
+            if args.other_niceness >= 0:
+                rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
+                                                                      niceness=args.other_niceness)))
             if address is not None:
                 scheduler: str = address
                 for clients in (int(text) for text in args.dask_clients.split(",") if text):
@@ -227,14 +235,14 @@ def main() -> None:
             server.kill()
             server.wait()
     reference = rows[0].rate if rows[0].name.startswith("redis-benchmark") else None
-    print(f"{'':52} {'checked/s':>10} {'recorded/s':>10} {'share':>6} {'ops':>9} {'redlin cpu':>10} "
+    print(f"{'':60} {'checked/s':>10} {'recorded/s':>10} {'share':>6} {'ops':>9} {'redlin cpu':>10} "
           f"{'server cpu':>10} {'steal':>6}  verdict")
     for row in rows:
         share = f"{row.rate / reference:6.1%}" if reference else "     -"
         recorded = f"{row.recorded_rate:10,.0f}" if row.recorded_rate is not None else f"{'-':>10}"
         cpu = f"{row.redlin_cpu:9.1f}s" if row.redlin_cpu is not None else f"{'-':>10}"
         steal = f"{row.steal:5.1f}%" if row.steal is not None else "     -"
-        print(f"{row.name:52} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
+        print(f"{row.name:60} {row.rate:10,.0f} {recorded} {share} {row.operations:9,} {cpu} {row.server_cpu:9.1f}s"
               f" {steal}  {row.verdict}")
     for row in rows:
         if row.note:

@@ -61,6 +61,8 @@ def test_two_workers_record_one_widened_linearizable_history(cluster: str, redis
     assert written and all(key.startswith(prefix) for key in written)
     assert recording.verdict == "linearizable", recording.checks
     assert recording.processes == 2 and not recording.problems
+    # a Dask worker's process is the cluster's: its niceness is left as the cluster started it
+    assert recording.niceness == (os.getpriority(os.PRIO_PROCESS, 0),)
     history = load_history(path)
     assert len(history) == recording.operations > 0
     facts = history.meta["dask_workers"]

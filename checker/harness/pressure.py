@@ -2,7 +2,7 @@
 
 ``redlin run --engine async`` (and :func:`record_pressure` / :func:`check_pressure` from Python)
 drives ``clients`` connections from one or several worker processes
-(:mod:`redlin.harness.pressure_clients`, an asyncio event loop each), every client in a closed loop
+(:mod:`redlin.harness.pressure_clients`, an event loop each: uvloop's where installed), every client in a closed loop
 of writes and reads -- ``SET k v`` with a value unique to the client and its sequence number, or
 ``INCR k``, or two ``INCR k`` in one MULTI block or one script (each one operation:
 :mod:`redlin.harness.pressure_workloads`), and ``GET k`` -- on a few keys under the run's prefix,
@@ -33,8 +33,10 @@ Checking
 The history is read back with :func:`~redlin.history.jsonl.load_history` and checked with
 :func:`~redlin.search.check.check` and :func:`~redlin.adapter.redis_model.redis_model`, which
 splits it by key; each key's part of the register workload is a register with unique values,
-which the fast path (:mod:`redlin.search.fastpath`) decides in O(n log n), so the check keeps up
-with the recording; the counters' parts are searched.
+which the fast path (:mod:`redlin.search.fastpath`) decides in O(n log n); the counters' parts are
+searched.  Even so, one checker process checks more slowly than the workers record, so the workers
+run at :data:`WORKER_NICENESS`: the checker (and a server on this machine) take the CPU first, and
+the recording fills what they leave.
 
 >>> file_limit_needed(1000)
 2256
@@ -66,7 +68,7 @@ from redlin.history.records import History, Outcome
 from redlin.search.check import check
 from redlin.search.result import Result
 
-__all__ = ["PressureRecording", "PressureWorkload", "check_pressure", "check_recorded", "default_processes",
+__all__ = ["WORKER_NICENESS", "PressureRecording", "PressureWorkload", "check_pressure", "check_recorded", "default_processes",
            "file_limit_needed", "raise_file_limit", "record_pressure"]
 
 DEFAULT_KEYS: Final = 16
@@ -76,6 +78,13 @@ PRELOAD: Final = ("redlin.harness.pressure_clients", "redlin.harness.pressure_ch
 """What the fork server imports once: its children (the workers, the checker) start at once, and
 as copies of a process that runs no other thread (a plain fork of a process running the embedded
 server's thread could copy a lock another thread held)."""
+WORKER_NICENESS: Final = 19
+"""Added to each local worker process's niceness: the checker and the server run first whenever
+they have work, and the workers fill the CPU they leave.  Checking is what limits a run's checked
+rate (the workers record faster than one checker process checks), and at equal niceness the
+workers took CPU the checker needed: outside the repository (/tmp/s15/ab2.py, one redis-server,
+8 clients, 10 s, 3 pairs, uvloop) operations recorded and checked a second were 13,577, 15,928
+and 15,125 at niceness 0, against 16,942, 17,875 and 18,705 at 19, recording about as fast."""
 JOIN_GRACE: Final = 2.0
 """Seconds past a worker's timeout the parent waits for it to end before it is stopped by force."""
 
@@ -144,6 +153,8 @@ class PressureRecording:
     """CPU seconds the worker processes and the checker process used."""
     loops: tuple[str, ...] = ()
     """The event loops the workers ran (each once, sorted)."""
+    niceness: tuple[int, ...] = ()
+    """The worker processes' niceness when they ended (each value once, sorted)."""
 
     @property
     def rate(self) -> float:
@@ -186,7 +197,7 @@ def raise_file_limit(clients: int) -> None:
 def record_pressure(target: Target, path: str | os.PathLike[str], workload: PressureWorkload, prefix: bytes, *,
                     checking: bool = True, time_limit: float | None = None, meta: dict[str, Any] | None = None,
                     on_check: Callable[[EpochCheck], None] | None = None,
-                    stop_on_violation: bool = False) -> PressureRecording:
+                    stop_on_violation: bool = False, niceness: int = WORKER_NICENESS) -> PressureRecording:
     """Record ``workload`` against ``target`` into the new history file ``path`` (``meta`` goes into
     its meta line, after ``prefix``), and return what the workers counted.
 
@@ -195,7 +206,8 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     :attr:`PressureRecording.checks`, the epochs' files in ``<path>.pieces/`` (removed by the caller
     when it likes).  A bug in a worker (a command the guard refused) stops it and raises
     ``RuntimeError`` here.  ``on_check`` is called with each check as it comes (in this process, while
-    recording); with ``stop_on_violation`` the first violation ends the recording.  Every key lies under ``prefix``; Ctrl-C stops the workers cleanly
+    recording); with ``stop_on_violation`` the first violation ends the recording.  ``niceness`` is
+    added to the worker processes' (:data:`WORKER_NICENESS`).  Every key lies under ``prefix``; Ctrl-C stops the workers cleanly
     (:attr:`PressureRecording.interrupted`) and what was recorded is checked.
     """
     if target.tls:
@@ -230,7 +242,8 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
                           prefix=prefix, clients=clients, keys=workload.keys, pipeline=workload.pipeline,
                           read_share=workload.read_share, timeout=workload.timeout, duration_ns=duration_ns, ops=ops,
                           seed=workload.seed, epoch_ns=epoch_ns, password=target.password,
-                          username=target.username, db=target.db, workload=workload.workload, loop=workload.loop)
+                          username=target.username, db=target.db, workload=workload.workload, loop=workload.loop,
+                          niceness=niceness)
         process = context.Process(target=work, args=(spec, stop, results, go, start), name=f"redlin-pressure-{index}",
                                   daemon=True)
         process.start()
@@ -277,7 +290,8 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
         indeterminate = sum(check.indeterminate for check in checks.values())
     return PressureRecording(path, operations, indeterminate, sum(r.reconnects for r in reports), elapsed, processes, tuple(problems), rejected,
                              interrupted, tuple(checks[epoch] for epoch in sorted(checks)), checked_after,
-                             cpu + sum(r.cpu for r in reports), tuple(sorted({r.loop for r in reports})))
+                             cpu + sum(r.cpu for r in reports), tuple(sorted({r.loop for r in reports})),
+                             tuple(sorted({r.niceness for r in reports})))
 
 
 def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, time_limit: float | None = None,

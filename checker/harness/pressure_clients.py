@@ -130,6 +130,11 @@ class WorkerSpec:
     reconnect_time: float = RECONNECT_TIME
     loop: str = "auto"
     """The event loop (:data:`EVENT_LOOPS`; resolved in the worker's process by :func:`event_loop`)."""
+    niceness: int = 0
+    """Added to the process's niceness before the worker starts (0: left as it is).  The local
+    engine's workers yield the CPU to its checker and to the server
+    (:data:`~redlin.harness.pressure.WORKER_NICENESS`); a Dask worker's process is the cluster's,
+    and left alone."""
     workload: str = "register"
     """A name of :data:`~redlin.harness.pressure_workloads.WORKLOADS`."""
 
@@ -150,6 +155,8 @@ class WorkerReport:
     """A bug that stopped the worker (a command the guard refused), if one did."""
     loop: str = "asyncio"
     """The event loop the worker ran (``uvloop`` or ``asyncio``)."""
+    niceness: int = 0
+    """The process's niceness, as the system read it when the worker ended."""
 
 
 def epoch_key(prefix: bytes, epoch: int, number: int) -> bytes:
@@ -549,6 +556,8 @@ def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None
     their operations cleanly (SIGHUP likewise).
     """
     ignore_terminal_signals()
+    if spec.niceness:
+        os.nice(spec.niceness)
     _enough_files(spec.clients + FILES_BESIDE_CLIENTS)
     if go is not None and results is not None:
         results.put(spec.index)
@@ -565,7 +574,7 @@ def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None
     used = resource.getrusage(resource.RUSAGE_SELF)
     report = WorkerReport(spec.index, worker.completed, worker.indeterminate, worker.reconnects,
                           tuple(worker.problems), dict(worker.rejected), used.ru_utime + used.ru_stime,
-                          worker.failure, worker.loop)
+                          worker.failure, worker.loop, os.getpriority(os.PRIO_PROCESS, 0))
     if results is not None:
         results.put(report)
     return report

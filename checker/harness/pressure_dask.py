@@ -339,7 +339,8 @@ def _record(client: Any, target: Target, path: Path, workload: PressureWorkload,
                                   elapsed, count, tuple(problems), rejected, interrupted, checks,
                                   (time.monotonic_ns() - started_ns) / 1e9,
                                   cpu + sum(r.cpu for r in reports.values()),
-                                  tuple(sorted({r.loop for r in reports.values()})))
+                                  tuple(sorted({r.loop for r in reports.values()})),
+                                  tuple(sorted({r.niceness for r in reports.values()})))
     return DaskRecording(recording, tuple(workers), tuple(w.note() for w in workers))
 
 

@@ -182,7 +182,9 @@ def _epoch_summary(checks: tuple[EpochCheck, ...]) -> str:
 def _rate_note(recording: PressureRecording) -> str:
     return (f"async engine: {recording.operations:,} operations recorded in {recording.elapsed:.1f} s "
             f"({recording.rate:,.0f}/s) by {recording.processes} worker process"
-            f"{'es' if recording.processes != 1 else ''} on {' and '.join(recording.loops) or 'no'} event loop"
+            f"{'es' if recording.processes != 1 else ''}"
+            f"{' (niceness ' + ', '.join(map(str, recording.niceness)) + ')' if recording.niceness else ''}"
+            f" on {' and '.join(recording.loops) or 'no'} event loop"
             f"{'s' if len(recording.loops) > 1 else ''}, all checked after {recording.checked_after:.1f} s")
 
 
