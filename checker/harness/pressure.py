@@ -2,8 +2,8 @@
 
 ``redlin run --engine async`` (and :func:`record_pressure` / :func:`check_pressure` from Python)
 drives ``clients`` connections from one or several worker processes
-(:mod:`redlin.harness.pressure_clients`, an event loop each: uvloop's where installed), every client in a closed loop
-of writes and reads -- ``SET k v`` with a value unique to the client and its sequence number, or
+(:mod:`redlin.harness.pressure_clients`, an event loop each: uvloop's where installed), every
+client in a closed loop of writes and reads -- ``SET k v`` with a value unique to the client and its sequence number, or
 ``INCR k``, or two ``INCR k`` in one MULTI block or one script (each one operation:
 :mod:`redlin.harness.pressure_workloads`), and ``GET k`` -- on a few keys under the run's prefix,
 for a duration or a number of operations.  There are no programs and no barrier: the server is
@@ -68,8 +68,8 @@ from redlin.history.records import History, Outcome
 from redlin.search.check import check
 from redlin.search.result import Result
 
-__all__ = ["WORKER_NICENESS", "PressureRecording", "PressureWorkload", "check_pressure", "check_recorded", "default_processes",
-           "file_limit_needed", "raise_file_limit", "record_pressure"]
+__all__ = ["WORKER_NICENESS", "PressureRecording", "PressureWorkload", "check_pressure", "check_recorded",
+           "default_processes", "file_limit_needed", "raise_file_limit", "record_pressure"]
 
 DEFAULT_KEYS: Final = 16
 DEFAULT_READ_SHARE: Final = 0.5
@@ -82,9 +82,9 @@ WORKER_NICENESS: Final = 19
 """Added to each local worker process's niceness: the checker and the server run first whenever
 they have work, and the workers fill the CPU they leave.  Checking is what limits a run's checked
 rate (the workers record faster than one checker process checks), and at equal niceness the
-workers took CPU the checker needed: outside the repository (/tmp/s15/ab2.py, one redis-server,
-8 clients, 10 s, 3 pairs, uvloop) operations recorded and checked a second were 13,577, 15,928
-and 15,125 at niceness 0, against 16,942, 17,875 and 18,705 at 19, recording about as fast."""
+workers took CPU the checker needed.  ``python bench/pressure.py --other-niceness 0`` measures
+both side by side: 8 clients on uvloop recorded and checked 16,543 operations a second at 19 and
+13,286 at 0, recording about as fast (17,598 and 17,281 a second)."""
 JOIN_GRACE: Final = 2.0
 """Seconds past a worker's timeout the parent waits for it to end before it is stopped by force."""
 
@@ -207,8 +207,9 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     when it likes).  A bug in a worker (a command the guard refused) stops it and raises
     ``RuntimeError`` here.  ``on_check`` is called with each check as it comes (in this process, while
     recording); with ``stop_on_violation`` the first violation ends the recording.  ``niceness`` is
-    added to the worker processes' (:data:`WORKER_NICENESS`).  Every key lies under ``prefix``; Ctrl-C stops the workers cleanly
-    (:attr:`PressureRecording.interrupted`) and what was recorded is checked.
+    added to the worker processes' (:data:`WORKER_NICENESS`).  Every key lies under ``prefix``;
+    Ctrl-C stops the workers cleanly (:attr:`PressureRecording.interrupted`) and what was recorded
+    is checked.
     """
     if target.tls:
         raise UsageError("--engine async speaks plain TCP: use redis:// (or the default engine for rediss://)")

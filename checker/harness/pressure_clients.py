@@ -553,7 +553,8 @@ def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None
     the run's start from ``start`` (a shared ``multiprocessing.Value``): the processes' start-up is
     not counted in the run.  SIGINT is ignored: Ctrl-C reaches every process of the terminal's
     group, and the parent stops the workers through ``stop`` after it has noticed, so that they end
-    their operations cleanly (SIGHUP likewise).
+    their operations cleanly (SIGHUP likewise).  The process's niceness goes up by
+    :attr:`WorkerSpec.niceness` first, and the event loop is :attr:`WorkerSpec.loop`'s.
     """
     ignore_terminal_signals()
     if spec.niceness:
