@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,6 +159,15 @@ def test_a_long_history_starts_its_pool_at_once(
     assert_same(history, redis_model(), check(history, redis_model()), result)
     pids = set(searched_by.read_text().split())
     assert str(os.getpid()) not in pids and len(pids) == 2  # the workers alone: no probe here
+
+
+def test_the_pool_is_gone_when_the_check_returns(bench: ModuleType, always_parallel: None) -> None:
+    """No thread of the pool outlives the check: Python's exit hook for pools races with a pool
+    thread still closing its pipe (an ``OSError`` traceback at exit)."""
+    history = bench.many_key_history(8, 4, 40, stale=True)
+    result = check_parallel(history, redis_model(), jobs=2)
+    assert_same(history, redis_model(), check(history, redis_model()), result)
+    assert [thread for thread in threading.enumerate() if type(thread).__name__ == "_ExecutorManagerThread"] == []
 
 
 def test_rounds_report_the_violation_check_would() -> None:

@@ -51,6 +51,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -372,10 +373,19 @@ def _drive(executor: ProcessPoolExecutor, rounds: Rounds, queue: deque[Task], de
 
 def _stop(executor: ProcessPoolExecutor) -> None:
     """Shut the pool down now: cancel queued tasks and end workers still searching (a verdict
-    no longer needs them, and a search does not look up from its loop).  The verdict does not wait
-    for them to be gone (5-15 ms of the kernel freeing their memory): the pool's own thread
-    collects them, and the interpreter waits for that thread at exit."""
+    no longer needs them, and a search does not look up from its loop), then wait for the pool's
+    own thread to collect them.
+
+    The wait is what makes the pool gone when the check returns.  Python's exit hook for process
+    pools (3.11 to 3.13 at least) writes to each pool thread's wake-up pipe without the lock that
+    thread closes it under, so a pool thread still ending while the interpreter exits can make the
+    exit print an ``OSError: [Errno 9] Bad file descriptor`` traceback (seen once at the end of
+    ``bench/parallel.py``).  It costs the 5-15 ms the kernel takes to free the workers' memory."""
     processes = list((executor._processes or {}).values())  # shutdown forgets them
+    # likewise (typeshed types this attribute as the pipe, not the thread)
+    thread: threading.Thread | None = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    if thread is not None:
+        thread.join()
