@@ -180,12 +180,12 @@ def _epoch_summary(checks: tuple[EpochCheck, ...]) -> str:
 
 
 def _rate_note(recording: PressureRecording) -> str:
+    processes = f"{recording.processes} worker process{'es' if recording.processes != 1 else ''}"
+    if recording.niceness:
+        processes += f" (niceness {', '.join(map(str, recording.niceness))})"
+    loops = f"{' and '.join(recording.loops) or 'no'} event loop{'s' if len(recording.loops) > 1 else ''}"
     return (f"async engine: {recording.operations:,} operations recorded in {recording.elapsed:.1f} s "
-            f"({recording.rate:,.0f}/s) by {recording.processes} worker process"
-            f"{'es' if recording.processes != 1 else ''}"
-            f"{' (niceness ' + ', '.join(map(str, recording.niceness)) + ')' if recording.niceness else ''}"
-            f" on {' and '.join(recording.loops) or 'no'} event loop"
-            f"{'s' if len(recording.loops) > 1 else ''}, all checked after {recording.checked_after:.1f} s")
+            f"({recording.rate:,.0f}/s) by {processes} on {loops}, all checked after {recording.checked_after:.1f} s")
 
 
 def _delete_keys(target: Target, prefix: bytes, spec: PressureWorkload, recording: PressureRecording,

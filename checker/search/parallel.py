@@ -382,7 +382,7 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     exit print an ``OSError: [Errno 9] Bad file descriptor`` traceback (seen once at the end of
     ``bench/parallel.py``).  It costs the 5-15 ms the kernel takes to free the workers' memory."""
     processes = list((executor._processes or {}).values())  # shutdown forgets them
-    # likewise (typeshed types this attribute as the pipe, not the thread)
+    # shutdown forgets the pool's thread too (getattr: typeshed types the attribute as its pipe)
     thread: threading.Thread | None = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
