@@ -2,7 +2,7 @@
 
     python bench/detect.py [--seeds 5] [--workload exposing|default|mixed|FAMILY] [--duration 60]
                            [--shrink-time 5] [--clients 8] [--steps 500] [--trials 3]
-                           [--skip-faults] [--skip-overhead] [--faults FAULT ...] [--engine programs|async]
+                           [--skip-faults] [--skip-overhead] [--faults FAULT ...] [--engine programs|async|both]
 
 Faults: for each planted fault of the embedded server (``redlin.serve.server.FAULTS``), ``redlin run``
 (the Python API, no example database so that no run replays another's failure) with seeds
@@ -19,10 +19,14 @@ operations; ``default``: every program fault found within 60 s by every seed, an
 all of them at most 10 s.
 
 ``--engine async`` runs the faults the pressure engine's workloads can show
-(:data:`redlin.harness.pressure_run.PRESSURE_FAULTS`: one workload for each) with ``redlin run --engine async`` (the Python API,
-:func:`redlin.harness.pressure_run.run_pressure`, ``--clients`` clients) instead, same seeds: its
-time is the whole run's (it stops at the first violating epoch) and it is not minimised, so its
-core is the violating epoch's minimal counterexample when the report has one.
+(:data:`redlin.harness.pressure_run.PRESSURE_FAULTS`) with ``redlin run --engine async`` (the Python API,
+:func:`redlin.harness.pressure_run.run_pressure`, ``--clients`` clients) instead, same seeds: on
+the workload that shows each (``exposing``), on ``mixed`` (``default``, what the engine runs
+given no workload), or on the one named.  Its time is from the workers' start until the check of
+the first violating epoch ended (the run stops there), its operations those of the epochs checked
+by then; it is not minimised, so its core is the violating epoch's minimal counterexample when
+the report has one.  ``--engine both`` runs the two engines on those faults one after the other,
+same seeds, and prints each fault's median times side by side with their ratio.
 
 Overhead: a private ``redis-server`` (started here on a free loopback port) runs one program of
 ``--clients`` clients x ``--steps`` steps of the ``mixed`` family twice: recorded by
@@ -74,15 +78,25 @@ from redlin.serve.server import FAULTS
 # ----------------------------------------------------------------------------- faults
 
 
-def detect_async(fault: str, seed: int, duration: float, clients: int, out: Path) -> dict[str, Any]:
-    """:func:`detect` with the pressure engine: the time and operations of the whole run."""
+def detect_async(fault: str, workload: str, seed: int, duration: float, clients: int, out: Path) -> dict[str, Any]:
+    """:func:`detect` with the pressure engine: the seconds from the workers' start until the check
+    of the first violating epoch ended, and the operations of the epochs checked by then."""
     started = time.monotonic()
-    outcome = run_pressure(fault=fault, workload=PRESSURE_FAULTS[fault], seed=seed, duration=duration, clients=clients,
+    outcome = run_pressure(fault=fault, workload=workload, seed=seed, duration=duration, clients=clients,
                            out=out / f"{fault}-async-{seed}")
     total = time.monotonic() - started
-    found = outcome.verdict == "violation"
-    return {"found": found, "seconds": total, "operations": outcome.stats.operations,
+    stats = outcome.stats
+    found = outcome.verdict == "violation" and stats.found_after_seconds is not None
+    return {"found": found, "seconds": stats.found_after_seconds, "operations": stats.found_after_operations,
             "core": len(outcome.core) if found and outcome.core else 0, "program": None, "total": total}
+
+
+def async_workload(fault: str, workload: str) -> str:
+    """The pressure engine's workload for ``fault``: the one that shows it (``exposing``), ``mixed``
+    (``default``: what ``redlin run --engine async`` runs given no workload), or the one named."""
+    if workload == "exposing":
+        return PRESSURE_FAULTS[fault]
+    return "mixed" if workload == "default" else workload
 
 
 def detect(fault: str, workload: str, seed: int, duration: float, shrink_time: float, out: Path) -> dict[str, Any]:
@@ -101,6 +115,30 @@ def detect(fault: str, workload: str, seed: int, duration: float, shrink_time: f
     }
 
 
+def compare(faults: Sequence[str], programs: dict[str, float], pressure: dict[str, float]) -> str:
+    """Each fault's median time to detection by both engines and their ratio (a fault an engine
+    did not find by every seed: ``-``), and the fault-by-fault geometric mean of the ratios.
+
+    >>> print(compare(["a", "b"], {"a": 1.0, "b": 0.5}, {"a": 0.1}))
+    fault                   programs (median)  async (median)  async / programs
+    a                                  1.00 s          0.10 s             0.10x
+    b                                  0.50 s               -                 -
+    geometric mean of the ratios over 1 faults both engines found by every seed: 0.10x
+    """
+    lines = [f"{'fault':<22} {'programs (median)':>18} {'async (median)':>15} {'async / programs':>17}"]
+    ratios = []
+    for fault in faults:
+        mine, theirs = programs.get(fault), pressure.get(fault)
+        ratio = theirs / mine if mine and theirs is not None else None
+        if ratio is not None:
+            ratios.append(ratio)
+        lines.append(f"{fault:<22} {'-' if mine is None else f'{mine:.2f} s':>18} "
+                     f"{'-' if theirs is None else f'{theirs:.2f} s':>15} {'-' if ratio is None else f'{ratio:.2f}x':>17}")
+    mean = statistics.geometric_mean(ratios) if ratios else float("nan")
+    lines.append(f"geometric mean of the ratios over {len(ratios)} faults both engines found by every seed: {mean:.2f}x")
+    return "\n".join(lines)
+
+
 def workload_for(fault: str, workload: str) -> str:
     """The workload a fault runs on: its own (``exposing``), or the one asked for, except that
     Pub/Sub faults need ``pubsub`` or ``default`` (the only workloads that send Pub/Sub commands)."""
@@ -111,10 +149,11 @@ def workload_for(fault: str, workload: str) -> str:
 
 
 def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
-                 only: Sequence[str] = (), engine: str = "programs", clients: int = 8) -> bool:
+                 only: Sequence[str] = (), engine: str = "programs", clients: int = 8,
+                 medians: dict[str, float] | None = None) -> bool:
+    """One table of detection times; each fault's median time found goes into ``medians``."""
     if engine == "async":
         only = [fault for fault in only or FAULTS if fault in PRESSURE_FAULTS]
-        workload = "exposing"
     print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
           f"shrink time {shrink_time:g} s, engine {engine}")
     print(f"{'fault':<22} {'workload':<14} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
@@ -124,11 +163,11 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
     substituted = False
     with tempfile.TemporaryDirectory(prefix="redlin-detect-") as directory:
         for fault in only or FAULTS:
-            chosen = PRESSURE_FAULTS[fault] if engine == "async" else workload_for(fault, workload)
-            label = chosen + ("*" if chosen != workload and workload != "exposing" else "")
+            chosen = async_workload(fault, workload) if engine == "async" else workload_for(fault, workload)
+            label = chosen + ("*" if engine == "programs" and chosen != workload and workload != "exposing" else "")
             substituted = substituted or label.endswith("*")
             if engine == "async":
-                rows = [detect_async(fault, seed, duration, clients, Path(directory)) for seed in range(seeds)]
+                rows = [detect_async(fault, chosen, seed, duration, clients, Path(directory)) for seed in range(seeds)]
             else:
                 rows = [detect(fault, chosen, seed, duration, shrink_time, Path(directory)) for seed in range(seeds)]
             found = [r for r in rows if r["found"]]
@@ -139,6 +178,8 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
                 ok = False
                 continue
             seconds = statistics.median(r["seconds"] for r in found)
+            if medians is not None and len(found) == seeds:
+                medians[fault] = seconds
             slowest = max(r["seconds"] for r in found)
             operations = statistics.median(r["operations"] for r in found)
             cores = [r["core"] for r in found]
@@ -359,12 +400,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--faults", nargs="+", default=(), choices=sorted(FAULTS), metavar="FAULT",
                         help="only these planted faults (default: all)")
     parser.add_argument("--skip-overhead", action="store_true")
-    parser.add_argument("--engine", choices=("programs", "async"), default="programs",
+    parser.add_argument("--engine", choices=("programs", "async", "both"), default="programs",
                         help="async: the pressure engine (redlin run --engine async), the faults its workloads can show "
-                             "(register, counter, counter-multi, counter-script)")
+                             "(register, counter, counter-multi, counter-script, mixed); both: the programs engine "
+                             "and the pressure engine one after the other on those faults, same seeds, and the "
+                             "ratio of their median times")
     args = parser.parse_args(argv)
     ok = True
-    if not args.skip_faults:
+    if not args.skip_faults and args.engine == "both":
+        only = [fault for fault in args.faults or FAULTS if fault in PRESSURE_FAULTS]
+        medians: dict[str, dict[str, float]] = {"programs": {}, "async": {}}
+        for engine in medians:
+            ok = bench_faults(args.seeds, args.workload, args.duration, args.shrink_time, only, engine, args.clients,
+                              medians[engine]) and ok
+            print()
+        print(compare(only, medians["programs"], medians["async"]))
+    elif not args.skip_faults:
         ok = bench_faults(args.seeds, args.workload, args.duration, args.shrink_time, args.faults, args.engine,
                           args.clients) and ok
     if not args.skip_overhead:

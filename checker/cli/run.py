@@ -110,7 +110,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="programs (default): drawn programs between barriers, shrunk when they fail; async: "
                              "the pressure engine, every client in a closed loop of SET (unique values), INCR, a MULTI "
                              "block or a script of two INCR, and GET, on asyncio, from worker processes, checked "
-                             f"epoch by epoch as it records (--workload {', '.join(PRESSURE_WORKLOADS)})")
+                             f"epoch by epoch as it records (--workload {', '.join(PRESSURE_WORKLOADS)}; default "
+                             "mixed, each key one of the others)")
     parser.add_argument("--pipeline", type=bounded_int(1_000), default=1, metavar="N",
                         help="with --engine async: operations each client writes at once (each its own operation, "
                              "a MULTI block one; default 1)")
@@ -188,7 +189,7 @@ def _pressure_command(args: argparse.Namespace) -> int:
         if given:
             raise UsageError(f"{option} does not apply to --engine async (a closed loop as fast as the server answers, "
                              "over RESP2)")
-    workload = "register" if args.workload == "default" else args.workload
+    workload = "mixed" if args.workload == "default" else args.workload
     outcome = run_pressure(args.target, fault=None if args.fault == "none" else args.fault,
                            workload=pressure_workload_name(workload), clients=args.clients,
                            ops=args.ops if args.duration is None else None, duration=args.duration, seed=args.seed,

@@ -155,6 +155,11 @@ class PressureRecording:
     """The event loops the workers ran (each once, sorted)."""
     niceness: tuple[int, ...] = ()
     """The worker processes' niceness when they ended (each value once, sorted)."""
+    started_ns: int = 0
+    """When the workers were told to go (``time.monotonic_ns()``): the epochs count from it."""
+    found_after: tuple[int, float] | None = None
+    """When checking while recording found the first violation: the operations of the epochs checked
+    by then, and the seconds from the start until that check ended."""
 
     @property
     def rate(self) -> float:
@@ -259,7 +264,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
             for event in (stop, go, recorded):  # the others end at once
                 event.set()
             raise
-        started_ns = start.value = time.monotonic_ns()
+        started_ns = start.value = progress.started_ns = time.monotonic_ns()
         go.set()
         _wait(workers, results, reports, workload, progress, stop, stop_on_violation)
     except KeyboardInterrupt:
@@ -292,7 +297,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     return PressureRecording(path, operations, indeterminate, sum(r.reconnects for r in reports), elapsed, processes, tuple(problems), rejected,
                              interrupted, tuple(checks[epoch] for epoch in sorted(checks)), checked_after,
                              cpu + sum(r.cpu for r in reports), tuple(sorted({r.loop for r in reports})),
-                             tuple(sorted({r.niceness for r in reports})))
+                             tuple(sorted({r.niceness for r in reports})), started_ns, progress.found_after)
 
 
 def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, time_limit: float | None = None,
@@ -330,6 +335,8 @@ class _Checks:
         self.cpu = 0.0
         self.done = checker is None
         self.violation = False
+        self.started_ns = 0
+        self.found_after: tuple[int, float] | None = None
 
     def drain(self, *, until_done: bool) -> None:
         """Take what the checker said; with ``until_done``, until it says it is done (or dies)."""
@@ -348,8 +355,11 @@ class _Checks:
                 for epoch, kept in self.latest.items():
                     if kept.verdict == "linearizable" and kept.result is not None:
                         self.latest[epoch] = replace(kept, result=None)
-            self.violation |= item.verdict == "violation"
             self.latest[item.epoch] = item
+            if item.verdict == "violation" and not self.violation and self.started_ns:
+                self.found_after = (sum(c.operations for c in self.latest.values()),
+                                    (item.done_ns - self.started_ns) / 1e9)
+            self.violation |= item.verdict == "violation"
             if self.on_check is not None:
                 self.on_check(item)
         if self.checker is not None and self.done:

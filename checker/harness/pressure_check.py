@@ -45,17 +45,22 @@ from typing import Any, Final
 
 from redlin.adapter.redis_model import redis_model
 from redlin.harness.pressure_clients import ignore_terminal_signals
+from redlin.harness.pressure_epochs import epoch_at, epoch_end
 from redlin.history.jsonl import load_history
 from redlin.history.records import Outcome
 from redlin.search.check import check
 from redlin.search.result import Result
 
-__all__ = ["GRACE", "EpochCheck", "follow", "route"]
+__all__ = ["GRACE", "EpochCheck", "follow", "grace_ns", "route"]
 
 GRACE: Final = 0.25
-"""Seconds past an epoch's end before it is checked, if none of its operations is in flight;
-else past its end and the reply timeout."""
+"""Seconds past an epoch's end before it is checked, if none of its operations is in flight (a
+quarter of the epoch's length for the short first ones, :func:`grace_ns`); else past its end and
+the reply timeout."""
 POLL: Final = 0.05
+"""Seconds between reads of the file, at most."""
+MIN_POLL: Final = 0.002
+"""Seconds between reads of the file, at least."""
 _OP: Final = re.compile(rb'"op":(\d+)')
 _EPOCH: Final = re.compile(rb':e(\d+):k\d+"')
 """The end of a key, ``:e<epoch>:k<n>`` and the closing quote: the first in an invocation line is its
@@ -77,6 +82,8 @@ class EpochCheck:
     path: str
     result: Result | None = None
     """The checker's result (the parent keeps it only where the report may need it)."""
+    done_ns: int = 0
+    """When the check ended (``time.monotonic_ns()``, the clock every process of the machine shares)."""
 
 
 def route(line: bytes) -> tuple[int, int | None]:
@@ -88,6 +95,19 @@ def route(line: bytes) -> tuple[int, int | None]:
         epoch = _EPOCH.search(line)
         return int(found.group(1)), NO_EPOCH if epoch is None else int(epoch.group(1))
     return int(found.group(1)), None
+
+
+def grace_ns(epoch: int, epoch_ns: int) -> int:
+    """Nanoseconds past the end of ``epoch`` before it is checked when none of its operations is in
+    flight: :data:`GRACE`, or a quarter of the epoch's length if that is less (at least
+    :data:`MIN_POLL`), so that the first epochs are checked soon after they end.  A line that comes
+    later reopens the epoch (it is checked again at the end, whole).
+
+    >>> grace_ns(0, 1_000_000_000), grace_ns(3, 1_000_000_000), grace_ns(9, 1_000_000_000)
+    (3906250, 31250000, 250000000)
+    """
+    length = epoch_end(epoch, epoch_ns) - (epoch_end(epoch - 1, epoch_ns) if epoch > 0 else 0)
+    return max(int(MIN_POLL * 1e9), min(int(GRACE * 1e9), length // 4))
 
 
 class _Follower:
@@ -131,13 +151,25 @@ class _Follower:
             if epoch in self.checked:
                 self.reopened.add(epoch)
 
+    def ready_at(self, epoch: int) -> int:
+        """When ``epoch`` may be checked (``time.monotonic_ns()``): past its end and its grace with
+        nothing in flight, else past its end and the wait."""
+        end = epoch_end(epoch, self.epoch_ns)
+        return self.started_ns + end + (grace_ns(epoch, self.epoch_ns) if self.flying[epoch] <= 0 else self.wait_ns)
+
     def due(self, now: int, final: bool) -> list[int]:
-        """Epochs with lines not checked yet that are over (all of them when ``final``): past their
-        end and the grace with nothing in flight, or past their end and the wait."""
-        grace = int(GRACE * 1e9)
+        """Epochs with lines not checked yet that are over (all of them when ``final``)."""
         return sorted(epoch for epoch, lines in self.lines.items() if lines and (
-            final or (epoch != NO_EPOCH and epoch not in self.checked and (
-                now > self.started_ns + (epoch + 1) * self.epoch_ns + (grace if self.flying[epoch] <= 0 else self.wait_ns)))))
+            final or (epoch != NO_EPOCH and epoch not in self.checked and now > self.ready_at(epoch))))
+
+    def pause(self, now: int) -> float:
+        """Seconds to sleep before reading again: :data:`POLL`, or less if an epoch read so far, or
+        the one under way, is due sooner."""
+        waiting = [self.ready_at(epoch) for epoch, lines in self.lines.items()
+                   if lines and epoch != NO_EPOCH and epoch not in self.checked]
+        if self.started_ns:
+            waiting.append(self.ready_at(epoch_at(now - self.started_ns, self.epoch_ns)))
+        return max(MIN_POLL, min([POLL, *((at - now) / 1e9 for at in waiting)]))
 
     def check(self, epoch: int) -> EpochCheck:
         piece = self.pieces / f"epoch{epoch}.jsonl"
@@ -150,7 +182,7 @@ class _Follower:
         started = time.monotonic()
         result = check(history, self.model, time_limit=self.time_limit)
         done = EpochCheck(epoch, len(history), sum(1 for op in history if op.outcome is Outcome.INFO),
-                          result.verdict, time.monotonic() - started, str(piece), result)
+                          result.verdict, time.monotonic() - started, str(piece), result, time.monotonic_ns())
         self.checked[epoch] = done
         return done
 
@@ -183,7 +215,7 @@ def follow(path: str, pieces: str, epoch_ns: int, started: Any, wait_ns: int, re
         if final:
             break
         if not due:
-            time.sleep(POLL)
+            time.sleep(follower.pause(time.monotonic_ns()))
     if results is not None:
         used = resource.getrusage(resource.RUSAGE_SELF)
         results.put(used.ru_utime + used.ru_stime)

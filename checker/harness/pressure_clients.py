@@ -66,7 +66,8 @@ from typing import Any, Final, cast
 
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard
-from redlin.harness.pressure_workloads import Write, call_json, result_json
+from redlin.harness.pressure_epochs import epoch_at, epoch_end
+from redlin.harness.pressure_workloads import Write, call_json, key_workload, result_json
 from redlin.harness.server_state import rejection
 from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
@@ -121,9 +122,10 @@ class WorkerSpec:
     """When the run started (``time.monotonic_ns()``): epochs and the duration count from it (set
     by :func:`work` when the parent says go)."""
     epoch_ns: int = 0
-    """Length of an epoch: a client's commands go to the keys of the epoch they are invoked in,
-    ``<prefix>e<epoch>:k<n>``, so that an epoch's operations can be checked once it is over, while
-    the next ones are recorded (0: one epoch)."""
+    """Length of an epoch after the short first ones (:mod:`redlin.harness.pressure_epochs`): a
+    client's commands go to the keys of the epoch they are invoked in, ``<prefix>e<epoch>:k<n>``, so
+    that an epoch's operations can be checked once it is over, while the next ones are recorded (0:
+    one epoch)."""
     password: str | None = field(default=None, repr=False)
     username: str | None = None
     db: int = 0
@@ -299,8 +301,7 @@ class _Client(asyncio.Protocol):
                 commands: tuple[Argv, ...] = ((b"GET", key),)
                 call = worker.get_json[key]
                 payload.append(encode_command(commands[0]))
-            elif worker.writes is not None:
-                write = worker.writes[key]
+            elif (write := worker.writes.get(key)) is not None:
                 commands, call = write.commands, write.call
                 payload.append(write.payload)
             else:
@@ -402,10 +403,11 @@ class _Worker:
         self.ids = _Ids(spec.index, spec.workers)
         self.rng = random.Random(spec.seed * 1_000_003 + spec.index)
         self.epoch = -1
+        self.epoch_ends = 0  # when the epoch of :attr:`keys` ends (``time.monotonic_ns()``)
         self.keys: list[bytes] = []
         self.key_json: dict[bytes, str] = {}
         self.get_json: dict[bytes, str] = {}
-        self.writes: dict[bytes, Write] | None = None  # each key's write (None: the register's, made each time)
+        self.writes: dict[bytes, Write] = {}  # each key's write (none for a register's, made each time)
         self.guard = Guard(spec.prefix)
         self.stopping = False
         self.started = 0
@@ -420,15 +422,18 @@ class _Worker:
 
     def keys_at(self, now: int) -> list[bytes]:
         """The keys of the epoch ``now`` lies in (:attr:`WorkerSpec.epoch_ns`)."""
+        if now < self.epoch_ends:
+            return self.keys
         spec = self.spec
-        epoch = (now - spec.started_ns) // spec.epoch_ns if spec.epoch_ns else 0
+        epoch = epoch_at(now - spec.started_ns, spec.epoch_ns)
+        self.epoch_ends = spec.started_ns + epoch_end(epoch, spec.epoch_ns)
         if epoch != self.epoch:
             self.epoch = epoch
             self.keys = [epoch_key(spec.prefix, epoch, number) for number in range(spec.keys)]
             self.key_json = {key: json.dumps(key.decode("utf-8", "surrogateescape")) for key in self.keys}
             self.get_json = {key: call_json((b"GET", key)) for key in self.keys}
-            if spec.workload != "register":
-                self.writes = {key: Write.of(spec.workload, key, number) for number, key in enumerate(self.keys)}
+            self.writes = {key: Write.of(kind, key, number) for number, key in enumerate(self.keys)
+                           if (kind := key_workload(spec.workload, number)) != "register"}
         return self.keys
 
     def may_go(self, now: int | None = None) -> bool:

@@ -27,7 +27,7 @@ notes give each worker's clock offset, uncertainty and file.
 >>> pressure_workload_name("cas")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi or counter-script only, not 'cas'
+redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script or mixed only, not 'cas'
 >>> PRESSURE_FAULTS["exec-not-atomic"], PRESSURE_FAULTS["script-not-atomic"]
 ('counter-multi', 'counter-script')
 """
@@ -51,6 +51,7 @@ from redlin.harness.pressure import PressureRecording, PressureWorkload, pieces_
 from redlin.harness.pressure_check import EpochCheck
 from redlin.harness.pressure_clients import epoch_key
 from redlin.harness.pressure_dask import record_pressure_dask
+from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS
 from redlin.harness.run_report import report_paths
 from redlin.harness.target import Target, open_connection
@@ -125,6 +126,8 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                          elapsed=recording.checked_after, unknown_executions=sum(
                              1 for c in recording.checks if c.verdict == "unknown"),
                          indeterminate=recording.indeterminate, interrupted=recording.interrupted,
+                         found_after_operations=None if recording.found_after is None else recording.found_after[0],
+                         found_after_seconds=None if recording.found_after is None else recording.found_after[1],
                          interrupted_by=(interrupts.received or "SIGINT") if recording.interrupted else None)
         notes.append(_rate_note(recording))
         verdict = recording.verdict
@@ -191,7 +194,8 @@ def _rate_note(recording: PressureRecording) -> str:
 def _delete_keys(target: Target, prefix: bytes, spec: PressureWorkload, recording: PressureRecording,
                  timeout: float) -> list[str]:
     """``DEL`` every key the run can have written; a note if the target could not be reached."""
-    epochs = max((c.epoch for c in recording.checks), default=int(recording.elapsed / spec.epoch)) + 2
+    epochs = max((c.epoch for c in recording.checks),
+                 default=epoch_at(int(recording.elapsed * 1e9), int(spec.epoch * 1e9))) + 2
     guard = Guard(prefix)
     try:
         with open_connection(target, timeout) as conn:

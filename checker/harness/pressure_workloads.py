@@ -21,6 +21,9 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
   running one body into one part of the check, and one body for all keys would tie all of an
   epoch's keys into one search, whose cost grows with the product of their counters' orders.
 
+``mixed`` writes each key as one of the four (:func:`key_workload`): a run that does not know which
+fault it looks for sees all of them, as ``redlin run``'s default workload does.
+
 A write is one operation whatever its commands; its call and its payload on the wire are the same
 for every write on a key, so they are made once per key and epoch (:class:`Write`).
 
@@ -45,7 +48,8 @@ from redlin.harness.script_guard import guard_script
 from redlin.history.jsonl import encode_call, encode_reply
 from redlin.model import Reply, Status, encode_command
 
-__all__ = ["WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "counter_script", "result_json", "write_commands"]
+__all__ = ["MIXED_CYCLE", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "counter_script", "key_workload", "result_json",
+           "write_commands"]
 
 Argv = tuple[bytes, ...]
 
@@ -54,10 +58,13 @@ WORKLOADS: Final = {
     "counter": "INCR k",
     "counter-multi": "MULTI, INCR k, INCR k, EXEC",
     "counter-script": "EVAL of a script that runs INCR k twice",
+    "mixed": "each key one of the four above, in turn",
 }
 """The workloads the pressure engine runs, by name, and what each writes with (each reads with GET)."""
+MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script")
+"""The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 4]``."""
 WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOADS)[-1]
-"""The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi or counter-script``."""
+"""The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi, counter-script or mixed``."""
 _OK: Final = Status("OK")
 _OK_RESULT: Final = '[{"status":"OK"}]'
 
@@ -70,6 +77,18 @@ def counter_script(number: int) -> bytes:
     """
     return guard_script(b"local number = %d; return {redis.call('INCR', KEYS[1]), redis.call('INCR', KEYS[1])}"
                         % number)
+
+
+def key_workload(workload: str, number: int) -> str:
+    """How key number ``number`` of an epoch is written under ``workload``: as ``workload`` itself,
+    or for ``mixed``, as the workload :data:`MIXED_CYCLE` gives it.
+
+    >>> [key_workload("mixed", n) for n in range(5)]
+    ['register', 'counter', 'counter-multi', 'counter-script', 'register']
+    >>> key_workload("counter", 3)
+    'counter'
+    """
+    return MIXED_CYCLE[number % len(MIXED_CYCLE)] if workload == "mixed" else workload
 
 
 def write_commands(workload: str, key: bytes, number: int) -> tuple[Argv, ...]:
