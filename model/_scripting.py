@@ -28,6 +28,7 @@ import math
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from immutables import Map
@@ -62,8 +63,10 @@ TEXTS_62 = {
 SHEBANG_FLAGS = frozenset({"no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"})
 
 
+@lru_cache(maxsize=1024)
 def sha1hex(body: bytes) -> bytes:
-    """The script's name: lowercase hex SHA1 of its body."""
+    """The script's name: lowercase hex SHA1 of its body (remembered: a history sends a few bodies
+    again and again, and hashing one of several kilobytes costs more than the rest of its step)."""
     return hashlib.sha1(body).hexdigest().encode()
 
 

@@ -37,13 +37,13 @@ one part.  That module argues why its interval and effect keep the search sound.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache, partial
 
 from redlin.adapter.deliveries import impossible_message, is_receive_argv
 from redlin.adapter.members import by_member
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
+from redlin.adapter.script_cache import cache_reads, fills_cache, script_cache_keys
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
     DEFAULT_PROFILE,
@@ -291,7 +291,10 @@ def _receive(state: State, op: Operation, protocol: int = 2) -> State | None:
     return receive(state, op.client, frames[0]) if frames else None
 
 
-def _keys(op: Operation) -> frozenset[Hashable] | None:
+def _keys(op: Operation, read: frozenset[Hashable]) -> frozenset[Hashable] | None:
+    """The keys ``op`` touches (``None``: all), with the script-cache entries it reads or fills
+    (:func:`~redlin.adapter.script_cache.script_cache_keys`); an entry it only fills counts only if some operation reads it
+    (``read``, :func:`~redlin.adapter.script_cache.cache_reads`)."""
     keys: set[Hashable] = set()
     for argv in op.call:
         if is_receive_argv(argv):
@@ -299,9 +302,9 @@ def _keys(op: Operation) -> frozenset[Hashable] | None:
         if not argv or is_restart_argv(argv):
             return None
         name = argv[0].lower()
-        scripts = _script_cache_keys(name, argv)
+        scripts = script_cache_keys(name, argv)
         if scripts is not None:
-            keys.update(scripts)
+            keys.update(entry for entry in scripts if entry in read or not fills_cache(name, argv))
         elif name in _WHOLE_HISTORY:
             return None
         found = keys_of(argv)
@@ -309,29 +312,6 @@ def _keys(op: Operation) -> frozenset[Hashable] | None:
             return None
         keys.update(found)
     return frozenset(keys)
-
-
-def _script_cache_keys(name: bytes, argv: Sequence[bytes]) -> tuple[bytes, ...] | None:
-    """The pseudo-keys of the script-cache entries a command reads or fills, if it touches any.
-
-    The script cache is server state that no key names: an EVALSHA succeeds only after an EVAL or
-    SCRIPT LOAD of the same body, and SCRIPT EXISTS reads entries.  Giving each SHA1 a key no client
-    can use (it starts with a NUL byte) keeps these in the part of every operation that may have
-    loaded their scripts.  SCRIPT FLUSH and KILL still keep the history whole.
-
-    >>> _script_cache_keys(b"script", (b"SCRIPT", b"EXISTS", b"AB", b"cd"))
-    (b'\\x00script:ab', b'\\x00script:cd')
-    """
-    if name in (b"evalsha", b"evalsha_ro") and len(argv) > 1:
-        return (b"\0script:" + argv[1].lower(),)
-    if name in (b"eval", b"eval_ro") and len(argv) > 1:
-        return (b"\0script:" + hashlib.sha1(argv[1]).hexdigest().encode(),)
-    sub = argv[1].lower() if name == b"script" and len(argv) > 1 else b""
-    if sub == b"load" and len(argv) > 2:
-        return (b"\0script:" + hashlib.sha1(argv[2]).hexdigest().encode(),)
-    if sub == b"exists" and len(argv) > 2:
-        return tuple(b"\0script:" + sha.lower() for sha in argv[2:])
-    return None
 
 
 def session_windows(ops: Sequence[Operation]) -> list[list[int]]:
@@ -384,9 +364,10 @@ def _subscribers(ops: Sequence[Operation]) -> frozenset[Hashable]:
 
 def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
     subscribers = _subscribers(ops)
+    read = cache_reads(ops)
 
     def keys(op: Operation) -> frozenset[Hashable] | None:
-        found = _keys(op)
+        found = _keys(op, read)
         if found is not None and (op.client in subscribers or _touches_pubsub(op)):
             return found | {_PUBSUB_STATE}
         return found

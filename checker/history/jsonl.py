@@ -60,7 +60,15 @@ from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError
-from redlin.history.records import History, Literal, Operation, Outcome, make_operation
+from redlin.history.records import (
+    SHARED_ARGUMENT,
+    History,
+    Literal,
+    Operation,
+    Outcome,
+    make_operation,
+    shared_arguments,
+)
 from redlin.history.source import paused_gc, read_blocks
 from redlin.model import (
     COMMANDS,
@@ -381,6 +389,7 @@ class _Loader:
         pending: dict[Any, tuple[int, int, Hashable, int, Any]] = {}  # op id -> (index, line, client, time, call)
         busy: dict[Hashable, Any] = {}  # client -> op id in flight
         seen: set[Any] = set()
+        shared: dict[bytes, bytes] = {}  # long arguments, each kept once (a script's body, sent again and again)
         faults: list[dict[str, Any]] = []
         known = self.known
         encode = str.encode
@@ -434,6 +443,8 @@ class _Loader:
                                 call = self._call(number, call)
                         else:
                             call = self._call(number, call)
+                        if len(line) > SHARED_ARGUMENT and type(call) is tuple:
+                            call = shared_arguments(call, shared)
                         pending[op] = (len(ops), number, client, time, call)
                         ops.append(None)
                     elif type(kind) is str and kind in outcomes:  # (a list would not hash)

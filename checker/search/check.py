@@ -10,6 +10,7 @@ violation, which settles the verdict; otherwise the whole is :class:`~redlin.Unk
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +26,10 @@ DEFAULT_MAX_STATES = 1_000_000
 operations.  One costs about 400 bytes with the kv model's strings of a few hundred characters
 (measured on Porcupine's c50 histories), so this keeps a check under half a GiB for such states; the
 largest peer history needs 0.3 M."""
+
+YOUNG_EVERY = 256
+"""Parts decided by a fast path between two collections of the youngest generation (the collector
+is paused meanwhile)."""
 
 STATES_PER_OPERATION = 2
 """A longer history's default budget grows with it: this many configurations per operation.  Even
@@ -129,41 +134,47 @@ def _check_parts(
     deadline: float | None,
     max_states: int,
 ) -> Result:
-    parts = model.partition(ops) if model.partition is not None else [list(ops)]
-    parts = sorted(parts, key=len)  # small parts first: cheap verdicts, and an early stop is likelier
+    # The cyclic collector would walk every operation again and again while the parts and the fast
+    # paths' replays allocate (a third of a million-operation check); neither makes cycles, and
+    # the young generation is collected every few hundred parts for a model whose steps might.
+    with cyclic_gc_paused() as collect_young:
+        parts = model.partition(ops) if model.partition is not None else [list(ops)]
+        parts = sorted(parts, key=len)  # small parts first: cheap verdicts, and an early stop is likelier
 
-    explored = 0
-    witness: list[tuple[int, ...]] = []
-    linearized_parts: list[tuple[int, ...]] = []
-    undecided = []
-    for index, part in enumerate(parts):
-        # A register part with unique values needs no search: Gibbons & Korach decide it in
-        # O(n log n), and the witness is replayed through the model (:mod:`redlin.search.fastpath`);
-        # nor does a string of unique appends, either way (:mod:`redlin.search.appends`).
-        timely = deadline is None or time.monotonic() < deadline
-        decided = fast_decision(part, model) if timely else None
-        if decided is None:
-            undecided.append(index)
-        elif isinstance(decided, Stuck):
-            return Violation(part=tuple(op.id for op in part), operation=decided.operation, prefixes=decided.prefixes,
-                             states_explored=0, elapsed=time.monotonic() - started, proof=decided.proof)
-        else:
-            witness.append(decided.order)
-            linearized_parts.append(tuple(op.id for op in part))
+        explored = 0
+        witness: list[tuple[int, ...]] = []
+        linearized_parts: list[tuple[int, ...]] = []
+        undecided = []
+        for index, part in enumerate(parts):
+            # A register part with unique values needs no search: Gibbons & Korach decide it in
+            # O(n log n), and the witness is replayed through the model (:mod:`redlin.search.fastpath`);
+            # nor does a string of unique appends, either way (:mod:`redlin.search.appends`).
+            timely = deadline is None or time.monotonic() < deadline
+            decided = fast_decision(part, model) if timely else None
+            if collect_young and index % YOUNG_EVERY == YOUNG_EVERY - 1:
+                gc.collect(0)
+            if decided is None:
+                undecided.append(index)
+            elif isinstance(decided, Stuck):
+                return Violation(part=tuple(op.id for op in part), operation=decided.operation, prefixes=decided.prefixes,
+                                 states_explored=0, elapsed=time.monotonic() - started, proof=decided.proof)
+            else:
+                witness.append(decided.order)
+                linearized_parts.append(tuple(op.id for op in part))
 
-    if model.find_impossible is not None:
-        # All pre-checks before any search: they are linear, and a violation found here makes every
-        # search unnecessary (and survives a budget that a search would exhaust).
-        for index in undecided:
-            impossible = model.find_impossible(parts[index])
-            if impossible is not None:
-                return Violation(
-                    part=tuple(op.id for op in parts[index]),
-                    operation=impossible.id,
-                    prefixes=(),
-                    states_explored=0,
-                    elapsed=time.monotonic() - started,
-                )
+        if model.find_impossible is not None:
+            # All pre-checks before any search: they are linear, and a violation found here makes every
+            # search unnecessary (and survives a budget that a search would exhaust).
+            for index in undecided:
+                impossible = model.find_impossible(parts[index])
+                if impossible is not None:
+                    return Violation(
+                        part=tuple(op.id for op in parts[index]),
+                        operation=impossible.id,
+                        prefixes=(),
+                        states_explored=0,
+                        elapsed=time.monotonic() - started,
+                    )
 
     # Budgets grow by rounds: every undecided part gets a small budget first, then a larger one, so
     # one hard part (Porcupine's c50-bad has keys that exhaust 24 GB) cannot hide an easy violation

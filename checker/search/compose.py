@@ -38,7 +38,8 @@ __all__ = ["combine", "lift", "piece"]
 def piece(history: History, ids: Sequence[int]) -> History:
     """The operations ``ids`` of ``history`` (in that order) as a history of their own, renumbered
     ``0..k-1``; ``history``'s meta is kept (its key prefix and time origin name things alike)."""
-    ops: list[Operation] = [replace(history[old], id=new) for new, old in enumerate(ids)]
+    ops: list[Operation] = [op if op.id == new else replace(op, id=new)  # (a whole history's ops keep theirs)
+                            for new, op in enumerate(map(history.__getitem__, ids))]
     return History(tuple(ops), dict(history.meta))
 
 

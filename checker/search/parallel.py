@@ -48,6 +48,7 @@ starts its pool at once, since even the probe's time would leave the other cores
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import sys
@@ -64,7 +65,7 @@ from redlin.search.check import FIRST_ROUND_STATES, ROUND_GROWTH, check_operatio
 from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
-from redlin.search.wgl import Linearized, OutOfBudget, PartOutcome, Stuck, search_part
+from redlin.search.wgl import Linearized, OutOfBudget, PartOutcome, Stuck, cyclic_gc_paused, search_part
 
 __all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "search_task"]
 
@@ -260,6 +261,10 @@ def _install(model: Model[Any] | ModelSpec, parts: list[list[Operation]]) -> Non
     # Ctrl-C reaches the whole process group: the parent stops the workers, which need not
     # print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What a forked worker inherits (the history, its parts, the model) lives as long as it does:
+    # out of the collector's reach, no collection walks it (nor copies its pages to write the
+    # collector's marks).
+    gc.freeze()
     _worker_job = (model.build() if isinstance(model, ModelSpec) else model, parts)
 
 
@@ -295,7 +300,8 @@ def check_parallel(
     context = _context(model)
     if jobs <= 1 or context is None:
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
-    parts = split(ops, built, started)
+    with cyclic_gc_paused():  # (see check(): the split allocates much and makes no cycles)
+        parts = split(ops, built, started)
     if isinstance(parts, Violation):
         return parts
     if len(parts) < 2:

@@ -1,0 +1,115 @@
+"""``redlin check`` on a history ``redlin run`` recorded: time and memory of the whole command (issue #15).
+
+Usage::
+
+    python bench/recorded.py [--ops 1000000] [--clients 8] [--workload mixed] [--jobs 1,2] [--keep DIR]
+
+Starts a private ``redis-server`` (the distribution's) on a free loopback port, records ``--ops``
+operations with ``redlin run --engine async --workload mixed`` (each key a register, a counter, a
+MULTI block of two INCR or a guarded script of two INCR), then runs ``redlin check`` on the history
+once for each ``--jobs`` value, as a user would: a process of its own, the default time limit
+(60 s for the whole command: reading, checking and the report).  Printed per check: the verdict,
+the wall time of the command, and the peak memory of its process tree -- the sum of the
+processes' proportional set sizes (PSS: a page the check's worker processes share with it is
+counted once), sampled every 0.2 s from ``/proc`` -- beside the sum of their resident sets.
+The issue's goal: a million-operation ``redlin run`` history checked in at most 60 s and 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from detect import start_redis  # bench/detect.py: a private redis-server on a free port
+
+GOAL_SECONDS = 60.0
+GOAL_MIB = 2048.0
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, as ``/proc`` lists them now."""
+    found = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in children:
+        found += tree(int(child))
+    return found
+
+
+def memory(pids: list[int]) -> tuple[int, int]:
+    """The summed PSS and RSS of ``pids``, in KiB (a process gone meanwhile counts 0)."""
+    pss = rss = 0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("Pss:"):
+                pss += int(line.split()[1])
+            elif line.startswith("Rss:"):
+                rss += int(line.split()[1])
+    return pss, rss
+
+
+def measured(command: list[str]) -> tuple[int, float, float, float]:
+    """Run ``command``: its exit code, wall seconds, peak PSS and peak summed RSS (MiB) of its tree."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_pss = peak_rss = 0
+    while process.poll() is None:
+        pss, rss = memory(tree(process.pid))
+        peak_pss, peak_rss = max(peak_pss, pss), max(peak_rss, rss)
+        time.sleep(0.2)
+    return process.returncode, time.monotonic() - started, peak_pss / 1024, peak_rss / 1024
+
+
+VERDICTS = {0: "linearizable", 1: "violation", 2: "unknown"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ops", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workload", default="mixed", help="a workload of the pressure engine (default mixed)")
+    parser.add_argument("--jobs", default="1,2", help="the --jobs values to check with, comma-separated")
+    parser.add_argument("--keep", type=Path, default=None, help="record into this folder and keep it")
+    args = parser.parse_args(argv)
+    jobs = [int(value) for value in args.jobs.split(",")]
+    redlin = [sys.executable, "-m", "redlin"]
+    with tempfile.TemporaryDirectory(prefix="redlin-recorded-") as scratch:
+        out = args.keep or Path(scratch) / "run"
+        server, port = start_redis(scratch)
+        try:
+            started = time.monotonic()
+            subprocess.run([*redlin, "run", "--target", f"redis://127.0.0.1:{port}/0", "--engine", "async",
+                            "--workload", args.workload, "--ops", str(args.ops), "--clients", str(args.clients),
+                            "--out", str(out), "--progress", "none"], check=False, stdout=subprocess.DEVNULL)
+            recorded = time.monotonic() - started
+        finally:
+            server.kill()
+            server.wait()
+        history = out / "history.jsonl"
+        size = history.stat().st_size / 2**20
+        print(f"recorded {args.ops:,} operations ({args.workload}, {args.clients} clients) in {recorded:.1f} s: "
+              f"{history} ({size:,.0f} MiB)")
+        met = True
+        for count in jobs:
+            code, seconds, pss, rss = measured([*redlin, "check", str(history), "--jobs", str(count),
+                                                "--out", str(out / f"check-jobs{count}")])
+            ok = code == 0 and seconds <= GOAL_SECONDS and pss <= GOAL_MIB
+            met = met and ok
+            print(f"redlin check --jobs {count}: {VERDICTS.get(code, f'exit {code}')} in {seconds:.1f} s, peak PSS "
+                  f"{pss:,.0f} MiB (summed RSS {rss:,.0f} MiB) -- goal <= {GOAL_SECONDS:.0f} s and "
+                  f"<= {GOAL_MIB:,.0f} MiB: {'met' if ok else 'NOT met'}", flush=True)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
