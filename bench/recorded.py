@@ -3,6 +3,7 @@
 Usage::
 
     python bench/recorded.py [--ops 1000000] [--clients 8] [--workload mixed] [--jobs 1,2] [--keep DIR]
+                             [--history PATH] [--repeat N]
 
 Starts a private ``redis-server`` (the distribution's) on a free loopback port, records ``--ops``
 operations with ``redlin run --engine async --workload mixed`` (each key a register, a counter, a
@@ -73,6 +74,21 @@ def measured(command: list[str]) -> tuple[int, float, float, float]:
 VERDICTS = {0: "linearizable", 1: "violation", 2: "unknown"}
 
 
+def record(redlin: list[str], out: Path, ops: int, workload: str, clients: int, scratch: str) -> Path:
+    """Record ``ops`` operations with the pressure engine against a private redis-server; the history."""
+    server, port = start_redis(scratch)
+    try:
+        started = time.monotonic()
+        subprocess.run([*redlin, "run", "--target", f"redis://127.0.0.1:{port}/0", "--engine", "async",
+                        "--workload", workload, "--ops", str(ops), "--clients", str(clients),
+                        "--out", str(out), "--progress", "none"], check=False, stdout=subprocess.DEVNULL)
+        print(f"recorded {ops:,} operations ({workload}, {clients} clients) in {time.monotonic() - started:.1f} s")
+    finally:
+        server.kill()
+        server.wait()
+    return out / "history.jsonl"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=1_000_000)
@@ -80,29 +96,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", default="mixed", help="a workload of the pressure engine (default mixed)")
     parser.add_argument("--jobs", default="1,2", help="the --jobs values to check with, comma-separated")
     parser.add_argument("--keep", type=Path, default=None, help="record into this folder and keep it")
+    parser.add_argument("--history", type=Path, default=None,
+                        help="check this history (a redlin run's history.jsonl) instead of recording one")
+    parser.add_argument("--repeat", type=int, default=1, help="check each way this many times")
     args = parser.parse_args(argv)
     jobs = [int(value) for value in args.jobs.split(",")]
     redlin = [sys.executable, "-m", "redlin"]
     with tempfile.TemporaryDirectory(prefix="redlin-recorded-") as scratch:
         out = args.keep or Path(scratch) / "run"
-        server, port = start_redis(scratch)
-        try:
-            started = time.monotonic()
-            subprocess.run([*redlin, "run", "--target", f"redis://127.0.0.1:{port}/0", "--engine", "async",
-                            "--workload", args.workload, "--ops", str(args.ops), "--clients", str(args.clients),
-                            "--out", str(out), "--progress", "none"], check=False, stdout=subprocess.DEVNULL)
-            recorded = time.monotonic() - started
-        finally:
-            server.kill()
-            server.wait()
-        history = out / "history.jsonl"
-        size = history.stat().st_size / 2**20
-        print(f"recorded {args.ops:,} operations ({args.workload}, {args.clients} clients) in {recorded:.1f} s: "
-              f"{history} ({size:,.0f} MiB)")
+        history = args.history or record(redlin, out, args.ops, args.workload, args.clients, scratch)
+        print(f"{history}: {history.stat().st_size / 2**20:,.0f} MiB")
         met = True
-        for count in jobs:
+        for count in [count for _ in range(args.repeat) for count in jobs]:
             code, seconds, pss, rss = measured([*redlin, "check", str(history), "--jobs", str(count),
-                                                "--out", str(out / f"check-jobs{count}")])
+                                                "--out", str(Path(scratch) / f"check-jobs{count}")])
             ok = code == 0 and seconds <= GOAL_SECONDS and pss <= GOAL_MIB
             met = met and ok
             print(f"redlin check --jobs {count}: {VERDICTS.get(code, f'exit {code}')} in {seconds:.1f} s, peak PSS "

@@ -66,3 +66,23 @@ def test_a_long_argument_sent_many_times_is_loaded_once(tmp_path: Path) -> None:
     bodies = {id(op.call[0][1]) for op in history}
     assert len(bodies) == 1 and history[7].call[0][1] == body.encode()
     assert check(history, redis_model()).verdict == "linearizable"
+
+
+def test_names_keys_and_short_replies_are_loaded_once(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    lines = [json.dumps({"event": "meta", "model": "redis", "format": "redlin-history", "version": 1})]
+    steps: list[tuple[list[str], object]] = []
+    for count in range(1, 11):
+        steps += [(["INCR", "k"], count), (["GET", "k"], str(count)), (["GET", "k"], str(count)), (["EXISTS", "x"], 0)]
+    for n, (argv, reply) in enumerate(steps):
+        lines.append(json.dumps({"event": "invoke", "op": n, "client": 0, "time": 2 * n, "call": [argv]}))
+        lines.append(json.dumps({"event": "ok", "op": n, "time": 2 * n + 1, "result": [reply]}))
+    path.write_text("\n".join(lines) + "\n")
+    history = load_history(path)
+    assert history[0].call[0][1] is history[1].call[0][1] is history[38].call[0][1] == b"k"
+    assert history[1].call[0][0] is history[5].call[0][0] == b"GET"
+    # two reads of one value, one result (a command's first line is read the long way: from the second)
+    assert history[5].result is history[6].result == (b"2",)
+    assert history[7].result is history[11].result == (0,)
+    assert [op.result for op in history][:4] == [(1,), (b"1",), (b"1",), (0,)]
+    assert check(history, redis_model()).verdict == "linearizable"

@@ -60,15 +60,8 @@ from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError
-from redlin.history.records import (
-    SHARED_ARGUMENT,
-    History,
-    Literal,
-    Operation,
-    Outcome,
-    make_operation,
-    shared_arguments,
-)
+from redlin.history.records import History, Literal, Operation, Outcome, make_operation
+from redlin.history.sharing import SHARED_ARGUMENT, inline_call, inline_reply, shared_arguments
 from redlin.history.source import paused_gc, read_blocks
 from redlin.model import (
     COMMANDS,
@@ -390,9 +383,11 @@ class _Loader:
         busy: dict[Hashable, Any] = {}  # client -> op id in flight
         seen: set[Any] = set()
         shared: dict[bytes, bytes] = {}  # long arguments, each kept once (a script's body, sent again and again)
+        names: dict[str, bytes] = {}  # (redlin.history.sharing: what is kept once)
+        replies: dict[str, tuple[bytes]] = {}
+        counts: dict[int | None, tuple[int | None]] = {}
         faults: list[dict[str, Any]] = []
         known = self.known
-        encode = str.encode
         OK = Outcome.OK
         inline = FAST_PATHS  # a Redis history's usual calls and replies read inline (set at each meta line)
         quick, outcomes, deep = _quick_event, _OUTCOMES, 2 * MAX_DEPTH
@@ -438,7 +433,7 @@ class _Loader:
                         call = get("call")
                         if inline and type(call) is list and len(call) == 1 and type(call[0]) is list and call[0]:
                             try:  # one command of strings, the usual call: its arguments' UTF-8 bytes
-                                call = (tuple(map(encode, call[0])),)
+                                call = inline_call(call[0], names)
                             except (TypeError, ValueError):  # {"b64": ...} or a surrogate: the full path
                                 call = self._call(number, call)
                         else:
@@ -465,10 +460,8 @@ class _Loader:
                         if (inline and len(call) == 1 and call[0][0] in known and type(result) is list
                                 and len(result) == 1):
                             reply = result[0]  # one reply, of a command seen before: a bulk string, an integer, nil
-                            if type(reply) is str and reply.isascii():  # (as canonical_result leaves one of them)
-                                result = (reply.encode(),)
-                            elif type(reply) is int or reply is None:
-                                result = (reply,)
+                            if (type(reply) is str and reply.isascii()) or type(reply) is int or reply is None:
+                                result = inline_reply(reply, replies, counts)  # (as canonical_result leaves them)
                             else:
                                 result = self._result(number, call, result)
                         else:

@@ -135,23 +135,3 @@ class Literal:
 
     def __repr__(self) -> str:
         return self.text
-
-
-SHARED_ARGUMENT = 256
-"""Arguments longer than this many bytes are kept once per loaded history however often they are
-sent (:func:`shared_arguments`; a JSON line no longer than this has none)."""
-
-
-def shared_arguments(call: tuple[Any, ...], shared: dict[bytes, bytes]) -> tuple[Any, ...]:
-    """``call`` with each argument longer than :data:`SHARED_ARGUMENT` bytes replaced by the equal
-    one kept in ``shared`` (added there if new): a history that sends one script body a hundred
-    thousand times holds it once.
-
-    >>> shared = {}
-    >>> first = shared_arguments(((b"EVAL", b"x" * 300, b"0"),), shared)
-    >>> again = shared_arguments(((b"EVAL", b"x" * 300, b"0"),), shared)
-    >>> first[0][1] is again[0][1], first == again
-    (True, True)
-    """
-    return tuple(tuple(shared.setdefault(arg, arg) if type(arg) is bytes and len(arg) > SHARED_ARGUMENT else arg
-                       for arg in argv) if type(argv) is tuple else argv for argv in call)
