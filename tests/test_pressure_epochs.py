@@ -77,11 +77,13 @@ def test_keys_name_the_epoch_of_their_invocation(redis_server: RedisServer, tmp_
         name = op.call[0][0]
         assert name == b"GET" or name == {"register": b"SET", "counter": b"INCR", "counter-multi": b"MULTI",
                                           "counter-script": b"EVAL"}[write], (op.call, write)
-    assert set(seen) == set(range(RAMP + 1))  # 1.3 s: the six short epochs and the first full one
+    # 1.3 s: the six short epochs and the first full one (the clients connect after the go, so a
+    # loaded machine may leave the first 16 ms empty, not the 125 ms from 0.11 s on)
+    assert set(range(3, RAMP + 1)) <= set(seen) <= set(range(RAMP + 1))
     assert set().union(*seen.values()) == {"GET", "SET", "INCR", "MULTI", "EVAL"}
-    first = next(check for check in recording.checks if check.epoch == 0)
+    first = min(recording.checks, key=lambda check: check.epoch)
     last_end = recording.started_ns + int(recording.elapsed * 1e9)
-    assert first.done_ns < last_end  # checked before the recording ended
+    assert first.epoch < RAMP and first.done_ns < last_end  # a short epoch, checked before the recording ended
 
 
 @pytest.mark.parametrize("fault", sorted(PRESSURE_FAULTS))
