@@ -61,7 +61,7 @@ def inline_reply(reply: str | int | None, replies: dict[str, tuple[bytes]],
                  counts: dict[int | None, tuple[int | None]]) -> tuple[Any]:
     """The result of one ASCII string, integer or nil reply, kept once in ``replies`` or ``counts``
     when short (an integer's result is keyed by its value: ``True`` never comes here)."""
-    if type(reply) is str:
+    if isinstance(reply, str):
         if len(reply) > SHORT_ARGUMENT:
             return (reply.encode(),)
         return replies.get(reply) or replies.setdefault(reply, (reply.encode(),))
