@@ -58,7 +58,7 @@ import redis
 
 from redlin.deploy.binaries import distribution_binary
 from redlin.harness.guard import Guard
-from redlin.harness.pressure_run import PRESSURE_FAULTS, run_pressure
+from redlin.harness.pressure_run import PRESSURE_FAULTS, PRESSURE_WORKLOADS, run_pressure
 from redlin.harness.recorder import Recorder, Target, next_value
 from redlin.harness.runner import FAULT_WORKLOADS, run
 from redlin.harness.workloads import (
@@ -115,6 +115,11 @@ def detect(fault: str, workload: str, seed: int, duration: float, shrink_time: f
     }
 
 
+def pressure_faults(only: Sequence[str]) -> list[str]:
+    """Of ``only`` (default: every planted fault), those a pressure workload can show."""
+    return [fault for fault in only or FAULTS if fault in PRESSURE_FAULTS]
+
+
 def compare(faults: Sequence[str], programs: dict[str, float], pressure: dict[str, float]) -> str:
     """Each fault's median time to detection by both engines and their ratio (a fault an engine
     did not find by every seed: ``-``), and the fault-by-fault geometric mean of the ratios.
@@ -153,7 +158,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
                  medians: dict[str, float] | None = None) -> bool:
     """One table of detection times; each fault's median time found goes into ``medians``."""
     if engine == "async":
-        only = [fault for fault in only or FAULTS if fault in PRESSURE_FAULTS]
+        only = pressure_faults(only)
     print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
           f"shrink time {shrink_time:g} s, engine {engine}")
     print(f"{'fault':<22} {'workload':<14} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
@@ -406,9 +411,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "and the pressure engine one after the other on those faults, same seeds, and the "
                              "ratio of their median times")
     args = parser.parse_args(argv)
+    runs = [w for w in PRESSURE_WORKLOADS if args.engine == "async" or w in FAMILIES]  # both: each engine's
+    if args.engine != "programs" and args.workload not in ("exposing", "default", *runs):
+        parser.error(f"--engine {args.engine} runs --workload exposing, default or {', '.join(runs)}, "
+                     f"not {args.workload!r}")
     ok = True
     if not args.skip_faults and args.engine == "both":
-        only = [fault for fault in args.faults or FAULTS if fault in PRESSURE_FAULTS]
+        only = pressure_faults(args.faults)
         medians: dict[str, dict[str, float]] = {"programs": {}, "async": {}}
         for engine in medians:
             ok = bench_faults(args.seeds, args.workload, args.duration, args.shrink_time, only, engine, args.clients,

@@ -63,11 +63,17 @@ TEXTS_62 = {
 SHEBANG_FLAGS = frozenset({"no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"})
 
 
-@lru_cache(maxsize=1024)
 def sha1hex(body: bytes) -> bytes:
-    """The script's name: lowercase hex SHA1 of its body (remembered: a history sends a few bodies
-    again and again, and hashing one of several kilobytes costs more than the rest of its step)."""
+    """The script's name: lowercase hex SHA1 of its body."""
     return hashlib.sha1(body).hexdigest().encode()
+
+
+@lru_cache(maxsize=1024)
+def script_sha(body: bytes) -> bytes:
+    """:func:`sha1hex` of a script body EVAL or SCRIPT LOAD names, remembered: a history sends a few
+    bodies again and again, and hashing one of several kilobytes costs more than the rest of its
+    step (``redis.sha1hex`` of a script's own values is not remembered: those can be anything)."""
+    return sha1hex(body)
 
 
 def script_keys(argv: Sequence[bytes]) -> tuple[bytes, ...]:
@@ -217,7 +223,7 @@ def _eval(ctx: Context, argv: Sequence[bytes], by_sha: bool, read_only: bool) ->
             return _noscript(ctx)
         script = compiled(sha, body, ctx.profile)
     else:
-        sha = sha1hex(argv[1])
+        sha = script_sha(argv[1])
         script = compiled(sha, argv[1], ctx.profile)
         _cache(ctx, sha, argv[1])
     if script.flags is not None and not script.no_writes and ctx.lacks_good_replicas():
@@ -529,7 +535,7 @@ container("script", -2)
 
 @command("script|load", 3, "noscript stale")
 def script_load(ctx: Context, argv: Sequence[bytes]) -> Reply:
-    sha = sha1hex(argv[2])
+    sha = script_sha(argv[2])
     compiled(sha, argv[2], ctx.profile)
     _cache(ctx, sha, argv[2])
     return sha
@@ -591,4 +597,4 @@ def script_help(ctx: Context, argv: Sequence[bytes]) -> Reply:
 
 
 __all__ = ["MAY_REPLICATE", "NOSCRIPT", "Script", "compiled", "lua_type", "run_script", "sandbox",
-           "script_keys", "sha1hex"]
+           "script_keys", "script_sha", "sha1hex"]

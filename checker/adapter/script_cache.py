@@ -15,24 +15,22 @@ True
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Hashable, Sequence
-from functools import lru_cache
 
 from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.restarts import is_restart_argv
 from redlin.history.records import Operation
+from redlin.model._scripting import script_sha
 
 __all__ = ["cache_reads", "fills_cache", "script_cache_keys", "script_entry"]
 
 _CACHE_COMMANDS = frozenset({b"eval", b"evalsha", b"eval_ro", b"evalsha_ro", b"script"})
 
 
-@lru_cache(maxsize=4096)
 def script_entry(body: bytes) -> bytes:
-    """The pseudo-key of the script-cache entry of ``body`` (remembered: a run sends a few bodies
-    many times, and a loaded history holds each long one once, so its hash is computed once too)."""
-    return b"\0script:" + hashlib.sha1(body).hexdigest().encode()
+    """The pseudo-key of the script-cache entry of ``body`` (its SHA1 as the model names it, which
+    the model remembers for the few bodies a history sends again and again)."""
+    return b"\0script:" + script_sha(body)
 
 
 def fills_cache(name: bytes, argv: Sequence[bytes]) -> bool:
