@@ -100,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="check this history (a redlin run's history.jsonl) instead of recording one")
     parser.add_argument("--repeat", type=int, default=1, help="check each way this many times")
     args = parser.parse_args(argv)
-    jobs = [int(value) for value in args.jobs.split(",")]
+    if args.history is not None and not args.history.is_file():
+        parser.error(f"--history {args.history}: no such file")
+    try:
+        jobs = [int(value) for value in args.jobs.split(",")]
+    except ValueError:
+        parser.error(f"--jobs {args.jobs!r}: comma-separated numbers, such as 1,2")
     redlin = [sys.executable, "-m", "redlin"]
     with tempfile.TemporaryDirectory(prefix="redlin-recorded-") as scratch:
         out = args.keep or Path(scratch) / "run"

@@ -2,9 +2,10 @@
 
 An EVAL only fills the cache entry of its body, the same whatever the order, and no reply depends on
 it: EVALs of one body on different keys are independent parts, as their keys are, unless some
-operation reads the entry (EVALSHA, SCRIPT EXISTS), which ties them together again.  The verdicts
-stay the check's: a NOSCRIPT that an earlier EVAL makes impossible is still a violation (sheet E20
-is about the cache; here the EVAL completed before the EVALSHA began).  Loading keeps a body sent
+operation reads the entry (EVALSHA, SCRIPT EXISTS), which ties them together again (sheet E21:
+EVAL caches its body; SCRIPT EXISTS reads the cache).  The verdicts stay the check's: a NOSCRIPT
+(E20) that an earlier EVAL makes impossible is still a violation (here the EVAL completed before
+the EVALSHA began).  Loading keeps a body sent
 a thousand times once.
 """
 

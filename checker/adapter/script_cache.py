@@ -1,7 +1,8 @@
 """The script cache in the partition of a Redis history: which operations it ties together.
 
 The script cache is server state that no key names.  An EVALSHA succeeds only after an EVAL or
-SCRIPT LOAD of the same body, and SCRIPT EXISTS reads entries, so the partition
+SCRIPT LOAD of the same body (redis-semantics.md E20, E21: EVAL caches its body too; a sha is
+case-insensitive), and SCRIPT EXISTS reads entries (E21), so the partition
 (:mod:`redlin.adapter.redis_model`) gives each entry a pseudo-key (:func:`script_cache_keys`) that
 keeps them in one part.  Filling an entry gives the same cache whatever the order, and no reply
 depends on it: an entry nothing reads (:func:`cache_reads`) ties nothing, so the EVALs of one script
