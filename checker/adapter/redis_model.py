@@ -63,6 +63,7 @@ from redlin.model import (
     SetReply,
     State,
     Status,
+    Unseen,
     Verbatim,
     canonical_pubsub_reply,
     disconnect,
@@ -202,19 +203,41 @@ def _runs_script(call: Call) -> bool:
 
 
 def _step_keyed(state: State, op: Operation, protocol: int = 2) -> State | None:
-    """:func:`_step` for a partitioned history: a script touching an undeclared key stops the split."""
-    if _runs_script(op.call):
-        probe = state
-        try:
-            for argv in op.call:
-                probe, _, undeclared = step_reporting_undeclared(probe, op.client, argv)
-                if undeclared:
-                    raise CannotPartition(redis_model(partitioned=False, protocol=protocol,
-                                                      profile=state.profile.name),
-                                          f"operation {op.id} runs a script that touches keys it does not declare")
-        except ScriptTooLong as error:
-            raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
+    """:func:`_step` for a partitioned history: a script touching an undeclared key stops the split.
+
+    The script runs once, its step noting whether it touched such a key (what the step accepts
+    then depended on the part's own keys alone).  A step that fails (a reply the model does not
+    give, or a script it cannot finish) may have stopped before a later command's script ran, so
+    then every command is probed as the client sent it, and the step taken again as it fails."""
+    if not _runs_script(op.call):
+        return _step_whole(state, op, protocol)
+    noted: list[bool] = []
+    try:
+        after = _step(state, op, protocol, partial(_noting_undeclared, noted))
+    except (ScriptTooLong, HiddenChoice):
+        after = None
+    if not noted and after is not None:
+        return after
+    probe = state
+    try:
+        for argv in op.call:
+            probe, _, undeclared = step_reporting_undeclared(probe, op.client, argv)
+            if undeclared or noted:
+                raise CannotPartition(redis_model(partitioned=False, protocol=protocol,
+                                                  profile=state.profile.name),
+                                      f"operation {op.id} runs a script that touches keys it does not declare")
+    except ScriptTooLong as error:
+        raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
     return _step_whole(state, op, protocol)
+
+
+def _noting_undeclared(noted: list[bool], state: State, client: Hashable, argv: Sequence[bytes],
+                       observed: Reply | Unseen) -> tuple[State, Reply]:
+    """:func:`~redlin.model.step`, appending to ``noted`` when a script touched an undeclared key."""
+    after, reply, undeclared = step_reporting_undeclared(state, client, argv, observed=observed)
+    if undeclared:
+        noted.append(True)
+    return after, reply
 
 
 def _step_whole(state: State, op: Operation, protocol: int = 2) -> State | None:
@@ -226,7 +249,8 @@ def _step_whole(state: State, op: Operation, protocol: int = 2) -> State | None:
         raise ModelLimit(f"operation {op.id} (line {op.line}): {error}") from None
 
 
-def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
+def _step(state: State, op: Operation, protocol: int = 2,
+          run: Callable[..., tuple[State, Reply]] = step) -> State | None:
     client = op.client
     if protocol == 3 and not is_restart_argv(op.call[0]) and state.session(client).protocol == 2:
         state = use_protocol(state, client, 3)  # every connection of a RESP3 history began with HELLO 3
@@ -240,7 +264,7 @@ def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
             # before its reply, whatever they were.
             state = receive_all(state, client, mailbox(state, client))  # type: ignore[assignment]
         for argv in op.call:
-            state, _ = step(state, client, argv, observed=UNSEEN)
+            state, _ = run(state, client, argv, observed=UNSEEN)
         return disconnect(state, client) if op.ends_session else state
     expected = op.result
     if protocol == 3 or _canon_plan(op.call) or _pubsub_plan(op.call):
@@ -250,7 +274,7 @@ def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
             if after is None:
                 return None
             queued = after.session(client).multi or ()
-            state, reply = step(after, client, argv, observed=want)
+            state, reply = run(after, client, argv, observed=want)
             replies.append(to_resp3(argv, reply, queued) if protocol == 3 else reply)  # the history's types
             wanted.append(want)
         return state if canonical_result(op.call, replies) == canonical_result(op.call, wanted) else None
@@ -258,7 +282,7 @@ def _step(state: State, op: Operation, protocol: int = 2) -> State | None:
         after, want = _read_messages(state, client, want)
         if after is None:
             return None
-        state, reply = step(after, client, argv, observed=want)
+        state, reply = run(after, client, argv, observed=want)
         if reply != want:
             return None
     return state
