@@ -29,6 +29,7 @@ placed (:mod:`redlin.report.faults`).
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 import re
@@ -86,6 +87,10 @@ def _end(op: Operation) -> int:
     return op.complete if op.complete is not None else op.invoke
 
 
+def _invocation_order(op: Operation) -> tuple[int, int]:
+    return op.invoke, op.id
+
+
 def select_window(
     history: History,
     *,
@@ -123,10 +128,12 @@ def select_window(
     if len(ops) <= limit:
         start = min((op.invoke for op in ops), default=0)
         end = max((_end(op) for op in ops), default=0)
-        return Window(tuple(op.id for op in sorted(ops, key=lambda op: (op.invoke, op.id))), start, end)
+        return Window(tuple(op.id for op in sorted(ops, key=_invocation_order)), start, end)
+    # heapq.nsmallest(n, ...) is sorted(...)[:n] without sorting a long history whole.
     if focus is None:
-        chosen = {op.id for op in sorted(ops, key=lambda op: (op.invoke, op.id))[:limit]}
-        centre = min(op.invoke for op in ops)
+        first = heapq.nsmallest(limit, ops, key=_invocation_order)
+        chosen = {op.id for op in first}
+        centre = first[0].invoke
     else:
         centre = history[focus].invoke
         ordered = sorted(part or (focus,), key=lambda i: (history[i].invoke, i))
@@ -137,23 +144,30 @@ def select_window(
     start = min(history[i].invoke for i in chosen)
     end = max(_end(history[i]) for i in chosen)
     room = max(0, limit - len(chosen))
-    others = sorted((op for op in ops if op.id not in chosen),
-                    key=lambda op: (not (op.invoke <= end and _end(op) >= start), abs(op.invoke - centre), op.id))
-    chosen.update(op.id for op in others[:room])
-    start = min(history[i].invoke for i in chosen)
-    end = max(_end(history[i]) for i in chosen)
-    hidden: dict[Hashable, Counter[str]] = {}
+    if room:
+        others = heapq.nsmallest(
+            room, (op for op in ops if op.id not in chosen),
+            key=lambda op: (not (op.invoke <= end and _end(op) >= start), abs(op.invoke - centre), op.id))
+        chosen.update(op.id for op in others)
+        start = min(history[i].invoke for i in chosen)
+        end = max(_end(history[i]) for i in chosen)
+    tally: dict[tuple[Hashable, Outcome], int] = {}
     before = after = beside = 0
     for op in ops:
         if op.id in chosen:
             continue
-        hidden.setdefault(op.client, Counter())[op.outcome.value] += 1
-        if _end(op) < start:
+        seen = (op.client, op.outcome)
+        tally[seen] = tally.get(seen, 0) + 1
+        complete = op.complete
+        if (op.invoke if complete is None else complete) < start:
             before += 1
         elif op.invoke > end:
             after += 1
         else:
             beside += 1
+    hidden: dict[Hashable, Counter[str]] = {}
+    for (client, outcome), count in tally.items():
+        hidden.setdefault(client, Counter())[outcome.value] += count
     ids = tuple(sorted(chosen, key=lambda i: (history[i].invoke, i)))
     return Window(ids, start, end, before, after, beside, hidden)
 
