@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,6 +33,7 @@ from redlin.cli import main
 from redlin.cli.check import minimise_budget, model_spec
 from redlin.errors import UsageError
 from redlin.history.importers import load_porcupine_kv
+from redlin.model import Status
 from redlin.search import fastpath, parallel
 from redlin.search.distributed import DASK_MISSING, check_dask
 from redlin.search.parallel import ModelSpec, Rounds, TaskOutcome, check_parallel
@@ -143,22 +145,76 @@ def test_small_histories_stay_in_process(monkeypatch: pytest.MonkeyPatch, bench:
 
 def test_a_long_history_starts_its_pool_at_once(
         monkeypatch: pytest.MonkeyPatch, bench: ModuleType, tmp_path: Path) -> None:
+    """No probe: the pool (one process for --jobs 2) starts at once, and this process searches
+    beside it (_Shared), never through the probe's search_one."""
     searched_by = tmp_path / "pids"  # forked workers inherit the patch and append to the same file
-    searching = parallel.search_one
+    searching, sharing = parallel.search_one, parallel._Shared._search_task
 
     def logged(*args: Any) -> TaskOutcome:
         with searched_by.open("a") as log:
             log.write(f"{os.getpid()}\n")
         return searching(*args)
 
+    def shared(*args: Any) -> TaskOutcome | None:
+        with searched_by.open("a") as log:
+            log.write(f"shared {os.getpid()}\n")
+        return sharing(*args)
+
+    sizes: list[int] = []
+
+    class Pool(ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **options: Any) -> None:
+            sizes.append(max_workers)
+            super().__init__(max_workers, **options)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", Pool)
     monkeypatch.setattr(parallel, "search_one", logged)
+    monkeypatch.setattr(parallel._Shared, "_search_task", shared)
     monkeypatch.setattr(parallel, "PROBE_SECONDS", 60)  # a probe would decide everything here
     history = bench.many_key_history(8, 4, 40, stale=True)
     assert len(history) >= parallel.EARLY_POOL
     result = check_parallel(history, redis_model(), jobs=2)
+    assert sizes == [1]
     assert_same(history, redis_model(), check(history, redis_model()), result)
-    pids = set(searched_by.read_text().split())
-    assert str(os.getpid()) not in pids and len(pids) == 2  # the workers alone: no probe here
+    lines = searched_by.read_text().splitlines()
+    pool = {line for line in lines if not line.startswith("shared")}
+    assert str(os.getpid()) not in pool and len(pool) == 1  # one pool process, and no probe here
+    assert f"shared {os.getpid()}" in lines
+
+
+def test_a_violation_the_pool_proves_stops_this_process_search(
+        monkeypatch: pytest.MonkeyPatch, bench: ModuleType, always_parallel: None) -> None:
+    """The pool takes the first part, a violation proved at once (a read of nil after a SET
+    completed); this process takes the next, a stale read its search needs about a second to
+    prove, and leaves it between steps once the first part's violation settles the verdict."""
+    hard = list(bench.many_key_history(1, 16, 40, stale=True))
+    n = len(hard)
+    easy = [Operation(n, "z1", ((b"SET", b"z", b"1"),), (Status("OK"),), invoke=0, complete=1),
+            Operation(n + 1, "z2", ((b"GET", b"z"),), (None,), invoke=2, complete=3)]
+    history = History((*hard, *easy))
+    ended: list[TaskOutcome | None] = []
+    sharing = parallel._Shared._search_task
+
+    def shared(*args: Any) -> TaskOutcome | None:
+        found = sharing(*args)
+        ended.append(found)
+        return found
+
+    monkeypatch.setattr(parallel._Shared, "_search_task", shared)
+    expected = check(history, redis_model())
+    assert isinstance(expected, Violation) and expected.operation in (n, n + 1)
+    assert_same(history, redis_model(), expected, check_parallel(history, redis_model(), jobs=2, time_limit=60))
+    assert ended == [None]  # this process's one task was left unfinished
+
+
+def test_an_error_in_a_pool_process_is_raised_here(monkeypatch: pytest.MonkeyPatch, bench: ModuleType,
+                                                   always_parallel: None) -> None:
+    def broken(*args: Any) -> TaskOutcome:
+        raise RuntimeError("a worker's bug")
+
+    monkeypatch.setattr(parallel, "search_one", broken)  # the forked pool process inherits it
+    with pytest.raises(RuntimeError, match="a worker's bug"):
+        check_parallel(bench.many_key_history(8, 4, 10), redis_model(), jobs=2, time_limit=60)
 
 
 def test_the_pool_is_gone_when_the_check_returns(bench: ModuleType, always_parallel: None) -> None:

@@ -2,8 +2,9 @@
 
 Horn & Kroening's P-compositionality (see :mod:`redlin.search.check`) makes the parts of a history
 independent, so they can be searched side by side.  :func:`check_parallel` does what
-:func:`~redlin.search.check.check` does, with the parts spread over ``jobs`` processes of a
-:class:`~concurrent.futures.ProcessPoolExecutor`, and gives the same verdicts:
+:func:`~redlin.search.check.check` does, with the parts spread over ``jobs`` processes -- this one
+and ``jobs - 1`` of a :class:`~concurrent.futures.ProcessPoolExecutor` -- and gives the same
+verdicts:
 
 - the same rounds of growing budgets (``FIRST_ROUND_STATES``, times ``ROUND_GROWTH``): every part
   is first searched with a small budget, and a part that reaches it is searched again, from the
@@ -55,7 +56,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +66,16 @@ from redlin.search.check import FIRST_ROUND_STATES, ROUND_GROWTH, check_operatio
 from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
-from redlin.search.wgl import Linearized, OutOfBudget, PartOutcome, Stuck, cyclic_gc_paused, search_part
+from redlin.search.wgl import (
+    Linearized,
+    OutOfBudget,
+    PartOutcome,
+    PartSearch,
+    Stuck,
+    cyclic_gc_paused,
+    exhausted,
+    search_part,
+)
 
 __all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "search_task"]
 
@@ -73,6 +83,14 @@ EARLY_POOL = 1000
 """A history of this many operations or more starts its pool at once (no probe)."""
 PROBE_SECONDS = 0.05
 """A shorter history checked within this many seconds in this process never starts a pool."""
+STEP_STATES = 1024
+"""This process, searching beside the pool, looks up after this many configurations: has the
+pool settled the verdict (a violation) meanwhile?"""
+FEED_POLL = 0.1
+"""Seconds between the feeder thread's looks at whether the verdict is settled."""
+SWITCH_INTERVAL = 0.0005
+"""Seconds a thread holds the interpreter lock while others wait for it, during a shared check
+(Python's default is 0.005)."""
 
 
 @dataclass(frozen=True)
@@ -316,11 +334,12 @@ def check_parallel(
         _search_here(rounds, queue, built, deadline, until=probe)
     if rounds.result is None and not rounds.unsplittable and queue:
         # Forked workers inherit the built model; spawned ones build their own from the spec.
+        # This process is one of the ``workers`` (see _Shared), so the pool has one process fewer.
         installed: Model[Any] | ModelSpec = built if context.get_start_method() == "fork" else model
-        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_install,
+        executor = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_install,
                                        initargs=(installed, parts))
         try:
-            _drive(executor, rounds, queue, deadline)
+            _Shared(executor, workers - 1, rounds, queue, deadline).drive(built)
         finally:
             _stop(executor)
     if rounds.unsplittable or rounds.result is None:
@@ -355,26 +374,142 @@ def _context(model: Model[Any] | ModelSpec) -> Any:
     return multiprocessing.get_context("spawn") if isinstance(model, ModelSpec) else None
 
 
-def _drive(executor: ProcessPoolExecutor, rounds: Rounds, queue: deque[Task], deadline: float | None) -> None:
-    """Run the rounds' tasks (``queue``: those the probe left) on ``executor`` until the verdict is
-    settled or the deadline passes."""
-    running: dict[Future[TaskOutcome], Task] = {}
+class _Shared:
+    """The rounds' tasks (``queue``: those the probe left), shared by the pool and this process.
 
-    def submit(tasks: Iterable[Task]) -> None:
-        for task in tasks:
-            running[executor.submit(search_task, task[1], rounds.budget(task[0]), deadline)] = task
+    The pool's ``size`` processes take tasks through a feeder thread, one task per idle process
+    (so a task waits in the queue, where either side can take it, rather than in a process's
+    inbox); this process searches the others itself, in steps of :data:`STEP_STATES`
+    configurations, and stops between steps once the verdict is settled (by a violation the pool
+    proved), as the pool's processes are stopped.  Searching here rather than in one more forked
+    process saves forking it and the memory it would copy: a forked process writes to every page
+    of the history it reads (reference counts), so each holds a copy of its share of the pages.
+    ``lock`` guards the rounds and the queue, which both threads change.
+    """
 
-    submit(queue)
-    while rounds.result is None and running:
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 0.5
-        done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
-        if not done:  # the workers overran the deadline (they check it only now and then)
-            rounds.time_out()
-            return
-        for future in sorted(done, key=lambda f: running[f]):
-            submit(rounds.record(running.pop(future), future.result()))
-            if rounds.unsplittable:
-                return
+    def __init__(self, executor: ProcessPoolExecutor, size: int, rounds: Rounds, queue: deque[Task],
+                 deadline: float | None) -> None:
+        self.executor = executor
+        self.size = size
+        self.rounds = rounds
+        self.queue = queue
+        self.deadline = deadline
+        self.lock = threading.Condition()
+        self.running: dict[Future[TaskOutcome], Task] = {}
+        self.ended = False
+        self.error: BaseException | None = None
+        """What ended the feeder thread, if not the verdict (a pool process that died...)."""
+
+    def settled(self) -> bool:
+        return self.ended or self.rounds.result is not None or self.rounds.unsplittable
+
+    def drive(self, model: Model[Any]) -> None:
+        """Until the verdict is settled or the deadline passes."""
+        with self.lock:
+            self._submit()  # forks the pool's processes here, before the feeder thread exists
+        feeder = threading.Thread(target=self._feed, name="redlin-check-feeder", daemon=True)
+        feeder.start()
+        interval = sys.getswitchinterval()
+        # The pool's next task goes through the pool's own thread and the feeder, each waiting for
+        # the interpreter lock this thread's search holds: a shorter switch interval lets them have
+        # it sooner (it costs only while they wait).
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            self._search_beside(model)
+        finally:
+            sys.setswitchinterval(interval)
+            with self.lock:
+                self.ended = True
+                self.lock.notify_all()
+            feeder.join()
+        if self.error is not None:
+            raise self.error
+
+    def _submit(self) -> None:
+        """Give each idle pool process a task (under the lock)."""
+        while self.queue and len(self.running) < self.size and not self.settled():
+            task = self.queue.popleft()
+            future = self.executor.submit(search_task, task[1], self.rounds.budget(task[0]), self.deadline)
+            self.running[future] = task
+
+    def _record(self, task: Task, found: TaskOutcome) -> None:
+        """Take a task's outcome (under the lock): its follow-up task, the pool's next tasks."""
+        self.queue.extend(self.rounds.record(task, found))
+        self._submit()
+        self.lock.notify_all()
+
+    def _feed(self) -> None:
+        try:
+            while True:
+                with self.lock:
+                    while not self.running and not self.settled():
+                        self.lock.wait(FEED_POLL)
+                    if self.settled():
+                        return
+                    running = list(self.running)
+                done, _ = wait(running, timeout=FEED_POLL, return_when=FIRST_COMPLETED)
+                with self.lock:
+                    if self.settled():
+                        return
+                    if not done:
+                        # The pool's processes check the deadline only now and then: past it by
+                        # half a second, settle on what is known.
+                        if self.deadline is not None and time.monotonic() > self.deadline + 0.5:
+                            self.rounds.time_out()
+                            self.lock.notify_all()
+                            return
+                        continue
+                    for future in sorted(done, key=lambda f: self.running[f]):
+                        self._record(self.running.pop(future), future.result())
+                        if self.settled():
+                            return
+        except BaseException as error:  # noqa: BLE001 - raised again in the main thread
+            with self.lock:
+                self.error = error
+                self.ended = True
+                self.lock.notify_all()
+
+    def _search_beside(self, model: Model[Any]) -> None:
+        while True:
+            with self.lock:
+                while not self.queue and not self.settled():
+                    self.lock.wait(FEED_POLL)
+                if self.settled():
+                    return
+                task = self.queue.popleft()
+            found = self._search_task(task, model)
+            with self.lock:
+                if found is None or self.settled():
+                    return
+                self._record(task, found)
+
+    def _search_task(self, task: Task, model: Model[Any]) -> TaskOutcome | None:
+        """search_one() in this process, stopping between steps once settled (``None`` then)."""
+        round_, index = task
+        part, budget, deadline = self.rounds.parts[index], self.rounds.budget(round_), self.deadline
+        try:
+            if deadline is None or time.monotonic() < deadline:
+                decided = fast_decision(part, model)
+                if decided is not None:
+                    return TaskOutcome(decided)
+            with cyclic_gc_paused() as collect_young:
+                search = PartSearch(part, model, deadline=deadline, collect_young=collect_young)
+                try:
+                    reached = 0
+                    while reached < budget:
+                        reached = min(budget, reached + STEP_STATES)
+                        outcome = search.run(reached)
+                        if outcome is not None:
+                            return TaskOutcome(outcome)
+                        if self.settled():
+                            return None
+                    return TaskOutcome(OutOfBudget(exhausted(budget), search.explored))
+                finally:
+                    search.close()
+        except ModelLimit as limit:
+            return TaskOutcome(None, limit=str(limit))
+        except CannotPartition:
+            return TaskOutcome(None, unsplittable=True)
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:

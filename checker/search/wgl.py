@@ -246,8 +246,17 @@ def search_part(
         outcome = search.run(max_states)
         search.close()
     if outcome is None:
-        return OutOfBudget(f"state budget of {max_states} configurations exhausted", search.explored)
+        return OutOfBudget(exhausted(max_states), search.explored)
     return outcome
+
+
+def exhausted(budget: int) -> str:
+    """Why a search that explored ``budget`` configurations stopped.
+
+    >>> exhausted(10_000)
+    'state budget of 10000 configurations exhausted'
+    """
+    return f"state budget of {budget} configurations exhausted"
 
 
 def _search(
