@@ -111,7 +111,7 @@ def test_many_key_redis_histories(bench: ModuleType, stale: bool, always_paralle
 
 
 def test_time_limit_gives_unknown_never_a_wrong_verdict(bench: ModuleType) -> None:
-    history = bench.many_key_history(4, 12, 40, seed=1)  # about 2 s of checking on one core
+    history = bench.many_key_history(4, 16, 40, seed=1)  # about 2 s of checking on one core (session 17)
     started = time.monotonic()
     result = check_parallel(history, redis_model(), jobs=2, time_limit=0.2)
     took = time.monotonic() - started
@@ -284,7 +284,7 @@ def test_dask_rebuilds_a_redis_model_with_its_profile(bench: ModuleType, dask_cl
 
 
 def test_dask_time_limit_gives_unknown(bench: ModuleType, dask_cluster: str) -> None:
-    history = bench.many_key_history(4, 12, 40, seed=1)  # about 2 s of checking on one core
+    history = bench.many_key_history(4, 16, 40, seed=1)  # about 2 s of checking on one core (session 17)
     started = time.monotonic()
     result = check_dask(history, ModelSpec(redis_model), address=dask_cluster, time_limit=0.3)
     assert isinstance(result, Unknown) and "time limit" in result.reason

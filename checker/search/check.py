@@ -247,6 +247,7 @@ def _check_parts(
             parts_total=len(parts),
             states_explored=explored,
             elapsed=elapsed,
+            parts=tuple(tuple(op.id for op in part) for part in parts),
         )
     return Linearizable(
         witness=tuple(witness),

@@ -53,7 +53,7 @@ def lift(result: Result, ids: Sequence[int] | Mapping[int, int]) -> Result:
         return replace(result, part=tuple(ids[i] for i in result.part), operation=ids[result.operation],
                        prefixes=tuple(tuple((ids[i], state) for i, state in prefix) for prefix in result.prefixes),
                        proof=tuple(ids[i] for i in result.proof))
-    return result
+    return replace(result, parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
 
 
 def combine(results: Sequence[Result], *, unit: str = "run") -> Result:
@@ -75,7 +75,10 @@ def combine(results: Sequence[Result], *, unit: str = "run") -> Result:
         total = len(parts) + sum(result.parts_total for result in undecided)
         reason = (f"{len(undecided)} of {len(results)} {unit}s undecided "
                   f"({sorted({result.reason for result in undecided})[0]})")
+        # The parts of the whole, when every undecided piece's are known.
+        split = () if any(not result.parts for result in undecided) else (
+            *parts, *(part for result in undecided for part in result.parts))
         return Unknown(reason=reason, parts_checked=len(parts) + sum(result.parts_checked for result in undecided),
-                       parts_total=total, states_explored=explored, elapsed=elapsed)
+                       parts_total=total, states_explored=explored, elapsed=elapsed, parts=split)
     return Linearizable(witness=tuple(order for result in decided for order in result.witness), parts=parts,
                         states_explored=explored, elapsed=elapsed)

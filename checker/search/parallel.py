@@ -232,7 +232,8 @@ class Rounds:
             total = len(self.parts)
             self.result = Unknown(reason=f"{reason}; {undecided} of {total} {'part' if total == 1 else 'parts'} "
                                          "undecided", parts_checked=len(self.decided), parts_total=total,
-                                  states_explored=self.explored, elapsed=elapsed)
+                                  states_explored=self.explored, elapsed=elapsed,
+                                  parts=tuple(tuple(op.id for op in part) for part in self.parts))
             return
         order = sorted(self.decided)
         self.result = Linearizable(witness=tuple(self.decided[task] for task in order),

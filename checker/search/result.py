@@ -65,7 +65,9 @@ class Unknown:
     """A budget ran out before any verdict was proved.
 
     ``parts_checked`` counts the parts proved linearizable before or despite the budget; the
-    remaining ``parts_total - parts_checked`` parts were undecided.
+    remaining ``parts_total - parts_checked`` parts were undecided.  ``parts`` are the independent
+    parts the check split the history into (operation ids), when it got that far (else empty): a
+    report lists them without splitting a long history again.
     """
 
     verdict: ClassVar[str] = "unknown"
@@ -74,6 +76,7 @@ class Unknown:
     parts_total: int
     states_explored: int
     elapsed: float
+    parts: tuple[tuple[int, ...], ...] = ()
 
 
 Result = Linearizable | Violation | Unknown
