@@ -115,7 +115,7 @@ def check_pieces(history: History, pieces: Sequence[Sequence[int]], model: Model
         results.append(result)
         if isinstance(result, Violation):
             break
-    return combine(results, unit="round" if history.meta.get("workload") == "pubsub" else "run")
+    return combine(results, unit="round" if history.meta.get("workload") == "pubsub" else "run", pieces=len(pieces))
 
 
 def minimise_piece(history: History, pieces: Sequence[Sequence[int]], violation: Violation, model: Model[Any], *,

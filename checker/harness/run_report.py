@@ -210,7 +210,7 @@ def _sequence(pieces: Sequence[CheckedPiece], *, unit: str = "run") -> tuple[His
         ops.extend(replace(op, id=ids[op.id]) for op in checked.history)
         results.append(lift(checked.result, ids))
     meta = dict(pieces[0].history.meta) if pieces else {"model": "redis"}
-    return History(tuple(ops), meta), combine(results, unit=unit)
+    return History(tuple(ops), meta), combine(results, unit=unit, pieces=len(pieces))
 
 
 def _report(record: RunRecord, journal: Journal, pieces: Sequence[CheckedPiece], truncated: bool,
@@ -245,6 +245,8 @@ def _report(record: RunRecord, journal: Journal, pieces: Sequence[CheckedPiece],
         culprit, core = failing
         ids = where(culprit)
         result = lift(culprit.result, ids)
+        if isinstance(result, Violation) and len(pieces) != 1:
+            result = replace(result, parts=())  # the failing piece's parts, not the whole's
         core = tuple(sorted(ids[i] for i in core))
     else:
         results = [lift(checked.result, where(checked)) for checked in pieces]
@@ -253,7 +255,7 @@ def _report(record: RunRecord, journal: Journal, pieces: Sequence[CheckedPiece],
             results.append(checked_rest)
             notes.append(f"{count} recorded operation{'s' if count != 1 else ''} belonged to no {unit} checked on "
                          f"the way (a signal or the target cut it short): checked on their own")
-        result = combine(results, unit=unit)
+        result = combine(results, unit=unit, pieces=len(results))
         core = ()
     meta = {**meta, "notes": list(notes)}
     return _write_report(report_dir, history, model, result, core, meta, notes)

@@ -389,7 +389,7 @@ def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[di
     if isinstance(result, Linearizable):
         parts = [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts]
         return parts, [list(order) for order in result.witness]
-    if isinstance(result, Unknown) and result.parts:  # the check's own split
+    if not isinstance(result, Linearizable) and result.parts:  # the check's own split
         return [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts], []
     checked = [op for op in history if op.outcome is not Outcome.FAIL]
     split = model.partition(checked) if model.partition is not None else [checked]

@@ -157,7 +157,8 @@ def _check_parts(
                 undecided.append(index)
             elif isinstance(decided, Stuck):
                 return Violation(part=tuple(op.id for op in part), operation=decided.operation, prefixes=decided.prefixes,
-                                 states_explored=0, elapsed=time.monotonic() - started, proof=decided.proof)
+                                 states_explored=0, elapsed=time.monotonic() - started, proof=decided.proof,
+                                 parts=part_ids(parts))
             else:
                 witness.append(decided.order)
                 linearized_parts.append(tuple(op.id for op in part))
@@ -174,6 +175,7 @@ def _check_parts(
                         prefixes=(),
                         states_explored=0,
                         elapsed=time.monotonic() - started,
+                        parts=part_ids(parts),
                     )
 
     # Budgets grow by rounds: every undecided part gets a small budget first, then a larger one, so
@@ -220,6 +222,7 @@ def _check_parts(
                             prefixes=outcome.prefixes,
                             states_explored=explored,
                             elapsed=time.monotonic() - started,
+                            parts=part_ids(parts),
                         )
                     else:  # the deadline passed during the search
                         out_of_time = True
@@ -247,7 +250,7 @@ def _check_parts(
             parts_total=len(parts),
             states_explored=explored,
             elapsed=elapsed,
-            parts=tuple(tuple(op.id for op in part) for part in parts),
+            parts=part_ids(parts),
         )
     return Linearizable(
         witness=tuple(witness),
@@ -255,6 +258,15 @@ def _check_parts(
         states_explored=explored,
         elapsed=elapsed,
     )
+
+
+def part_ids(parts: Sequence[Sequence[Operation]]) -> tuple[tuple[int, ...], ...]:
+    """The operation ids of each part (what a result names).
+
+    >>> part_ids([[Operation(3, 0, ("read",), 0, 0, 1)], []])
+    ((3,), ())
+    """
+    return tuple(tuple(op.id for op in part) for part in parts)
 
 
 def _make_room(suspended: dict[int, PartSearch], room: int) -> None:

@@ -52,22 +52,25 @@ def lift(result: Result, ids: Sequence[int] | Mapping[int, int]) -> Result:
     if isinstance(result, Violation):
         return replace(result, part=tuple(ids[i] for i in result.part), operation=ids[result.operation],
                        prefixes=tuple(tuple((ids[i], state) for i, state in prefix) for prefix in result.prefixes),
-                       proof=tuple(ids[i] for i in result.proof))
+                       proof=tuple(ids[i] for i in result.proof),
+                       parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
     return replace(result, parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
 
 
-def combine(results: Sequence[Result], *, unit: str = "run") -> Result:
+def combine(results: Sequence[Result], *, unit: str = "run", pieces: int | None = None) -> Result:
     """One result for the whole history, from the lifted results of its pieces.
 
-    The first violation wins (its search effort is the whole's so far); otherwise an undecided
-    piece makes the whole :class:`Unknown`, whose reason counts the undecided ``unit``\\ s and
-    quotes the first of their reasons; otherwise the witnesses and parts are put together.
+    The first violation wins (its search effort is the whole's so far; the parts it names are the
+    whole's only when the whole is that one piece: ``pieces`` is how many there are); otherwise an
+    undecided piece makes the whole :class:`Unknown`, whose reason counts the undecided ``unit``\\ s
+    and quotes the first of their reasons; otherwise the witnesses and parts are put together.
     """
     explored = sum(result.states_explored for result in results)
     elapsed = sum(result.elapsed for result in results)
     for result in results:
         if isinstance(result, Violation):
-            return replace(result, states_explored=explored, elapsed=elapsed)
+            return replace(result, states_explored=explored, elapsed=elapsed,
+                           parts=result.parts if pieces == 1 else ())
     undecided = [result for result in results if isinstance(result, Unknown)]
     decided = [result for result in results if isinstance(result, Linearizable)]
     parts = tuple(part for result in decided for part in result.parts)

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
-from redlin.search.check import FIRST_ROUND_STATES, ROUND_GROWTH, check_operations, state_budget
+from redlin.search.check import FIRST_ROUND_STATES, ROUND_GROWTH, check_operations, part_ids, state_budget
 from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
@@ -216,7 +216,7 @@ class Rounds:
                 violation = self.violations[first]
                 self.result = Violation(part=violation.part, operation=violation.operation,
                                         prefixes=violation.prefixes, states_explored=self.explored,
-                                        elapsed=elapsed, proof=violation.proof)
+                                        elapsed=elapsed, proof=violation.proof, parts=part_ids(self.parts))
                 return
         if self.outstanding and not force:
             return
@@ -233,7 +233,7 @@ class Rounds:
             self.result = Unknown(reason=f"{reason}; {undecided} of {total} {'part' if total == 1 else 'parts'} "
                                          "undecided", parts_checked=len(self.decided), parts_total=total,
                                   states_explored=self.explored, elapsed=elapsed,
-                                  parts=tuple(tuple(op.id for op in part) for part in self.parts))
+                                  parts=part_ids(self.parts))
             return
         order = sorted(self.decided)
         self.result = Linearizable(witness=tuple(self.decided[task] for task in order),
@@ -250,7 +250,7 @@ def split(ops: Sequence[Operation], model: Model[Any], started: float) -> list[l
             impossible = model.find_impossible(part)
             if impossible is not None:
                 return Violation(part=tuple(op.id for op in part), operation=impossible.id, prefixes=(),
-                                 states_explored=0, elapsed=time.monotonic() - started)
+                                 states_explored=0, elapsed=time.monotonic() - started, parts=part_ids(parts))
     return parts
 
 

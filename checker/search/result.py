@@ -49,6 +49,8 @@ class Violation:
     impossible by itself (a read of a value nobody wrote), without a search, or when a fast path
     proved it impossible together with the operations of ``proof`` (a read that began after
     another completed, and returned a string no order can bring back after that one's).
+    ``parts`` are the independent parts the check split the history into (operation ids), when
+    known (else empty): a report lists them without splitting a long history again.
     """
 
     verdict: ClassVar[str] = "violation"
@@ -58,6 +60,7 @@ class Violation:
     states_explored: int
     elapsed: float
     proof: tuple[int, ...] = ()
+    parts: tuple[tuple[int, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
