@@ -3,7 +3,7 @@
 Usage::
 
     python bench/recorded.py [--ops 1000000] [--clients 8] [--workload mixed] [--jobs 1,2] [--keep DIR]
-                             [--history PATH] [--repeat N]
+                             [--history PATH] [--repeat N] [--plant]
 
 Starts a private ``redis-server`` (the distribution's) on a free loopback port, records ``--ops``
 operations with ``redlin run --engine async --workload mixed`` (each key a register, a counter, a
@@ -14,11 +14,16 @@ the wall time of the command, and the peak memory of its process tree -- the sum
 processes' proportional set sizes (PSS: a page the check's worker processes share with it is
 counted once), sampled every 0.2 s from ``/proc`` -- beside the sum of their resident sets.
 The issue's goal: a million-operation ``redlin run`` history checked in at most 60 s and 2 GiB.
+
+With ``--plant``, a copy of the history with one bug planted is checked as well (its verdict must
+be a violation, in the same time and memory): the middle operation whose reply is a number sent as
+a string (a GET of a counter) replies ``999999999``, a count no INCR made (:func:`plant`).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -89,6 +94,32 @@ def record(redlin: list[str], out: Path, ops: int, workload: str, clients: int, 
     return out / "history.jsonl"
 
 
+PLANTED = b'"result":["999999999"]'
+
+
+def plant(history: Path, out: Path) -> int:
+    """Copy ``history`` to ``out`` with the middle reply of a number as a string changed to
+    :data:`PLANTED` (no INCR counts that far); the line changed (1-based).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> lines = [b'{"event":"ok","op":%d,"time":%d,"result":["%d"]}' % (n, n, n) for n in range(5)]
+    >>> _ = (folder / "h.jsonl").write_bytes(b"\\n".join(lines) + b"\\n")
+    >>> plant(folder / "h.jsonl", folder / "p.jsonl"), (folder / "p.jsonl").read_bytes().splitlines()[2]
+    (3, b'{"event":"ok","op":2,"time":2,"result":["999999999"]}')
+    """
+    number = re.compile(rb'"result":\["[0-9]+"\]')
+    with history.open("rb") as lines:
+        candidates = [index for index, line in enumerate(lines) if line.startswith(b'{"event":"ok"') and number.search(line)]
+    if not candidates:
+        raise SystemExit(f"{history}: no reply of a number as a string to plant a bug in")
+    chosen = candidates[len(candidates) // 2]
+    with history.open("rb") as lines, out.open("wb") as copy:
+        for index, line in enumerate(lines):
+            copy.write(number.sub(PLANTED, line) if index == chosen else line)
+    return chosen + 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=1_000_000)
@@ -99,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=Path, default=None,
                         help="check this history (a redlin run's history.jsonl) instead of recording one")
     parser.add_argument("--repeat", type=int, default=1, help="check each way this many times")
+    parser.add_argument("--plant", action="store_true",
+                        help="also check a copy with one bug planted (a counter's GET of a count nobody made)")
     args = parser.parse_args(argv)
     if args.history is not None and not args.history.is_file():
         parser.error(f"--history {args.history}: no such file")
@@ -111,15 +144,21 @@ def main(argv: list[str] | None = None) -> int:
         out = args.keep or Path(scratch) / "run"
         history = args.history or record(redlin, out, args.ops, args.workload, args.clients, scratch)
         print(f"{history}: {history.stat().st_size / 2**20:,.0f} MiB")
+        checks = [(history, 0, "")]
+        if args.plant:
+            planted = Path(scratch) / "planted.jsonl"
+            line = plant(history, planted)
+            checks.append((planted, 1, f" (planted, line {line:,})"))
         met = True
         for count in [count for _ in range(args.repeat) for count in jobs]:
-            code, seconds, pss, rss = measured([*redlin, "check", str(history), "--jobs", str(count),
-                                                "--out", str(Path(scratch) / f"check-jobs{count}")])
-            ok = code == 0 and seconds <= GOAL_SECONDS and pss <= GOAL_MIB
-            met = met and ok
-            print(f"redlin check --jobs {count}: {VERDICTS.get(code, f'exit {code}')} in {seconds:.1f} s, peak PSS "
-                  f"{pss:,.0f} MiB (summed RSS {rss:,.0f} MiB) -- goal <= {GOAL_SECONDS:.0f} s and "
-                  f"<= {GOAL_MIB:,.0f} MiB: {'met' if ok else 'NOT met'}", flush=True)
+            for path, expected, what in checks:
+                code, seconds, pss, rss = measured([*redlin, "check", str(path), "--jobs", str(count),
+                                                    "--out", str(Path(scratch) / f"check-jobs{count}")])
+                ok = code == expected and seconds <= GOAL_SECONDS and pss <= GOAL_MIB
+                met = met and ok
+                print(f"redlin check --jobs {count}{what}: {VERDICTS.get(code, f'exit {code}')} in {seconds:.1f} s, "
+                      f"peak PSS {pss:,.0f} MiB (summed RSS {rss:,.0f} MiB) -- goal <= {GOAL_SECONDS:.0f} s and "
+                      f"<= {GOAL_MIB:,.0f} MiB: {'met' if ok else 'NOT met'}", flush=True)
     return 0 if met else 1
 
 

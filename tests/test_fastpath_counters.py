@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from redis_histories import effect_order, random_span
 
-from redlin import History, Linearizable, Operation, Outcome, check, redis_model
+from redlin import History, Linearizable, Operation, Outcome, Violation, check, redis_model
 from redlin.model import Error, Status
-from redlin.search.counters import redis_counter_access
+from redlin.search.counters import redis_counter_access, redis_increments, refute_counter
 from redlin.search.fastpath import decide_counter, fast_order, replay_ok
-from redlin.search.wgl import Linearized, OutOfBudget, search_part
+from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
 
 MODEL = redis_model()
 KEY = b"c"
@@ -125,3 +126,61 @@ def test_a_large_counter_history_needs_no_search() -> None:
         ops.append(Operation(index, index, _call(kind), result, invoke, clock + rng.randint(0, 40)))
     result = check(History(tuple(ops)), MODEL, time_limit=60)
     assert isinstance(result, Linearizable) and result.states_explored == 0
+
+
+def _beyond(ops: list[Operation], pick: Pick) -> list[Operation]:
+    """``ops`` with a definite GET's reply raised to a count that may lie beyond every increment."""
+    reads = [index for index, op in enumerate(ops) if op.call == _call(0) and op.outcome is Outcome.OK]
+    if not reads:
+        return ops
+    index = reads[pick(0, len(reads) - 1)]
+    increments = sum((0, 1, 2, 2)[(_call(0), _call(1), _call(2), _call(3)).index(op.call)] for op in ops)
+    return [replace(op, result=(str(increments + pick(-1, 2) or 1).encode(),)) if n == index else op
+            for n, op in enumerate(ops)]
+
+
+def refuted_agrees(ops: list[Operation]) -> bool:
+    """A refutation is always the search's violation (sheet D5: INCR from nothing makes 1; M17: a MULTI of
+    INCRs makes consecutive counts)."""
+    read = refute_counter(ops, redis_counter_access, redis_increments)
+    if read is not None:
+        outcome = search_part(ops, MODEL, deadline=None, max_states=1_000_000)
+        assert isinstance(outcome, Stuck), f"refuted, yet linearizable: {ops}"
+        assert ops[read].call == _call(0)
+    return read is not None
+
+
+@given(st.data())
+def test_a_counter_refutation_is_a_violation(data: st.DataObject) -> None:
+    def pick(lo: int, hi: int) -> int:
+        return data.draw(st.integers(lo, hi))
+
+    refuted_agrees(_beyond(counter_history(pick), pick))
+
+
+def test_a_seeded_sweep_of_refutations() -> None:
+    rng = random.Random(11)
+    refuted = [refuted_agrees(_beyond(counter_history(rng.randint), rng.randint)) for _ in range(1500)]
+    assert 50 < sum(refuted) < 1400  # it fires, and not on everything
+
+
+def test_a_read_beyond_every_increment_is_refuted_without_a_search() -> None:
+    """4,000 operations of INCRs, MULTI blocks of INCRs and GETs, one GET replying a count nobody
+    made: a violation with no configuration explored.  A script among them (it adds what it likes)
+    leaves the part to the search."""
+    rng = random.Random(5)
+    ops: list[Operation] = []
+    counter, clock = 0, 0
+    for index in range(4000):
+        kind = rng.choice((0, 1, 1, 2))
+        invoke = clock
+        clock += rng.randint(0, 2)
+        counter += (0, 1, 2, 2)[kind]
+        ops.append(Operation(index, index, _call(kind), _result(kind, counter - (0, 1, 2, 2)[kind]), invoke,
+                             clock + rng.randint(0, 40)))
+    planted = next(index for index in range(2000, 4000) if ops[index].call == _call(0))
+    ops[planted] = replace(ops[planted], result=(b"999999999",))
+    result = check(History(tuple(ops)), MODEL, time_limit=60)
+    assert isinstance(result, Violation) and result.operation == planted and result.states_explored == 0
+    scripted = [*ops, Operation(4000, 4000, _call(3), ((counter + 1, counter + 2),), clock + 50, clock + 51)]
+    assert refute_counter(scripted, redis_counter_access, redis_increments) is None

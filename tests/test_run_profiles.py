@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from conftest import RedisServer
 
+from redlin.adapter import profiles
 from redlin.cli import main
 from redlin.errors import UsageError
 from redlin.harness.runner import RunOutcome, render_outcome, run
@@ -217,6 +218,55 @@ def test_check_uses_the_meta_profile_and_profile_overrides_it(tmp_path: Path,
     plain = _history(tmp_path / "plain.jsonl")
     assert main(["check", str(plain), "--no-report"]) == 1
     assert main(["check", str(plain), "--no-report", "--profile", "redis-6.2"]) == 0
+
+
+def _two_keys(path: Path, bug: bool) -> Path:
+    """Key k's EXPIRE answered as Redis 6.2 answers it (the smaller part, checked first), beside key
+    j's part, whose last GET returns a value nobody wrote when ``bug``."""
+    j = [((b"SET", b"j", b"v"), OK), ((b"GET", b"j"), b"v"), ((b"GET", b"j"), b"bug" if bug else b"v")]
+    k = [((b"SET", b"k", b"v"), OK),
+         ((b"EXPIRE", b"k", b"1000", b"NX"), Error("ERR wrong number of arguments for 'expire' command"))]
+    with HistoryWriter(path) as writer:
+        for client, ops in ((2, j), (1, k)):
+            for n, (call, reply) in enumerate(ops):
+                op = writer.invoke(client=client, call=(call,), time=100 * client + 10 * n)
+                writer.complete(op, Outcome.OK, time=100 * client + 10 * n + 1, result=(reply,))
+    return path
+
+
+@pytest.mark.parametrize("bug", [False, True])
+def test_a_version_difference_in_one_part_of_several(tmp_path: Path, bug: bool) -> None:
+    """The violating part passes as Redis 6.2, so the whole history is checked as 6.2 too: a version
+    difference when the other part holds, a violation when it has a bug of its own."""
+    history = _two_keys(tmp_path / "h.jsonl", bug)
+    assert main(["check", str(history), "--out", str(tmp_path / "r")]) == 1
+    result = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert result["meta"].get("version_difference") == (None if bug else "redis-6.2")
+
+
+def test_a_part_no_profile_explains_is_not_checked_again_whole(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value nobody wrote, under every profile: each profile checks the part (two operations)
+    and none the whole history (twenty-one)."""
+    path = tmp_path / "h.jsonl"
+    with HistoryWriter(path) as writer:
+        for n in range(19):
+            op = writer.invoke(client=2, call=((b"SET", f"j{n}".encode(), b"v"),), time=10 * n)
+            writer.complete(op, Outcome.OK, time=10 * n + 1, result=(OK,))
+        op = writer.invoke(client=1, call=((b"SET", b"k", b"v"),), time=500)
+        writer.complete(op, Outcome.OK, time=501, result=(OK,))
+        op = writer.invoke(client=1, call=((b"GET", b"k"),), time=502)
+        writer.complete(op, Outcome.OK, time=503, result=(b"nobody wrote this",))
+    sizes: list[int] = []
+    checking = profiles.check
+
+    def counted(history: Any, *args: Any, **kwargs: Any) -> Any:
+        sizes.append(len(history))
+        return checking(history, *args, **kwargs)
+
+    monkeypatch.setattr(profiles, "check", counted)
+    assert main(["check", str(path), "--no-report"]) == 1
+    assert sizes and set(sizes) == {2}
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -46,11 +46,15 @@ def other_profiles(profile: str) -> tuple[str, ...]:
 
 
 def explaining_profile(history: History, profile: str, *, time_limit: float, partitioned: bool = True,
-                       protocol: int = 2) -> str | None:
+                       protocol: int = 2, part: History | None = None) -> str | None:
     """The first other profile whose model finds ``history`` linearizable, or ``None``.
 
     ``history`` is one that violates ``profile``'s model; ``time_limit`` seconds are shared by
-    the profiles tried (each gets what is left, divided by those still to try).
+    the profiles tried (each gets what is left, divided by those still to try).  ``part``: the
+    operations of the part ``profile``'s model could not linearize, as a history of their own.
+    Each profile checks it first, and the whole history only if it passes: the parts split by key
+    are independent, so a profile that refuses the part refuses the history (and a long history
+    with a real bug is not checked again whole, once per profile).
 
     >>> from redlin.history.records import Operation
     >>> from redlin.model import Error
@@ -66,6 +70,8 @@ def explaining_profile(history: History, profile: str, *, time_limit: float, par
         if left <= 0:
             return None
         model = redis_model(partitioned=partitioned, protocol=protocol, profile=other)
+        if part is not None and not isinstance(check(part, model, time_limit=left), Linearizable):
+            continue
         if isinstance(check(history, model, time_limit=left), Linearizable):
             return other
     return None

@@ -53,6 +53,7 @@ from redlin.registry import (
 from redlin.report.text import history_ids, render_text
 from redlin.report.write import default_report_dir, minimise_sentence, result_document, write_check_report
 from redlin.search.check import check
+from redlin.search.compose import piece
 from redlin.search.distributed import DASK_MISSING, check_dask, dask_installed
 from redlin.search.minimise import minimise
 from redlin.search.model import Model
@@ -133,9 +134,10 @@ def check_command(args: argparse.Namespace) -> int:
     meta: dict[str, str] = {}
     left = min(args.time_limit / 4, deadline - reserve - time.monotonic())
     if isinstance(result, Violation) and model.name in REDIS_MODELS and left > 0:
-        version = explaining_profile(failing_history(history, result, pieces), profile_in(history.meta),
-                                     time_limit=left, partitioned=model.name == "redis",
-                                     protocol=3 if history.meta.get("protocol") == 3 else 2)
+        failing = failing_history(history, result, pieces)
+        part = piece(history, sorted(result.part)) if model.name == "redis" and len(result.part) < len(failing) else None
+        version = explaining_profile(failing, profile_in(history.meta), time_limit=left, partitioned=model.name == "redis",
+                                     protocol=3 if history.meta.get("protocol") == 3 else 2, part=part)
         if version is not None:
             meta["version_difference"] = version
     files = None

@@ -46,12 +46,30 @@ def _keys(op: Operation) -> frozenset[bytes] | None:
     return frozenset(found)
 
 
+_PLAIN: dict[bytes, bool] = {}
+"""Whether a command without subcommands is a Pub/Sub one, by its name as sent: a long history
+sends a few names a million times."""
+
+
 def _pubsub(op: Operation) -> bool:
     for argv in op.call:
-        spec = lookup(argv) if argv else None
-        if spec is None or "pubsub" in spec.flags or is_receive_argv(argv):
+        known = _PLAIN.get(argv[0]) if argv else None
+        if known is None:
+            spec = lookup(argv) if argv else None
+            known = spec is None or "pubsub" in spec.flags or is_receive_argv(argv)
+            if spec is not None and not spec.subcommands:
+                _PLAIN[argv[0]] = known
+        if known:
             return True
     return False
+
+
+def _any_pubsub(analysis: Analysis) -> bool:
+    """Whether an operation of the history is a Pub/Sub one (found once per analysis)."""
+    found = analysis.memo.get("any pubsub")
+    if found is None:
+        found = analysis.memo["any pubsub"] = any(_pubsub(op) for op in analysis.history)
+    return bool(found)
 
 
 def _sequence(analysis: Analysis, core: list[Operation]) -> list[Operation] | None:
@@ -96,7 +114,7 @@ def wrong_reply(analysis: Analysis, *, types_differ: bool = False) -> Anomaly | 
     core = sorted((analysis.history[i] for i in analysis.core), key=lambda op: op.invoke)
     if not core or any(op.outcome is not Outcome.OK or op.client != core[0].client for op in core):
         return None
-    if any(_pubsub(op) for op in analysis.history):
+    if _any_pubsub(analysis):
         return None  # channels are no keys: who could have published is the Pub/Sub recognisers' question
     sequence = _sequence(analysis, core)
     if sequence is None:  # another client may touch these keys: a race is not ruled out

@@ -41,7 +41,8 @@ from collections.abc import Callable, Hashable, Sequence
 
 from redlin.history.records import Operation, Outcome
 
-__all__ = ["COUNTER_VIEWS", "CounterAccess", "counter_steps", "redis_counter_access"]
+__all__ = ["COUNTER_BOUNDS", "COUNTER_VIEWS", "CounterAccess", "counter_steps", "redis_counter_access",
+           "redis_increments", "refute_counter"]
 
 CounterAccess = tuple[bool, Hashable, object]
 """How a view sees one operation: ``(is_increment, key, seen)``; for a definite increment ``seen``
@@ -94,6 +95,45 @@ def counter_steps(ops: Sequence[Operation], access: Callable[[Operation], Counte
     return steps, reads
 
 
+def refute_counter(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None],
+                   adds: Callable[[Operation], int | None]) -> int | None:
+    """A definite read (its index in ``ops``) that returned a count higher than all the part's
+    increments together could make, definite and indeterminate (``adds``: the most one adds, or
+    ``None`` when that is not known, as for a script, which adds what it likes: then ``None``).
+
+    The counter starts from nothing and each increment adds at most its INCRs (a failed one adds
+    nothing), so no order of the part reaches that count: a violation without a search.  Unlike
+    :func:`counter_steps`' verdicts, nothing replays this one, so it counts only what it knows.
+
+    >>> from redlin.history.records import Operation
+    >>> def access(op):
+    ...     return (op.call[0] == "incr", "k", op.result)
+    >>> ops = [Operation(0, "a", ("incr",), (1,), 0, 1), Operation(1, "b", ("read",), 5, 2, 3)]
+    >>> refute_counter(ops, access, lambda op: 1), refute_counter(ops[:1], access, lambda op: 1)
+    (1, None)
+    """
+    most = 0
+    highest: tuple[int, int] | None = None  # (count, index) of the highest definite read
+    key: Hashable = None
+    for index, op in enumerate(ops):
+        seen = access(op)
+        if seen is None:
+            return None
+        is_increment, obj, value = seen
+        if not index:
+            key = obj
+        elif obj != key:
+            return None
+        if is_increment:
+            size = adds(op)
+            if size is None:
+                return None
+            most += size
+        elif op.outcome is Outcome.OK and type(value) is int and (highest is None or value > highest[0]):
+            highest = (value, index)
+    return highest[1] if highest is not None and highest[0] > most else None
+
+
 # --- the Redis view ---------------------------------------------------------------------------------
 
 
@@ -128,6 +168,20 @@ def redis_counter_access(op: Operation) -> CounterAccess | None:
     return True, inner[0][1], op.result[-1] if done else None
 
 
+def redis_increments(op: Operation) -> int | None:
+    """The most an increment of :func:`redis_counter_access` adds: one per ``INCR`` (alone, or in
+    a MULTI/EXEC of them); ``None`` for a script, whose reply need not say what it added."""
+    call = op.call
+    if call[0][0].lower() == b"incr":
+        return 1
+    if call[0][0].lower() == b"multi":
+        return len(call) - 2
+    return None
+
+
+COUNTER_BOUNDS: dict[str, Callable[[Operation], int | None]] = {
+    "redis": redis_increments, "redis-single": redis_increments}
+"""The models whose counters :func:`refute_counter` may refute, with what each increment adds at most."""
 COUNTER_VIEWS: dict[str, Callable[[Operation], CounterAccess | None]] = {
     "redis": redis_counter_access, "redis-single": redis_counter_access}
 """The models whose counters :func:`~redlin.search.fastpath.decide_counter` may decide, by :attr:`Model.name`."""

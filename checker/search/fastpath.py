@@ -66,7 +66,7 @@ from typing import Any, TypeVar
 
 from redlin.history.records import Operation, Outcome
 from redlin.search.appends import AppendAccess, StringPart, decide_appends, kv_access, refute_appends
-from redlin.search.counters import COUNTER_VIEWS, CounterAccess, counter_steps
+from redlin.search.counters import COUNTER_BOUNDS, COUNTER_VIEWS, CounterAccess, counter_steps, refute_counter
 from redlin.search.forced import forced_decision
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
@@ -306,7 +306,8 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
     """One part decided without a search: :func:`fast_order`'s linearization, or a violation the
     string fast path proves (:func:`~redlin.search.appends.refute_appends`: ``operation`` is the
     later read, ``proof`` the earlier one) or the list fast path does
-    (:func:`~redlin.search.sequences.refute_sequence`), or ``None`` for the search to decide.  A part
+    (:func:`~redlin.search.sequences.refute_sequence`), or a counter's read beyond every increment
+    (:func:`~redlin.search.counters.refute_counter`), or ``None`` for the search to decide.  A part
     real time orders completely is decided too, for any model (:mod:`redlin.search.forced`): a
     witness at once, a refusal only when no pattern above (nor the model's pre-check) words it."""
     forced = forced_decision(ops, model)
@@ -329,6 +330,11 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
         if pair is not None:
             earlier, later = pair
             return Stuck(operation=ops[later].id, prefixes=(), states_explored=0, proof=(ops[earlier].id,))
+    counters, bounds = COUNTER_VIEWS.get(model.name), COUNTER_BOUNDS.get(model.name)
+    if counters is not None and bounds is not None:
+        read = refute_counter(ops, counters, bounds)
+        if read is not None:
+            return Stuck(operation=ops[read].id, prefixes=(), states_explored=0)
     if forced is not None:
         # The forced order failed: the model's pre-check, when it finds something, words the
         # violation better than the refused prefix does (a value nobody wrote, say).
