@@ -58,17 +58,11 @@ def counter_steps(ops: Sequence[Operation], access: Callable[[Operation], Counte
     steps: dict[int, int] = {}
     made: set[int] = set()  # the counts the definite increments made
     reads: list[tuple[int, int]] = []
-    key: Hashable = None
     definite, indeterminate = Outcome.OK, Outcome.INFO
-    for index, op in enumerate(ops):
-        seen = access(op)
-        if seen is None:
-            return None
-        is_increment, obj, value = seen
-        if not index:
-            key = obj
-        elif obj != key:
-            return None
+    views = _one_counter(ops, access)
+    if views is None:
+        return None
+    for index, (op, (is_increment, value)) in enumerate(zip(ops, views)):
         if op.outcome is indeterminate:
             continue
         if op.outcome is not definite or op.complete is None or op.complete < op.invoke:
@@ -95,6 +89,25 @@ def counter_steps(ops: Sequence[Operation], access: Callable[[Operation], Counte
     return steps, reads
 
 
+def _one_counter(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None]
+                 ) -> list[tuple[bool, object]] | None:
+    """Each operation's ``(is_increment, seen)`` when all of ``ops`` are increments and reads of
+    one counter (one key), else ``None``."""
+    views: list[tuple[bool, object]] = []
+    key: Hashable = None
+    for index, op in enumerate(ops):
+        seen = access(op)
+        if seen is None:
+            return None
+        is_increment, obj, value = seen
+        if not index:
+            key = obj
+        elif obj != key:
+            return None
+        views.append((is_increment, value))
+    return views
+
+
 def refute_counter(ops: Sequence[Operation], access: Callable[[Operation], CounterAccess | None],
                    adds: Callable[[Operation], int | None]) -> int | None:
     """A definite read (its index in ``ops``) that returned a count higher than all the part's
@@ -114,16 +127,10 @@ def refute_counter(ops: Sequence[Operation], access: Callable[[Operation], Count
     """
     most = 0
     highest: tuple[int, int] | None = None  # (count, index) of the highest definite read
-    key: Hashable = None
-    for index, op in enumerate(ops):
-        seen = access(op)
-        if seen is None:
-            return None
-        is_increment, obj, value = seen
-        if not index:
-            key = obj
-        elif obj != key:
-            return None
+    views = _one_counter(ops, access)
+    if views is None:
+        return None
+    for index, (op, (is_increment, value)) in enumerate(zip(ops, views)):
         if is_increment:
             size = adds(op)
             if size is None:
