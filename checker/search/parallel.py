@@ -67,10 +67,10 @@ from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import (
+    STOPPED,
     Linearized,
     OutOfBudget,
     PartOutcome,
-    PartSearch,
     Stuck,
     cyclic_gc_paused,
     exhausted,
@@ -83,9 +83,6 @@ EARLY_POOL = 1000
 """A history of this many operations or more starts its pool at once (no probe)."""
 PROBE_SECONDS = 0.05
 """A shorter history checked within this many seconds in this process never starts a pool."""
-STEP_STATES = 1024
-"""This process, searching beside the pool, looks up after this many configurations: has the
-pool settled the verdict (a violation) meanwhile?"""
 FEED_POLL = 0.1
 """Seconds between the feeder thread's looks at whether the verdict is settled."""
 SWITCH_INTERVAL = 0.0005
@@ -227,8 +224,7 @@ class Rounds:
             elif self.out_of_time:
                 reason = f"time limit reached after {elapsed:.3g} s"
             else:
-                reason = (f"state budget of {self.max_states} configurations exhausted ({self.cap} for each "
-                          "search at once)")
+                reason = f"{exhausted(self.max_states)} ({self.cap} for each search at once)"
             total = len(self.parts)
             self.result = Unknown(reason=f"{reason}; {undecided} of {total} {'part' if total == 1 else 'parts'} "
                                          "undecided", parts_checked=len(self.decided), parts_total=total,
@@ -254,15 +250,17 @@ def split(ops: Sequence[Operation], model: Model[Any], started: float) -> list[l
     return parts
 
 
-def search_one(part: Sequence[Operation], model: Model[Any], budget: int, seconds: float | None) -> TaskOutcome:
-    """Search one part with a state budget and ``seconds`` (``None``: no limit) -- a worker's task."""
+def search_one(part: Sequence[Operation], model: Model[Any], budget: int, seconds: float | None,
+               stop: Callable[[], bool] | None = None) -> TaskOutcome:
+    """Search one part with a state budget and ``seconds`` (``None``: no limit) -- a worker's task;
+    ``stop``: :func:`~redlin.search.wgl.search_part`'s."""
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
         timely = deadline is None or time.monotonic() < deadline
         decided = fast_decision(part, model) if timely else None  # e.g. a unique-value register part
         if decided is not None:
             return TaskOutcome(decided)
-        return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget))
+        return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget, stop=stop))
     except ModelLimit as limit:
         return TaskOutcome(None, limit=str(limit))
     except CannotPartition:
@@ -380,9 +378,9 @@ class _Shared:
 
     The pool's ``size`` processes take tasks through a feeder thread, one task per idle process
     (so a task waits in the queue, where either side can take it, rather than in a process's
-    inbox); this process searches the others itself, in steps of :data:`STEP_STATES`
-    configurations, and stops between steps once the verdict is settled (by a violation the pool
-    proved), as the pool's processes are stopped.  Searching here rather than in one more forked
+    inbox); this process searches the others itself, and leaves a search once the verdict is
+    settled (by a violation the pool proved: :func:`~redlin.search.wgl.search_part`'s ``stop``), as
+    the pool's processes are stopped.  Searching here rather than in one more forked
     process saves forking it and the memory it would copy: a forked process writes to every page
     of the history it reads (reference counts), so each holds a copy of its share of the pages.
     ``lock`` guards the rounds and the queue, which both threads change.
@@ -426,6 +424,12 @@ class _Shared:
         if self.error is not None:
             raise self.error
 
+    def _wait_for(self, ready: Callable[[], bool]) -> bool:
+        """Wait (under the lock) until ``ready()`` or the verdict is settled; whether it is."""
+        while not ready() and not self.settled():
+            self.lock.wait(FEED_POLL)
+        return self.settled()
+
     def _submit(self) -> None:
         """Give each idle pool process a task (under the lock)."""
         while self.queue and len(self.running) < self.size and not self.settled():
@@ -443,9 +447,7 @@ class _Shared:
         try:
             while True:
                 with self.lock:
-                    while not self.running and not self.settled():
-                        self.lock.wait(FEED_POLL)
-                    if self.settled():
+                    if self._wait_for(lambda: bool(self.running)):
                         return
                     running = list(self.running)
                 done, _ = wait(running, timeout=FEED_POLL, return_when=FIRST_COMPLETED)
@@ -473,9 +475,7 @@ class _Shared:
     def _search_beside(self, model: Model[Any]) -> None:
         while True:
             with self.lock:
-                while not self.queue and not self.settled():
-                    self.lock.wait(FEED_POLL)
-                if self.settled():
+                if self._wait_for(lambda: bool(self.queue)):
                     return
                 task = self.queue.popleft()
             found = self._search_task(task, model)
@@ -485,32 +485,12 @@ class _Shared:
                 self._record(task, found)
 
     def _search_task(self, task: Task, model: Model[Any]) -> TaskOutcome | None:
-        """search_one() in this process, stopping between steps once settled (``None`` then)."""
+        """search_one() in this process, left once the verdict is settled (``None`` then)."""
         round_, index = task
-        part, budget, deadline = self.rounds.parts[index], self.rounds.budget(round_), self.deadline
-        try:
-            if deadline is None or time.monotonic() < deadline:
-                decided = fast_decision(part, model)
-                if decided is not None:
-                    return TaskOutcome(decided)
-            with cyclic_gc_paused() as collect_young:
-                search = PartSearch(part, model, deadline=deadline, collect_young=collect_young)
-                try:
-                    reached = 0
-                    while reached < budget:
-                        reached = min(budget, reached + STEP_STATES)
-                        outcome = search.run(reached)
-                        if outcome is not None:
-                            return TaskOutcome(outcome)
-                        if self.settled():
-                            return None
-                    return TaskOutcome(OutOfBudget(exhausted(budget), search.explored))
-                finally:
-                    search.close()
-        except ModelLimit as limit:
-            return TaskOutcome(None, limit=str(limit))
-        except CannotPartition:
-            return TaskOutcome(None, unsplittable=True)
+        seconds = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        found = search_one(self.rounds.parts[index], model, self.rounds.budget(round_), seconds, stop=self.settled)
+        stopped = isinstance(found.outcome, OutOfBudget) and found.outcome.reason == STOPPED
+        return None if stopped else found
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:

@@ -67,7 +67,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +88,10 @@ so keeping fewer is always sound; a bound keeps each test cheap."""
 
 _CHECK_EVERY = 1024
 """New configurations between two looks at the clock (and collections of young cyclic garbage)."""
+STOP_EVERY = 1024
+"""Configurations between two questions to :func:`search_part`'s ``stop``."""
+STOPPED = "stopped: the verdict was settled elsewhere"
+"""The reason of an :class:`OutOfBudget` that :func:`search_part`'s ``stop`` ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,16 +238,27 @@ def search_part(
     *,
     deadline: float | None,
     max_states: int,
+    stop: Callable[[], bool] | None = None,
 ) -> PartOutcome:
     """Decide whether ``ops`` (OK and INFO operations of one part) are linearizable under ``model``.
 
     ``deadline`` is a ``time.monotonic()`` instant or ``None``; ``max_states`` bounds the number of
     memoised configurations.  The result never depends on the budget except by becoming
-    :class:`OutOfBudget`.
+    :class:`OutOfBudget`.  ``stop``, asked after every :data:`STOP_EVERY` configurations, ends the
+    search early when it says so (an :class:`OutOfBudget` that says it was stopped): another
+    process settled the verdict meanwhile.
     """
     with cyclic_gc_paused() as collect_young:
         search = PartSearch(ops, model, deadline=deadline, collect_young=collect_young)
-        outcome = search.run(max_states)
+        step = max_states if stop is None else STOP_EVERY
+        reached = 0
+        outcome = None
+        while outcome is None and reached < max_states:
+            reached = min(max_states, reached + step)
+            outcome = search.run(reached)
+            if outcome is None and stop is not None and reached < max_states and stop():
+                search.close()
+                return OutOfBudget(STOPPED, search.explored)
         search.close()
     if outcome is None:
         return OutOfBudget(exhausted(max_states), search.explored)
