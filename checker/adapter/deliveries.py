@@ -101,8 +101,7 @@ def _reads_messages(ops: Sequence[Operation]) -> bool:
     """
     definite = Outcome.OK
     for op in ops:
-        call = op.call
-        if len(call) == 1 and call[0] and call[0][0] == RECV:
+        if is_receive(op):
             return True
         if op.outcome is definite:
             for reply in op.result:

@@ -386,11 +386,9 @@ def _title(kind: str, version: object) -> str:
 
 
 def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[dict[str, Any]], list[list[int]]]:
-    if isinstance(result, Linearizable):
-        parts = [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts]
-        return parts, [list(order) for order in result.witness]
-    if not isinstance(result, Linearizable) and result.parts:  # the check's own split
-        return [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts], []
+    if isinstance(result, Linearizable) or result.parts:  # the check's own split
+        witness = [list(order) for order in result.witness] if isinstance(result, Linearizable) else []
+        return [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts], witness
     checked = [op for op in history if op.outcome is not Outcome.FAIL]
     split = model.partition(checked) if model.partition is not None else [checked]
     return [{"label": _label(history, model, [op.id for op in part]), "operations": [op.id for op in part]}

@@ -19,7 +19,7 @@ from redlin.history.records import History, Operation, Outcome
 from redlin.search.fastpath import fast_decision
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
-from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused
+from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused, exhausted
 
 DEFAULT_MAX_STATES = 1_000_000
 """Default bound on the configurations memoised at once, for a history of up to half a million
@@ -242,7 +242,7 @@ def _check_parts(
         elif out_of_time:
             reason = f"time limit reached after {elapsed:.3g} s"
         else:
-            reason = f"state budget of {max_states} configurations exhausted"
+            reason = exhausted(max_states)
         count = len(undecided) + len(beyond)
         return Unknown(
             reason=f"{reason}; {count} of {len(parts)} {'part' if len(parts) == 1 else 'parts'} undecided",

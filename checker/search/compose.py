@@ -46,15 +46,14 @@ def piece(history: History, ids: Sequence[int]) -> History:
 def lift(result: Result, ids: Sequence[int] | Mapping[int, int]) -> Result:
     """``result``, about a piece whose operation ``i`` is operation ``ids[i]`` of the whole (or,
     given the inverse mapping, a result about the whole renumbered into the piece)."""
+    parts = tuple(tuple(ids[i] for i in part) for part in result.parts)
     if isinstance(result, Linearizable):
-        return replace(result, witness=tuple(tuple(ids[i] for i in order) for order in result.witness),
-                       parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
+        return replace(result, witness=tuple(tuple(ids[i] for i in order) for order in result.witness), parts=parts)
     if isinstance(result, Violation):
         return replace(result, part=tuple(ids[i] for i in result.part), operation=ids[result.operation],
                        prefixes=tuple(tuple((ids[i], state) for i, state in prefix) for prefix in result.prefixes),
-                       proof=tuple(ids[i] for i in result.proof),
-                       parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
-    return replace(result, parts=tuple(tuple(ids[i] for i in part) for part in result.parts))
+                       proof=tuple(ids[i] for i in result.proof), parts=parts)
+    return replace(result, parts=parts)
 
 
 def combine(results: Sequence[Result], *, unit: str = "run", pieces: int | None = None) -> Result:

@@ -179,9 +179,10 @@ def redis_increments(op: Operation) -> int | None:
     """The most an increment of :func:`redis_counter_access` adds: one per ``INCR`` (alone, or in
     a MULTI/EXEC of them); ``None`` for a script, whose reply need not say what it added."""
     call = op.call
-    if call[0][0].lower() == b"incr":
+    name = call[0][0].lower()
+    if name == b"incr":
         return 1
-    if call[0][0].lower() == b"multi":
+    if name == b"multi":
         return len(call) - 2
     return None
 

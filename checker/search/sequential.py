@@ -89,7 +89,7 @@ from redlin.search.check import DEFAULT_MAX_STATES
 from redlin.search.check import check as check_linearizable
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable
-from redlin.search.wgl import cyclic_gc_paused
+from redlin.search.wgl import cyclic_gc_paused, exhausted
 
 _CHECK_EVERY = 1024
 """New configurations between two looks at the clock (and collections of young cyclic garbage)."""
@@ -310,7 +310,7 @@ class _Search:
 
     def _exhausted(self) -> _OutOfBudget:
         if self.budget.explored > self.budget.max_states:
-            return _OutOfBudget(f"state budget of {self.budget.max_states} configurations exhausted")
+            return _OutOfBudget(exhausted(self.budget.max_states))
         if self.budget.deadline is not None and time.monotonic() >= self.budget.deadline:
             return _OutOfBudget("time limit reached")
         return _OutOfBudget("the round's share of the budget ran out", round_only=True)
