@@ -4,7 +4,7 @@ The schedule (:mod:`redlin.harness.pressure_epochs`) is checked as a property: e
 exactly one epoch, the first six double up to the run's epoch length.  Against a redis-server the
 test starts, every key a worker wrote names the epoch its invocation lies in, and the first epoch
 is checked while the recording goes on.  Against the embedded server with a planted fault, the
-``mixed`` workload (each key one of the four workloads) finds every fault a pressure workload can
+``mixed`` workload (each key one of the five workloads) finds every fault a pressure workload can
 show, and the run says how soon.
 """
 
@@ -76,7 +76,7 @@ def test_keys_name_the_epoch_of_their_invocation(redis_server: RedisServer, tmp_
         write = MIXED_CYCLE[number % len(MIXED_CYCLE)]
         name = op.call[0][0]
         assert name == b"GET" or name == {"register": b"SET", "counter": b"INCR", "counter-multi": b"MULTI",
-                                          "counter-script": b"EVAL"}[write], (op.call, write)
+                                          "counter-script": b"EVAL", "counter-long": b"MULTI"}[write], (op.call, write)
     # 1.3 s: the six short epochs and the first full one (the clients connect after the go, so a
     # loaded machine may leave the first 16 ms empty, not the 125 ms from 0.11 s on)
     assert set(range(3, RAMP + 1)) <= set(seen) <= set(range(RAMP + 1))

@@ -98,7 +98,8 @@ class PressureWorkload:
     of the commands are ``GET``; ``processes`` worker processes (``None``: :func:`default_processes`).
     ``workload`` is what the others are (:data:`~redlin.harness.pressure_workloads.WORKLOADS`):
     ``register``, ``SET`` of unique values; ``counter``, ``INCR``; ``counter-multi``, a MULTI block
-    of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``.  ``loop`` is the
+    of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``; ``counter-long``,
+    a MULTI block of five ``INCR``.  ``loop`` is the
     workers' event loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
     """
 

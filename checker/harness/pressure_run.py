@@ -2,8 +2,8 @@
 
 The workloads (:mod:`redlin.harness.pressure_workloads`) all read with ``GET k``; ``register`` writes
 with ``SET k v`` (unique values), ``counter`` with ``INCR k``, ``counter-multi`` with a MULTI block of
-two ``INCR k`` and ``counter-script`` with an ``EVAL`` of a guarded script that runs ``INCR k``
-twice (each write one operation).
+two ``INCR k``, ``counter-script`` with an ``EVAL`` of a guarded script that runs ``INCR k``
+twice, and ``counter-long`` with a MULTI block of five ``INCR k`` (each write one operation).
 
 Where :func:`redlin.harness.runner.run` draws programs and runs them between barriers, this run keeps
 ``--clients`` connections busy for ``--duration`` seconds (or ``--ops`` operations) with the pressure
@@ -27,7 +27,7 @@ notes give each worker's clock offset, uncertainty and file.
 >>> pressure_workload_name("cas")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script or mixed only, not 'cas'
+redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long or mixed only, not 'cas'
 >>> PRESSURE_FAULTS["exec-not-atomic"], PRESSURE_FAULTS["script-not-atomic"]
 ('counter-multi', 'counter-script')
 """
@@ -66,9 +66,10 @@ __all__ = ["PRESSURE_FAULTS", "PRESSURE_WORKLOADS", "pressure_workload_name", "r
 PRESSURE_WORKLOADS: Final = tuple(WORKLOADS)
 """The workloads the pressure engine runs."""
 PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "incr-read-then-write": "counter",
-                          "exec-not-atomic": "counter-multi", "script-not-atomic": "counter-script"}
+                          "exec-not-atomic": "counter-multi", "script-not-atomic": "counter-script",
+                          "long-exec-not-atomic": "counter-long"}
 """The embedded server's planted faults a pressure workload can show, and the workload that shows each
-(the others need WATCH, long transactions, Pub/Sub or commands the engine does not send)."""
+(the others need WATCH, Pub/Sub or commands the engine does not send)."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 

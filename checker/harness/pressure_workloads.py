@@ -11,6 +11,9 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
   four commands whose replies are ``OK``, ``QUEUED``, ``QUEUED`` and EXEC's array of the two counts,
   as :mod:`redlin.harness.recorder` records a transaction: an EXEC whose commands another
   client's INCR falls between makes two counts that are not consecutive;
+- ``counter-long``: the same with :data:`LONG_INCRS` ``INCR k`` in the block, a long transaction (a
+  server may run short queues atomically and break up long ones: the embedded server's
+  ``long-exec-not-atomic`` fault does);
 - ``counter-script``: ``EVAL <script> 1 k`` of :func:`counter_script`, which increments ``KEYS[1]``
   twice and returns both counts, wrapped in redlin's script guard
   (:func:`~redlin.harness.script_guard.guard_script`) as every script redlin sends, so the run's
@@ -21,7 +24,7 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
   running one body into one part of the check, and one body for all keys would tie all of an
   epoch's keys into one search, whose cost grows with the product of their counters' orders.
 
-``mixed`` writes each key as one of the four (:func:`key_workload`): a run that does not know which
+``mixed`` writes each key as one of the five (:func:`key_workload`): a run that does not know which
 fault it looks for sees all of them, as ``redlin run``'s default workload does.
 
 A write is one operation whatever its commands; its call and its payload on the wire are the same
@@ -48,7 +51,7 @@ from redlin.harness.script_guard import guard_script
 from redlin.history.jsonl import encode_call, encode_reply
 from redlin.model import Reply, Status, encode_command
 
-__all__ = ["MIXED_CYCLE", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "counter_script", "key_workload", "result_json",
+__all__ = ["LONG_INCRS", "MIXED_CYCLE", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "counter_script", "key_workload", "result_json",
            "write_commands"]
 
 Argv = tuple[bytes, ...]
@@ -58,13 +61,17 @@ WORKLOADS: Final = {
     "counter": "INCR k",
     "counter-multi": "MULTI, INCR k, INCR k, EXEC",
     "counter-script": "EVAL of a script that runs INCR k twice",
-    "mixed": "each key one of the four above, in turn",
+    "counter-long": "MULTI, INCR k five times, EXEC",
+    "mixed": "each key one of the five above, in turn",
 }
 """The workloads the pressure engine runs, by name, and what each writes with (each reads with GET)."""
-MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script")
-"""The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 4]``."""
+MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script", "counter-long")
+"""The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 5]``."""
 WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOADS)[-1]
-"""The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi, counter-script or mixed``."""
+"""The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi, counter-script,
+counter-long or mixed``."""
+LONG_INCRS: Final = 5
+"""The ``INCR`` commands of a ``counter-long`` block."""
 _OK: Final = Status("OK")
 _OK_RESULT: Final = '[{"status":"OK"}]'
 
@@ -83,8 +90,8 @@ def key_workload(workload: str, number: int) -> str:
     """How key number ``number`` of an epoch is written under ``workload``: as ``workload`` itself,
     or for ``mixed``, as the workload :data:`MIXED_CYCLE` gives it.
 
-    >>> [key_workload("mixed", n) for n in range(5)]
-    ['register', 'counter', 'counter-multi', 'counter-script', 'register']
+    >>> [key_workload("mixed", n) for n in range(6)]
+    ['register', 'counter', 'counter-multi', 'counter-script', 'counter-long', 'register']
     >>> key_workload("counter", 3)
     'counter'
     """
@@ -97,6 +104,8 @@ def write_commands(workload: str, key: bytes, number: int) -> tuple[Argv, ...]:
 
     >>> write_commands("counter", b"k", 0)
     ((b'INCR', b'k'),)
+    >>> len(write_commands("counter-long", b"k", 0)) == LONG_INCRS + 2
+    True
     """
     if workload == "counter":
         return ((b"INCR", key),)
@@ -104,6 +113,8 @@ def write_commands(workload: str, key: bytes, number: int) -> tuple[Argv, ...]:
         return ((b"MULTI",), (b"INCR", key), (b"INCR", key), (b"EXEC",))
     if workload == "counter-script":
         return ((b"EVAL", counter_script(number), b"1", key),)
+    if workload == "counter-long":
+        return ((b"MULTI",), *((b"INCR", key),) * LONG_INCRS, (b"EXEC",))
     raise ValueError(f"no fixed write for workload {workload!r}")
 
 
