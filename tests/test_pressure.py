@@ -28,6 +28,7 @@ from redlin.harness import pressure, pressure_clients
 from redlin.harness.pressure import PressureRecording, PressureWorkload, record_pressure
 from redlin.harness.pressure_check import EpochCheck, route
 from redlin.harness.pressure_clients import EventLog, WorkerSpec, call_json, event_loop, work
+from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_workloads import counter_script
 from redlin.harness.target import Target
 from redlin.harness.wire import Connection
@@ -120,6 +121,86 @@ def test_a_worker_without_uvloop_runs_asyncio_and_says_so(redis_server: RedisSer
     assert report.niceness == os.getpriority(os.PRIO_PROCESS, 0)  # a spec's niceness 0 leaves the process alone
     assert report.problems == ("--event-loop uvloop: uvloop is not installed here (pip install uvloop; it has no "
                                "wheels for Windows): asyncio's loop ran instead",)
+
+
+def _worker_connections(conn: Connection) -> dict[str, dict[str, str]]:
+    """The server's clients other than ``conn``, by id: the fields of ``CLIENT LIST``."""
+    own = str(conn.execute(b"CLIENT", b"ID"))
+    listed = conn.execute(b"CLIENT", b"LIST")
+    assert isinstance(listed, bytes)
+    fields = [dict(field.split("=", 1) for field in line.split()) for line in listed.decode().splitlines()]
+    return {client["id"]: client for client in fields if client["id"] != own}
+
+
+@pytest.mark.redis
+def test_a_worker_opens_and_sets_up_its_connections_before_it_says_ready(server_in: Callable[..., RedisServer],
+                                                                          tmp_path: Path) -> None:
+    """Started with the parent's barrier, a worker is ready only once every connection is open and
+    set up (AUTH, SELECT): idle past the timeout until the go, none is aborted as late, no command
+    goes before the go, and the first ones come at once, in epoch 0."""
+    server = server_in()
+    path, prefix, clients = tmp_path / "h.jsonl", b"redlin:pressure-go:", 6
+    with HistoryWriter(path, model="redis"):
+        pass
+    spec = WorkerSpec(index=0, workers=1, host=server.host, port=server.port, path=str(path), prefix=prefix,
+                      clients=clients, keys=2, pipeline=1, read_share=0.5, timeout=0.3, duration_ns=0, ops=300, seed=0,
+                      epoch_ns=8_000_000_000, password="secret", db=1)
+    context = multiprocessing.get_context("forkserver")
+    stop, go, start, results = context.Event(), context.Event(), context.Value("q", 0), context.Queue()
+    process = context.Process(target=work, args=(spec, stop, results, go, start), daemon=True)
+    with Connection(server.host, server.port) as conn:
+        conn.execute(b"CONFIG", b"SET", b"requirepass", b"secret")  # this connection stays authenticated
+        process.start()
+        try:
+            assert results.get(timeout=20) == 0  # ready
+            opened = _worker_connections(conn)
+            assert len(opened) == clients  # every connection open before the worker said ready
+            assert all(client["db"] == "1" and client["cmd"] == "select" for client in opened.values())  # set up
+            time.sleep(3 * spec.timeout)  # no go yet: idle connections are not late ones
+            assert _worker_connections(conn).keys() == opened.keys()
+            assert len(path.read_text().splitlines()) == 1  # the meta line only: no command invoked
+            start.value = started = time.monotonic_ns()
+            go.set()
+            report = results.get(timeout=20)
+            process.join(10)
+        finally:
+            stop.set()
+            go.set()
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+    assert report.operations == 300 and report.failure is None
+    assert report.reconnects == 0 and report.indeterminate == 0 and not report.problems
+    history = load_history(path)
+    assert len(history) == 300 and min(op.invoke for op in history) >= started
+    assert epoch_at(min(op.invoke for op in history) - started, spec.epoch_ns) == 0
+    assert all(op.call[0][1].startswith(prefix + b"e0:") for op in history)
+
+
+@pytest.mark.redis
+def test_a_ready_worker_ends_on_stop_without_the_go(redis_server: RedisServer, tmp_path: Path) -> None:
+    """The go never comes (the parent stopped): the stop event still ends the worker, which sent nothing."""
+    path, prefix = tmp_path / "h.jsonl", b"redlin:pressure-nogo:"
+    with HistoryWriter(path, model="redis"):
+        pass
+    spec = WorkerSpec(index=0, workers=1, host=redis_server.host, port=redis_server.port, path=str(path),
+                      prefix=prefix, clients=3, keys=2, pipeline=1, read_share=0.5, timeout=1.0, duration_ns=0,
+                      ops=None, seed=0)
+    context = multiprocessing.get_context("forkserver")
+    stop, go, start, results = context.Event(), context.Event(), context.Value("q", 0), context.Queue()
+    process = context.Process(target=work, args=(spec, stop, results, go, start), daemon=True)
+    process.start()
+    try:
+        assert results.get(timeout=20) == 0
+        stop.set()
+        report = results.get(timeout=10)
+        process.join(10)
+        assert process.exitcode == 0
+    finally:
+        if process.is_alive():
+            process.kill()
+    assert report.operations == 0 and report.failure is None and not report.problems
+    assert len(path.read_text().splitlines()) == 1
 
 
 @pytest.mark.redis

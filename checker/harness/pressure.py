@@ -368,7 +368,8 @@ class _Checks:
 
 
 def _ready(workers: list[Any], results: Any) -> None:
-    """Wait until every worker has started (its index on ``results``), or one died starting."""
+    """Wait until every worker has started and opened its connections (its index on ``results``), or
+    one died starting."""
     ready: set[int] = set()
     while len(ready) < len(workers):
         checkpoint()

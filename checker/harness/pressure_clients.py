@@ -19,14 +19,18 @@ batch is written and complete when its last reply is read.
 
 Crash safety
 ------------
-Every event goes through :class:`EventLog`, which keeps the lines of one turn of the event loop and
-writes them with one ``write(2)`` on a file opened with ``O_APPEND`` (Linux appends a write to a
-regular file whole: lines of different workers never interleave inside a line).  A client does not
-write to its socket itself: it hands the bytes to the log, which sends them only after the lines
-before them, the client's invocations included, are in the file.  So whatever a crash (``kill -9``
-of a worker, of the whole run) loses, no command that reached the server is missing from the file:
-at most the completions of the last turn, and an invocation without its completion reads back as
-indeterminate (:func:`~redlin.history.jsonl.load_history`), which is sound.
+Every event goes through :class:`~redlin.harness.pressure_log.EventLog`, which appends the lines
+of one turn of the event loop with one write and sends a client's commands only once the lines
+before them, the client's invocations included, are in the file: whatever a crash loses, no command
+that reached the server is missing from the file (see :mod:`redlin.harness.pressure_log`).
+
+The start
+---------
+Started by the parent with its barrier (``go``), a worker first opens every client's connection
+and reads the replies of its set-up (AUTH, SELECT), then says it is ready and waits for the go,
+with its connections open and idle (a connection lost meanwhile is renewed as it would be later);
+only then does it take the run's start and send its clients' first commands.  So the first epoch
+(16 ms) holds commands however long the connections took to open.
 
 The event loop is uvloop's where it is installed (a dependency on every platform it has wheels
 for: its transports read, write and poll in C, which is most of a worker's time at these rates),
@@ -67,6 +71,7 @@ from typing import Any, Final, cast
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
+from redlin.harness.pressure_log import EventLog
 from redlin.harness.pressure_workloads import Write, call_json, key_workload, result_json
 from redlin.harness.server_state import rejection
 from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
@@ -82,8 +87,6 @@ except ImportError:  # no wheel for this platform (Windows): asyncio's own loop
 __all__ = ["EVENT_LOOPS", "EventLog", "WorkerReport", "WorkerSpec", "call_json", "epoch_key", "event_loop",
            "ignore_terminal_signals", "work"]
 
-FLUSH_LINES: Final = 4096
-"""Lines the log holds before it writes them at once, whatever the turn of the loop."""
 TICK: Final = 0.05
 """Seconds between two looks of the watchdog (timeouts, the stop signal, the log's tail)."""
 RECONNECT_TIME: Final = 5.0
@@ -120,7 +123,7 @@ class WorkerSpec:
     seed: int
     started_ns: int = 0
     """When the run started (``time.monotonic_ns()``): epochs and the duration count from it (set
-    by :func:`work` when the parent says go)."""
+    by :func:`work` when the parent says go, after the clients' connections are open)."""
     epoch_ns: int = 0
     """Length of an epoch after the short first ones (:mod:`redlin.harness.pressure_epochs`): a
     client's commands go to the keys of the epoch they are invoked in, ``<prefix>e<epoch>:k<n>``, so
@@ -187,55 +190,6 @@ class _Ids:
         return self.client
 
 
-class EventLog:
-    """The history's events of one worker: kept for one turn of the loop, then appended with one write,
-    before the commands that wait for them are sent (see the module docstring)."""
-
-    def __init__(self, path: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        self.loop = loop
-        self.lines: list[str] = []
-        self.sends: list[tuple[asyncio.Transport, bytes]] = []
-        self.scheduled = False
-
-    def invoke(self, op: int, client: int, call: str, time: int) -> None:
-        self.lines.append(f'{{"event":"invoke","op":{op},"client":{client},"time":{time},"call":{call}}}\n')
-
-    def ok(self, op: int, time: int, result: str) -> None:
-        self.lines.append(f'{{"event":"ok","op":{op},"time":{time},"result":{result}}}\n')
-        if len(self.lines) >= FLUSH_LINES:
-            self.flush()
-
-    def ended(self, op: int, outcome: str, time: int, error: str) -> None:
-        """A completion without result: ``info`` (indeterminate) or ``fail``."""
-        self.lines.append(f'{{"event":"{outcome}","op":{op},"time":{time},"error":{json.dumps(error)}}}\n')
-
-    def send(self, transport: asyncio.Transport, payload: bytes) -> None:
-        """Send ``payload`` once the lines logged so far are in the file (this turn's end)."""
-        self.sends.append((transport, payload))
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self.flush)
-
-    def flush(self) -> None:
-        self.scheduled = False
-        if self.lines:
-            data = "".join(self.lines).encode("utf-8")
-            self.lines.clear()
-            while data:
-                written = os.write(self.fd, data)
-                data = data[written:]
-        sends, self.sends = self.sends, []
-        for transport, payload in sends:
-            if not transport.is_closing():
-                transport.write(payload)
-
-    def close(self) -> None:
-        self.flush()
-        os.fsync(self.fd)
-        os.close(self.fd)
-
-
 class _Client(asyncio.Protocol):
     """One client slot: a connection (renewed after a loss, under new client ids) in a closed loop."""
 
@@ -252,6 +206,8 @@ class _Client(asyncio.Protocol):
         self.setup = 0  # replies of AUTH/SELECT still to read (not recorded)
         self.lost: asyncio.Future[None] | None = None
         self.refused = False  # the server refused the connection (max clients): wait before the next
+        self.held = False  # set up, its first commands held until the go (:meth:`_Worker.open_first`)
+        self.counted = False  # set up once, or given up: counted by :meth:`_Worker.arrived`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
@@ -281,6 +237,15 @@ class _Client(asyncio.Protocol):
         if hello:
             self.since = time.monotonic_ns()
             transport.write(b"".join(encode_command(argv) for argv in hello))
+        else:
+            self._ready()
+
+    def _ready(self) -> None:
+        """The connection is set up: send the first commands, or hold them until the go."""
+        worker = self.worker
+        worker.arrived(self)
+        if worker.holding:
+            self.held = True
         else:
             self.next_batch()
 
@@ -332,11 +297,17 @@ class _Client(asyncio.Protocol):
             self.setup -= 1
             if type(reply) is Error:
                 self.worker.problem(f"connection setup refused: {reply.text}")
+                self.worker.arrived(self)  # as set up as it will get: the run does not wait for it
                 self.abort(reply.text)
                 return
             if not self.setup:
-                self.next_batch()
+                self._ready()
                 return
+        if self.held:  # nothing sent yet: the server refuses the connection (max clients) and closes it
+            self.refused = True
+            self.worker.problem(f"connection refused before the start: {data.decode('utf-8', 'replace').strip()}")
+            self.abort("refused")
+            return
         pending, log, worker = self.pending, self.worker.log, self.worker
         while pending:
             try:
@@ -390,6 +361,7 @@ class _Client(asyncio.Protocol):
             self.pending.clear()
         self.got = []
         self.transport = None
+        self.held = False
         if self.lost is not None and not self.lost.done():
             self.lost.set_result(None)
 
@@ -397,7 +369,7 @@ class _Client(asyncio.Protocol):
 class _Worker:
     """The clients of one process and what they share."""
 
-    def __init__(self, spec: WorkerSpec, log: EventLog) -> None:
+    def __init__(self, spec: WorkerSpec, log: EventLog, holding: bool = False) -> None:
         self.spec = spec
         self.log = log
         self.ids = _Ids(spec.index, spec.workers)
@@ -417,6 +389,9 @@ class _Worker:
         self.rejected: dict[str, int] = {}
         self.problems: list[str] = []
         self.clients: list[_Client] = []
+        self.holding = holding  # clients hold their first commands until the go (:meth:`open_first`)
+        self.waiting = spec.clients  # client slots neither set up once nor given up
+        self.all_set: asyncio.Future[None] = log.loop.create_future()
         self.failure: str | None = None
         self.loop = type(log.loop).__module__.partition(".")[0]  # the loop that runs: "uvloop" or "asyncio"
 
@@ -443,7 +418,7 @@ class _Worker:
             return False
         if spec.ops is not None and self.started >= spec.ops:
             return False
-        if spec.duration_ns and (now or time.monotonic_ns()) >= spec.started_ns + spec.duration_ns:
+        if spec.duration_ns and not self.holding and (now or time.monotonic_ns()) >= spec.started_ns + spec.duration_ns:
             self.stopping = True
             return False
         return True
@@ -462,22 +437,55 @@ class _Worker:
         if len(self.problems) < 10:
             self.problems.append(text)
 
+    def arrived(self, client: _Client) -> None:
+        """``client`` is set up for the first time, or gave up: once every slot is, :attr:`all_set`."""
+        if not client.counted:
+            client.counted = True
+            self.waiting -= 1
+            if self.waiting <= 0 and not self.all_set.done():
+                self.all_set.set_result(None)
+
+    async def open_first(self, results: Queue[Any], go: Event, start: Any, stop: Event | None) -> None:
+        """With the parent's barrier: once every client is connected and set up (or gave up), say
+        ready on ``results``, wait for ``go`` (or ``stop``) with the connections open, take the run's
+        start from ``start`` and send every held client's first commands."""
+        if self.waiting > 0:  # a connection that cannot get set up does not hold the run up for ever
+            await asyncio.wait([self.all_set], timeout=self.spec.reconnect_time + self.spec.timeout)
+        results.put(self.spec.index)
+        loop = asyncio.get_running_loop()
+        while not await loop.run_in_executor(None, go.wait, TICK):  # the loop serves the connections meanwhile
+            if stop is not None and stop.is_set():
+                self.stopping = True
+                break
+        self.spec = replace(self.spec, started_ns=int(start.value))
+        self.holding = False
+        for client in self.clients:
+            if client.held:
+                client.held = False
+                try:
+                    client.next_batch()
+                except Exception as error:  # noqa: BLE001 - a bug (a refusal of the guard): the worker stops
+                    self.fail(error)
+
     async def client(self, loop: asyncio.AbstractEventLoop) -> None:
         """One client slot: connect, run until stopped, reconnect after every loss."""
         client = _Client(self)
         self.clients.append(client)
         first = True
-        while not self.stopping and self.may_go():
-            client.lost = loop.create_future()
-            if not await self.connect(loop, client):
-                return
-            if not first:
-                self.reconnects += 1
-            first = False
-            await client.lost
-            if client.refused:
-                client.refused = False
-                await asyncio.sleep(REFUSED_PAUSE)
+        try:
+            while not self.stopping and self.may_go():
+                client.lost = loop.create_future()
+                if not await self.connect(loop, client):
+                    return
+                if not first:
+                    self.reconnects += 1
+                first = False
+                await client.lost
+                if client.refused:
+                    client.refused = False
+                    await asyncio.sleep(REFUSED_PAUSE)
+        finally:
+            self.arrived(client)
 
     async def connect(self, loop: asyncio.AbstractEventLoop, client: _Client) -> bool:
         pause, until = 0.05, time.monotonic() + self.spec.reconnect_time
@@ -507,13 +515,16 @@ class _Worker:
             self.log.flush()
 
 
-async def _run(spec: WorkerSpec, stop: Event | None) -> _Worker:
+async def _run(spec: WorkerSpec, stop: Event | None, results: Queue[Any] | None = None, go: Event | None = None,
+               start: Any = None) -> _Worker:
     loop = asyncio.get_running_loop()
     log = EventLog(spec.path, loop)
-    worker = _Worker(spec, log)
+    worker = _Worker(spec, log, holding=go is not None and results is not None)
     try:
         tasks = [asyncio.ensure_future(worker.client(loop)) for _ in range(spec.clients)]
         watcher = asyncio.ensure_future(worker.watch(stop))
+        if results is not None and go is not None:
+            await worker.open_first(results, go, start, stop)
         await asyncio.gather(*tasks)
         watcher.cancel()
     finally:
@@ -554,27 +565,25 @@ def work(spec: WorkerSpec, stop: Event | None = None, results: Queue[Any] | None
          go: Event | None = None, start: Any = None) -> WorkerReport:
     """Run one worker to its end (the target of a worker process); its report, also put on ``results``.
 
-    With ``go``, the worker says it is ready on ``results`` (its index), waits for ``go``, and takes
-    the run's start from ``start`` (a shared ``multiprocessing.Value``): the processes' start-up is
-    not counted in the run.  SIGINT is ignored: Ctrl-C reaches every process of the terminal's
-    group, and the parent stops the workers through ``stop`` after it has noticed, so that they end
-    their operations cleanly (SIGHUP likewise).  The process's niceness goes up by
-    :attr:`WorkerSpec.niceness` first, and the event loop is :attr:`WorkerSpec.loop`'s.
+    With ``go``, the worker opens and sets up every client's connection, says it is ready on
+    ``results`` (its index), waits for ``go`` (or ``stop``) with its connections open, and takes the
+    run's start from ``start`` (a shared ``multiprocessing.Value``) before its first command: the
+    processes' start-up and the connections' are not counted in the run.  SIGINT is ignored:
+    Ctrl-C reaches every process of the terminal's group, and the parent stops the workers through
+    ``stop`` after it has noticed, so that they end their operations cleanly (SIGHUP likewise).
+    The process's niceness goes up by :attr:`WorkerSpec.niceness` first, and the event loop is
+    :attr:`WorkerSpec.loop`'s.
     """
     ignore_terminal_signals()
     if spec.niceness:
         os.nice(spec.niceness)
     _enough_files(spec.clients + FILES_BESIDE_CLIENTS)
-    if go is not None and results is not None:
-        results.put(spec.index)
-        go.wait()
-        spec = replace(spec, started_ns=int(start.value))
     absent: str | None = None
     try:
         loop = event_loop(spec.loop)
     except UsageError as missing:  # uvloop asked for and missing on this machine (a Dask worker's)
         loop, absent = "asyncio", str(missing)
-    worker = (uvloop.run if loop == "uvloop" else asyncio.run)(_run(spec, stop))
+    worker = (uvloop.run if loop == "uvloop" else asyncio.run)(_run(spec, stop, results, go, start))
     if absent is not None:
         worker.problem(f"{absent}: asyncio's loop ran instead")
     used = resource.getrusage(resource.RUSAGE_SELF)
