@@ -301,9 +301,9 @@ def test_planted_non_atomic_incr_is_found_by_the_counter_workload(tmp_path: Path
     assert recording.verdict == "violation"
     assert recording.elapsed < 10  # the first violation ended the recording
     with pytest.raises(UsageError) as raised:
-        PressureWorkload(duration=1.0, workload="cas")
-    assert str(raised.value) == ("--engine async runs --workload register, counter, counter-multi, counter-script, counter-long or mixed "
-                                 "only, not 'cas'")
+        PressureWorkload(duration=1.0, workload="transfer")
+    assert str(raised.value) == ("--engine async runs --workload register, counter, counter-multi, counter-script, "
+                                 "counter-long, cas or mixed only, not 'transfer'")
 
 
 @pytest.mark.redis
@@ -400,9 +400,9 @@ def test_too_few_file_descriptors_is_one_line(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_cli_refuses_other_workloads(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--engine", "async", "--workload", "cas", "--duration", "1"]) == 3
+    assert main(["run", "--engine", "async", "--workload", "transfer", "--duration", "1"]) == 3
     err = capsys.readouterr().err
-    assert "--engine async runs --workload register, counter, counter-multi, counter-script, counter-long or mixed only, not 'cas'" in err
+    assert "--engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas or mixed only, not 'transfer'" in err
     assert "\n" not in err.strip()
     assert main(["run", "--engine", "async", "--rate", "100", "--duration", "1"]) == 3
     assert "--rate does not apply to --engine async" in capsys.readouterr().err

@@ -99,7 +99,7 @@ class PressureWorkload:
     ``workload`` is what the others are (:data:`~redlin.harness.pressure_workloads.WORKLOADS`):
     ``register``, ``SET`` of unique values; ``counter``, ``INCR``; ``counter-multi``, a MULTI block
     of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``; ``counter-long``,
-    a MULTI block of five ``INCR``.  ``loop`` is the
+    a MULTI block of five ``INCR``; ``cas``, WATCH, GET and a MULTI block of SET.  ``loop`` is the
     workers' event loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
     """
 

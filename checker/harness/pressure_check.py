@@ -11,7 +11,11 @@ its lines go to a file of their own behind the run's meta line, which is read ba
 :func:`~redlin.history.jsonl.load_history` and checked with :func:`~redlin.search.check.check`, as
 ``redlin check`` would read and check the whole file.  A line that comes for an epoch already
 checked (a worker that stalled longer than the grace) reopens it: it is checked again at the end.
-Lines of no epoch (none today) are checked together at the end.
+An invocation that names no key (a check-and-set's ``UNWATCH``, sent when the epoch of its
+``WATCH`` ended, :mod:`redlin.harness.pressure_workloads`) goes to the epoch its invocation time lies
+in: its reply (``OK``) depends on no key, so whichever part holds it cannot fail for it.  Lines of
+no epoch (a keyless invocation before the run's start is known: none today) are checked together
+at the end.
 
 Checking an epoch early never invents a violation: what has been read is a prefix of the file, and
 an invocation line is written before its command is sent, so every write a read of the prefix
@@ -62,6 +66,7 @@ POLL: Final = 0.05
 MIN_POLL: Final = 0.002
 """Seconds between reads of the file, at least."""
 _OP: Final = re.compile(rb'"op":(\d+)')
+_TIME: Final = re.compile(rb'"time":(\d+)')
 _EPOCH: Final = re.compile(rb':e(\d+):k\d+"')
 """The end of a key, ``:e<epoch>:k<n>`` and the closing quote: the first in an invocation line is its
 first key's (no other text of the line ends so: not the names of its commands, nor a register's value
@@ -141,6 +146,8 @@ class _Follower:
                 self.meta = line
                 continue
             op, epoch = route(line)
+            if epoch == NO_EPOCH:
+                epoch = self.keyless(line)
             if epoch is None:
                 epoch = self.owner.pop(op, NO_EPOCH)
                 self.flying[epoch] -= 1
@@ -150,6 +157,13 @@ class _Follower:
             self.lines.setdefault(epoch, []).append(line)
             if epoch in self.checked:
                 self.reopened.add(epoch)
+
+    def keyless(self, line: bytes) -> int:
+        """The epoch of an invocation that names no key: the one its time lies in."""
+        found = _TIME.search(line)
+        if found is None or not self.started_ns:
+            return NO_EPOCH
+        return epoch_at(int(found.group(1)) - self.started_ns, self.epoch_ns)
 
     def ready_at(self, epoch: int) -> int:
         """When ``epoch`` may be checked (``time.monotonic_ns()``): past its end and its grace with

@@ -11,8 +11,10 @@ The workloads (:mod:`redlin.harness.pressure_workloads`) read with ``GET k`` and
 few keys under the run's prefix, every command past the run's :class:`~redlin.harness.guard.Guard`:
 a register with unique values, which :mod:`redlin.search.fastpath` checks in O(n log n) per key
 (``SET k v``, ``v`` the client id and its sequence number), or a counter: ``INCR k``, a ``MULTI``
-block of two ``INCR k``, or an ``EVAL`` of a guarded script that runs ``INCR k`` twice.  A write is
-one operation however many commands it sends (a MULTI block's four replies complete it).  With
+block of two (or five) ``INCR k``, or an ``EVAL`` of a guarded script that runs ``INCR k`` twice.  A
+write is one operation however many commands it sends (a MULTI block's replies complete it); a
+check-and-set (``cas``) is three, sent one after the other: ``WATCH``, ``GET``, then the MULTI block
+that sets the key (:attr:`_Client.cas` is where a client is in it).  With
 ``pipeline`` above 1 a client writes that many operations at once; each is an operation of its own,
 under a client id of its own (a client has one operation in flight in a history), invoked when the
 batch is written and complete when its last reply is read.
@@ -63,7 +65,7 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from typing import Any, Final, cast
@@ -72,7 +74,8 @@ from redlin.errors import UsageError
 from redlin.harness.guard import Guard
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
 from redlin.harness.pressure_log import EventLog
-from redlin.harness.pressure_workloads import Write, call_json, key_workload, result_json
+from redlin.harness.pressure_spec import WorkerReport, WorkerSpec, epoch_key
+from redlin.harness.pressure_workloads import UNWATCH, Write, call_json, cas_exec, key_workload, result_json
 from redlin.harness.server_state import rejection
 from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
@@ -89,8 +92,6 @@ __all__ = ["EVENT_LOOPS", "EventLog", "WorkerReport", "WorkerSpec", "call_json",
 
 TICK: Final = 0.05
 """Seconds between two looks of the watchdog (timeouts, the stop signal, the log's tail)."""
-RECONNECT_TIME: Final = 5.0
-"""Seconds a client keeps trying to reconnect before it stops."""
 FILES_BESIDE_CLIENTS: Final = 64
 """Open files a worker needs beside its clients' connections (the history, the pipes, Python's own)."""
 REFUSED_PAUSE: Final = 0.1
@@ -98,79 +99,6 @@ REFUSED_PAUSE: Final = 0.1
 EVENT_LOOPS: Final = ("auto", "uvloop", "asyncio")
 """The event loops a worker can run: ``auto`` is uvloop where it is installed, else asyncio's."""
 Argv = tuple[bytes, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerSpec:
-    """What one worker process does (it is pickled to the process)."""
-
-    index: int
-    workers: int
-    host: str
-    port: int
-    path: str
-    """The run's history file (its meta line already written): events are appended."""
-    prefix: bytes
-    clients: int
-    keys: int
-    pipeline: int
-    read_share: float
-    timeout: float
-    duration_ns: int
-    """Stop issuing commands this long after the start (0: no time limit)."""
-    ops: int | None
-    """Stop after this many operations of this worker (``None``: no count limit)."""
-    seed: int
-    started_ns: int = 0
-    """When the run started (``time.monotonic_ns()``): epochs and the duration count from it (set
-    by :func:`work` when the parent says go, after the clients' connections are open)."""
-    epoch_ns: int = 0
-    """Length of an epoch after the short first ones (:mod:`redlin.harness.pressure_epochs`): a
-    client's commands go to the keys of the epoch they are invoked in, ``<prefix>e<epoch>:k<n>``, so
-    that an epoch's operations can be checked once it is over, while the next ones are recorded (0:
-    one epoch)."""
-    password: str | None = field(default=None, repr=False)
-    username: str | None = None
-    db: int = 0
-    reconnect_time: float = RECONNECT_TIME
-    loop: str = "auto"
-    """The event loop (:data:`EVENT_LOOPS`; resolved in the worker's process by :func:`event_loop`)."""
-    niceness: int = 0
-    """Added to the process's niceness before the worker starts (0: left as it is).  The local
-    engine's workers yield the CPU to its checker and to the server
-    (:data:`~redlin.harness.pressure.WORKER_NICENESS`); a Dask worker's process is the cluster's,
-    and left alone."""
-    workload: str = "register"
-    """A name of :data:`~redlin.harness.pressure_workloads.WORKLOADS`."""
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerReport:
-    """What a worker did: operations recorded, of which indeterminate, connections lost, problems."""
-
-    index: int
-    operations: int
-    indeterminate: int
-    reconnects: int
-    problems: tuple[str, ...]
-    rejected: dict[str, int]
-    cpu: float = 0.0
-    """CPU seconds the worker process used (user and system)."""
-    failure: str | None = None
-    """A bug that stopped the worker (a command the guard refused), if one did."""
-    loop: str = "asyncio"
-    """The event loop the worker ran (``uvloop`` or ``asyncio``)."""
-    niceness: int = 0
-    """The process's niceness, as the system read it when the worker ended."""
-
-
-def epoch_key(prefix: bytes, epoch: int, number: int) -> bytes:
-    """Key ``number`` of ``epoch`` under ``prefix``.
-
-    >>> epoch_key(b"redlin:r:", 3, 7)
-    b'redlin:r:e3:k7'
-    """
-    return prefix + b"e%d:k%d" % (epoch, number)
 
 
 class _Ids:
@@ -207,6 +135,8 @@ class _Client(asyncio.Protocol):
         self.lost: asyncio.Future[None] | None = None
         self.refused = False  # the server refused the connection (max clients): wait before the next
         self.held = False  # set up, its first commands held until the go (:meth:`_Worker.open_first`)
+        self.cas: bytes | None = None  # the key of the check-and-set under way (its WATCH sent)
+        self.cas_read = False  # and its GET sent
         self.counted = False  # set up once, or given up: counted by :meth:`_Worker.arrived`
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -262,13 +192,19 @@ class _Client(asyncio.Protocol):
         keys = worker.keys_at(now)
         for index, lane in enumerate(self.lanes):
             key = keys[rng.randrange(len(keys))]
-            if rng.random() < spec.read_share:
-                commands: tuple[Argv, ...] = ((b"GET", key),)
+            commands: tuple[Argv, ...]
+            if self.cas is not None:  # a check-and-set under way (one lane): its next step
+                commands, call, data = self._cas_step(lane)
+                payload.append(data)
+            elif rng.random() < spec.read_share:
+                commands = ((b"GET", key),)
                 call = worker.get_json[key]
                 payload.append(encode_command(commands[0]))
-            elif (write := worker.writes.get(key)) is not None:
+            elif (write := worker.writes.get(key)) is not None and not (write.cas and len(self.lanes) > 1):
                 commands, call = write.commands, write.call
                 payload.append(write.payload)
+                if write.cas:
+                    self.cas = key
             else:
                 self.sequence += 1
                 commands = ((b"SET", key, b"%d.%d" % (lane, self.sequence)),)
@@ -282,6 +218,22 @@ class _Client(asyncio.Protocol):
         worker.started += len(self.lanes)
         self.since = now
         log.send(transport, b"".join(payload))
+
+    def _cas_step(self, lane: int) -> tuple[tuple[Argv, ...], str, bytes]:
+        """The next step of the check-and-set of :attr:`cas` (its WATCH sent): ``GET``, then the
+        ``MULTI`` block; ``UNWATCH`` instead once its epoch is over."""
+        worker, key = self.worker, self.cas
+        assert key is not None
+        key_json = worker.key_json.get(key)
+        if key_json is None:  # another epoch: its keys are not this one's
+            self.cas, self.cas_read = None, False
+            return UNWATCH.commands, UNWATCH.call, UNWATCH.payload
+        if not self.cas_read:
+            self.cas_read = True
+            return ((b"GET", key),), worker.get_json[key], encode_command((b"GET", key))
+        self.cas, self.cas_read = None, False
+        self.sequence += 1
+        return cas_exec(key, key_json, f"{lane}.{self.sequence}")
 
     def _received(self, data: bytes) -> None:
         parser = self.parser
@@ -362,6 +314,7 @@ class _Client(asyncio.Protocol):
         self.got = []
         self.transport = None
         self.held = False
+        self.cas, self.cas_read = None, False  # the WATCH ended with the connection
         if self.lost is not None and not self.lost.done():
             self.lost.set_result(None)
 

@@ -3,7 +3,9 @@
 The workloads (:mod:`redlin.harness.pressure_workloads`) all read with ``GET k``; ``register`` writes
 with ``SET k v`` (unique values), ``counter`` with ``INCR k``, ``counter-multi`` with a MULTI block of
 two ``INCR k``, ``counter-script`` with an ``EVAL`` of a guarded script that runs ``INCR k``
-twice, and ``counter-long`` with a MULTI block of five ``INCR k`` (each write one operation).
+twice, and ``counter-long`` with a MULTI block of five ``INCR k`` (each write one operation);
+``cas`` writes by optimistic locking, three operations in turn: ``WATCH``, ``GET`` and a MULTI
+block that sets ``k``.
 
 Where :func:`redlin.harness.runner.run` draws programs and runs them between barriers, this run keeps
 ``--clients`` connections busy for ``--duration`` seconds (or ``--ops`` operations) with the pressure
@@ -24,10 +26,10 @@ notes give each worker's clock offset, uncertainty and file.
 
 >>> pressure_workload_name("register")
 'register'
->>> pressure_workload_name("cas")
+>>> pressure_workload_name("transfer")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long or mixed only, not 'cas'
+redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas or mixed only, not 'transfer'
 >>> PRESSURE_FAULTS["exec-not-atomic"], PRESSURE_FAULTS["script-not-atomic"]
 ('counter-multi', 'counter-script')
 """
@@ -67,9 +69,9 @@ PRESSURE_WORKLOADS: Final = tuple(WORKLOADS)
 """The workloads the pressure engine runs."""
 PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "incr-read-then-write": "counter",
                           "exec-not-atomic": "counter-multi", "script-not-atomic": "counter-script",
-                          "long-exec-not-atomic": "counter-long"}
+                          "long-exec-not-atomic": "counter-long", "watch-ignored": "cas", "watch-first-key-only": "cas"}
 """The embedded server's planted faults a pressure workload can show, and the workload that shows each
-(the others need WATCH, Pub/Sub or commands the engine does not send)."""
+(the others need Pub/Sub or commands the engine does not send)."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 

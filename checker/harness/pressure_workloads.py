@@ -14,6 +14,15 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
 - ``counter-long``: the same with :data:`LONG_INCRS` ``INCR k`` in the block, a long transaction (a
   server may run short queues atomically and break up long ones: the embedded server's
   ``long-exec-not-atomic`` fault does);
+- ``cas``: optimistic locking, three operations one after the other on one connection: ``WATCH k'
+  k`` (:func:`watch_key`: ``k'`` is a key nobody writes, so that a server that watches only a
+  WATCH's first key misses every write to ``k``), ``GET k``, then ``MULTI``, ``SET k v``, ``EXEC``
+  written at once (:func:`cas_exec`, one operation; EXEC answers nil when ``k`` was written since
+  the WATCH).  A check-and-set is a session's state (:mod:`redlin.adapter.redis_model` ties the
+  three into one part), so it runs on one client id: with ``pipeline`` above 1, whose lanes share a
+  connection and so its WATCH, a ``cas`` key is written as a ``register``'s.  A client whose epoch
+  ends between two steps sends ``UNWATCH`` (:data:`UNWATCH`) instead of the next one, on no key:
+  the epoch's history keeps its WATCH unended, the next epoch starts with nothing watched;
 - ``counter-script``: ``EVAL <script> 1 k`` of :func:`counter_script`, which increments ``KEYS[1]``
   twice and returns both counts, wrapped in redlin's script guard
   (:func:`~redlin.harness.script_guard.guard_script`) as every script redlin sends, so the run's
@@ -24,7 +33,7 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
   running one body into one part of the check, and one body for all keys would tie all of an
   epoch's keys into one search, whose cost grows with the product of their counters' orders.
 
-``mixed`` writes each key as one of the five (:func:`key_workload`): a run that does not know which
+``mixed`` writes each key as one of the six (:func:`key_workload`): a run that does not know which
 fault it looks for sees all of them, as ``redlin run``'s default workload does.
 
 A write is one operation whatever its commands; its call and its payload on the wire are the same
@@ -51,8 +60,8 @@ from redlin.harness.script_guard import guard_script
 from redlin.history.jsonl import encode_call, encode_reply
 from redlin.model import Reply, Status, encode_command
 
-__all__ = ["LONG_INCRS", "MIXED_CYCLE", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "counter_script", "key_workload", "result_json",
-           "write_commands"]
+__all__ = ["LONG_INCRS", "MIXED_CYCLE", "UNWATCH", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "cas_exec",
+           "counter_script", "key_workload", "result_json", "watch_key", "write_commands"]
 
 Argv = tuple[bytes, ...]
 
@@ -62,14 +71,15 @@ WORKLOADS: Final = {
     "counter-multi": "MULTI, INCR k, INCR k, EXEC",
     "counter-script": "EVAL of a script that runs INCR k twice",
     "counter-long": "MULTI, INCR k five times, EXEC",
-    "mixed": "each key one of the five above, in turn",
+    "cas": "WATCH k' k, GET k, then MULTI, SET k v, EXEC",
+    "mixed": "each key one of the six above, in turn",
 }
 """The workloads the pressure engine runs, by name, and what each writes with (each reads with GET)."""
-MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script", "counter-long")
-"""The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 5]``."""
+MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script", "counter-long", "cas")
+"""The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 6]``."""
 WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOADS)[-1]
 """The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi, counter-script,
-counter-long or mixed``."""
+counter-long, cas or mixed``."""
 LONG_INCRS: Final = 5
 """The ``INCR`` commands of a ``counter-long`` block."""
 _OK: Final = Status("OK")
@@ -90,8 +100,8 @@ def key_workload(workload: str, number: int) -> str:
     """How key number ``number`` of an epoch is written under ``workload``: as ``workload`` itself,
     or for ``mixed``, as the workload :data:`MIXED_CYCLE` gives it.
 
-    >>> [key_workload("mixed", n) for n in range(6)]
-    ['register', 'counter', 'counter-multi', 'counter-script', 'counter-long', 'register']
+    >>> [key_workload("mixed", n) for n in range(7)]
+    ['register', 'counter', 'counter-multi', 'counter-script', 'counter-long', 'cas', 'register']
     >>> key_workload("counter", 3)
     'counter'
     """
@@ -115,6 +125,8 @@ def write_commands(workload: str, key: bytes, number: int) -> tuple[Argv, ...]:
         return ((b"EVAL", counter_script(number), b"1", key),)
     if workload == "counter-long":
         return ((b"MULTI",), *((b"INCR", key),) * LONG_INCRS, (b"EXEC",))
+    if workload == "cas":
+        return ((b"WATCH", watch_key(key), key),)
     raise ValueError(f"no fixed write for workload {workload!r}")
 
 
@@ -141,9 +153,42 @@ class Write:
     commands: tuple[Argv, ...]
     call: str
     payload: bytes
+    cas: bool = False
+    """The first step of a check-and-set (``WATCH``), which a GET and :func:`cas_exec` follow."""
 
     @classmethod
     def of(cls, workload: str, key: bytes, number: int) -> Write:
         """The write of ``workload`` on ``key``, key number ``number`` (see :func:`write_commands`)."""
         commands = write_commands(workload, key, number)
-        return cls(commands, call_json(*commands), b"".join(encode_command(argv) for argv in commands))
+        return cls(commands, call_json(*commands), b"".join(encode_command(argv) for argv in commands),
+                   workload == "cas")
+
+
+UNWATCH: Final = Write(((b"UNWATCH",),), '[["UNWATCH"]]', encode_command((b"UNWATCH",)))
+"""What a ``cas`` client sends when its epoch ended between two steps."""
+
+
+def watch_key(key: bytes) -> bytes:
+    """The key a ``cas`` WATCH names first, before ``key``: nobody writes it.  It does not end the
+    way :mod:`redlin.harness.pressure_check` finds an invocation's epoch by (``:k<n>`` and a quote),
+    so the epoch is ``key``'s.
+
+    >>> watch_key(b"redlin:r:e3:k5")
+    b'redlin:r:e3:k5:w'
+    """
+    return key + b":w"
+
+
+def cas_exec(key: bytes, key_json: str, value: str) -> tuple[tuple[Argv, ...], str, bytes]:
+    """The last step of a check-and-set of ``key`` (its JSON ``key_json``) to ``value``: its
+    commands, its call's JSON and its bytes.
+
+    >>> commands, call, payload = cas_exec(b"k", '"k"', "3.1")
+    >>> call == call_json(*commands)
+    True
+    >>> call
+    '[["MULTI"],["SET","k","3.1"],["EXEC"]]'
+    """
+    commands = ((b"MULTI",), (b"SET", key, value.encode()), (b"EXEC",))
+    return (commands, f'[["MULTI"],["SET",{key_json},"{value}"],["EXEC"]]',
+            b"".join(encode_command(argv) for argv in commands))
