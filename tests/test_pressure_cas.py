@@ -20,7 +20,7 @@ from redlin import load_history
 from redlin.harness.pressure import PressureWorkload, record_pressure
 from redlin.harness.pressure_check import route
 from redlin.harness.pressure_epochs import epoch_at
-from redlin.harness.pressure_workloads import cas_exec, watch_key
+from redlin.harness.pressure_workloads import CAS_CLIENTS, cas_exec, key_workload, watch_key
 from redlin.harness.target import Target
 from redlin.history.records import Operation, Outcome
 from redlin.model import NULL_ARRAY, QUEUED, Status
@@ -113,3 +113,25 @@ def test_planted_watch_faults_are_found(tmp_path: Path, fault: str) -> None:
                                     b"redlin:pressure-watch:", stop_on_violation=True)
     assert recording.verdict == "violation", recording.checks
     assert recording.elapsed < 10  # the first violation ended the recording
+
+
+@pytest.mark.redis
+def test_each_cas_key_is_used_by_a_few_clients_only(redis_server: RedisServer, tmp_path: Path) -> None:
+    """The search follows every session of a part: a cas key of an epoch is read and written by at
+    most CAS_CLIENTS clients (mixed, 24 clients; the other keys by everyone), so that a run of
+    hundreds of clients is still decided (64 and 1,000 clients were, outside the suite)."""
+    recording = record_pressure(Target(redis_server.host, redis_server.port), tmp_path / "h.jsonl",
+                                PressureWorkload(clients=24, ops=6000, epoch=0.5, timeout=2.0, processes=2,
+                                                 workload="mixed"), b"redlin:pressure-cas-few:")
+    assert recording.verdict == "linearizable", recording.checks
+    users: dict[tuple[int, int], set[object]] = {}  # (epoch, key number) -> clients
+    for op in load_history(tmp_path / "h.jsonl"):
+        if op.call == ((b"UNWATCH",),):
+            continue
+        key = op.call[1][1] if op.call[0] == (b"MULTI",) else op.call[0][-1] if op.call[0][0] in (b"WATCH", b"EVAL") \
+            else op.call[0][1]
+        epoch, number = (int(part[1:]) for part in key.rsplit(b":", 2)[1:])
+        users.setdefault((epoch, number), set()).add(op.client)
+    cas = {where: clients for where, clients in users.items() if key_workload("mixed", where[1]) == "cas"}
+    assert cas and max(map(len, cas.values())) <= CAS_CLIENTS, cas
+    assert max(map(len, users.values())) > 2 * CAS_CLIENTS  # the other keys: everyone's

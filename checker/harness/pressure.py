@@ -61,7 +61,7 @@ from redlin.errors import UsageError
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.pressure_check import GRACE, EpochCheck, follow
 from redlin.harness.pressure_clients import WorkerReport, WorkerSpec, event_loop, work
-from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS
+from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS, epoch_keys
 from redlin.harness.target import Target
 from redlin.history.jsonl import HistoryWriter, load_history
 from redlin.history.records import History, Outcome
@@ -130,6 +130,12 @@ class PressureWorkload:
             raise UsageError(f"the read share must lie between 0 and 1, not {self.read_share}")
         if self.workload not in WORKLOADS:
             raise UsageError(f"--engine async runs --workload {WORKLOAD_NAMES} only, not {self.workload!r}")
+
+    @property
+    def epoch_keys(self) -> int:
+        """The keys of an epoch: :attr:`keys`, more for ``cas`` with many clients
+        (:func:`~redlin.harness.pressure_workloads.epoch_keys`)."""
+        return epoch_keys(self.workload, self.keys, self.clients, self.pipeline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +252,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
         clients = workload.clients // processes + (index < workload.clients % processes)
         ops = None if workload.ops is None else workload.ops // processes + (index < workload.ops % processes)
         spec = WorkerSpec(index=index, workers=processes, host=target.host, port=target.port, path=str(path),
-                          prefix=prefix, clients=clients, keys=workload.keys, pipeline=workload.pipeline,
+                          prefix=prefix, clients=clients, keys=workload.epoch_keys, pipeline=workload.pipeline,
                           read_share=workload.read_share, timeout=workload.timeout, duration_ns=duration_ns, ops=ops,
                           seed=workload.seed, epoch_ns=epoch_ns, password=target.password,
                           username=target.username, db=target.db, workload=workload.workload, loop=workload.loop,

@@ -75,7 +75,15 @@ from redlin.harness.guard import Guard
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
 from redlin.harness.pressure_log import EventLog
 from redlin.harness.pressure_spec import WorkerReport, WorkerSpec, epoch_key
-from redlin.harness.pressure_workloads import UNWATCH, Write, call_json, cas_exec, key_workload, result_json
+from redlin.harness.pressure_workloads import (
+    UNWATCH,
+    Write,
+    call_json,
+    cas_exec,
+    cas_keys,
+    key_workload,
+    result_json,
+)
 from redlin.harness.server_state import rejection
 from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
@@ -121,8 +129,12 @@ class _Ids:
 class _Client(asyncio.Protocol):
     """One client slot: a connection (renewed after a loss, under new client ids) in a closed loop."""
 
-    def __init__(self, worker: _Worker) -> None:
+    def __init__(self, worker: _Worker, slot: int) -> None:
         self.worker = worker
+        # The one cas key number this client may use, by its slot among all the run's clients.
+        self.cas_key = cas_keys(worker.spec.workload, worker.spec.keys, slot)[1]
+        self.keys: list[bytes] = []  # the keys of :attr:`epoch` this client uses
+        self.epoch = -1
         self.transport: asyncio.Transport | None = None
         self.parser = Parser()
         self.lanes: list[int] = []
@@ -190,6 +202,12 @@ class _Client(asyncio.Protocol):
         spec, log, rng, ids = worker.spec, worker.log, worker.rng, worker.ids
         payload = []
         keys = worker.keys_at(now)
+        if worker.cas_numbers and len(self.lanes) == 1:  # a cas key only if it is this client's
+            if self.epoch != worker.epoch:
+                self.epoch = worker.epoch
+                self.keys = [key for number, key in enumerate(keys)
+                             if number not in worker.cas_numbers or number == self.cas_key]
+            keys = self.keys
         for index, lane in enumerate(self.lanes):
             key = keys[rng.randrange(len(keys))]
             commands: tuple[Argv, ...]
@@ -333,6 +351,7 @@ class _Worker:
         self.key_json: dict[bytes, str] = {}
         self.get_json: dict[bytes, str] = {}
         self.writes: dict[bytes, Write] = {}  # each key's write (none for a register's, made each time)
+        self.cas_numbers = cas_keys(spec.workload, spec.keys, 0)[0]  # (each used by a few clients only)
         self.guard = Guard(spec.prefix)
         self.stopping = False
         self.started = 0
@@ -422,7 +441,7 @@ class _Worker:
 
     async def client(self, loop: asyncio.AbstractEventLoop) -> None:
         """One client slot: connect, run until stopped, reconnect after every loss."""
-        client = _Client(self)
+        client = _Client(self, len(self.clients) * self.spec.workers + self.spec.index)
         self.clients.append(client)
         first = True
         try:

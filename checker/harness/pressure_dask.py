@@ -350,7 +350,7 @@ def _spec(worker: WorkerClock, count: int, target: Target, prefix: bytes, worklo
     clients = workload.clients // count + (index < workload.clients % count)
     ops = None if workload.ops is None else workload.ops // count + (index < workload.ops % count)
     return WorkerSpec(index=index, workers=count, host=target.host, port=target.port, path=worker.path, prefix=prefix,
-                      clients=clients, keys=workload.keys, pipeline=workload.pipeline, read_share=workload.read_share,
+                      clients=clients, keys=workload.epoch_keys, pipeline=workload.pipeline, read_share=workload.read_share,
                       timeout=workload.timeout,
                       duration_ns=int(workload.duration * 1e9) if workload.duration is not None else 0, ops=ops,
                       seed=workload.seed, epoch_ns=int(workload.epoch * 1e9),

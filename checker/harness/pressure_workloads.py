@@ -20,7 +20,10 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
   written at once (:func:`cas_exec`, one operation; EXEC answers nil when ``k`` was written since
   the WATCH).  A check-and-set is a session's state (:mod:`redlin.adapter.redis_model` ties the
   three into one part), so it runs on one client id: with ``pipeline`` above 1, whose lanes share a
-  connection and so its WATCH, a ``cas`` key is written as a ``register``'s.  A client whose epoch
+  connection and so its WATCH, a ``cas`` key is written as a ``register``'s.  No fast path decides
+  these parts, and the search's cost grows fast with the clients whose sessions it must follow, so
+  at most :data:`CAS_CLIENTS` clients use a ``cas`` key of an epoch (read or write it,
+  :func:`cas_keys`): the others never touch it.  A client whose epoch
   ends between two steps sends ``UNWATCH`` (:data:`UNWATCH`) instead of the next one, on no key:
   the epoch's history keeps its WATCH unended, the next epoch starts with nothing watched;
 - ``counter-script``: ``EVAL <script> 1 k`` of :func:`counter_script`, which increments ``KEYS[1]``
@@ -60,8 +63,8 @@ from redlin.harness.script_guard import guard_script
 from redlin.history.jsonl import encode_call, encode_reply
 from redlin.model import Reply, Status, encode_command
 
-__all__ = ["LONG_INCRS", "MIXED_CYCLE", "UNWATCH", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "cas_exec",
-           "counter_script", "key_workload", "result_json", "watch_key", "write_commands"]
+__all__ = ["CAS_CLIENTS", "LONG_INCRS", "MIXED_CYCLE", "UNWATCH", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "cas_exec",
+           "cas_keys", "counter_script", "epoch_keys", "key_workload", "result_json", "watch_key", "write_commands"]
 
 Argv = tuple[bytes, ...]
 
@@ -82,6 +85,8 @@ WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOAD
 counter-long, cas or mixed``."""
 LONG_INCRS: Final = 5
 """The ``INCR`` commands of a ``counter-long`` block."""
+CAS_CLIENTS: Final = 4
+"""The most clients that use one ``cas`` key of an epoch."""
 _OK: Final = Status("OK")
 _OK_RESULT: Final = '[{"status":"OK"}]'
 
@@ -106,6 +111,33 @@ def key_workload(workload: str, number: int) -> str:
     'counter'
     """
     return MIXED_CYCLE[number % len(MIXED_CYCLE)] if workload == "mixed" else workload
+
+
+def cas_keys(workload: str, keys: int, slot: int) -> tuple[tuple[int, ...], int | None]:
+    """The numbers of an epoch's ``cas`` keys (of ``keys``), and the one client slot ``slot`` (its
+    number among all the run's clients) may use, if any: slots ``0..CAS_CLIENTS-1`` the first,
+    the next :data:`CAS_CLIENTS` the second, and so on.
+
+    >>> cas_keys("mixed", 16, 0), cas_keys("mixed", 16, 7), cas_keys("mixed", 16, 8)
+    (((5, 11), 5), ((5, 11), 11), ((5, 11), None))
+    >>> cas_keys("register", 16, 0)
+    ((), None)
+    """
+    numbers = [number for number in range(keys) if key_workload(workload, number) == "cas"]
+    rank = slot // CAS_CLIENTS
+    return tuple(numbers), numbers[rank] if rank < len(numbers) else None
+
+
+def epoch_keys(workload: str, keys: int, clients: int, pipeline: int) -> int:
+    """The keys of an epoch: ``keys``, or for ``cas`` (one client id per connection) enough that
+    every client has one (:func:`cas_keys`).
+
+    >>> epoch_keys("cas", 16, 1000, 1), epoch_keys("cas", 16, 1000, 2), epoch_keys("mixed", 16, 1000, 1)
+    (250, 16, 16)
+    """
+    if workload == "cas" and pipeline == 1:
+        return max(keys, -(-clients // CAS_CLIENTS))
+    return keys
 
 
 def write_commands(workload: str, key: bytes, number: int) -> tuple[Argv, ...]:
