@@ -3,7 +3,7 @@
 Usage::
 
     python bench/pressure.py [--duration S] [--clients 8,64,1000] [--pipeline N] [--requests N]
-                             [--other-loop asyncio|uvloop|none] [--other-niceness N]
+                             [--other-loop asyncio|uvloop|none] [--other-niceness N] [--other-workload W|none]
                              [--dask tcp://HOST:PORT | --dask local:N] [--dask-clients 8,64]
                              [--host HOST]
 
@@ -21,7 +21,10 @@ after the other against it:
   rows run on the default event loop (uvloop where installed); ``--other-loop`` adds a row at 8
   clients on another (asyncio's own, by default), for the loop's share of the rate side by side.
   The engine's workers run at a niceness of 19 (the checker first); ``--other-niceness N`` adds a
-  row at 8 clients whose workers run at N (0 by default: as the checker; -1: no row).
+  row at 8 clients whose workers run at N (0 by default: as the checker; -1: no row).  Its rows
+  write registers (``--workload register``); ``--other-workload`` adds a row at each of
+  ``--clients`` with another workload (``mixed`` by default, what ``redlin run --engine async`` runs
+  given none: counters, transactions, scripts and check-and-sets beside the registers).
 
 With ``--dask`` (the ``dask`` extra), rows of the pressure engine on a Dask cluster as well
 (``redlin run --engine async --dask``, :func:`redlin.harness.pressure_dask.record_pressure_dask`),
@@ -63,6 +66,7 @@ from redlin.cli.check import dask_address
 from redlin.errors import UsageError
 from redlin.harness.pressure import WORKER_NICENESS, PressureWorkload, record_pressure
 from redlin.harness.pressure_dask import record_pressure_dask
+from redlin.harness.pressure_workloads import WORKLOADS
 from redlin.harness.target import Target
 
 try:
@@ -137,13 +141,16 @@ def programs_row(port: int, duration: float, out: Path) -> Row:
 
 
 def pressure_row(port: int, clients: int, duration: float, out: Path, pipeline: int = 1, loop: str = "auto",
-                 niceness: int = WORKER_NICENESS) -> Row:
+                 niceness: int = WORKER_NICENESS, workload: str = "register") -> Row:
     before = own_cpu()
-    path = out / f"pressure-{clients}-{pipeline}-{loop}-{niceness}.jsonl"
+    path = out / f"pressure-{clients}-{pipeline}-{loop}-{niceness}-{workload}.jsonl"
     recording = record_pressure(Target("127.0.0.1", port), path,
-                                PressureWorkload(clients=clients, duration=duration, pipeline=pipeline, loop=loop),
-                                f"redlin:bench-{clients}-{pipeline}-{loop}-{niceness}:".encode(), niceness=niceness)
+                                PressureWorkload(clients=clients, duration=duration, pipeline=pipeline, loop=loop,
+                                                 workload=workload),
+                                f"redlin:bench-{clients}-{pipeline}-{loop}-{niceness}-{workload}:".encode(),
+                                niceness=niceness)
     name = (f"--engine async --clients {clients}" + (f" --pipeline {pipeline}" if pipeline > 1 else "")
+            + (f" --workload {workload}" if workload != "register" else "")
             + f" ({'/'.join(recording.loops)}, nice {'/'.join(map(str, recording.niceness))})")
     return Row(name, recording.operations / recording.checked_after, recording.rate,
                own_cpu() - before + recording.cpu, 0.0, recording.verdict, recording.operations)
@@ -197,6 +204,8 @@ def main() -> None:
                         help="one more row at 8 clients on this event loop (default asyncio; none: no row)")
     parser.add_argument("--other-niceness", type=int, default=0, choices=range(-1, 20), metavar="N",
                         help="one more row at 8 clients with the workers at this niceness (default 0; -1: no row)")
+    parser.add_argument("--other-workload", choices=(*(name for name in WORKLOADS if name != "register"), "none"),
+                        default="mixed", help="rows at each of --clients with this workload (none: no rows)")
     parser.add_argument("--dask", type=dask_spec, metavar="tcp://HOST:PORT|local:N",
                         help="rows on this Dask cluster as well")
     parser.add_argument("--dask-clients", default="8,64", help="the Dask rows' client counts")
@@ -213,6 +222,10 @@ def main() -> None:
             rows.append(measured(server.pid, lambda: programs_row(port, args.duration, Path(directory) / "programs")))
             for clients in (int(text) for text in args.clients.split(",") if text):
                 rows.append(measured(server.pid, lambda c=clients: pressure_row(port, c, args.duration, Path(directory))))
+            if args.other_workload != "none":
+                for clients in (int(text) for text in args.clients.split(",") if text):
+                    rows.append(measured(server.pid, lambda c=clients: pressure_row(
+                        port, c, args.duration, Path(directory), workload=args.other_workload)))
             if args.pipeline > 1:
                 rows.append(measured(server.pid, lambda: pressure_row(port, 8, args.duration, Path(directory),
                                                                       args.pipeline)))
