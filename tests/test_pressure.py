@@ -29,7 +29,7 @@ from redlin.harness.pressure import PressureRecording, PressureWorkload, record_
 from redlin.harness.pressure_check import EpochCheck, route
 from redlin.harness.pressure_clients import EventLog, WorkerSpec, call_json, event_loop, work
 from redlin.harness.pressure_epochs import epoch_at
-from redlin.harness.pressure_workloads import counter_script
+from redlin.harness.pressure_workloads import LONG_INCRS, counter_script
 from redlin.harness.target import Target
 from redlin.harness.wire import Connection
 from redlin.history.jsonl import HistoryWriter
@@ -307,10 +307,11 @@ def test_planted_non_atomic_incr_is_found_by_the_counter_workload(tmp_path: Path
 
 
 @pytest.mark.redis
-@pytest.mark.parametrize("workload", ["counter-multi", "counter-script"])
+@pytest.mark.parametrize("workload", ["counter-multi", "counter-script", "counter-long"])
 def test_counter_multi_and_script_workloads_on_a_real_server(redis_server: RedisServer, tmp_path: Path,
                                                              workload: str) -> None:
-    """Each write is one operation of two INCR (a MULTI block, an EVAL), recorded with every reply."""
+    """Each write is one operation of two INCR (a MULTI block, an EVAL) or five (counter-long's MULTI
+    block), recorded with every reply: consecutive counts, no other client's INCR between them."""
     prefix = b"redlin:pressure-%s:" % workload.encode()
     recording = _record(redis_server, tmp_path / "h.jsonl", prefix, clients=8, duration=None, ops=1500,
                         pipeline=2, processes=2, workload=workload)
@@ -325,18 +326,17 @@ def test_counter_multi_and_script_workloads_on_a_real_server(redis_server: Redis
         if op.call[0][0] == b"GET":
             assert len(op.call) == 1 and op.call[0][1].startswith(prefix)
             continue
-        if workload == "counter-multi":
-            multi, first, second, end = op.call
-            key = first[1]
-            assert (multi, first, second, end) == ((b"MULTI",), (b"INCR", key), (b"INCR", key), (b"EXEC",))
-            assert op.result[:3] == (Status("OK"), QUEUED, QUEUED)
-            made = op.result[3]
+        if workload != "counter-script":
+            incrs, key = 2 if workload == "counter-multi" else LONG_INCRS, op.call[1][1]
+            assert op.call == ((b"MULTI",), *((b"INCR", key),) * incrs, (b"EXEC",))
+            assert op.result[:-1] == (Status("OK"), *(QUEUED,) * incrs)
+            made = op.result[-1]
         else:
             ((name, body, numkeys, key),) = op.call
             assert (name, body, numkeys) == (b"EVAL", counter_script(int(key.rsplit(b":k", 1)[1])), b"1")
             (made,) = op.result
         assert key.startswith(prefix)
-        assert isinstance(made, tuple) and made[1] == made[0] + 1  # atomic: no INCR between the two
+        assert isinstance(made, tuple) and list(made) == list(range(made[0], made[0] + len(made)))  # atomic
         counts.setdefault(key, []).extend(made)
     assert sum(map(len, counts.values())) > 500
     assert all(len(set(made)) == len(made) for made in counts.values())  # no count made twice on one key
