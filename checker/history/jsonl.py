@@ -59,7 +59,7 @@ import msgspec
 from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import is_restart_argv
-from redlin.errors import HistoryError
+from redlin.errors import HistoryError, UsageError
 from redlin.history.records import History, Literal, Operation, Outcome, make_operation
 from redlin.history.sharing import SHARED_ARGUMENT, inline_call, inline_reply, shared_arguments
 from redlin.history.source import paused_gc, read_blocks
@@ -285,12 +285,19 @@ class HistoryWriter:
     ...     w.complete(op, Outcome.OK, time=20, result=[Status("OK")])
     >>> len(load_history(path))
     1
+    >>> HistoryWriter(path)
+    Traceback (most recent call last):
+    ...
+    redlin.errors.UsageError: .../h.jsonl: the file exists and is not empty; a history is written to a new file
     """
 
     def __init__(self, path: str | os.PathLike[str], *, model: str = "redis", **meta: Any) -> None:
         self.path = Path(path)
         self.model = model
         self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        if self._file.tell():  # another history's events: a second meta line would make both unreadable
+            self._file.close()
+            raise UsageError(f"{self.path}: the file exists and is not empty; a history is written to a new file")
         self._lock = threading.Lock()
         self._invoking = threading.Lock()
         self._next = 0
