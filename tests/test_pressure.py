@@ -303,7 +303,7 @@ def test_planted_non_atomic_incr_is_found_by_the_counter_workload(tmp_path: Path
     with pytest.raises(UsageError) as raised:
         PressureWorkload(duration=1.0, workload="transfer")
     assert str(raised.value) == ("--engine async runs --workload register, counter, counter-multi, counter-script, "
-                                 "counter-long, cas or mixed only, not 'transfer'")
+                                 "counter-long, cas, generated or mixed only, not 'transfer'")
 
 
 @pytest.mark.redis
@@ -402,7 +402,7 @@ def test_too_few_file_descriptors_is_one_line(monkeypatch: pytest.MonkeyPatch) -
 def test_cli_refuses_other_workloads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--engine", "async", "--workload", "transfer", "--duration", "1"]) == 3
     err = capsys.readouterr().err
-    assert "--engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas or mixed only, not 'transfer'" in err
+    assert "--engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas, generated or mixed only, not 'transfer'" in err
     assert "\n" not in err.strip()
     assert main(["run", "--engine", "async", "--rate", "100", "--duration", "1"]) == 3
     assert "--rate does not apply to --engine async" in capsys.readouterr().err
@@ -428,6 +428,23 @@ def test_cli_async_engine_reports(redis_server: RedisServer, tmp_path: Path, cap
     with Connection(redis_server.host, redis_server.port) as conn:  # the run's keys are gone
         prefix = load_history(tmp_path / "out" / "history.jsonl").meta["prefix"]
         assert conn.execute(b"KEYS", f"{prefix}*".encode()) == ()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(("workload", "clients"), [("generated", 12), ("cas", 72)])
+def test_every_key_a_run_writes_is_deleted(redis_server: RedisServer, tmp_path: Path, workload: str, clients: int,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Beyond the numbered keys of an epoch: the generated operations' pools, and the cas keys of
+    more than sixteen groups of four clients."""
+    code = main(["run", "--engine", "async", "--workload", workload, "--clients", str(clients), "--duration", "1",
+                 "--target", redis_server.url, "--out", str(tmp_path / "out"), "--progress", "none"])
+    assert code == 0, capsys.readouterr().out
+    history = load_history(tmp_path / "out" / "history.jsonl")
+    numbers = {int(arg.rsplit(b":k", 1)[1]) for op in history for argv in op.call for arg in argv[1:]
+               if arg.startswith(history.meta["prefix"].encode()) and not arg.endswith(b":w")}
+    assert max(numbers) >= 16  # keys past the sixteen numbered ones were written
+    with Connection(redis_server.host, redis_server.port) as conn:
+        assert conn.execute(b"KEYS", f"{history.meta['prefix']}*".encode()) == ()
 
 
 @pytest.mark.slow

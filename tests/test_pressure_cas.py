@@ -10,6 +10,7 @@ writes, so that a server watching only a WATCH's first key misses every write to
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from conftest import RedisServer
 
 from redlin import load_history
-from redlin.harness.pressure import PressureWorkload, record_pressure
+from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_pressure
 from redlin.harness.pressure_check import route
 from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_workloads import CAS_CLIENTS, cas_exec, key_workload, watch_key
@@ -27,6 +28,7 @@ from redlin.model import NULL_ARRAY, QUEUED, Status
 from redlin.serve.server import start_in_thread
 
 OK = Status("OK")
+_KEY = re.compile(rb":e(\d+):k(\d+)$")
 
 
 def _epoch(key: bytes) -> int:
@@ -126,12 +128,12 @@ def test_each_cas_key_is_used_by_a_few_clients_only(redis_server: RedisServer, t
     assert recording.verdict == "linearizable", recording.checks
     users: dict[tuple[int, int], set[object]] = {}  # (epoch, key number) -> clients
     for op in load_history(tmp_path / "h.jsonl"):
-        if op.call == ((b"UNWATCH",),):
-            continue
-        key = op.call[1][1] if op.call[0] == (b"MULTI",) else op.call[0][-1] if op.call[0][0] in (b"WATCH", b"EVAL") \
-            else op.call[0][1]
-        epoch, number = (int(part[1:]) for part in key.rsplit(b":", 2)[1:])
-        users.setdefault((epoch, number), set()).add(op.client)
+        # every key the operation names (UNWATCH, generated PING and ECHO name none)
+        for epoch, number in {(int(found.group(1)), int(found.group(2)))
+                              for argv in op.call for arg in argv[1:] if (found := _KEY.search(arg)) is not None}:
+            users.setdefault((epoch, number), set()).add(op.client)
+    assert max(number for _, number in users) >= DEFAULT_KEYS  # mixed's generated operations: not cas keys
+    users = {where: clients for where, clients in users.items() if where[1] < DEFAULT_KEYS}
     cas = {where: clients for where, clients in users.items() if key_workload("mixed", where[1]) == "cas"}
     assert cas and max(map(len, cas.values())) <= CAS_CLIENTS, cas
     assert max(map(len, users.values())) > 2 * CAS_CLIENTS  # the other keys: everyone's

@@ -4,8 +4,8 @@ The schedule (:mod:`redlin.harness.pressure_epochs`) is checked as a property: e
 exactly one epoch, the first six double up to the run's epoch length.  Against a redis-server the
 test starts, every key a worker wrote names the epoch its invocation lies in, and the first epoch
 is checked while the recording goes on.  Against the embedded server with a planted fault, the
-``mixed`` workload (each key one of the six workloads) finds every fault a pressure workload can
-show, and the run says how soon.
+``mixed`` workload (each key one of the six workloads, and one operation in seven a ``generated``
+one) finds every fault a pressure workload can show, and the run says how soon.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redlin import load_history
-from redlin.harness.pressure import PressureWorkload, record_pressure
+from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_pressure
 from redlin.harness.pressure_check import grace_ns
 from redlin.harness.pressure_epochs import RAMP, epoch_at, epoch_end
 from redlin.harness.pressure_run import PRESSURE_FAULTS, run_pressure
-from redlin.harness.pressure_workloads import MIXED_CYCLE
+from redlin.harness.pressure_workloads import MIXED_CYCLE, MIXED_GENERATED
 from redlin.harness.target import Target
 from redlin.history.records import Outcome
 
@@ -67,8 +67,15 @@ def test_keys_name_the_epoch_of_their_invocation(redis_server: RedisServer, tmp_
     assert recording.verdict == "linearizable", recording.checks
     history = load_history(tmp_path / "h.jsonl")
     seen: dict[int, set[str]] = {}
+    generated = 0
     for op in history:
         if op.call == ((b"UNWATCH",),):  # a check-and-set whose epoch ended (tests/test_pressure_cas.py)
+            continue
+        keys = [found for argv in op.call for arg in argv[1:] if (found := _KEY.search(arg)) is not None]
+        if not keys or int(keys[0].group(2)) >= DEFAULT_KEYS:  # generated (tests/test_pressure_generated.py)
+            generated += 1
+            assert all(int(found.group(1)) == epoch_at(op.invoke - recording.started_ns, 1_000_000_000)
+                       for found in keys), (op.call, op.invoke)
             continue
         found = _KEY.search(_key(op.call))
         assert found is not None, op.call
@@ -85,6 +92,7 @@ def test_keys_name_the_epoch_of_their_invocation(redis_server: RedisServer, tmp_
     # 0.11 s on)
     assert set(range(3, RAMP + 1)) <= set(seen) <= set(range(RAMP + 1))
     assert set().union(*seen.values()) == {"GET", "SET", "INCR", "MULTI", "EVAL", "WATCH"}
+    assert len(history) * MIXED_GENERATED / 2 < generated < len(history) * MIXED_GENERATED * 2
     first = min(recording.checks, key=lambda check: check.epoch)
     last_end = recording.started_ns + int(recording.elapsed * 1e9)
     assert first.epoch < RAMP and first.done_ns < last_end  # a short epoch, checked before the recording ended

@@ -52,7 +52,7 @@ from redlin.harness.grammar import GRAMMAR, KINDS, Choose, draw_argv, keys_for
 from redlin.harness.script_guard import guard_script
 
 __all__ = [
-    "LONGEST_TRANSACTION", "TOKEN", "AnyCommand", "AnyPipeline", "AnyScript", "AnyScriptCache", "AnyTransaction", "Drawn", "drawn_commands",
+    "LONGEST_TRANSACTION", "QUEUE_ERRORS", "TOKEN", "AnyCommand", "AnyPipeline", "AnyScript", "AnyScriptCache", "AnyTransaction", "Drawn", "drawn_commands",
 ]
 
 TOKEN: Final = b"\x00token\x00"
@@ -63,7 +63,7 @@ LONGEST_TRANSACTION: Final = 12
 
 _NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch"))
 _SESSION: Final = ("watch", "unwatch")
-_QUEUE_ERRORS: Final = ((b"GET",), (b"SET",), (b"INCRBY",), (b"LPUSH",))
+QUEUE_ERRORS: Final = ((b"GET",), (b"SET",), (b"INCRBY",), (b"LPUSH",))
 """Refused at queue time (wrong arity): EXEC then answers EXECABORT (sheet M8).  Unknown commands
 are left out: the guard sends nothing the model does not know."""
 
@@ -128,7 +128,7 @@ class AnyTransaction:
         commands = [draw_argv(GRAMMAR[name], choose, keys_for(name, pool, choose), TOKEN) for name in names]
         if choose((False,) * 9 + (True,)):
             where = choose(range(len(commands) + 1))
-            commands.insert(where, choose(_QUEUE_ERRORS))
+            commands.insert(where, choose(QUEUE_ERRORS))
         # WATCH the keys the block works on (where other clients' writes land), or any key.
         used = sorted({arg.name for argv in commands for arg in argv if isinstance(arg, Key)}) or list(pool)
         watch = tuple(Key(choose(used if choose((True, True, False)) else pool))
@@ -144,7 +144,7 @@ class AnyTransaction:
         return Transaction(tuple(_swap(argv, token) for argv in commands), watch, discard=discard, reads=reads)
 
     def commands(self) -> frozenset[str]:
-        names = {name.upper() for name in _names(self.leave_out)} | {argv[0].decode() for argv in _QUEUE_ERRORS}
+        names = {name.upper() for name in _names(self.leave_out)} | {argv[0].decode() for argv in QUEUE_ERRORS}
         return frozenset(names | {"MULTI", "EXEC", "DISCARD", "WATCH", "TYPE"})
 
 

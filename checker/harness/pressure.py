@@ -1,11 +1,12 @@
-"""The pressure engine: record a register or counter workload at the speed the server can serve, then check it.
+"""The pressure engine: record a workload at the speed the server can serve, then check it.
 
 ``redlin run --engine async`` (and :func:`record_pressure` / :func:`check_pressure` from Python)
 drives ``clients`` connections from one or several worker processes
 (:mod:`redlin.harness.pressure_clients`, an event loop each: uvloop's where installed), every
 client in a closed loop of writes and reads -- ``SET k v`` with a value unique to the client and its sequence number, or
 ``INCR k``, or two ``INCR k`` in one MULTI block or one script (each one operation:
-:mod:`redlin.harness.pressure_workloads`), and ``GET k`` -- on a few keys under the run's prefix,
+:mod:`redlin.harness.pressure_workloads`), and ``GET k``, or commands drawn from the grammar of the
+whole model (:mod:`redlin.harness.pressure_generated`) -- on a few keys under the run's prefix,
 for a duration or a number of operations.  There are no programs and no barrier: the server is
 kept busy for the whole run.
 
@@ -61,6 +62,7 @@ from redlin.errors import UsageError
 from redlin.harness.interrupts import checkpoint
 from redlin.harness.pressure_check import GRACE, EpochCheck, follow
 from redlin.harness.pressure_clients import WorkerReport, WorkerSpec, event_loop, work
+from redlin.harness.pressure_generated import pool_keys
 from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS, epoch_keys
 from redlin.harness.target import Target
 from redlin.history.jsonl import HistoryWriter, load_history
@@ -99,7 +101,8 @@ class PressureWorkload:
     ``workload`` is what the others are (:data:`~redlin.harness.pressure_workloads.WORKLOADS`):
     ``register``, ``SET`` of unique values; ``counter``, ``INCR``; ``counter-multi``, a MULTI block
     of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``; ``counter-long``,
-    a MULTI block of five ``INCR``; ``cas``, WATCH, GET and a MULTI block of SET.  ``loop`` is the
+    a MULTI block of five ``INCR``; ``cas``, WATCH, GET and a MULTI block of SET; ``generated``, any
+    modelled command or a MULTI block of them; ``mixed``, all of them.  ``loop`` is the
     workers' event loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
     """
 
@@ -136,6 +139,12 @@ class PressureWorkload:
         """The keys of an epoch: :attr:`keys`, more for ``cas`` with many clients
         (:func:`~redlin.harness.pressure_workloads.epoch_keys`)."""
         return epoch_keys(self.workload, self.keys, self.clients, self.pipeline)
+
+    @property
+    def written_keys(self) -> int:
+        """The keys of an epoch the run may write: :attr:`epoch_keys`, then the pools of ``generated``
+        operations (:func:`~redlin.harness.pressure_generated.pool_keys`)."""
+        return self.epoch_keys + pool_keys(self.workload, self.clients, self.pipeline)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ a register with unique values, which :mod:`redlin.search.fastpath` checks in O(n
 block of two (or five) ``INCR k``, or an ``EVAL`` of a guarded script that runs ``INCR k`` twice.  A
 write is one operation however many commands it sends (a MULTI block's replies complete it); a
 check-and-set (``cas``) is three, sent one after the other: ``WATCH``, ``GET``, then the MULTI block
-that sets the key (:attr:`_Client.cas` is where a client is in it).  With
+that sets the key (:attr:`_Client.cas` is where a client is in it).  ``generated`` (and one
+operation in seven of ``mixed``) draws each operation from the grammar on its client group's keys
+(:mod:`redlin.harness.pressure_generated`, :attr:`_Client.pool`).  With
 ``pipeline`` above 1 a client writes that many operations at once; each is an operation of its own,
 under a client id of its own (a client has one operation in flight in a history), invoked when the
 batch is written and complete when its last reply is read.
@@ -73,9 +75,11 @@ from typing import Any, Final, cast
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
+from redlin.harness.pressure_generated import Drawer, client_group, group_pool
 from redlin.harness.pressure_log import EventLog
 from redlin.harness.pressure_spec import WorkerReport, WorkerSpec, epoch_key
 from redlin.harness.pressure_workloads import (
+    MIXED_GENERATED,
     UNWATCH,
     Write,
     call_json,
@@ -133,6 +137,8 @@ class _Client(asyncio.Protocol):
         self.worker = worker
         # The one cas key number this client may use, by its slot among all the run's clients.
         self.cas_key = cas_keys(worker.spec.workload, worker.spec.keys, slot)[1]
+        self.group = client_group(slot, worker.spec.pipeline)  # its generated steps' group of keys
+        self.pool: dict[str, bytes] | None = None  # and that group's keys of :attr:`epoch`
         self.keys: list[bytes] = []  # the keys of :attr:`epoch` this client uses
         self.epoch = -1
         self.transport: asyncio.Transport | None = None
@@ -202,17 +208,26 @@ class _Client(asyncio.Protocol):
         spec, log, rng, ids = worker.spec, worker.log, worker.rng, worker.ids
         payload = []
         keys = worker.keys_at(now)
-        if worker.cas_numbers and len(self.lanes) == 1:  # a cas key only if it is this client's
-            if self.epoch != worker.epoch:
-                self.epoch = worker.epoch
-                self.keys = [key for number, key in enumerate(keys)
-                             if number not in worker.cas_numbers or number == self.cas_key]
+        drawer = worker.drawer
+        if self.epoch != worker.epoch and (drawer is not None or worker.cas_numbers):
+            self.epoch = worker.epoch
+            if drawer is not None:  # its group's keys
+                self.pool = group_pool(spec.prefix, worker.epoch, spec.keys, self.group)
+            # a cas key only if it is this client's
+            self.keys = [key for number, key in enumerate(keys)
+                         if number not in worker.cas_numbers or number == self.cas_key]
+        if worker.cas_numbers and len(self.lanes) == 1:
             keys = self.keys
         for index, lane in enumerate(self.lanes):
             key = keys[rng.randrange(len(keys))]
             commands: tuple[Argv, ...]
             if self.cas is not None:  # a check-and-set under way (one lane): its next step
                 commands, call, data = self._cas_step(lane)
+                payload.append(data)
+            elif drawer is not None and self.pool is not None and (
+                    spec.workload == "generated" or rng.random() < MIXED_GENERATED):  # a step drawn from the grammar
+                self.sequence += 1
+                commands, call, data = drawer.step(self.pool, b"%d-%d" % (lane, self.sequence))
                 payload.append(data)
             elif rng.random() < spec.read_share:
                 commands = ((b"GET", key),)
@@ -352,6 +367,7 @@ class _Worker:
         self.get_json: dict[bytes, str] = {}
         self.writes: dict[bytes, Write] = {}  # each key's write (none for a register's, made each time)
         self.cas_numbers = cas_keys(spec.workload, spec.keys, 0)[0]  # (each used by a few clients only)
+        self.drawer = Drawer(self.rng) if spec.workload in ("generated", "mixed") else None
         self.guard = Guard(spec.prefix)
         self.stopping = False
         self.started = 0
@@ -380,7 +396,7 @@ class _Worker:
             self.key_json = {key: json.dumps(key.decode("utf-8", "surrogateescape")) for key in self.keys}
             self.get_json = {key: call_json((b"GET", key)) for key in self.keys}
             self.writes = {key: Write.of(kind, key, number) for number, key in enumerate(self.keys)
-                           if (kind := key_workload(spec.workload, number)) != "register"}
+                           if (kind := key_workload(spec.workload, number)) not in ("register", "generated")}
         return self.keys
 
     def may_go(self, now: int | None = None) -> bool:

@@ -1,11 +1,13 @@
-"""``redlin run --engine async``: a register or counter workload recorded at pressure, checked as it goes, reported.
+"""``redlin run --engine async``: a workload recorded at pressure, checked as it goes, reported.
 
-The workloads (:mod:`redlin.harness.pressure_workloads`) all read with ``GET k``; ``register`` writes
+The workloads (:mod:`redlin.harness.pressure_workloads`) but ``generated`` read with ``GET k``; ``register`` writes
 with ``SET k v`` (unique values), ``counter`` with ``INCR k``, ``counter-multi`` with a MULTI block of
 two ``INCR k``, ``counter-script`` with an ``EVAL`` of a guarded script that runs ``INCR k``
 twice, and ``counter-long`` with a MULTI block of five ``INCR k`` (each write one operation);
 ``cas`` writes by optimistic locking, three operations in turn: ``WATCH``, ``GET`` and a MULTI
-block that sets ``k``.
+block that sets ``k``.  ``generated`` draws each operation from the grammar of the whole model: any
+modelled command, or a MULTI block of them (:mod:`redlin.harness.pressure_generated`).  ``mixed``
+has each of them.
 
 Where :func:`redlin.harness.runner.run` draws programs and runs them between barriers, this run keeps
 ``--clients`` connections busy for ``--duration`` seconds (or ``--ops`` operations) with the pressure
@@ -29,7 +31,7 @@ notes give each worker's clock offset, uncertainty and file.
 >>> pressure_workload_name("transfer")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas or mixed only, not 'transfer'
+redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas, generated or mixed only, not 'transfer'
 >>> PRESSURE_FAULTS["exec-not-atomic"], PRESSURE_FAULTS["script-not-atomic"]
 ('counter-multi', 'counter-script')
 """
@@ -69,9 +71,13 @@ PRESSURE_WORKLOADS: Final = tuple(WORKLOADS)
 """The workloads the pressure engine runs."""
 PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "incr-read-then-write": "counter",
                           "exec-not-atomic": "counter-multi", "script-not-atomic": "counter-script",
-                          "long-exec-not-atomic": "counter-long", "watch-ignored": "cas", "watch-first-key-only": "cas"}
+                          "long-exec-not-atomic": "counter-long", "watch-ignored": "cas", "watch-first-key-only": "cas",
+                          **dict.fromkeys(("multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format",
+                                           "echo-as-status", "count-as-bulk", "wrongtype-as-err",
+                                           "arity-error-typed-name"), "generated")}
 """The embedded server's planted faults a pressure workload can show, and the workload that shows each
-(the others need Pub/Sub or commands the engine does not send)."""
+(the others need Pub/Sub, scripts loaded in one epoch and run in another, or streams' consumer groups
+deeper than a short epoch's drawn commands go)."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 
@@ -203,7 +209,7 @@ def _delete_keys(target: Target, prefix: bytes, spec: PressureWorkload, recordin
     try:
         with open_connection(target, timeout) as conn:
             for epoch in range(epochs):
-                argv = (b"DEL", *(epoch_key(prefix, epoch, number) for number in range(spec.keys)))
+                argv = (b"DEL", *(epoch_key(prefix, epoch, number) for number in range(spec.written_keys)))
                 guard.check(argv)
                 conn.execute(*argv)
     except (WireError, OSError) as error:

@@ -1,6 +1,6 @@
 """The workloads of the pressure engine: what a write sends, how it is recorded, how its replies read.
 
-Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
+Every workload but ``generated`` reads with ``GET k``; their writes are (:data:`WORKLOADS`):
 
 - ``register``: ``SET k v`` with a value unique to the client and its sequence number (made by
   :mod:`redlin.harness.pressure_clients` for each write, the others are the same for every write on
@@ -36,8 +36,12 @@ Every workload reads with ``GET k``; its writes are (:data:`WORKLOADS`):
   running one body into one part of the check, and one body for all keys would tie all of an
   epoch's keys into one search, whose cost grows with the product of their counters' orders.
 
-``mixed`` writes each key as one of the six (:func:`key_workload`): a run that does not know which
-fault it looks for sees all of them, as ``redlin run``'s default workload does.
+``generated`` draws every operation from the grammar of the whole model, on keys of its own for
+each group of clients, beyond the epoch's numbered keys (:mod:`redlin.harness.pressure_generated`).
+
+``mixed`` writes each key as one of the six (:func:`key_workload`), and makes one operation in
+:data:`MIXED_GENERATED` a ``generated`` one: a run that does not know which fault it looks for sees
+all of them, as ``redlin run``'s default workload does.
 
 A write is one operation whatever its commands; its call and its payload on the wire are the same
 for every write on a key, so they are made once per key and epoch (:class:`Write`).
@@ -63,7 +67,7 @@ from redlin.harness.script_guard import guard_script
 from redlin.history.jsonl import encode_call, encode_reply
 from redlin.model import Reply, Status, encode_command
 
-__all__ = ["CAS_CLIENTS", "LONG_INCRS", "MIXED_CYCLE", "UNWATCH", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "cas_exec",
+__all__ = ["CAS_CLIENTS", "LONG_INCRS", "MIXED_CYCLE", "MIXED_GENERATED", "UNWATCH", "WORKLOADS", "WORKLOAD_NAMES", "Write", "call_json", "cas_exec",
            "cas_keys", "counter_script", "epoch_keys", "key_workload", "result_json", "watch_key", "write_commands"]
 
 Argv = tuple[bytes, ...]
@@ -75,18 +79,21 @@ WORKLOADS: Final = {
     "counter-script": "EVAL of a script that runs INCR k twice",
     "counter-long": "MULTI, INCR k five times, EXEC",
     "cas": "WATCH k' k, GET k, then MULTI, SET k v, EXEC",
-    "mixed": "each key one of the six above, in turn",
+    "generated": "any modelled command, or a MULTI block of them, drawn from the grammar",
+    "mixed": "each key one of the six above, in turn, and one operation in seven generated",
 }
 """The workloads the pressure engine runs, by name, and what each writes with (each reads with GET)."""
 MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script", "counter-long", "cas")
 """The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 6]``."""
 WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOADS)[-1]
 """The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi, counter-script,
-counter-long, cas or mixed``."""
+counter-long, cas, generated or mixed``."""
 LONG_INCRS: Final = 5
 """The ``INCR`` commands of a ``counter-long`` block."""
 CAS_CLIENTS: Final = 4
 """The most clients that use one ``cas`` key of an epoch."""
+MIXED_GENERATED: Final = 1 / 7
+"""The share of a ``mixed`` run's operations drawn as ``generated`` ones."""
 _OK: Final = Status("OK")
 _OK_RESULT: Final = '[{"status":"OK"}]'
 

@@ -1,0 +1,128 @@
+"""The pressure engine's ``generated`` workload: every operation drawn from the grammar of the whole model.
+
+The other pressure workloads (:mod:`redlin.harness.pressure_workloads`) send a few fixed commands,
+which show the faults of atomicity and isolation they are made for.  A server can also be wrong in
+the corners of its commands: the order of a multi-value push, an overflow, the format of a score, a
+count sent as a string, an error's text.  ``generated`` sends what ``redlin run --workload model``
+draws, at the pressure engine's rate: each operation is one command of any modelled data type, from
+:mod:`redlin.harness.grammar` (arguments from the corners where implementations differ), or one time
+in :data:`BLOCK_SHARE` a ``MULTI`` block of such commands (sometimes with a command Redis refuses at
+queue time, EXECABORT, or ending in ``DISCARD``), written at once as one operation.
+
+What it leaves out, and why (each epoch is checked on its own, from an empty keyspace):
+
+- ``WATCH`` and ``UNWATCH``: a WATCH outlives its epoch on its connection (``cas`` shows WATCH);
+- scripts: the model's script cache is state every script shares, which would tie all of an
+  epoch's keys into one part (``counter-script`` shows scripts);
+- Pub/Sub and the commands :data:`~redlin.harness.grammar.LEFT_OUT` names.
+
+The search follows every session of a part, and drawn commands join keys (``RENAME``, ``SUNIONSTORE``,
+``LMOVE``...), so the clients are in groups of :data:`GROUP_LANES` client ids (lanes: with ``pipeline``
+above 1, each lane of a connection is one; :func:`client_group`), and each group draws its keys from a
+pool of its own (:data:`POOL`: three keys every type shares, where types clash on purpose, and one of
+each type), which no other group touches: so a part has at most four sessions however many clients
+the run has, as for ``cas``.  The pools' keys are numbered after the epoch's ``keys`` numbered keys,
+which ``mixed`` writes with its other workloads (:func:`group_pool`).  A step's unique value is its
+lane and sequence number.
+
+>>> import random
+>>> drawer = Drawer(random.Random(7))
+>>> pool = group_pool(b"redlin:r:", 3, 16, 1)
+>>> pool["g0"], pool["gx0"], len(pool)
+(b'redlin:r:e3:k25', b'redlin:r:e3:k33', 9)
+>>> commands, call, payload = drawer.step(pool, b"3-1")
+>>> call == call_json(*commands) and payload == b"".join(map(encode_command, commands))
+True
+>>> {key for argv in commands for key in argv[1:] if key.startswith(b"redlin:")} <= set(pool.values())
+True
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Final
+
+from redlin.harness.actions import Arg, Key
+from redlin.harness.generated import QUEUE_ERRORS, TOKEN
+from redlin.harness.grammar import GRAMMAR, draw_argv, keys_for
+from redlin.harness.pressure_spec import epoch_key
+from redlin.harness.pressure_workloads import call_json
+from redlin.model import encode_command
+
+__all__ = ["BLOCK_SHARE", "GROUP_LANES", "POOL", "Drawer", "client_group", "group_pool", "pool_keys"]
+
+Argv = tuple[bytes, ...]
+
+GROUP_LANES: Final = 4
+"""The most client ids (lanes) that draw from one group's keys."""
+POOL: Final = ("g0", "g1", "g2", *(f"g{kind}0" for kind in "vlhszx"))
+"""A group's keys, by the names :func:`~redlin.harness.grammar.keys_for` sorts them by: shared by
+every type, then one of each type."""
+
+BLOCK_SHARE: Final = 0.2
+"""The share of operations that are a ``MULTI`` block rather than one command."""
+_NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch"))
+_LENGTHS: Final = (1, 2, 3, 2, 4, 6, 12)
+"""A block's commands, drawn from these (long blocks find atomicity lost only past some length)."""
+
+
+def client_group(slot: int, pipeline: int) -> int:
+    """The group of the client in slot ``slot`` (its number among the run's clients), of
+    :data:`GROUP_LANES` lanes at most.
+
+    >>> [client_group(slot, 1) for slot in range(9)], [client_group(slot, 4) for slot in range(3)]
+    ([0, 0, 0, 0, 1, 1, 1, 1, 2], [0, 1, 2])
+    """
+    return slot // max(1, GROUP_LANES // pipeline)
+
+
+def group_pool(prefix: bytes, epoch: int, numbered: int, group: int) -> dict[str, bytes]:
+    """The keys of group ``group`` in ``epoch``, by their names in :data:`POOL`: numbered after the
+    epoch's ``numbered`` keys and the pools of the groups before it."""
+    first = numbered + group * len(POOL)
+    return {name: epoch_key(prefix, epoch, first + at) for at, name in enumerate(POOL)}
+
+
+def pool_keys(workload: str, clients: int, pipeline: int) -> int:
+    """The keys of an epoch's pools, after its numbered ones: one :data:`POOL` per group of
+    ``clients`` for a workload with generated operations, else none.
+
+    >>> pool_keys("generated", 10, 1), pool_keys("mixed", 10, 2), pool_keys("mixed", 10, 8), pool_keys("cas", 10, 1)
+    (27, 45, 90, 0)
+    """
+    if workload not in ("generated", "mixed"):
+        return 0
+    return (client_group(clients - 1, pipeline) + 1) * len(POOL)
+
+
+class Drawer:
+    """Draws a worker's steps with its random generator."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.choose = rng.choice
+        self.random = rng.random
+
+    def step(self, pool: Mapping[str, bytes], token: bytes) -> tuple[tuple[Argv, ...], str, bytes]:
+        """One operation on the keys of ``pool``: its commands, its call's JSON and its bytes;
+        ``token`` is its unique value."""
+        commands = self._block(pool, token) if self.random() < BLOCK_SHARE else (self._command(pool, token),)
+        return commands, call_json(*commands), b"".join(encode_command(argv) for argv in commands)
+
+    def _command(self, pool: Mapping[str, bytes], token: bytes) -> Argv:
+        name = self.choose(_NAMES)
+        drawn = draw_argv(GRAMMAR[name], self.choose, keys_for(name, POOL, self.choose), TOKEN)
+        return tuple(_bytes(arg, pool, token) for arg in drawn)
+
+    def _block(self, pool: Mapping[str, bytes], token: bytes) -> tuple[Argv, ...]:
+        commands: list[Argv] = [self._command(pool, token) for _ in range(self.choose(_LENGTHS))]
+        if self.random() < 0.1:
+            # refused at queue time for its arity: EXEC then answers EXECABORT (sheet M8)
+            commands.insert(self.choose(range(len(commands) + 1)), self.choose(QUEUE_ERRORS))
+        return ((b"MULTI",), *commands, (b"DISCARD",) if self.random() < 0.1 else (b"EXEC",))
+
+
+def _bytes(arg: Arg, pool: Mapping[str, bytes], token: bytes) -> bytes:
+    if isinstance(arg, Key):
+        return pool[arg.name]
+    return token if arg == TOKEN else arg

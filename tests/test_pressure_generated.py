@@ -1,0 +1,111 @@
+"""The pressure engine's ``generated`` workload: every operation drawn from the grammar of the whole model.
+
+Any modelled command with its corner arguments, or a MULTI block of them (EXEC, DISCARD, EXECABORT
+after a command refused at queue time, sheet M8), at the pressure engine's rate, each group of at most
+four client ids (lanes) on nine keys of its own.  Against a redis-server 7.0.15 the test starts it is
+linearizable; against the embedded server each corner fault it exists for is found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import RedisServer
+
+from redlin import load_history
+from redlin.harness.grammar import TYPES
+from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_pressure
+from redlin.harness.pressure_epochs import epoch_at
+from redlin.harness.pressure_generated import GROUP_LANES, POOL
+from redlin.harness.pressure_run import PRESSURE_FAULTS
+from redlin.harness.target import Target
+from redlin.history.records import History, Operation, Outcome
+from redlin.model import NULL_ARRAY, Error, Status
+from redlin.serve.server import start_in_thread
+
+_KEY = re.compile(rb":e(\d+):k(\d+)$")
+_KEYLESS = {b"PING", b"ECHO"}
+
+
+def _keys(op: Operation) -> set[tuple[int, int]]:
+    """The (epoch, number) of every key an operation names."""
+    return {(int(found.group(1)), int(found.group(2)))
+            for argv in op.call for arg in argv[1:] if (found := _KEY.search(arg)) is not None}
+
+
+def _users(history: History, started_ns: int, epoch_ns: int) -> dict[tuple[int, int], set[object]]:
+    """The client ids that used each group's keys, by (epoch, group); and every operation's keys are
+    of one group, of the epoch its invocation lies in, past the numbered keys."""
+    users: dict[tuple[int, int], set[object]] = {}
+    for op in history:
+        keys = _keys(op)
+        if not keys:  # PING or ECHO, or a block of them and commands refused at queue time
+            assert all(argv[0] in _KEYLESS or len(argv) == 1 for argv in op.call), op.call
+            continue
+        groups = {(epoch, (number - DEFAULT_KEYS) // len(POOL)) for epoch, number in keys}
+        assert len(groups) == 1 and min(number for _, number in keys) >= DEFAULT_KEYS, op.call
+        ((epoch, group),) = groups
+        assert epoch == epoch_at(op.invoke - started_ns, epoch_ns), op
+        users.setdefault((epoch, group), set()).add(op.client)
+    return users
+
+
+@pytest.mark.redis
+def test_generated_operations_on_a_real_server(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Commands of every data type and MULTI blocks of every ending, replies and errors as Redis
+    gives them, linearizable; each group's keys used by at most four clients in an epoch."""
+    recording = record_pressure(Target(redis_server.host, redis_server.port), tmp_path / "h.jsonl",
+                                PressureWorkload(clients=12, ops=6000, epoch=0.25, timeout=2.0, processes=2,
+                                                 workload="generated"), b"redlin:pressure-generated:")
+    assert recording.verdict == "linearizable", recording.checks
+    assert recording.indeterminate == 0 and not recording.problems
+    assert all(check.epoch >= 0 for check in recording.checks)  # PING and ECHO go to the epoch of their time
+    history = load_history(tmp_path / "h.jsonl")
+    assert len(history) == recording.operations == 6000
+    assert all(op.outcome is Outcome.OK for op in history)
+    names = Counter(argv[0].decode().lower() for op in history for argv in op.call)
+    assert len(names) > 120, names  # of the grammar's 145
+    assert {TYPES[name] for name in names if name in TYPES} == set("vlhszx")
+    endings: Counter[str] = Counter()
+    for op in history:
+        if op.call[0] == (b"MULTI",):
+            last = op.result[-1]
+            endings["discard" if op.call[-1] == (b"DISCARD",) else "aborted" if type(last) is Error and
+                    last.text.startswith("EXECABORT") else "exec" if isinstance(last, tuple) else "other"] += 1
+            assert last is not NULL_ARRAY  # no WATCH: no EXEC is aborted by another client's write
+            assert op.result[0] == Status("OK") and len(op.result) == len(op.call)
+    assert endings["exec"] > 100 and endings["aborted"] > 0 and endings["discard"] > 0 and not endings["other"], endings
+    errors = Counter(reply.text.split(" ", 1)[0] for op in history for reply in op.result if type(reply) is Error)
+    assert errors["WRONGTYPE"] > 0 and errors["ERR"] > 0, errors
+    users = _users(history, recording.started_ns, 250_000_000)
+    assert max(map(len, users.values())) <= GROUP_LANES
+    assert len({group for _, group in users}) == 3  # twelve clients, three groups
+
+
+@pytest.mark.redis
+def test_pipelined_lanes_count_in_a_group(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Each lane of a connection is a client id the search follows: with two lanes per connection,
+    a group is two clients."""
+    recording = record_pressure(Target(redis_server.host, redis_server.port), tmp_path / "h.jsonl",
+                                PressureWorkload(clients=4, ops=2000, epoch=0.25, timeout=2.0, processes=1, pipeline=2,
+                                                 workload="generated"), b"redlin:pressure-generated-pipe:")
+    assert recording.verdict == "linearizable", recording.checks
+    users = _users(load_history(tmp_path / "h.jsonl"), recording.started_ns, 250_000_000)
+    assert max(map(len, users.values())) == GROUP_LANES
+    assert len({group for _, group in users}) == 2
+
+
+@pytest.mark.parametrize("fault", sorted(fault for fault, workload in PRESSURE_FAULTS.items() if workload == "generated"))
+def test_corner_faults_are_found(tmp_path: Path, fault: str) -> None:
+    """A multi-value push applied backwards, an overflow that wraps, a score in 7.2's format, ECHO as
+    a status, a count as a string, WRONGTYPE as ERR, an arity error naming the command as typed."""
+    with start_in_thread(fault=fault, seed=3) as running:
+        target = Target.parse(running.url, password_env=None)
+        recording = record_pressure(target, tmp_path / "h.jsonl",
+                                    PressureWorkload(clients=8, duration=20.0, epoch=0.5, workload="generated"),
+                                    b"redlin:pressure-corner:", stop_on_violation=True)
+    assert recording.verdict == "violation", recording.checks
+    assert recording.elapsed < 10  # the first violation ended the recording
