@@ -1,7 +1,8 @@
 """The pressure engine's ``generated`` workload: every operation drawn from the grammar of the whole model.
 
 Any modelled command with its corner arguments, or a MULTI block of them (EXEC, DISCARD, EXECABORT
-after a command refused at queue time, sheet M8), at the pressure engine's rate, each group of at most
+after a command refused at queue time, sheet M8), a consumer group's steps, or its own cached
+scripts (SCRIPT LOAD, EVALSHA, SCRIPT EXISTS), at the pressure engine's rate, each group of at most
 four client ids (lanes) on nine keys of its own.  Against a redis-server 7.0.15 the test starts it is
 linearizable; against the embedded server each corner fault it exists for is found.
 """
@@ -18,6 +19,7 @@ from conftest import RedisServer
 from redlin import load_history
 from redlin.harness.grammar import TYPES
 from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_pressure
+from redlin.harness.pressure_check import NO_EPOCH, route
 from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_generated import GROUP_LANES, POOL
 from redlin.harness.pressure_run import PRESSURE_FAULTS
@@ -27,7 +29,7 @@ from redlin.model import NULL_ARRAY, Error, Status
 from redlin.serve.server import start_in_thread
 
 _KEY = re.compile(rb":e(\d+):k(\d+)$")
-_KEYLESS = {b"PING", b"ECHO"}
+_KEYLESS = {b"PING", b"ECHO", b"SCRIPT"}
 
 
 def _keys(op: Operation) -> set[tuple[int, int]]:
@@ -42,7 +44,7 @@ def _users(history: History, started_ns: int, epoch_ns: int) -> dict[tuple[int, 
     users: dict[tuple[int, int], set[object]] = {}
     for op in history:
         keys = _keys(op)
-        if not keys:  # PING or ECHO, or a block of them and commands refused at queue time
+        if not keys:  # PING, ECHO or SCRIPT, or a block of them and commands refused at queue time
             assert all(argv[0] in _KEYLESS or len(argv) == 1 for argv in op.call), op.call
             continue
         groups = {(epoch, (number - DEFAULT_KEYS) // len(POOL)) for epoch, number in keys}
@@ -80,9 +82,21 @@ def test_generated_operations_on_a_real_server(redis_server: RedisServer, tmp_pa
     assert endings["exec"] > 100 and endings["aborted"] > 0 and endings["discard"] > 0 and not endings["other"], endings
     errors = Counter(reply.text.split(" ", 1)[0] for op in history for reply in op.result if type(reply) is Error)
     assert errors["WRONGTYPE"] > 0 and errors["ERR"] > 0, errors
+    # the group's own scripts: EVALSHA finds one some client loaded, or answers NOSCRIPT before
+    evalsha = Counter("NOSCRIPT" if type(op.result[0]) is Error else op.result[0] for op in history
+                      if op.call[0][0] == b"EVALSHA")
+    assert set(evalsha) == {"NOSCRIPT", 1, 2, 3}, evalsha
+    # the group's consumer group: entries delivered to a consumer with XREADGROUP >
+    delivered = [op for op in history if op.call[0][0] == b"XREADGROUP" and op.call[0][-1] == b">"
+                 and isinstance(op.result[0], tuple) and op.result[0]]
+    assert len(delivered) > 10
     users = _users(history, recording.started_ns, 250_000_000)
     assert max(map(len, users.values())) <= GROUP_LANES
     assert len({group for _, group in users}) == 3  # twelve clients, three groups
+    # a command whose reply depends on state names its epoch: the checker does not go by its time,
+    # which may lie past the end of the epoch whose keys it uses (with --dask, by a clock's uncertainty)
+    scripts = [line for line in (tmp_path / "h.jsonl").read_bytes().splitlines() if b'"call":[["SCRIPT"' in line]
+    assert scripts and all(route(line)[1] != NO_EPOCH for line in scripts)
 
 
 @pytest.mark.redis
@@ -101,7 +115,8 @@ def test_pipelined_lanes_count_in_a_group(redis_server: RedisServer, tmp_path: P
 @pytest.mark.parametrize("fault", sorted(fault for fault, workload in PRESSURE_FAULTS.items() if workload == "generated"))
 def test_corner_faults_are_found(tmp_path: Path, fault: str) -> None:
     """A multi-value push applied backwards, an overflow that wraps, a score in 7.2's format, ECHO as
-    a status, a count as a string, WRONGTYPE as ERR, an arity error naming the command as typed."""
+    a status, a count as a string, WRONGTYPE as ERR, an arity error naming the command as typed, a
+    script cache per connection, a consumer group that forgets a delivery."""
     with start_in_thread(fault=fault, seed=3) as running:
         target = Target.parse(running.url, password_env=None)
         recording = record_pressure(target, tmp_path / "h.jsonl",

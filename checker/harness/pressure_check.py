@@ -12,8 +12,11 @@ its lines go to a file of their own behind the run's meta line, which is read ba
 ``redlin check`` would read and check the whole file.  A line that comes for an epoch already
 checked (a worker that stalled longer than the grace) reopens it: it is checked again at the end.
 An invocation that names no key (a check-and-set's ``UNWATCH``, sent when the epoch of its
-``WATCH`` ended, :mod:`redlin.harness.pressure_workloads`) goes to the epoch its invocation time lies
-in: its reply (``OK``) depends on no key, so whichever part holds it cannot fail for it.  Lines of
+``WATCH`` ended, :mod:`redlin.harness.pressure_workloads`; a generated ``PING`` or ``ECHO``) goes to the
+epoch its invocation time lies in: its reply depends on no state, so whichever part holds it cannot
+fail for it.  (A command whose reply depends on state must name its epoch: the time of an invocation
+can lie a few nanoseconds, or with ``--dask`` a clock's uncertainty, past the end of the epoch whose
+keys it uses.)  Lines of
 no epoch (a keyless invocation before the run's start is known: none today) are checked together
 at the end.
 
@@ -30,6 +33,8 @@ history linearizable).  A re-check at the end sees the whole epoch.
 >>> from redlin.harness.pressure_workloads import Write
 >>> route(b'{"event":"invoke","op":9,"client":2,"time":5,"call":%s}' % Write.of("counter-script", b"redlin:r:e5:k1", 1).call.encode())
 (9, 5)
+>>> route(b'{"event":"invoke","op":10,"client":2,"time":5,"call":[["SCRIPT","LOAD","-- redlin script cache redlin:r:e6:k16\\\\nreturn 2"]]}')
+(10, 6)
 >>> route(b'{"event":"ok","op":7,"time":9,"result":[null]}')
 (7, None)
 """
@@ -67,10 +72,12 @@ MIN_POLL: Final = 0.002
 """Seconds between reads of the file, at least."""
 _OP: Final = re.compile(rb'"op":(\d+)')
 _TIME: Final = re.compile(rb'"time":(\d+)')
-_EPOCH: Final = re.compile(rb':e(\d+):k\d+"')
+_EPOCH: Final = re.compile(rb':e(\d+):k\d+(?:"|\\n)')
 """The end of a key, ``:e<epoch>:k<n>`` and the closing quote: the first in an invocation line is its
 first key's (no other text of the line ends so: not the names of its commands, nor a register's value
-``<client>.<sequence>``, nor ``counter-script``'s body, which comes before its key)."""
+``<client>.<sequence>``, nor ``counter-script``'s body, which comes before its key).  Or such a key and
+a newline: a ``generated`` group's cached script names its group's first key, then a newline
+(:func:`~redlin.harness.pressure_generated.script_bodies`), so a ``SCRIPT LOAD`` goes to its epoch."""
 NO_EPOCH: Final = -1
 
 

@@ -75,7 +75,7 @@ from typing import Any, Final, cast
 from redlin.errors import UsageError
 from redlin.harness.guard import Guard
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
-from redlin.harness.pressure_generated import Drawer, client_group, group_pool
+from redlin.harness.pressure_generated import Drawer, client_group, group_pool, script_bodies
 from redlin.harness.pressure_log import EventLog
 from redlin.harness.pressure_spec import WorkerReport, WorkerSpec, epoch_key
 from redlin.harness.pressure_workloads import (
@@ -211,8 +211,10 @@ class _Client(asyncio.Protocol):
         drawer = worker.drawer
         if self.epoch != worker.epoch and (drawer is not None or worker.cas_numbers):
             self.epoch = worker.epoch
-            if drawer is not None:  # its group's keys
+            if drawer is not None:  # its group's keys, and the scripts it may EVALSHA
                 self.pool = group_pool(spec.prefix, worker.epoch, spec.keys, self.group)
+                for body in script_bodies(self.pool["g0"]):
+                    worker.guard.admit(body)
             # a cas key only if it is this client's
             self.keys = [key for number, key in enumerate(keys)
                          if number not in worker.cas_numbers or number == self.cas_key]

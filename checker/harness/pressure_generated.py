@@ -7,13 +7,18 @@ count sent as a string, an error's text.  ``generated`` sends what ``redlin run 
 draws, at the pressure engine's rate: each operation is one command of any modelled data type, from
 :mod:`redlin.harness.grammar` (arguments from the corners where implementations differ), or one time
 in :data:`BLOCK_SHARE` a ``MULTI`` block of such commands (sometimes with a command Redis refuses at
-queue time, EXECABORT, or ending in ``DISCARD``), written at once as one operation.
+queue time, EXECABORT, or ending in ``DISCARD``), written at once as one operation.  One time in
+:data:`SIDE_SHARE` it is a step of a consumer group over the group's stream (:data:`STREAM_STEPS`),
+and one time in :data:`SIDE_SHARE` a command on the group's own cached scripts: ``SCRIPT LOAD``,
+``EVALSHA`` (NOSCRIPT until a client loaded it), ``SCRIPT EXISTS`` (:func:`script_bodies`).
 
-What it leaves out, and why (each epoch is checked on its own, from an empty keyspace):
+What it leaves out, and why (each epoch is checked on its own, from an empty keyspace and an empty
+script cache):
 
 - ``WATCH`` and ``UNWATCH``: a WATCH outlives its epoch on its connection (``cas`` shows WATCH);
-- scripts: the model's script cache is state every script shares, which would tie all of an
-  epoch's keys into one part (``counter-script`` shows scripts);
+- ``EVAL`` of drawn scripts: the model's script cache is state every script shares, and bodies
+  common to all clients would tie all of an epoch's keys into one part (``counter-script`` shows
+  scripts; the cached scripts above are each group's own, so they tie only its keys);
 - Pub/Sub and the commands :data:`~redlin.harness.grammar.LEFT_OUT` names.
 
 The search follows every session of a part, and drawn commands join keys (``RENAME``, ``SUNIONSTORE``,
@@ -39,18 +44,20 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Mapping
 from typing import Final
 
-from redlin.harness.actions import Arg, Key
+from redlin.harness.actions import CACHED_SOURCES, Arg, Key, cached_body
 from redlin.harness.generated import QUEUE_ERRORS, TOKEN
 from redlin.harness.grammar import GRAMMAR, draw_argv, keys_for
 from redlin.harness.pressure_spec import epoch_key
 from redlin.harness.pressure_workloads import call_json
 from redlin.model import encode_command
 
-__all__ = ["BLOCK_SHARE", "GROUP_LANES", "POOL", "Drawer", "client_group", "group_pool", "pool_keys"]
+__all__ = ["BLOCK_SHARE", "GROUP_LANES", "POOL", "SIDE_SHARE", "STREAM_STEPS", "Drawer", "client_group", "group_pool",
+           "pool_keys", "script_bodies"]
 
 Argv = tuple[bytes, ...]
 
@@ -62,6 +69,28 @@ every type, then one of each type."""
 
 BLOCK_SHARE: Final = 0.2
 """The share of operations that are a ``MULTI`` block rather than one command."""
+SIDE_SHARE: Final = 0.1
+"""The share of operations on the group's consumer group (:data:`STREAM_STEPS`), and the same share on
+its cached scripts (:func:`script_bodies`)."""
+_X: Final = Key("gx0")
+_ID: Final = b"\x00id\x00"
+"""Stands for an entry id of the group's stream, one of :data:`_IDS`."""
+_IDS: Final = tuple(b"1-%d" % number for number in range(8))
+STREAM_STEPS: Final = (
+    (b"XGROUP", b"CREATE", _X, b"g", b"0", b"MKSTREAM"),
+    *((b"XADD", _X, b"1-*", b"f", TOKEN),) * 4,
+    *((b"XREADGROUP", b"GROUP", b"g", b"c%d" % number, b"COUNT", b"2", b"STREAMS", _X, b">")
+      for number in range(3) for _ in range(2)),
+    *((b"XACK", _X, b"g", _ID),) * 3,
+    (b"XCLAIM", _X, b"g", b"c0", b"0", _ID, b"JUSTID"),
+    (b"XAUTOCLAIM", _X, b"g", b"c1", b"0", b"0-0", b"COUNT", b"2", b"JUSTID"),
+    (b"XPENDING", _X, b"g"),
+    (b"XREADGROUP", b"GROUP", b"g", b"c2", b"STREAMS", _X, b"0"),
+)
+"""A consumer group over the group's stream, the steps of ``redlin run --workload stream`` (each
+entry delivered to one consumer at a time, pending until acknowledged; ids ``1-0``, ``1-1``... in the
+order the XADDs run): drawn commands reach a group only by chance."""
+_CACHE_VERBS: Final = ("load", "evalsha", "exists", "load", "evalsha")
 _NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch"))
 _LENGTHS: Final = (1, 2, 3, 2, 4, 6, 12)
 """A block's commands, drawn from these (long blocks find atomicity lost only past some length)."""
@@ -102,17 +131,26 @@ class Drawer:
     def __init__(self, rng: random.Random) -> None:
         self.choose = rng.choice
         self.random = rng.random
+        self.scripts: dict[bytes, tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {}  # a group's bodies, SHA1s
 
     def step(self, pool: Mapping[str, bytes], token: bytes) -> tuple[tuple[Argv, ...], str, bytes]:
         """One operation on the keys of ``pool``: its commands, its call's JSON and its bytes;
         ``token`` is its unique value."""
-        commands = self._block(pool, token) if self.random() < BLOCK_SHARE else (self._command(pool, token),)
+        draw = self.random()
+        if draw < SIDE_SHARE:
+            commands: tuple[Argv, ...] = (tuple(self._bytes(arg, pool, token) for arg in self.choose(STREAM_STEPS)),)
+        elif draw < 2 * SIDE_SHARE:
+            commands = (self._cached(pool),)
+        elif draw < 2 * SIDE_SHARE + BLOCK_SHARE:
+            commands = self._block(pool, token)
+        else:
+            commands = (self._command(pool, token),)
         return commands, call_json(*commands), b"".join(encode_command(argv) for argv in commands)
 
     def _command(self, pool: Mapping[str, bytes], token: bytes) -> Argv:
         name = self.choose(_NAMES)
         drawn = draw_argv(GRAMMAR[name], self.choose, keys_for(name, POOL, self.choose), TOKEN)
-        return tuple(_bytes(arg, pool, token) for arg in drawn)
+        return tuple(self._bytes(arg, pool, token) for arg in drawn)
 
     def _block(self, pool: Mapping[str, bytes], token: bytes) -> tuple[Argv, ...]:
         commands: list[Argv] = [self._command(pool, token) for _ in range(self.choose(_LENGTHS))]
@@ -122,7 +160,40 @@ class Drawer:
         return ((b"MULTI",), *commands, (b"DISCARD",) if self.random() < 0.1 else (b"EXEC",))
 
 
-def _bytes(arg: Arg, pool: Mapping[str, bytes], token: bytes) -> bytes:
-    if isinstance(arg, Key):
-        return pool[arg.name]
-    return token if arg == TOKEN else arg
+    def _cached(self, pool: Mapping[str, bytes]) -> Argv:
+        """``SCRIPT LOAD`` of one of the group's scripts, ``EVALSHA`` of one (NOSCRIPT until some
+        client loaded it), or ``SCRIPT EXISTS`` of some (the last is never loaded).  Each names a
+        key of the group, as :mod:`redlin.harness.pressure_check` finds an invocation's epoch by."""
+        tag = pool["g0"]
+        if tag not in self.scripts:
+            if len(self.scripts) > 4096:  # the pools of epochs long gone
+                self.scripts.clear()
+            bodies = script_bodies(tag)
+            self.scripts[tag] = bodies, tuple(hashlib.sha1(body).hexdigest().encode() for body in bodies)
+        bodies, shas = self.scripts[tag]
+        verb = self.choose(_CACHE_VERBS)
+        if verb == "load":
+            return b"SCRIPT", b"LOAD", bodies[self.choose(range(len(bodies) - 1))]
+        if verb == "evalsha":
+            return b"EVALSHA", shas[self.choose(range(len(shas) - 1))], b"1", pool[self.choose(POOL)]
+        # and the group's first key, which no script has as its SHA1 (0), so that the checker finds the epoch
+        return b"SCRIPT", b"EXISTS", *(self.choose(shas) for _ in range(self.choose((1, 2, 3)))), tag
+
+    def _bytes(self, arg: Arg, pool: Mapping[str, bytes], token: bytes) -> bytes:
+        if isinstance(arg, Key):
+            return pool[arg.name]
+        if arg == _ID:
+            return self.choose(_IDS)
+        return token if arg == TOKEN else arg
+
+
+def script_bodies(tag: bytes) -> tuple[bytes, ...]:
+    """The scripts of the group whose first key is ``tag``: the bodies of
+    :data:`~redlin.harness.actions.CACHED_SOURCES`, each naming ``tag``, so that no other group or
+    epoch loads them (the model of an epoch starts with none cached).  The guard lets their
+    ``EVALSHA`` through once a worker admits them (:meth:`~redlin.harness.guard.Guard.admit`).
+
+    >>> script_bodies(b"redlin:r:e3:k25")[1]
+    b'-- redlin script cache redlin:r:e3:k25\\nreturn 2'
+    """
+    return tuple(cached_body(index, tag) for index in range(len(CACHED_SOURCES)))

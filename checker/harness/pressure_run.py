@@ -74,10 +74,10 @@ PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "i
                           "long-exec-not-atomic": "counter-long", "watch-ignored": "cas", "watch-first-key-only": "cas",
                           **dict.fromkeys(("multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format",
                                            "echo-as-status", "count-as-bulk", "wrongtype-as-err",
-                                           "arity-error-typed-name"), "generated")}
+                                           "arity-error-typed-name", "script-cache-per-connection",
+                                           "group-forgets-delivery"), "generated")}
 """The embedded server's planted faults a pressure workload can show, and the workload that shows each
-(the others need Pub/Sub, scripts loaded in one epoch and run in another, or streams' consumer groups
-deeper than a short epoch's drawn commands go)."""
+(the other four are Pub/Sub's)."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 
