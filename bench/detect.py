@@ -125,19 +125,19 @@ def compare(faults: Sequence[str], programs: dict[str, float], pressure: dict[st
     did not find by every seed: ``-``), and the fault-by-fault geometric mean of the ratios.
 
     >>> print(compare(["a", "b"], {"a": 1.0, "b": 0.5}, {"a": 0.1}))
-    fault                   programs (median)  async (median)  async / programs
-    a                                  1.00 s          0.10 s             0.10x
-    b                                  0.50 s               -                 -
+    fault                        programs (median)  async (median)  async / programs
+    a                                       1.00 s          0.10 s             0.10x
+    b                                       0.50 s               -                 -
     geometric mean of the ratios over 1 faults both engines found by every seed: 0.10x
     """
-    lines = [f"{'fault':<22} {'programs (median)':>18} {'async (median)':>15} {'async / programs':>17}"]
+    lines = [f"{'fault':<27} {'programs (median)':>18} {'async (median)':>15} {'async / programs':>17}"]
     ratios = []
     for fault in faults:
         mine, theirs = programs.get(fault), pressure.get(fault)
         ratio = theirs / mine if mine and theirs is not None else None
         if ratio is not None:
             ratios.append(ratio)
-        lines.append(f"{fault:<22} {'-' if mine is None else f'{mine:.2f} s':>18} "
+        lines.append(f"{fault:<27} {'-' if mine is None else f'{mine:.2f} s':>18} "
                      f"{'-' if theirs is None else f'{theirs:.2f} s':>15} {'-' if ratio is None else f'{ratio:.2f}x':>17}")
     mean = statistics.geometric_mean(ratios) if ratios else float("nan")
     lines.append(f"geometric mean of the ratios over {len(ratios)} faults both engines found by every seed: {mean:.2f}x")
@@ -161,7 +161,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
         only = pressure_faults(only)
     print(f"Planted faults: {seeds} seeds each, workload {workload!r}, at most {duration:g} s each, "
           f"shrink time {shrink_time:g} s, engine {engine}")
-    print(f"{'fault':<22} {'workload':<14} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
+    print(f"{'fault':<27} {'workload':<14} {'found':>6} {'time (median)':>14} {'time (max)':>11} {'ops (median)':>13} "
           f"{'core (median/max)':>18} {'program':>8} {'run total':>10}")
     ok = True
     counted: list[float] = []  # time to detection of every run the goal counts (a miss: inf)
@@ -179,7 +179,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
             if not label.endswith("*"):
                 counted += [r["seconds"] if r["found"] else float("inf") for r in rows]
             if not found:
-                print(f"{fault:<22} {label:<14} {0:>3}/{seeds:<2} {'-':>14} {'-':>11}", flush=True)
+                print(f"{fault:<27} {label:<14} {0:>3}/{seeds:<2} {'-':>14} {'-':>11}", flush=True)
                 ok = False
                 continue
             seconds = statistics.median(r["seconds"] for r in found)
@@ -192,7 +192,7 @@ def bench_faults(seeds: int, workload: str, duration: float, shrink_time: float,
             programs = (statistics.median(r["program"] for r in found)
                         if all(r["program"] is not None for r in found) else float("nan"))
             total = statistics.median(r["total"] for r in found)
-            print(f"{fault:<22} {label:<14} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {slowest:>9.2f} s "
+            print(f"{fault:<27} {label:<14} {len(found):>3}/{seeds:<2} {seconds:>12.2f} s {slowest:>9.2f} s "
                   f"{operations:>13.0f} {statistics.median(cores):>11.0f} / {max(cores):<4} {programs:>8.0f} "
                   f"{total:>8.1f} s", flush=True)
             if workload == "exposing":  # the async engine does not minimise: its core is not counted
