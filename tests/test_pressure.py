@@ -421,7 +421,9 @@ def test_cli_async_engine_reports(redis_server: RedisServer, tmp_path: Path, cap
     for name in ("history.jsonl", "report.html", "summary.md", "result.json", "junit.xml"):
         assert (tmp_path / "out" / name).exists()
     assert not (tmp_path / "out" / "history.jsonl.pieces").exists()
-    assert load_history(tmp_path / "out" / "history.jsonl").meta["engine"] == "async"
+    meta = load_history(tmp_path / "out" / "history.jsonl").meta
+    assert meta["engine"] == "async"
+    assert (meta["profile"], meta["profile_reason"]) == ("redis-7.0", "redis_version 7.0.15 → redis-7.0")  # --profile auto
     niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + pressure.WORKER_NICENESS)
     note = f"worker processes (niceness {niceness}) on asyncio event loop, all checked"
     assert note in (tmp_path / "out" / "result.json").read_text()

@@ -22,7 +22,7 @@ from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_press
 from redlin.harness.pressure_check import NO_EPOCH, route
 from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_generated import GROUP_LANES, POOL
-from redlin.harness.pressure_run import PRESSURE_FAULTS
+from redlin.harness.pressure_run import PRESSURE_FAULTS, run_pressure
 from redlin.harness.target import Target
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import NULL_ARRAY, Error, Status
@@ -110,6 +110,19 @@ def test_pipelined_lanes_count_in_a_group(redis_server: RedisServer, tmp_path: P
     users = _users(load_history(tmp_path / "h.jsonl"), recording.started_ns, 250_000_000)
     assert max(map(len, users.values())) == GROUP_LANES
     assert len({group for _, group in users}) == 2
+
+
+@pytest.mark.parametrize("profile", ["redis-6.2", "redis-7.2"])
+def test_the_version_profile_is_checked_as(tmp_path: Path, profile: str) -> None:
+    """Redis 7.2 prints scores in the shortest form, 6.2 has no streams in the model (redis-versions.md):
+    the embedded server plays the profile, the epochs are checked as it, and a 6.2 run draws no stream
+    command."""
+    outcome = run_pressure(workload="generated", profile=profile, clients=8, duration=2.0, seed=1, out=tmp_path / "out")
+    assert outcome.verdict == "linearizable", outcome.notes
+    history = load_history(tmp_path / "out" / "history.jsonl")
+    assert history.meta["profile"] == profile
+    streams = sum(1 for op in history for argv in op.call if argv[0].startswith(b"X"))
+    assert (streams == 0) == (profile == "redis-6.2"), streams
 
 
 @pytest.mark.parametrize("fault", sorted(fault for fault, workload in PRESSURE_FAULTS.items() if workload == "generated"))

@@ -196,7 +196,7 @@ def _pressure_command(args: argparse.Namespace) -> int:
                            out=args.out, timeout=args.timeout, check_time=args.check_time, pipeline=args.pipeline,
                            processes=args.processes, password_env=args.password_env,
                            progress=None if args.progress == "none" else sys.stderr, dask=args.dask,
-                           loop=args.event_loop or "auto")
+                           loop=args.event_loop or "auto", profile=args.profile)
     print(render_outcome(outcome))
     return outcome.exit_code
 

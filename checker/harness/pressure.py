@@ -67,6 +67,7 @@ from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS, epoch_k
 from redlin.harness.target import Target
 from redlin.history.jsonl import HistoryWriter, load_history
 from redlin.history.records import History, Outcome
+from redlin.model import DEFAULT_PROFILE, PROFILES
 from redlin.search.check import check
 from redlin.search.result import Result
 
@@ -120,6 +121,8 @@ class PressureWorkload:
     while later ones are recorded (:mod:`redlin.harness.pressure_check`)."""
     workload: str = "register"
     loop: str = "auto"
+    profile: str = DEFAULT_PROFILE
+    """The version the target is checked as (:data:`redlin.model.PROFILES`)."""
 
     def __post_init__(self) -> None:
         event_loop(self.loop)  # a loop that does not exist here, or uvloop missing: a UsageError now
@@ -131,6 +134,8 @@ class PressureWorkload:
             raise UsageError(f"keys and --pipeline must be at least 1, not {self.keys} and {self.pipeline}")
         if not 0.0 <= self.read_share <= 1.0:
             raise UsageError(f"the read share must lie between 0 and 1, not {self.read_share}")
+        if self.profile not in PROFILES:
+            raise UsageError(f"--profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
         if self.workload not in WORKLOADS:
             raise UsageError(f"--engine async runs --workload {WORKLOAD_NAMES} only, not {self.workload!r}")
 
@@ -253,7 +258,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     if checking:
         wait_ns = int((workload.timeout + GRACE) * 1e9)
         checker = context.Process(target=follow, args=(str(path), pieces_dir(path), epoch_ns, start, wait_ns,
-                                                       recorded, checked, time_limit, go),
+                                                       recorded, checked, time_limit, go, workload.profile),
                                   name="redlin-pressure-check", daemon=True)
         checker.start()
     workers = []
@@ -265,7 +270,7 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
                           read_share=workload.read_share, timeout=workload.timeout, duration_ns=duration_ns, ops=ops,
                           seed=workload.seed, epoch_ns=epoch_ns, password=target.password,
                           username=target.username, db=target.db, workload=workload.workload, loop=workload.loop,
-                          niceness=niceness)
+                          niceness=niceness, profile=workload.profile)
         process = context.Process(target=work, args=(spec, stop, results, go, start), name=f"redlin-pressure-{index}",
                                   daemon=True)
         process.start()
@@ -325,7 +330,7 @@ def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, 
     recorded, checked = context.Event(), context.Queue()
     recorded.set()  # every line is in the file: each epoch is checked once, whole
     checker = context.Process(target=follow, args=(os.fspath(path), pieces_dir(path), int(workload.epoch * 1e9), 0, 0,
-                                                   recorded, checked, time_limit),
+                                                   recorded, checked, time_limit, None, workload.profile),
                               name="redlin-pressure-check", daemon=True)
     checker.start()
     progress = _Checks(checker, checked, on_check)
@@ -421,9 +426,10 @@ def _wait(workers: list[Any], results: Any, reports: list[WorkerReport], workloa
 
 
 def check_pressure(path: str | os.PathLike[str], *, time_limit: float | None = None) -> tuple[History, Result]:
-    """Load a recorded history and check it against Redis's model (split by key)."""
+    """Load a recorded history and check it against Redis's model (split by key), of the version its
+    meta line names (``profile``; Redis 7.0 if none)."""
     history = load_history(path)
-    model = redis_model()
+    model = redis_model(profile=str(history.meta.get("profile", DEFAULT_PROFILE)))
     return history, check(history, model, time_limit=time_limit)
 
 

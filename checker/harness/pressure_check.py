@@ -57,6 +57,7 @@ from redlin.harness.pressure_clients import ignore_terminal_signals
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
 from redlin.history.jsonl import load_history
 from redlin.history.records import Outcome
+from redlin.model import DEFAULT_PROFILE
 from redlin.search.check import check
 from redlin.search.result import Result
 
@@ -126,7 +127,7 @@ class _Follower:
     """The state of :func:`follow`."""
 
     def __init__(self, path: Path, pieces: Path, epoch_ns: int, started_ns: int, wait_ns: int,
-                 time_limit: float | None) -> None:
+                 time_limit: float | None, profile: str) -> None:
         self.path, self.pieces = path, pieces
         self.epoch_ns, self.started_ns, self.wait_ns = epoch_ns, started_ns, wait_ns
         self.time_limit = time_limit
@@ -138,7 +139,7 @@ class _Follower:
         self.flying: Counter[int] = Counter()  # epoch -> operations in flight
         self.checked: dict[int, EpochCheck] = {}
         self.reopened: set[int] = set()
-        self.model = redis_model()
+        self.model = redis_model(profile=profile)
 
     def read(self) -> None:
         with open(self.path, "rb") as file:
@@ -209,20 +210,22 @@ class _Follower:
 
 
 def follow(path: str, pieces: str, epoch_ns: int, started: Any, wait_ns: int, recorded: Event,
-           results: Queue[Any] | None = None, time_limit: float | None = None, go: Event | None = None) -> list[EpochCheck]:
+           results: Queue[Any] | None = None, time_limit: float | None = None, go: Event | None = None,
+           profile: str = DEFAULT_PROFILE) -> list[EpochCheck]:
     """Check the epochs of the history at ``path`` as they end, until ``recorded`` is set and every
     line is checked; each :class:`EpochCheck` also goes to ``results`` as it is made (then the CPU
     seconds this process used, as the end).
 
     ``pieces`` is a directory for the epochs' files; ``wait_ns`` the reply timeout plus the grace;
     ``time_limit`` seconds of checking for each epoch; ``started`` the run's start
-    (``time.monotonic_ns()``), an integer or a shared ``multiprocessing.Value`` set before ``go``.
+    (``time.monotonic_ns()``), an integer or a shared ``multiprocessing.Value`` set before ``go``;
+    ``profile`` the version the model plays (:data:`redlin.model.PROFILES`).
     """
     ignore_terminal_signals()  # Ctrl-C is the parent's to handle (it sets ``recorded``)
     if go is not None:
         go.wait()
     started_ns = started if isinstance(started, int) else int(started.value)
-    follower = _Follower(Path(path), Path(pieces), epoch_ns, started_ns, wait_ns, time_limit)
+    follower = _Follower(Path(path), Path(pieces), epoch_ns, started_ns, wait_ns, time_limit, profile)
     os.makedirs(pieces, exist_ok=True)
     made: list[EpochCheck] = []
     while True:

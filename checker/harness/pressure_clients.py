@@ -89,7 +89,7 @@ from redlin.harness.pressure_workloads import (
     result_json,
 )
 from redlin.harness.server_state import rejection
-from redlin.model import Error, Parser, ProtocolError, Reply, encode_command
+from redlin.model import PROFILES, Error, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
 
 try:
@@ -369,7 +369,7 @@ class _Worker:
         self.get_json: dict[bytes, str] = {}
         self.writes: dict[bytes, Write] = {}  # each key's write (none for a register's, made each time)
         self.cas_numbers = cas_keys(spec.workload, spec.keys, 0)[0]  # (each used by a few clients only)
-        self.drawer = Drawer(self.rng) if spec.workload in ("generated", "mixed") else None
+        self.drawer = Drawer(self.rng, PROFILES[spec.profile].unmodelled) if spec.workload in ("generated", "mixed") else None
         self.guard = Guard(spec.prefix)
         self.stopping = False
         self.started = 0

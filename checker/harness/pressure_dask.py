@@ -355,7 +355,7 @@ def _spec(worker: WorkerClock, count: int, target: Target, prefix: bytes, worklo
                       duration_ns=int(workload.duration * 1e9) if workload.duration is not None else 0, ops=ops,
                       seed=workload.seed, epoch_ns=int(workload.epoch * 1e9),
                       password=target.password, username=target.username, db=target.db,
-                      workload=workload.workload, loop=workload.loop)
+                      workload=workload.workload, loop=workload.loop, profile=workload.profile)
 
 
 def _wait(client: Any, futures: dict[Any, WorkerClock], lost: dict[int, str], *, ready: str | None = None) -> None:

@@ -40,6 +40,8 @@ lane and sequence number.
 True
 >>> {key for argv in commands for key in argv[1:] if key.startswith(b"redlin:")} <= set(pool.values())
 True
+>>> len(Drawer(random.Random(7), frozenset({"xadd", "xgroup"})).stream) == len(STREAM_STEPS) - 5
+True
 """
 
 from __future__ import annotations
@@ -128,17 +130,21 @@ def pool_keys(workload: str, clients: int, pipeline: int) -> int:
 class Drawer:
     """Draws a worker's steps with its random generator."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, leave_out: frozenset[str] = frozenset()) -> None:
         self.choose = rng.choice
         self.random = rng.random
+        # the commands a version profile's model leaves out (redis.model.Profile.unmodelled) are not drawn
+        self.names = tuple(name for name in _NAMES if name not in leave_out)
+        absent = {name.upper().encode() for name in leave_out}
+        self.stream = tuple(argv for argv in STREAM_STEPS if argv[0] not in absent)
         self.scripts: dict[bytes, tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {}  # a group's bodies, SHA1s
 
     def step(self, pool: Mapping[str, bytes], token: bytes) -> tuple[tuple[Argv, ...], str, bytes]:
         """One operation on the keys of ``pool``: its commands, its call's JSON and its bytes;
         ``token`` is its unique value."""
         draw = self.random()
-        if draw < SIDE_SHARE:
-            commands: tuple[Argv, ...] = (tuple(self._bytes(arg, pool, token) for arg in self.choose(STREAM_STEPS)),)
+        if draw < SIDE_SHARE and self.stream:
+            commands: tuple[Argv, ...] = (tuple(self._bytes(arg, pool, token) for arg in self.choose(self.stream)),)
         elif draw < 2 * SIDE_SHARE:
             commands = (self._cached(pool),)
         elif draw < 2 * SIDE_SHARE + BLOCK_SHARE:
@@ -148,7 +154,7 @@ class Drawer:
         return commands, call_json(*commands), b"".join(encode_command(argv) for argv in commands)
 
     def _command(self, pool: Mapping[str, bytes], token: bytes) -> Argv:
-        name = self.choose(_NAMES)
+        name = self.choose(self.names)
         drawn = draw_argv(GRAMMAR[name], self.choose, keys_for(name, POOL, self.choose), TOKEN)
         return tuple(self._bytes(arg, pool, token) for arg in drawn)
 

@@ -50,13 +50,14 @@ from redlin.harness.guard import Guard
 from redlin.harness.interrupts import Interrupts
 from redlin.harness.outcome import RunOutcome, RunStats
 from redlin.harness.plan import RunPlan
-from redlin.harness.preflight import new_run_id, validate
+from redlin.harness.preflight import new_run_id, resolve_profile, validate
 from redlin.harness.pressure import PressureRecording, PressureWorkload, pieces_dir, record_pressure
 from redlin.harness.pressure_check import EpochCheck
 from redlin.harness.pressure_clients import epoch_key
 from redlin.harness.pressure_dask import record_pressure_dask
 from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_workloads import WORKLOAD_NAMES, WORKLOADS
+from redlin.harness.run_profile import AUTO
 from redlin.harness.run_report import report_paths
 from redlin.harness.target import Target, open_connection
 from redlin.harness.wire import WireError
@@ -94,14 +95,16 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                  out: str | Path | None = None, timeout: float = 5.0, check_time: float = 10.0,
                  pipeline: int = 1, processes: int | None = None,
                  password_env: str | None = "REDLIN_PASSWORD", progress: TextIO | None = None,
-                 dask: str | None = None, loop: str = "auto") -> RunOutcome:
+                 dask: str | None = None, loop: str = "auto", profile: str = AUTO) -> RunOutcome:
     """Record and check a pressure run (see the module docstring); its outcome, report written.
 
     ``check_time`` is the seconds of checking each epoch may take before it is unknown; ``progress``
     gets a line for each epoch checked.  The first violation ends the recording, as it ends
     ``redlin run``'s search.  With ``dask``, the address of a Dask scheduler, the workers record on
     its cluster and the epochs are checked once they are gathered.  ``loop`` is the workers' event
-    loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
+    loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).  ``profile`` is the version the
+    target is checked as (``auto``: what its ``INFO server`` says; the embedded server plays the one
+    named, Redis 7.0 for ``auto``), and ``generated`` draws no command that version's model leaves out.
     """
     pressure_workload_name(workload)
     if ops is None and duration is None:
@@ -112,9 +115,11 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
     plan = RunPlan(target=target, fault=fault, clients=clients, steps=1, ops=ops, duration=duration, rate=None,
                    seed=seed, repeat=1, timeout=timeout, check_time=check_time, shrink_time=0.0, reconnect_for=0.0,
                    password_env=password_env, run_id=run_id,
-                   out_dir=Path(out) if out is not None else Path("reports") / run_id, engine="async")
+                   out_dir=Path(out) if out is not None else Path("reports") / run_id, engine="async",
+                   profile=resolve_profile(profile, target, password_env=password_env, timeout=timeout))
     spec = PressureWorkload(clients=clients, duration=duration, ops=ops, pipeline=pipeline, processes=processes,
-                            timeout=timeout, seed=seed, workload=workload, loop=loop)
+                            timeout=timeout, seed=seed, workload=workload, loop=loop, profile=plan.profile.name)
+    model = redis_model(profile=plan.profile.name)
     with ExitStack() as stack, Interrupts() as interrupts:
         opened = plan.open(stack)
         record = plan.record(opened, workload=workload, pipeline=pipeline)
@@ -129,7 +134,8 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                 remote = record_pressure_dask(opened.target, opened.history_path, spec, plan.prefix, address=dask,
                                               meta=record.meta, time_limit=check_time, on_check=on_check)
                 recording, clock_notes = remote.recording, remote.notes
-        notes = [*recording.problems, *clock_notes]
+        notes = [*recording.problems, *clock_notes, *(() if plan.profile.warning is None else
+                                                      (f"warning: {plan.profile.warning}",))]
         notes += _delete_keys(opened.target, plan.prefix, spec, recording, timeout)
         stats = RunStats(programs=1, executions=len(recording.checks), operations=recording.operations,
                          elapsed=recording.checked_after, unknown_executions=sum(
@@ -146,7 +152,7 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                                   {"history": opened.history_path})
         shown = _shown_epoch(recording.checks, verdict)
         history = load_history(shown.path)
-        result: Result = shown.result or check(history, redis_model(), time_limit=check_time)
+        result: Result = shown.result or check(history, model, time_limit=check_time)
         paths = {"history": opened.history_path}
         if verdict == "violation":
             paths["counterexample"] = plan.out_dir / "counterexample.jsonl"
@@ -155,7 +161,7 @@ def run_pressure(target: str | None = None, *, fault: str | None = None, workloa
                      f"{len(recording.checks)}: " + _epoch_summary(recording.checks))
         meta = {**record.meta, "verdict": verdict, "operations": recording.operations, "programs": 1,
                 "executions": len(recording.checks), "engine": "async", "notes": notes}
-        paths.update(report_paths(plan.out_dir, history, redis_model(), result, (), meta))
+        paths.update(report_paths(plan.out_dir, history, model, result, (), meta))
         shutil.rmtree(pieces_dir(opened.history_path), ignore_errors=True)
         return record.outcome(verdict, stats, notes, paths, result=result, history=history)
 

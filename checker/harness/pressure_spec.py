@@ -63,6 +63,9 @@ class WorkerSpec:
     and left alone."""
     workload: str = "register"
     """A name of :data:`~redlin.harness.pressure_workloads.WORKLOADS`."""
+    profile: str = "redis-7.0"
+    """The version the target is checked as (:data:`redlin.model.PROFILES`): ``generated`` draws no
+    command that version's model leaves out."""
 
 
 @dataclass(frozen=True, slots=True)
