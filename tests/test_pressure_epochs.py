@@ -26,6 +26,7 @@ from redlin.harness.pressure_run import PRESSURE_FAULTS, run_pressure
 from redlin.harness.pressure_workloads import MIXED_CYCLE, MIXED_GENERATED
 from redlin.harness.target import Target
 from redlin.history.records import Outcome
+from redlin.serve.server import start_in_thread
 
 _KEY = re.compile(rb":e(\d+):k(\d+)$")
 
@@ -96,6 +97,19 @@ def test_keys_name_the_epoch_of_their_invocation(redis_server: RedisServer, tmp_
     first = min(recording.checks, key=lambda check: check.epoch)
     last_end = recording.started_ns + int(recording.elapsed * 1e9)
     assert first.epoch < RAMP and first.done_ns < last_end  # a short epoch, checked before the recording ended
+
+
+@pytest.mark.parametrize(("fault", "workload"), sorted(PRESSURE_FAULTS.items()))
+def test_each_fault_is_found_by_its_own_workload(tmp_path: Path, fault: str, workload: str) -> None:
+    """The workload each fault is listed with shows it: cas the WATCH faults (a WATCH of a key nobody
+    writes first), generated the corners of replies, errors, the script cache and consumer groups."""
+    with start_in_thread(fault=fault, seed=3) as running:
+        target = Target.parse(running.url, password_env=None)
+        recording = record_pressure(target, tmp_path / "h.jsonl",
+                                    PressureWorkload(clients=8, duration=20.0, epoch=0.5, workload=workload),
+                                    b"redlin:pressure-own:", stop_on_violation=True)
+    assert recording.verdict == "violation", recording.checks
+    assert recording.elapsed < 10  # the first violation ended the recording
 
 
 @pytest.mark.parametrize("fault", sorted(PRESSURE_FAULTS))

@@ -22,11 +22,10 @@ from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_press
 from redlin.harness.pressure_check import NO_EPOCH, route
 from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_generated import GROUP_LANES, POOL
-from redlin.harness.pressure_run import PRESSURE_FAULTS, run_pressure
+from redlin.harness.pressure_run import run_pressure
 from redlin.harness.target import Target
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import NULL_ARRAY, Error, Status
-from redlin.serve.server import start_in_thread
 
 _KEY = re.compile(rb":e(\d+):k(\d+)$")
 _KEYLESS = {b"PING", b"ECHO", b"SCRIPT"}
@@ -123,17 +122,3 @@ def test_the_version_profile_is_checked_as(tmp_path: Path, profile: str) -> None
     assert history.meta["profile"] == profile
     streams = sum(1 for op in history for argv in op.call if argv[0].startswith(b"X"))
     assert (streams == 0) == (profile == "redis-6.2"), streams
-
-
-@pytest.mark.parametrize("fault", sorted(fault for fault, workload in PRESSURE_FAULTS.items() if workload == "generated"))
-def test_corner_faults_are_found(tmp_path: Path, fault: str) -> None:
-    """A multi-value push applied backwards, an overflow that wraps, a score in 7.2's format, ECHO as
-    a status, a count as a string, WRONGTYPE as ERR, an arity error naming the command as typed, a
-    script cache per connection, a consumer group that forgets a delivery."""
-    with start_in_thread(fault=fault, seed=3) as running:
-        target = Target.parse(running.url, password_env=None)
-        recording = record_pressure(target, tmp_path / "h.jsonl",
-                                    PressureWorkload(clients=8, duration=20.0, epoch=0.5, workload="generated"),
-                                    b"redlin:pressure-corner:", stop_on_violation=True)
-    assert recording.verdict == "violation", recording.checks
-    assert recording.elapsed < 10  # the first violation ended the recording
