@@ -122,3 +122,18 @@ def test_the_version_profile_is_checked_as(tmp_path: Path, profile: str) -> None
     assert history.meta["profile"] == profile
     streams = sum(1 for op in history for argv in op.call if argv[0].startswith(b"X"))
     assert (streams == 0) == (profile == "redis-6.2"), streams
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_a_thousand_clients_of_the_default_workload_are_decided(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Issue #19's thousand clients, on the default async workload (mixed: a generated pool for each
+    of 250 groups, a cas key for each four clients): every epoch decided, none unknown."""
+    recording = record_pressure(Target(redis_server.host, redis_server.port), tmp_path / "h.jsonl",
+                                PressureWorkload(clients=1000, duration=3.0, timeout=5.0, workload="mixed"),
+                                b"redlin:pressure-thousand:", time_limit=30.0)
+    assert recording.verdict == "linearizable", [(check.epoch, check.verdict) for check in recording.checks]
+    assert recording.indeterminate == 0 and recording.operations > 10_000
+    history = load_history(tmp_path / "h.jsonl")
+    assert len({op.client for op in history}) == 1000
+    assert max(number for op in history for _, number in _keys(op)) >= DEFAULT_KEYS + 249 * len(POOL)  # the last group's pool

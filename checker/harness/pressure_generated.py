@@ -165,7 +165,6 @@ class Drawer:
             commands.insert(self.choose(range(len(commands) + 1)), self.choose(QUEUE_ERRORS))
         return ((b"MULTI",), *commands, (b"DISCARD",) if self.random() < 0.1 else (b"EXEC",))
 
-
     def _cached(self, pool: Mapping[str, bytes]) -> Argv:
         """``SCRIPT LOAD`` of one of the group's scripts, ``EVALSHA`` of one (NOSCRIPT until some
         client loaded it), or ``SCRIPT EXISTS`` of some (the last is never loaded).  Each names a
