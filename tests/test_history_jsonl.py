@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from redlin import HistoryError, Outcome
+from redlin import History, HistoryError, Outcome
 from redlin.cli import main
-from redlin.errors import EXIT_VIOLATION
+from redlin.errors import EXIT_VIOLATION, UsageError
 from redlin.history.jsonl import HistoryWriter, load_history, save_history
 from redlin.model import NULL_ARRAY, OK, Error, Status
 
@@ -42,6 +42,12 @@ def test_save_then_load_is_identity(tmp_path: Path) -> None:
     second = load_history(tmp_path / "b.jsonl")
     assert [(o.client, o.call, o.result, o.invoke, o.complete, o.outcome) for o in first] == \
            [(o.client, o.call, o.result, o.invoke, o.complete, o.outcome) for o in second]
+    # saved again, over the same file (a report written again into its folder): the file holds the
+    # new history alone, not two histories one after the other (two meta lines: unreadable)
+    save_history(History(first.operations[:1], first.meta), tmp_path / "b.jsonl")
+    assert len(load_history(tmp_path / "b.jsonl")) == 1
+    with pytest.raises(UsageError, match=r"b\.jsonl: the file exists and is not empty"):
+        HistoryWriter(tmp_path / "b.jsonl")  # recording appends: never to a file that holds a history
 
 
 def test_lines_are_on_disk_before_close(tmp_path: Path) -> None:

@@ -287,17 +287,15 @@ class HistoryWriter:
     1
     >>> HistoryWriter(path)
     Traceback (most recent call last):
-    ...
     redlin.errors.UsageError: .../h.jsonl: the file exists and is not empty; a history is written to a new file
     """
 
     def __init__(self, path: str | os.PathLike[str], *, model: str = "redis", **meta: Any) -> None:
         self.path = Path(path)
         self.model = model
-        self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        if self._file.tell():  # another history's events: a second meta line would make both unreadable
-            self._file.close()
+        if self.path.exists() and self.path.stat().st_size:  # another history's: a second meta line spoils both
             raise UsageError(f"{self.path}: the file exists and is not empty; a history is written to a new file")
+        self._file: IO[str] = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         self._lock = threading.Lock()
         self._invoking = threading.Lock()
         self._next = 0
@@ -346,7 +344,7 @@ class HistoryWriter:
 
 
 def save_history(history: History, path: str | os.PathLike[str], *, model: str = "redis") -> None:
-    """Write a whole history (completions follow their invocations, in time order)."""
+    """Write a whole history (completions follow their invocations, in time order), in place of the file's."""
     events: list[tuple[int, int, Operation]] = []
     for op in history:
         events.append((op.invoke, 0, op))
@@ -355,6 +353,7 @@ def save_history(history: History, path: str | os.PathLike[str], *, model: str =
     events.sort(key=lambda e: (e[0], e[1], e[2].id))
     ids: dict[int, int] = {}
     meta = {key: value for key, value in history.meta.items() if key != "model"}
+    Path(path).unlink(missing_ok=True)
     with HistoryWriter(path, model=model, **meta) as writer:
         for time, kind, op in events:
             if kind == 0:
