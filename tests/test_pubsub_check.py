@@ -18,6 +18,7 @@ from redlin import History, Linearizable, Outcome, Violation, check, minimise
 from redlin.adapter.deliveries import impossible_message, receipts, receive_call
 from redlin.adapter.pubsub_check import check_pubsub, minimise_pubsub
 from redlin.adapter.redis_model import redis_model
+from redlin.errors import UsageError
 from redlin.explain.anomalies import TITLES, Message, Subscription, Time
 from redlin.explain.recognise import (
     DUPLICATE_MESSAGE,
@@ -590,3 +591,12 @@ def test_each_pubsub_claim_is_recognised_and_worded(claim: str) -> None:
     assert anomaly.claim == claim
     for fmt in (TEXT, MARKDOWN, HTML):
         assert explanation.paragraphs(fmt)[0].count("client ") >= 1
+
+
+def test_a_recording_never_goes_into_a_file_that_holds_a_history(tmp_path: Path) -> None:
+    """The history writer refuses it (a second meta line would spoil both), before any connection."""
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"event":"meta","format":"redlin-history","version":1,"model":"redis"}\n')
+    with pytest.raises(UsageError, match="h.jsonl: the file exists and is not empty"):
+        record_pubsub("redis://127.0.0.1:1", path)  # nothing listens there: refused before connecting
+    assert path.read_text().count("\n") == 1
