@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -58,6 +59,16 @@ settings.register_profile(
     phases=list(Phase), suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+PRESSURE_KEY = re.compile(rb":e(\d+):k(\d+)$")
+"""A pressure run's key, ``<prefix>e<epoch>:k<n>``, as the end of an argument."""
+
+
+def pressure_keys(call: Sequence[Sequence[bytes]]) -> set[tuple[int, int]]:
+    """The (epoch, number) of every key a pressure operation's ``call`` names."""
+    return {(int(found.group(1)), int(found.group(2)))
+            for argv in call for arg in argv[1:] if (found := PRESSURE_KEY.search(arg)) is not None}
 
 
 def free_port() -> int:

@@ -10,12 +10,11 @@ writes, so that a server watching only a WATCH's first key misses every write to
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
+from conftest import RedisServer, pressure_keys
 
 from redlin import load_history
 from redlin.harness.pressure import DEFAULT_KEYS, PressureWorkload, record_pressure
@@ -27,7 +26,6 @@ from redlin.history.records import Operation, Outcome
 from redlin.model import NULL_ARRAY, QUEUED, Status
 
 OK = Status("OK")
-_KEY = re.compile(rb":e(\d+):k(\d+)$")
 
 
 def _epoch(key: bytes) -> int:
@@ -117,8 +115,7 @@ def test_each_cas_key_is_used_by_a_few_clients_only(redis_server: RedisServer, t
     users: dict[tuple[int, int], set[object]] = {}  # (epoch, key number) -> clients
     for op in load_history(tmp_path / "h.jsonl"):
         # every key the operation names (UNWATCH, generated PING and ECHO name none)
-        for epoch, number in {(int(found.group(1)), int(found.group(2)))
-                              for argv in op.call for arg in argv[1:] if (found := _KEY.search(arg)) is not None}:
+        for epoch, number in pressure_keys(op.call):
             users.setdefault((epoch, number), set()).add(op.client)
     assert max(number for _, number in users) >= DEFAULT_KEYS  # mixed's generated operations: not cas keys
     users = {where: clients for where, clients in users.items() if where[1] < DEFAULT_KEYS}

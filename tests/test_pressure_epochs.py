@@ -10,11 +10,10 @@ one) finds every fault a pressure workload can show, and the run says how soon.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
+from conftest import PRESSURE_KEY, RedisServer, pressure_keys
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,8 +26,6 @@ from redlin.harness.pressure_workloads import MIXED_CYCLE, MIXED_GENERATED
 from redlin.harness.target import Target
 from redlin.history.records import Outcome
 from redlin.serve.server import start_in_thread
-
-_KEY = re.compile(rb":e(\d+):k(\d+)$")
 
 
 def _key(call: tuple[tuple[bytes, ...], ...]) -> bytes:
@@ -72,13 +69,13 @@ def test_keys_name_the_epoch_of_their_invocation(redis_server: RedisServer, tmp_
     for op in history:
         if op.call == ((b"UNWATCH",),):  # a check-and-set whose epoch ended (tests/test_pressure_cas.py)
             continue
-        keys = [found for argv in op.call for arg in argv[1:] if (found := _KEY.search(arg)) is not None]
-        if not keys or int(keys[0].group(2)) >= DEFAULT_KEYS:  # generated (tests/test_pressure_generated.py)
+        keys = pressure_keys(op.call)
+        if not keys or min(number for _, number in keys) >= DEFAULT_KEYS:  # generated (tests/test_pressure_generated.py)
             generated += 1
-            assert all(int(found.group(1)) == epoch_at(op.invoke - recording.started_ns, 1_000_000_000)
-                       for found in keys), (op.call, op.invoke)
+            assert all(epoch == epoch_at(op.invoke - recording.started_ns, 1_000_000_000)
+                       for epoch, _ in keys), (op.call, op.invoke)
             continue
-        found = _KEY.search(_key(op.call))
+        found = PRESSURE_KEY.search(_key(op.call))
         assert found is not None, op.call
         epoch, number = int(found.group(1)), int(found.group(2))
         assert epoch == epoch_at(op.invoke - recording.started_ns, 1_000_000_000), (op.call, op.invoke)

@@ -9,12 +9,11 @@ linearizable; against the embedded server each corner fault it exists for is fou
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
+from conftest import RedisServer, pressure_keys
 
 from redlin import load_history
 from redlin.harness.grammar import TYPES
@@ -24,17 +23,10 @@ from redlin.harness.pressure_epochs import epoch_at
 from redlin.harness.pressure_generated import GROUP_LANES, POOL
 from redlin.harness.pressure_run import run_pressure
 from redlin.harness.target import Target
-from redlin.history.records import History, Operation, Outcome
+from redlin.history.records import History, Outcome
 from redlin.model import NULL_ARRAY, Error, Status
 
-_KEY = re.compile(rb":e(\d+):k(\d+)$")
 _KEYLESS = {b"PING", b"ECHO", b"SCRIPT"}
-
-
-def _keys(op: Operation) -> set[tuple[int, int]]:
-    """The (epoch, number) of every key an operation names."""
-    return {(int(found.group(1)), int(found.group(2)))
-            for argv in op.call for arg in argv[1:] if (found := _KEY.search(arg)) is not None}
 
 
 def _users(history: History, started_ns: int, epoch_ns: int) -> dict[tuple[int, int], set[object]]:
@@ -42,7 +34,7 @@ def _users(history: History, started_ns: int, epoch_ns: int) -> dict[tuple[int, 
     of one group, of the epoch its invocation lies in, past the numbered keys."""
     users: dict[tuple[int, int], set[object]] = {}
     for op in history:
-        keys = _keys(op)
+        keys = pressure_keys(op.call)
         if not keys:  # PING, ECHO or SCRIPT, or a block of them and commands refused at queue time
             assert all(argv[0] in _KEYLESS or len(argv) == 1 for argv in op.call), op.call
             continue
@@ -136,4 +128,4 @@ def test_a_thousand_clients_of_the_default_workload_are_decided(redis_server: Re
     assert recording.indeterminate == 0 and recording.operations > 10_000
     history = load_history(tmp_path / "h.jsonl")
     assert len({op.client for op in history}) == 1000
-    assert max(number for op in history for _, number in _keys(op)) >= DEFAULT_KEYS + 249 * len(POOL)  # the last group's pool
+    assert max(number for op in history for _, number in pressure_keys(op.call)) >= DEFAULT_KEYS + 249 * len(POOL)  # the last group's pool
