@@ -41,6 +41,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import lru_cache, partial
 
 from redlin.adapter.deliveries import impossible_message, is_receive_argv
+from redlin.adapter.lookahead import lookahead
 from redlin.adapter.members import by_member
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
 from redlin.adapter.script_cache import cache_reads, fills_cache, script_cache_keys
@@ -587,6 +588,7 @@ def redis_model(*, partitioned: bool = True, protocol: int = 2, profile: str = D
         describe_operation=describe_operation,
         describe_state=describe_state,
         find_impossible=impossible_message,  # a Pub/Sub message read that no PUBLISH sent (that often)
+        for_part=partial(lookahead, step=keyed if partitioned else whole, protocol=protocol),
         # No minimiser groups: a weakened operation keeps its client's session (ends_session), so
         # a WATCH can be weakened apart from its EXEC without changing what the session means.
     )

@@ -122,6 +122,13 @@ class Model(Generic[S]):
         state in the same way (``op.call`` for a register, whatever the client).  Equal keys for
         operations that differ in any state (say, through a client's session) make the checker
         unsound; ``None`` (the default) treats every operation as unique.
+    for_part:
+        ``for_part(ops)`` optionally gives the search of the part ``ops`` a step of its own, or
+        ``None`` to use ``step``.  It must return what ``step`` returns, or ``None`` where the part's
+        operations show that no linearization can go on from the state it would return (the Redis
+        model refuses mailboxes its subscribers cannot read: :mod:`redlin.adapter.lookahead`).
+        Only the search uses it; refusing a state some linearization goes through makes the
+        checker unsound.
     describe_operation, describe_state:
         Short human text for reports (``"write 3"``, ``"cas 1->2 ok"``, ``"3"``).
     """
@@ -136,6 +143,7 @@ class Model(Generic[S]):
     find_impossible: Callable[[Sequence[Operation]], Operation | None] | None = None
     read_only: Callable[[Operation], bool] | None = None
     effect: Callable[[Operation], Hashable] | None = None
+    for_part: Callable[[Sequence[Operation]], Callable[[S, Operation], S | None] | None] | None = None
 
 
 def partition_by_keys(

@@ -359,7 +359,7 @@ def _search(
     for entry in reads:
         committed[entry] = True
 
-    step = model.step
+    step = (model.for_part(ops) if model.for_part is not None else None) or model.step
     state: Hashable = model.init()
     # The definite operations linearized so far: every one ranked below `low`, and those of
     # `window` (bit k: rank low + k; bit 0 is clear).  Real time keeps them close to a prefix, so
