@@ -297,7 +297,7 @@ def test_other_workloads_are_refused() -> None:
     with pytest.raises(UsageError) as raised:
         PressureWorkload(duration=1.0, workload="transfer")
     assert str(raised.value) == ("--engine async runs --workload register, counter, counter-multi, counter-script, "
-                                 "counter-long, cas, generated or mixed only, not 'transfer'")
+                                 "counter-long, cas, generated, pubsub or mixed only, not 'transfer'")
 
 
 @pytest.mark.redis
@@ -384,7 +384,7 @@ def test_too_few_file_descriptors_is_one_line(monkeypatch: pytest.MonkeyPatch) -
 def test_cli_refuses_other_workloads(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--engine", "async", "--workload", "transfer", "--duration", "1"]) == 3
     err = capsys.readouterr().err
-    assert "--engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas, generated or mixed only, not 'transfer'" in err
+    assert "--engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas, generated, pubsub or mixed only, not 'transfer'" in err
     assert "\n" not in err.strip()
     assert main(["run", "--engine", "async", "--rate", "100", "--duration", "1"]) == 3
     assert "--rate does not apply to --engine async" in capsys.readouterr().err

@@ -103,7 +103,8 @@ class PressureWorkload:
     ``register``, ``SET`` of unique values; ``counter``, ``INCR``; ``counter-multi``, a MULTI block
     of two ``INCR``; ``counter-script``, an ``EVAL`` of a script that runs two ``INCR``; ``counter-long``,
     a MULTI block of five ``INCR``; ``cas``, WATCH, GET and a MULTI block of SET; ``generated``, any
-    modelled command or a MULTI block of them; ``mixed``, all of them.  ``loop`` is the
+    modelled command or a MULTI block of them; ``pubsub``, PUBLISH read by a few subscribers
+    (:mod:`redlin.harness.pressure_pubsub`); ``mixed``, all of them.  ``loop`` is the
     workers' event loop (:data:`~redlin.harness.pressure_clients.EVENT_LOOPS`).
     """
 

@@ -14,7 +14,9 @@ checked (a worker that stalled longer than the grace) reopens it: it is checked 
 An invocation that names no key (a check-and-set's ``UNWATCH``, sent when the epoch of its
 ``WATCH`` ended, :mod:`redlin.harness.pressure_workloads`; a generated ``PING`` or ``ECHO``) goes to the
 epoch its invocation time lies in: its reply depends on no state, so whichever part holds it cannot
-fail for it.  (A command whose reply depends on state must name its epoch: the time of an invocation
+fail for it.  (A command whose reply depends on state must name its epoch: a Pub/Sub line names a channel of its
+epoch, ``<prefix>ch:e<epoch>:k<n>``, a subscriber's PING and the QUIT that ends a broken connection's
+subscriptions included, :mod:`redlin.harness.pressure_pubsub`; the time of an invocation
 can lie a few nanoseconds, or with ``--dask`` a clock's uncertainty, past the end of the epoch whose
 keys it uses.)  Lines of
 no epoch (a keyless invocation before the run's start is known: none today) are checked together

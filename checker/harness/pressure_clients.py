@@ -7,19 +7,16 @@ parsed in the callback that received its bytes, and the client's next command is
 there, so an operation costs no task, future or wake-up of its own (streams cost about one of each
 per read, which is most of an operation's time at these rates).
 
-The workloads (:mod:`redlin.harness.pressure_workloads`) read with ``GET k`` and write on one of a
-few keys under the run's prefix, every command past the run's :class:`~redlin.harness.guard.Guard`:
-a register with unique values, which :mod:`redlin.search.fastpath` checks in O(n log n) per key
-(``SET k v``, ``v`` the client id and its sequence number), or a counter: ``INCR k``, a ``MULTI``
-block of two (or five) ``INCR k``, or an ``EVAL`` of a guarded script that runs ``INCR k`` twice.  A
-write is one operation however many commands it sends (a MULTI block's replies complete it); a
-check-and-set (``cas``) is three, sent one after the other: ``WATCH``, ``GET``, then the MULTI block
-that sets the key (:attr:`_Client.cas` is where a client is in it).  ``generated`` (and one
-operation in seven of ``mixed``) draws each operation from the grammar on its client group's keys
-(:mod:`redlin.harness.pressure_generated`, :attr:`_Client.pool`).  With
-``pipeline`` above 1 a client writes that many operations at once; each is an operation of its own,
-under a client id of its own (a client has one operation in flight in a history), invoked when the
-batch is written and complete when its last reply is read.
+The workloads (:mod:`redlin.harness.pressure_workloads`) read with ``GET k`` and write on a few keys
+under the run's prefix, every command past the run's :class:`~redlin.harness.guard.Guard`: a
+register with unique values (``SET k v``), or a counter (``INCR k``, a ``MULTI`` block of two or
+five, an ``EVAL`` of a guarded script), or by check-and-set (``cas``: ``WATCH``, ``GET``, then a MULTI
+block, three operations; :attr:`_Client.cas` is where a client is in it).  A write is one operation
+however many commands it sends.  ``generated`` (and one operation in seven of ``mixed``) draws each
+operation from the grammar on its client group's keys (:mod:`redlin.harness.pressure_generated`,
+:attr:`_Client.pool`); ``pubsub`` publishes, and some slots subscribe
+(:mod:`redlin.harness.pressure_pubsub`).  With ``pipeline`` above 1 a client writes that many
+operations at once, each under a client id of its own (a lane), invoked when the batch is written.
 
 Crash safety
 ------------
@@ -46,10 +43,6 @@ Operation and client ids are unique across workers without talking to each other
 
 >>> spec = WorkerSpec(index=1, workers=2, host="127.0.0.1", port=6379, path="h.jsonl", prefix=b"redlin:r:",
 ...                   clients=4, keys=8, pipeline=1, read_share=0.5, timeout=1.0, duration_ns=0, ops=None, seed=0)
->>> [_Ids(spec.index, spec.workers).next_client() for _ in range(2)]
-[2, 2]
->>> ids = _Ids(1, 2); ids.next_client(), ids.next_client(), ids.next_op(), ids.next_op()
-(2, 4, 1, 3)
 >>> event_loop("asyncio"), event_loop("auto") in ("uvloop", "asyncio")
 ('asyncio', True)
 >>> call_json((b"SET", b"redlin:r:k1", b"7.1"))
@@ -77,7 +70,8 @@ from redlin.harness.guard import Guard
 from redlin.harness.pressure_epochs import epoch_at, epoch_end
 from redlin.harness.pressure_generated import Drawer, client_group, group_pool, script_bodies
 from redlin.harness.pressure_log import EventLog
-from redlin.harness.pressure_spec import WorkerReport, WorkerSpec, epoch_key
+from redlin.harness.pressure_pubsub import Subscriber, channels, is_subscriber, publish_share, publish_step
+from redlin.harness.pressure_spec import Ids, WorkerReport, WorkerSpec, epoch_key
 from redlin.harness.pressure_workloads import (
     MIXED_GENERATED,
     UNWATCH,
@@ -113,23 +107,6 @@ EVENT_LOOPS: Final = ("auto", "uvloop", "asyncio")
 Argv = tuple[bytes, ...]
 
 
-class _Ids:
-    """Operation and client ids of worker ``index`` of ``workers``, unique over all workers."""
-
-    def __init__(self, index: int, workers: int) -> None:
-        self.step = workers
-        self.op = index - workers
-        self.client = index + 1 - workers
-
-    def next_op(self) -> int:
-        self.op += self.step
-        return self.op
-
-    def next_client(self) -> int:
-        self.client += self.step
-        return self.client
-
-
 class _Client(asyncio.Protocol):
     """One client slot: a connection (renewed after a loss, under new client ids) in a closed loop."""
 
@@ -138,6 +115,7 @@ class _Client(asyncio.Protocol):
         # The one cas key number this client may use, by its slot among all the run's clients.
         self.cas_key = cas_keys(worker.spec.workload, worker.spec.keys, slot)[1]
         self.group = client_group(slot, worker.spec.pipeline)  # its generated steps' group of keys
+        self.publishes = publish_share(worker.spec.workload, slot)
         self.pool: dict[str, bytes] | None = None  # and that group's keys of :attr:`epoch`
         self.keys: list[bytes] = []  # the keys of :attr:`epoch` this client uses
         self.epoch = -1
@@ -230,6 +208,10 @@ class _Client(asyncio.Protocol):
                     spec.workload == "generated" or rng.random() < MIXED_GENERATED):  # a step drawn from the grammar
                 self.sequence += 1
                 commands, call, data = drawer.step(self.pool, b"%d-%d" % (lane, self.sequence))
+                payload.append(data)
+            elif self.publishes and rng.random() < self.publishes:  # the subscribers are :class:`Subscriber`
+                self.sequence += 1
+                commands, call, data = publish_step(rng, worker.channels, b"%d-%d" % (lane, self.sequence))
                 payload.append(data)
             elif rng.random() < spec.read_share:
                 commands = ((b"GET", key),)
@@ -360,11 +342,12 @@ class _Worker:
     def __init__(self, spec: WorkerSpec, log: EventLog, holding: bool = False) -> None:
         self.spec = spec
         self.log = log
-        self.ids = _Ids(spec.index, spec.workers)
+        self.ids = Ids(spec.index, spec.workers)
         self.rng = random.Random(spec.seed * 1_000_003 + spec.index)
         self.epoch = -1
         self.epoch_ends = 0  # when the epoch of :attr:`keys` ends (``time.monotonic_ns()``)
         self.keys: list[bytes] = []
+        self.channels: tuple[bytes, ...] = ()  # the Pub/Sub channels of :attr:`epoch`
         self.key_json: dict[bytes, str] = {}
         self.get_json: dict[bytes, str] = {}
         self.writes: dict[bytes, Write] = {}  # each key's write (none for a register's, made each time)
@@ -379,9 +362,13 @@ class _Worker:
         self.rejected: dict[str, int] = {}
         self.problems: list[str] = []
         self.clients: list[_Client] = []
+        self.subscribers = 0  # client slots that are a :class:`Subscriber`
         self.holding = holding  # clients hold their first commands until the go (:meth:`open_first`)
         self.waiting = spec.clients  # client slots neither set up once nor given up
         self.all_set: asyncio.Future[None] = log.loop.create_future()
+        self.going: asyncio.Future[None] = log.loop.create_future()  # done at the go: subscribers start
+        if not holding:
+            self.going.set_result(None)
         self.failure: str | None = None
         self.loop = type(log.loop).__module__.partition(".")[0]  # the loop that runs: "uvloop" or "asyncio"
 
@@ -397,8 +384,9 @@ class _Worker:
             self.keys = [epoch_key(spec.prefix, epoch, number) for number in range(spec.keys)]
             self.key_json = {key: json.dumps(key.decode("utf-8", "surrogateescape")) for key in self.keys}
             self.get_json = {key: call_json((b"GET", key)) for key in self.keys}
+            self.channels = channels(spec.prefix, epoch)
             self.writes = {key: Write.of(kind, key, number) for number, key in enumerate(self.keys)
-                           if (kind := key_workload(spec.workload, number)) not in ("register", "generated")}
+                           if (kind := key_workload(spec.workload, number)) not in ("register", "generated", "pubsub")}
         return self.keys
 
     def may_go(self, now: int | None = None) -> bool:
@@ -427,7 +415,7 @@ class _Worker:
         if len(self.problems) < 10:
             self.problems.append(text)
 
-    def arrived(self, client: _Client) -> None:
+    def arrived(self, client: _Client | Subscriber) -> None:
         """``client`` is set up for the first time, or gave up: once every slot is, :attr:`all_set`."""
         if not client.counted:
             client.counted = True
@@ -449,6 +437,7 @@ class _Worker:
                 break
         self.spec = replace(self.spec, started_ns=int(start.value))
         self.holding = False
+        self.going.set_result(None)
         for client in self.clients:
             if client.held:
                 client.held = False
@@ -459,7 +448,12 @@ class _Worker:
 
     async def client(self, loop: asyncio.AbstractEventLoop) -> None:
         """One client slot: connect, run until stopped, reconnect after every loss."""
-        client = _Client(self, len(self.clients) * self.spec.workers + self.spec.index)
+        slot = (len(self.clients) + self.subscribers) * self.spec.workers + self.spec.index
+        if is_subscriber(self.spec.workload, slot):
+            self.subscribers += 1
+            await Subscriber(self, slot).run(loop)
+            return
+        client = _Client(self, slot)
         self.clients.append(client)
         first = True
         try:

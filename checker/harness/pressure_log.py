@@ -30,12 +30,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Final
+from typing import Final, Protocol
 
-__all__ = ["FLUSH_LINES", "EventLog"]
+__all__ = ["FLUSH_LINES", "EventLog", "Sink"]
 
 FLUSH_LINES: Final = 4096
 """Lines the log holds before it writes them at once, whatever the turn of the loop."""
+
+
+class Sink(Protocol):
+    """Where :meth:`EventLog.send` writes: an asyncio transport, or a Pub/Sub subscriber's socket
+    (:mod:`redlin.harness.pressure_pubsub`)."""
+
+    def is_closing(self) -> bool: ...
+
+    def write(self, data: bytes) -> None: ...
 
 
 class EventLog:
@@ -46,7 +55,7 @@ class EventLog:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         self.loop = loop
         self.lines: list[str] = []
-        self.sends: list[tuple[asyncio.Transport, bytes]] = []
+        self.sends: list[tuple[Sink, bytes]] = []
         self.scheduled = False
 
     def invoke(self, op: int, client: int, call: str, time: int) -> None:
@@ -61,7 +70,7 @@ class EventLog:
         """A completion without result: ``info`` (indeterminate) or ``fail``."""
         self.lines.append(f'{{"event":"{outcome}","op":{op},"time":{time},"error":{json.dumps(error)}}}\n')
 
-    def send(self, transport: asyncio.Transport, payload: bytes) -> None:
+    def send(self, transport: Sink, payload: bytes) -> None:
         """Send ``payload`` once the lines logged so far are in the file (this turn's end)."""
         self.sends.append((transport, payload))
         if not self.scheduled:

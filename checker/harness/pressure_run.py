@@ -6,8 +6,9 @@ two ``INCR k``, ``counter-script`` with an ``EVAL`` of a guarded script that run
 twice, and ``counter-long`` with a MULTI block of five ``INCR k`` (each write one operation);
 ``cas`` writes by optimistic locking, three operations in turn: ``WATCH``, ``GET`` and a MULTI
 block that sets ``k``.  ``generated`` draws each operation from the grammar of the whole model: any
-modelled command, or a MULTI block of them (:mod:`redlin.harness.pressure_generated`).  ``mixed``
-has each of them.
+modelled command, or a MULTI block of them (:mod:`redlin.harness.pressure_generated`).  ``pubsub``
+publishes to each epoch's channels while a few clients subscribe and read every message
+(:mod:`redlin.harness.pressure_pubsub`).  ``mixed`` has each of them.
 
 Where :func:`redlin.harness.runner.run` draws programs and runs them between barriers, this run keeps
 ``--clients`` connections busy for ``--duration`` seconds (or ``--ops`` operations) with the pressure
@@ -31,7 +32,7 @@ notes give each worker's clock offset, uncertainty and file.
 >>> pressure_workload_name("transfer")
 Traceback (most recent call last):
 ...
-redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas, generated or mixed only, not 'transfer'
+redlin.errors.UsageError: --engine async runs --workload register, counter, counter-multi, counter-script, counter-long, cas, generated, pubsub or mixed only, not 'transfer'
 >>> PRESSURE_FAULTS["exec-not-atomic"], PRESSURE_FAULTS["script-not-atomic"]
 ('counter-multi', 'counter-script')
 """
@@ -76,9 +77,10 @@ PRESSURE_FAULTS: Final = {"stale-read": "register", "lost-write": "register", "i
                           **dict.fromkeys(("multi-value-reversed", "decrby-overflow-wraps", "score-shortest-format",
                                            "echo-as-status", "count-as-bulk", "wrongtype-as-err",
                                            "arity-error-typed-name", "script-cache-per-connection",
-                                           "group-forgets-delivery"), "generated")}
-"""The embedded server's planted faults a pressure workload can show, and the workload that shows each
-(the other four are Pub/Sub's)."""
+                                           "group-forgets-delivery"), "generated"),
+                          **dict.fromkeys(("drop-message", "duplicate-message", "reorder-delivery",
+                                           "wrong-receiver-count"), "pubsub")}
+"""The embedded server's planted faults, and the pressure workload that shows each."""
 DEFAULT_DURATION: Final = 10.0
 """Seconds of a pressure run given neither --duration nor --ops."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["RECONNECT_TIME", "WorkerReport", "WorkerSpec", "epoch_key"]
+__all__ = ["RECONNECT_TIME", "Ids", "WorkerReport", "WorkerSpec", "epoch_key"]
 
 RECONNECT_TIME: Final = 5.0
 """Seconds a client keeps trying to reconnect before it stops."""
@@ -95,3 +95,27 @@ def epoch_key(prefix: bytes, epoch: int, number: int) -> bytes:
     b'redlin:r:e3:k7'
     """
     return prefix + b"e%d:k%d" % (epoch, number)
+
+
+class Ids:
+    """Operation and client ids of worker ``index`` of ``workers``, unique over all workers: worker
+    ``w`` of ``n`` numbers operations ``w, w + n, w + 2n, ...`` and clients from ``w + 1``.
+
+    >>> [Ids(1, 2).next_client() for _ in range(2)]
+    [2, 2]
+    >>> ids = Ids(1, 2); ids.next_client(), ids.next_client(), ids.next_op(), ids.next_op()
+    (2, 4, 1, 3)
+    """
+
+    def __init__(self, index: int, workers: int) -> None:
+        self.step = workers
+        self.op = index - workers
+        self.client = index + 1 - workers
+
+    def next_op(self) -> int:
+        self.op += self.step
+        return self.op
+
+    def next_client(self) -> int:
+        self.client += self.step
+        return self.client

@@ -39,6 +39,9 @@ Every workload but ``generated`` reads with ``GET k``; their writes are (:data:`
 ``generated`` draws every operation from the grammar of the whole model, on keys of its own for
 each group of clients, beyond the epoch's numbered keys (:mod:`redlin.harness.pressure_generated`).
 
+``pubsub`` publishes to channels of each epoch, and a few clients subscribe and read every message
+(:mod:`redlin.harness.pressure_pubsub`).
+
 ``mixed`` writes each key as one of the six (:func:`key_workload`), and makes one operation in
 :data:`MIXED_GENERATED` a ``generated`` one: a run that does not know which fault it looks for sees
 all of them, as ``redlin run``'s default workload does.
@@ -80,14 +83,16 @@ WORKLOADS: Final = {
     "counter-long": "MULTI, INCR k five times, EXEC",
     "cas": "WATCH k' k, GET k, then MULTI, SET k v, EXEC",
     "generated": "any modelled command, or a MULTI block of them, drawn from the grammar",
+    "pubsub": "PUBLISH to an epoch's channels, read by a few subscribers",
     "mixed": "each key one of the six above, in turn, and one operation in seven generated",
 }
-"""The workloads the pressure engine runs, by name, and what each writes with (each reads with GET)."""
+"""The workloads the pressure engine runs, by name, and what each writes with (each reads with GET but
+``generated`` and ``pubsub``)."""
 MIXED_CYCLE: Final = ("register", "counter", "counter-multi", "counter-script", "counter-long", "cas")
 """The writes of ``mixed``: key number ``n`` of an epoch is written as ``MIXED_CYCLE[n % 6]``."""
 WORKLOAD_NAMES: Final = ", ".join(list(WORKLOADS)[:-1]) + " or " + list(WORKLOADS)[-1]
 """The names of :data:`WORKLOADS` in a sentence: ``register, counter, counter-multi, counter-script,
-counter-long, cas, generated or mixed``."""
+counter-long, cas, generated, pubsub or mixed``."""
 LONG_INCRS: Final = 5
 """The ``INCR`` commands of a ``counter-long`` block."""
 CAS_CLIENTS: Final = 4

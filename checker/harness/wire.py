@@ -182,15 +182,8 @@ class Connection:
         """From now on, keep in :attr:`arrived` when the kernel received each reply's bytes (Linux,
         plain TCP); whether it can.  A busy or descheduled thread may read a reply milliseconds after
         it came: the kernel's time does not move with it."""
-        sock = self._socket()
-        if not sys.platform.startswith("linux") or type(sock) is not socket.socket:
-            return False
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-        except OSError:
-            return False
-        self._stamped = True
-        return True
+        self._stamped = stamp_arrivals(self._socket())
+        return self._stamped
 
     def execute(self, *argv: Arg) -> Reply:
         """Send one command and return its reply."""
@@ -226,8 +219,7 @@ class Connection:
                 return reply  # type: ignore[return-value]  # a reply parser never yields argv
             try:
                 if self._stamped:
-                    data, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(_TIMESPEC.size))
-                    self.arrived = _kernel_time(ancillary)
+                    data, self.arrived = receive_stamped(sock)
                 else:
                     data = sock.recv(65536)
             except TimeoutError as error:
@@ -289,6 +281,25 @@ class Connection:
         return f"{self.host}:{self.port}"
 
 
+def stamp_arrivals(sock: socket.socket) -> bool:
+    """Have the kernel note when it received the bytes ``sock`` reads (Linux, plain TCP; read them
+    with :func:`receive_stamped`); whether it can."""
+    if not sys.platform.startswith("linux") or type(sock) is not socket.socket:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def receive_stamped(sock: socket.socket) -> tuple[bytes, int]:
+    """Up to 64 KiB from ``sock`` (after :func:`stamp_arrivals`) and when the kernel received them,
+    on the ``time.monotonic_ns()`` scale (see :func:`_kernel_time`); ``OSError`` as ``recv``'s."""
+    data, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(_TIMESPEC.size))
+    return data, _kernel_time(ancillary)
+
+
 def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int:
     """The kernel's receive time in ``ancillary`` (the wall clock), on the ``time.monotonic_ns()``
     scale; now if there is none, or if it is more than a second old (the wall clock was set).
@@ -302,4 +313,5 @@ def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int:
     return now
 
 
-__all__ = ["AuthRefused", "Connection", "NotRESP", "ProtocolRefused", "WireClosed", "WireError", "WireTimeout"]
+__all__ = ["AuthRefused", "Connection", "NotRESP", "ProtocolRefused", "WireClosed", "WireError", "WireTimeout",
+           "receive_stamped", "stamp_arrivals"]
