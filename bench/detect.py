@@ -407,8 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--engine", choices=("programs", "async", "both"), default="programs",
                         help="async: the pressure engine (redlin run --engine async), the faults its workloads can show "
-                             "(register, counter, counter-multi, counter-script, counter-long, cas, generated, "
-                             "mixed); both: the programs engine and the pressure engine one after the other on those faults, same seeds, and the "
+                             "(every one: register, counter, counter-multi, counter-script, counter-long, cas, generated, "
+                             "pubsub, mixed); both: the programs engine and the pressure engine one after the other on those faults, same seeds, and the "
                              "ratio of their median times")
     args = parser.parse_args(argv)
     runs = [w for w in PRESSURE_WORKLOADS if args.engine == "async" or w in FAMILIES]  # both: each engine's
