@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import RedisServer
+from conftest import RedisServer, private_server
 
 from redlin import load_history
 from redlin.harness.pressure import PressureWorkload, record_pressure
@@ -110,6 +110,22 @@ def test_a_subscriber_whose_connection_is_killed_goes_on(redis_server: RedisServ
     assert all(op.call[0][1] in channels(_PREFIX + b"killed:", _epoch_of(op)) for op in ended
                if op.call[0][0] == b"QUIT")
     assert recording.reconnects >= 2 and len(_subscribers(history)) > 2  # new client ids
+
+
+@pytest.mark.redis
+def test_a_server_that_refuses_connections_is_no_violation(tmp_path: Path) -> None:
+    """With room for three connections of eight, the refusals (``max number of clients``, also
+    before a subscriber asked anything) are counted, never read as messages, and the subscribers
+    wait before they try again."""
+    with private_server(tmp_path / "server", "--maxclients", "3") as server:
+        recording = record_pressure(Target(server.host, server.port), tmp_path / "h.jsonl",
+                                    PressureWorkload(clients=8, duration=1.5, epoch=0.25, timeout=2.0, processes=1,
+                                                     workload="pubsub"), _PREFIX + b"full:")
+    assert recording.verdict == "linearizable", recording.checks
+    assert recording.rejected.get("max clients", 0) > 0
+    assert any("subscriber" in problem for problem in recording.problems), recording.problems
+    assert recording.reconnects < 500  # at most ten a second for each client slot
+    assert not any(op.call[0][0] == b"RECV" and op.call == ((b"RECV",),) for op in load_history(tmp_path / "h.jsonl"))
 
 
 def test_who_subscribes_and_who_publishes() -> None:

@@ -40,7 +40,9 @@ A connection that breaks: the command in flight is indeterminate (it may have ru
 session ended); if none was and the subscriber had subscriptions, it writes the indeterminate
 ``QUIT <channel>`` that :mod:`redlin.harness.pubsub_clients` argues for, just after its last event
 (the channel names the epoch; QUIT takes any arguments, and an indeterminate operation ends its
-client's session in the model).  It then goes on as a new client on a new connection.
+client's session in the model).  It then goes on as a new client on a new connection, after
+:data:`AGAIN_PAUSE`.  An error no command of its asked for is the server refusing the connection
+(``max number of clients``): noted as a problem, never recorded as a message.
 
 >>> [slot for slot in range(40) if is_subscriber("pubsub", slot)]
 [0, 4, 8, 12]
@@ -86,6 +88,8 @@ MOST_SUBSCRIBERS: Final = 4
 """The most subscribers of a run."""
 PAUSE: Final = 0.005
 """The longest pause, in seconds, between two commands of a subscriber (drawn uniformly)."""
+AGAIN_PAUSE: Final = 0.1
+"""Seconds a subscriber whose connection broke (or was refused) waits before it connects again."""
 BLOCK_SHARE: Final = 0.2
 """The share of a publisher's operations that are two PUBLISHes in one MULTI block."""
 PUBLISH_SHARE: Final = 0.25
@@ -241,6 +245,8 @@ class Subscriber:
                     await self._control(loop)
                 finally:
                     self._close(loop)
+                if self.broken is not None:
+                    await asyncio.sleep(AGAIN_PAUSE)  # a server that refuses connections is not hammered
         finally:
             worker.arrived(self)
 
@@ -414,7 +420,12 @@ class Subscriber:
 
     def _frame(self, frame: Reply, arrived: int) -> None:
         worker, flight = self.worker, self.flight
-        if flight is None:  # an idle read: one RECV operation, at its arrival
+        if flight is None and type(frame) is Error:  # no command asked: the server refuses the connection
+            worker.problem(f"a subscriber's connection was refused: {frame.text}")
+            self._break(f"refused: {frame.text}", arrived)
+            return
+        if flight is None:  # an idle read: one RECV operation, at its arrival (a frame no command asked for
+            # that is not a message is recorded so too, and the check shows it)
             op = worker.ids.next_op()
             start = self._at(arrived)
             worker.log.invoke(op, self.client, call_json(receive_call(frame)), start)
