@@ -60,7 +60,8 @@ def test_generated_operations_on_a_real_server(redis_server: RedisServer, tmp_pa
     assert len(history) == recording.operations == 6000
     assert all(op.outcome is Outcome.OK for op in history)
     names = Counter(argv[0].decode().lower() for op in history for argv in op.call)
-    assert len(names) > 120, names  # of the grammar's 145
+    assert len(names) > 120, names  # of the grammar's 145, LCS left out
+    assert "lcs" not in names  # one LCS of two 10 kB strings held the server for 170 ms, every client waiting
     assert {TYPES[name] for name in names if name in TYPES} == set("vlhszx")
     endings: Counter[str] = Counter()
     for op in history:

@@ -19,7 +19,11 @@ script cache):
 - ``EVAL`` of drawn scripts: the model's script cache is state every script shares, and bodies
   common to all clients would tie all of an epoch's keys into one part (``counter-script`` shows
   scripts; the cached scripts above are each group's own, so they tie only its keys);
-- Pub/Sub and the commands :data:`~redlin.harness.grammar.LEFT_OUT` names.
+- ``LCS``: its time grows with the product of its two strings' lengths, and at the engine's rate
+  appends grow a string to about 10 kB within an epoch; one ``LCS k k`` then held redis-server for
+  about 170 ms (its SLOWLOG), every client of the run waiting, and the model's check pays it as well
+  (``--workload model`` still draws it);
+- Pub/Sub (``pubsub`` shows it) and the commands :data:`~redlin.harness.grammar.LEFT_OUT` names.
 
 The search follows every session of a part, and drawn commands join keys (``RENAME``, ``SUNIONSTORE``,
 ``LMOVE``...), so the clients are in groups of :data:`GROUP_LANES` client ids (lanes: with ``pipeline``
@@ -93,7 +97,7 @@ STREAM_STEPS: Final = (
 entry delivered to one consumer at a time, pending until acknowledged; ids ``1-0``, ``1-1``... in the
 order the XADDs run): drawn commands reach a group only by chance."""
 _CACHE_VERBS: Final = ("load", "evalsha", "exists", "load", "evalsha")
-_NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch"))
+_NAMES: Final = tuple(name for name in GRAMMAR if name not in ("watch", "unwatch", "lcs"))
 _LENGTHS: Final = (1, 2, 3, 2, 4, 6, 12)
 """A block's commands, drawn from these (long blocks find atomicity lost only past some length)."""
 
