@@ -37,7 +37,9 @@ hand over that moment); messages read before a reply are part of that command's 
 events get strictly increasing times, so the order they arrived in is kept.
 
 A connection that breaks: the command in flight is indeterminate (it may have run, then the
-session ended); if none was and the subscriber had subscriptions, it writes the indeterminate
+session ended), and since the connection may have ended before it was sent (the event loop reads the
+end of the connection only when it gets to it), every command is invoked, in the history, just
+after the client's previous event, as :mod:`redlin.harness.pubsub_clients` records it; if none was and the subscriber had subscriptions, it writes the indeterminate
 ``QUIT <channel>`` that :mod:`redlin.harness.pubsub_clients` argues for, just after its last event
 (the channel names the epoch; QUIT takes any arguments, and an indeterminate operation ends its
 client's session in the model).  It then goes on as a new client on a new connection, after
@@ -224,6 +226,7 @@ class Subscriber:
         self.patterns: set[bytes] = set()
         self.epoch = -1
         self.invoked = False
+        self.stamped = False  # the kernel stamps each frame's arrival (wire.stamp_arrivals)
 
     def _at(self, moment: int) -> int:
         self.last = max(moment, self.last + 1)
@@ -241,6 +244,7 @@ class Subscriber:
                 first = False
                 worker.arrived(self)
                 await worker.going
+                self.last = max(self.last, time.monotonic_ns())  # nothing of it happened before the start
                 try:
                     await self._control(loop)
                 finally:
@@ -272,10 +276,10 @@ class Subscriber:
         self.patterns.clear()
         self.epoch, self.invoked, self.last = -1, False, time.monotonic_ns()
         self.lost = loop.create_future()
-        stamped = stamp_arrivals(sock)
+        self.stamped = stamp_arrivals(sock)
         sock.setblocking(False)
         self.sock = _Socket(sock, loop)
-        loop.add_reader(sock.fileno(), self._readable, stamped)
+        loop.add_reader(sock.fileno(), self._readable)
         return True
 
     async def _set_up(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bool:
@@ -369,10 +373,14 @@ class Subscriber:
     async def _request(self, argv: Argv) -> bool:
         """Send one command and record what arrives until its reply; whether the connection still works."""
         worker, sock = self.worker, self.sock
+        while sock is not None and self.broken is None and self._readable():  # first what arrived before it
+            pass
         if self.broken is not None or sock is None:
             return False
         op = worker.ids.next_op()
-        worker.log.invoke(op, self.client, call_json(argv), self._at(time.monotonic_ns()))
+        # invoked just after the client's previous event: the connection may have ended since, and
+        # then this operation, indeterminate, is where the session ends (see the module docstring)
+        worker.log.invoke(op, self.client, call_json(argv), self._at(0))
         self.invoked = True
         flight = self.flight = _Flight(op, argv, confirmations(argv), asyncio.get_running_loop().create_future())
         worker.log.flush()  # now, not at the turn's end: a long flight makes the search follow every order
@@ -393,30 +401,33 @@ class Subscriber:
 
     # --- the reader (a callback of the event loop)
 
-    def _readable(self, stamped: bool) -> None:
+    def _readable(self) -> bool:
+        """Read what has come, record its frames; whether anything had come."""
         sock = self.sock
         if sock is None:
-            return
+            return False
         try:
-            data, arrived = receive_stamped(sock.sock) if stamped else (sock.sock.recv(65536), time.monotonic_ns())
+            data, arrived = receive_stamped(sock.sock) if self.stamped else (sock.sock.recv(65536),
+                                                                             time.monotonic_ns())
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         except OSError as error:
             self._break(f"connection lost: {error}", time.monotonic_ns())
-            return
+            return False
         if not data:
             self._break("connection lost: closed by the server", arrived)
-            return
+            return False
         self.parser.feed(data)
         while self.broken is None:
             try:
                 frame: Reply = self.parser.take()  # type: ignore[assignment]  # a reply parser
             except Incomplete:
-                return
+                break
             except ProtocolError as error:
                 self._break(f"not RESP: {error}", arrived)
-                return
+                break
             self._frame(frame, arrived)
+        return True
 
     def _frame(self, frame: Reply, arrived: int) -> None:
         worker, flight = self.worker, self.flight
