@@ -115,16 +115,15 @@ def lookahead(ops: Sequence[Operation], step: Step, protocol: int = 2) -> Step |
     part's subscribers read (see the module docstring); ``None`` if there is nothing to look at."""
     if protocol != 2 or any(is_restart_argv(op.call[0]) for op in ops if op.call):
         return None
-    if not any(argv and argv[0].lower() in _PUBLISHING for op in ops for argv in op.call):
-        return None
-    readers = _reads(ops)
+    publishing = frozenset(op.id for op in ops if any(argv and argv[0].lower() in _PUBLISHING for argv in op.call))
+    readers = _reads(ops) if publishing else None
     if not readers:
         return None
     watched = tuple(readers.items())
 
     def pruned(state: State, op: Operation) -> State | None:
         after = step(state, op)
-        if after is None or not any(argv and argv[0].lower() in _PUBLISHING for argv in op.call):
+        if after is None or op.id not in publishing:
             return after
         for client, reads in watched:
             box = after.session(client).mailbox

@@ -115,7 +115,7 @@ class _Client(asyncio.Protocol):
         # The one cas key number this client may use, by its slot among all the run's clients.
         self.cas_key = cas_keys(worker.spec.workload, worker.spec.keys, slot)[1]
         self.group = client_group(slot, worker.spec.pipeline)  # its generated steps' group of keys
-        self.publishes = publish_share(worker.spec.workload, slot)
+        self.publish_share = publish_share(worker.spec.workload, slot)
         self.pool: dict[str, bytes] | None = None  # and that group's keys of :attr:`epoch`
         self.keys: list[bytes] = []  # the keys of :attr:`epoch` this client uses
         self.epoch = -1
@@ -209,7 +209,7 @@ class _Client(asyncio.Protocol):
                 self.sequence += 1
                 commands, call, data = drawer.step(self.pool, b"%d-%d" % (lane, self.sequence))
                 payload.append(data)
-            elif self.publishes and rng.random() < self.publishes:  # the subscribers are :class:`Subscriber`
+            elif self.publish_share and rng.random() < self.publish_share:  # subscribers: :class:`Subscriber`
                 self.sequence += 1
                 commands, call, data = publish_step(rng, worker.channels, b"%d-%d" % (lane, self.sequence))
                 payload.append(data)
@@ -362,7 +362,7 @@ class _Worker:
         self.rejected: dict[str, int] = {}
         self.problems: list[str] = []
         self.clients: list[_Client] = []
-        self.subscribers = 0  # client slots that are a :class:`Subscriber`
+        self.slots = 0  # client slots begun (a :class:`_Client` or a :class:`Subscriber`)
         self.holding = holding  # clients hold their first commands until the go (:meth:`open_first`)
         self.waiting = spec.clients  # client slots neither set up once nor given up
         self.all_set: asyncio.Future[None] = log.loop.create_future()
@@ -448,9 +448,9 @@ class _Worker:
 
     async def client(self, loop: asyncio.AbstractEventLoop) -> None:
         """One client slot: connect, run until stopped, reconnect after every loss."""
-        slot = (len(self.clients) + self.subscribers) * self.spec.workers + self.spec.index
+        slot = self.slots * self.spec.workers + self.spec.index
+        self.slots += 1
         if is_subscriber(self.spec.workload, slot):
-            self.subscribers += 1
             await Subscriber(self, slot).run(loop)
             return
         client = _Client(self, slot)

@@ -39,8 +39,8 @@ FLUSH_LINES: Final = 4096
 
 
 class Sink(Protocol):
-    """Where :meth:`EventLog.send` writes: an asyncio transport, or a Pub/Sub subscriber's socket
-    (:mod:`redlin.harness.pressure_pubsub`)."""
+    """Where :class:`EventLog` sends: an asyncio transport, or a Pub/Sub subscriber's socket
+    (:mod:`redlin.harness.pressure_pubsub`, through :meth:`EventLog.send_now`)."""
 
     def is_closing(self) -> bool: ...
 
@@ -76,6 +76,12 @@ class EventLog:
         if not self.scheduled:
             self.scheduled = True
             self.loop.call_soon(self.flush)
+
+    def send_now(self, sink: Sink, payload: bytes) -> None:
+        """Send ``payload`` at once, after the lines logged so far and what waited to be sent (a
+        Pub/Sub subscriber: its command's reply must not wait for the turn's end)."""
+        self.sends.append((sink, payload))
+        self.flush()
 
     def flush(self) -> None:
         self.scheduled = False

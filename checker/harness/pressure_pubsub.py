@@ -71,10 +71,10 @@ from redlin.harness.pressure_log import EventLog
 from redlin.harness.pressure_spec import Ids, WorkerSpec
 from redlin.harness.pressure_workloads import call_json, result_json
 from redlin.harness.pubsub import escape_glob
-from redlin.harness.pubsub_clients import confirmations
+from redlin.harness.pubsub_clients import confirmations, still_to_come, track_subscriptions
 from redlin.harness.server_state import rejection
 from redlin.harness.wire import receive_stamped, stamp_arrivals
-from redlin.model import Error, Frames, Parser, ProtocolError, Reply, encode_command, is_message
+from redlin.model import Error, Frames, Parser, ProtocolError, Reply, encode_command
 from redlin.model._resp import Incomplete
 
 __all__ = ["CHANNELS", "MIXED_PUBLISH_SHARE", "MOST_SUBSCRIBERS", "PAUSE", "PUBLISH_SHARE", "SUBSCRIBER_EVERY",
@@ -171,8 +171,8 @@ class _Flight:
 
 
 class _Socket:
-    """The subscriber's socket as :meth:`EventLog.send` writes to it (commands are small: what the
-    kernel does not take at once waits for the socket to be writable)."""
+    """The subscriber's socket as :class:`EventLog` sends to it (:meth:`EventLog.send_now`; commands
+    are small: what the kernel does not take at once waits for the socket to be writable)."""
 
     def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         self.sock, self.loop = sock, loop
@@ -319,7 +319,7 @@ class Subscriber:
             self.sock.sock.close()
             self.sock = None
         if self.invoked and self.flight is None and (self.channels or self.patterns):
-            name = next(iter(sorted(self.channels) or sorted(self.patterns)))
+            name = min(self.channels or self.patterns)
             log = self.worker.log
             op = self.worker.ids.next_op()
             log.invoke(op, self.client, call_json((b"QUIT", name)), self._at(self.last))
@@ -383,20 +383,14 @@ class Subscriber:
         worker.log.invoke(op, self.client, call_json(argv), self._at(0))
         self.invoked = True
         flight = self.flight = _Flight(op, argv, confirmations(argv), asyncio.get_running_loop().create_future())
-        worker.log.flush()  # now, not at the turn's end: a long flight makes the search follow every order
-        sock.write(encode_command(argv))  # of the messages published meanwhile (see the module docstring)
+        worker.log.send_now(sock, encode_command(argv))  # not at the turn's end: a long flight is costly to search
         try:
             ran = await asyncio.wait_for(asyncio.shield(flight.done), worker.spec.timeout)
         except asyncio.TimeoutError:
             self._break(f"timeout: no reply in {worker.spec.timeout:g} s", time.monotonic_ns())
             return False
         if ran:
-            name = argv[0]
-            subscribed = self.channels if name in (b"SUBSCRIBE", b"UNSUBSCRIBE") else self.patterns
-            if name in (b"SUBSCRIBE", b"PSUBSCRIBE"):
-                subscribed.update(argv[1:])
-            elif name in (b"UNSUBSCRIBE", b"PUNSUBSCRIBE"):
-                subscribed.difference_update(argv[1:])
+            track_subscriptions(argv, self.channels, self.patterns)
         return self.broken is None
 
     # --- the reader (a callback of the event loop)
@@ -444,10 +438,7 @@ class Subscriber:
             worker.completed += 1
             return
         flight.frames.append(frame)
-        if type(frame) is Error:
-            flight.replies_left = 0
-        elif not is_message(frame):
-            flight.replies_left -= 1
+        flight.replies_left = still_to_come(frame, flight.replies_left)
         if flight.replies_left:
             return
         self.flight = None
@@ -476,7 +467,7 @@ class Subscriber:
             return
         self.broken = why
         flight, self.flight = self.flight, None
-        if flight is not None and not flight.done.done():
+        if flight is not None:
             self.worker.log.ended(flight.op, "info", self._at(arrived), why)
             self.worker.indeterminate += 1
             self.worker.completed += 1

@@ -80,7 +80,7 @@ from redlin.history.jsonl import HistoryWriter
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import Error, Frames, ProtocolError, Reply, is_message
 
-__all__ = ["ENDING_CALL", "Log", "Shared", "Subscriber", "confirmations"]
+__all__ = ["ENDING_CALL", "Log", "Shared", "Subscriber", "confirmations", "still_to_come", "track_subscriptions"]
 
 Argv = tuple[bytes, ...]
 
@@ -96,6 +96,34 @@ def confirmations(argv: Argv) -> int:
     """How many frames that are not messages answer ``argv``: one per channel or pattern named (P2,
     P3), one for PING (P7) or any other command."""
     return max(1, len(argv) - 1) if argv[0] in _CONFIRMED else 1
+
+
+def still_to_come(frame: Reply, left: int) -> int:
+    """How many frames that are not messages still answer a command after ``frame`` came, ``left``
+    before it: an error is the whole reply, a message is none of it.
+
+    >>> still_to_come((b"message", b"ch", b"hi"), 2), still_to_come((b"subscribe", b"ch", 1), 2)
+    (2, 1)
+    """
+    if type(frame) is Error:
+        return 0
+    return left if is_message(frame) else left - 1
+
+
+def track_subscriptions(argv: Argv, channels: set[bytes], patterns: set[bytes]) -> None:
+    """What the client is subscribed to after ``argv`` ran (sheet P2, P3).
+
+    >>> channels, patterns = {b"a"}, set()
+    >>> track_subscriptions((b"SUBSCRIBE", b"b"), channels, patterns); track_subscriptions((b"PSUBSCRIBE", b"c*"), channels, patterns)
+    >>> track_subscriptions((b"UNSUBSCRIBE", b"a"), channels, patterns); sorted(channels), sorted(patterns)
+    ([b'b'], [b'c*'])
+    """
+    name = argv[0]
+    subscribed = channels if name in (b"SUBSCRIBE", b"UNSUBSCRIBE") else patterns
+    if name in (b"SUBSCRIBE", b"PSUBSCRIBE"):
+        subscribed.update(argv[1:])
+    elif name in (b"UNSUBSCRIBE", b"PUNSUBSCRIBE"):
+        subscribed.difference_update(argv[1:])
 
 
 class Log:
@@ -370,12 +398,9 @@ class Subscriber:
             self._receipt(item, arrived)
             return True
         flight.frames.append(item)
-        if type(item) is Error:  # a refused command's whole reply
-            flight.replies_left = 0
-        elif is_message(item):
+        if is_message(item):
             self.run.count_received()
-        else:
-            flight.replies_left -= 1
+        flight.replies_left = still_to_come(item, flight.replies_left)
         if not flight.replies_left:
             self._finish(flight, arrived)
         return True
@@ -397,15 +422,7 @@ class Subscriber:
         while flight.outcome is None and self.broken is None:
             self._take(1.0)  # the reader's timeout ends a wait for a reply that never comes
         if flight.outcome is Outcome.OK:
-            name = argv[0]
-            if name == b"SUBSCRIBE":
-                self.channels.update(argv[1:])
-            elif name == b"UNSUBSCRIBE":
-                self.channels.difference_update(argv[1:])
-            elif name == b"PSUBSCRIBE":
-                self.patterns.update(argv[1:])
-            elif name == b"PUNSUBSCRIBE":
-                self.patterns.difference_update(argv[1:])
+            track_subscriptions(argv, self.channels, self.patterns)
         return None if self.broken is not None else flight.outcome is Outcome.OK
 
     def _break(self, error: str, arrived: int) -> None:
