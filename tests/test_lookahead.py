@@ -59,6 +59,38 @@ def test_a_long_flight_is_decided_with_the_lookahead_and_not_without() -> None:
     assert _verdict(lost, pruned=True, time_limit=10) is Violation
 
 
+def _placed_too_early(pairs: int, seed: int) -> History:
+    """Like :func:`_long_flight`, but the subscriber reads every message after the publishes, and
+    a third publisher's message, in flight from the start to the end, is the last one it reads."""
+    rng = random.Random(seed)
+    ch = b"ch"
+    ops: list[Operation] = [Operation(0, "s", ((b"SUBSCRIBE", ch),), ((b"subscribe", ch, 1),), 0, 1)]
+    end = 10 * pairs + 40
+    ops.append(Operation(1, "c", ((b"PUBLISH", ch, b"late"),), (1,), 2, end + 2 * pairs * 2 + 10))
+    points = []
+    for index in range(pairs):
+        for who, start in (("a", 10 * index + 10), ("b", 10 * index + 15)):
+            payload = b"%s%d" % (who.encode(), index)
+            ops.append(Operation(len(ops), who, ((b"PUBLISH", ch, payload),), (1,), start, start + 15))
+            points.append((rng.uniform(start, start + 15), payload))
+    frames = [(b"message", ch, payload) for _, payload in sorted(points)] + [(b"message", ch, b"late")]
+    for index, frame in enumerate(frames):
+        ops.append(Operation(len(ops), "s", ((b"RECV", *frame),), (frame,), end + 1 + 2 * index, end + 2 + 2 * index))
+    return History(tuple(ops))
+
+
+def test_a_message_placed_too_early_is_refused_at_once() -> None:
+    """A message in flight the whole time, read last: the search first places it before all the
+    others, and then each message published next lands behind it, where the subscriber (which
+    reads it in the same session, before that one) could never read it.  Refusing that at once
+    decides the history; comparing only up to the end of the reads left it unknown."""
+    history = _placed_too_early(40, seed=5)
+    assert _verdict(history, pruned=True, time_limit=10) is Linearizable
+    assert _verdict(history, pruned=False, time_limit=3) is Unknown
+    lost = History(tuple(op for op in history if op.id != len(history) - 10))  # one read lost
+    assert _verdict(lost, pruned=True, time_limit=10) is Violation
+
+
 def test_no_step_of_its_own_where_nothing_is_read() -> None:
     ops = [Operation(0, 1, ((b"PUBLISH", b"ch", b"x"),), (0,), 0, 1), Operation(1, 2, ((b"GET", b"k"),), (None,), 0, 1)]
     assert lookahead(ops, redis_model().step) is None

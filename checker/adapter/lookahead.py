@@ -22,7 +22,14 @@ It is conservative, since a refusal must be certain:
   looked at;
 - a mailbox whose first frame the client never reads (in the part: a part may be a prefix of a
   history) is not looked at, nor one holding an unordered group (a frozenset: the pmessages of one
-  PUBLISH), nor frames past the end of the client's session (or of its known reads);
+  PUBLISH);
+- past the end of the first frame's session (or of its known reads) a frame may be anything the
+  client does not read in that session, or before it: a frame the client reads there can never
+  reach the front in time, as the frames ahead of it are read later or dropped with the session.
+  (Whether the client reads it in a later session is not looked at: the session may have gone on
+  past an indeterminate operation, which may also have read frames no one saw.)  This is what
+  refuses a message placed too early, before a stretch the subscriber has yet to read: with its
+  frames at the front, the frames published next all land past the end;
 - a command's frames before its reply are its leading message frames
   (:func:`redlin.model.split_messages`); the model reads as many as the mailbox holds, which is the
   same count whenever the state can go on (and otherwise it fails there anyway).
@@ -79,8 +86,14 @@ class _Reads:
             return True
         end = self.ends[first]
         frames = self.frames
-        for offset in range(1, min(len(mailbox), end - first)):
+        span = min(len(mailbox), end - first)
+        for offset in range(1, span):
             if mailbox[offset] != frames[first + offset]:
+                return False
+        position = self.position
+        for offset in range(span, len(mailbox)):
+            at = position.get(mailbox[offset])
+            if at is not None and at < end:
                 return False
         return True
 
