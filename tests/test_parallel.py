@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -132,7 +133,7 @@ def test_small_histories_stay_in_process(monkeypatch: pytest.MonkeyPatch, bench:
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a pool was started for a small history")
 
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(parallel, "_Pool", no_pool)
     # The probe is 50 ms; a few milliseconds of work can take longer on a loaded machine (a
     # snapshot run met it), so the check here gives it a second: what counts is that no pool starts.
     monkeypatch.setattr(parallel, "PROBE_SECONDS", 1.0)
@@ -146,9 +147,9 @@ def test_small_histories_stay_in_process(monkeypatch: pytest.MonkeyPatch, bench:
 def test_a_long_history_starts_its_pool_at_once(
         monkeypatch: pytest.MonkeyPatch, bench: ModuleType, tmp_path: Path) -> None:
     """No probe: the pool (one process for --jobs 2) starts at once, and this process searches
-    beside it (_Shared), each of its searches one of _Shared's, none the probe's."""
+    beside it (_Pool), each of its searches one of _Pool's, none the probe's."""
     searched_by = tmp_path / "pids"  # forked workers inherit the patch and append to the same file
-    searching, sharing = parallel.search_one, parallel._Shared._search_task
+    searching, sharing = parallel.search_one, parallel._Pool._search_task
 
     def logged(*args: Any, **options: Any) -> TaskOutcome:
         with searched_by.open("a") as log:
@@ -162,14 +163,14 @@ def test_a_long_history_starts_its_pool_at_once(
 
     sizes: list[int] = []
 
-    class Pool(ProcessPoolExecutor):
-        def __init__(self, max_workers: int, **options: Any) -> None:
-            sizes.append(max_workers)
-            super().__init__(max_workers, **options)
+    class Pool(parallel._Pool):
+        def __init__(self, context: Any, size: int, *args: Any) -> None:
+            sizes.append(size)
+            super().__init__(context, size, *args)
 
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(parallel, "_Pool", Pool)
     monkeypatch.setattr(parallel, "search_one", logged)
-    monkeypatch.setattr(parallel._Shared, "_search_task", shared)
+    monkeypatch.setattr(parallel._Pool, "_search_task", shared)
     monkeypatch.setattr(parallel, "PROBE_SECONDS", 60)  # a probe would decide everything here
     history = bench.many_key_history(8, 4, 40, stale=True)
     assert len(history) >= parallel.EARLY_POOL
@@ -178,7 +179,7 @@ def test_a_long_history_starts_its_pool_at_once(
     assert_same(history, redis_model(), check(history, redis_model()), result)
     lines = searched_by.read_text().splitlines()
     here, shared_here = lines.count(str(os.getpid())), lines.count(f"shared {os.getpid()}")
-    assert here == shared_here > 0  # every search here went through _Shared: no probe here
+    assert here == shared_here > 0  # every search here went through _Pool: no probe here
     pool = {line for line in lines if not line.startswith("shared") and line != str(os.getpid())}
     assert len(pool) == 1  # one pool process
 
@@ -187,21 +188,31 @@ def test_a_violation_the_pool_proves_stops_this_process_search(
         monkeypatch: pytest.MonkeyPatch, bench: ModuleType, always_parallel: None) -> None:
     """The pool takes the first part, a violation proved at once (a read of nil after a SET
     completed); this process takes the next, a stale read its search needs about a second to
-    prove, and leaves it between steps once the first part's violation settles the verdict."""
+    prove, and leaves it between steps once the first part's violation settles the verdict.
+    (This process would take the first task itself, being there first: here it lets the pool's
+    process take one before it takes any.)"""
     hard = list(bench.many_key_history(1, 16, 40, stale=True))
     n = len(hard)
     easy = [Operation(n, "z1", ((b"SET", b"z", b"1"),), (Status("OK"),), invoke=0, complete=1),
             Operation(n + 1, "z2", ((b"GET", b"z"),), (None,), invoke=2, complete=3)]
     history = History((*hard, *easy))
     ended: list[TaskOutcome | None] = []
-    sharing = parallel._Shared._search_task
+    sharing = parallel._Pool._search_task
 
     def shared(*args: Any) -> TaskOutcome | None:
         found = sharing(*args)
         ended.append(found)
         return found
 
-    monkeypatch.setattr(parallel._Shared, "_search_task", shared)
+    parent, taking = os.getpid(), parallel._Board.take
+
+    def after_the_pool(board: Any) -> Any:
+        while os.getpid() == parent and board.cells[0] == 0:
+            time.sleep(0.001)
+        return taking(board)
+
+    monkeypatch.setattr(parallel._Pool, "_search_task", shared)
+    monkeypatch.setattr(parallel._Board, "take", after_the_pool)
     expected = check(history, redis_model())
     assert isinstance(expected, Violation) and expected.operation in (n, n + 1)
     assert_same(history, redis_model(), expected, check_parallel(history, redis_model(), jobs=2, time_limit=60))
@@ -223,12 +234,30 @@ def test_an_error_in_a_pool_process_is_raised_here(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_pool_is_gone_when_the_check_returns(bench: ModuleType, always_parallel: None) -> None:
-    """No thread of the pool outlives the check: Python's exit hook for pools races with a pool
-    thread still closing its pipe (an ``OSError`` traceback at exit)."""
+    """No process of the pool, and no thread, outlives the check."""
+    threads = set(threading.enumerate())
     history = bench.many_key_history(8, 4, 40, stale=True)
-    result = check_parallel(history, redis_model(), jobs=2)
+    result = check_parallel(history, redis_model(), jobs=3)
     assert_same(history, redis_model(), check(history, redis_model()), result)
-    assert [thread for thread in threading.enumerate() if type(thread).__name__ == "_ExecutorManagerThread"] == []
+    assert multiprocessing.active_children() == []
+    assert set(threading.enumerate()) == threads
+
+
+def test_a_pool_process_that_dies_is_an_error_here(monkeypatch: pytest.MonkeyPatch, bench: ModuleType,
+                                                   always_parallel: None) -> None:
+    """A pool process killed (say by the kernel, out of memory) gives an error, not a wait forever
+    or a verdict without its parts."""
+    parent, searching = os.getpid(), parallel.search_one
+
+    def killed(*args: Any, **options: Any) -> TaskOutcome:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return searching(*args, **options)
+
+    monkeypatch.setattr(parallel, "search_one", killed)
+    with pytest.raises(RuntimeError, match="ended .exit code -9"):
+        check_parallel(bench.many_key_history(8, 4, 10), redis_model(), jobs=2, time_limit=60)
+    assert multiprocessing.active_children() == []
 
 
 def test_rounds_report_the_violation_check_would() -> None:

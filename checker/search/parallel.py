@@ -3,8 +3,8 @@
 Horn & Kroening's P-compositionality (see :mod:`redlin.search.check`) makes the parts of a history
 independent, so they can be searched side by side.  :func:`check_parallel` does what
 :func:`~redlin.search.check.check` does, with the parts spread over ``jobs`` processes -- this one
-and ``jobs - 1`` of a :class:`~concurrent.futures.ProcessPoolExecutor` -- and gives the same
-verdicts:
+and a pool of ``jobs - 1`` forked ones, each taking the next task itself off a board in shared
+memory -- and gives the same verdicts:
 
 - the same rounds of growing budgets (``FIRST_ROUND_STATES``, times ``ROUND_GROWTH``): every part
   is first searched with a small budget, and a part that reaches it is searched again, from the
@@ -53,12 +53,11 @@ import gc
 import multiprocessing
 import signal
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
@@ -77,17 +76,15 @@ from redlin.search.wgl import (
     search_part,
 )
 
-__all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "search_task"]
+__all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "round_budget"]
 
 EARLY_POOL = 1000
 """A history of this many operations or more starts its pool at once (no probe)."""
 PROBE_SECONDS = 0.05
 """A shorter history checked within this many seconds in this process never starts a pool."""
 FEED_POLL = 0.1
-"""Seconds between the feeder thread's looks at whether the verdict is settled."""
-SWITCH_INTERVAL = 0.0005
-"""Seconds a thread holds the interpreter lock while others wait for it, during a shared check
-(Python's default is 0.005)."""
+"""Seconds this process waits for the pool at most, with nothing of its own to search, before it
+looks at the deadline."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +126,28 @@ class TaskOutcome:
     unsplittable: bool = False
 
 
+def round_budget(round_: int, cap: int) -> int:
+    """The state budget of a round: check()'s, capped at ``cap`` (a worker's share).
+
+    >>> [round_budget(round_, 100_000) for round_ in range(3)]
+    [10000, 80000, 100000]
+    """
+    growth: int = ROUND_GROWTH**round_  # (an int power of ints is typed Any)
+    return min(cap, FIRST_ROUND_STATES * growth)
+
+
+def _rounds_at_most(cap: int) -> int:
+    """How many rounds a part can have: until its budget reaches ``cap``.
+
+    >>> _rounds_at_most(10_000), _rounds_at_most(10_001), _rounds_at_most(1_000_000)
+    (1, 2, 4)
+    """
+    count = 1
+    while round_budget(count - 1, cap) < cap:
+        count += 1
+    return count
+
+
 @dataclass
 class Rounds:
     """The bookkeeping of a check spread over workers, whatever runs the tasks.
@@ -155,8 +174,7 @@ class Rounds:
 
     def budget(self, round_: int) -> int:
         """The state budget of a round: check()'s, capped at a worker's share."""
-        growth: int = ROUND_GROWTH**round_  # (an int power of ints is typed Any)
-        return min(self.cap, FIRST_ROUND_STATES * growth)
+        return round_budget(round_, self.cap)
 
     def start(self) -> list[Task]:
         """The first round: every part, smallest first."""
@@ -267,30 +285,72 @@ def search_one(part: Sequence[Operation], model: Model[Any], budget: int, second
         return TaskOutcome(None, unsplittable=True)
 
 
-# ----------------------------------------------------------------------------- the process pool
-
-_worker_job: tuple[Model[Any], list[list[Operation]]] | None = None
+# ----------------------------------------------------------------------------- the pool
 
 
-def _install(model: Model[Any] | ModelSpec, parts: list[list[Operation]]) -> None:
-    """A worker's initializer: keep the model (built from its spec if need be) and the parts."""
-    global _worker_job
-    # Ctrl-C reaches the whole process group: the parent stops the workers, which need not
+class _Board:
+    """The tasks not taken yet, in memory this process shares with the pool's processes: whoever
+    is idle takes the next one itself.  A pool process thus goes on to its next task at once,
+    without waiting for this process (which holds its interpreter lock while it searches).
+    ``capacity``: the most tasks a check can ever have (every part's every round).
+
+    >>> board = _Board(multiprocessing.get_context("fork"), 3)
+    >>> board.add([(0, 1), (1, 0)])
+    >>> board.take(), board.take(), board.take()
+    ((0, 1), (1, 0), None)
+    """
+
+    def __init__(self, context: Any, capacity: int) -> None:
+        self.lock = context.Lock()
+        self.cells = context.RawArray("q", 2 + 2 * capacity)  # taken, added, then (round, part) pairs
+
+    def add(self, tasks: Sequence[Task]) -> None:
+        with self.lock:
+            cells = self.cells
+            for round_, index in tasks:
+                at = 2 + 2 * cells[1]
+                cells[at], cells[at + 1] = round_, index
+                cells[1] += 1
+
+    def take(self) -> Task | None:
+        with self.lock:
+            cells = self.cells
+            taken = cells[0]
+            if taken == cells[1]:
+                return None
+            cells[0] = taken + 1
+            return cells[2 + 2 * taken], cells[3 + 2 * taken]
+
+
+def _pull(model: Model[Any] | ModelSpec, parts: list[list[Operation]], cap: int, board: _Board,
+          results: Connection, wake: Connection, deadline: float | None) -> None:
+    """A pool process: take tasks off the board and send back what each found (or the error that
+    ended it); with nothing to take, wait for word that there is more.  It runs until this process
+    ends it (once the verdict is settled), or closes the pipe it waits on."""
+    # Ctrl-C reaches the whole process group: the parent stops the pool, whose processes need not
     # print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # What a forked worker inherits (the history, its parts, the model) lives as long as it does:
+    # What a forked process inherits (the history, its parts, the model) lives as long as it does:
     # out of the collector's reach, no collection walks it (nor copies its pages to write the
     # collector's marks).
     gc.freeze()
-    _worker_job = (model.build() if isinstance(model, ModelSpec) else model, parts)
-
-
-def search_task(index: int, budget: int, deadline: float | None) -> TaskOutcome:
-    """A pool worker's task: search part ``index`` of the installed job until ``deadline``."""
-    assert _worker_job is not None, "the worker's initializer did not run"
-    model, parts = _worker_job
-    seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
-    return search_one(parts[index], model, budget, seconds)
+    built = model.build() if isinstance(model, ModelSpec) else model
+    while True:
+        task = board.take()
+        if task is None:
+            try:
+                wake.recv_bytes()
+            except EOFError:
+                return
+            continue
+        round_, index = task
+        seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            found = search_one(parts[index], built, round_budget(round_, cap), seconds)
+        except BaseException as error:  # noqa: BLE001 - raised again in the parent
+            results.send((task, None, error))
+            return
+        results.send((task, found, None))
 
 
 def check_parallel(
@@ -333,14 +393,13 @@ def check_parallel(
         _search_here(rounds, queue, built, deadline, until=probe)
     if rounds.result is None and not rounds.unsplittable and queue:
         # Forked workers inherit the built model; spawned ones build their own from the spec.
-        # This process is one of the ``workers`` (see _Shared), so the pool has one process fewer.
+        # This process is one of the ``workers`` (see _Pool), so the pool has one process fewer.
         installed: Model[Any] | ModelSpec = built if context.get_start_method() == "fork" else model
-        executor = ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_install,
-                                       initargs=(installed, parts))
+        pool = _Pool(context, workers - 1, installed, rounds, queue, deadline)
         try:
-            _Shared(executor, workers - 1, rounds, queue, deadline).drive(built)
+            pool.drive(built)
         finally:
-            _stop(executor)
+            pool.stop()
     if rounds.unsplittable or rounds.result is None:
         # A script reached keys beyond its part: check the history as one part, as check() does.
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
@@ -373,141 +432,96 @@ def _context(model: Model[Any] | ModelSpec) -> Any:
     return multiprocessing.get_context("spawn") if isinstance(model, ModelSpec) else None
 
 
-class _Shared:
-    """The rounds' tasks (``queue``: those the probe left), shared by the pool and this process.
+class _Pool:
+    """The pool's ``size`` processes (:func:`_pull`) and this process, taking the rounds' tasks
+    off one board (``queue``: those the probe left).
 
-    The pool's ``size`` processes take tasks through a feeder thread, one task per idle process
-    (so a task waits in the queue, where either side can take it, rather than in a process's
-    inbox); this process searches the others itself, and leaves a search once the verdict is
-    settled (by a violation the pool proved: :func:`~redlin.search.wgl.search_part`'s ``stop``), as
-    the pool's processes are stopped.  Searching here rather than in one more forked
-    process saves forking it and the memory it would copy: a forked process writes to every page
-    of the history it reads (reference counts), so each holds a copy of its share of the pages.
-    ``lock`` guards the rounds and the queue, which both threads change.
+    This process searches too, and reads what the pool found whenever it looks up from its
+    search (every :data:`~redlin.search.wgl.STOP_EVERY` configurations) or has nothing to take:
+    it records each outcome, puts a part's next round on the board, and leaves its own search
+    once the verdict is settled (a violation the pool proved).  Searching here rather than in one
+    more forked process saves forking it and the memory it would copy: a forked process writes to
+    every page of the history it reads (reference counts), so each holds a copy of its share of
+    the pages.  No thread is involved: the pool's processes need nothing from this one to go on.
     """
 
-    def __init__(self, executor: ProcessPoolExecutor, size: int, rounds: Rounds, queue: deque[Task],
-                 deadline: float | None) -> None:
-        self.executor = executor
-        self.size = size
+    def __init__(self, context: Any, size: int, model: Model[Any] | ModelSpec, rounds: Rounds,
+                 queue: deque[Task], deadline: float | None) -> None:
         self.rounds = rounds
-        self.queue = queue
         self.deadline = deadline
-        self.lock = threading.Condition()
-        self.running: dict[Future[TaskOutcome], Task] = {}
-        self.ended = False
-        self.error: BaseException | None = None
-        """What ended the feeder thread, if not the verdict (a pool process that died...)."""
+        self.board = _Board(context, len(rounds.parts) * _rounds_at_most(rounds.cap))
+        self.board.add(list(queue))
+        self.results: list[Connection] = []
+        self.wakes: list[Connection] = []
+        self.processes: list[Any] = []
+        for _ in range(size):
+            results, sent = context.Pipe(duplex=False)
+            woken, wake = context.Pipe(duplex=False)
+            process = context.Process(target=_pull, name="redlin-check", daemon=True,
+                                      args=(model, rounds.parts, rounds.cap, self.board, sent, woken, deadline))
+            process.start()
+            sent.close()
+            woken.close()
+            self.results.append(results)
+            self.wakes.append(wake)
+            self.processes.append(process)
 
     def settled(self) -> bool:
-        return self.ended or self.rounds.result is not None or self.rounds.unsplittable
+        return self.rounds.result is not None or self.rounds.unsplittable
 
     def drive(self, model: Model[Any]) -> None:
-        """Until the verdict is settled or the deadline passes."""
-        with self.lock:
-            self._submit()  # forks the pool's processes here, before the feeder thread exists
-        feeder = threading.Thread(target=self._feed, name="redlin-check-feeder", daemon=True)
-        feeder.start()
-        interval = sys.getswitchinterval()
-        # The pool's next task goes through the pool's own thread and the feeder, each waiting for
-        # the interpreter lock this thread's search holds: a shorter switch interval lets them have
-        # it sooner (it costs only while they wait).
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        try:
-            self._search_beside(model)
-        finally:
-            sys.setswitchinterval(interval)
-            with self.lock:
-                self.ended = True
-                self.lock.notify_all()
-            feeder.join()
-        if self.error is not None:
-            raise self.error
-
-    def _wait_for(self, ready: Callable[[], bool]) -> bool:
-        """Wait (under the lock) until ``ready()`` or the verdict is settled; whether it is."""
-        while not ready() and not self.settled():
-            self.lock.wait(FEED_POLL)
-        return self.settled()
-
-    def _submit(self) -> None:
-        """Give each idle pool process a task (under the lock)."""
-        while self.queue and len(self.running) < self.size and not self.settled():
-            task = self.queue.popleft()
-            future = self.executor.submit(search_task, task[1], self.rounds.budget(task[0]), self.deadline)
-            self.running[future] = task
-
-    def _record(self, task: Task, found: TaskOutcome) -> None:
-        """Take a task's outcome (under the lock): its follow-up task, the pool's next tasks."""
-        self.queue.extend(self.rounds.record(task, found))
-        self._submit()
-        self.lock.notify_all()
-
-    def _feed(self) -> None:
-        try:
-            while True:
-                with self.lock:
-                    if self._wait_for(lambda: bool(self.running)):
-                        return
-                    running = list(self.running)
-                done, _ = wait(running, timeout=FEED_POLL, return_when=FIRST_COMPLETED)
-                with self.lock:
-                    if self.settled():
-                        return
-                    if not done:
-                        # The pool's processes check the deadline only now and then: past it by
-                        # half a second, settle on what is known.
-                        if self.deadline is not None and time.monotonic() > self.deadline + 0.5:
-                            self.rounds.time_out()
-                            self.lock.notify_all()
-                            return
-                        continue
-                    for future in sorted(done, key=lambda f: self.running[f]):
-                        self._record(self.running.pop(future), future.result())
-                        if self.settled():
-                            return
-        except BaseException as error:  # noqa: BLE001 - raised again in the main thread
-            with self.lock:
-                self.error = error
-                self.ended = True
-                self.lock.notify_all()
-
-    def _search_beside(self, model: Model[Any]) -> None:
-        while True:
-            with self.lock:
-                if self._wait_for(lambda: bool(self.queue)):
-                    return
-                task = self.queue.popleft()
-            found = self._search_task(task, model)
-            with self.lock:
+        """Until the verdict is settled (or the deadline passes)."""
+        while not self._read():
+            task = self.board.take()
+            if task is not None:
+                found = self._search_task(task, model)
                 if found is None or self.settled():
                     return
-                self._record(task, found)
+                self._add(self.rounds.record(task, found))
+                continue
+            # Nothing left to take: wait for the pool's answers (or the end of a process's pipe).
+            if wait(self.results, timeout=FEED_POLL):
+                continue
+            if self.deadline is not None and time.monotonic() > self.deadline + 0.5:
+                # The pool's searches look at the deadline only now and then: past it by half a
+                # second, settle on what is known.
+                self.rounds.time_out()
+                return
+
+    def stop(self) -> None:
+        """End the pool's processes (a verdict no longer needs them; a search does not look up
+        from its loop) and wait for them, so that the pool is gone when the check returns."""
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.join()
+        for connection in (*self.results, *self.wakes):
+            connection.close()
+
+    def _read(self) -> bool:
+        """Record every outcome the pool has sent; whether the verdict is settled."""
+        for results, process in zip(self.results, self.processes, strict=True):
+            while not self.settled() and results.poll():
+                try:
+                    task, found, error = results.recv()
+                except EOFError:  # the process ended without a word: killed (by the kernel, out of memory...)
+                    process.join(1.0)
+                    raise RuntimeError(f"a process of the check's pool ended (exit code {process.exitcode})") from None
+                if error is not None:
+                    raise error
+                self._add(self.rounds.record(task, found))
+        return self.settled()
+
+    def _add(self, tasks: list[Task]) -> None:
+        if tasks:
+            self.board.add(tasks)
+            for wake in self.wakes:
+                wake.send_bytes(b"")
 
     def _search_task(self, task: Task, model: Model[Any]) -> TaskOutcome | None:
         """search_one() in this process, left once the verdict is settled (``None`` then)."""
         round_, index = task
         seconds = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
-        found = search_one(self.rounds.parts[index], model, self.rounds.budget(round_), seconds, stop=self.settled)
+        found = search_one(self.rounds.parts[index], model, self.rounds.budget(round_), seconds, stop=self._read)
         stopped = isinstance(found.outcome, OutOfBudget) and found.outcome.reason == STOPPED
         return None if stopped else found
-
-
-def _stop(executor: ProcessPoolExecutor) -> None:
-    """Shut the pool down now: cancel queued tasks and end workers still searching (a verdict
-    no longer needs them, and a search does not look up from its loop), then wait for the pool's
-    own thread to collect them.
-
-    The wait is what makes the pool gone when the check returns.  Python's exit hook for process
-    pools (3.11 to 3.13 at least) writes to each pool thread's wake-up pipe without the lock that
-    thread closes it under, so a pool thread still ending while the interpreter exits can make the
-    exit print an ``OSError: [Errno 9] Bad file descriptor`` traceback (seen once at the end of
-    ``bench/parallel.py``).  It costs the 5-15 ms the kernel takes to free the workers' memory."""
-    processes = list((executor._processes or {}).values())  # shutdown forgets them
-    # shutdown forgets the pool's thread too (getattr: typeshed types the attribute as its pipe)
-    thread: threading.Thread | None = getattr(executor, "_executor_manager_thread", None)
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.terminate()
-    if thread is not None:
-        thread.join()
