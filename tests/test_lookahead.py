@@ -6,24 +6,35 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from redlin.adapter.lookahead import lookahead
 from redlin.adapter.redis_model import redis_model
+from redlin.adapter.restarts import RESTART
 from redlin.harness.pubsub import PubSubWorkload, record_pubsub
 from redlin.harness.target import Target
 from redlin.history.records import History, Operation
-from redlin.model import Frames
+from redlin.model import Frames, Push, frames_of
 from redlin.search.check import check
 from redlin.search.result import Linearizable, Unknown, Violation
 from redlin.serve.server import start_in_thread
 
-WITHOUT = replace(redis_model(), for_part=None)
-
 
 def _verdict(history: History, *, pruned: bool, time_limit: float = 20.0) -> type:
-    return type(check(history, redis_model() if pruned else WITHOUT, time_limit=time_limit))
+    model = redis_model(protocol=history.meta.get("protocol", 2))
+    return type(check(history, model if pruned else replace(model, for_part=None), time_limit=time_limit))
+
+
+def _as_resp3(history: History) -> History:
+    """The same history as a RESP3 client records it: confirmations and messages as pushes."""
+    def push(frame: Any) -> Any:
+        return Push(frame) if type(frame) is tuple else frame
+    return History(tuple(replace(op, result=(Frames.of(tuple(push(frame) for frame in frames_of(op.result[0]))),))
+                         if op.call[0][0] == b"SUBSCRIBE" else
+                         replace(op, result=(push(op.result[0]),)) if op.call[0][0] == b"RECV" else op
+                         for op in history), meta={"protocol": 3})
 
 
 def _long_flight(pairs: int, seed: int) -> History:
@@ -89,13 +100,22 @@ def test_a_message_placed_too_early_is_refused_at_once() -> None:
     assert _verdict(history, pruned=False, time_limit=3) is Unknown
     lost = History(tuple(op for op in history if op.id != len(history) - 10))  # one read lost
     assert _verdict(lost, pruned=True, time_limit=10) is Violation
+    # The same over RESP3, where the subscriber reads pushes.
+    assert _verdict(_as_resp3(history), pruned=True, time_limit=10) is Linearizable
+    assert _verdict(_as_resp3(history), pruned=False, time_limit=3) is Unknown
+    assert _verdict(_as_resp3(lost), pruned=True, time_limit=10) is Violation
 
 
 def test_no_step_of_its_own_where_nothing_is_read() -> None:
     ops = [Operation(0, 1, ((b"PUBLISH", b"ch", b"x"),), (0,), 0, 1), Operation(1, 2, ((b"GET", b"k"),), (None,), 0, 1)]
     assert lookahead(ops, redis_model().step) is None
-    assert lookahead([*ops, Operation(2, 3, ((b"SUBSCRIBE", b"ch"),), ((b"subscribe", b"ch", 1),), 2, 3)],
-                     redis_model().step, protocol=3) is None
+    subscribed = [*ops, Operation(2, 3, ((b"SUBSCRIBE", b"ch"),), ((b"subscribe", b"ch", 1),), 2, 3)]
+    assert lookahead(subscribed, redis_model().step) is None  # a subscriber that reads no message
+    read = Operation(3, 3, ((b"RECV", b"message", b"ch", b"x"),), ((b"message", b"ch", b"x"),), 4, 5)
+    assert lookahead([*subscribed, read], redis_model().step) is not None
+    assert lookahead(list(_as_resp3(History((*subscribed, read)))), redis_model(protocol=3).step, protocol=3) is not None
+    restarted = Operation(4, 4, ((RESTART,),), (None,), 6, 7)
+    assert lookahead([*subscribed, read, restarted], redis_model().step) is None
 
 
 def _mutations(history: History, rng: random.Random) -> list[History]:
@@ -120,17 +140,19 @@ def _mutations(history: History, rng: random.Random) -> list[History]:
     return out
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("fault", [None, "drop-message", "duplicate-message", "reorder-delivery",
                                    "wrong-receiver-count"])
-def test_the_verdicts_are_the_searchs_own(tmp_path: Path, fault: str | None) -> None:
+def test_the_verdicts_are_the_searchs_own(tmp_path: Path, fault: str | None, protocol: int) -> None:
     """A differential test: recorded histories of the embedded server, with each Pub/Sub fault and
-    without, and small mutations of them, get the same verdict with the lookahead and without it."""
+    without, over RESP2 and RESP3, and small mutations of them, get the same verdict with the
+    lookahead and without it."""
     compared = violations = 0
     for seed in range(2):
         with start_in_thread(fault=fault, seed=seed) as running:
             recording = record_pubsub(Target.parse(running.url, password_env=None), tmp_path / f"h{seed}.jsonl",
                                       PubSubWorkload(publishers=3, subscribers=2, messages=40), seed=seed,
-                                      prefix=b"redlin:lookahead:")
+                                      prefix=b"redlin:lookahead:", protocol=protocol)
         histories = [recording.history, *_mutations(recording.history, random.Random(seed))]
         for history in histories:
             without = _verdict(history, pruned=False)

@@ -17,9 +17,10 @@ refuses such a state at once, after each operation that publishes.
 
 It is conservative, since a refusal must be certain:
 
-- only RESP2 histories without restarts, and only subscribers whose operations are single commands
+- only histories without restarts, and only subscribers whose operations are single commands
   and whose frames read are all different (one position in the reads per frame); others are not
-  looked at;
+  looked at.  A RESP3 client reads its messages as pushes, which the mailbox holds as arrays
+  (:func:`redlin.model._resp3.message_frame`);
 - a mailbox whose first frame the client never reads (in the part: a part may be a prefix of a
   history) is not looked at, nor one holding an unordered group (a frozenset: the pmessages of one
   PUBLISH);
@@ -51,6 +52,7 @@ from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.restarts import is_restart_argv
 from redlin.history.records import Operation, Outcome
 from redlin.model import State, split_messages
+from redlin.model._resp3 import message_frame
 
 __all__ = ["lookahead"]
 
@@ -98,7 +100,7 @@ class _Reads:
         return True
 
 
-def _reads(ops: Sequence[Operation]) -> dict[Hashable, _Reads]:
+def _reads(ops: Sequence[Operation], protocol: int) -> dict[Hashable, _Reads]:
     by_client: dict[Hashable, list[Operation]] = defaultdict(list)
     for op in ops:
         by_client[op.client].append(op)
@@ -112,11 +114,12 @@ def _reads(ops: Sequence[Operation]) -> dict[Hashable, _Reads]:
             if op.outcome is not Outcome.OK:
                 reads.close_session()  # it may have ended the session (or read anything: weakened)
                 continue
-            if is_receive_argv(op.call[0]):
-                reads.read(op.result[0])
-            else:
-                for frame in split_messages(op.result[0])[0]:
-                    reads.read(frame)
+            frames = (op.result[0],) if is_receive_argv(op.call[0]) else split_messages(op.result[0])[0]
+            for frame in frames:
+                mail = message_frame(frame) if protocol == 3 else frame
+                if mail is None:
+                    reads.usable = False  # not a push: the model refuses it anyway
+                reads.read(mail)
         reads.close_session()
         if reads.usable and reads.frames:
             found[client] = reads
@@ -126,10 +129,10 @@ def _reads(ops: Sequence[Operation]) -> dict[Hashable, _Reads]:
 def lookahead(ops: Sequence[Operation], step: Step, protocol: int = 2) -> Step | None:
     """A step for the part ``ops`` that also refuses a state whose mailboxes cannot be read as the
     part's subscribers read (see the module docstring); ``None`` if there is nothing to look at."""
-    if protocol != 2 or any(is_restart_argv(op.call[0]) for op in ops if op.call):
+    if any(is_restart_argv(op.call[0]) for op in ops if op.call):
         return None
     publishing = frozenset(op.id for op in ops if any(argv and argv[0].lower() in _PUBLISHING for argv in op.call))
-    readers = _reads(ops) if publishing else None
+    readers = _reads(ops, protocol) if publishing else None
     if not readers:
         return None
     watched = tuple(readers.items())
