@@ -38,7 +38,7 @@ from redlin.model import Status
 from redlin.search import fastpath, parallel
 from redlin.search.distributed import DASK_MISSING, check_dask
 from redlin.search.parallel import ModelSpec, Rounds, TaskOutcome, check_parallel
-from redlin.search.wgl import Linearized, OutOfBudget, Stuck
+from redlin.search.wgl import STOPPED, Linearized, OutOfBudget, Stuck
 
 ROOT = Path(__file__).resolve().parents[1]
 KV_FILES = ("c01-bad", "c01-ok", "c10-bad", "c10-ok", "c50-bad", "c50-ok")
@@ -149,14 +149,14 @@ def test_a_long_history_starts_its_pool_at_once(
     """No probe: the pool (one process for --jobs 2) starts at once, and this process searches
     beside it (_Pool), each of its searches one of _Pool's, none the probe's."""
     searched_by = tmp_path / "pids"  # forked workers inherit the patch and append to the same file
-    searching, sharing = parallel.search_one, parallel._Pool._search_task
+    searching, sharing = parallel.search_rounds, parallel._Pool._search_task
 
-    def logged(*args: Any, **options: Any) -> TaskOutcome:
+    def logged(*args: Any, **options: Any) -> Iterator[tuple[int, TaskOutcome]]:
         with searched_by.open("a") as log:
             log.write(f"{os.getpid()}\n")
         return searching(*args, **options)
 
-    def shared(*args: Any) -> TaskOutcome | None:
+    def shared(*args: Any) -> bool:
         with searched_by.open("a") as log:
             log.write(f"shared {os.getpid()}\n")
         return sharing(*args)
@@ -169,7 +169,7 @@ def test_a_long_history_starts_its_pool_at_once(
             super().__init__(context, size, *args)
 
     monkeypatch.setattr(parallel, "_Pool", Pool)
-    monkeypatch.setattr(parallel, "search_one", logged)
+    monkeypatch.setattr(parallel, "search_rounds", logged)
     monkeypatch.setattr(parallel._Pool, "_search_task", shared)
     monkeypatch.setattr(parallel, "PROBE_SECONDS", 60)  # a probe would decide everything here
     history = bench.many_key_history(8, 4, 40, stale=True)
@@ -186,49 +186,68 @@ def test_a_long_history_starts_its_pool_at_once(
 
 def test_a_violation_the_pool_proves_stops_this_process_search(
         monkeypatch: pytest.MonkeyPatch, bench: ModuleType, always_parallel: None) -> None:
-    """The pool takes the first part, a violation proved at once (a read of nil after a SET
-    completed); this process takes the next, a stale read its search needs about a second to
-    prove, and leaves it between steps once the first part's violation settles the verdict.
-    (This process would take the first task itself, being there first: here it lets the pool's
-    process take one before it takes any.)"""
+    """This process takes the largest part, a stale read its search needs about a second to prove;
+    the pool takes the next, a violation proved at once (a read of nil after a SET completed), and
+    this process leaves its search between steps once that violation settles the verdict.  (The
+    pool's process waits here until this process has taken its task, which it usually does first
+    anyway.)"""
     hard = list(bench.many_key_history(1, 16, 40, stale=True))
     n = len(hard)
     easy = [Operation(n, "z1", ((b"SET", b"z", b"1"),), (Status("OK"),), invoke=0, complete=1),
             Operation(n + 1, "z2", ((b"GET", b"z"),), (None,), invoke=2, complete=3)]
     history = History((*hard, *easy))
-    ended: list[TaskOutcome | None] = []
-    sharing = parallel._Pool._search_task
+    ended: list[TaskOutcome] = []
+    parent, searching, taking = os.getpid(), parallel.search_rounds, parallel._Board.take
 
-    def shared(*args: Any) -> TaskOutcome | None:
-        found = sharing(*args)
-        ended.append(found)
-        return found
+    def noted(*args: Any, **options: Any) -> Iterator[tuple[int, TaskOutcome]]:
+        for round_, found in searching(*args, **options):
+            ended.append(found)  # (in this process: the pool's has its own copy of the list)
+            yield round_, found
 
-    parent, taking = os.getpid(), parallel._Board.take
-
-    def after_the_pool(board: Any) -> Any:
-        while os.getpid() == parent and board.cells[0] == 0:
+    def after_this_process(board: Any) -> Any:
+        while os.getpid() != parent and board.cells[0] == 0:
             time.sleep(0.001)
         return taking(board)
 
-    monkeypatch.setattr(parallel._Pool, "_search_task", shared)
-    monkeypatch.setattr(parallel._Board, "take", after_the_pool)
+    monkeypatch.setattr(parallel, "search_rounds", noted)
+    monkeypatch.setattr(parallel._Board, "take", after_this_process)
     expected = check(history, redis_model())
     assert isinstance(expected, Violation) and expected.operation in (n, n + 1)
     assert_same(history, redis_model(), expected, check_parallel(history, redis_model(), jobs=2, time_limit=60))
-    assert ended == [None]  # this process's one task was left unfinished
+    assert len(ended) == 1 and isinstance(ended[0].outcome, OutOfBudget)  # this process's one search was left
+    assert ended[0].outcome.reason == STOPPED
+
+
+def test_a_part_goes_on_into_its_next_round_where_it_stopped(
+        monkeypatch: pytest.MonkeyPatch, bench: ModuleType) -> None:
+    """search_rounds(): one search, resumed round after round up to the cap, not one per round."""
+    started: list[int] = []
+
+    class Counted(parallel.PartSearch):
+        def __init__(self, *args: Any, **options: Any) -> None:
+            started.append(1)
+            super().__init__(*args, **options)
+
+    monkeypatch.setattr(parallel, "PartSearch", Counted)
+    part = list(bench.many_key_history(1, 16, 40, stale=True))  # a violation proved at 29,276 configurations
+    rounds = list(parallel.search_rounds(part, redis_model(), 0, 20_000, None))
+    assert [(round_, type(found.outcome), found.outcome.states_explored) for round_, found in rounds] == [
+        (0, OutOfBudget, 10_000), (1, OutOfBudget, 20_000)]
+    assert started == [1]
+    stopped = list(parallel.search_rounds(part, redis_model(), 0, 20_000, None, stop=lambda: True))
+    assert [(round_, found.outcome.reason) for round_, found in stopped] == [(0, STOPPED)]
 
 
 def test_an_error_in_a_pool_process_is_raised_here(monkeypatch: pytest.MonkeyPatch, bench: ModuleType,
                                                    always_parallel: None) -> None:
-    parent, searching = os.getpid(), parallel.search_one
+    parent, searching = os.getpid(), parallel.search_rounds
 
-    def broken(*args: Any, **options: Any) -> TaskOutcome:
+    def broken(*args: Any, **options: Any) -> Iterator[tuple[int, TaskOutcome]]:
         if os.getpid() != parent:  # only in the pool: this process searches as usual
             raise RuntimeError("a worker's bug")
         return searching(*args, **options)
 
-    monkeypatch.setattr(parallel, "search_one", broken)  # the forked pool process inherits it
+    monkeypatch.setattr(parallel, "search_rounds", broken)  # the forked pool process inherits it
     with pytest.raises(RuntimeError, match="a worker's bug"):
         check_parallel(bench.many_key_history(8, 4, 10), redis_model(), jobs=2, time_limit=60)
 
@@ -247,14 +266,14 @@ def test_a_pool_process_that_dies_is_an_error_here(monkeypatch: pytest.MonkeyPat
                                                    always_parallel: None) -> None:
     """A pool process killed (say by the kernel, out of memory) gives an error, not a wait forever
     or a verdict without its parts."""
-    parent, searching = os.getpid(), parallel.search_one
+    parent, searching = os.getpid(), parallel.search_rounds
 
-    def killed(*args: Any, **options: Any) -> TaskOutcome:
+    def killed(*args: Any, **options: Any) -> Iterator[tuple[int, TaskOutcome]]:
         if os.getpid() != parent:
             os.kill(os.getpid(), signal.SIGKILL)
         return searching(*args, **options)
 
-    monkeypatch.setattr(parallel, "search_one", killed)
+    monkeypatch.setattr(parallel, "search_rounds", killed)
     with pytest.raises(RuntimeError, match="ended .exit code -9"):
         check_parallel(bench.many_key_history(8, 4, 10), redis_model(), jobs=2, time_limit=60)
     assert multiprocessing.active_children() == []
