@@ -43,6 +43,7 @@ from functools import lru_cache, partial
 from redlin.adapter.deliveries import impossible_message, is_receive_argv
 from redlin.adapter.lookahead import lookahead
 from redlin.adapter.members import by_member
+from redlin.adapter.pubsub_parts import pubsub_objects
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
 from redlin.adapter.script_cache import cache_reads, fills_cache, script_cache_keys
 from redlin.history.records import Operation, Outcome
@@ -390,12 +391,16 @@ def _subscribers(ops: Sequence[Operation]) -> frozenset[Hashable]:
 def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
     subscribers = _subscribers(ops)
     read = cache_reads(ops)
+    touching = [op for op in ops if op.client in subscribers or _touches_pubsub(op)]
+    # Pub/Sub state by channel and by subscriber session segment where the history allows it
+    # (redlin.adapter.pubsub_parts), else one pseudo-key for it all.
+    whole = {op.id: frozenset({_PUBSUB_STATE}) for op in touching}
+    objects = (pubsub_objects(touching, subscribers) if subscribers else None) or whole
 
     def keys(op: Operation) -> frozenset[Hashable] | None:
         found = _keys(op, read)
-        if found is not None and (op.client in subscribers or _touches_pubsub(op)):
-            return found | {_PUBSUB_STATE}
-        return found
+        pubsub = objects.get(op.id)
+        return found if found is None or pubsub is None else found | pubsub
 
     return partition_by_keys(ops, by_member(ops, keys), _links(ops))  # a set used member by member splits
 
