@@ -199,9 +199,8 @@ def partition_by_keys(
         edges.extend((first_of[a], first_of[b]) for a, b in links if a in first_of and b in first_of)
     component_of: dict[Hashable, Hashable] = {}
     if edges:  # (else every node is a component of its own: one key per operation, as in a kv store)
-        graph = nx.Graph()
-        graph.add_nodes_from(firsts)
-        graph.add_edges_from(edges)
+        # Only the nodes on an edge: any other is a component of its own (most keys of a history).
+        graph = nx.Graph(edges)
         for number, component in enumerate(nx.connected_components(graph)):
             component_of.update(dict.fromkeys(component, number))
     grouped: dict[Hashable, list[Operation]] = {}
