@@ -115,6 +115,7 @@ def _segments(ops: Sequence[Operation], subscribers: frozenset[Hashable]) -> dic
         if op.client in subscribers:
             by_client[op.client].append(op)
     found: dict[int, Objects] = {}
+    kept: dict[Objects, Objects] = {}  # each set once: a segment's reads all name the same objects
     for client, mine in by_client.items():
         segment = 0
         for op in sorted(mine, key=lambda op: op.invoke):
@@ -129,7 +130,8 @@ def _segments(ops: Sequence[Operation], subscribers: frozenset[Hashable]) -> dic
                 return None
             if channels is None:
                 return None
-            found[op.id] = channels | {("session", client, segment)}
+            objects = channels | {("session", client, segment)}
+            found[op.id] = kept.setdefault(objects, objects)
             if _holds_nothing_after(op):
                 segment += 1
     return found
@@ -164,6 +166,7 @@ def pubsub_objects(ops: Sequence[Operation], subscribers: frozenset[Hashable]) -
     found = _segments(ops, subscribers)
     if found is None:
         return None
+    kept: dict[Objects, Objects] = {}
     for op in ops:
         if op.client in subscribers:
             continue
@@ -171,6 +174,6 @@ def pubsub_objects(ops: Sequence[Operation], subscribers: frozenset[Hashable]) -
         if published is None:
             return None
         if published:
-            found[op.id] = published
+            found[op.id] = kept.setdefault(published, published)
     return found
 

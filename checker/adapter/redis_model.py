@@ -394,8 +394,9 @@ def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
     touching = [op for op in ops if op.client in subscribers or _touches_pubsub(op)]
     # Pub/Sub state by channel and by subscriber session segment where the history allows it
     # (redlin.adapter.pubsub_parts), else one pseudo-key for it all.
-    whole = {op.id: frozenset({_PUBSUB_STATE}) for op in touching}
-    objects = (pubsub_objects(touching, subscribers) if subscribers else None) or whole
+    objects = pubsub_objects(touching, subscribers) if subscribers else None
+    if objects is None:
+        objects = dict.fromkeys((op.id for op in touching), frozenset({_PUBSUB_STATE}))
 
     def keys(op: Operation) -> frozenset[Hashable] | None:
         found = _keys(op, read)
