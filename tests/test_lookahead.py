@@ -37,22 +37,26 @@ def _as_resp3(history: History) -> History:
                          for op in history), meta={"protocol": 3})
 
 
-def _long_flight(pairs: int, seed: int) -> History:
-    """Two publishers publish ``pairs`` messages each, every one concurrent with its neighbours; a
-    subscriber's PING is in flight the whole time and read the first three messages before its
-    reply, then it reads the others one by one.  The order the subscriber read them in is drawn:
-    often not the order the publishes were called in."""
+def _publish_pairs(ops: list[Operation], pairs: int, seed: int) -> list[tuple[bytes, bytes, bytes]]:
+    """Two publishers publish ``pairs`` messages each to ``ch``, every one concurrent with its
+    neighbours (appended to ``ops``); the messages in the order they took effect, drawn: often
+    not the order the publishes were called in."""
     rng = random.Random(seed)
-    ch = b"ch"
-    ops: list[Operation] = [Operation(0, "s", ((b"SUBSCRIBE", ch),), ((b"subscribe", ch, 1),), 0, 1)]
     points = []
     for index in range(pairs):
         for who, start in (("a", 10 * index + 10), ("b", 10 * index + 15)):
             payload = b"%s%d" % (who.encode(), index)
-            ops.append(Operation(len(ops), who, ((b"PUBLISH", ch, payload),), (1,), start, start + 15))
+            ops.append(Operation(len(ops), who, ((b"PUBLISH", b"ch", payload),), (1,), start, start + 15))
             points.append((rng.uniform(start, start + 15), payload))
-    order = [payload for _, payload in sorted(points)]
-    frames = tuple((b"message", ch, payload) for payload in order)
+    return [(b"message", b"ch", payload) for _, payload in sorted(points)]
+
+
+def _long_flight(pairs: int, seed: int) -> History:
+    """Two publishers publish ``pairs`` messages each, every one concurrent with its neighbours; a
+    subscriber's PING is in flight the whole time and read the first three messages before its
+    reply, then it reads the others one by one (:func:`_publish_pairs`)."""
+    ops: list[Operation] = [Operation(0, "s", ((b"SUBSCRIBE", b"ch"),), ((b"subscribe", b"ch", 1),), 0, 1)]
+    frames = tuple(_publish_pairs(ops, pairs, seed))
     end = 10 * pairs + 40
     ops.append(Operation(len(ops), "s", ((b"PING",),), (Frames.of((*frames[:3], (b"pong", b""))),), 2, end))
     for index, frame in enumerate(frames[3:]):
@@ -73,18 +77,10 @@ def test_a_long_flight_is_decided_with_the_lookahead_and_not_without() -> None:
 def _placed_too_early(pairs: int, seed: int) -> History:
     """Like :func:`_long_flight`, but the subscriber reads every message after the publishes, and
     a third publisher's message, in flight from the start to the end, is the last one it reads."""
-    rng = random.Random(seed)
-    ch = b"ch"
-    ops: list[Operation] = [Operation(0, "s", ((b"SUBSCRIBE", ch),), ((b"subscribe", ch, 1),), 0, 1)]
+    ops: list[Operation] = [Operation(0, "s", ((b"SUBSCRIBE", b"ch"),), ((b"subscribe", b"ch", 1),), 0, 1)]
     end = 10 * pairs + 40
-    ops.append(Operation(1, "c", ((b"PUBLISH", ch, b"late"),), (1,), 2, end + 2 * pairs * 2 + 10))
-    points = []
-    for index in range(pairs):
-        for who, start in (("a", 10 * index + 10), ("b", 10 * index + 15)):
-            payload = b"%s%d" % (who.encode(), index)
-            ops.append(Operation(len(ops), who, ((b"PUBLISH", ch, payload),), (1,), start, start + 15))
-            points.append((rng.uniform(start, start + 15), payload))
-    frames = [(b"message", ch, payload) for _, payload in sorted(points)] + [(b"message", ch, b"late")]
+    ops.append(Operation(1, "c", ((b"PUBLISH", b"ch", b"late"),), (1,), 2, end + 2 * pairs * 2 + 10))
+    frames = [*_publish_pairs(ops, pairs, seed), (b"message", b"ch", b"late")]
     for index, frame in enumerate(frames):
         ops.append(Operation(len(ops), "s", ((b"RECV", *frame),), (frame,), end + 1 + 2 * index, end + 2 + 2 * index))
     return History(tuple(ops))
