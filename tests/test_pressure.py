@@ -439,3 +439,30 @@ def test_cli_async_engine_finds_planted_fault(tmp_path: Path, capsys: pytest.Cap
     assert code == 1, text
     assert text.startswith("VIOLATION: ")
     assert (tmp_path / "out" / "counterexample.jsonl").exists()
+
+
+def test_pieces_left_by_an_earlier_run_are_not_this_ones(tmp_path: Path) -> None:
+    """A history path used again (its file removed, its ``.pieces`` folder left): each epoch's
+    piece starts anew.  Appended to the old pieces, an epoch had two meta lines, the checker
+    process died, and the run said linearizable over the epochs it had checked."""
+    path = tmp_path / "h.jsonl"
+    workload = PressureWorkload(clients=4, duration=0.6, epoch=0.2, processes=1)
+    with start_in_thread(seed=1) as running:
+        target = Target.parse(running.url, password_env=None)
+        first = record_pressure(target, path, workload, b"redlin:pieces-again:")
+        path.unlink()
+        again = record_pressure(target, path, workload, b"redlin:pieces-again-2:")
+    assert first.verdict == again.verdict == "linearizable", (first.problems, again.problems)
+    assert not again.checker_failed and not again.problems
+    assert len(again.checks) >= 3
+
+
+def test_a_checker_that_ended_early_makes_the_verdict_unknown() -> None:
+    """What it checked stays (a violation it found is one), but linearizable needs every epoch."""
+    def recording(verdict: str, failed: bool) -> PressureRecording:
+        check = EpochCheck(0, 10, 0, verdict, 0.1, "epoch0.jsonl", None, 1)
+        return PressureRecording(Path("h.jsonl"), 10, 0, 0, 1.0, 1, (), {}, checks=(check,), checker_failed=failed)
+
+    assert recording("linearizable", False).verdict == "linearizable"
+    assert recording("linearizable", True).verdict == "unknown"
+    assert recording("violation", True).verdict == "violation"

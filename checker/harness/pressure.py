@@ -182,6 +182,8 @@ class PressureRecording:
     found_after: tuple[int, float] | None = None
     """When checking while recording found the first violation: the operations of the epochs checked
     by then, and the seconds from the start until that check ended."""
+    checker_failed: bool = False
+    """The checker process ended before it had checked every epoch (it crashed, or was killed)."""
 
     @property
     def rate(self) -> float:
@@ -190,8 +192,11 @@ class PressureRecording:
 
     @property
     def verdict(self) -> str:
-        """Over every epoch: a violation if one is, else unknown if one is, else linearizable."""
+        """Over every epoch: a violation if one is, else unknown if one is (or if the checker ended
+        before it had checked them all), else linearizable."""
         verdicts = {check.verdict for check in self.checks}
+        if self.checker_failed:
+            verdicts.add("unknown")
         return next((v for v in ("violation", "unknown") if v in verdicts), "linearizable" if verdicts else "unknown")
 
 
@@ -300,6 +305,9 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     checks, cpu = progress.latest, progress.cpu
     checked_after = (time.monotonic_ns() - started_ns) / 1e9
     problems: list[str] = []
+    if checker is not None and not progress.finished:
+        problems.append(f"the checker process ended with exit code {checker.exitcode} before it had checked "
+                        "every epoch: the verdict is unknown, past any violation it found")
     rejected: dict[str, int] = {}
     for process in workers:
         if process.exitcode not in (0, None) and all(r.index != workers.index(process) for r in reports):
@@ -319,7 +327,8 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     return PressureRecording(path, operations, indeterminate, sum(r.reconnects for r in reports), elapsed, processes, tuple(problems), rejected,
                              interrupted, tuple(checks[epoch] for epoch in sorted(checks)), checked_after,
                              cpu + sum(r.cpu for r in reports), tuple(sorted({r.loop for r in reports})),
-                             tuple(sorted({r.niceness for r in reports})), started_ns, progress.found_after)
+                             tuple(sorted({r.niceness for r in reports})), started_ns, progress.found_after,
+                             checker is not None and not progress.finished)
 
 
 def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, time_limit: float | None = None,
@@ -356,6 +365,7 @@ class _Checks:
         self.latest: dict[int, EpochCheck] = {}
         self.cpu = 0.0
         self.done = checker is None
+        self.finished = False  # the checker said it was done (its CPU seconds), rather than dying
         self.violation = False
         self.started_ns = 0
         self.found_after: tuple[int, float] | None = None
@@ -371,7 +381,7 @@ class _Checks:
                 self.done = until_done
                 return
             if isinstance(item, float):
-                self.cpu, self.done = item, True
+                self.cpu, self.done, self.finished = item, True, True
                 break
             if item.verdict == "linearizable":  # the report shows the last one: forget the others' witnesses
                 for epoch, kept in self.latest.items():

@@ -197,7 +197,8 @@ class _Follower:
 
     def check(self, epoch: int) -> EpochCheck:
         piece = self.pieces / f"epoch{epoch}.jsonl"
-        with open(piece, "ab") as file:
+        # An epoch's first lines start its file anew: a file left by an earlier run is not this one's.
+        with open(piece, "ab" if epoch in self.checked else "wb") as file:
             if epoch not in self.checked:
                 file.write(self.meta)
             file.writelines(self.lines[epoch])
