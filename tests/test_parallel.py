@@ -120,6 +120,30 @@ def test_time_limit_gives_unknown_never_a_wrong_verdict(bench: ModuleType) -> No
     assert took < 0.2 + 1.5  # the pool's start and stop, on a loaded machine
 
 
+def test_no_search_starts_after_the_deadline(monkeypatch: pytest.MonkeyPatch, bench: ModuleType,
+                                            tmp_path: Path, always_parallel: None) -> None:
+    """Past the deadline neither this process nor the pool takes another part: on a million
+    operations, thousands of parts left each built a search that only found the time gone (16 s
+    beyond the limit, session 22)."""
+    started_at = tmp_path / "starts"  # forked pool processes inherit the patch and append here
+    searching = parallel.search_rounds
+
+    def slow(*args: Any, **options: Any) -> Iterator[tuple[int, TaskOutcome]]:
+        with started_at.open("a") as log:
+            log.write(f"{time.monotonic()}\n")
+        time.sleep(0.02)  # each part costs 20 ms: 160 parts are 1.6 s for two processes
+        return searching(*args, **options)
+
+    monkeypatch.setattr(parallel, "search_rounds", slow)
+    history = bench.many_key_history(160, 2, 2)
+    started = time.monotonic()
+    result = check_parallel(history, redis_model(), jobs=2, time_limit=0.4)
+    assert isinstance(result, Unknown) and "time limit" in result.reason
+    starts = [float(line) for line in started_at.read_text().split()]
+    assert 0 < len(starts) < 160
+    assert max(starts) < started + 0.4 + 0.05  # (the clock read, then the part taken: a moment later)
+
+
 def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone (the workers fork with it)

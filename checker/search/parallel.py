@@ -363,7 +363,7 @@ def _pull(model: Model[Any] | ModelSpec, parts: list[list[Operation]], cap: int,
     gc.freeze()
     built = model.build() if isinstance(model, ModelSpec) else model
     task = board.take()
-    while task is not None:
+    while task is not None and (deadline is None or time.monotonic() < deadline):
         first, index = task
         seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
@@ -372,7 +372,7 @@ def _pull(model: Model[Any] | ModelSpec, parts: list[list[Operation]], cap: int,
         except BaseException as error:  # noqa: BLE001 - raised again in the parent
             results.send((task, None, error))
             return
-        task = board.take()
+        task = board.take()  # (past the deadline, it is left: no search starts then)
     results.send(None)
 
 
@@ -500,12 +500,18 @@ class _Pool:
     def drive(self, model: Model[Any]) -> None:
         """Until the verdict is settled (or the deadline passes)."""
         while not self._read():
-            task = self.board.take()
+            # Past the deadline no search starts: one would only find the time gone, after
+            # building its part's search (thousands of parts left took 16 s so, session 22).
+            late = self.deadline is not None and time.monotonic() >= self.deadline
+            task = None if late else self.board.take()
             if task is not None:
                 if not self._search_task(task, model):
                     return
                 continue
             if not self.working:
+                if late:  # the pool left the board too
+                    self.rounds.time_out()
+                    return
                 raise RuntimeError("the check's pool ended with the verdict unsettled")  # (a bug)
             # Nothing left to take: wait for the pool's answers.
             if wait([self.results[worker] for worker in self.working], timeout=FEED_POLL):
