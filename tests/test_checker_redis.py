@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from redis_histories import NULL_ARRAY, OK, HistoryBuilder
 
 from redlin import History, Linearizable, Operation, Outcome, Violation, check, minimise
-from redlin.adapter.redis_model import canonical_result, redis_model, session_windows
+from redlin.adapter.partition import session_windows
+from redlin.adapter.redis_model import canonical_result, redis_model
 from redlin.model import INITIAL_STATE, step
 from redlin.search.minimise import weaken
 

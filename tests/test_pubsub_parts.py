@@ -4,13 +4,13 @@ P4, P5)."""
 
 from __future__ import annotations
 
-import importlib
 import random
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from redlin.adapter import partition as partition_module
 from redlin.adapter.pubsub_parts import pubsub_objects
 from redlin.adapter.redis_model import redis_model
 from redlin.harness.pressure import PressureWorkload, record_pressure
@@ -21,8 +21,6 @@ from redlin.model import Frames
 from redlin.search.check import check
 from redlin.search.result import Unknown
 from redlin.serve.server import start_in_thread
-
-redis_model_module = importlib.import_module("redlin.adapter.redis_model")  # (the package exports the function)
 
 
 def _pubsub_parts(history: History) -> int:
@@ -78,7 +76,7 @@ def test_the_split_gives_the_verdicts_of_one_part(tmp_path: Path, monkeypatch: p
         for variant in [history, *_mutations(history, random.Random(seed))]:
             split = check(variant, redis_model(), time_limit=30)
             with monkeypatch.context() as one_part:
-                one_part.setattr(redis_model_module, "pubsub_objects", lambda ops, subscribers: None)
+                one_part.setattr(partition_module, "pubsub_objects", lambda ops, subscribers: None)
                 assert _pubsub_parts(variant) == 1
                 whole = check(variant, redis_model(), time_limit=30)
             if isinstance(whole, Unknown) or isinstance(split, Unknown):

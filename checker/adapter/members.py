@@ -23,14 +23,14 @@ This is the reduction Abdulla et al. use for their linear-time set monitor; a se
 >>> def op(i, *argv): return Operation(i, i, (tuple(argv),), None, invoke=i, complete=i + 1)
 >>> ops = [op(0, b"SADD", b"s", b"a"), op(1, b"SISMEMBER", b"s", b"b"), op(2, b"SADD", b"t", b"a"),
 ...        op(3, b"SMEMBERS", b"t")]
->>> keys = by_member(ops, lambda o: frozenset({o.call[0][1]}))
->>> [sorted(keys(o)) for o in ops]
+>>> keys = by_member([member_of(o) for o in ops], [frozenset({o.call[0][1]}) for o in ops])
+>>> [sorted(found) for found in keys]
 [[('member', b's', b'a')], [('member', b's', b'b')], [b't'], [b't']]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Final
 
 from redlin.history.records import Operation
@@ -38,7 +38,8 @@ from redlin.history.records import Operation
 MEMBER_COMMANDS: Final = frozenset({b"sadd", b"srem", b"sismember", b"smismember"})
 """The set commands whose reply and effect depend on their one member alone."""
 
-Keys = Callable[[Operation], frozenset[Hashable] | None]
+Keys = frozenset[Hashable] | None
+"""What an operation touches (``None``: everything)."""
 
 
 def member_of(op: Operation) -> tuple[bytes, bytes] | None:
@@ -49,25 +50,28 @@ def member_of(op: Operation) -> tuple[bytes, bytes] | None:
     >>> member_of(Operation(0, 0, ((b"SADD", b"k", b"m", b"n"),), None, invoke=0, complete=1)) is None
     True
     """
-    if len(op.call) != 1:
+    return call_member(op.call)
+
+
+def call_member(call: Sequence[Sequence[bytes]]) -> tuple[bytes, bytes] | None:
+    """:func:`member_of` an operation whose call is ``call``."""
+    if len(call) != 1:
         return None
-    argv = op.call[0]
+    argv = call[0]
     if len(argv) != 3 or not isinstance(argv[0], bytes) or argv[0].lower() not in MEMBER_COMMANDS:
         return None
     return argv[1], argv[2]
 
 
-def by_member(ops: Sequence[Operation], keys: Keys) -> Keys:
-    """``keys`` for the operations of ``ops``, except that an operation on a set only single-member
-    commands touch (see the module docstring) has the key ``("member", key, member)`` instead."""
-    found = {op.id: (keys(op), member_of(op)) for op in ops}
+def by_member(members: Sequence[tuple[bytes, bytes] | None], touched: Sequence[Keys]) -> list[Keys]:
+    """The keys each operation touches (``touched``), except that an operation on a set only
+    single-member commands touch (see the module docstring) has the key ``("member", key, member)``
+    instead.  ``members``: each operation's :func:`member_of`."""
     mixed: set[Hashable] = set()  # keys some other operation touches: they stay whole
-    for touched, pair in found.values():
-        if touched is None:
-            return keys  # one part of all anyway
-        if pair is None or touched != frozenset({pair[0]}):
-            mixed.update(touched)
-    split = {op_id: frozenset({("member", *pair)})
-             if pair is not None and touched == frozenset({pair[0]}) and pair[0] not in mixed else touched
-             for op_id, (touched, pair) in found.items()}
-    return lambda op: split[op.id]
+    for keys, pair in zip(touched, members):
+        if keys is None:
+            return list(touched)  # one part of all anyway
+        if pair is None or keys != frozenset({pair[0]}):
+            mixed.update(keys)
+    return [frozenset({("member", *pair)}) if pair is not None and pair[0] not in mixed and keys == frozenset({pair[0]})
+            else keys for keys, pair in zip(touched, members)]

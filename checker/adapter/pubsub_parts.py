@@ -50,7 +50,7 @@ from redlin.adapter.deliveries import is_receive_argv
 from redlin.history.records import Operation, Outcome
 from redlin.model import Push, frames_of, lookup, split_messages, stringmatch
 
-__all__ = ["pubsub_objects"]
+__all__ = ["pubsub_objects", "touches_pubsub"]
 
 Objects = frozenset[Hashable]
 
@@ -147,14 +147,19 @@ def _published(op: Operation) -> Objects | None:
             found.add(("channel", argv[1]))
         elif name == b"pubsub" and len(argv) >= 2 and argv[1].lower() == b"numsub":
             found.update(("channel", channel) for channel in argv[2:])
-        elif name in (b"multi", b"exec", b"discard") or not _touches(argv):
+        elif name in (b"multi", b"exec", b"discard") or not touches_pubsub(argv):
             continue
         else:
             return None
     return frozenset(found)
 
 
-def _touches(argv: Sequence[bytes]) -> bool:
+def touches_pubsub(argv: Sequence[bytes]) -> bool:
+    """Whether the command ``argv`` is a Pub/Sub command (its table entry's ``pubsub`` flag).
+
+    >>> touches_pubsub((b"PUBSUB", b"NUMPAT")), touches_pubsub((b"GET", b"k"))
+    (True, False)
+    """
     spec = lookup(argv) if argv else None
     return spec is not None and "pubsub" in spec.flags
 

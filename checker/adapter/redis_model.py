@@ -18,7 +18,7 @@ operations of one client's *session window* (from a WATCH or MULTI to the EXEC, 
 RESET or QUIT that closes it), because the session state they share is not a key.  Commands that
 read or change every key, or that move a session to another database (SELECT, MOVE, SWAPDB,
 FLUSHALL...), put the whole history in one part.  A set only single-member commands touch splits
-further, by member (:mod:`redlin.adapter.members`).
+further, by member (:mod:`redlin.adapter.members`); :mod:`redlin.adapter.partition` does the split.
 
 Pub/Sub (sheet P): channels are not keys, so every Pub/Sub command, and every operation of a client
 that ever subscribes, touches one shared pseudo-key and lands in one part.  A message an idle
@@ -37,15 +37,13 @@ one part.  That module argues why its interval and effect keep the search sound.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import lru_cache, partial
 
 from redlin.adapter.deliveries import impossible_message, is_receive_argv
 from redlin.adapter.lookahead import lookahead
-from redlin.adapter.members import by_member
-from redlin.adapter.pubsub_parts import pubsub_objects
+from redlin.adapter.partition import redis_partition
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
-from redlin.adapter.script_cache import cache_reads, fills_cache, script_cache_keys
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
     DEFAULT_PROFILE,
@@ -71,7 +69,6 @@ from redlin.model import (
     disconnect,
     frames_of,
     initial_state,
-    keys_of,
     lookup,
     mailbox,
     receive,
@@ -83,18 +80,10 @@ from redlin.model import (
 from redlin.model._pubsub import needs_canonical_form
 from redlin.model._reply import Reply, sort_unordered
 from redlin.model._resp3 import message_frame, to_resp3, use_protocol
-from redlin.search.model import CannotPartition, Model, ModelLimit, partition_by_keys
+from redlin.search.model import CannotPartition, Model, ModelLimit
 
 Call = tuple[tuple[bytes, ...], ...]
 
-# Commands after which key names alone no longer say which data an operation touches.
-_WHOLE_HISTORY = frozenset({b"select", b"move", b"swapdb", b"flushall", b"flushdb", b"dbsize",
-                            b"keys", b"scan", b"randomkey", b"script"})
-_OPENS_WINDOW = frozenset({b"watch", b"multi"})
-_PUBSUB_STATE = ("pubsub",)  # the pseudo-key of Pub/Sub state (not bytes: no key can equal it)
-_SUBSCRIBING = frozenset({b"subscribe", b"unsubscribe", b"psubscribe", b"punsubscribe", b"ssubscribe",
-                          b"sunsubscribe"})
-_CLOSES_WINDOW = frozenset({b"exec", b"discard", b"unwatch", b"reset", b"quit"})
 
 
 @lru_cache(maxsize=65536)
@@ -317,95 +306,6 @@ def _receive(state: State, op: Operation, protocol: int = 2) -> State | None:
     return receive(state, op.client, frames[0]) if frames else None
 
 
-def _keys(op: Operation, read: frozenset[Hashable]) -> frozenset[Hashable] | None:
-    """The keys ``op`` touches (``None``: all), with the script-cache entries it reads or fills
-    (:func:`~redlin.adapter.script_cache.script_cache_keys`); an entry it only fills counts only if some operation reads it
-    (``read``, :func:`~redlin.adapter.script_cache.cache_reads`)."""
-    keys: set[Hashable] = set()
-    for argv in op.call:
-        if is_receive_argv(argv):
-            continue
-        if not argv or is_restart_argv(argv):
-            return None
-        name = argv[0].lower()
-        scripts = script_cache_keys(name, argv)
-        if scripts is not None:
-            keys.update(entry for entry in scripts if entry in read or not fills_cache(name, argv))
-        elif name in _WHOLE_HISTORY:
-            return None
-        found = keys_of(argv)
-        if found is None:
-            return None
-        keys.update(found)
-    return frozenset(keys)
-
-
-def session_windows(ops: Sequence[Operation]) -> list[list[int]]:
-    """Per client, the runs of operations that share session state (WATCH/MULTI ... EXEC/UNWATCH).
-
-    Operations outside any window are not listed.  A window also closes at an INFO operation (the
-    connection is gone).
-    """
-    open_windows: dict[Hashable, list[int]] = {}
-    windows: list[list[int]] = []
-    for op in sorted(ops, key=lambda o: (o.invoke, o.id)):
-        window = open_windows.get(op.client)
-        for argv in op.call:
-            name = argv[0].lower() if argv else b""
-            if window is None and name in _OPENS_WINDOW:
-                window = open_windows[op.client] = []
-                windows.append(window)
-            if window is not None and (not window or window[-1] != op.id):
-                window.append(op.id)
-            if window is not None and name in _CLOSES_WINDOW:
-                # MULTI ... EXEC inside one operation, after a WATCH, closes the WATCH window too.
-                del open_windows[op.client]
-                window = None
-        if window is not None and op.outcome is not Outcome.OK:
-            del open_windows[op.client]
-    return [w for w in windows if len(w) > 1]
-
-
-def _links(ops: Sequence[Operation]) -> Iterable[tuple[int, int]]:
-    for window in session_windows(ops):
-        yield from zip(window, window[1:])
-
-
-def _touches_pubsub(op: Operation) -> bool:
-    for argv in op.call:
-        if is_receive_argv(argv):
-            return True
-        spec = lookup(argv) if argv else None
-        if spec is not None and "pubsub" in spec.flags:
-            return True
-    return False
-
-
-def _subscribers(ops: Sequence[Operation]) -> frozenset[Hashable]:
-    """Clients that subscribe or read messages: their whole session is Pub/Sub state (RESP2
-    subscribed mode changes what PING answers, and a reply must follow the queued messages)."""
-    return frozenset(op.client for op in ops
-                     if any(is_receive_argv(argv) or (argv and argv[0].lower() in _SUBSCRIBING) for argv in op.call))
-
-
-def _partition(ops: Sequence[Operation]) -> list[list[Operation]]:
-    subscribers = _subscribers(ops)
-    read = cache_reads(ops)
-    touching = [op for op in ops if op.client in subscribers or _touches_pubsub(op)]
-    # Pub/Sub state by channel and by subscriber session segment where the history allows it
-    # (redlin.adapter.pubsub_parts), else one pseudo-key for it all.
-    objects = pubsub_objects(touching, subscribers) if subscribers else None
-    if objects is None:
-        objects = dict.fromkeys((op.id for op in touching), frozenset({_PUBSUB_STATE}))
-
-    def keys(op: Operation) -> frozenset[Hashable] | None:
-        found = _keys(op, read)
-        pubsub = objects.get(op.id)
-        return found if found is None or pubsub is None else found | pubsub
-
-    return partition_by_keys(ops, by_member(ops, keys), _links(ops))  # a set used member by member splits
-
-
 def describe_reply(reply: Reply) -> str:
     """A reply as redis-cli would show it, on one line."""
     if reply is None:
@@ -590,7 +490,7 @@ def redis_model(*, partitioned: bool = True, protocol: int = 2, profile: str = D
         name="redis" if partitioned else "redis-single",
         init=lambda: initial,
         step=keyed if partitioned else whole,
-        partition=_partition if partitioned else None,
+        partition=redis_partition if partitioned else None,
         describe_operation=describe_operation,
         describe_state=describe_state,
         find_impossible=impossible_message,  # a Pub/Sub message read that no PUBLISH sent (that often)

@@ -16,11 +16,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 from redlin.adapter.deliveries import is_receive_argv
 from redlin.adapter.restarts import is_restart_argv
-from redlin.history.records import Operation
 from redlin.model._scripting import script_sha
 
 __all__ = ["cache_reads", "fills_cache", "script_cache_keys", "script_entry"]
@@ -40,23 +39,20 @@ def fills_cache(name: bytes, argv: Sequence[bytes]) -> bool:
     return name in (b"eval", b"eval_ro") or (name == b"script" and argv[1].lower() == b"load")
 
 
-def cache_reads(ops: Sequence[Operation]) -> frozenset[Hashable]:
-    """The script-cache entries some operation of ``ops`` reads.
+def cache_reads(calls: Iterable[Sequence[Sequence[bytes]]]) -> frozenset[Hashable]:
+    """The script-cache entries some call of ``calls`` (the operations' calls) reads.
 
     Filling an entry (EVAL, SCRIPT LOAD) gives the same cache whatever the order, and no reply
     depends on it, so an entry that nothing reads ties no operations together: the EVALs of one
     script on different keys land in different parts (P-compositionality holds: their only
     shared state is one nobody observes).  An EVALSHA or SCRIPT EXISTS of the entry ties them all.
 
-    >>> from redlin.history.records import Operation
-    >>> ops = [Operation(0, 0, ((b"EVAL", b"return 1", b"0"),), None, 0, 1),
-    ...        Operation(1, 0, ((b"EVALSHA", b"E0E1", b"0"),), None, 2, 3)]
-    >>> sorted(cache_reads(ops))
+    >>> sorted(cache_reads([((b"EVAL", b"return 1", b"0"),), ((b"EVALSHA", b"E0E1", b"0"),)]))
     [b'\\x00script:e0e1']
     """
     read: set[Hashable] = set()
-    for op in ops:
-        for argv in op.call:
+    for call in calls:
+        for argv in call:
             if not argv or is_receive_argv(argv) or is_restart_argv(argv):
                 continue
             name = argv[0].lower()

@@ -148,7 +148,7 @@ class Model(Generic[S]):
 
 def partition_by_keys(
     ops: Sequence[Operation],
-    keys_of: Callable[[Operation], Iterable[Hashable] | None],
+    keys_of: Callable[[Operation], Iterable[Hashable] | None] | Sequence[Iterable[Hashable] | None],
     links: Iterable[tuple[int, int]] | None = None,
 ) -> list[list[Operation]]:
     """Split operations into independent parts: the connected components of "touches a common key".
@@ -166,7 +166,8 @@ def partition_by_keys(
     ops:
         The operations to split.
     keys_of:
-        The keys an operation touches, or ``None`` for "all of them".
+        The keys an operation touches, or ``None`` for "all of them"; or a sequence of them, one
+        per operation of ``ops``.
     links:
         Extra (op id, op id) pairs that must be in the same part.
 
@@ -186,17 +187,23 @@ def partition_by_keys(
     # by a path, and an operation without keys stands for itself.  Its part is its first node's.
     firsts: list[Hashable] = []
     edges: list[tuple[Hashable, Hashable]] = []
-    for op in ops:
-        keys = keys_of(op)
+    first_of: dict[frozenset[Hashable], Hashable] = {}  # a set of keys met before: its edges are in
+    each = keys_of if not callable(keys_of) else map(keys_of, ops)
+    for op, keys in zip(ops, each):
         if keys is None:  # touches everything: one part of all
             return [list(ops)] if ops else []
-        nodes = [("key", key) for key in keys] or [("op", op.id)]
-        if len(nodes) > 1:
-            edges.extend(zip(nodes, nodes[1:]))
-        firsts.append(nodes[0])
+        first = first_of.get(keys) if type(keys) is frozenset else None
+        if first is None:
+            nodes = [("key", key) for key in keys] or [("op", op.id)]
+            if len(nodes) > 1:
+                edges.extend(zip(nodes, nodes[1:]))
+            first = nodes[0]
+            if type(keys) is frozenset and keys:
+                first_of[keys] = first
+        firsts.append(first)
     if links is not None:
-        first_of = {op.id: first for op, first in zip(ops, firsts)}
-        edges.extend((first_of[a], first_of[b]) for a, b in links if a in first_of and b in first_of)
+        node_of = {op.id: first for op, first in zip(ops, firsts)}
+        edges.extend((node_of[a], node_of[b]) for a, b in links if a in node_of and b in node_of)
     component_of: dict[Hashable, Hashable] = {}
     if edges:  # (else every node is a component of its own: one key per operation, as in a kv store)
         # Only the nodes on an edge: any other is a component of its own (most keys of a history).
