@@ -3,6 +3,7 @@ minimisation (--minimise-time): the same verdicts, witnesses and violations as :
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import multiprocessing
@@ -10,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -317,6 +318,47 @@ def test_rounds_report_the_violation_check_would() -> None:
         (1, 1)]
     assert isinstance(rounds.result, Violation) and rounds.result.operation == 7  # round 1 comes after it
     assert rounds.result.states_explored == 17
+
+
+def test_rounds_put_fast_paths_then_the_pre_check_then_the_search() -> None:
+    """check() runs the fast paths of every part, then the pre-check of every part they leave,
+    then the searches: a later part's pre-check violation beats an earlier part's search
+    violation, and a fast path's beats both, whichever process found what first."""
+    rounds = Rounds([[], [], []], cap=80_000, started=time.monotonic(), max_states=80_000)
+    rounds.start()
+    rounds.record((0, 0), TaskOutcome(Stuck(1, (), 40)))  # part 0's search
+    rounds.record((0, 2), TaskOutcome(Stuck(3, (), 0), stage=parallel.PRECHECK))
+    assert rounds.result is None  # part 1's fast path may still find one
+    rounds.record((0, 1), TaskOutcome(Stuck(2, (), 0), stage=parallel.FAST))
+    assert isinstance(rounds.result, Violation) and rounds.result.operation == 2
+    rounds = Rounds([[], [], []], cap=80_000, started=time.monotonic(), max_states=80_000)
+    rounds.start()
+    rounds.record((0, 2), TaskOutcome(Stuck(3, (), 0), stage=parallel.PRECHECK))
+    rounds.record((0, 0), TaskOutcome(Stuck(1, (), 40)))
+    rounds.record((0, 1), TaskOutcome(Linearized((), 0), stage=parallel.FAST))
+    assert isinstance(rounds.result, Violation) and rounds.result.operation == 3
+
+
+def test_the_pre_check_runs_in_the_pool(bench: ModuleType, tmp_path: Path, always_parallel: None) -> None:
+    """The model's pre-check of the parts runs where their searches do, not all in this process
+    first, and its violation is check()'s: here, of the one part a pre-check refuses."""
+    history = bench.many_key_history(8, 4, 40)
+    refused = next(op for op in history if op.call[0][1] == b"k3" and op.call[0][0] == b"GET")
+    ran_in = tmp_path / "pids"  # forked pool processes inherit the model, and append here
+
+    def impossible(ops: Sequence[Operation]) -> Operation | None:
+        with ran_in.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return refused if refused in ops else None
+
+    # (another name: no fast path decides a part before its pre-check, as the string one would)
+    model = dataclasses.replace(redis_model(), name="redis-searched", find_impossible=impossible)
+    expected = check(history, model, time_limit=60)
+    assert isinstance(expected, Violation) and expected.operation == refused.id
+    ran_in.unlink()
+    assert_same(history, model, expected, check_parallel(history, model, jobs=2, time_limit=60))
+    pids = ran_in.read_text().split()
+    assert str(os.getpid()) in pids and set(pids) - {str(os.getpid())}  # here and in the pool
 
 
 def test_unsplittable_and_model_limits_are_kept() -> None:

@@ -40,7 +40,7 @@ from redlin.history.records import History, Operation, Outcome
 from redlin.search.check import check_operations, state_budget
 from redlin.search.model import Model
 from redlin.search.parallel import ModelSpec, Rounds, Task, TaskOutcome, search_one, split
-from redlin.search.result import Result, Violation
+from redlin.search.result import Result
 
 __all__ = ["DASK_MISSING", "check_dask", "dask_installed"]
 
@@ -115,9 +115,7 @@ def check_dask(
     ops = [op for op in history if op.outcome is not Outcome.FAIL]
     max_states = state_budget(max_states, len(ops))
     model = model_spec.build()
-    parts = split(ops, model, started)
-    if isinstance(parts, Violation):
-        return parts
+    parts = split(ops, model)
     if len(parts) < 2:
         return check_operations(ops, model, started=started, deadline=deadline, max_states=max_states)
     client = _connect(address)

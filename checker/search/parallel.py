@@ -11,10 +11,13 @@ memory -- and gives the same verdicts:
   A search cannot move from one process to another, so the process that ran a part's round runs
   its next ones, going on where it stopped (as check() does), while the others take the next
   parts;
-- the violation reported is the one check() reports: the first in (round, part) order, parts
-  ordered smallest first.  A violation found in a worker is held back until every task before it
-  in that order has ended, so the answer does not depend on which worker was faster (and an
-  easy violation in a later part still ends the check after one round of the hard parts);
+- the violation reported is the one check() reports: the first in check()'s order, parts
+  ordered smallest first -- the fast paths of every part, then the model's pre-check of every
+  part they leave, then the search, round after round.  A part's first task runs all three
+  (:func:`before_search`), in whichever process takes it, so the pre-check is spread over the
+  pool too.  A violation found in a worker is held back until every task that could find one
+  before it in that order has ended, so the answer does not depend on which worker was faster
+  (and an easy violation in a later part still ends the check after one round of the hard parts);
 - a witness lists the parts in the order check() decides them;
 - Unknown, with check()'s reasons, when the time limit (shared by all workers: one deadline) or
   the state budget ran out and no violation was proved.
@@ -116,6 +119,21 @@ class ModelSpec:
 Task = tuple[int, int]
 """(round, part index): the order check() searches in, and the order tasks are compared in."""
 
+FAST, PRECHECK, SEARCH = 0, 1, 2
+"""Where a part's violation is found, in the order check() looks: the fast paths (of every part),
+the model's pre-check (of every part they leave undecided), the search (round after round)."""
+
+
+def violation_order(task: Task, stage: int) -> tuple[int, int]:
+    """Where a violation found at ``stage`` of ``task`` comes in check()'s order.
+
+    >>> sorted([violation_order((0, 5), FAST), violation_order((1, 0), SEARCH), violation_order((0, 3), PRECHECK),
+    ...         violation_order((0, 1), SEARCH)])
+    [(0, 5), (1, 3), (2, 1), (3, 0)]
+    """
+    round_, index = task
+    return (stage, index) if stage < SEARCH else (SEARCH + round_, index)
+
 
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
@@ -126,6 +144,8 @@ class TaskOutcome:
     outcome: PartOutcome | None
     limit: str | None = None
     unsplittable: bool = False
+    stage: int = SEARCH
+    """Where ``outcome`` was found: :data:`FAST`, :data:`PRECHECK` or :data:`SEARCH`."""
 
 
 def round_budget(round_: int, cap: int) -> int:
@@ -158,7 +178,7 @@ class Rounds:
     out_of_time: bool = False
     outstanding: set[Task] = field(default_factory=set)
     decided: dict[Task, tuple[int, ...]] = field(default_factory=dict)
-    violations: dict[Task, Violation] = field(default_factory=dict)
+    violations: dict[tuple[int, int], Violation] = field(default_factory=dict)  # by violation_order()
     exhausted: set[int] = field(default_factory=set)
     beyond: dict[int, str] = field(default_factory=dict)
 
@@ -190,7 +210,7 @@ class Rounds:
         elif isinstance(outcome, Stuck):
             self.explored += outcome.states_explored
             part = self.parts[index]
-            self.violations[task] = Violation(part=tuple(op.id for op in part), operation=outcome.operation,
+            self.violations[violation_order(task, found.stage)] = Violation(part=tuple(op.id for op in part), operation=outcome.operation,
                                               prefixes=outcome.prefixes, states_explored=0, elapsed=0.0,
                                               proof=outcome.proof)
         elif isinstance(outcome, OutOfBudget):
@@ -216,8 +236,10 @@ class Rounds:
             return  # the caller checks the history again as one part
         if self.violations:
             first = min(self.violations)
-            # Only once nothing before it in check()'s order can still turn up a violation.
-            if force or not any(task < first for task in self.outstanding):
+            # Only once nothing before it in check()'s order can still turn up a violation: a
+            # part's first task may yet find one at any stage, a later round only in the search.
+            if force or not any(violation_order(task, FAST if task[0] == 0 else SEARCH) < first
+                                for task in self.outstanding):
                 violation = self.violations[first]
                 self.result = Violation(part=violation.part, operation=violation.operation,
                                         prefixes=violation.prefixes, states_explored=self.explored,
@@ -245,17 +267,23 @@ class Rounds:
                                    states_explored=self.explored, elapsed=elapsed)
 
 
-def split(ops: Sequence[Operation], model: Model[Any], started: float) -> list[list[Operation]] | Violation:
-    """check()'s parts, smallest first, or the violation a pre-check proves without a search."""
+def split(ops: Sequence[Operation], model: Model[Any]) -> list[list[Operation]]:
+    """check()'s parts, smallest first."""
     parts = model.partition(ops) if model.partition is not None else [list(ops)]
-    parts = sorted(parts, key=len)
-    if model.find_impossible is not None:
-        for part in parts:
-            impossible = model.find_impossible(part)
-            if impossible is not None:
-                return Violation(part=tuple(op.id for op in part), operation=impossible.id, prefixes=(),
-                                 states_explored=0, elapsed=time.monotonic() - started, parts=part_ids(parts))
-    return parts
+    return sorted(parts, key=len)
+
+
+def before_search(part: Sequence[Operation], model: Model[Any], deadline: float | None) -> TaskOutcome | None:
+    """What check() does with a part before its search: the fast paths decide it (unless the
+    deadline has passed), or the model's pre-check proves a violation; ``None`` if neither."""
+    if deadline is None or time.monotonic() < deadline:
+        decided = fast_decision(part, model)  # e.g. a unique-value register part
+        if decided is not None:
+            return TaskOutcome(decided, stage=FAST)
+    impossible = model.find_impossible(part) if model.find_impossible is not None else None
+    if impossible is not None:
+        return TaskOutcome(Stuck(operation=impossible.id, prefixes=(), states_explored=0), stage=PRECHECK)
+    return None
 
 
 def search_one(part: Sequence[Operation], model: Model[Any], budget: int, seconds: float | None,
@@ -264,10 +292,9 @@ def search_one(part: Sequence[Operation], model: Model[Any], budget: int, second
     ``stop``: :func:`~redlin.search.wgl.search_part`'s."""
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
-        timely = deadline is None or time.monotonic() < deadline
-        decided = fast_decision(part, model) if timely else None  # e.g. a unique-value register part
+        decided = before_search(part, model, deadline)
         if decided is not None:
-            return TaskOutcome(decided)
+            return decided
         return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget, stop=stop))
     except ModelLimit as limit:
         return TaskOutcome(None, limit=str(limit))
@@ -283,9 +310,9 @@ def search_rounds(part: Sequence[Operation], model: Model[Any], round_: int, cap
     asked every :data:`~redlin.search.wgl.STOP_EVERY` configurations."""
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
-        decided = fast_decision(part, model) if deadline is None or time.monotonic() < deadline else None
+        decided = before_search(part, model, deadline) if round_ == 0 else None
         if decided is not None:
-            yield round_, TaskOutcome(decided)
+            yield round_, decided
             return
         with cyclic_gc_paused() as collect_young:
             search = PartSearch(part, model, deadline=deadline, collect_young=collect_young)
@@ -401,9 +428,7 @@ def check_parallel(
     if jobs <= 1 or context is None:
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
     with cyclic_gc_paused():  # (see check(): the split allocates much and makes no cycles)
-        parts = split(ops, built, started)
-    if isinstance(parts, Violation):
-        return parts
+        parts = split(ops, built)
     if len(parts) < 2:
         return check_operations(ops, built, started=started, deadline=deadline, max_states=max_states)
     workers = min(jobs, len(parts))
@@ -420,7 +445,10 @@ def check_parallel(
         installed: Model[Any] | ModelSpec = built if context.get_start_method() == "fork" else model
         pool = _Pool(context, workers - 1, installed, rounds, queue, deadline)
         try:
-            pool.drive(built)
+            # As in the split: the collector's passes over the history's million objects cost a
+            # pre-check here twice its time (session 22); searches collect their young themselves.
+            with cyclic_gc_paused():
+                pool.drive(built)
         finally:
             pool.stop()
     if rounds.unsplittable or rounds.result is None:
