@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from redlin import Outcome
+from redlin.cli import check as check_module
 from redlin.cli import main
 from redlin.history.jsonl import HistoryWriter
 from redlin.model import OK
@@ -41,6 +44,25 @@ def test_violation_exit_1_with_counterexample(tmp_path: Path, capsys: pytest.Cap
     assert out.startswith("VIOLATION")
     # Weakened, SET k 1 could land after SET k 2, so all three operations are needed.
     assert "GET k -> \"1\"" in out and "minimal counterexample (3 operations" in out
+
+
+def test_check_keeps_the_history_out_of_collection_only_while_it_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``redlin check`` freezes what exists once the history is read (a full collection need not
+    walk a million operations again), and thaws it when it ends: a test run's objects are not
+    left out of collection."""
+    frozen: list[int] = []
+    writing = check_module.write_check_report
+
+    def write(*args: Any, **options: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return writing(*args, **options)
+
+    monkeypatch.setattr(check_module, "write_check_report", write)
+    assert gc.get_freeze_count() == 0
+    assert main(["check", str(stale_read_history(tmp_path / "h.jsonl"))]) == 1
+    assert frozen and frozen[0] > 0 and gc.get_freeze_count() == 0
+    capsys.readouterr()
 
 
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

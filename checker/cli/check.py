@@ -22,9 +22,12 @@ profile checked, reported as a version difference, as ``redlin run`` does.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,7 @@ from redlin.search.minimise import minimise
 from redlin.search.model import Model
 from redlin.search.parallel import ModelSpec, check_parallel
 from redlin.search.result import Linearizable, Result, Violation
+from redlin.search.wgl import cyclic_gc_paused
 
 DEFAULT_MINIMISE_SECONDS = 5.0
 """Seconds for minimising a violation, without --minimise-time."""
@@ -112,6 +116,26 @@ def check_command(args: argparse.Namespace) -> int:
     if getattr(args, "dask", None) and not dask_installed():
         raise UsageError(DASK_MISSING)
     history, model = load(args.history, args.format, args.model, getattr(args, "profile", None))
+    with _out_of_collection():
+        return _check_loaded(args, history, model, deadline)
+
+
+@contextmanager
+def _out_of_collection() -> Iterator[None]:
+    """What exists now (the history: it lives as long as the command) is kept out of the cyclic
+    collector's reach for the block (:func:`gc.freeze`), so that a full collection need not walk
+    it again: each took 3 s of a million-operation check's report."""
+    mine = not gc.get_freeze_count()  # (objects someone else froze stay as they are)
+    if mine:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if mine:
+            gc.unfreeze()
+
+
+def _check_loaded(args: argparse.Namespace, history: History, model: Model[Any], deadline: float) -> int:
     writes_report = not getattr(args, "no_report", False)
     reserve = report_reserve(len(history), args.time_limit) if writes_report else 0.0
     pieces = run_pieces(history) if model.name.startswith("redis") else None
@@ -144,8 +168,9 @@ def check_command(args: argparse.Namespace) -> int:
     if writes_report:
         out = args.out or default_report_dir(args.history)
         fmt = args.format or guess_format(args.history)
-        files = write_check_report(args.history, fmt, out, history=history, model=model, result=result, core=core,
-                                   meta=meta, minimised=minimised)
+        with cyclic_gc_paused():  # (a report makes a million small objects and no cycle)
+            files = write_check_report(args.history, fmt, out, history=history, model=model, result=result,
+                                       core=core, meta=meta, minimised=minimised)
     if getattr(args, "json", False):
         print(json.dumps(result_document(history, model, result, core, meta, history_file="history.jsonl",
                                          minimised=minimised), indent=2))
@@ -166,13 +191,13 @@ def check_command(args: argparse.Namespace) -> int:
 
 def report_reserve(operations: int, time_limit: float) -> float:
     """Seconds of ``--time-limit`` kept for writing the report of a history of ``operations``
-    operations: about 20 microseconds per operation (a few times what it takes) and half a second,
-    at most half the limit.
+    operations: 8 microseconds per operation (twice what it takes: a million-operation ``redlin
+    run`` history's report took 5.2 s, session 22) and half a second, at most half the limit.
 
-    >>> report_reserve(100_000, 60.0), report_reserve(100_000, 2.0)
-    (2.5, 1.0)
+    >>> round(report_reserve(1_000_000, 60.0), 3), report_reserve(100_000, 1.0)
+    (8.5, 0.5)
     """
-    return min(time_limit / 2, 0.5 + 2e-5 * operations)
+    return min(time_limit / 2, 0.5 + 8e-6 * operations)
 
 
 def minimise_budget(given: float | None, check_seconds: float, time_limit: float) -> float:

@@ -88,7 +88,8 @@ class Vocabulary:
     expected: Callable[[Hashable, Operation], str | None] = lambda state, op: None
     """What the model would have replied to ``op`` in ``state``, when it differs from the reply."""
     keys: Callable[[Operation], Iterable[Hashable]] = lambda op: ()
-    """The keys ``op`` names (as ``key`` shows them), to label the parts of a history."""
+    """The keys ``op`` names (as ``key`` shows them), to label the parts of a history: a function
+    of ``op.call`` alone (the report works it out once per call)."""
     describe: Callable[[Operation], str] | None = None
     """The call with its reply, cut short for sentences; ``None``: the command and the value."""
     deletes: bool = False

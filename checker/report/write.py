@@ -99,6 +99,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from redlin.adapter.profiles import profile_in
 from redlin.explain.anomalies import KINDS, TITLES, VERSION_DIFFERENCE, anomaly_json
 from redlin.explain.generic import json_client
@@ -179,6 +181,7 @@ def write_report(
     core: tuple[int, ...] = (),
     meta: dict[str, Any] | None = None,
     minimised: dict[str, Any] | None = None,
+    loaded_from: bool = False,
 ) -> ReportFiles:
     """Write a report directory for a checked history.
 
@@ -201,6 +204,9 @@ def write_report(
         Extra facts for the report (target, seed, command line); merged over ``history.meta``.
     minimised:
         How minimising went (the ``minimise`` field of ``result.json``), if it ran.
+    loaded_from:
+        Whether ``out_dir``'s ``history.jsonl`` is the very file ``history`` was loaded from (its
+        operations need no counting: a million-operation file is read again in 0.7 s).
 
     Returns
     -------
@@ -221,7 +227,7 @@ def write_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     history_path = out_dir / HISTORY_FILE
-    if history_path.exists() and _invocations(history_path) != len(history):
+    if history_path.exists() and not loaded_from and _invocations(history_path) != len(history):
         history_path = out_dir / CHECKED_HISTORY_FILE
     if history_path.name == CHECKED_HISTORY_FILE or not history_path.exists():
         history, result, core = _in_file_order(history, result, core)
@@ -245,10 +251,12 @@ def write_check_report(
     target = out / HISTORY_FILE
     if target.exists() and not target.samefile(path):
         target.unlink()  # a report directory of an earlier history: replace it whole
-    if fmt == "jsonl" and not target.exists():
+    copied = fmt == "jsonl" and not target.exists()
+    if copied:
         shutil.copyfile(path, target)
     return write_report(out, history=history, model=model, result=result, core=core,
-                        meta={"source_file": os.fspath(path), **(meta or {})}, minimised=minimised)
+                        meta={"source_file": os.fspath(path), **(meta or {})}, minimised=minimised,
+                        loaded_from=copied or fmt == "jsonl" and target.samefile(path))
 
 
 def _invocations(path: Path) -> int:
@@ -268,7 +276,10 @@ def render_report(out_dir: Path, document: dict[str, Any], history: History, mod
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(out_dir, out_dir / "report.html", out_dir / "summary.md", out_dir / "result.json",
                         out_dir / "junit.xml", out_dir / document.get("history", HISTORY_FILE))
-    _write_text(files.result, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    # msgspec writes what json.dumps(indent=1, ensure_ascii=False) does, five times faster (a
+    # million-operation witness: 0.17 s, not 0.92 s); only floats in exponent form differ (1e300,
+    # not 1e+300), and a NaN, which JSON has not, is null.
+    _write_text(files.result, msgspec.json.format(msgspec.json.encode(document), indent=1).decode() + "\n")
     _write_text(files.summary, render_summary(document))
     _write_text(files.junit, render_junit(document))
     _write_text(files.html, render_html(document, history, model))
@@ -386,22 +397,33 @@ def _title(kind: str, version: object) -> str:
 
 
 def _parts(history: History, model: Model[Any], result: Result) -> tuple[list[dict[str, Any]], list[list[int]]]:
+    known: dict[Hashable, tuple[Hashable, ...]] = {}  # (see _label)
     if isinstance(result, Linearizable) or result.parts:  # the check's own split
         witness = [list(order) for order in result.witness] if isinstance(result, Linearizable) else []
-        return [{"label": _label(history, model, part), "operations": list(part)} for part in result.parts], witness
+        return [{"label": _label(history, model, part, known=known), "operations": list(part)}
+                for part in result.parts], witness
     checked = [op for op in history if op.outcome is not Outcome.FAIL]
     split = model.partition(checked) if model.partition is not None else [checked]
-    return [{"label": _label(history, model, [op.id for op in part]), "operations": [op.id for op in part]}
+    return [{"label": _label(history, model, [op.id for op in part], known=known), "operations": [op.id for op in part]}
             for part in split], []
 
 
-def _label(history: History, model: Model[Any], part: Sequence[int], limit: int = 4) -> str:
+def _label(history: History, model: Model[Any], part: Sequence[int], limit: int = 4,
+           known: dict[Hashable, tuple[Hashable, ...]] | None = None) -> str:
+    """A part's name: the keys it touches.  ``known``: the keys of each call met so far (a
+    vocabulary's keys depend on an operation's call alone; calls recur, and a million-operation
+    history's labels took 2.8 s without it)."""
     words = vocabulary(model)
     if words is None or model.partition is None:
         return "all operations" if model.partition is None else plural(len(part), "operation")
     keys: set[Hashable] = set()
+    known = {} if known is None else known
     for op_id in part:
-        keys.update(words.keys(history[op_id]))
+        op = history[op_id]
+        found = known.get(op.call)
+        if found is None:
+            found = known[op.call] = tuple(words.keys(op))
+        keys.update(found)
     if not keys:
         return "no keys"
     names = sorted(keys, key=repr)
