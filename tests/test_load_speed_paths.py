@@ -367,3 +367,19 @@ def test_make_operation_is_the_constructor() -> None:
     built = Operation(3, "c", ("read",), (b"v",), 10, None, Outcome.INFO, 7)
     assert made == built and repr(made) == repr(built) and made.ends_session is True
     assert [getattr(made, name) for name in Operation.__slots__] == [getattr(built, name) for name in Operation.__slots__]
+
+
+def test_equal_redis_calls_and_statuses_are_kept_once(tmp_path: Path) -> None:
+    """A Redis history's equal calls are one object, as are its equal statuses (memory: a
+    million-operation run's history went from 1,121 to 833 MB), on the inline path (one command)
+    and the full one (a MULTI block) alike."""
+    block = '[["MULTI"],["INCR","k"],["EXEC"]]'
+    lines = [META]
+    for op in range(4):
+        call = block if op % 2 else '[["INCR","k"]]'
+        result = '[{"status":"OK"},{"status":"QUEUED"},[3]]' if op % 2 else "[3]"
+        lines += [f'{{"event":"invoke","op":{op},"client":{op},"time":{2 * op},"call":{call}}}',
+                  f'{{"event":"ok","op":{op},"time":{2 * op + 1},"result":{result}}}']
+    history = jsonl.load_history(_write(tmp_path, "h.jsonl", "\n".join(lines) + "\n"))
+    assert history[0].call is history[2].call and history[1].call is history[3].call
+    assert history[1].result[0] is history[3].result[0] and history[1].result[1] is history[3].result[1]

@@ -61,7 +61,7 @@ from redlin.adapter.redis_model import canonical_result
 from redlin.adapter.restarts import is_restart_argv
 from redlin.errors import HistoryError, UsageError
 from redlin.history.records import History, Literal, Operation, Outcome, make_operation
-from redlin.history.sharing import SHARED_ARGUMENT, inline_call, inline_reply, shared_arguments
+from redlin.history.sharing import SHARED_ARGUMENT, inline_call, inline_reply, shared_call, status
 from redlin.history.source import paused_gc, read_blocks
 from redlin.model import (
     COMMANDS,
@@ -177,7 +177,7 @@ def decode_reply(value: Any) -> Reply:
     if isinstance(value, dict) and len(value) == 1:
         (tag, inner), = value.items()
         if tag == "status" and isinstance(inner, str | dict):
-            return Status(_decode_text(inner))
+            return status(_decode_text(inner))
         if tag == "error" and isinstance(inner, str | dict):
             return Error(_decode_text(inner))
         if tag == "nil_array" and inner is True:
@@ -388,7 +388,7 @@ class _Loader:
         pending: dict[Any, tuple[int, int, Hashable, int, Any]] = {}  # op id -> (index, line, client, time, call)
         busy: dict[Hashable, Any] = {}  # client -> op id in flight
         seen: set[Any] = set()
-        shared: dict[bytes, bytes] = {}  # long arguments, each kept once (a script's body, sent again and again)
+        shared: dict[Any, Any] = {}  # long arguments and Redis calls, each kept once (sharing.shared_call)
         names: dict[str, bytes] = {}  # (redlin.history.sharing: what is kept once)
         replies: dict[str, tuple[bytes]] = {}
         counts: dict[int | None, tuple[int | None]] = {}
@@ -444,8 +444,8 @@ class _Loader:
                                 call = self._call(number, call)
                         else:
                             call = self._call(number, call)
-                        if len(line) > SHARED_ARGUMENT and type(call) is tuple:
-                            call = shared_arguments(call, shared)
+                        if type(call) is tuple:
+                            call = shared_call(call, shared, len(line) > SHARED_ARGUMENT, self.model in REDIS_MODELS)
                         pending[op] = (len(ops), number, client, time, call)
                         ops.append(None)
                     elif type(kind) is str and kind in outcomes:  # (a list would not hash)

@@ -19,9 +19,13 @@ True
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-__all__ = ["SHARED_ARGUMENT", "SHORT_ARGUMENT", "inline_call", "inline_reply", "shared_arguments"]
+from redlin.model import Status
+
+__all__ = ["SHARED_ARGUMENT", "SHORT_ARGUMENT", "inline_call", "inline_reply", "shared_arguments", "shared_call",
+           "status"]
 
 SHORT_ARGUMENT = 64
 """A command's first argument (its key, most often) and a string reply this short or shorter are kept
@@ -44,6 +48,29 @@ def shared_arguments(call: tuple[Any, ...], shared: dict[bytes, bytes]) -> tuple
     """
     return tuple(tuple(shared.setdefault(arg, arg) if type(arg) is bytes and len(arg) > SHARED_ARGUMENT else arg
                        for arg in argv) if type(argv) is tuple else argv for argv in call)
+
+
+def shared_call(call: tuple[Any, ...], shared: dict[Any, Any], long: bool, whole: bool) -> tuple[Any, ...]:
+    """``call`` kept once in ``shared``: its long arguments (:func:`shared_arguments`) when ``long``
+    (its line is long enough to hold one), and the whole call when ``whole`` -- a Redis call,
+    whose arguments are bytes, so that equal calls are alike in every way (``1`` and ``True``
+    are equal, and are not).  A million-operation ``redlin run`` history makes 0.5 million
+    distinct calls out of 1.3 million.
+
+    >>> shared = {}
+    >>> first = shared_call(((b"INCR", b"k"),), shared, False, True)
+    >>> first is shared_call(((b"INCR", b"k"),), shared, False, True), first is shared_call(first, {}, False, False)
+    (True, True)
+    """
+    if long:
+        call = shared_arguments(call, shared)
+    return shared.setdefault(call, call) if whole else call
+
+
+status = lru_cache(maxsize=1024)(Status)
+"""A status reply (``+OK``, ``+QUEUED``...), kept once per text: a MULTI block reads one per
+command (874,000 of them in a million-operation ``redlin run`` history).  Statuses are never
+changed."""
 
 
 def inline_call(argv: list[Any], names: dict[str, bytes]) -> tuple[tuple[bytes, ...]]:
