@@ -17,12 +17,12 @@ from types import ModuleType
 import pytest
 
 from redlin import History, Operation, Outcome, check, redis_model
-from redlin.adapter.members import by_member
+from redlin.adapter import partition
+from redlin.adapter.members import by_member, member_of
 from redlin.harness.runner import render_outcome, run
 from redlin.history.jsonl import load_history
 from redlin.search.result import Linearizable
 
-adapter = importlib.import_module("redlin.adapter.redis_model")  # the module (the package exports the function)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,7 +33,7 @@ def bench() -> Iterator[ModuleType]:
         patch.syspath_prepend(str(ROOT / "bench"))
         yield importlib.import_module("sets")
 def whole_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(adapter, "by_member", lambda ops, keys: keys)
+    monkeypatch.setattr(partition, "by_member", lambda members, keys: keys)
 
 
 def parts_of(history: History) -> list[list[int]]:
@@ -99,8 +99,8 @@ def test_indeterminate_operations_split_too(bench: ModuleType, monkeypatch: pyte
 
 def test_by_member_keeps_keys_it_cannot_split() -> None:
     ops = [Operation(0, 0, ((b"SADD", b"k", b"m"),), (1,), 0, 1), Operation(1, 1, ((b"FLUSHALL",),), None, 0, 1)]
-    keys = by_member(ops, lambda op: None if op.call[0][0] == b"FLUSHALL" else frozenset({op.call[0][1]}))
-    assert keys(ops[0]) == {b"k"} and keys(ops[1]) is None
+    keys = by_member([member_of(op) for op in ops], [frozenset({b"k"}), None])
+    assert keys == [{b"k"}, None]
 
 
 def test_redlin_run_members_family_is_checked_member_by_member(tmp_path: Path) -> None:
