@@ -466,3 +466,10 @@ def test_a_checker_that_ended_early_makes_the_verdict_unknown() -> None:
     assert recording("linearizable", False).verdict == "linearizable"
     assert recording("linearizable", True).verdict == "unknown"
     assert recording("violation", True).verdict == "violation"
+
+
+def test_checking_a_recorded_history_says_when_its_checker_died(tmp_path: Path) -> None:
+    """check_recorded (the Dask engine's checker) names a checker process that ended before it
+    was done, as record_pressure does: here it finds no file to read, and exits 1."""
+    checks, _, failed = pressure.check_recorded(tmp_path / "missing.jsonl", PressureWorkload(ops=100), time_limit=5)
+    assert checks == () and failed is not None and "exit code 1" in failed

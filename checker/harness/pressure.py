@@ -305,9 +305,9 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
     checks, cpu = progress.latest, progress.cpu
     checked_after = (time.monotonic_ns() - started_ns) / 1e9
     problems: list[str] = []
-    if checker is not None and not progress.finished:
-        problems.append(f"the checker process ended with exit code {checker.exitcode} before it had checked "
-                        "every epoch: the verdict is unknown, past any violation it found")
+    failed = progress.failure()
+    if failed is not None:
+        problems.append(failed)
     rejected: dict[str, int] = {}
     for process in workers:
         if process.exitcode not in (0, None) and all(r.index != workers.index(process) for r in reports):
@@ -328,13 +328,16 @@ def record_pressure(target: Target, path: str | os.PathLike[str], workload: Pres
                              interrupted, tuple(checks[epoch] for epoch in sorted(checks)), checked_after,
                              cpu + sum(r.cpu for r in reports), tuple(sorted({r.loop for r in reports})),
                              tuple(sorted({r.niceness for r in reports})), started_ns, progress.found_after,
-                             checker is not None and not progress.finished)
+                             failed is not None)
 
 
 def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, time_limit: float | None = None,
-                   on_check: Callable[[EpochCheck], None] | None = None) -> tuple[tuple[EpochCheck, ...], float]:
+                   on_check: Callable[[EpochCheck], None] | None = None
+                   ) -> tuple[tuple[EpochCheck, ...], float, str | None]:
     """Check a history recorded elsewhere and complete (:mod:`redlin.harness.pressure_dask`) epoch by
-    epoch, as :func:`record_pressure` checks while it records; the checks and the checker's CPU seconds."""
+    epoch, as :func:`record_pressure` checks while it records; the checks, the checker's CPU seconds,
+    and the problem if the checker process ended before it had checked every epoch (the verdict is
+    then unknown, :attr:`PressureRecording.checker_failed`)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
     recorded, checked = context.Event(), context.Queue()
@@ -345,7 +348,7 @@ def check_recorded(path: str | os.PathLike[str], workload: PressureWorkload, *, 
     checker.start()
     progress = _Checks(checker, checked, on_check)
     progress.drain(until_done=True)
-    return tuple(progress.latest[epoch] for epoch in sorted(progress.latest)), progress.cpu
+    return tuple(progress.latest[epoch] for epoch in sorted(progress.latest)), progress.cpu, progress.failure()
 
 
 def pieces_dir(path: str | os.PathLike[str]) -> str:
@@ -369,6 +372,14 @@ class _Checks:
         self.violation = False
         self.started_ns = 0
         self.found_after: tuple[int, float] | None = None
+
+    def failure(self) -> str | None:
+        """Once drained until done: the problem, if the checker process ended without saying it
+        was done (it crashed, or was killed), else ``None``."""
+        if self.checker is None or self.finished:
+            return None
+        return (f"the checker process ended with exit code {self.checker.exitcode} before it had checked every "
+                "epoch: the verdict is unknown, past any violation it found")
 
     def drain(self, *, until_done: bool) -> None:
         """Take what the checker said; with ``until_done``, until it says it is done (or dies)."""

@@ -324,9 +324,11 @@ def _record(client: Any, target: Target, path: Path, workload: PressureWorkload,
             client.run(remove_file, worker.path, workers=[worker.address])
     sidecar.unlink(missing_ok=True)
     checks: tuple[EpochCheck, ...] = ()
-    cpu = 0.0
+    cpu, failed = 0.0, None
     if not lost:
-        checks, cpu = check_recorded(path, workload, time_limit=time_limit, on_check=on_check)
+        checks, cpu, failed = check_recorded(path, workload, time_limit=time_limit, on_check=on_check)
+        if failed is not None:
+            problems.append(failed)
     for report in reports.values():
         problems += report.problems
     rejected: dict[str, int] = {}
@@ -340,7 +342,7 @@ def _record(client: Any, target: Target, path: Path, workload: PressureWorkload,
                                   (time.monotonic_ns() - started_ns) / 1e9,
                                   cpu + sum(r.cpu for r in reports.values()),
                                   tuple(sorted({r.loop for r in reports.values()})),
-                                  tuple(sorted({r.niceness for r in reports.values()})))
+                                  tuple(sorted({r.niceness for r in reports.values()})), checker_failed=failed is not None)
     return DaskRecording(recording, tuple(workers), tuple(w.note() for w in workers))
 
 
