@@ -210,9 +210,9 @@ class Rounds:
         elif isinstance(outcome, Stuck):
             self.explored += outcome.states_explored
             part = self.parts[index]
-            self.violations[violation_order(task, found.stage)] = Violation(part=tuple(op.id for op in part), operation=outcome.operation,
-                                              prefixes=outcome.prefixes, states_explored=0, elapsed=0.0,
-                                              proof=outcome.proof)
+            self.violations[violation_order(task, found.stage)] = Violation(
+                part=tuple(op.id for op in part), operation=outcome.operation, prefixes=outcome.prefixes,
+                states_explored=0, elapsed=0.0, proof=outcome.proof)
         elif isinstance(outcome, OutOfBudget):
             self.explored += outcome.states_explored
             if outcome.reason.startswith("time"):
