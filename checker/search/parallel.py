@@ -158,6 +158,16 @@ def round_budget(round_: int, cap: int) -> int:
     return min(cap, FIRST_ROUND_STATES * growth)
 
 
+def has_next_round(round_: int, cap: int) -> bool:
+    """Whether a search that used up round ``round_``'s budget goes on into a next round (the
+    rule :class:`Rounds` and :func:`search_rounds` both follow): only below the ``cap``.
+
+    >>> [has_next_round(round_, 100_000) for round_ in range(3)]
+    [True, True, False]
+    """
+    return round_budget(round_, cap) < cap
+
+
 @dataclass
 class Rounds:
     """The bookkeeping of a check spread over workers, whatever runs the tasks.
@@ -217,7 +227,7 @@ class Rounds:
             self.explored += outcome.states_explored
             if outcome.reason.startswith("time"):
                 self.out_of_time = True
-            elif self.budget(round_) < self.cap:
+            elif has_next_round(round_, self.cap):
                 follow.append((round_ + 1, index))
             else:
                 self.exhausted.add(index)
@@ -329,7 +339,7 @@ def search_rounds(part: Sequence[Operation], model: Model[Any], round_: int, cap
                         yield round_, TaskOutcome(outcome)
                         return
                     yield round_, TaskOutcome(OutOfBudget(exhausted(budget), search.explored))
-                    if budget >= cap:
+                    if not has_next_round(round_, cap):
                         return
                     round_ += 1
             finally:
