@@ -38,7 +38,8 @@ from redlin.history.importers import load_porcupine_kv
 from redlin.model import Status
 from redlin.search import fastpath, parallel
 from redlin.search.distributed import DASK_MISSING, check_dask
-from redlin.search.parallel import ModelSpec, Rounds, TaskOutcome, check_parallel
+from redlin.search.parallel import ModelSpec, check_parallel
+from redlin.search.rounds import FAST, PRECHECK, Rounds, TaskOutcome
 from redlin.search.wgl import STOPPED, Linearized, OutOfBudget, Stuck
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +143,9 @@ def test_no_search_starts_after_the_deadline(monkeypatch: pytest.MonkeyPatch, be
     assert isinstance(result, Unknown) and "time limit" in result.reason
     starts = [float(line) for line in started_at.read_text().split()]
     assert 0 < len(starts) < 160
-    assert max(starts) < started + 0.4 + 0.05  # (the clock read, then the part taken: a moment later)
+    # The clock is read, then a part taken and logged: a moment later, or longer on a busy machine
+    # (0.3 s allowed).  Without the rule, parts start until about 1.6 s.
+    assert max(starts) < started + 0.4 + 0.3
 
 
 def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None,
@@ -327,15 +330,15 @@ def test_rounds_put_fast_paths_then_the_pre_check_then_the_search() -> None:
     rounds = Rounds([[], [], []], cap=80_000, started=time.monotonic(), max_states=80_000)
     rounds.start()
     rounds.record((0, 0), TaskOutcome(Stuck(1, (), 40)))  # part 0's search
-    rounds.record((0, 2), TaskOutcome(Stuck(3, (), 0), stage=parallel.PRECHECK))
+    rounds.record((0, 2), TaskOutcome(Stuck(3, (), 0), stage=PRECHECK))
     assert rounds.result is None  # part 1's fast path may still find one
-    rounds.record((0, 1), TaskOutcome(Stuck(2, (), 0), stage=parallel.FAST))
+    rounds.record((0, 1), TaskOutcome(Stuck(2, (), 0), stage=FAST))
     assert isinstance(rounds.result, Violation) and rounds.result.operation == 2
     rounds = Rounds([[], [], []], cap=80_000, started=time.monotonic(), max_states=80_000)
     rounds.start()
-    rounds.record((0, 2), TaskOutcome(Stuck(3, (), 0), stage=parallel.PRECHECK))
+    rounds.record((0, 2), TaskOutcome(Stuck(3, (), 0), stage=PRECHECK))
     rounds.record((0, 0), TaskOutcome(Stuck(1, (), 40)))
-    rounds.record((0, 1), TaskOutcome(Linearized((), 0), stage=parallel.FAST))
+    rounds.record((0, 1), TaskOutcome(Linearized((), 0), stage=FAST))
     assert isinstance(rounds.result, Violation) and rounds.result.operation == 3
 
 

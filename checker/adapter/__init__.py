@@ -3,7 +3,10 @@
 - :mod:`redlin.adapter.redis_model` turns the executable specification (:mod:`redlin.model`) into
   a :class:`~redlin.search.model.Model`: an operation is what Redis executes atomically (one
   command, one MULTI…EXEC block, one script), sessions and the script cache are part of the
-  searched state, and parts are cut by the keys the command table names;
+  searched state;
+- :mod:`redlin.adapter.partition` cuts a history into parts by the keys the command table names,
+  the sets used member by member (:mod:`redlin.adapter.members`) and the Pub/Sub objects
+  (:mod:`redlin.adapter.pubsub_parts`);
 - :mod:`redlin.adapter.deliveries` reads what a history says about Pub/Sub deliveries (who read
   which message, which PUBLISH could have sent it, who was subscribed when);
 - :mod:`redlin.adapter.pubsub_check` checks and minimises the rounds of a Pub/Sub run.

@@ -10,7 +10,8 @@
 - :mod:`redlin.search.sequential`: the weaker check for replica reads, sequential consistency;
 - :mod:`redlin.search.fastpath`: unique-value register parts decided without a search;
 - :mod:`redlin.search.parallel` and :mod:`redlin.search.distributed`: the parts checked in worker
-  processes (``--jobs``) or on a Dask cluster (``--dask``).
+  processes (``--jobs``) or on a Dask cluster (``--dask``), with :mod:`redlin.search.rounds`
+  keeping check()'s rounds and violation order between them.
 """
 
 from redlin.search.check import check

@@ -2,7 +2,7 @@
 
 :func:`check_dask` is :func:`~redlin.search.parallel.check_parallel` with the parts searched by
 the workers of a Dask cluster instead of local processes, and the same bookkeeping
-(:class:`~redlin.search.parallel.Rounds`): the same rounds of growing budgets, the same verdicts,
+(:class:`~redlin.search.rounds.Rounds`): the same rounds of growing budgets, the same verdicts,
 the same violation (the first in check()'s order), the same witness.
 
 - The parts are scattered to the cluster once; each task names its part, a state budget and the
@@ -39,8 +39,9 @@ from redlin.errors import UsageError
 from redlin.history.records import History, Operation, Outcome
 from redlin.search.check import check_operations, state_budget
 from redlin.search.model import Model
-from redlin.search.parallel import ModelSpec, Rounds, Task, TaskOutcome, search_one, split
+from redlin.search.parallel import ModelSpec, search_one, split
 from redlin.search.result import Result
+from redlin.search.rounds import Rounds, Task, TaskOutcome
 
 __all__ = ["DASK_MISSING", "check_dask", "dask_installed"]
 
