@@ -251,12 +251,12 @@ def write_check_report(
     target = out / HISTORY_FILE
     if target.exists() and not target.samefile(path):
         target.unlink()  # a report directory of an earlier history: replace it whole
-    copied = fmt == "jsonl" and not target.exists()
-    if copied:
+    if fmt == "jsonl" and not target.exists():
         shutil.copyfile(path, target)
+    # A JSON Lines history's report file is now the very file it was loaded from: copied, or there.
     return write_report(out, history=history, model=model, result=result, core=core,
                         meta={"source_file": os.fspath(path), **(meta or {})}, minimised=minimised,
-                        loaded_from=copied or fmt == "jsonl" and target.samefile(path))
+                        loaded_from=fmt == "jsonl")
 
 
 def _invocations(path: Path) -> int:
