@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from redlin.history.records import Operation, Outcome
 from redlin.model import Frames, Push, Reply, is_message, split_messages, stringmatch
 
+_OK = Outcome.OK
+_INFO = Outcome.INFO
+
 RECV = b"RECV"
 """The pseudo-command of one Pub/Sub message read by an idle subscriber: call
 ``((b"RECV", *frame),)`` (the frame's parts, so that an operation weakened to indeterminate still
@@ -99,7 +102,7 @@ def _reads_messages(ops: Sequence[Operation]) -> bool:
     >>> _reads_messages([Operation(0, 0, ((b"GET", b"k"),), (None,), invoke=0, complete=1)])
     False
     """
-    definite = Outcome.OK
+    definite = _OK
     for op in ops:
         if is_receive(op):
             return True
@@ -114,7 +117,7 @@ def receipts(ops: Iterable[Operation]) -> dict[Hashable, list[Receipt]]:
     """Per client, the messages it read, in the order it read them (each as its parts)."""
     out: dict[Hashable, list[Receipt]] = defaultdict(list)
     for op in sorted(ops, key=lambda o: (o.invoke, o.id)):
-        if op.outcome is not Outcome.OK:
+        if op.outcome is not _OK:
             continue
         mine = out[op.client]
         if is_receive(op):
@@ -141,7 +144,7 @@ def publishes(ops: Iterable[Operation]) -> list[Publish]:
                                index))
 
     for op in ops:
-        replies = op.result if op.outcome is Outcome.OK else (None,) * len(op.call)
+        replies = op.result if op.outcome is _OK else (None,) * len(op.call)
         queue: list[tuple[int, tuple[bytes, ...]]] | None = None
         for index, (argv, reply) in enumerate(zip(op.call, replies)):
             name = argv[0].lower() if argv else b""
@@ -300,7 +303,7 @@ class Subscriptions:
                 if effect is not None:
                     before = effect
                 continue
-            if effect is not None or op.outcome is not Outcome.OK:
+            if effect is not None or op.outcome is not _OK:
                 changing.append(op)
         certainly = before and not changing
         possibly = before or any(subscription_effect(op, kind, name) for op in changing)
@@ -313,7 +316,7 @@ _SUBSCRIBE_KINDS = {b"subscribe": b"channel", b"psubscribe": b"pattern", b"ssubs
 def subscription_effect(op: Operation, kind: bytes, name: bytes) -> bool | None:
     """What ``op`` leaves the subscription as (True/False), or None if it does not change it (or
     its EXEC was aborted, so nothing it queued ran)."""
-    if op.outcome is Outcome.INFO:
+    if op.outcome is _INFO:
         return False if op.ends_session else None
     state: bool | None = None
     for argv, reply in zip(op.call, op.result):

@@ -54,6 +54,8 @@ from redlin.history.records import Operation, Outcome
 from redlin.model import State, split_messages
 from redlin.model._resp3 import message_frame
 
+_OK = Outcome.OK
+
 __all__ = ["lookahead"]
 
 Step = Callable[[State, Operation], State | None]
@@ -111,7 +113,7 @@ def _reads(ops: Sequence[Operation], protocol: int) -> dict[Hashable, _Reads]:
             if len(op.call) != 1:
                 reads.usable = False
                 break
-            if op.outcome is not Outcome.OK:
+            if op.outcome is not _OK:
                 reads.close_session()  # it may have ended the session (or read anything: weakened)
                 continue
             frames = (op.result[0],) if is_receive_argv(op.call[0]) else split_messages(op.result[0])[0]

@@ -36,6 +36,8 @@ from redlin.history.records import Operation, Outcome
 from redlin.model import keys_of
 from redlin.search.model import partition_by_keys
 
+_OK = Outcome.OK
+
 __all__ = ["PUBSUB_STATE", "call_keys", "redis_partition", "session_windows"]
 
 Call = tuple[tuple[bytes, ...], ...]
@@ -161,7 +163,7 @@ def session_windows(ops: Sequence[Operation], opens: Sequence[bool] | None = Non
                 # MULTI ... EXEC inside one operation, after a WATCH, closes the WATCH window too.
                 del open_windows[op.client]
                 window = None
-        if window is not None and op.outcome is not Outcome.OK:
+        if window is not None and op.outcome is not _OK:
             del open_windows[op.client]
     return [w for w in windows if len(w) > 1]
 

@@ -49,6 +49,8 @@ from redlin.cycles.transactions import MIXED, TransactionHistory
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import Error, Status
 
+_OK = Outcome.OK
+
 __all__ = ["mixed_transactions"]
 
 _READ_ONLY: Final = frozenset({b"GET", b"LRANGE", b"SMEMBERS", b"SISMEMBER", b"SMISMEMBER", b"LLEN", b"EXISTS",
@@ -123,7 +125,7 @@ class _Names(KeyNames):
 def _commands(op: Operation) -> Iterator[tuple[tuple[Any, ...], Any, bool]]:
     """Each command of ``op`` with its reply and whether it has one (the queued ones: EXEC's)."""
     call = op.call if isinstance(op.call, tuple) else ()
-    replies = op.result if op.outcome is Outcome.OK and isinstance(op.result, tuple) else ()
+    replies = op.result if op.outcome is _OK and isinstance(op.result, tuple) else ()
     if len(replies) != len(call):
         replies = ()
     block = bool(call) and isinstance(call[0], tuple) and bool(call[0]) and bytes(call[0][0]).upper() == b"MULTI"
@@ -230,13 +232,13 @@ def _cut(op: Operation, names: _Names, why: dict[bytes, str]) -> Operation | Non
         keep = _own(argv, names) is not None or _list_script(argv, names)
         if not keep or any(arg in why for arg in argv[1:]):
             return None
-        if op.outcome is Outcome.OK and isinstance(op.result, tuple) and op.result and isinstance(op.result[0], Error) \
+        if op.outcome is _OK and isinstance(op.result, tuple) and op.result and isinstance(op.result[0], Error) \
                 and not op.result[0].text.startswith("NOSCRIPT"):
             return None  # it did nothing
         return op
     inner = call[1:-1]
     replies = [reply for _, reply, _ in _commands(op)][1:-1]
-    executed = op.result[-1] if op.outcome is Outcome.OK and isinstance(op.result, tuple) and op.result else None
+    executed = op.result[-1] if op.outcome is _OK and isinstance(op.result, tuple) and op.result else None
     ran = isinstance(executed, tuple) and len(executed) == len(inner)  # else the adapter says what is wrong
     chosen = [position for position, argv in enumerate(inner)
               if _own(argv, names) is not None and not any(arg in why for arg in argv[1:])
@@ -244,7 +246,7 @@ def _cut(op: Operation, names: _Names, why: dict[bytes, str]) -> Operation | Non
     if not chosen:
         return None
     kept_call = (call[0], *(inner[position] for position in chosen), call[-1])
-    if op.outcome is not Outcome.OK or not isinstance(op.result, tuple):
+    if op.outcome is not _OK or not isinstance(op.result, tuple):
         return replace(op, call=kept_call)
     kept_exec = tuple(executed[position] for position in chosen) if ran and isinstance(executed, tuple) else executed
     return replace(op, call=kept_call, result=(op.result[0], *(_QUEUED for _ in chosen), kept_exec))

@@ -48,6 +48,9 @@ from redlin.search.minimise import minimise
 from redlin.search.model import Model
 from redlin.search.result import Result, Violation
 
+_OK = Outcome.OK
+_FAIL = Outcome.FAIL
+
 __all__ = ["PROJECTION_TIME", "check_pubsub", "minimise_pubsub"]
 
 
@@ -89,7 +92,7 @@ def minimise_pubsub(history: History, violation: Violation, *, time_limit: float
     protocol = history_protocol(history.meta)
     whole = redis_model(partitioned=False, protocol=protocol)
     in_part = set(violation.part)
-    part = [op for op in history if op.id in in_part and op.outcome is not Outcome.FAIL]
+    part = [op for op in history if op.id in in_part and op.outcome is not _FAIL]
     for ops, model in _projections(part, whole, protocol):
         left = deadline - time.monotonic()
         if left <= 0:
@@ -125,7 +128,7 @@ def _publishes(op: Operation) -> bool:
 
 def _without_messages(op: Operation) -> Operation:
     """``op`` as if its client had not read the messages in front of its replies."""
-    if op.outcome is not Outcome.OK or not any(type(reply) is Frames for reply in op.result):
+    if op.outcome is not _OK or not any(type(reply) is Frames for reply in op.result):
         return op
     return replace(op, result=tuple(split_messages(reply)[1] for reply in op.result))
 
@@ -135,7 +138,7 @@ def _projection_model(name: str, whole: Model[State], keep: Hashable | None, pro
     operations run without their replies being checked (each client speaking ``protocol``)."""
 
     def step(state: State, op: Operation) -> State | None:
-        if keep is not None and op.client != keep and op.outcome is Outcome.OK:
+        if keep is not None and op.client != keep and op.outcome is _OK:
             if protocol == 3:  # every connection of a RESP3 history began with HELLO 3
                 state = use_protocol(state, op.client, 3)
             for argv in op.call:

@@ -63,6 +63,9 @@ from redlin.errors import HistoryError
 from redlin.history.records import History, Operation, Outcome
 from redlin.model import NULL, NULL_ARRAY, Error
 
+_OK = Outcome.OK
+_FAIL = Outcome.FAIL
+
 __all__ = ["LIST_APPEND_SCRIPT", "KeyNames", "RunKey", "history_kind", "transaction_history"]
 
 LIST_APPEND_SCRIPT: Final = """\
@@ -152,7 +155,7 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
             raise HistoryError(source, op.line, f"operation {op.id} is not a {kind} transaction ({knows}, in "
                                                 f"MULTI/EXEC or not): {why}") from None
         call, watched = op.call, watching.get(op.client)
-        if watched is not None and mapped is not None and op.outcome is Outcome.OK and len(call) == 1 \
+        if watched is not None and mapped is not None and op.outcome is _OK and len(call) == 1 \
                 and bytes(call[0][0]).upper() in (b"GET", b"LRANGE") and call[0][1] in watched[0]:
             watched[1].append((op, mapped[0]))  # a read of a watched key: it may join the EXEC
             continue
@@ -165,7 +168,7 @@ def transaction_history(history: History, kind: str, *, source: str = "history")
             add(reads[0][0], op, tuple(mop for _, mops in reads for mop in mops) + mapped[0], OK)
             continue
         release(op.client)
-        if len(call) == 1 and bytes(call[0][0]).upper() == b"WATCH" and op.outcome is Outcome.OK:
+        if len(call) == 1 and bytes(call[0][0]).upper() == b"WATCH" and op.outcome is _OK:
             watching[op.client] = (frozenset(call[0][1:]), [])
         if mapped is not None:
             add(op, op, *mapped)
@@ -237,8 +240,8 @@ def _transaction(op: Operation, kind: str, keys: _Keys, scripts: dict[bytes, byt
     names = [bytes(argv[0]).upper() for argv in call]
     if all(name in _NO_DATA for name in names):
         return None
-    replies: tuple[Any, ...] = op.result if op.outcome is Outcome.OK and isinstance(op.result, tuple) else ()
-    if op.outcome is Outcome.OK and len(replies) != len(call):
+    replies: tuple[Any, ...] = op.result if op.outcome is _OK and isinstance(op.result, tuple) else ()
+    if op.outcome is _OK and len(replies) != len(call):
         raise _Unmappable(f"{len(call)} commands but {len(replies)} replies")
     if names[0] == b"MULTI":
         if names[-1] != b"EXEC":
@@ -246,7 +249,7 @@ def _transaction(op: Operation, kind: str, keys: _Keys, scripts: dict[bytes, byt
         inner = call[1:-1]
         if any(name in (b"MULTI", b"EXEC", b"DISCARD", b"WATCH") for name in names[1:-1]):
             raise _Unmappable("a MULTI block holding MULTI, EXEC, DISCARD or WATCH")
-        if op.outcome is not Outcome.OK:
+        if op.outcome is not _OK:
             return tuple(_mop(argv, kind, keys, None, done=False) for argv in inner), _outcome(op)
         executed = replies[-1]
         if _nil(executed) or isinstance(executed, Error):  # WATCH abort or EXECABORT: no effect
@@ -257,7 +260,7 @@ def _transaction(op: Operation, kind: str, keys: _Keys, scripts: dict[bytes, byt
     if len(call) != 1:
         raise _Unmappable("several commands outside MULTI/EXEC (a pipeline)")
     argv, name = call[0], names[0]
-    done = op.outcome is Outcome.OK
+    done = op.outcome is _OK
     reply = replies[0] if done else None
     if name in (b"EVAL", b"EVALSHA"):
         if done and isinstance(reply, Error) and reply.text.startswith("NOSCRIPT"):
@@ -267,7 +270,7 @@ def _transaction(op: Operation, kind: str, keys: _Keys, scripts: dict[bytes, byt
 
 
 def _outcome(op: Operation) -> str:
-    return OK if op.outcome is Outcome.OK else FAIL if op.outcome is Outcome.FAIL else INFO
+    return OK if op.outcome is _OK else FAIL if op.outcome is _FAIL else INFO
 
 
 def _mop(argv: tuple[Any, ...], kind: str, keys: _Keys, reply: Any, *, done: bool) -> MicroOp:

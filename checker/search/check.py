@@ -21,6 +21,8 @@ from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused, exhausted
 
+_FAIL = Outcome.FAIL
+
 DEFAULT_MAX_STATES = 1_000_000
 """Default bound on the configurations memoised at once, for a history of up to half a million
 operations.  One costs about 400 bytes with the kv model's strings of a few hundred characters
@@ -98,7 +100,7 @@ def check(
     """
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
-    ops = [op for op in history if op.outcome is not Outcome.FAIL]
+    ops = [op for op in history.operations if op.outcome is not _FAIL]
     return check_operations(ops, model, started=started, deadline=deadline,
                             max_states=state_budget(max_states, len(ops)))
 

@@ -41,6 +41,9 @@ from collections.abc import Callable, Hashable, Sequence
 
 from redlin.history.records import Operation, Outcome
 
+_OK = Outcome.OK
+_INFO = Outcome.INFO
+
 __all__ = ["COUNTER_BOUNDS", "COUNTER_VIEWS", "CounterAccess", "counter_steps", "redis_counter_access",
            "redis_increments", "refute_counter"]
 
@@ -58,7 +61,7 @@ def counter_steps(ops: Sequence[Operation], access: Callable[[Operation], Counte
     steps: dict[int, int] = {}
     made: set[int] = set()  # the counts the definite increments made
     reads: list[tuple[int, int]] = []
-    definite, indeterminate = Outcome.OK, Outcome.INFO
+    definite, indeterminate = _OK, _INFO
     views = _one_counter(ops, access)
     if views is None:
         return None
@@ -136,7 +139,7 @@ def refute_counter(ops: Sequence[Operation], access: Callable[[Operation], Count
             if size is None:
                 return None
             most += size
-        elif op.outcome is Outcome.OK and type(value) is int and (highest is None or value > highest[0]):
+        elif op.outcome is _OK and type(value) is int and (highest is None or value > highest[0]):
             highest = (value, index)
     return highest[1] if highest is not None and highest[0] > most else None
 
@@ -151,7 +154,7 @@ def redis_counter_access(op: Operation) -> CounterAccess | None:
     if not isinstance(call, tuple) or not call or not all(
             isinstance(argv, tuple) and argv and isinstance(argv[0], bytes) for argv in call):
         return None
-    done = op.outcome is Outcome.OK and isinstance(op.result, tuple) and len(op.result) == len(call)
+    done = op.outcome is _OK and isinstance(op.result, tuple) and len(op.result) == len(call)
     if len(call) == 1:
         argv = call[0]
         name = argv[0].lower()

@@ -43,6 +43,8 @@ from redlin.search.parallel import ModelSpec, search_one, split
 from redlin.search.result import Result
 from redlin.search.rounds import Rounds, Task, TaskOutcome
 
+_FAIL = Outcome.FAIL
+
 __all__ = ["DASK_MISSING", "check_dask", "dask_installed"]
 
 DASK_MISSING = "--dask needs the dask extra: pip install 'redlin[dask]'"
@@ -113,7 +115,7 @@ def check_dask(
         raise UsageError(DASK_MISSING)
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
-    ops = [op for op in history if op.outcome is not Outcome.FAIL]
+    ops = [op for op in history if op.outcome is not _FAIL]
     max_states = state_budget(max_states, len(ops))
     model = model_spec.build()
     parts = split(ops, model)

@@ -73,6 +73,9 @@ from redlin.search.result import Linearizable
 from redlin.search.sequences import LIST_VIEWS, decide_sequence, refute_sequence
 from redlin.search.wgl import Linearized, Stuck, cyclic_gc_paused
 
+_OK = Outcome.OK
+_INFO = Outcome.INFO
+
 __all__ = ["APPEND_VIEWS", "VIEWS", "Access", "RegisterView", "decide_register", "fast_decision", "fast_order",
            "fast_result", "replay_ok"]
 
@@ -178,7 +181,7 @@ def _classify(
     writers: dict[Hashable, int] = {}
     readers: list[tuple[int, Hashable]] = []
     first: Hashable = None
-    definite, indeterminate = Outcome.OK, Outcome.INFO
+    definite, indeterminate = _OK, _INFO
     for index, op in enumerate(ops):
         seen = access(op)
         if seen is None:
@@ -252,7 +255,7 @@ def replay_ok(order: Sequence[int], ops: Sequence[Operation], model: Model[Any])
     """
     by_id = {op.id: op for op in ops}
     placed: set[int] = set()
-    definite = Outcome.OK
+    definite = _OK
     unplaced = len([op for op in ops if op.outcome is definite])  # definite operations not placed yet
     latest_invoke: float = _NEG_INF
     state = model.init()
@@ -401,7 +404,7 @@ def _redis_access(op: Operation) -> Access | None:
     if name == b"set" and len(argv) == 3:
         return True, argv[1], argv[2]
     if name == b"get" and len(argv) == 2:
-        if op.outcome is not Outcome.OK:
+        if op.outcome is not _OK:
             return False, argv[1], _NIL
         reply = op.result[0] if op.result else None
         return False, argv[1], reply if isinstance(reply, bytes) else _NIL

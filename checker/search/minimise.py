@@ -27,6 +27,9 @@ from redlin.search.check import check_operations
 from redlin.search.model import Model
 from redlin.search.result import Violation
 
+_OK = Outcome.OK
+_INFO = Outcome.INFO
+
 T = TypeVar("T")
 
 MAX_STATES_PER_TRY = 20_000
@@ -38,10 +41,10 @@ average, as 200,000 does, in a tenth of the time."""
 
 def weaken(op: Operation) -> Operation:
     """``op`` as an indeterminate operation: same call and invocation, unknown result and completion."""
-    if op.outcome is Outcome.INFO:
+    if op.outcome is _INFO:
         return op
     # The client did carry on after it: its session must not end here (see Operation.ends_session).
-    return replace(op, result=None, complete=None, outcome=Outcome.INFO, ends_session=False)
+    return replace(op, result=None, complete=None, outcome=_INFO, ends_session=False)
 
 
 def minimise(
@@ -99,7 +102,7 @@ def minimise(
     else:
         units = [(op.id,) for op in part]
     # A unit of INFO operations only is weak already: keeping it or weakening it is the same.
-    units = [unit for unit in units if any(by_id[op_id].outcome is Outcome.OK for op_id in unit)]
+    units = [unit for unit in units if any(by_id[op_id].outcome is _OK for op_id in unit)]
     weakened = {op.id: weaken(op) for op in part}
     verdicts: dict[frozenset[tuple[int, ...]], bool] = {}
 

@@ -88,6 +88,8 @@ from redlin.search.wgl import (
     search_part,
 )
 
+_FAIL = Outcome.FAIL
+
 __all__ = ["PROBE_SECONDS", "ModelSpec", "Rounds", "check_parallel", "round_budget"]
 
 EARLY_POOL = 1000
@@ -274,7 +276,7 @@ def check_parallel(
     """
     started = time.monotonic()
     deadline = None if time_limit is None else started + time_limit
-    ops = [op for op in history if op.outcome is not Outcome.FAIL]
+    ops = [op for op in history if op.outcome is not _FAIL]
     max_states = state_budget(max_states, len(ops))
     built = model.build() if isinstance(model, ModelSpec) else model
     context = _context(model)

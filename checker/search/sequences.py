@@ -74,6 +74,9 @@ from dataclasses import dataclass
 
 from redlin.history.records import Operation, Outcome
 
+_OK = Outcome.OK
+_INFO = Outcome.INFO
+
 __all__ = ["EMPTY", "LIST_VIEWS", "SequenceAccess", "decide_sequence", "redis_list_access", "refute_sequence"]
 
 EMPTY: object = object()
@@ -128,11 +131,11 @@ def _classify(ops: Sequence[Operation], access: Callable[[Operation], SequenceAc
         elif obj != first or ends.setdefault(kind, end) != end:
             return None
         ends.setdefault(kind, end)
-        definite = op.outcome is Outcome.OK
+        definite = op.outcome is _OK
         if definite:
             if op.complete is None or op.complete < op.invoke:
                 return None
-        elif op.outcome is not Outcome.INFO:
+        elif op.outcome is not _INFO:
             return None
         part.invokes.append(op.invoke)
         part.completes.append(op.complete if definite and op.complete is not None else _INF)
@@ -483,7 +486,7 @@ def redis_list_access(op: Operation) -> SequenceAccess | None:
         return None
     argv = call[0]
     name = argv[0].upper()
-    definite = op.outcome is Outcome.OK
+    definite = op.outcome is _OK
     reply = op.result[0] if definite and isinstance(op.result, tuple) and len(op.result) == 1 else None
     if name in (b"RPUSH", b"LPUSH") and len(argv) == 3:
         if definite and type(reply) is not int:
