@@ -369,15 +369,15 @@ class Context:
             or (spec.name in ("multi", "watch") and profile.has("multi-watch-not-allowed-in-multi"))
         ):
             return self._reject(NOT_IN_MULTI)
-        if self.lacks_good_replicas() and self._writes(spec):
+        if self.settings and self.lacks_good_replicas() and self._writes(spec):
             return self._abort_exec(NOREPLICAS) if spec.name == "exec" else self._reject(NOREPLICAS)
-        if (session.subscriptions and session.protocol == 2
+        if ((session.channels or session.patterns or session.shard_channels) and session.protocol == 2
                 and spec.name.split("|")[0].encode() not in SUBSCRIBED_ALLOWED):  # RESP2 only (P6)
             allowed = ("(P)SUBSCRIBE / (P)UNSUBSCRIBE" if profile.has("subscribed-context-text")
                        else "(P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE")
             return self._reject(Error(
                 f"ERR Can't execute '{spec.name}': only {allowed} / PING / QUIT / RESET are allowed in this context"))
-        if (not session.subscriptions and spec.name in ("unsubscribe", "punsubscribe", "sunsubscribe")
+        if (spec.name in ("unsubscribe", "punsubscribe", "sunsubscribe") and not session.subscriptions
                 and profile.has("unsubscribe-needs-subscription")):  # Valkey's processCommand
             return self._reject(Error(f"NOSUB '{spec.name}' command executed not in subscribed mode"))
         if session.multi is not None and argv[0].lower() not in NEVER_QUEUED:

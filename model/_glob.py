@@ -7,7 +7,10 @@ True
 
 from __future__ import annotations
 
+from functools import lru_cache
 
+
+@lru_cache(maxsize=1 << 14)
 def stringmatch(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
     """Redis 7.0's ``stringmatchlen``: does ``string`` match the glob ``pattern``?
 
@@ -17,6 +20,9 @@ def stringmatch(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
 
     >>> stringmatch(b"news.*", b"news.art"), stringmatch(b"h[^e]llo", b"hello")
     (True, False)
+
+    Remembered: a PUBLISH matches every pattern subscribed against its channel, and a checker
+    replays the same few channels and patterns thousands of times.
     """
     skip = [False]  # skipLongerMatches: the CVE-2022-36021 cut-off, which changes no answer
     return _match(pattern, 0, string, 0, nocase, skip)

@@ -106,6 +106,8 @@ class Keyspace:
 
 EMPTY_KEYSPACE = Keyspace()
 
+_new_session = object.__new__
+
 
 class Session:
     """What the server remembers about one connection.
@@ -160,9 +162,16 @@ class Session:
                 self.channels, self.patterns, self.shard_channels, self.mailbox, self.protocol)
 
     def replace(self, **changes: Any) -> Session:
-        fields = {name: getattr(self, name) for name in Session.__slots__[:-1]}
-        fields.update(changes)
-        return Session(**fields)
+        """This session with ``changes`` (fields by name).  Written out, as the model replaces a
+        session on most commands a transaction or a subscriber sends."""
+        new = _new_session(Session)
+        new.db, new.multi, new.dirty_exec, new.dirty_cas = self.db, self.multi, self.dirty_exec, self.dirty_cas
+        new.watched, new.stale, new.channels, new.patterns = self.watched, self.stale, self.channels, self.patterns
+        new.shard_channels, new.mailbox, new.protocol = self.shard_channels, self.mailbox, self.protocol
+        for name, value in changes.items():
+            setattr(new, name, value)
+        new._hash = -1
+        return new
 
     @property
     def subscriptions(self) -> int:
@@ -179,7 +188,14 @@ class Session:
         return self == DEFAULT_SESSION
 
     def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is Session and other._key() == self._key())
+        # Field by field, the likeliest difference first: a step compares the session it leaves
+        # with the one it found, and with the default one.
+        return self is other or (
+            type(other) is Session and self.multi == other.multi and self.mailbox == other.mailbox
+            and self.db == other.db and self.dirty_exec == other.dirty_exec and self.dirty_cas == other.dirty_cas
+            and self.watched == other.watched and self.stale == other.stale and self.channels == other.channels
+            and self.patterns == other.patterns and self.shard_channels == other.shard_channels
+            and self.protocol == other.protocol)
 
     def __hash__(self) -> int:
         if self._hash == -1:
