@@ -77,10 +77,13 @@ from redlin.model import (
     step,
     step_reporting_undeclared,
 )
+from redlin.model._commands import COMMANDS
 from redlin.model._pubsub import needs_canonical_form
 from redlin.model._reply import Reply, sort_unordered
 from redlin.model._resp3 import message_frame, to_resp3, use_protocol
 from redlin.search.model import CannotPartition, Model, ModelLimit
+
+_OK = Outcome.OK
 
 Call = tuple[tuple[bytes, ...], ...]
 
@@ -193,6 +196,39 @@ def _runs_script(call: Call) -> bool:
     return any(argv and argv[0].lower() in _SCRIPTS for argv in call)
 
 
+_MAY_REORDER = frozenset(
+    {name for name, spec in COMMANDS.items()
+     if "unordered" in spec.flags or any("unordered" in sub.flags for sub in spec.subcommands.values())}
+    | {b"unsubscribe", b"punsubscribe", b"sunsubscribe", b"pubsub"})
+"""The commands whose reply, sent alone, :func:`canonical_result` may put in canonical form (their
+own or a subcommand's element order is unspecified, or Pub/Sub's hash-table orders)."""
+
+
+def _call_facts(call: Call) -> tuple[bool, bool, bool, bool]:
+    """What a step asks of a call before it runs it: whether it runs a script, whether it is a
+    read of messages (``RECV``) or a ``RESTART``, and whether its replies are compared in canonical
+    form (:func:`canonical_result`).  A single command (most calls) is told by its name, in less
+    time than a cache takes to hash the call; a block is worked out once per distinct block.
+
+    >>> _call_facts(((b"EVAL", b"return 1", b"0"),)), _call_facts(((b"SMEMBERS", b"s"),))
+    ((True, False, False, False), (False, False, False, True))
+    """
+    if len(call) != 1:
+        return _block_facts(call)
+    argv = call[0]
+    name = argv[0].lower() if argv else b""
+    return (name in _SCRIPTS, is_receive_argv(argv), is_restart_argv(argv),
+            name in _MAY_REORDER and bool(_canon_plan(call) or _pubsub_plan(call)))
+
+
+@lru_cache(maxsize=65536)
+def _block_facts(call: Call) -> tuple[bool, bool, bool, bool]:
+    """:func:`_call_facts` of a call of several commands (a MULTI block, a pipeline)."""
+    first = call[0]
+    return (_runs_script(call), is_receive_argv(first), is_restart_argv(first),
+            bool(_canon_plan(call) or _pubsub_plan(call)))
+
+
 def _step_keyed(state: State, op: Operation, protocol: int = 2) -> State | None:
     """:func:`_step` for a partitioned history: a script touching an undeclared key stops the split.
 
@@ -200,7 +236,7 @@ def _step_keyed(state: State, op: Operation, protocol: int = 2) -> State | None:
     then depended on the part's own keys alone).  A step that fails (a reply the model does not
     give, or a script it cannot finish) may have stopped before a later command's script ran, so
     then every command is probed as the client sent it, and the step taken again as it fails."""
-    if not _runs_script(op.call):
+    if not _call_facts(op.call)[0]:
         return _step_whole(state, op, protocol)
     noted: list[bool] = []
     try:
@@ -243,13 +279,14 @@ def _step_whole(state: State, op: Operation, protocol: int = 2) -> State | None:
 def _step(state: State, op: Operation, protocol: int = 2,
           run: Callable[..., tuple[State, Reply]] = step) -> State | None:
     client = op.client
-    if protocol == 3 and not is_restart_argv(op.call[0]) and state.session(client).protocol == 2:
+    _, receives, restarts, canonical = _call_facts(op.call)
+    if protocol == 3 and not restarts and state.session(client).protocol == 2:
         state = use_protocol(state, client, 3)  # every connection of a RESP3 history began with HELLO 3
-    if is_receive_argv(op.call[0]):
+    if receives:
         return _receive(state, op, protocol)
-    if is_restart_argv(op.call[0]):
+    if restarts:
         return restart_step(state, op)
-    if op.outcome is not Outcome.OK:
+    if op.outcome is not _OK:
         if not op.ends_session and state.session(client).mailbox:
             # Weakened by the minimiser: whenever it ran, its client read every queued message
             # before its reply, whatever they were.
@@ -258,7 +295,7 @@ def _step(state: State, op: Operation, protocol: int = 2,
             state, _ = run(state, client, argv, observed=UNSEEN)
         return disconnect(state, client) if op.ends_session else state
     expected = op.result
-    if protocol == 3 or _canon_plan(op.call) or _pubsub_plan(op.call):
+    if protocol == 3 or canonical:
         replies, wanted = [], []
         for argv, want in zip(op.call, expected):
             after, want = _read_messages(state, client, want, protocol)
@@ -294,7 +331,7 @@ def _read_messages(state: State, client: Hashable, want: Reply, protocol: int = 
 
 
 def _receive(state: State, op: Operation, protocol: int = 2) -> State | None:
-    if op.outcome is Outcome.OK:
+    if op.outcome is _OK:
         frame = op.result[0]
         return receive(state, op.client, message_frame(frame) if protocol == 3 else frame)
     # Weakened by the minimiser: it read the message its call names (or, if it names none, the
@@ -420,11 +457,11 @@ def describe_operation(op: Operation) -> str:
         return describe_restart(op.call[0])
     if len(op.call) == 1:
         text = describe_command(op.call[0])
-        if op.outcome is Outcome.OK:
+        if op.outcome is _OK:
             return f"{text} -> {describe_reply(op.result[0])}"
         return f"{text} -> ? ({op.outcome.value})"
     commands = "; ".join(describe_command(argv) for argv in op.call)
-    if op.outcome is Outcome.OK:
+    if op.outcome is _OK:
         return f"{commands} -> {describe_reply(op.result[-1])}"
     return f"{commands} -> ? ({op.outcome.value})"
 
