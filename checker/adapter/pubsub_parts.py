@@ -50,6 +50,8 @@ from redlin.adapter.deliveries import is_receive_argv
 from redlin.history.records import Operation, Outcome
 from redlin.model import Push, frames_of, lookup, split_messages, stringmatch
 
+_OK = Outcome.OK
+
 __all__ = ["pubsub_objects", "touches_pubsub"]
 
 Objects = frozenset[Hashable]
@@ -100,7 +102,7 @@ def _channels(argv: Sequence[bytes]) -> Objects | None:
 
 def _holds_nothing_after(op: Operation) -> bool:
     """Whether ``op`` is a definite (P)UNSUBSCRIBE whose last confirmation counts 0 (P2)."""
-    if op.outcome is not Outcome.OK or op.call[0][0].lower() not in _LEAVING:
+    if op.outcome is not _OK or op.call[0][0].lower() not in _LEAVING:
         return False
     frames = frames_of(split_messages(op.result[0])[1])
     last = frames[-1] if frames else None
@@ -172,8 +174,20 @@ def pubsub_objects(ops: Sequence[Operation], subscribers: frozenset[Hashable]) -
     if found is None:
         return None
     kept: dict[Objects, Objects] = {}
+    one_channel: dict[bytes, Objects] = {}  # a lone PUBLISH's objects, by its channel
+    publish = b"publish"
     for op in ops:
         if op.client in subscribers:
+            continue
+        call = op.call
+        if len(call) == 1 and len(call[0]) == 3 and call[0][0].lower() == publish:
+            # Most publishers' operations: their payloads differ, their channels do not.
+            channel = call[0][1]
+            published = one_channel.get(channel)
+            if published is None:
+                objects = frozenset({("channel", channel)})
+                published = one_channel[channel] = kept.setdefault(objects, objects)
+            found[op.id] = published
             continue
         published = _published(op)
         if published is None:
