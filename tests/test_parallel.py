@@ -38,6 +38,7 @@ from redlin.history.importers import load_porcupine_kv
 from redlin.model import Status
 from redlin.search import fastpath, parallel
 from redlin.search.distributed import DASK_MISSING, check_dask
+from redlin.search.model import CannotPartition, ModelLimit
 from redlin.search.parallel import ModelSpec, check_parallel
 from redlin.search.rounds import FAST, PRECHECK, Rounds, TaskOutcome
 from redlin.search.wgl import STOPPED, Linearized, OutOfBudget, Stuck
@@ -374,6 +375,25 @@ def test_unsplittable_and_model_limits_are_kept() -> None:
     rounds.start()
     rounds.record((0, 0), TaskOutcome(None, unsplittable=True))
     assert rounds.unsplittable and rounds.result is None
+
+
+def test_a_workers_tasks_report_model_limits_and_unsound_splits() -> None:
+    # search_one and search_rounds, a worker's two kinds of task, turn the model's refusals into
+    # outcomes that Rounds keeps (above): a limit makes the part undecidable, an unsound split
+    # makes the caller check the history whole.
+    ops = [Operation(0, "a", ("put", "k", "x"), None, 0, 2), Operation(1, "b", ("get", "k"), "x", 1, 3)]
+
+    def limited(state: Any, op: Operation) -> Any:
+        raise ModelLimit("a script ran too long")
+
+    def unsound(state: Any, op: Operation) -> Any:
+        raise CannotPartition(kv(), "operation 0 touched a key of another part")
+
+    for step, expected in ((limited, TaskOutcome(None, limit="a script ran too long")),
+                           (unsound, TaskOutcome(None, unsplittable=True))):
+        model = dataclasses.replace(kv(), name="refusing", step=step)
+        assert parallel.search_one(ops, model, 100, None) == expected
+        assert list(parallel.search_rounds(ops, model, 0, 100, None)) == [(0, expected)]
 
 
 # ----------------------------------------------------------------------------- Dask

@@ -151,10 +151,8 @@ def search_one(part: Sequence[Operation], model: Model[Any], budget: int, second
         if decided is not None:
             return decided
         return TaskOutcome(search_part(part, model, deadline=deadline, max_states=budget, stop=stop))
-    except ModelLimit as limit:
-        return TaskOutcome(None, limit=str(limit))
-    except CannotPartition:
-        return TaskOutcome(None, unsplittable=True)
+    except (ModelLimit, CannotPartition) as error:
+        return _refused(error)
 
 
 def search_rounds(part: Sequence[Operation], model: Model[Any], round_: int, cap: int, seconds: float | None,
@@ -189,10 +187,16 @@ def search_rounds(part: Sequence[Operation], model: Model[Any], round_: int, cap
                     round_ += 1
             finally:
                 search.close()
-    except ModelLimit as limit:
-        yield round_, TaskOutcome(None, limit=str(limit))
-    except CannotPartition:
-        yield round_, TaskOutcome(None, unsplittable=True)
+    except (ModelLimit, CannotPartition) as error:
+        yield round_, _refused(error)
+
+
+def _refused(error: ModelLimit | CannotPartition) -> TaskOutcome:
+    """A task's outcome when the model cannot evaluate an operation of the part (``limit``), or an
+    operation reached beyond its part (``unsplittable``: the caller checks the history whole)."""
+    if isinstance(error, ModelLimit):
+        return TaskOutcome(None, limit=str(error))
+    return TaskOutcome(None, unsplittable=True)
 
 
 # ----------------------------------------------------------------------------- the pool
