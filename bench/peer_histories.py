@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if driver is not None and name in PORCUPINE_SETS:
             peer_best, peer_verdict = _peer_run(driver, name, data / row["file"], args.time_limit, args.repeat)
             peer_totals[name] = peer_totals.get(name, 0.0) + peer_best
-            beside = f"  porcupine {peer_best:8.4f} s cpu ({best / peer_best if peer_best else float('inf'):6.2f}x)"
+            beside = f"  porcupine {_ms(peer_best)} cpu ({best / peer_best if peer_best else float('inf'):6.2f}x)"
             if peer_verdict != expected:
                 beside += f" PORCUPINE SAYS {peer_verdict}"
         mark = "" if result.verdict == expected else f"  MISMATCH (expected {expected})"
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             mismatches.append(f"{row['file']} ({name})")
         if not args.quiet:
             print(
-                f"{row['file']:24} {name:15} {len(history):5} ops  {best:8.4f} s cpu {best_wall:8.4f} s wall  "
+                f"{row['file']:24} {name:15} {len(history):5} ops  {_ms(best)} cpu {_ms(best_wall)} wall  "
                 f"{result.verdict:12} {result.states_explored:9} configurations{beside}{mark}"
             )
 
@@ -142,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"verdicts: {'all match expected.tsv' if not mismatches else 'MISMATCH: ' + ', '.join(mismatches)}")
     print(f"peak memory (max RSS): {peak_mib:.0f} MiB")
     return 1 if mismatches else 0
+
+
+def _ms(seconds: float) -> str:
+    """A file's check time in milliseconds, to the microsecond (the smallest take tens of them).
+
+    >>> _ms(0.0000123), _ms(1.5)
+    ('    0.012 ms', ' 1500.000 ms')
+    """
+    return f"{seconds * 1e3:9.3f} ms"
 
 
 PORCUPINE_SETS = ("etcd", "kv", "kv-nopartition")
