@@ -22,6 +22,7 @@ from redlin import (
     cas_register,
     check,
     kv,
+    kv_single,
     load_porcupine_kv,
     redis_model,
 )
@@ -190,3 +191,76 @@ def test_the_fast_paths_own_proofs_come_first() -> None:
     assert isinstance(decided, Stuck) and decided.operation == 1 and decided.prefixes == ()
     result = check(History(tuple(ops)), kv())
     assert isinstance(result, Violation) and result.prefixes == ()
+
+
+def _many_keys(pick: Pick, name: str) -> list[Operation]:
+    """One client's operations on up to three keys, listed in real-time order: the history that
+    :func:`~redlin.search.forced.replay_as_listed` checks in one replay, whatever the parts."""
+    key = (b"k", b"m", b"n") if name == "redis" else ("k", "m", "n")
+    ops = sorted(one_after_another(pick, name), key=lambda op: op.invoke)
+    keyed = []
+    for position, op in enumerate(ops):
+        chosen = key[pick(0, 2)]
+        if name == "redis":
+            call: tuple[Any, ...] = (op.call[0][:1] + (chosen,) + op.call[0][2:],)
+        else:
+            call = (op.call[0], chosen) + op.call[2:]
+        keyed.append(Operation(position, "a", call, op.result, op.invoke, op.complete, Outcome.OK))
+    return keyed
+
+
+WHOLE = {"kv": (kv, kv_single), "redis": (redis_model, lambda: redis_model(partitioned=False))}
+
+
+def one_client_agrees(ops: list[Operation], name: str) -> bool:
+    """``check`` with the parts' model (one replay of the whole, the parts named after) against the
+    same model unsplit: the same verdict, the refused operation's part named, and each part's
+    witness its operations in real-time order, which the model accepts."""
+    split, whole = (make() for make in WHOLE[name])
+    history = History(tuple(ops))
+    result, reference = check(history, split), check(history, whole)
+    assert result.verdict == reference.verdict, (name, ops, result, reference)
+    by_id = {op.id: op for op in ops}
+    parts = split.partition(ops)
+    assert split.partition is not None and parts is not None
+    if isinstance(result, Linearizable):
+        assert sorted(result.parts) == sorted(tuple(op.id for op in part) for part in parts)
+        for order in result.witness:
+            assert [by_id[i].invoke for i in order] == sorted(by_id[i].invoke for i in order)
+            state = split.init()
+            for i in order:
+                state = split.step(state, by_id[i])
+                assert state is not None, (name, ops, order)
+    else:
+        assert isinstance(result, Violation) and result.operation in result.part
+        assert result.states_explored == 0, "decided by the one replay and the refused part's fast paths"
+    return isinstance(result, Linearizable)
+
+
+@given(st.data(), st.sampled_from(sorted(WHOLE)))
+def test_one_clients_history_is_checked_in_one_replay_with_the_parts_verdict(data: st.DataObject, name: str) -> None:
+    one_client_agrees(_many_keys(lambda lo, hi: data.draw(st.integers(lo, hi)), name), name)
+
+
+def test_a_seeded_sweep_of_one_clients_histories_mixes_both_verdicts() -> None:
+    rng = random.Random(7)
+    verdicts: dict[str, set[bool]] = {name: set() for name in WHOLE}
+    for trial in range(600):
+        name = sorted(WHOLE)[trial % len(WHOLE)]
+        verdicts[name].add(one_client_agrees(_many_keys(rng.randint, name), name))
+    assert all(seen == {True, False} for seen in verdicts.values()), verdicts
+
+
+def test_a_part_the_split_reorders_is_ordered_by_real_time_in_the_witness() -> None:
+    # A partition that lists each part backwards: the one replay cannot name the parts' witnesses
+    # as listed, so the parts are checked one by one, each witness in real-time order.
+    base = kv()
+    backwards = Model(name="kv-backwards", init=base.init, step=base.step,
+                      partition=lambda ops: [part[::-1] for part in base.partition(ops)])  # type: ignore[misc]
+    ops = [Operation(0, "a", ("put", "k", "1"), None, invoke=0, complete=1),
+           Operation(1, "a", ("put", "m", "2"), None, invoke=2, complete=3),
+           Operation(2, "a", ("get", "k"), "1", invoke=4, complete=5),
+           Operation(3, "a", ("append", "m", "3"), None, invoke=6, complete=7)]
+    result = check(History(tuple(ops)), backwards)
+    assert isinstance(result, Linearizable)
+    assert sorted(result.witness) == [(0, 2), (1, 3)]

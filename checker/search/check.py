@@ -17,11 +17,13 @@ from typing import Any
 
 from redlin.history.records import History, Operation, Outcome
 from redlin.search.fastpath import fast_decision
+from redlin.search.forced import replay_as_listed
 from redlin.search.model import CannotPartition, Model, ModelLimit
 from redlin.search.result import Linearizable, Result, Unknown, Violation
 from redlin.search.wgl import Linearized, PartSearch, Stuck, cyclic_gc_paused, exhausted
 
 _FAIL = Outcome.FAIL
+_NEG_INF = float("-inf")
 
 DEFAULT_MAX_STATES = 1_000_000
 """Default bound on the configurations memoised at once, for a history of up to half a million
@@ -140,6 +142,10 @@ def _check_parts(
     # paths' replays allocate (a third of a million-operation check); neither makes cycles, and
     # the young generation is collected every few hundred parts for a model whose steps might.
     with cyclic_gc_paused() as collect_young:
+        if model.partition is not None:
+            settled = _one_client(ops, model, started)
+            if settled is not None:
+                return settled
         parts = model.partition(ops) if model.partition is not None else [list(ops)]
         parts = sorted(parts, key=len)  # small parts first: cheap verdicts, and an early stop is likelier
 
@@ -260,6 +266,39 @@ def _check_parts(
         states_explored=explored,
         elapsed=elapsed,
     )
+
+
+def _one_client(ops: Sequence[Operation], model: Model[Any], started: float) -> Result | None:
+    """The verdict on a history real time orders completely as listed, with one replay of the whole
+    (:func:`~redlin.search.forced.replay_as_listed`) rather than one per part; ``None`` when it is
+    not one (or a part does not come out ordered as the whole was, or the refused operation's part
+    is not refused by the fast paths on its own: the parts are then checked one by one).  A refusal
+    is worded by :func:`fast_decision` on the refused operation's part, as the parts' check would."""
+    accepted = replay_as_listed(ops, model)
+    if accepted is None:
+        return None
+    assert model.partition is not None
+    parts = sorted(model.partition(ops), key=len)
+    if accepted == len(ops):
+        orders: list[tuple[int, ...]] = []
+        for part in parts:
+            latest = _NEG_INF
+            for op in part:
+                if op.invoke <= latest:
+                    return None  # the split reordered a part: its own forced order is another
+                latest = op.invoke
+            orders.append(tuple([op.id for op in part]))
+        witness = tuple(orders)
+        return Linearizable(witness=witness, parts=witness, states_explored=0, elapsed=time.monotonic() - started)
+    refused = ops[accepted].id
+    for part in parts:
+        if any(op.id == refused for op in part):
+            decided = fast_decision(part, model)
+            if isinstance(decided, Stuck):
+                return Violation(part=tuple(op.id for op in part), operation=decided.operation,
+                                 prefixes=decided.prefixes, states_explored=0, elapsed=time.monotonic() - started,
+                                 proof=decided.proof, parts=part_ids(parts))
+    return None
 
 
 def part_ids(parts: Sequence[Sequence[Operation]]) -> tuple[tuple[int, ...], ...]:

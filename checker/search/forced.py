@@ -38,7 +38,9 @@ from redlin.history.records import Operation, Outcome
 from redlin.search.model import Model, ModelLimit
 from redlin.search.wgl import Linearized, Stuck
 
-__all__ = ["forced_decision", "forced_order"]
+_OK = Outcome.OK
+
+__all__ = ["forced_decision", "forced_order", "replay_as_listed"]
 
 
 def forced_order(ops: Sequence[Operation]) -> list[Operation] | None:
@@ -85,6 +87,46 @@ def forced_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized |
     except ModelLimit:
         return None
     return Linearized(order=tuple(op.id for op in ordered), states_explored=0)
+
+
+def replay_as_listed(ops: Sequence[Operation], model: Model[Any]) -> int | None:
+    """Replay ``ops`` as one object when real time orders them completely *as listed*: the number of
+    operations the model accepted (``len(ops)``: all of them), or ``None`` when an operation is
+    indeterminate, overlaps the one listed before it, is listed before it in real time, or the model
+    cannot evaluate it.
+
+    For a model that splits histories into parts, this is one pass over a history one client made
+    (a single-client run, Porcupine's c01 histories): each part is then ordered by real time as
+    well, and linearizable iff the parts' replays all accept, which the partition's own contract
+    makes the same as this one replay.  The caller splits the history only to name the parts.
+
+    >>> from redlin.search.models import kv
+    >>> ops = [Operation(0, "a", ("put", "x", "1"), None, invoke=0, complete=1),
+    ...        Operation(1, "a", ("put", "y", "2"), None, invoke=2, complete=3),
+    ...        Operation(2, "a", ("get", "x"), "1", invoke=4, complete=5)]
+    >>> replay_as_listed(ops, kv()), replay_as_listed(ops[::-1], kv())
+    (3, None)
+    >>> replay_as_listed(ops[:2] + [Operation(2, "a", ("get", "x"), "2", invoke=4, complete=5)], kv())
+    2
+    """
+    definite = _OK
+    step = model.step
+    state: Any = model.init()
+    latest_complete = float("-inf")
+    accepted = len(ops)
+    try:
+        for position, op in enumerate(ops):
+            invoke, complete = op.invoke, op.complete
+            if op.outcome is not definite or complete is None or invoke <= latest_complete or complete < invoke:
+                return None
+            latest_complete = complete
+            if state is not None:
+                state = step(state, op)
+                if state is None:
+                    accepted = position  # refused; the rest must still be ordered for this to count
+    except ModelLimit:
+        return None
+    return accepted
 
 
 def _prefix(ops: Sequence[Operation], model: Model[Any]) -> tuple[tuple[int, Hashable], ...]:
