@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ from redlin.search.model import Model, ModelLimit
 from redlin.search.wgl import Linearized, Stuck
 
 _OK = Outcome.OK
+_YOUNG_EVERY = 4096  # replay_as_listed collects the youngest generation every so many steps, when asked
 
 __all__ = ["forced_decision", "forced_order", "replay_as_listed"]
 
@@ -89,7 +91,7 @@ def forced_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized |
     return Linearized(order=tuple(op.id for op in ordered), states_explored=0)
 
 
-def replay_as_listed(ops: Sequence[Operation], model: Model[Any]) -> int | None:
+def replay_as_listed(ops: Sequence[Operation], model: Model[Any], *, collect_young: bool = False) -> int | None:
     """Replay ``ops`` as one object when real time orders them completely *as listed*: the number of
     operations the model accepted (``len(ops)``: all of them), or ``None`` when an operation is
     indeterminate, overlaps the one listed before it, is listed before it in real time, or the model
@@ -99,6 +101,8 @@ def replay_as_listed(ops: Sequence[Operation], model: Model[Any]) -> int | None:
     (a single-client run, Porcupine's c01 histories): each part is then ordered by real time as
     well, and linearizable iff the parts' replays all accept, which the partition's own contract
     makes the same as this one replay.  The caller splits the history only to name the parts.
+    ``collect_young``: collect the youngest generation every few thousand steps (the caller paused
+    the cyclic collector, and a model's steps might make cycles).
 
     >>> from redlin.search.models import kv
     >>> ops = [Operation(0, "a", ("put", "x", "1"), None, invoke=0, complete=1),
@@ -115,15 +119,18 @@ def replay_as_listed(ops: Sequence[Operation], model: Model[Any]) -> int | None:
     latest_complete = float("-inf")
     accepted = len(ops)
     try:
-        for position, op in enumerate(ops):
-            invoke, complete = op.invoke, op.complete
-            if op.outcome is not definite or complete is None or invoke <= latest_complete or complete < invoke:
-                return None
-            latest_complete = complete
-            if state is not None:
-                state = step(state, op)
-                if state is None:
-                    accepted = position  # refused; the rest must still be ordered for this to count
+        for start in range(0, len(ops), _YOUNG_EVERY):
+            if start and collect_young:
+                gc.collect(0)
+            for offset, op in enumerate(ops[start:start + _YOUNG_EVERY]):
+                invoke, complete = op.invoke, op.complete
+                if op.outcome is not definite or complete is None or invoke <= latest_complete or complete < invoke:
+                    return None
+                latest_complete = complete
+                if state is not None:
+                    state = step(state, op)
+                    if state is None:
+                        accepted = start + offset  # refused; the rest must still be ordered for this to count
     except ModelLimit:
         return None
     return accepted
