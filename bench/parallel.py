@@ -4,7 +4,7 @@ Usage::
 
     python bench/parallel.py [--keys K] [--clients C] [--ops N] [--jobs N] [--repeat R] [--seed S]
 
-Draws a linearizable history of APPEND and GET on ``K`` keys, ``C`` concurrent clients per key,
+Draws a linearizable history of APPEND and GETRANGE on ``K`` keys, ``C`` concurrent clients per key,
 ``N`` operations each (:func:`many_key_history`), checks it with :func:`redlin.check` (``--jobs
 1``) and with :func:`redlin.search.parallel.check_parallel` (``--jobs N``) in ``--repeat`` pairs of
 runs, one of each side per pair (alternated, so that a host that speeds up or slows down weighs on
@@ -37,16 +37,23 @@ from redlin.search import parallel
 from redlin.search.parallel import check_parallel
 
 
-def many_key_history(keys: int, clients: int, ops: int, *, seed: int = 0, stale: bool = False) -> History:
-    """A Redis history of APPEND and GET, linearizable by construction (each operation takes
-    effect at a random point of its interval), over ``keys`` keys with ``clients`` clients each.
-    Long, overlapping intervals make each key's search hard.  ``stale``: one GET of the last key
-    returns an older value than it could have (a violation).
+def many_key_history(keys: int, clients: int, ops: int, *, seed: int = 0, stale: bool = False,
+                     whole_get: bool = False) -> History:
+    """A Redis history of APPEND and whole-string reads, linearizable by construction (each
+    operation takes effect at a random point of its interval), over ``keys`` keys with ``clients``
+    clients each.  Long, overlapping intervals make each key's search hard.  ``stale``: one read of
+    the last key returns an older value than it could have (a violation).
+
+    The reads are ``GETRANGE k 0 -1``, which the string fast path does not take, so that this is a
+    history of searches (what this bench measures).  ``whole_get``: ``GET k`` instead, with which
+    the fast path decides every key without a search, since each APPEND writes a value of its own
+    (:mod:`redlin.adapter.strings`).
 
     >>> history = many_key_history(2, 2, 3)
-    >>> len(history), sorted({op.call[0][1] for op in history})
-    (12, [b'k0', b'k1'])
+    >>> len(history), sorted({op.call[0][1] for op in history}), history[2].call
+    (12, [b'k0', b'k1'], ((b'GETRANGE', b'k0', b'0', b'-1'),))
     """
+    read = (lambda key: (b"GET", key)) if whole_get else (lambda key: (b"GETRANGE", key, b"0", b"-1"))
     rng = random.Random(seed)
     steps = []  # (effect point, invoke, complete, client, command)
     for client in range(keys * clients):
@@ -55,7 +62,7 @@ def many_key_history(keys: int, clients: int, ops: int, *, seed: int = 0, stale:
         for n in range(ops):
             span = rng.randrange(50, 300)
             command: tuple[bytes, ...] = (
-                (b"GET", key) if rng.random() < 0.4 else (b"APPEND", key, f"{client}.{n} ".encode()))
+                read(key) if rng.random() < 0.4 else (b"APPEND", key, f"{client}.{n} ".encode()))
             steps.append((at + rng.randrange(span), at, at + span, client, command))
             at += span + rng.randrange(1, 5)
     steps.sort()
@@ -67,12 +74,12 @@ def many_key_history(keys: int, clients: int, ops: int, *, seed: int = 0, stale:
             values[key] = values.get(key, b"") + command[2]
             reply: object = len(values[key])
         else:
-            reply = values.get(key)
+            reply = values.get(key, None if whole_get else b"")
         done.append((invoke, complete, client, command, reply))
     done.sort()
     if stale:
         last = f"k{keys - 1}".encode()
-        reads = [i for i, (_, _, _, command, reply) in enumerate(done) if command == (b"GET", last) and reply]
+        reads = [i for i, (_, _, _, command, reply) in enumerate(done) if command == read(last) and reply]
         invoke, complete, client, command, reply = done[reads[-1]]
         assert isinstance(reply, bytes)
         done[reads[-1]] = (invoke, complete, client, command, reply[: reply.index(b" ") + 1])  # the first append only

@@ -347,7 +347,7 @@ def test_the_pre_check_runs_in_the_pool(bench: ModuleType, tmp_path: Path, alway
     """The model's pre-check of the parts runs where their searches do, not all in this process
     first, and its violation is check()'s: here, of the one part a pre-check refuses."""
     history = bench.many_key_history(8, 4, 40)
-    refused = next(op for op in history if op.call[0][1] == b"k3" and op.call[0][0] == b"GET")
+    refused = next(op for op in history if op.call[0][1] == b"k3" and op.call[0][0] == b"GETRANGE")
     ran_in = tmp_path / "pids"  # forked pool processes inherit the model, and append here
 
     def impossible(ops: Sequence[Operation]) -> Operation | None:

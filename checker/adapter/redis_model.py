@@ -44,6 +44,7 @@ from redlin.adapter.deliveries import impossible_message, is_receive_argv
 from redlin.adapter.lookahead import lookahead
 from redlin.adapter.partition import redis_partition
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
+from redlin.adapter.strings import redis_append_access
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
     DEFAULT_PROFILE,
@@ -81,6 +82,7 @@ from redlin.model._commands import COMMANDS
 from redlin.model._pubsub import needs_canonical_form
 from redlin.model._reply import Reply, sort_unordered
 from redlin.model._resp3 import message_frame, to_resp3, use_protocol
+from redlin.search.fastpath import APPEND_VIEWS
 from redlin.search.model import CannotPartition, Model, ModelLimit
 
 _OK = Outcome.OK
@@ -511,6 +513,10 @@ def _value(value: object) -> str:
     if isinstance(value, frozenset):
         return "{" + ",".join(sorted(_word(v) for v in value)) + "}"
     return repr(value)
+
+
+# The string fast path reads this model's SET, APPEND and GET through their view (redlin.adapter.strings).
+APPEND_VIEWS.update({"redis": redis_append_access, "redis-single": redis_append_access})
 
 
 def redis_model(*, partitioned: bool = True, protocol: int = 2, profile: str = DEFAULT_PROFILE) -> Model[State]:
