@@ -291,13 +291,13 @@ def _one_client(ops: Sequence[Operation], model: Model[Any], started: float, col
         witness = tuple(orders)
         return Linearizable(witness=witness, parts=witness, states_explored=0, elapsed=time.monotonic() - started)
     refused = ops[accepted].id
-    for part in parts:
-        if any(op.id == refused for op in part):
+    named = part_ids(parts)
+    for part, ids in zip(parts, named):
+        if refused in ids:
             decided = fast_decision(part, model)
             if isinstance(decided, Stuck):
-                return Violation(part=tuple(op.id for op in part), operation=decided.operation,
-                                 prefixes=decided.prefixes, states_explored=0, elapsed=time.monotonic() - started,
-                                 proof=decided.proof, parts=part_ids(parts))
+                return Violation(part=ids, operation=decided.operation, prefixes=decided.prefixes, states_explored=0,
+                                 elapsed=time.monotonic() - started, proof=decided.proof, parts=named)
     return None
 
 
