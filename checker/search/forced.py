@@ -88,7 +88,7 @@ def forced_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized |
             state = after
     except ModelLimit:
         return None
-    return Linearized(order=tuple(op.id for op in ordered), states_explored=0)
+    return Linearized(order=tuple([op.id for op in ordered]), states_explored=0)
 
 
 def replay_as_listed(ops: Sequence[Operation], model: Model[Any], *, collect_young: bool = False) -> int | None:

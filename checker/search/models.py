@@ -22,6 +22,7 @@ string, which hashes once and shares structure between states.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 
 import immutables
@@ -223,14 +224,9 @@ def _kv_read_only(op: Operation) -> bool:
 
 def _kv_partition(ops: Sequence[Operation]) -> list[list[Operation]]:
     # One key per operation: :func:`partition_by_keys` without its graph.
-    parts: dict[Hashable, list[Operation]] = {}
+    parts: defaultdict[Hashable, list[Operation]] = defaultdict(list)
     for op in ops:
-        key = op.call[1]
-        part = parts.get(key)
-        if part is None:
-            parts[key] = [op]
-        else:
-            part.append(op)
+        parts[op.call[1]].append(op)
     return list(parts.values())
 
 
