@@ -75,7 +75,18 @@ def agrees(ops: list[Operation]) -> tuple[bool, bool]:
     decided = fast_decision(ops, MODEL)
     if decided is not None:
         assert isinstance(decided, Linearized) == expected, (decided, ops)
+    elif expected and _appends_only(ops):
+        raise AssertionError(f"unique appends, all definite, and no SET: the lengths order the unread ones: {ops}")
     return expected, decided is not None
+
+
+def _appends_only(ops: list[Operation]) -> bool:
+    """Definite APPENDs of unique values and GETs: the fast path decides every such part it can
+    linearize, since an append nobody read follows every read and every append read, in the order
+    of the lengths it made (an indeterminate one, left out, may have made a length another shows)."""
+    writes = [op.call[0][2] for op in ops if op.call[0][0] != b"GET"]
+    return (all(op.outcome is Outcome.OK for op in ops) and len(set(writes)) == len(writes)
+            and all(op.call[0][0] in (b"GET", b"APPEND") for op in ops))
 
 
 @given(st.data())
@@ -86,16 +97,29 @@ def test_the_fast_path_says_what_the_search_says_when_it_decides(data: st.DataOb
 def test_a_seeded_sweep_decides_both_verdicts_and_refutes_without_a_replay() -> None:
     rng = random.Random(11)
     verdicts = {True: 0, False: 0}
-    decided = refuted = 0
+    decided = refuted = appends_only = 0
     for round_ in range(2000):
         unique = round_ % 2 == 0
         ops = simulated(rng.randint, unique=unique)
         expected, fast = agrees(ops)
         verdicts[expected] += 1
         decided += fast
+        appends_only += expected and _appends_only(ops) and any(op.call[0][0] == b"GET" for op in ops)
         outcome = fast_decision(ops, MODEL)
         refuted += isinstance(outcome, Stuck) and bool(outcome.proof)  # a stale read or a fork, proved
-    assert min(verdicts.values()) > 250 and decided > 1200 and refuted > 50, (verdicts, decided, refuted)
+    assert min(verdicts.values()) > 250 and decided > 1200 and refuted > 50 and appends_only > 50, (
+        verdicts, decided, refuted, appends_only)
+
+
+def test_the_appends_nobody_read_follow_the_lengths_they_made() -> None:
+    # Two appends nobody read, the later one (by its length) invoked first: real time alone would
+    # put it first, and its length then would not be the one it replied.
+    ops = [Operation(0, "a", ((b"APPEND", b"k", b"ab"),), (2,), 0, 1),
+           Operation(1, "b", ((b"GET", b"k"),), (b"ab",), 2, 3),
+           Operation(2, "c", ((b"APPEND", b"k", b"cd"),), (6,), 4, 12),
+           Operation(3, "d", ((b"APPEND", b"k", b"ef"),), (4,), 5, 11)]
+    decided = fast_decision(ops, MODEL)
+    assert isinstance(decided, Linearized) and decided.order == (0, 1, 3, 2)
 
 
 def _op(argv: tuple[bytes, ...], reply: Any, outcome: Outcome = Outcome.OK) -> Operation:
@@ -103,11 +127,11 @@ def _op(argv: tuple[bytes, ...], reply: Any, outcome: Outcome = Outcome.OK) -> O
 
 
 def test_the_view_takes_only_what_redis_says_succeeded() -> None:
-    assert redis_append_access(_op((b"SET", b"k", b"v"), OK)) == ("put", b"k", "v")
-    assert redis_append_access(_op((b"append", b"k", b"\xff"), 1)) == ("append", b"k", "\xff")  # a byte a char
-    assert redis_append_access(_op((b"GET", b"k"), NULL)) == ("read", b"k", "")  # RESP3's nil
-    assert redis_append_access(_op((b"GET", b"k"), b"ab")) == ("read", b"k", "ab")
-    assert redis_append_access(_op((b"APPEND", b"k", b"v"), None, Outcome.INFO)) == ("append", b"k", "v")
+    assert redis_append_access(_op((b"SET", b"k", b"v"), OK)) == ("put", b"k", "v", None)
+    assert redis_append_access(_op((b"append", b"k", b"\xff"), 1)) == ("append", b"k", "\xff", 1)  # a byte a char
+    assert redis_append_access(_op((b"GET", b"k"), NULL)) == ("read", b"k", "", None)  # RESP3's nil
+    assert redis_append_access(_op((b"GET", b"k"), b"ab")) == ("read", b"k", "ab", None)
+    assert redis_append_access(_op((b"APPEND", b"k", b"v"), None, Outcome.INFO)) == ("append", b"k", "v", None)
     refused = [
         _op((b"SET", b"k", b"v"), Error("OOM command not allowed when used memory > 'maxmemory'.")),
         _op((b"APPEND", b"k", b"v"), Error("WRONGTYPE Operation against a key holding the wrong kind of value")),

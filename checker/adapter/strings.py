@@ -17,9 +17,9 @@ the fast path then declines), so nothing else changes the string between them.
 
 >>> from redlin.history.records import Operation
 >>> redis_append_access(Operation(0, "a", ((b"APPEND", b"k", b"x1 "),), (3,), invoke=0, complete=1))
-('append', b'k', 'x1 ')
+('append', b'k', 'x1 ', 3)
 >>> redis_append_access(Operation(1, "b", ((b"get", b"k"),), (None,), invoke=2, complete=3))
-('read', b'k', '')
+('read', b'k', '', None)
 >>> redis_append_access(Operation(2, "b", ((b"SET", b"k", b"v", b"NX"),), (None,), invoke=4, complete=5)) is None
 True
 """
@@ -58,19 +58,19 @@ def redis_append_access(op: Operation) -> AppendAccess | None:
         if name == b"APPEND":
             if definite and type(reply) is not int:
                 return None
-            return "append", argv[1], value.decode("latin-1")
+            return "append", argv[1], value.decode("latin-1"), reply if definite else None
         if name == b"SET":
             if definite and reply != OK:
                 return None
-            return "put", argv[1], value.decode("latin-1")
+            return "put", argv[1], value.decode("latin-1"), None
         return None
     if name != b"GET":
         return None
     if not definite:
-        return "read", argv[1], ""  # (an indeterminate read shows nothing: its value is not looked at)
+        return "read", argv[1], "", None  # (an indeterminate read shows nothing: its value is not looked at)
     if reply is None or reply is NULL:
-        return "read", argv[1], ""
+        return "read", argv[1], "", None
     if isinstance(reply, bytes):
-        return "read", argv[1], reply.decode("latin-1")
+        return "read", argv[1], reply.decode("latin-1"), None
     return None
 

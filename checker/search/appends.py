@@ -57,9 +57,17 @@ from redlin.history.records import Operation, Outcome
 
 __all__ = ["AppendAccess", "StringPart", "decide_appends", "kv_access", "refute_appends"]
 
-AppendAccess = tuple[str, Hashable, str]
-"""How a view sees one operation: ``(kind, object, value)``, kind ``"read"``, ``"put"`` or
-``"append"``; ``value`` is the value written, or the string a definite read returned."""
+AppendAccess = tuple[str, Hashable, str, "int | None"]
+"""How a view sees one operation: ``(kind, object, value, made)``, kind ``"read"``, ``"put"`` or
+``"append"``; ``value`` is the value written, or the string a definite read returned; ``made`` the
+length of the string a definite append made, when its reply says (Redis's APPEND), else ``None``.
+
+The lengths order the appends nobody read: in a part without puts they all end the string, each
+where its length says (see :func:`decide_appends`)."""
+
+Seen = tuple[dict[str, list[int]], set[int], list[tuple[int, str]], dict[int, int]]
+"""A part as :func:`_classify` sees it: the writes of each value, the puts, the definite reads, and
+the length each append made (when its view says)."""
 
 _INF = float("inf")
 _NEG_INF = float("-inf")
@@ -71,9 +79,9 @@ def kv_access(op: Operation) -> AppendAccess | None:
     call = op.call
     kind = call[0]
     if kind == "get" and len(call) == 2:
-        return "read", call[1], op.result
+        return "read", call[1], op.result, None
     if kind in ("put", "append") and len(call) == 3:
-        return kind, call[1], call[2]
+        return kind, call[1], call[2], None
     return None
 
 
@@ -86,7 +94,7 @@ def decide_appends(ops: Sequence[Operation], access: Callable[[Operation], Appen
     part = StringPart(ops, access) if part is None else part
     if part.seen is None:
         return None
-    writers, is_put, reads = part.seen
+    writers, is_put, reads, lengths = part.seen
     splits = part.splits()
     found = _parents(reads, writers, is_put, ops, splits)
     if found is None:
@@ -115,11 +123,18 @@ def decide_appends(ops: Sequence[Operation], access: Callable[[Operation], Appen
             first = block
         else:
             blocks.append(block)
+    unread: list[tuple[float, float, list[int]]] = []  # the definite writes nobody read
     for index in (index for same in writers.values() for index in same):
         complete = ops[index].complete
         if index not in parents and complete is not None:
-            blocks.append((ops[index].invoke, complete, [index]))  # a definite write nobody read
-    blocks.sort(key=lambda block: (min(block[0], block[1]), block[0] > block[1]))
+            unread.append((ops[index].invoke, complete, [index]))
+    if unread and not is_put and all(block[2][0] in lengths for block in unread):
+        # No put: every append nobody read ends the string, where the length it made says.
+        unread.sort(key=lambda block: lengths[block[2][0]])
+        blocks += unread
+    else:
+        blocks += unread
+        blocks.sort(key=lambda block: (min(block[0], block[1]), block[0] > block[1]))
     if first is not None:
         blocks.insert(0, (first[0], _NEG_INF, first[2]))
     latest_start = _NEG_INF
@@ -140,7 +155,7 @@ class StringPart:
         self._splits: dict[str, tuple[str, ...] | None] | None = None
 
     @cached_property
-    def seen(self) -> tuple[dict[str, list[int]], set[int], list[tuple[int, str]]] | None:
+    def seen(self) -> Seen | None:
         """:func:`_classify`'s view of the part, found on first use."""
         return _classify(self.ops, self.access)
 
@@ -152,20 +167,21 @@ class StringPart:
         return self._splits
 
 
-def _classify(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]
-              ) -> tuple[dict[str, list[int]], set[int], list[tuple[int, str]]] | None:
-    """The writes of each value (by invocation), the indexes of puts, and the definite reads;
-    ``None`` if the part is not one object's puts, appends and reads of non-empty strings."""
+def _classify(ops: Sequence[Operation], access: Callable[[Operation], AppendAccess | None]) -> Seen | None:
+    """The writes of each value (by invocation), the indexes of puts, the definite reads, and the
+    length each definite append made when its view says; ``None`` if the part is not one object's
+    puts, appends and reads of non-empty strings."""
     writers: dict[str, list[int]] = {}
     is_put: set[int] = set()
     reads: list[tuple[int, str]] = []
+    lengths: dict[int, int] = {}
     obj: Hashable = None
     definite, indeterminate = Outcome.OK, Outcome.INFO
     for index, op in enumerate(ops):
         seen = access(op)
         if seen is None:
             return None
-        kind, name, value = seen
+        kind, name, value, made = seen
         if not index:
             obj = name
         elif name != obj:
@@ -192,10 +208,12 @@ def _classify(ops: Sequence[Operation], access: Callable[[Operation], AppendAcce
                 same.append(index)
             if kind == "put":
                 is_put.add(index)
+            elif made is not None and outcome is definite:
+                lengths[index] = made
     for same in writers.values():
         if len(same) > 1:
             same.sort(key=lambda index: ops[index].invoke)
-    return writers, is_put, reads
+    return writers, is_put, reads, lengths
 
 
 class _Splitter:
@@ -392,7 +410,7 @@ def refute_appends(ops: Sequence[Operation], access: Callable[[Operation], Appen
     part = StringPart(ops, access) if part is None else part
     if part.seen is None:
         return None
-    writers, _, reads = part.seen
+    writers, _, reads, _ = part.seen
     split = part.splits()
     longest: dict[str, tuple[int, tuple[str, ...]]] = {}  # first value -> a read of the longest string
     for index, text in reads:
