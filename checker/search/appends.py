@@ -27,6 +27,9 @@ one first is possible, so Gibbons & Korach's sort of the register fast path orde
 with the ``s`` and ``f`` of all its operations.  A write no read saw is a block of its own: a put
 nobody read is overwritten by the next block's put, and an append nobody read may end whichever
 block it follows, unobserved; an indeterminate write nobody saw is left out (it may never have run).
+Where the view knows the length each append made (Redis's APPEND replies it) and the part has no
+put, the appends nobody read end the string instead, in the order of those lengths: a read after
+one would have shown its value.
 
 Its "no" needs no search either, when one of two patterns proves it (:func:`refute_appends`).  A
 string's first value is a put's (or an append's made onto the empty string), and when that value
