@@ -137,13 +137,19 @@ def test_the_forced_order_agrees_with_the_search(data: st.DataObject, name: str)
     agree(ops, name)
 
 
-def test_a_seeded_sweep_agrees_and_mixes_both_verdicts() -> None:
-    rng = random.Random(15)
-    verdicts: dict[str, set[bool]] = {name: set() for name in FORMATS}
-    for trial in range(1500):
-        name = sorted(FORMATS)[trial % len(FORMATS)]
-        verdicts[name].add(agree(one_after_another(rng.randint, name), name))
+def sweep(seed: int, trials: int, names: list[str], agrees: Callable[[Pick, str], bool]) -> None:
+    """``agrees(pick, name)`` on ``trials`` seeded histories, the names in turn: each name must see
+    both verdicts (``agrees`` says whether the history was linearizable)."""
+    rng = random.Random(seed)
+    verdicts: dict[str, set[bool]] = {name: set() for name in names}
+    for trial in range(trials):
+        name = names[trial % len(names)]
+        verdicts[name].add(agrees(rng.randint, name))
     assert all(seen == {True, False} for seen in verdicts.values()), verdicts
+
+
+def test_a_seeded_sweep_agrees_and_mixes_both_verdicts() -> None:
+    sweep(15, 1500, sorted(FORMATS), lambda pick, name: agree(one_after_another(pick, name), name))
 
 
 def test_what_real_time_does_not_order_is_left_alone() -> None:
@@ -243,12 +249,7 @@ def test_one_clients_history_is_checked_in_one_replay_with_the_parts_verdict(dat
 
 
 def test_a_seeded_sweep_of_one_clients_histories_mixes_both_verdicts() -> None:
-    rng = random.Random(7)
-    verdicts: dict[str, set[bool]] = {name: set() for name in WHOLE}
-    for trial in range(600):
-        name = sorted(WHOLE)[trial % len(WHOLE)]
-        verdicts[name].add(one_client_agrees(_many_keys(rng.randint, name), name))
-    assert all(seen == {True, False} for seen in verdicts.values()), verdicts
+    sweep(7, 600, sorted(WHOLE), lambda pick, name: one_client_agrees(_many_keys(pick, name), name))
 
 
 def test_a_part_the_split_reorders_is_ordered_by_real_time_in_the_witness() -> None:
