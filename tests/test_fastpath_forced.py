@@ -5,6 +5,7 @@ shapes the forced path must leave alone (an overlap, a tie, an indeterminate ope
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from redlin import (
     redis_model,
 )
 from redlin.search.fastpath import fast_decision
-from redlin.search.forced import forced_decision, forced_order
+from redlin.search.forced import forced_decision, forced_order, replay_as_listed
 from redlin.search.model import Model
 from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
 
@@ -296,3 +297,21 @@ def test_one_long_replay_collects_the_cycles_a_models_steps_make() -> None:
                 for i in range(20_000))
     assert isinstance(check(History(ops), cycling), Linearizable)
     assert most_alive[0] <= 5_000, most_alive[0]
+
+
+def test_the_one_replay_stops_at_the_deadline() -> None:
+    # A long single-client history whose model takes its time: past the time limit the check says
+    # unknown, as the parts' check does, rather than replaying to the end.
+    base = kv()
+
+    def slow(state: Any, op: Operation) -> Any:
+        time.sleep(0.0002)
+        return base.step(state, op)
+
+    model = Model(name="kv-slow", init=base.init, step=slow, partition=base.partition)
+    ops = tuple(Operation(i, "a", ("put", f"k{i % 50}", str(i)), None, invoke=2 * i, complete=2 * i + 1)
+                for i in range(20_000))  # four seconds of steps at least
+    started = time.monotonic()
+    result = check(History(ops), model, time_limit=0.5)
+    assert result.verdict == "unknown" and time.monotonic() - started < 2.5, (result, time.monotonic() - started)
+    assert replay_as_listed(ops, model, deadline=time.monotonic()) is None

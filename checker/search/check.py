@@ -143,7 +143,7 @@ def _check_parts(
     # the young generation is collected every few hundred parts for a model whose steps might.
     with cyclic_gc_paused() as collect_young:
         if model.partition is not None:
-            settled = _one_client(ops, model, started, collect_young)
+            settled = _one_client(ops, model, started, deadline, collect_young)
             if settled is not None:
                 return settled
         parts = model.partition(ops) if model.partition is not None else [list(ops)]
@@ -268,13 +268,15 @@ def _check_parts(
     )
 
 
-def _one_client(ops: Sequence[Operation], model: Model[Any], started: float, collect_young: bool) -> Result | None:
+def _one_client(ops: Sequence[Operation], model: Model[Any], started: float, deadline: float | None,
+                collect_young: bool) -> Result | None:
     """The verdict on a history real time orders completely as listed, with one replay of the whole
     (:func:`~redlin.search.forced.replay_as_listed`) rather than one per part; ``None`` when it is
     not one (or a part does not come out ordered as the whole was, or the refused operation's part
     is not refused by the fast paths on its own: the parts are then checked one by one).  A refusal
-    is worded by :func:`fast_decision` on the refused operation's part, as the parts' check would."""
-    accepted = replay_as_listed(ops, model, collect_young=collect_young)
+    is worded by :func:`fast_decision` on the refused operation's part, as the parts' check would.
+    Past ``deadline`` the replay stops, and the parts' check says what is left undecided."""
+    accepted = replay_as_listed(ops, model, collect_young=collect_young, deadline=deadline)
     if accepted is None:
         return None
     assert model.partition is not None

@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ from redlin.search.model import Model, ModelLimit
 from redlin.search.wgl import Linearized, Stuck
 
 _OK = Outcome.OK
-_YOUNG_EVERY = 4096  # replay_as_listed collects the youngest generation every so many steps, when asked
+_YOUNG_EVERY = 4096  # replay_as_listed collects the youngest generation and reads the clock every so many steps
 
 __all__ = ["forced_decision", "forced_order", "replay_as_listed"]
 
@@ -91,7 +92,8 @@ def forced_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized |
     return Linearized(order=tuple([op.id for op in ordered]), states_explored=0)
 
 
-def replay_as_listed(ops: Sequence[Operation], model: Model[Any], *, collect_young: bool = False) -> int | None:
+def replay_as_listed(ops: Sequence[Operation], model: Model[Any], *, collect_young: bool = False,
+                     deadline: float | None = None) -> int | None:
     """Replay ``ops`` as one object when real time orders them completely *as listed*: the number of
     operations the model accepted (``len(ops)``: all of them), or ``None`` when an operation is
     indeterminate, overlaps the one listed before it, is listed before it in real time, or the model
@@ -102,7 +104,8 @@ def replay_as_listed(ops: Sequence[Operation], model: Model[Any], *, collect_you
     well, and linearizable iff the parts' replays all accept, which the partition's own contract
     makes the same as this one replay.  The caller splits the history only to name the parts.
     ``collect_young``: collect the youngest generation every few thousand steps (the caller paused
-    the cyclic collector, and a model's steps might make cycles).
+    the cyclic collector, and a model's steps might make cycles).  Past ``deadline`` (a
+    ``time.monotonic()`` instant, looked at every few thousand steps) it stops with ``None``.
 
     >>> from redlin.search.models import kv
     >>> ops = [Operation(0, "a", ("put", "x", "1"), None, invoke=0, complete=1),
@@ -122,6 +125,8 @@ def replay_as_listed(ops: Sequence[Operation], model: Model[Any], *, collect_you
         for start in range(0, len(ops), _YOUNG_EVERY):
             if start and collect_young:
                 gc.collect(0)
+            if start and deadline is not None and time.monotonic() >= deadline:
+                return None
             for offset, op in enumerate(ops[start:start + _YOUNG_EVERY]):
                 invoke, complete = op.invoke, op.complete
                 if op.outcome is not definite or complete is None or invoke <= latest_complete or complete < invoke:
