@@ -13,6 +13,7 @@ and after the session, and Hypothesis keeps its example database outside the tre
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import re
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, Phase, configuration, settings
@@ -69,6 +71,15 @@ def pressure_keys(call: Sequence[Sequence[bytes]]) -> set[tuple[int, int]]:
     """The (epoch, number) of every key a pressure operation's ``call`` names."""
     return {(int(found.group(1)), int(found.group(2)))
             for argv in call for arg in argv[1:] if (found := PRESSURE_KEY.search(arg)) is not None}
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[ModuleType]:
+    """bench/parallel.py, for its many-key history generator (``bench`` on the import path only
+    while a test module uses it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(ROOT / "bench"))
+        yield importlib.import_module("parallel")
 
 
 def free_port() -> int:

@@ -5,9 +5,8 @@ Redis's own (APPEND's lengths, SET's OK, GET's nil), and the view's refusals of 
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable
-from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from hypothesis import given
@@ -20,9 +19,6 @@ from redlin.model import NULL, OK, QUEUED
 from redlin.model._reply import Error
 from redlin.search.fastpath import fast_decision
 from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from parallel import many_key_history  # noqa: E402  (bench/parallel.py: the many-key APPEND history)
 
 MODEL = redis_model()
 
@@ -147,8 +143,9 @@ def test_the_view_takes_only_what_redis_says_succeeded() -> None:
     assert redis_append_access(block) is None
 
 
-def test_a_many_key_append_history_is_checked_without_a_search() -> None:
+def test_a_many_key_append_history_is_checked_without_a_search(bench: ModuleType) -> None:
     # bench/parallel.py's history read by GET (the fast path's) and by GETRANGE 0 -1 (the search's).
+    many_key_history = bench.many_key_history
     good = check(many_key_history(4, 6, 20, whole_get=True), MODEL)
     assert good.verdict == "linearizable" and good.states_explored == 0
     stale = many_key_history(4, 6, 20, stale=True, whole_get=True)

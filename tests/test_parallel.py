@@ -48,14 +48,6 @@ KV_FILES = ("c01-bad", "c01-ok", "c10-bad", "c10-ok", "c50-bad", "c50-ok")
 jsonschema: Any = importlib.import_module("jsonschema")  # a test dependency without type stubs
 
 
-@pytest.fixture(scope="module")
-def bench() -> Iterator[ModuleType]:
-    """bench/parallel.py, for its history generator."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(ROOT / "bench"))
-        yield importlib.import_module("parallel")
-
-
 @pytest.fixture
 def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small histories go through the pool too (they would stay in-process)."""

@@ -9,10 +9,7 @@ one of several pieces names none, since the others' were never split), and the r
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,16 +21,6 @@ from redlin.model import Status
 from redlin.report.write import result_document
 from redlin.search import parallel
 from redlin.search.parallel import check_parallel
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def bench() -> Any:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(ROOT / "bench"))
-        module: ModuleType = importlib.import_module("parallel")
-        yield module
 
 
 def _split(history: History) -> set[frozenset[int]]:
