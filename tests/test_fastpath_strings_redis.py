@@ -109,7 +109,8 @@ def test_a_seeded_sweep_decides_both_verdicts_and_refutes_without_a_replay() -> 
 
 def test_the_appends_nobody_read_follow_the_lengths_they_made() -> None:
     # Two appends nobody read, the later one (by its length) invoked first: real time alone would
-    # put it first, and its length then would not be the one it replied.
+    # put it first, and its length then would not be the one it replied (APPEND's reply is the new
+    # length: redis-semantics D7).
     ops = [Operation(0, "a", ((b"APPEND", b"k", b"ab"),), (2,), 0, 1),
            Operation(1, "b", ((b"GET", b"k"),), (b"ab",), 2, 3),
            Operation(2, "c", ((b"APPEND", b"k", b"cd"),), (6,), 4, 12),
@@ -123,6 +124,7 @@ def _op(argv: tuple[bytes, ...], reply: Any, outcome: Outcome = Outcome.OK) -> O
 
 
 def test_the_view_takes_only_what_redis_says_succeeded() -> None:
+    # APPEND replies the new length, and WRONGTYPE on another type (redis-semantics D7).
     assert redis_append_access(_op((b"SET", b"k", b"v"), OK)) == ("put", b"k", "v", None)
     assert redis_append_access(_op((b"append", b"k", b"\xff"), 1)) == ("append", b"k", "\xff", 1)  # a byte a char
     assert redis_append_access(_op((b"GET", b"k"), NULL)) == ("read", b"k", "", None)  # RESP3's nil

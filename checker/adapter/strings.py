@@ -7,7 +7,8 @@ by model name); this module is the Redis model's, which :mod:`redlin.adapter.red
 
 The view must be exact, because the fast path also *refutes* (a stale read, two reads that fork)
 without replaying anything: ``SET k v`` (no options) is a put only when it replied ``OK``,
-``APPEND k v`` an append only when it replied a length, and ``GET k`` reads the empty string when it
+``APPEND k v`` an append only when it replied a length (the new one; it creates a missing key and
+refuses any other type with WRONGTYPE: redis-semantics D7), and ``GET k`` reads the empty string when it
 replied nil (the key is missing: no value written is empty, or the part is not one the fast path
 takes).  Any other command, reply or shape, and the part is left to the other fast paths and the
 search.  Values are bytes; the view hands them over as Latin-1 text, one character a byte, which
