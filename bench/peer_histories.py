@@ -3,7 +3,7 @@
 Usage::
 
     python bench/peer_histories.py [--shared PATH] [--repeat N] [--set etcd|kv|kv-nopartition]
-                                   [--porcupine PORCUPINE-SRC]
+                                   [--porcupine PORCUPINE-SRC [--porcupine-verbose]]
 
 Prints one line per file (check time, verdict, configurations explored), then per set the total check
 time, whether every verdict matched ``expected.tsv``, and the process's peak resident memory.  Times
@@ -17,6 +17,10 @@ about 0.24 s on the reference machine (2 cores); see shared/data/porcupine/READM
 ``--porcupine`` (a Porcupine source tree, and ``go`` on PATH), Porcupine itself checks every file in
 the same run, through ``bench/scale.py``'s driver (built into ``--work``), best of ``--repeat``
 checks in one process (warm, as redlin's are), and each line and total shows both times (CPU) and their ratio.
+Porcupine's ``CheckOperations`` answers a bare verdict, while redlin's result always carries its
+witness or counterexample; ``--porcupine-verbose`` also times ``CheckOperationsVerbose``, the call
+that computes Porcupine's counterexample (its longest partial linearizations), in a third column.
+A driver's repeats stop once they have taken ``--time-limit`` in all.
 """
 
 from __future__ import annotations
@@ -63,9 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per check")
     parser.add_argument("--quiet", action="store_true", help="totals only")
     parser.add_argument("--porcupine", type=Path, default=None, help="a Porcupine source tree, to check beside it")
+    parser.add_argument("--porcupine-verbose", action="store_true",
+                        help="also time Porcupine's CheckOperationsVerbose (its counterexample)")
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "redlin-bench",
                         help="where the Porcupine driver is built")
     args = parser.parse_args(argv)
+    if args.porcupine_verbose and args.porcupine is None:
+        parser.error("--porcupine-verbose needs --porcupine")
     driver = None
     if args.porcupine is not None:
         driver, why = build_driver(args.work, args.porcupine)
@@ -88,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = args.set or list(SETS)
     totals: dict[str, float] = {}
     peer_totals: dict[str, float] = {}
+    verbose_totals: dict[str, float] = {}
     wall_totals: dict[str, float] = {}
     load_totals: dict[str, float] = {}
     mismatches: list[str] = []
@@ -113,9 +122,16 @@ def main(argv: list[str] | None = None) -> int:
         if driver is not None and name in PORCUPINE_SETS:
             peer_best, peer_verdict = _peer_run(driver, name, data / row["file"], args.time_limit, args.repeat)
             peer_totals[name] = peer_totals.get(name, 0.0) + peer_best
-            beside = f"  porcupine {_ms(peer_best)} cpu ({best / peer_best if peer_best else float('inf'):6.2f}x)"
+            beside = f"  porcupine {_ms(peer_best)} cpu ({_ratio(best, peer_best)})"
             if peer_verdict != expected:
                 beside += f" PORCUPINE SAYS {peer_verdict}"
+            if args.porcupine_verbose:
+                verbose_best, verbose_verdict = _peer_run(driver, name, data / row["file"], args.time_limit,
+                                                          args.repeat, verbose=True)
+                verbose_totals[name] = verbose_totals.get(name, 0.0) + verbose_best
+                beside += f"  verbose {_ms(verbose_best)} cpu ({_ratio(best, verbose_best)})"
+                if verbose_verdict != expected:
+                    beside += f" VERBOSE SAYS {verbose_verdict}"
         mark = "" if result.verdict == expected else f"  MISMATCH (expected {expected})"
         if mark:
             mismatches.append(f"{row['file']} ({name})")
@@ -134,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         if name in peer_totals:
             against = (f"  (porcupine, same run: {peer_totals[name]:.3f} s cpu, "
                        f"{totals[name] / peer_totals[name]:.2f}x)")
+        if name in verbose_totals:
+            against += f"  (verbose: {verbose_totals[name]:.3f} s cpu, {totals[name] / verbose_totals[name]:.2f}x)"
         print(
             f"{name:15} check {totals[name]:7.3f} s cpu ({wall_totals[name]:7.3f} s wall)   "
             f"load {load_totals[name]:6.3f} s{against}"
@@ -158,11 +176,23 @@ PORCUPINE_SETS = ("etcd", "kv", "kv-nopartition")
 call open to the end with an unknown output, as Porcupine's test parser does)."""
 
 
-def _peer_run(driver: Path, name: str, path: Path, time_limit: float, repeat: int) -> tuple[float, str]:
+def _ratio(ours: float, theirs: float) -> str:
+    """redlin's time over the peer's.
+
+    >>> _ratio(0.002, 0.001), _ratio(0.001, 0.0)
+    ('  2.00x', '   infx')
+    """
+    return f"{ours / theirs if theirs else float('inf'):6.2f}x"
+
+
+def _peer_run(driver: Path, name: str, path: Path, time_limit: float, repeat: int, *,
+              verbose: bool = False) -> tuple[float, str]:
     """Porcupine's CPU seconds checking one file (the best of ``repeat`` checks in one process, warm
-    as redlin's are), and its verdict."""
+    as redlin's are, that stop once they took ``time_limit`` in all), and its verdict; ``verbose``:
+    with ``CheckOperationsVerbose``."""
     repeat = max(1, repeat)
-    found = run_child([str(driver), name, str(path), str(time_limit), str(repeat)], repeat * time_limit + 30, 20_000)
+    command = [str(driver), name, str(path), str(time_limit), str(repeat)] + (["verbose"] if verbose else [])
+    found = run_child(command, 2 * time_limit + 30, 20_000)
     if not isinstance(found, dict):
         raise SystemExit(f"porcupine on {path.name}: {found}")
     return float(found["check"]), _VERDICTS.get(found["verdict"], found["verdict"])

@@ -384,11 +384,17 @@ func main() {
 	if kind == "kv-nopartition" { model = kvMap }
 	repeat := 1 // an optional 4th argument: check N times in this process, keep the best (warm) time
 	if len(os.Args) > 4 { repeat, _ = strconv.Atoi(os.Args[4]) }
+	// An optional 5th argument "verbose": CheckOperationsVerbose, which also computes the
+	// counterexample's partial linearizations (what redlin's results always carry).
+	verbose := len(os.Args) > 5 && os.Args[5] == "verbose"
+	timeout := time.Duration(limit*float64(time.Second))
 	var result porcupine.CheckResult
-	spent, took := -1.0, time.Duration(0)
-	for r := 0; r < repeat; r++ {
+	spent, took, all := -1.0, time.Duration(0), time.Duration(0)
+	for r := 0; r < repeat && (r == 0 || all < timeout); r++ { // repeats stop once they took the limit in all
 		wall, started := time.Now(), cpu()
-		result = porcupine.CheckOperationsTimeout(model, ops, time.Duration(limit*float64(time.Second)))
+		if verbose { result, _ = porcupine.CheckOperationsVerbose(model, ops, timeout) } else {
+			result = porcupine.CheckOperationsTimeout(model, ops, timeout) }
+		all += time.Since(wall)
 		if now := cpu() - started; spent < 0 || now < spent { spent, took = now, time.Since(wall) }
 	}
 	status, _ := os.ReadFile("/proc/self/status") // VmHWM: this process's own peak (see peak_mib)
