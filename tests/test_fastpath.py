@@ -38,12 +38,15 @@ from redlin import (
 )
 from redlin.model import NULL, OK
 from redlin.search import fastpath
-from redlin.search.fastpath import VIEWS, decide_register, fast_order, fast_result, replay_ok
+from redlin.search.fastpath import decide_register, fast_order, fast_result, replay_ok
 from redlin.search.wgl import Linearized, OutOfBudget, search_part
 
 PORCUPINE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "porcupine"
 EXPECTED = PORCUPINE / "expected.tsv"
 MISSING = f"Porcupine reference histories not found: {EXPECTED} (shared/ must sit beside the repository)"
+_KV_VIEWS = kv().views
+assert _KV_VIEWS is not None and _KV_VIEWS.register is not None
+KV_VIEW = _KV_VIEWS.register  # the kv model's register view: gets and puts of one key
 
 
 # --- abstract histories, written for each model ------------------------------------------------------
@@ -129,7 +132,8 @@ def unique_histories(draw: st.DrawFn) -> list[Step]:
 
 def decided(ops: list[Operation], model: Model[Any]) -> tuple[int, ...] | None:
     """The fast path's own decision (before its replay), which must replay whenever there is one."""
-    view = VIEWS[model.name]
+    assert model.views is not None and model.views.register is not None
+    view = model.views.register
     raw = decide_register(ops, view.access, view.initial(model))
     assert raw is None or replay_ok(raw, ops, model), "an order the replay rejects: a bug hidden by the fallback"
     if raw is not None:  # (else the kv models' string fast path may still find one)
@@ -233,7 +237,7 @@ def test_not_applicable_beyond_one_key_or_to_append() -> None:
     assert fast_order(two_keys, kv_single()) is None
     assert fast_order(two_keys[:1], kv_single()) == (0,)
     # An append is the string fast path's (tests/test_fastpath_appends.py), not the register's.
-    assert decide_register([Operation(0, 0, ("append", "a", "1"), None, 0, 1)], VIEWS["kv"].access, "") is None
+    assert decide_register([Operation(0, 0, ("append", "a", "1"), None, 0, 1)], KV_VIEW.access, "") is None
 
 
 @pytest.mark.parametrize("call, result", [
@@ -256,9 +260,13 @@ def test_redis_resp3_null_and_lower_case_commands() -> None:
     assert fast_order(wrong_reply, redis_model()) is None
 
 
-def test_unknown_models_are_left_to_the_search() -> None:
+def test_models_without_views_are_left_to_the_search() -> None:
     ops = as_register([Step(0, True, 1, 0, 1)])
-    assert fast_order(ops, replace(register(), name="my-register")) is None
+    assert fast_order(ops, replace(register(), views=None)) is None
+    # The views travel with the model, not with its name: a renamed register keeps its fast path,
+    # and a model that takes another's name does not get that one's.
+    assert fast_order(ops, replace(register(), name="my-register")) == (0,)
+    assert fast_order(ops, replace(register(), name="kv", views=None)) is None
 
 
 def test_a_wrong_order_is_caught_by_the_replay(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -335,7 +343,7 @@ def test_read_mapping_kv_parts_agree_with_the_search() -> None:
     for path in sorted((PORCUPINE / "kv").glob("*.txt")):
         recorded = list(load_porcupine_kv(path))
         assert model.partition is not None
-        view = VIEWS["kv"]
+        view = KV_VIEW
         assert all(decide_register(part, view.access, "") is None for part in model.partition(recorded))
         ops = [replace(op, call=("put", *op.call[1:])) if op.call[0] == "append" else
                replace(op, result=last_appended(op.result)) if op.definite else op for op in recorded]

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from redis_histories import effect_order, random_span
 
 from redlin import History, Linearizable, Operation, Outcome, Violation, check, redis_model
+from redlin.adapter.views import redis_counter_access, redis_increments
 from redlin.model import Error, Status
-from redlin.search.counters import redis_counter_access, redis_increments, refute_counter
+from redlin.search.counters import refute_counter
 from redlin.search.fastpath import decide_counter, fast_order, replay_ok
 from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
 

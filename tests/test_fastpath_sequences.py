@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from redis_histories import effect_order, random_span
 
 from redlin import History, Operation, Outcome, redis_model
+from redlin.adapter.views import redis_list_access
 from redlin.cli import main
 from redlin.history.jsonl import save_history
 from redlin.search import sequences
 from redlin.search.fastpath import fast_decision, fast_order, replay_ok
-from redlin.search.sequences import decide_sequence, redis_list_access, refute_sequence
+from redlin.search.sequences import decide_sequence, refute_sequence
 from redlin.search.wgl import Linearized, OutOfBudget, Stuck, search_part
 
 MODEL = redis_model(partitioned=False)

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from test_checker_peer import search_alone
 
 from redlin import (
     History,
@@ -30,13 +31,14 @@ from redlin import (
     check,
     kv,
     redis_model,
+    registry,
 )
 from redlin.cli import main
 from redlin.cli.check import minimise_budget, model_spec
 from redlin.errors import UsageError
 from redlin.history.importers import load_porcupine_kv
 from redlin.model import Status
-from redlin.search import fastpath, parallel
+from redlin.search import parallel
 from redlin.search.distributed import DASK_MISSING, check_dask
 from redlin.search.model import CannotPartition, ModelLimit
 from redlin.search.parallel import ModelSpec, check_parallel
@@ -141,13 +143,12 @@ def test_no_search_starts_after_the_deadline(monkeypatch: pytest.MonkeyPatch, be
     assert max(starts) < started + 0.4 + 0.3
 
 
-def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone (the workers fork with it)
+def test_state_budget_split_gives_unknown(shared_dir: Path, always_parallel: None) -> None:
+    model = search_alone(kv())  # (the workers fork with it)
     history = kv_history(shared_dir, "c50-ok")
-    result = check_parallel(history, kv(), jobs=2, time_limit=60, max_states=2_000)
+    result = check_parallel(history, model, jobs=2, time_limit=60, max_states=2_000)
     assert isinstance(result, Unknown) and "state budget of 2000" in result.reason
-    assert isinstance(check(history, kv(), max_states=2_000), Unknown)
+    assert isinstance(check(history, model, max_states=2_000), Unknown)
 
 
 def test_small_histories_stay_in_process(monkeypatch: pytest.MonkeyPatch, bench: ModuleType) -> None:
@@ -451,7 +452,8 @@ def test_cli_jobs_same_verdict(shared_dir: Path, capsys: pytest.CaptureFixture[s
 
 def test_minimise_time_is_honoured_and_reported(shared_dir: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fastpath, "APPEND_VIEWS", {})  # the search alone: minimising then takes seconds
+    make_model = registry.make_model
+    monkeypatch.setattr(registry, "make_model", lambda name: search_alone(make_model(name)))  # minimising takes seconds
     path = str(shared_dir / "data/porcupine/kv/c50-bad.txt")
     started = time.monotonic()
     assert main(["check", path, "--jobs", "1", "--minimise-time", "0.2", "--out", str(tmp_path / "r")]) == 1

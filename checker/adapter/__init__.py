@@ -9,7 +9,9 @@
   (:mod:`redlin.adapter.pubsub_parts`);
 - :mod:`redlin.adapter.deliveries` reads what a history says about Pub/Sub deliveries (who read
   which message, which PUBLISH could have sent it, who was subscribed when);
-- :mod:`redlin.adapter.pubsub_check` checks and minimises the rounds of a Pub/Sub run.
+- :mod:`redlin.adapter.pubsub_check` checks and minimises the rounds of a Pub/Sub run;
+- :mod:`redlin.adapter.views` (with :mod:`redlin.adapter.strings`) says which commands the search's
+  fast paths may decide: a register's GET and SET, a string's APPEND, a list's pushes and pops, INCR.
 """
 
 from redlin.adapter.redis_model import redis_model

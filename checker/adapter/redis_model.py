@@ -44,7 +44,7 @@ from redlin.adapter.deliveries import impossible_message, is_receive_argv
 from redlin.adapter.lookahead import lookahead
 from redlin.adapter.partition import redis_partition
 from redlin.adapter.restarts import describe_restart, is_restart_argv, restart_step
-from redlin.adapter.strings import redis_append_access
+from redlin.adapter.views import REDIS_VIEWS
 from redlin.history.records import Operation, Outcome
 from redlin.model import (
     DEFAULT_PROFILE,
@@ -82,7 +82,6 @@ from redlin.model._commands import COMMANDS
 from redlin.model._pubsub import needs_canonical_form
 from redlin.model._reply import Reply, sort_unordered
 from redlin.model._resp3 import message_frame, to_resp3, use_protocol
-from redlin.search.fastpath import APPEND_VIEWS
 from redlin.search.model import CannotPartition, Model, ModelLimit
 
 _OK = Outcome.OK
@@ -515,10 +514,6 @@ def _value(value: object) -> str:
     return repr(value)
 
 
-# The string fast path reads this model's SET, APPEND and GET through their view (redlin.adapter.strings).
-APPEND_VIEWS.update({"redis": redis_append_access, "redis-single": redis_append_access})
-
-
 def redis_model(*, partitioned: bool = True, protocol: int = 2, profile: str = DEFAULT_PROFILE) -> Model[State]:
     """The Redis 7.0 model as a :class:`Model` for :func:`redlin.check`.
 
@@ -541,6 +536,7 @@ def redis_model(*, partitioned: bool = True, protocol: int = 2, profile: str = D
         describe_state=describe_state,
         find_impossible=impossible_message,  # a Pub/Sub message read that no PUBLISH sent (that often)
         for_part=partial(lookahead, step=keyed if partitioned else whole, protocol=protocol),
+        views=REDIS_VIEWS,  # how the fast paths see GET/SET, APPEND, list pushes and pops, INCR
         # No minimiser groups: a weakened operation keeps its client's session (ends_session), so
         # a WATCH can be weakened apart from its EXEC without changing what the session means.
     )

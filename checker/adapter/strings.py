@@ -2,8 +2,8 @@
 
 :mod:`redlin.search.appends` decides a part of puts, appends and whole reads of one string without
 a search, whatever the model, when every value written is unique: the reads then name the order of
-the writes.  It reads each operation through a view (:data:`~redlin.search.fastpath.APPEND_VIEWS`,
-by model name); this module is the Redis model's, which :mod:`redlin.adapter.redis_model` registers.
+the writes.  It reads each operation through the model's view (:class:`~redlin.search.views.Views`);
+this module is the Redis model's (:data:`redlin.adapter.views.REDIS_VIEWS`).
 
 The view must be exact, because the fast path also *refutes* (a stale read, two reads that fork)
 without replaying anything: ``SET k v`` (no options) is a put only when it replied ``OK``,

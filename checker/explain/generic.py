@@ -48,7 +48,7 @@ from redlin.explain.names import cut
 from redlin.history.records import History, Operation, Outcome
 from redlin.search.model import Model
 from redlin.search.result import Violation
-from redlin.search.sequences import LIST_VIEWS, refute_sequence
+from redlin.search.sequences import refute_sequence
 
 READ, WRITE, MAYBE, TRANSFORM = "read", "write", "maybe", "transform"
 INFINITY = float("inf")
@@ -447,7 +447,7 @@ def search_note(analysis: Analysis, model: Model[Any]) -> Note:
     op = analysis.op(analysis.history[violation.operation])
     if violation.proof:
         earlier = analysis.history[violation.proof[0]]
-        lists = LIST_VIEWS.get(model.name)  # the list fast path's pattern, found again (it is deterministic)
+        lists = model.views.lists if model.views is not None else None  # the list fast path's pattern, found again
         pattern = None if lists is None else refute_sequence([analysis.history[i] for i in violation.part], lists)
         if pattern is not None:
             return Note.of(f"fast-proof/{pattern[0]}", op=op, earlier=analysis.op(earlier))

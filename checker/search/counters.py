@@ -44,8 +44,7 @@ from redlin.history.records import Operation, Outcome
 _OK = Outcome.OK
 _INFO = Outcome.INFO
 
-__all__ = ["COUNTER_BOUNDS", "COUNTER_VIEWS", "CounterAccess", "counter_steps", "redis_counter_access",
-           "redis_increments", "refute_counter"]
+__all__ = ["CounterAccess", "counter_steps", "refute_counter"]
 
 CounterAccess = tuple[bool, Hashable, object]
 """How a view sees one operation: ``(is_increment, key, seen)``; for a definite increment ``seen``
@@ -142,57 +141,3 @@ def refute_counter(ops: Sequence[Operation], access: Callable[[Operation], Count
         elif op.outcome is _OK and type(value) is int and (highest is None or value > highest[0]):
             highest = (value, index)
     return highest[1] if highest is not None and highest[0] > most else None
-
-
-# --- the Redis view ---------------------------------------------------------------------------------
-
-
-def redis_counter_access(op: Operation) -> CounterAccess | None:
-    """``INCR k``, ``GET k``, a MULTI/EXEC of ``INCR k`` only, or an ``EVAL`` of one key that replied
-    an int or consecutive ints (taken as an increment: the replay tells), by argv shapes alone."""
-    call = op.call
-    if not isinstance(call, tuple) or not call or not all(
-            isinstance(argv, tuple) and argv and isinstance(argv[0], bytes) for argv in call):
-        return None
-    done = op.outcome is _OK and isinstance(op.result, tuple) and len(op.result) == len(call)
-    if len(call) == 1:
-        argv = call[0]
-        name = argv[0].lower()
-        reply = op.result[0] if done else None
-        if name == b"incr" and len(argv) == 2:
-            return True, argv[1], (reply,) if done else None
-        if name == b"get" and len(argv) == 2:
-            if not done:
-                return False, argv[1], None
-            if isinstance(reply, bytes):
-                return False, argv[1], int(reply) if reply.isdigit() and reply[:1] != b"0" else None
-            return False, argv[1], 0  # nil (RESP2's None, RESP3's NULL; anything else fails the replay)
-        if name == b"eval" and len(argv) == 4 and argv[2] == b"1":
-            counts = (reply,) if type(reply) is int else reply
-            return True, argv[3], counts if done else None
-        return None
-    inner = call[1:-1]
-    if call[0][0].lower() != b"multi" or call[-1][0].lower() != b"exec" or not inner or any(
-            len(argv) != 2 or argv[0].lower() != b"incr" or argv[1] != inner[0][1] for argv in inner):
-        return None
-    return True, inner[0][1], op.result[-1] if done else None
-
-
-def redis_increments(op: Operation) -> int | None:
-    """The most an increment of :func:`redis_counter_access` adds: one per ``INCR`` (alone, or in
-    a MULTI/EXEC of them); ``None`` for a script, whose reply need not say what it added."""
-    call = op.call
-    name = call[0][0].lower()
-    if name == b"incr":
-        return 1
-    if name == b"multi":
-        return len(call) - 2
-    return None
-
-
-COUNTER_BOUNDS: dict[str, Callable[[Operation], int | None]] = {
-    "redis": redis_increments, "redis-single": redis_increments}
-"""The models whose counters :func:`refute_counter` may refute, with what each increment adds at most."""
-COUNTER_VIEWS: dict[str, Callable[[Operation], CounterAccess | None]] = {
-    "redis": redis_counter_access, "redis-single": redis_counter_access}
-"""The models whose counters :func:`~redlin.search.fastpath.decide_counter` may decide, by :attr:`Model.name`."""

@@ -37,12 +37,12 @@ value before it last longer, unobserved).  So the fast path is complete for its 
 of reads and writes with unique written values (none equal to the initial value), INFO operations
 included, gets a witness exactly when it is linearizable.
 
-Which parts qualify is said by a :class:`RegisterView` of the model, found by its name in
-:data:`VIEWS`: the register and cas-register models (reads and writes only), the key/value models
-(one key, get and put only) and the Redis model (single-command ``GET k`` and ``SET k v`` only).
-The Redis view reads argv shapes only (no import of the Redis model), and the replay checks every
-reply.  Lee & Mathur (OOPSLA 2025) reach the same bound for unique-value registers by
-decrease-and-conquer.
+Which parts qualify is said by the model's register view (a
+:class:`~redlin.search.views.RegisterView` in its :attr:`~redlin.search.model.Model.views`): the
+register and cas-register models take reads and writes, the key/value models get and put on one
+key, and the Redis model single-command ``GET k`` and ``SET k v`` (:mod:`redlin.adapter.views`);
+the replay checks every reply.  Lee & Mathur (OOPSLA 2025) reach the same bound for unique-value
+registers by decrease-and-conquer.
 
 >>> from redlin.history.records import Operation, Outcome
 >>> from redlin.search.models import register
@@ -61,47 +61,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redlin.history.records import Operation, Outcome
-from redlin.search.appends import AppendAccess, StringPart, decide_appends, kv_access, refute_appends
-from redlin.search.counters import COUNTER_BOUNDS, COUNTER_VIEWS, CounterAccess, counter_steps, refute_counter
+from redlin.search.appends import StringPart, decide_appends, refute_appends
+from redlin.search.counters import CounterAccess, counter_steps, refute_counter
 from redlin.search.forced import forced_decision
 from redlin.search.model import Model, ModelLimit
 from redlin.search.result import Linearizable
-from redlin.search.sequences import LIST_VIEWS, decide_sequence, refute_sequence
+from redlin.search.sequences import decide_sequence, refute_sequence
+from redlin.search.views import Access
 from redlin.search.wgl import Linearized, Stuck, cyclic_gc_paused
 
 _OK = Outcome.OK
 _INFO = Outcome.INFO
 
-__all__ = ["APPEND_VIEWS", "VIEWS", "Access", "RegisterView", "decide_register", "fast_decision", "fast_order",
-           "fast_result", "replay_ok"]
-
-Access = tuple[bool, Hashable, Hashable]
-"""How a view sees one operation: ``(is_write, object, value)``.  ``object`` names the register
-(a key; ``None`` for a lone register), and every operation of a part must name the same one.
-``value`` is the value written, or the value a definite read returned (ignored for an INFO read)."""
+__all__ = ["decide_register", "fast_decision", "fast_order", "fast_result", "replay_ok"]
 
 _INF = float("inf")
 _NEG_INF = float("-inf")
 _VIRTUAL = -1  # the index of the initial value's virtual write
 _Value = TypeVar("_Value", bound=Hashable)
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterView:
-    """Sees a model's operations as register reads and writes.
-
-    ``access(op)`` is the :data:`Access` of ``op``, or ``None`` for an operation that is no plain
-    read or write (a cas, an append, a command with options): the fast path then does not apply.
-    It must accept INFO operations, whose result is meaningless.  ``initial(model)`` is the value
-    a read returns before any write.
-    """
-
-    access: Callable[[Operation], Access | None]
-    initial: Callable[[Model[Any]], Hashable]
 
 
 def decide_register(
@@ -283,12 +263,10 @@ def fast_order(ops: Sequence[Operation], model: Model[Any], string: StringPart |
     """A replay-verified linearization of one part (OK and INFO operations), or ``None`` when the
     fast path does not apply to ``model`` or to these operations, or the part is not linearizable.
     ``string``: the part as the string fast path saw it, if the caller did."""
-    view = VIEWS.get(model.name)
-    appends = APPEND_VIEWS.get(model.name)
-    lists = LIST_VIEWS.get(model.name)
-    counters = COUNTER_VIEWS.get(model.name)
-    if view is None and appends is None and lists is None and counters is None:
+    views = model.views
+    if views is None:
         return None
+    view, appends, lists, counters = views.register, views.appends, views.lists, views.counters
     with cyclic_gc_paused():  # a million small objects kept: the collector's passes are pure cost
         order = None if view is None else decide_register(ops, view.access, view.initial(model))
         if order is None and appends is not None:
@@ -316,12 +294,15 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
     forced = forced_decision(ops, model)
     if isinstance(forced, Linearized):
         return forced
-    appends = APPEND_VIEWS.get(model.name)
+    views = model.views
+    if views is None:
+        return forced if forced is None else _worded(ops, model, forced)
+    appends = views.appends
     string = StringPart(ops, appends) if appends is not None else None  # seen once, to decide or refute
     order = None if forced is not None else fast_order(ops, model, string)
     if order is not None:
         return Linearized(order=order, states_explored=0)
-    lists = LIST_VIEWS.get(model.name)
+    lists = views.lists
     if lists is not None:
         refuted = refute_sequence(ops, lists)
         if refuted is not None:
@@ -333,17 +314,20 @@ def fast_decision(ops: Sequence[Operation], model: Model[Any]) -> Linearized | S
         if pair is not None:
             earlier, later = pair
             return Stuck(operation=ops[later].id, prefixes=(), states_explored=0, proof=(ops[earlier].id,))
-    counters, bounds = COUNTER_VIEWS.get(model.name), COUNTER_BOUNDS.get(model.name)
+    counters, bounds = views.counters, views.increments
     if counters is not None and bounds is not None:
         read = refute_counter(ops, counters, bounds)
         if read is not None:
             return Stuck(operation=ops[read].id, prefixes=(), states_explored=0)
-    if forced is not None:
-        # The forced order failed: the model's pre-check, when it finds something, words the
-        # violation better than the refused prefix does (a value nobody wrote, say).
-        impossible = model.find_impossible(ops) if model.find_impossible is not None else None
-        if impossible is not None:
-            return Stuck(operation=impossible.id, prefixes=(), states_explored=0)
+    return forced if forced is None else _worded(ops, model, forced)
+
+
+def _worded(ops: Sequence[Operation], model: Model[Any], forced: Stuck) -> Stuck:
+    """A refusal of the order real time forces, unless the model's pre-check finds something: it
+    words the violation better than the refused prefix does (a value nobody wrote, say)."""
+    impossible = model.find_impossible(ops) if model.find_impossible is not None else None
+    if impossible is not None:
+        return Stuck(operation=impossible.id, prefixes=(), states_explored=0)
     return forced
 
 
@@ -355,76 +339,3 @@ def fast_result(ops: Sequence[Operation], model: Model[Any]) -> Linearizable | N
         return None
     return Linearizable(witness=(order,), parts=(tuple(op.id for op in ops),), states_explored=0,
                         elapsed=time.monotonic() - started)
-
-
-# --- the views -------------------------------------------------------------------------------------
-
-
-def _register_access(op: Operation) -> Access | None:
-    call = op.call
-    if call[0] == "write" and len(call) == 2:
-        return True, None, call[1]
-    if call[0] == "read" and len(call) == 1:
-        return False, None, op.result
-    return None
-
-
-def _register_initial(model: Model[Any]) -> Hashable:
-    state: tuple[Hashable] = model.init()
-    return state[0]
-
-
-def _kv_access(op: Operation) -> Access | None:
-    call = op.call
-    if call[0] == "put" and len(call) == 3:
-        return True, call[1], call[2]
-    if call[0] == "get" and len(call) == 2:
-        return False, call[1], op.result
-    return None
-
-
-class _Nil:
-    """What a Redis GET of a missing key returns, whichever null the protocol spells it with."""
-
-    def __repr__(self) -> str:
-        return "nil"
-
-
-_NIL = _Nil()
-
-
-def _redis_access(op: Operation) -> Access | None:
-    # One command, no options: GET k, or SET k v.  A GET reply that is not a string is taken as
-    # nil (RESP2's None, RESP3's NULL); anything else there fails the replay.
-    call = op.call
-    if len(call) != 1:
-        return None
-    argv = call[0]
-    name = argv[0].lower() if argv and isinstance(argv[0], bytes) else b""
-    if name == b"set" and len(argv) == 3:
-        return True, argv[1], argv[2]
-    if name == b"get" and len(argv) == 2:
-        if op.outcome is not _OK:
-            return False, argv[1], _NIL
-        reply = op.result[0] if op.result else None
-        return False, argv[1], reply if isinstance(reply, bytes) else _NIL
-    return None
-
-
-_REGISTER = RegisterView(_register_access, _register_initial)
-_KV = RegisterView(_kv_access, lambda model: "")
-_REDIS = RegisterView(_redis_access, lambda model: _NIL)
-
-VIEWS: dict[str, RegisterView] = {
-    "register": _REGISTER,
-    "cas-register": _REGISTER,
-    "kv": _KV,
-    "kv-single": _KV,
-    "redis": _REDIS,
-    "redis-single": _REDIS,
-}
-"""The models the fast path knows, by :attr:`Model.name`.  A model may add its own view here."""
-
-APPEND_VIEWS: dict[str, Callable[[Operation], AppendAccess | None]] = {"kv": kv_access, "kv-single": kv_access}
-"""The models whose strings :func:`~redlin.search.appends.decide_appends` may decide, by name:
-tried when a part is not a plain register's."""

@@ -23,6 +23,9 @@ checker:
 - ``effect(op)`` optionally tells which indeterminate operations are interchangeable (two writes of
   the same value), so the search tries only one of them at a time.
 - ``describe_operation`` and ``describe_state`` give short human text for reports.
+- ``views`` optionally tell the fast paths which operations are a register's reads and writes, a
+  string's appends, a list's pushes and pops or a counter's increments
+  (:class:`~redlin.search.views.Views`): parts of those shapes are then decided without a search.
 
 Examples
 --------
@@ -49,6 +52,7 @@ from typing import Any, Generic, TypeVar
 import networkx as nx
 
 from redlin.history.records import Operation
+from redlin.search.views import Views
 
 S = TypeVar("S", bound=Hashable)
 
@@ -131,6 +135,11 @@ class Model(Generic[S]):
         checker unsound.
     describe_operation, describe_state:
         Short human text for reports (``"write 3"``, ``"cas 1->2 ok"``, ``"3"``).
+    views:
+        How the fast paths see the model's operations (:mod:`redlin.search.views`); ``None``: the
+        search (and the order real time forces, :mod:`redlin.search.forced`) decides every part.
+        A view that says an operation is a read, a write, an append or a pop must say so exactly,
+        since some of the fast paths' refutations are not replayed through ``step``.
     """
 
     name: str
@@ -144,6 +153,7 @@ class Model(Generic[S]):
     read_only: Callable[[Operation], bool] | None = None
     effect: Callable[[Operation], Hashable] | None = None
     for_part: Callable[[Sequence[Operation]], Callable[[S, Operation], S | None] | None] | None = None
+    views: Views | None = None
 
 
 def partition_by_keys(

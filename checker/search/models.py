@@ -24,11 +24,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import immutables
 
 from redlin.history.records import Operation, Outcome
+from redlin.search.appends import kv_access
 from redlin.search.model import Model
+from redlin.search.views import Access, RegisterView, Views
 
 RegisterState = tuple[Hashable]
 KvState = immutables.Map[Hashable, str]
@@ -120,6 +123,24 @@ def _register_read_only(op: Operation) -> bool:
     return kind == "read" or (kind == "cas" and op.outcome is Outcome.OK and not op.result)
 
 
+def _register_access(op: Operation) -> Access | None:
+    # The register fast path's view: reads and writes (a cas leaves the part to the search).
+    call = op.call
+    if call[0] == "write" and len(call) == 2:
+        return True, None, call[1]
+    if call[0] == "read" and len(call) == 1:
+        return False, None, op.result
+    return None
+
+
+def _register_initial(model: Model[Any]) -> Hashable:
+    state: tuple[Hashable] = model.init()
+    return state[0]
+
+
+_REGISTER_VIEWS = Views(register=RegisterView(_register_access, _register_initial))
+
+
 def _register_model(name: str, initial: Hashable) -> Model[RegisterState]:
     initial_state: RegisterState = (initial,)
     return Model(
@@ -131,6 +152,7 @@ def _register_model(name: str, initial: Hashable) -> Model[RegisterState]:
         find_impossible=_register_impossible(initial),
         read_only=_register_read_only,
         effect=_call_of,
+        views=_REGISTER_VIEWS,
     )
 
 
@@ -222,6 +244,19 @@ def _kv_read_only(op: Operation) -> bool:
     return bool(op.call[0] == "get")
 
 
+def _kv_access(op: Operation) -> Access | None:
+    # The register fast path's view of one key: gets and puts (an append leaves it to the string's).
+    call = op.call
+    if call[0] == "put" and len(call) == 3:
+        return True, call[1], call[2]
+    if call[0] == "get" and len(call) == 2:
+        return False, call[1], op.result
+    return None
+
+
+_KV_VIEWS = Views(register=RegisterView(_kv_access, lambda model: ""), appends=kv_access)
+
+
 def _kv_partition(ops: Sequence[Operation]) -> list[list[Operation]]:
     # One key per operation: :func:`partition_by_keys` without its graph.
     parts: defaultdict[Hashable, list[Operation]] = defaultdict(list)
@@ -247,6 +282,7 @@ def kv() -> Model[KvState]:
         find_impossible=_kv_impossible,
         read_only=_kv_read_only,
         effect=_call_of,
+        views=_KV_VIEWS,
     )
 
 
@@ -265,4 +301,5 @@ def kv_single() -> Model[KvState]:
         find_impossible=_kv_impossible,
         read_only=_kv_read_only,
         effect=_call_of,
+        views=_KV_VIEWS,
     )

@@ -77,7 +77,7 @@ from redlin.history.records import Operation, Outcome
 _OK = Outcome.OK
 _INFO = Outcome.INFO
 
-__all__ = ["EMPTY", "LIST_VIEWS", "SequenceAccess", "decide_sequence", "redis_list_access", "refute_sequence"]
+__all__ = ["EMPTY", "SequenceAccess", "decide_sequence", "refute_sequence"]
 
 EMPTY: object = object()
 """The value a view gives a pop that found the list empty (and an indeterminate pop)."""
@@ -472,33 +472,3 @@ def _witnessed(part: _Part, pairs: list[tuple[int, int]], never: float) -> tuple
         if best is not None and completes[empty] < _pop_invoke(part, best[1], never):
             return "witness", empty, (best[0],) if best[1] < 0 else (best[0], best[1])
     return None
-
-
-# --- the Redis view --------------------------------------------------------------------------------
-
-
-def redis_list_access(op: Operation) -> SequenceAccess | None:
-    """One Redis command, ``RPUSH``/``LPUSH k v`` (one value) or ``LPOP``/``RPOP k`` (no count), as
-    the list's operation; ``None`` for anything else, or for a reply that is neither a length (a
-    push) nor a string or nil (a pop): the model replays every reply anyway."""
-    call = op.call
-    if len(call) != 1 or len(call[0]) not in (2, 3) or not isinstance(call[0][0], bytes):
-        return None
-    argv = call[0]
-    name = argv[0].upper()
-    definite = op.outcome is _OK
-    reply = op.result[0] if definite and isinstance(op.result, tuple) and len(op.result) == 1 else None
-    if name in (b"RPUSH", b"LPUSH") and len(argv) == 3:
-        if definite and type(reply) is not int:
-            return None
-        return "push", name[0], argv[1], argv[2], reply if definite else None
-    if name in (b"LPOP", b"RPOP") and len(argv) == 2:
-        if reply is not None and not isinstance(reply, bytes):
-            return None
-        return "pop", name[0], argv[1], EMPTY if reply is None else reply, None
-    return None
-
-
-LIST_VIEWS: dict[str, Callable[[Operation], SequenceAccess | None]] = {
-    "redis": redis_list_access, "redis-single": redis_list_access}
-"""The models whose lists :func:`decide_sequence` and :func:`refute_sequence` may decide, by name."""
