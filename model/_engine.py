@@ -41,6 +41,8 @@ from ._state import (
     Session,
     State,
     Value,
+    ZSet,
+    fits_listpack,
 )
 
 EXECABORT = Error("EXECABORT Transaction discarded because of previous errors.")
@@ -71,6 +73,12 @@ SEQUENTIAL = Unseen("SEQUENTIAL")
 """``step``'s default: sequential use, where the model makes every choice itself."""
 UNSEEN = Unseen("UNSEEN")
 """``step(..., observed=UNSEEN)``: the step is checked, but this command's reply is not known."""
+
+
+class HiddenChoice(Exception):
+    """A command chose at random (:mod:`redlin.model._random_replies`), or walked a structure whose
+    shape Redis drew at random (a sorted set's skiplist levels, :mod:`redlin.model._zsets`), and
+    the reply that would show the choice is not visible or does not settle it."""
 
 
 class CommandError(Exception):
@@ -550,8 +558,22 @@ def restart(state: State, *, keep_data: bool) -> State:
     >>> restart(state, keep_data=False) == INITIAL_STATE
     True
     """
-    return State(state.dbs if keep_data else INITIAL_STATE.dbs, profile=state.profile,
-                 functions=state.functions if keep_data else INITIAL_STATE.functions)
+    dbs = tuple(_reloaded(keyspace) for keyspace in state.dbs) if keep_data else INITIAL_STATE.dbs
+    return State(dbs, profile=state.profile, functions=state.functions if keep_data else INITIAL_STATE.functions)
+
+
+def _reloaded(keyspace: Keyspace) -> Keyspace:
+    """A database as a restarted server loads it: a sorted set that fits a listpack is one again
+    (rdbLoad converts it, and an AOF's ZADDs rebuild it; one that outgrew a listpack and shrank
+    stays a skiplist only when an AOF replays its growth, which the model does not follow)."""
+    converted = {key: ZSet(value.scores) for key, value in keyspace.data.items()
+                 if type(value) is ZSet and value.skiplist and fits_listpack(value.scores)}
+    if not converted:
+        return keyspace
+    data = keyspace.data.mutate()
+    for key, value in converted.items():
+        data[key] = value
+    return Keyspace(data.finish(), keyspace.expires)
 
 
 __all__ = ["Context", "CommandError", "SEQUENTIAL", "UNSEEN", "Unseen", "step", "step_reporting_undeclared", "disconnect", "restart", "INITIAL_STATE",

@@ -10,7 +10,8 @@ list        ``quicklist`` (always, in 7.0: listpack lists came with 7.2)
 set         ``intset`` (integers only, at most 512), else ``hashtable``
 hash        ``listpack`` (at most 128 fields, every field and value at most 64 bytes), else
             ``hashtable``
-zset        ``listpack`` (at most 128 members of at most 64 bytes), else ``skiplist``
+zset        ``skiplist`` once it outgrew a listpack (128 members, 64 bytes) or a SORT read it, else
+            ``listpack`` (:attr:`ZSet.skiplist <redlin.model.ZSet>`: Redis never converts back)
 stream      ``stream``
 ==========  ==========================================================================
 
@@ -62,8 +63,6 @@ from ._state import TYPE_NAMES, Value, ZSet
 SET_MAX_INTSET_ENTRIES = 512
 HASH_MAX_LISTPACK_ENTRIES = 128
 HASH_MAX_LISTPACK_VALUE = 64
-ZSET_MAX_LISTPACK_ENTRIES = 128
-ZSET_MAX_LISTPACK_VALUE = 64
 EMBSTR_SIZE_LIMIT = 44  # OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 SHARED_INTEGERS = 10000  # OBJ_SHARED_INTEGERS
 SHARED_REFCOUNT = 2**31 - 1  # OBJ_SHARED_REFCOUNT: INT_MAX
@@ -130,9 +129,7 @@ def encoding(value: Value) -> bytes:
         return b"listpack" if small else b"hashtable"
     if kind is ZSet:
         assert isinstance(value, ZSet)
-        small = len(value) <= ZSET_MAX_LISTPACK_ENTRIES and all(
-            len(member) <= ZSET_MAX_LISTPACK_VALUE for member in value.scores)
-        return b"listpack" if small else b"skiplist"
+        return b"skiplist" if value.skiplist else b"listpack"
     return b"stream"
 
 

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from immutables import Map
 
 from ._commands import command
-from ._engine import SEQUENTIAL, UNSEEN, CommandError, Context
+from ._engine import SEQUENTIAL, UNSEEN, CommandError, Context, HiddenChoice
 from ._numbers import parse_int
 from ._reply import SYNTAX, Error, Reply, SetReply
 from ._sets import members_removed
@@ -50,10 +50,6 @@ from ._zsets import score_text
 RANGE = Error("ERR value is out of range")
 POSITIVE = Error("ERR value is out of range, must be positive")
 LONG_MAX = 2**63 - 1
-
-
-class HiddenChoice(Exception):
-    """A command chose at random, and the reply that would show the choice is not visible."""
 
 
 def _seen(ctx: Context, name: str) -> Reply | None:

@@ -338,6 +338,11 @@ def _sort(ctx: Context, argv: Sequence[bytes], readonly: bool) -> Reply:
     value = ctx.read(argv[1])
     if value is not None and type(value) not in (tuple, frozenset, ZSet):
         return WRONGTYPE
+    if type(value) is ZSet and not value.skiplist:
+        # "Destructively convert encoded sorted sets for SORT" (sort.c), SORT_RO too, before any
+        # other error: a change of encoding, which nobody watching the key is told of.
+        value = ZSet(value.scores, skiplist=True)
+        ctx.write_unsignalled(argv[1], value)
     value = value if value is not None else ()
     if options.dontsort and type(value) is frozenset and (options.store is not None or ctx.in_script):
         # A set's order must not depend on its hash table where it is replicated: sort it ALPHA.

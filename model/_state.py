@@ -33,13 +33,28 @@ DATABASES = 16
 ClientId: TypeAlias = Hashable
 
 
+def fits_listpack(scores: Map) -> bool:  # type: ignore[type-arg]
+    """Whether a sorted set of these members fits a listpack (zset-max-listpack-entries 128,
+    zset-max-listpack-value 64): what a set created whole (ZUNIONSTORE, ZRANGESTORE, a reload) is
+    kept as."""
+    return len(scores) <= 128 and all(len(member) <= 64 for member in scores)
+
+
 class ZSet:
-    """A sorted set: a persistent map member -> score; ordering is computed when asked for."""
+    """A sorted set: a persistent map member -> score; ordering is computed when asked for.
 
-    __slots__ = ("scores", "_hash")
+    ``skiplist``: Redis keeps the set as a skiplist, not a listpack.  The encoding shows in replies
+    (a skiplist keeps a score of -0; its lexicographic walks over members of different scores
+    depend on its random levels), and Redis never converts a skiplist back, so it is state: set
+    once the set outgrows a listpack (:mod:`redlin.model._zsets`) or a SORT reads it
+    (``zsetConvert`` in sort.c, even SORT_RO).
+    """
 
-    def __init__(self, scores: Map) -> None:  # type: ignore[type-arg]
+    __slots__ = ("scores", "skiplist", "_hash")
+
+    def __init__(self, scores: Map, skiplist: bool = False) -> None:  # type: ignore[type-arg]
         self.scores = scores
+        self.skiplist = skiplist
         self._hash = -1
 
     def __len__(self) -> int:
@@ -50,15 +65,15 @@ class ZSet:
         return sorted((score, member) for member, score in self.scores.items())
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is ZSet and other.scores == self.scores
+        return type(other) is ZSet and other.scores == self.scores and other.skiplist == self.skiplist
 
     def __hash__(self) -> int:
         if self._hash == -1:
-            self._hash = hash(("zset", self.scores))
+            self._hash = hash(("zset", self.scores, self.skiplist))
         return self._hash
 
     def __repr__(self) -> str:
-        return f"ZSet({dict(self.ordered_items())!r})"
+        return f"ZSet({dict(self.ordered_items())!r}{', skiplist=True' if self.skiplist else ''})"
 
     def ordered_items(self) -> list[tuple[bytes, float]]:
         return [(member, score) for score, member in self.ordered()]

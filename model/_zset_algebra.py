@@ -28,7 +28,7 @@ from ._lists import parse_mpop
 from ._notify import GENERIC, ZSET, notify
 from ._numbers import counted_keys, parse_float, parse_int
 from ._reply import NULL_ARRAY, SYNTAX, WRONGTYPE, Error, Reply
-from ._state import ZSet
+from ._state import ZSet, fits_listpack
 from ._zsets import score_text
 
 Scores = dict[bytes, float]
@@ -137,10 +137,11 @@ def _store(ctx: Context, destination: bytes, result: Scores, event: bytes) -> Re
         if ctx.delete(destination):  # touches only if the destination existed
             notify(ctx, GENERIC, b"del", destination)
         return 0
-    small = len(result) <= 128 and all(len(member) <= 64 for member in result)
+    scores = Map(result)
+    small = fits_listpack(scores)  # (zsetConvertToListpackIfNeeded)
     if small and not ctx.profile.has("zset-keeps-negative-zero"):  # a listpack reads -0 back as 0
-        result = {member: score + 0.0 for member, score in result.items()}
-    ctx.replace(destination, ZSet(Map(result)))
+        scores = Map({member: score + 0.0 for member, score in result.items()})
+    ctx.replace(destination, ZSet(scores, not small))
     notify(ctx, ZSET, event, destination)
     return len(result)
 
@@ -195,7 +196,7 @@ def pop_members(ctx: Context, key: bytes, lowest: bool, count: int) -> tuple[tup
     scores = zset.scores
     for _, member in popped:
         scores = scores.delete(member)
-    ctx.write(key, ZSet(scores))  # the last member deletes the key
+    ctx.write(key, ZSet(scores, zset.skiplist))  # the last member deletes the key
     notify(ctx, ZSET, b"zpopmin" if lowest else b"zpopmax", key)
     if not scores:
         notify(ctx, GENERIC, b"del", key)

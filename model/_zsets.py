@@ -8,16 +8,19 @@ Encoding details the model follows: Redis keeps a small sorted set (up to 128 me
 64 bytes) as a listpack, which stores a whole-number score as an integer, so a score of ``-0``
 reads back as ``0``; a larger (skiplist) set keeps ``-0``, and so does Redis 6.2's ziplist, which
 stores it as the string ``"-0"`` (profile trait ``zset-keeps-negative-zero``).  The model decides
-by the set's current size, whereas Redis never converts a skiplist back to a listpack when it
-shrinks.  Lexicographic ranges over members of *different* scores are unspecified in Redis; the
-model walks the ordered members as the listpack code does (a skiplist's walk depends on its
-random levels).
+by :attr:`ZSet.skiplist <redlin.model.ZSet>`, which records what Redis never undoes: a set that
+outgrew a listpack (more than 128 members, or one longer than 64 bytes) or that a SORT read
+(sort.c converts it) stays a skiplist when it shrinks.  Lexicographic ranges over members of
+*different* scores are unspecified in Redis: on a listpack the model walks the ordered members as
+the listpack code does; on a skiplist the walk depends on the random levels Redis drew for its
+nodes, and the model follows the reply among the walks they allow (:mod:`redlin.model._zset_lex`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 from immutables import Map
 
@@ -27,7 +30,9 @@ from ._notify import GENERIC, ZSET, notify
 from ._numbers import _FLOAT as STRTOD_SYNTAX
 from ._numbers import format_double, format_double_shortest, parse_float, parse_int
 from ._reply import NULL_ARRAY, SYNTAX, Error, Reply, arity_error
-from ._state import ZSet
+from ._state import ZSet, fits_listpack
+from ._zset_lex import RangeError as _RangeError
+from ._zset_lex import lex_bound, lex_choice, lex_counts, lex_runs, listpack_walk, skiplist_removals
 
 Scores = Map[bytes, float]
 
@@ -36,6 +41,7 @@ NAN_SCORE = Error("ERR resulting score is not a number (NaN)")
 NOT_FLOAT_RANGE = Error("ERR min or max is not a float")
 NOT_LEX_RANGE = Error("ERR min or max not valid string range item")
 NOT_POSITIVE = Error("ERR value is out of range, must be positive")
+_Found = TypeVar("_Found")
 
 
 def _get_zset(ctx: Context, key: bytes) -> ZSet | None:
@@ -80,6 +86,7 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
     if zset is None and xx:
         return None if incr else 0
     scores = EMPTY_SCORES if zset is None else zset.scores
+    skiplist = zset is not None and zset.skiplist  # (zsetAdd converts a listpack as it outgrows one)
     added = updated = processed = 0
     score = 0.0
     for j, member in enumerate(argv[i + 1 : n : 2]):
@@ -96,37 +103,32 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
                 continue
             processed += 1
             if score != current:
-                scores = scores.set(member, _stored(ctx, score, scores, member))
+                scores = scores.set(member, _stored(ctx, score, scores, member, skiplist))
                 updated += 1
         elif not xx:
-            scores = scores.set(member, _stored(ctx, score, scores, member))
+            skiplist = skiplist or not _small(scores, member)
+            scores = scores.set(member, _stored(ctx, score, scores, member, skiplist))
             added += 1
             processed += 1
     if added or updated:  # an unchanged score (ZINCRBY by 0 included) touches nothing
-        ctx.write(key, ZSet(scores))
+        ctx.write(key, ZSet(scores, skiplist))
         notify(ctx, ZSET, b"zincr" if incr else b"zadd", key)
     if incr:
         return score_text(ctx, score) if processed else None
     return added + updated if ch else added
 
 
-def _stored(ctx: Context, score: float, scores: Scores, member: bytes) -> float:
+def _stored(ctx: Context, score: float, scores: Scores, member: bytes, skiplist: bool) -> float:
     """The score as the set will read it back.  A listpack (a small set) stores a whole score as an
     integer, so -0 comes back as 0; a skiplist keeps the double, and so does 6.2's ziplist, which
     stores -0 as the string "-0" (trait ``zset-keeps-negative-zero``)."""
-    if score == 0 and _small(scores, member) and not ctx.profile.has("zset-keeps-negative-zero"):
+    if score == 0 and not skiplist and _small(scores, member) and not ctx.profile.has("zset-keeps-negative-zero"):
         return 0.0
     return score
 
 
-def _listpack(scores: Scores) -> bool:
-    """Whether Redis keeps the set as a listpack (by its current size: see the module docstring)."""
-    return len(scores) <= 128 and all(len(member) <= 64 for member in scores)
-
-
 def _small(scores: Scores, member: bytes) -> bool:
-    # zset-max-listpack-entries 128 / -value 64.  Approximate: Redis never converts a skiplist
-    # back, so a set that once grew past the limits and shrank stays a skiplist there.
+    # Whether the set still fits a listpack once ``member`` is in it (zsetAdd's conversion test).
     size = len(scores) + (member not in scores)
     return size <= 128 and len(member) <= 64 and all(len(other) <= 64 for other in scores)
 
@@ -218,7 +220,7 @@ def zrem(ctx: Context, argv: Sequence[bytes]) -> Reply:
             scores = scores.delete(member)
             removed += 1
     if removed:  # the last member deletes the key; none removed, nothing touched (W7)
-        _removed(ctx, key, scores, b"zrem")
+        _removed(ctx, key, scores, b"zrem", zset.skiplist)
     return removed
 
 
@@ -245,7 +247,7 @@ def _pop(ctx: Context, argv: Sequence[bytes], highest: bool) -> Reply:
     for score, member in popped:
         scores = scores.delete(member)
         flat += (member, score_text(ctx, score))
-    _removed(ctx, key, scores, b"zpopmax" if highest else b"zpopmin")
+    _removed(ctx, key, scores, b"zpopmax" if highest else b"zpopmin", zset.skiplist)
     return tuple(flat)
 
 
@@ -285,10 +287,6 @@ def _strtod(text: bytes) -> float | None:
     return None if math.isnan(value) else value
 
 
-class _RangeError(Exception):
-    """A malformed range bound (each command has its own error text)."""
-
-
 def _score_bound(text: bytes) -> tuple[float, bool]:
     """One end of a score range: (value, exclusive)."""
     exclusive = text[:1] == b"("
@@ -307,74 +305,6 @@ def _in_score_range(score: float, spec: tuple[float, bool, float, bool]) -> bool
     return (score > low if low_ex else score >= low) and (score < high if high_ex else score <= high)
 
 
-# Lex bounds: bytes with an "exclusive" flag, or the infinities "-" and "+".
-_MINUS = object()
-_PLUS = object()
-LexBound = tuple[object, bool]
-
-
-def _lex_bound(text: bytes) -> LexBound:
-    first = text[:1]
-    if first == b"+" and len(text) == 1:
-        return _PLUS, True
-    if first == b"-" and len(text) == 1:
-        return _MINUS, True
-    if first == b"(":
-        return text[1:], True
-    if first == b"[":
-        return text[1:], False
-    raise _RangeError
-
-
-def _lex_compare(a: object, b: object) -> int:
-    """sdscmplex: "-" below and "+" above every string."""
-    if a is b:
-        return 0
-    if a is _MINUS or b is _PLUS:
-        return -1
-    if a is _PLUS or b is _MINUS:
-        return 1
-    assert isinstance(a, bytes) and isinstance(b, bytes)
-    return (a > b) - (a < b)
-
-
-def _gte_min(member: bytes, low: LexBound) -> bool:
-    cmp = _lex_compare(member, low[0])
-    return cmp > 0 if low[1] else cmp >= 0
-
-
-def _lte_max(member: bytes, high: LexBound) -> bool:
-    cmp = _lex_compare(member, high[0])
-    return cmp < 0 if high[1] else cmp <= 0
-
-
-def _lex_slice(members: list[bytes], low: LexBound, high: LexBound, reverse: bool) -> list[bytes]:
-    """The members a lex range selects, walking the ordered members as the listpack code does."""
-    cmp = _lex_compare(low[0], high[0])
-    if cmp > 0 or (cmp == 0 and (low[1] or high[1])) or not members:
-        return []
-    if not _gte_min(members[-1], low) or not _lte_max(members[0], high):
-        return []
-    out: list[bytes] = []
-    if not reverse:  # zzlFirstInLexRange, then forward while <= max
-        for position, member in enumerate(members):
-            if _gte_min(member, low):
-                for candidate in members[position:]:
-                    if not _lte_max(candidate, high):
-                        break
-                    out.append(candidate)
-                return out
-        return out
-    for position in range(len(members) - 1, -1, -1):  # zzlLastInLexRange, then backward
-        if _lte_max(members[position], high):
-            for candidate in members[position::-1]:
-                if not _gte_min(candidate, low):
-                    break
-                out.append(candidate)
-            return out
-    return out
-
-
 @command("zcount", 4, "readonly fast", keys=(1, 1, 1))
 def zcount(ctx: Context, argv: Sequence[bytes]) -> Reply:
     try:
@@ -390,13 +320,18 @@ def zcount(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("zlexcount", 4, "readonly fast", keys=(1, 1, 1))
 def zlexcount(ctx: Context, argv: Sequence[bytes]) -> Reply:
     try:
-        low, high = _lex_bound(argv[2]), _lex_bound(argv[3])
+        low, high = lex_bound(argv[2]), lex_bound(argv[3])
     except _RangeError:
         return NOT_LEX_RANGE
     zset = _get_zset(ctx, argv[1])
     if zset is None:
         return 0
-    return len(_lex_slice([member for _, member in zset.ordered()], low, high, reverse=False))
+    members = [member for _, member in zset.ordered()]
+    counted = len(listpack_walk(members, low, high, reverse=False))
+    if not _lex_walks_vary(zset):
+        return counted
+    others = sorted(lex_counts(members, low, high) - {counted})
+    return lex_choice(ctx, [(counted, None)] + [(count, None) for count in others], "ZLEXCOUNT")[0]
 
 
 # --------------------------------------------------------------------- ZRANGE and its family
@@ -442,13 +377,23 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
         elif by == SCORE:
             score_spec = _parse_score_range(low_arg, high_arg)
         else:
-            low, high = _lex_bound(low_arg), _lex_bound(high_arg)
+            low, high = lex_bound(low_arg), lex_bound(high_arg)
     except _RangeError:
         return NOT_FLOAT_RANGE if by == SCORE else NOT_LEX_RANGE
     zset = _get_zset(ctx, argv[first])
     ordered = [] if zset is None else zset.ordered()
     if by == LEX:
-        picked = _lex_slice([member for _, member in ordered], low, high, reverse)
+        members = [member for _, member in ordered]
+        runs = lex_runs(members, low, high, reverse, zset is not None and _lex_walks_vary(zset))
+        if len(runs) > 1:  # the LIMIT, then the reply, of each run the skiplist's levels allow
+            # What a run leaves is the members it shows (or stores): runs that differ only beyond
+            # the LIMIT are one outcome.
+            shown = [tuple(_limited(ctx, zset, list(run), offset, limit)) for run in runs]
+            _, effect = lex_choice(ctx, [(len(part) if store else part, part) for part in shown],
+                                   "ZRANGESTORE" if store else "ZRANGE")
+            picked = list(next(run for part, run in zip(shown, runs) if part == effect))
+        else:
+            picked = list(runs[0])
         scores = EMPTY_SCORES if zset is None else zset.scores
         ordered = [(scores[member], member) for member in picked]
     elif reverse:
@@ -464,16 +409,14 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
         chosen = [] if start > end or start >= length else ordered[start : min(end, length - 1) + 1]
     else:
         chosen = ordered if by == LEX else [pair for pair in ordered if _in_score_range(pair[0], score_spec)]
-        if offset < 0:
-            offset = _negative_offset(ctx, zset, len(chosen), offset)
-        chosen = chosen[offset:] if limit < 0 else chosen[offset : offset + limit]
+        chosen = _limited(ctx, zset, chosen, offset, limit)
     if store:
         destination = argv[1]
         if chosen:
             small = (len(chosen) <= 128 and all(len(member) <= 64 for _, member in chosen)
                      and not ctx.profile.has("zset-keeps-negative-zero"))
             stored = Map((member, score + 0.0 if small else score) for score, member in chosen)  # -0 -> 0
-            ctx.replace(destination, ZSet(stored))
+            ctx.replace(destination, ZSet(stored, not fits_listpack(stored)))
             notify(ctx, ZSET, b"zrangestore", destination)
         elif ctx.delete(destination):  # touches only if the destination existed
             notify(ctx, GENERIC, b"del", destination)
@@ -486,12 +429,25 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
     return tuple(flat)
 
 
+def _limited(ctx: Context, zset: ZSet | None, found: list[_Found], offset: int, limit: int) -> list[_Found]:
+    """LIMIT ``offset`` ``limit`` (``limit < 0``: no limit) of what a range found."""
+    if offset < 0:
+        offset = _negative_offset(ctx, zset, len(found), offset)
+    return found[offset:] if limit < 0 else found[offset : offset + limit]
+
+
+def _lex_walks_vary(zset: ZSet) -> bool:
+    """Whether a lex walk over ``zset`` depends on its skiplist's levels: a skiplist whose scores
+    differ (of one score, members sort by their bytes, and every walk finds the same ends)."""
+    return zset.skiplist and len(set(zset.scores.values())) > 1
+
+
 def _negative_offset(ctx: Context, zset: ZSet | None, found: int, offset: int) -> int:
     """Where a negative LIMIT offset starts among the ``found`` members in range.  C's ``while
     (offset--)`` walks past the end: nowhere.  Valkey 8 finds a skiplist's start by rank
     (``zslNthInRange``, Redis's #12450), where a negative offset counts back from the end of the
     range in the command's order, -1 its last member (trait ``zrange-negative-offset-from-end``)."""
-    if (zset is not None and ctx.profile.has("zrange-negative-offset-from-end") and not _listpack(zset.scores)
+    if (zset is not None and ctx.profile.has("zrange-negative-offset-from-end") and zset.skiplist
             and found + offset >= 0):
         return found + offset
     return found
@@ -538,8 +494,8 @@ __all__ = ["NAN_SCORE"]
 # --------------------------------------------------------------------- ZREMRANGEBY*
 
 
-def _removed(ctx: Context, key: bytes, scores: Scores, event: bytes) -> None:
-    ctx.write(key, ZSet(scores))  # the last member deletes the key
+def _removed(ctx: Context, key: bytes, scores: Scores, event: bytes, skiplist: bool) -> None:
+    ctx.write(key, ZSet(scores, skiplist))  # the last member deletes the key
     notify(ctx, ZSET, event, key)
     if not scores:
         notify(ctx, GENERIC, b"del", key)
@@ -552,7 +508,7 @@ def _remove(ctx: Context, key: bytes, members: Sequence[bytes], event: bytes) ->
     scores = zset.scores
     for member in members:
         scores = scores.delete(member)
-    _removed(ctx, key, scores, event)
+    _removed(ctx, key, scores, event, zset.skiplist)
     return len(members)
 
 
@@ -587,11 +543,17 @@ def zremrangebyscore(ctx: Context, argv: Sequence[bytes]) -> Reply:
 @command("zremrangebylex", 4, "write", keys=(1, 1, 1))
 def zremrangebylex(ctx: Context, argv: Sequence[bytes]) -> Reply:
     try:
-        low, high = _lex_bound(argv[2]), _lex_bound(argv[3])
+        low, high = lex_bound(argv[2]), lex_bound(argv[3])
     except _RangeError:
         return NOT_LEX_RANGE
     zset = _get_zset(ctx, argv[1])
     if zset is None:
         return 0
-    return _remove(ctx, argv[1], _lex_slice([member for _, member in zset.ordered()], low, high, reverse=False),
+    members = [member for _, member in zset.ordered()]
+    removed = tuple(listpack_walk(members, low, high, reverse=False))
+    if _lex_walks_vary(zset):
+        others = sorted(skiplist_removals(members, low, high) - {removed})
+        _, removed = lex_choice(ctx, [(len(removed), removed)] + [(len(run), run) for run in others],  # type: ignore[assignment]
+                                "ZREMRANGEBYLEX")
+    return _remove(ctx, argv[1], removed,
                    b"zremrangebylex")
