@@ -27,13 +27,14 @@ from redlin.errors import UsageError
 from redlin.harness.actions import Command, Key, Transaction
 from redlin.harness.conform import ConformPlan, ConformRun, conform
 from redlin.harness.conform_document import conform_document, write_conform
-from redlin.harness.conform_lane import Exchange, kind_of, mismatch
+from redlin.harness.conform_lane import Exchange, Lane, kind_of, mismatch
 from redlin.harness.conform_shrink import script_size, shrink
+from redlin.harness.guard import Guard
 from redlin.harness.preflight import script_guard_refusal
 from redlin.harness.runner import render_outcome, run
 from redlin.harness.target import Target
 from redlin.harness.wire import Connection
-from redlin.model import Error, Status
+from redlin.model import INITIAL_STATE, Error, Status
 from redlin.search.minimise import ddmin
 
 # Each planted conformance fault, and the kind of difference it must show.  score-shortest-format
@@ -335,3 +336,24 @@ def test_a_server_that_cannot_run_the_script_guard_is_tested_without_scripts(
     assert any(note.startswith("scripts left out") for note in ran.notes), ran.notes
     with pytest.raises(UsageError, match="workload 'transfer' sends scripts"):
         run(server.url, workload="transfer", ops=200, out=tmp_path / "transfer", database=None)
+
+
+@pytest.mark.redis
+def test_a_choice_the_reply_does_not_show_ends_the_segment_without_a_difference(redis_server: RedisServer) -> None:
+    """A lex removal over a skiplist of mixed scores (made one by SORT_RO) whose reply fits two
+    removals (from b or from c: one member either way): the model cannot know the lane's keys
+    from there, so the exchange says so and nothing is compared from that command on."""
+    prefix = b"redlin:test-unfollowed:"
+    lane = Lane(lambda: Connection(redis_server.host, redis_server.port), Guard(prefix), prefix, INITIAL_STATE)
+    try:
+        setup = (Command((b"ZADD", Key("j"), b"1", b"b", b"2", b"z", b"3", b"0", b"4", b"c")),
+                 Command((b"SORT_RO", Key("j"), b"ALPHA")))
+        assert all(mismatch(lane.send(action)) is None for action in setup)
+        exchange = lane.send(Command((b"ZREMRANGEBYLEX", Key("j"), b"[a", b"(d")))
+        assert exchange.got == (1,) and exchange.expected == (1,)
+        assert exchange.unfollowed is not None and "different sets" in exchange.unfollowed
+        assert mismatch(exchange) is None
+    finally:
+        with Connection(redis_server.host, redis_server.port) as conn:
+            conn.execute(b"DEL", prefix + b"j")
+        lane.close()

@@ -169,6 +169,8 @@ class ConformRun:
     exercised: Counter[str] = field(default_factory=Counter)
     """Commands sent while drawing, by name (lower case, EVALSHA as EVAL)."""
     rejected: Counter[str] = field(default_factory=Counter)
+    unfollowed: int = 0
+    """Segments cut short where the server made a choice its reply does not show."""
     """Segments cut short by a reply of the server's state (OOM, READONLY...), by code."""
     actions: int = 0
     replays: int = 0
@@ -249,6 +251,10 @@ def conform(plan: ConformPlan, say: Callable[[str], None] = lambda line: None) -
         note = rejection_note(run.rejected)
         if note is not None:
             run.notes.append(note + " (each ended its segment)")
+        if run.unfollowed:
+            run.notes.append(f"{run.unfollowed} segment{'s' if run.unfollowed != 1 else ''} ended early: the server made "
+                             "a choice its reply does not show (which members a lexicographic range removed "
+                             "from a skiplist), so the model could not follow its keys")
         native = choose_profile(AUTO, info).name  # the version the server says it is
         documented: set[str] = set()
         for difference in run.differences:
@@ -345,6 +351,9 @@ class _Tester:
                 lane.close()
                 self.found(tuple(actions[:index + 1]), found, tuple(exchanges), lane.prefix)
                 return
+            if exchange.unfollowed is not None:  # the model cannot know the lane's keys from here
+                self.run.unfollowed += 1
+                return
 
     def send(self, lane: Lane, action: Action) -> Exchange:
         try:
@@ -412,7 +421,7 @@ class _Tester:
                     break
                 exchanges.append(exchange)
                 found = mismatch(exchange)
-                if found is not None or exchange.rejected is not None:
+                if found is not None or exchange.rejected is not None or exchange.unfollowed is not None:
                     lane.close()
                     break
         finally:

@@ -34,7 +34,7 @@ from redlin.harness.actions import Action, Argv, ScriptCache, ScriptCall, cache_
 from redlin.harness.guard import Guard, possible_commands
 from redlin.harness.server_state import state_error
 from redlin.harness.wire import Connection, WireError
-from redlin.model import SEQUENTIAL, Error, Reply, State, disconnect, lookup, step
+from redlin.model import SEQUENTIAL, Error, HiddenChoice, Reply, State, disconnect, lookup, step
 
 __all__ = ["CLIENT", "KINDS", "Exchange", "Lane", "Mismatch", "family_of", "kind_of", "mismatch", "signature_name"]
 
@@ -115,6 +115,10 @@ class Exchange:
     """The server's replies, canonical; shorter than :attr:`commands` when :attr:`lost` says why."""
     lost: str | None = None
     """Why the server's replies stopped (the connection closed, no reply in time), or ``None``."""
+    unfollowed: str | None = None
+    """Why the model lost track of the server from some command on (a choice the server made that
+    its reply does not show: which members a lex range removed from a skiplist), or ``None``.  The
+    replies from that command on are the server's own, not compared."""
 
     @property
     def rejected(self) -> str | None:
@@ -233,12 +237,18 @@ class Lane:
             self.close()
         # The model runs after the server replied: a command whose reply the server chooses (SPOP)
         # follows the server's choice when Redis could have made it.
-        state, expected = before, []
+        state, expected, unfollowed = before, [], None
         for index, argv in enumerate(commands):
-            state, reply = step(state, CLIENT, argv, now, observed=got[index] if index < len(got) else SEQUENTIAL)
+            try:
+                state, reply = step(state, CLIENT, argv, now, observed=got[index] if index < len(got) else SEQUENTIAL)
+            except HiddenChoice as error:
+                unfollowed = str(error)
+                expected += got[index:] + [None] * (len(commands) - max(index, len(got)))
+                break
             expected.append(reply)
         self.state = state if lost is None else disconnect(state, CLIENT)
-        return Exchange(action, commands, canonical_result(commands, expected), canonical_result(commands, got), lost)
+        return Exchange(action, commands, canonical_result(commands, expected), canonical_result(commands, got), lost,
+                        unfollowed)
 
     @property
     def settled(self) -> bool:
