@@ -19,7 +19,7 @@ Values stored under keys, by Redis type:
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from immutables import Map
@@ -33,11 +33,15 @@ DATABASES = 16
 ClientId: TypeAlias = Hashable
 
 
-def fits_listpack(scores: Map) -> bool:  # type: ignore[type-arg]
-    """Whether a sorted set of these members fits a listpack (zset-max-listpack-entries 128,
-    zset-max-listpack-value 64): what a set created whole (ZUNIONSTORE, ZRANGESTORE, a reload) is
-    kept as."""
-    return len(scores) <= 128 and all(len(member) <= 64 for member in scores)
+ZSET_MAX_LISTPACK_ENTRIES = 128  # redis.conf 7.0's zset-max-listpack-entries
+ZSET_MAX_LISTPACK_VALUE = 64  # and zset-max-listpack-value
+
+
+def fits_listpack(members: Collection[bytes]) -> bool:
+    """Whether a sorted set of these members fits a listpack: what a set created whole
+    (ZUNIONSTORE, ZRANGESTORE, a reload) is kept as."""
+    return len(members) <= ZSET_MAX_LISTPACK_ENTRIES and all(len(member) <= ZSET_MAX_LISTPACK_VALUE
+                                                             for member in members)
 
 
 class ZSet:

@@ -137,11 +137,10 @@ def _store(ctx: Context, destination: bytes, result: Scores, event: bytes) -> Re
         if ctx.delete(destination):  # touches only if the destination existed
             notify(ctx, GENERIC, b"del", destination)
         return 0
-    scores = Map(result)
-    small = fits_listpack(scores)  # (zsetConvertToListpackIfNeeded)
+    small = fits_listpack(result)  # (zsetConvertToListpackIfNeeded)
     if small and not ctx.profile.has("zset-keeps-negative-zero"):  # a listpack reads -0 back as 0
-        scores = Map({member: score + 0.0 for member, score in result.items()})
-    ctx.replace(destination, ZSet(scores, not small))
+        result = {member: score + 0.0 for member, score in result.items()}
+    ctx.replace(destination, ZSet(Map(result), not small))
     notify(ctx, ZSET, event, destination)
     return len(result)
 

@@ -30,7 +30,7 @@ from ._notify import GENERIC, ZSET, notify
 from ._numbers import _FLOAT as STRTOD_SYNTAX
 from ._numbers import format_double, format_double_shortest, parse_float, parse_int
 from ._reply import NULL_ARRAY, SYNTAX, Error, Reply, arity_error
-from ._state import ZSet, fits_listpack
+from ._state import ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE, ZSet, fits_listpack
 from ._zset_lex import RangeError as _RangeError
 from ._zset_lex import lex_bound, lex_choice, lex_counts, lex_runs, listpack_walk, skiplist_removals
 
@@ -103,11 +103,11 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
                 continue
             processed += 1
             if score != current:
-                scores = scores.set(member, _stored(ctx, score, scores, member, skiplist))
+                scores = scores.set(member, _stored(ctx, score, skiplist))
                 updated += 1
         elif not xx:
             skiplist = skiplist or not _small(scores, member)
-            scores = scores.set(member, _stored(ctx, score, scores, member, skiplist))
+            scores = scores.set(member, _stored(ctx, score, skiplist))
             added += 1
             processed += 1
     if added or updated:  # an unchanged score (ZINCRBY by 0 included) touches nothing
@@ -118,19 +118,20 @@ def _zadd(ctx: Context, argv: Sequence[bytes], incr: bool) -> Reply:
     return added + updated if ch else added
 
 
-def _stored(ctx: Context, score: float, scores: Scores, member: bytes, skiplist: bool) -> float:
-    """The score as the set will read it back.  A listpack (a small set) stores a whole score as an
-    integer, so -0 comes back as 0; a skiplist keeps the double, and so does 6.2's ziplist, which
-    stores -0 as the string "-0" (trait ``zset-keeps-negative-zero``)."""
-    if score == 0 and not skiplist and _small(scores, member) and not ctx.profile.has("zset-keeps-negative-zero"):
+def _stored(ctx: Context, score: float, skiplist: bool) -> float:
+    """The score as the set (a skiplist or not, with the member in it) will read it back.  A listpack
+    stores a whole score as an integer, so -0 comes back as 0; a skiplist keeps the double, and so
+    does 6.2's ziplist, which stores -0 as the string "-0" (trait ``zset-keeps-negative-zero``)."""
+    if score == 0 and not skiplist and not ctx.profile.has("zset-keeps-negative-zero"):
         return 0.0
     return score
 
 
 def _small(scores: Scores, member: bytes) -> bool:
-    # Whether the set still fits a listpack once ``member`` is in it (zsetAdd's conversion test).
+    # Whether a listpack still fits once ``member`` is in it (zsetAdd's conversion test).  The
+    # members already there fit: a set that is not a skiplist has none longer than the limit.
     size = len(scores) + (member not in scores)
-    return size <= 128 and len(member) <= 64 and all(len(other) <= 64 for other in scores)
+    return size <= ZSET_MAX_LISTPACK_ENTRIES and len(member) <= ZSET_MAX_LISTPACK_VALUE
 
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1))
@@ -413,10 +414,10 @@ def _zrange(ctx: Context, argv: Sequence[bytes], first: int, store: bool,
     if store:
         destination = argv[1]
         if chosen:
-            small = (len(chosen) <= 128 and all(len(member) <= 64 for _, member in chosen)
-                     and not ctx.profile.has("zset-keeps-negative-zero"))
+            fits = fits_listpack([member for _, member in chosen])
+            small = fits and not ctx.profile.has("zset-keeps-negative-zero")
             stored = Map((member, score + 0.0 if small else score) for score, member in chosen)  # -0 -> 0
-            ctx.replace(destination, ZSet(stored, not fits_listpack(stored)))
+            ctx.replace(destination, ZSet(stored, not fits))
             notify(ctx, ZSET, b"zrangestore", destination)
         elif ctx.delete(destination):  # touches only if the destination existed
             notify(ctx, GENERIC, b"del", destination)
