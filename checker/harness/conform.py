@@ -169,9 +169,9 @@ class ConformRun:
     exercised: Counter[str] = field(default_factory=Counter)
     """Commands sent while drawing, by name (lower case, EVALSHA as EVAL)."""
     rejected: Counter[str] = field(default_factory=Counter)
+    """Segments cut short by a reply of the server's state (OOM, READONLY...), by code."""
     unfollowed: int = 0
     """Segments cut short where the server made a choice its reply does not show."""
-    """Segments cut short by a reply of the server's state (OOM, READONLY...), by code."""
     actions: int = 0
     replays: int = 0
     seconds: float = 0.0
