@@ -114,7 +114,8 @@ PROBES: dict[str, list[Line]] = {
         ("SORT", "big", "BY", "w_*", "ALPHA", "DESC", "LIMIT", "55", "10"), ("SORT", "big", "BY", "w_*", "ALPHA"),
     ],
     # SORT converts a sorted set to a skiplist for good (sort.c's zsetConvert, SORT_RO and a failed
-    # sort included, but not a syntax error): its encoding, and the -0 it keeps from then on.
+    # sort included, but not a syntax error): its encoding, and the -0 it keeps from then on (the
+    # score texts of ZRANGE WITHSCORES and ZINCRBY are redis-semantics D15's %.17g).
     "zset_converted": [
         ("ZADD", "z", "1", "a", "2", "b"), ("OBJECT", "ENCODING", "z"), ("SORT_RO", "z"), ("OBJECT", "ENCODING", "z"),
         ("ZADD", "z", "-0", "c"), ("ZRANGE", "z", "0", "-1", "WITHSCORES"), ("ZREM", "z", "c"),
